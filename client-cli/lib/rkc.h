@@ -1,0 +1,111 @@
+/*
+ * rkc — a blocking renkei client: one TLS WebSocket connection speaking
+ * renkei.v1 (one binary message = one protobuf Envelope).
+ *
+ * Used by the `renkei` CLI and by the integration tests. It is written on
+ * OpenSSL directly rather than on libwebsockets' client because callers
+ * here want a synchronous call/response API, and because the tests must be
+ * able to send what a well-behaved client library never would (text frames,
+ * oversize frames, garbage, half-written frames) and to stop reading on
+ * purpose.
+ *
+ * Thread rules: one struct rkc belongs to one thread at a time.
+ * Errors: functions return 0 on success, or -1 with a human-readable reason
+ * available from rkc_last_error(). Out of memory aborts (as in the server).
+ */
+#ifndef RKC_H
+#define RKC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "renkei.pb-c.h"
+
+struct rkc;
+
+struct rkc_opts {
+	const char *url;     /* wss://host:port[/path]; required */
+	const char *ca_file; /* PEM CA bundle to verify the server; required */
+	int timeout_ms;      /* connect + handshake timeout; 0 = 10000 */
+	int tls_max_version; /* 0 = any; else TLS1_2_VERSION etc. (tests) */
+	int no_subprotocol;  /* tests: do not offer "renkei.v1" */
+};
+
+/* WebSocket opcodes, for rkc_send_frame / rkc_recv_frame. */
+enum {
+	RKC_OP_CONT = 0x0,
+	RKC_OP_TEXT = 0x1,
+	RKC_OP_BINARY = 0x2,
+	RKC_OP_CLOSE = 0x8,
+	RKC_OP_PING = 0x9,
+	RKC_OP_PONG = 0xA,
+};
+
+/* Connect, verify the server certificate against ca_file and the host
+ * name, and complete the WebSocket upgrade with subprotocol renkei.v1.
+ * On failure returns NULL and writes a reason into err (if errlen > 0). */
+struct rkc *rkc_connect(const struct rkc_opts *opts, char *err, size_t errlen);
+
+/* Send a close frame (1000) if still open, and free everything. NULL ok. */
+void rkc_close(struct rkc *c);
+
+/* Close the TCP socket abruptly, without a close frame or TLS
+ * close_notify (tests), and free everything as rkc_close does: c must not
+ * be used afterwards. NULL ok. */
+void rkc_abort(struct rkc *c);
+
+/* The reason for the last failure on this connection. Never NULL. */
+const char *rkc_last_error(const struct rkc *c);
+
+/* Send one Envelope as one binary message. */
+int rkc_send(struct rkc *c, const Renkei__V1__Envelope *env);
+
+/* Receive the next Envelope (responses and events alike). Answers pings
+ * by itself. Returns 0 and sets *out (free with
+ * renkei__v1__envelope__free_unpacked(*out, NULL)); returns -1 on timeout
+ * (rkc_last_error says "timeout"), close (rkc_close_code() then tells the
+ * code the server sent) or error. timeout_ms < 0 waits forever. */
+int rkc_recv(struct rkc *c, int timeout_ms, Renkei__V1__Envelope **out);
+
+/* Send `req` with the next request id (overwriting req->request_id) and
+ * wait for the response with that id. Events that arrive meanwhile are
+ * kept, in order, for rkc_next_event(). Returns 0 and *resp (which may be
+ * an Error body: check resp->body_case), or -1. */
+int rkc_call(struct rkc *c, Renkei__V1__Envelope *req, int timeout_ms,
+             Renkei__V1__Envelope **resp);
+
+/* Pop an event kept by rkc_call, or receive one (waiting up to
+ * timeout_ms). Same return and ownership rules as rkc_recv. */
+int rkc_next_event(struct rkc *c, int timeout_ms, Renkei__V1__Envelope **out);
+
+/* Raw frames, for tests. rkc_send_frame masks the payload as a client
+ * must; fin = 0 sends a fragment. */
+int rkc_send_frame(struct rkc *c, int opcode, const void *data, size_t len, int fin);
+
+/* Receive one raw frame (control frames included, pings not answered).
+ * *data is malloc'ed (caller frees). Returns the opcode, or -1. */
+int rkc_recv_frame(struct rkc *c, int timeout_ms, uint8_t **data, size_t *len);
+
+/* After the server closed the connection: the close code it sent (0 if
+ * none) and its reason (never NULL). */
+int rkc_close_code(const struct rkc *c);
+const char *rkc_close_reason(const struct rkc *c);
+
+/* The socket, for tests that need poll() or to stop reading. */
+int rkc_fd(const struct rkc *c);
+
+/* Plain HTTPS GET on the same server (e.g. "/healthz"). Returns the HTTP
+ * status, or -1; the body (malloc'ed, NUL-terminated) goes to *body if
+ * body is not NULL. `headers` (may be NULL) is extra request header lines,
+ * each ending in "\r\n". */
+int rkc_https_get(const struct rkc_opts *opts, const char *path,
+                  const char *headers, char **body, size_t *body_len,
+                  char *err, size_t errlen);
+
+/* The message to show a person for a status code, e.g. for
+ * PERMISSION_DENIED "you are not allowed to do that". Never NULL. */
+const char *rkc_code_text(Renkei__V1__Code code);
+/* "PERMISSION_DENIED" etc. Never NULL. */
+const char *rkc_code_name(Renkei__V1__Code code);
+
+#endif

@@ -1,0 +1,273 @@
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/auth.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+int
+admin_store_config(const struct conf *conf, struct store_config *cfg,
+                   char *err, size_t errlen)
+{
+	static char care_path[4096], audit_path[4096];
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(care_path, sizeof(care_path), "%s/care.db", conf->data_dir);
+	snprintf(audit_path, sizeof(audit_path), "%s/audit.db", conf->data_dir);
+	cfg->care_path = care_path;
+	cfg->audit_path = audit_path;
+	cfg->readers = conf->store_readers;
+	cfg->max_batch = conf->store_max_batch;
+	if (store_key_load(&cfg->care_key, "RENKEI_CARE_KEY", conf->care_key_file,
+	                   err, errlen) != 0)
+		return -1;
+	if (store_key_load(&cfg->audit_key, "RENKEI_AUDIT_KEY",
+	                   conf->audit_key_file, err, errlen) != 0) {
+		OPENSSL_cleanse(cfg, sizeof(*cfg));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+mkdir_private(const char *path)
+{
+	if ((mkdir(path, 0700) != 0 && errno != EEXIST) || chmod(path, 0700) != 0) {
+		fprintf(stderr, "renkei-server: cannot create %s: %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_admin(const struct conf *conf, struct store_conn **sc)
+{
+	struct store_config cfg;
+	char err[512];
+	int rc;
+
+	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return -1;
+	}
+	rc = store_conn_open(sc, &cfg, 0, err, sizeof(err));
+	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_init(const struct conf *conf)
+{
+	char dir[4096], err[512];
+	struct store_conn *sc;
+	struct stat st;
+
+	if (mkdir_private(conf->data_dir) != 0)
+		return 1;
+	snprintf(dir, sizeof(dir), "%s/keys", conf->data_dir);
+	if (mkdir_private(dir) != 0)
+		return 1;
+	const char *keys[2] = {conf->care_key_file, conf->audit_key_file};
+	const char *envs[2] = {"RENKEI_CARE_KEY", "RENKEI_AUDIT_KEY"};
+	for (int i = 0; i < 2; i++) {
+		if (getenv(envs[i]) != NULL || stat(keys[i], &st) == 0)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s.db", conf->data_dir,
+		         i == 0 ? "care" : "audit");
+		if (stat(dir, &st) == 0) {
+			fprintf(stderr,
+			        "renkei-server: %s exists but its key %s is missing; "
+			        "refusing to make a new key for it\n",
+			        dir, keys[i]);
+			return 1;
+		}
+		if (store_key_create(keys[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "renkei-server: %s\n", err);
+			return 1;
+		}
+		printf("created key %s (mode 0600)\n", keys[i]);
+	}
+	if (open_admin(conf, &sc) != 0)
+		return 1;
+	store_conn_close(sc);
+	printf("databases ready in %s\n", conf->data_dir);
+	return 0;
+}
+
+int
+admin_org_add(const struct conf *conf, int argc, char **argv)
+{
+	const char *code = NULL, *name = NULL, *kind = "", *area = "";
+	struct store_conn *sc;
+	struct rk_status st = {0};
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc)
+			kind = argv[++i];
+		else if (strcmp(argv[i], "--area") == 0 && i + 1 < argc)
+			area = argv[++i];
+		else if (code == NULL)
+			code = argv[i];
+		else if (name == NULL)
+			name = argv[i];
+		else
+			goto usage;
+	}
+	if (code == NULL || name == NULL)
+		goto usage;
+	if (open_admin(conf, &sc) != 0)
+		return 1;
+	rc = auth_org_add(sc, code, name, kind, area, &st);
+	store_conn_close(sc);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: org add: %s\n", st.msg);
+		return 1;
+	}
+	printf("organisation %s added\n", code);
+	return 0;
+usage:
+	fprintf(stderr, "usage: renkei-server org add CODE NAME [--kind K] [--area A]\n");
+	return 2;
+}
+
+/* Read a password: without echo from a terminal (asked twice), else one
+ * line from stdin. Returns a malloc'ed string, or NULL. */
+static char *
+read_password(int from_stdin)
+{
+	char a[1100], b[1100];
+	struct termios old, quiet;
+	int tty = !from_stdin && isatty(STDIN_FILENO);
+	char *res = NULL;
+
+	if (tty) {
+		if (tcgetattr(STDIN_FILENO, &old) != 0)
+			return NULL;
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		fprintf(stderr, "password: ");
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (fgets(a, sizeof(a), stdin) == NULL)
+		goto out;
+	a[strcspn(a, "\r\n")] = '\0';
+	if (tty) {
+		fprintf(stderr, "\nagain: ");
+		if (fgets(b, sizeof(b), stdin) == NULL)
+			goto out;
+		b[strcspn(b, "\r\n")] = '\0';
+		fprintf(stderr, "\n");
+		if (strcmp(a, b) != 0) {
+			fprintf(stderr, "renkei-server: the two passwords differ\n");
+			goto out;
+		}
+	}
+	res = strdup(a);
+out:
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	OPENSSL_cleanse(a, sizeof(a));
+	OPENSSL_cleanse(b, sizeof(b));
+	return res;
+}
+
+int
+admin_user_add(const struct conf *conf, int argc, char **argv)
+{
+	const char *login = NULL, *name = NULL, *prof = NULL, *org = NULL;
+	int pw_stdin = 0, rc;
+	char hash[160], *pw;
+	struct store_conn *sc;
+	struct rk_status st = {0};
+	enum profession p;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (strcmp(argv[i], "--profession") == 0 && i + 1 < argc)
+			prof = argv[++i];
+		else if (strcmp(argv[i], "--org") == 0 && i + 1 < argc)
+			org = argv[++i];
+		else if (strcmp(argv[i], "--password-stdin") == 0)
+			pw_stdin = 1;
+		else if (login == NULL)
+			login = argv[i];
+		else
+			goto usage;
+	}
+	if (login == NULL || name == NULL || prof == NULL)
+		goto usage;
+	p = auth_profession_parse(prof);
+	if (p == PROF_NONE) {
+		fprintf(stderr, "renkei-server: unknown profession \"%s\"\n", prof);
+		return 2;
+	}
+	pw = read_password(pw_stdin);
+	if (pw == NULL || strlen(pw) < 8) {
+		fprintf(stderr, "renkei-server: a password of at least 8 characters "
+		                "is needed\n");
+		if (pw)
+			rk_free_secret_str(pw);
+		return 1;
+	}
+	rc = auth_password_hash(pw, conf->argon2_t, conf->argon2_m_kib, hash,
+	                        sizeof(hash));
+	rk_free_secret_str(pw);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: cannot hash the password\n");
+		return 1;
+	}
+	if (open_admin(conf, &sc) != 0)
+		return 1;
+	rc = auth_user_add(sc, login, name, p, org, hash, &st);
+	store_conn_close(sc);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: user add: %s\n", st.msg);
+		return 1;
+	}
+	printf("user %s added\n", login);
+	return 0;
+usage:
+	fprintf(stderr, "usage: renkei-server user add LOGIN --name NAME "
+	                "--profession P [--org CODE] [--password-stdin]\n");
+	return 2;
+}
+
+int
+admin_user_disable(const struct conf *conf, int argc, char **argv)
+{
+	struct store_conn *sc;
+	struct rk_status st = {0};
+	int rc;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: renkei-server user disable LOGIN\n");
+		return 2;
+	}
+	if (open_admin(conf, &sc) != 0)
+		return 1;
+	rc = auth_user_disable(sc, argv[0], rk_now_ms(), &st);
+	store_conn_close(sc);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: user disable: %s\n", st.msg);
+		return 1;
+	}
+	printf("user %s disabled; their sessions are ended\n", argv[0]);
+	return 0;
+}

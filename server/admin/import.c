@@ -1,0 +1,140 @@
+/*
+ * Import a ward file (JSON, the shape of data/demo-ward.json) in one
+ * transaction: all of it or nothing. Passwords are hashed as they come in
+ * ("demo_password" fields: a demo file; a production ward file carries
+ * "password_hash" values made elsewhere).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "admin/admin.h"
+#include "admin/ward.h"
+#include "auth/auth.h"
+#include "util/err.h"
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int
+import_orgs(struct store_conn *sc, json_t *orgs)
+{
+	size_t i;
+	json_t *o;
+	struct rk_status st = {0};
+
+	json_array_foreach(orgs, i, o) {
+		const char *code = jstr(o, "id"), *name = jstr(o, "name");
+		if (code == NULL || name == NULL) {
+			fprintf(stderr, "organisations[%zu]: needs \"id\" and \"name\"\n", i);
+			return -1;
+		}
+		if (auth_org_add(sc, code, name, jstr(o, "kind"), jstr(o, "area"),
+		                 &st) != RK_OK) {
+			fprintf(stderr, "organisations[%zu] (%s): %s\n", i, code, st.msg);
+			return -1;
+		}
+	}
+	return (int)i;
+}
+
+static int
+import_users(struct store_conn *sc, const struct conf *conf, json_t *users)
+{
+	size_t i;
+	json_t *u;
+	struct rk_status st = {0};
+
+	json_array_foreach(users, i, u) {
+		const char *login = jstr(u, "login"), *name = jstr(u, "name");
+		const char *prof = jstr(u, "profession"), *org = jstr(u, "org");
+		const char *pw = jstr(u, "demo_password"), *hash = jstr(u, "password_hash");
+		char made[160];
+		enum profession p;
+
+		if (login == NULL || name == NULL || prof == NULL) {
+			fprintf(stderr, "users[%zu]: needs login, name and profession\n", i);
+			return -1;
+		}
+		p = auth_profession_parse(prof);
+		if (p == PROF_NONE) {
+			fprintf(stderr, "users[%zu] (%s): unknown profession \"%s\"\n", i,
+			        login, prof);
+			return -1;
+		}
+		if (hash == NULL) {
+			if (pw == NULL) {
+				fprintf(stderr, "users[%zu] (%s): needs a password\n", i, login);
+				return -1;
+			}
+			if (auth_password_hash(pw, conf->argon2_t, conf->argon2_m_kib, made,
+			                       sizeof(made)) != RK_OK) {
+				fprintf(stderr, "users[%zu]: cannot hash the password\n", i);
+				return -1;
+			}
+			hash = made;
+		}
+		if (auth_user_add(sc, login, name, p, org, hash, &st) != RK_OK) {
+			fprintf(stderr, "users[%zu] (%s): %s\n", i, login, st.msg);
+			return -1;
+		}
+		OPENSSL_cleanse(made, sizeof(made));
+	}
+	return (int)i;
+}
+
+int
+admin_import(const struct conf *conf, const char *path)
+{
+	struct store_config cfg;
+	struct store_conn *sc = NULL;
+	json_error_t jerr;
+	json_t *root;
+	char err[512];
+	int norgs, nusers, npatients = 0, rc = 1;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		fprintf(stderr, "renkei-server: %s:%d: %s\n", path, jerr.line, jerr.text);
+		return 1;
+	}
+	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0 ||
+	    store_conn_open(&sc, &cfg, 0, err, sizeof(err)) != RK_OK) {
+		OPENSSL_cleanse(&cfg, sizeof(cfg));
+		fprintf(stderr, "renkei-server: %s\n", err);
+		json_decref(root);
+		return 1;
+	}
+	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
+		goto out;
+	norgs = import_orgs(sc, json_object_get(root, "organisations"));
+	if (norgs < 0)
+		goto rollback;
+	nusers = import_users(sc, conf, json_object_get(root, "users"));
+	if (nusers < 0)
+		goto rollback;
+	npatients = ward_import_patients(sc, json_object_get(root, "patients"));
+	if (npatients < 0)
+		goto rollback;
+	if (store_exec(sc, "COMMIT") != RK_OK)
+		goto rollback;
+	printf("imported %d organisations, %d users, %d patients from %s\n", norgs,
+	       nusers, npatients, path);
+	rc = 0;
+	goto out;
+rollback:
+	store_exec(sc, "ROLLBACK");
+	fprintf(stderr, "renkei-server: import of %s failed; nothing was imported\n",
+	        path);
+out:
+	store_conn_close(sc);
+	json_decref(root);
+	return rc;
+}

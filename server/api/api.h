@@ -1,0 +1,76 @@
+/*
+ * api — the renkei.v1 protocol: decode each Envelope, check it, run it
+ * against the domain modules (through the store's threads), encode the
+ * answer, and keep each connection's protocol state (its session, what it
+ * may still do before login).
+ *
+ * Thread rules: every function here runs on the lws service thread. Work
+ * that touches the database is handed to the store as ops; their done()
+ * callbacks come back on this thread (store_complete), find the connection
+ * again by id (it may have gone) and answer.
+ *
+ * The transport (net/) is reached only through struct api_transport, so
+ * this module knows nothing of libwebsockets.
+ */
+#ifndef RK_API_API_H
+#define RK_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/conf.h"
+#include "util/frame.h"
+
+struct api;
+struct api_conn;
+
+/* WebSocket close codes api asks for (RFC 6455 and private 4xxx). */
+enum {
+	API_CLOSE_NORMAL = 1000,
+	API_CLOSE_GOING_AWAY = 1001,
+	API_CLOSE_POLICY = 1008,
+	API_CLOSE_SESSION_ENDED = 4001,
+	API_CLOSE_LOGIN_TIMEOUT = 4002,
+};
+
+struct api_transport {
+	/* Queue frame f to the connection `handle`; takes a reference on
+	 * success. Returns 0, or -1 if the connection cannot take it (its
+	 * queue is full: the transport is closing it). */
+	int (*send)(void *handle, struct frame *f);
+	/* Close the connection with a WebSocket close code and reason
+	 * (ASCII, < 120 bytes), after what is already queued. */
+	void (*close)(void *handle, int code, const char *reason);
+};
+
+/* Borrows conf and store for its lifetime. */
+struct api *api_new(const struct conf *conf, struct store *store,
+                    const struct api_transport *transport);
+void api_free(struct api *api);
+
+/* A connection was established. `address` is the peer's address (copied).
+ * The returned state belongs to api; hand it back to api_conn_closed. */
+struct api_conn *api_conn_open(struct api *api, void *handle,
+                               const char *address);
+/* The connection is gone; frees the state and NULLs *cp. */
+void api_conn_closed(struct api *api, struct api_conn **cp);
+
+/* One complete binary message from the connection. */
+void api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
+                    size_t len);
+
+/* Housekeeping, about once a second: login timeouts, session expiry. */
+void api_tick(struct api *api, int64_t now_ms);
+
+/* Begin shutdown: from now on every request is answered UNAVAILABLE. */
+void api_shutdown(struct api *api);
+
+/* Counters for metrics and tests. */
+struct api_stats {
+	uint64_t requests, errors, logins_ok, logins_failed;
+	int connections;
+};
+void api_get_stats(const struct api *api, struct api_stats *st);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * Shared by api's own files; not part of its API.
+ */
+#ifndef RK_API_INTERNAL_H
+#define RK_API_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "renkei.pb-c.h"
+#include "util/err.h"
+#include "util/idmap.h"
+
+/* A session as the service thread sees it: shared by every connection
+ * that uses it, freed with the last one. */
+struct live_session {
+	int64_t id;
+	int64_t expires_ms;
+	int64_t last_use_ms;  /* any request on any of its connections */
+	int64_t touched_ms;   /* last time last_use was written to the db */
+	int refs;
+	bool ended; /* killed: its connections are closing */
+	struct auth_user user;
+};
+
+struct api_conn {
+	uint64_t id;
+	void *handle;
+	char address[64];
+	int64_t opened_ms;
+	int prelogin_requests;
+	bool closing;
+	bool login_busy; /* a login or resume is in flight */
+	struct live_session *sess; /* NULL until logged in */
+};
+
+struct api {
+	const struct conf *conf;
+	struct store *store;
+	struct api_transport tr;
+	struct idmap conns;    /* conn id -> struct api_conn */
+	struct idmap sessions; /* session id -> struct live_session */
+	uint64_t next_conn_id;
+	bool shutting_down;
+	struct api_stats stats;
+	struct auth_limits limits;
+};
+
+/* Every request that goes to the store starts with this. */
+struct api_req {
+	struct store_op op;
+	struct api *api;
+	uint64_t conn_id;
+	uint64_t request_id;
+	struct rk_status st;
+};
+
+/* Initialise the common part; the caller sets op.run / op.done. */
+void api_req_init(struct api_req *r, struct api *api, struct api_conn *c,
+                  uint64_t request_id);
+/* The connection a request came from, or NULL if it has gone. */
+struct api_conn *api_req_conn(struct api_req *r);
+
+/* Encode and queue one envelope to c. */
+void api_send(struct api *api, struct api_conn *c,
+              const Renkei__V1__Envelope *env);
+/* Answer request_id with an Error built from st (code mapped from
+ * st->err in one table). */
+void api_send_error(struct api *api, struct api_conn *c, uint64_t request_id,
+                    const struct rk_status *st);
+void api_send_error3(struct api *api, struct api_conn *c, uint64_t request_id,
+                     int err, const char *msg, const char *field);
+
+/* The wire code for an rk_err. */
+Renkei__V1__Code api_code_of(int err);
+
+/* Close a connection (once). */
+void api_conn_close(struct api *api, struct api_conn *c, int code,
+                    const char *reason);
+
+/* Attach / detach a connection to a live session. */
+void api_session_attach(struct api *api, struct api_conn *c,
+                        const struct auth_session *s, int64_t now_ms);
+void api_session_detach(struct api *api, struct api_conn *c);
+/* A request arrived on c's session: note the use, and write it back to
+ * the database now and then. */
+void api_session_used(struct api *api, struct api_conn *c, int64_t now_ms);
+/* End a session on every connection using it: send SessionEnded, close. */
+void api_session_kill(struct api *api, int64_t session_id, const char *reason);
+
+/* Fill a wire User from an auth_user; strings are borrowed from u. */
+void api_user_to_wire(const struct auth_user *u, Renkei__V1__User *w,
+                      Renkei__V1__Organisation *org);
+
+/* Check every string field of a decoded message (recursively) is valid
+ * UTF-8; on failure names the field in *field. */
+bool api_strings_valid(const ProtobufCMessage *m, const char **field);
+
+/* ---- handlers (session.c) */
+void api_handle_login(struct api *api, struct api_conn *c, uint64_t rid,
+                      const Renkei__V1__LoginRequest *req);
+void api_handle_resume(struct api *api, struct api_conn *c, uint64_t rid,
+                       const Renkei__V1__ResumeRequest *req);
+void api_handle_logout(struct api *api, struct api_conn *c, uint64_t rid);
+void api_handle_whoami(struct api *api, struct api_conn *c, uint64_t rid);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * auth — accounts (organisations, users), passwords, sessions, lockout.
+ *
+ * Everything here runs on a store connection: inside a write op on the
+ * writer thread, a read op on a reader thread, or an admin command. None
+ * of it knows about connections or the wire format.
+ *
+ * Passwords are hashed with argon2id (libargon2), the encoded string
+ * carrying its own parameters. Session tokens are 256 random bits, handed
+ * out once as base64url and stored only as their SHA-256.
+ */
+#ifndef RK_AUTH_AUTH_H
+#define RK_AUTH_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+/* Numbered as renkei.v1.Profession on the wire (api/ relies on it). */
+enum profession {
+	PROF_NONE = 0,
+	PROF_PHYSICIAN = 1,
+	PROF_DENTIST = 2,
+	PROF_NURSE = 3,
+	PROF_PHARMACIST = 4,
+	PROF_REHAB = 5,
+	PROF_MSW = 6,
+	PROF_CARE_MANAGER = 7,
+	PROF_COMMUNITY_CENTER = 8,
+	PROF_CARE_WORKER = 9,
+	PROF_FAMILY = 10,
+	PROF_AUDITOR = 11,
+	PROF_ADMIN = 12,
+	PROF__COUNT
+};
+
+/* "physician" -> PROF_PHYSICIAN; PROF_NONE if unknown. */
+enum profession auth_profession_parse(const char *name);
+/* PROF_PHYSICIAN -> "physician"; "unknown" if out of range. */
+const char *auth_profession_name(int p);
+
+#define AUTH_LOGIN_MAX 64
+#define AUTH_NAME_MAX 160
+#define AUTH_TOKEN_LEN 43 /* base64url of 32 bytes, no padding */
+
+struct auth_user {
+	int64_t id;
+	char login[AUTH_LOGIN_MAX + 1];
+	char display_name[AUTH_NAME_MAX + 1];
+	int profession;
+	bool disabled;
+	int64_t org_id; /* 0: none (family) */
+	char org_code[AUTH_LOGIN_MAX + 1];
+	char org_name[AUTH_NAME_MAX + 1];
+	char org_kind[33];
+};
+
+/* ---- passwords */
+
+/* argon2id-hash `password` with t passes and m_kib KiB into `out`.
+ * Returns RK_OK or RK_ERR_CRYPTO. */
+int auth_password_hash(const char *password, int t, int m_kib, char *out,
+                       size_t outlen);
+/* True if `password` matches `encoded`. Takes argon2's time either way. */
+bool auth_password_verify(const char *encoded, const char *password);
+
+/* ---- organisations and users (admin commands, import) */
+
+/* Validate a login: 1..64 of [a-z0-9._-], starting with a letter or digit. */
+bool auth_login_valid(const char *login);
+
+int auth_org_add(struct store_conn *sc, const char *code, const char *name,
+                 const char *kind, const char *area, struct rk_status *st);
+
+/* org_code may be NULL (family). pw_hash from auth_password_hash. */
+int auth_user_add(struct store_conn *sc, const char *login,
+                  const char *display_name, enum profession prof,
+                  const char *org_code, const char *pw_hash,
+                  struct rk_status *st);
+
+/* Disable a user and end their sessions. */
+int auth_user_disable(struct store_conn *sc, const char *login, int64_t now_ms,
+                      struct rk_status *st);
+
+/* Load a user by login (id 0) or id (login NULL). RK_ERR_NOT_FOUND. */
+int auth_user_load(struct store_conn *sc, const char *login, int64_t id,
+                   struct auth_user *u);
+
+/* ---- login */
+
+struct auth_limits {
+	int max_failures;
+	int lockout_s;
+	int session_max_s;
+	int session_idle_s;
+};
+
+/* Reader side of a login: refuse while locked (RK_ERR_EXHAUSTED), load
+ * the user, verify the password (argon2 runs even for unknown logins, so
+ * timing does not tell which logins exist). RK_OK fills *u;
+ * RK_ERR_UNAUTHENTICATED for a wrong login, password or disabled user. */
+int auth_login_check(struct store_conn *sc, const char *login,
+                     const char *password, int64_t now_ms, struct auth_user *u,
+                     struct rk_status *st);
+
+/* Writer side of a failed login: count it, lock when due. */
+int auth_login_failed(struct store_conn *sc, const char *login, int64_t now_ms,
+                      const struct auth_limits *lim);
+
+/* Writer side of a successful login: clear failures, create a session.
+ * Writes the token (NUL-terminated) into token[AUTH_TOKEN_LEN + 1]. */
+int auth_session_create(struct store_conn *sc, int64_t user_id,
+                        const char *device, const char *address,
+                        int64_t now_ms, const struct auth_limits *lim,
+                        char token[AUTH_TOKEN_LEN + 1], int64_t *session_id,
+                        int64_t *expires_ms);
+
+struct auth_session {
+	int64_t id;
+	int64_t expires_ms;
+	int64_t last_seen_ms;
+	struct auth_user user;
+};
+
+/* Find a live session by token (not ended, not expired, not idle past
+ * the limit, user not disabled). RK_ERR_UNAUTHENTICATED otherwise. */
+int auth_session_resume(struct store_conn *sc, const char *token,
+                        int64_t now_ms, const struct auth_limits *lim,
+                        struct auth_session *out);
+
+/* Record use of a session (for the idle timeout across restarts). */
+int auth_session_touch(struct store_conn *sc, int64_t session_id,
+                       int64_t now_ms);
+
+/* End a session (logout, expiry). Ending an ended session is RK_OK. */
+int auth_session_end(struct store_conn *sc, int64_t session_id, int64_t now_ms,
+                     const char *reason);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * Logins, lockout and sessions.
+ *
+ * Lockout is kept per login name, whether or not such a user exists, so
+ * that it tells an attacker nothing. After max_failures failures in a row
+ * the login is locked for lockout_s; each further failure after the lock
+ * ends doubles the next lock (capped at a day). Attempts while locked are
+ * refused without checking the password and are not counted, so that a
+ * lock cannot be stretched forever by someone else.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "auth/internal.h"
+#include "util/log.h"
+#include "util/text.h"
+
+/* A hash to verify against when the login does not exist, so that an
+ * unknown login costs the same argon2 time as a known one. */
+static char dummy_hash[128];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void
+make_dummy(void)
+{
+	if (auth_password_hash("renkei-no-such-user", 2, 19456, dummy_hash,
+	                       sizeof(dummy_hash)) != RK_OK)
+		dummy_hash[0] = '\0';
+}
+
+int
+auth_login_check(struct store_conn *sc, const char *login,
+                 const char *password, int64_t now_ms, struct auth_user *u,
+                 struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	char hash[160] = "";
+	bool ok;
+	int rc;
+
+	q = store_stmt(sc, "SELECT locked_until_ms FROM login_failures WHERE login = ?");
+	if (q == NULL)
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > now_ms)
+		return rk_fail(st, RK_ERR_EXHAUSTED,
+		               "too many failed logins: this login is locked for a "
+		               "while; try again later",
+		               NULL);
+
+	q = store_stmt(sc, "SELECT u.pw_hash, " AUTH_USER_COLS "WHERE u.login = ?");
+	if (q == NULL)
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *h = sqlite3_column_text(q, 0);
+		auth_user_row(q, 1, u);
+		snprintf(hash, sizeof(hash), "%s", h ? (const char *)h : "");
+	} else {
+		memset(u, 0, sizeof(*u));
+		pthread_once(&dummy_once, make_dummy);
+		snprintf(hash, sizeof(hash), "%s", dummy_hash);
+	}
+	sqlite3_reset(q); /* release the row before argon2's long wait */
+
+	ok = hash[0] != '\0' && auth_password_verify(hash, password);
+	if (!ok || u->id == 0 || u->disabled)
+		return rk_fail(st, RK_ERR_UNAUTHENTICATED, "wrong login or password",
+		               NULL);
+	return RK_OK;
+}
+
+int
+auth_login_failed(struct store_conn *sc, const char *login, int64_t now_ms,
+                  const struct auth_limits *lim)
+{
+	sqlite3_stmt *q;
+	int64_t failures = 0, locked_until = 0;
+
+	q = store_stmt(sc, "SELECT failures, locked_until_ms FROM login_failures "
+	                   "WHERE login = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		failures = sqlite3_column_int64(q, 0);
+		locked_until = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (locked_until > now_ms)
+		return RK_OK; /* attempts while locked are not counted */
+	failures++;
+	if (failures >= lim->max_failures) {
+		int64_t shift = failures - lim->max_failures;
+		int64_t lock_ms = (int64_t)lim->lockout_s * 1000;
+		if (shift > 10)
+			shift = 10;
+		lock_ms <<= shift;
+		if (lock_ms > 86400000)
+			lock_ms = 86400000;
+		locked_until = now_ms + lock_ms;
+		LOG_W("AUTH-LOCKOUT", "failures=%lld lock_s=%lld", (long long)failures,
+		      (long long)(lock_ms / 1000));
+	}
+	q = store_stmt(sc, "INSERT OR REPLACE INTO login_failures(login, failures, "
+	                   "locked_until_ms, last_ms) VALUES (?,?,?,?)");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, failures);
+	sqlite3_bind_int64(q, 3, locked_until);
+	sqlite3_bind_int64(q, 4, now_ms);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+static void
+token_encode(const uint8_t raw[32], char out[AUTH_TOKEN_LEN + 1])
+{
+	unsigned char b64[48];
+	int n = EVP_EncodeBlock(b64, raw, 32); /* 44 chars, one '=' */
+
+	for (int i = 0; i < AUTH_TOKEN_LEN && i < n; i++)
+		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
+	out[AUTH_TOKEN_LEN] = '\0';
+	OPENSSL_cleanse(b64, sizeof(b64));
+}
+
+int
+auth_session_create(struct store_conn *sc, int64_t user_id, const char *device,
+                    const char *address, int64_t now_ms,
+                    const struct auth_limits *lim,
+                    char token[AUTH_TOKEN_LEN + 1], int64_t *session_id,
+                    int64_t *expires_ms)
+{
+	sqlite3_stmt *q;
+	uint8_t raw[32], hash[32];
+	struct auth_user u;
+	int rc;
+
+	/* The password was checked on a reader; the user may have been
+	 * disabled since. */
+	if (auth_user_load(sc, NULL, user_id, &u) != RK_OK || u.disabled)
+		return RK_ERR_UNAUTHENTICATED;
+
+	q = store_stmt(sc, "DELETE FROM login_failures WHERE login = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, u.login, -1, SQLITE_STATIC);
+	if (store_step(sc, q) != SQLITE_DONE)
+		return RK_ERR_STORE;
+
+	rk_random(raw, sizeof(raw));
+	token_encode(raw, token);
+	rk_sha256(token, AUTH_TOKEN_LEN, hash);
+	OPENSSL_cleanse(raw, sizeof(raw));
+
+	*expires_ms = now_ms + (int64_t)lim->session_max_s * 1000;
+	q = store_stmt(sc, "INSERT INTO sessions(token_hash, user_id, created_ms, "
+	                   "expires_ms, last_seen_ms, device, address) "
+	                   "VALUES (?,?,?,?,?,?,?)");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_blob(q, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, user_id);
+	sqlite3_bind_int64(q, 3, now_ms);
+	sqlite3_bind_int64(q, 4, *expires_ms);
+	sqlite3_bind_int64(q, 5, now_ms);
+	sqlite3_bind_text(q, 6, device ? device : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, address ? address : "", -1, SQLITE_STATIC);
+	rc = store_step(sc, q);
+	if (rc != SQLITE_DONE)
+		return RK_ERR_STORE;
+	*session_id = sqlite3_last_insert_rowid(store_conn_db(sc));
+	return RK_OK;
+}
+
+int
+auth_session_resume(struct store_conn *sc, const char *token, int64_t now_ms,
+                    const struct auth_limits *lim, struct auth_session *out)
+{
+	sqlite3_stmt *q;
+	uint8_t hash[32];
+	int rc;
+
+	if (strlen(token) != AUTH_TOKEN_LEN)
+		return RK_ERR_UNAUTHENTICATED;
+	rk_sha256(token, AUTH_TOKEN_LEN, hash);
+	q = store_stmt(sc, "SELECT s.id, s.expires_ms, s.last_seen_ms, " AUTH_USER_COLS
+	                   "JOIN sessions s ON s.user_id = u.id "
+	                   "WHERE s.token_hash = ? AND s.ended_ms IS NULL");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_blob(q, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	if (rc != SQLITE_ROW)
+		return RK_ERR_UNAUTHENTICATED;
+	out->id = sqlite3_column_int64(q, 0);
+	out->expires_ms = sqlite3_column_int64(q, 1);
+	out->last_seen_ms = sqlite3_column_int64(q, 2);
+	auth_user_row(q, 3, &out->user);
+	sqlite3_reset(q);
+	if (out->user.disabled || out->expires_ms <= now_ms ||
+	    out->last_seen_ms + (int64_t)lim->session_idle_s * 1000 <= now_ms)
+		return RK_ERR_UNAUTHENTICATED;
+	return RK_OK;
+}
+
+int
+auth_session_touch(struct store_conn *sc, int64_t session_id, int64_t now_ms)
+{
+	sqlite3_stmt *q = store_stmt(sc, "UPDATE sessions SET last_seen_ms = ? "
+	                                 "WHERE id = ? AND last_seen_ms < ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, now_ms);
+	sqlite3_bind_int64(q, 2, session_id);
+	sqlite3_bind_int64(q, 3, now_ms);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+int
+auth_session_end(struct store_conn *sc, int64_t session_id, int64_t now_ms,
+                 const char *reason)
+{
+	sqlite3_stmt *q = store_stmt(sc, "UPDATE sessions SET ended_ms = ?, "
+	                                 "end_reason = ? WHERE id = ? AND "
+	                                 "ended_ms IS NULL");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, now_ms);
+	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, session_id);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}

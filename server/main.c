@@ -1,0 +1,244 @@
+/*
+ * renkei-server: options, configuration, and the wiring of the modules.
+ * Nothing else lives here.
+ *
+ *   renkei-server [serve] [--SETTING VALUE ...]
+ *   renkei-server init | import FILE | org add ... | user add ... | user disable LOGIN
+ *
+ * Settings come from the table in util/conf.c: defaults, then
+ * DATA/renkei.conf, then the command line.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "admin/admin.h"
+#include "api/api.h"
+#include "net/net.h"
+#include "store/store.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/text.h"
+
+/* The one mutable global: set by the signal handler, read by the loop. */
+static volatile sig_atomic_t stop_requested;
+
+struct server {
+	struct conf conf;
+	struct net *net;
+	struct store *store;
+	struct api *api;
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: renkei-server [COMMAND] [--SETTING VALUE ...]\n"
+	        "\n"
+	        "commands:\n"
+	        "  serve                 run the server (the default)\n"
+	        "  init                  create the data folder, keys and databases\n"
+	        "  import FILE           import a ward file (JSON, see data/demo-ward.json)\n"
+	        "  org add CODE NAME [--kind K] [--area A]\n"
+	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
+	        "  user disable LOGIN\n"
+	        "\n"
+	        "settings (also read from DATA/renkei.conf as \"name = value\"):\n"
+	        "  --data DIR             same as --data-dir\n");
+	conf_print_help(out);
+}
+
+static void
+server_wake(void *arg)
+{
+	struct server *s = arg;
+	if (s->net != NULL)
+		net_wake(s->net);
+}
+
+static void
+on_wake(void *arg)
+{
+	struct server *s = arg;
+	if (s->store != NULL)
+		store_complete(s->store);
+}
+
+static void
+on_tick(void *arg)
+{
+	struct server *s = arg;
+	if (s->api != NULL)
+		api_tick(s->api, rk_now_ms());
+}
+
+static int
+store_idle(void *arg)
+{
+	struct server *s = arg;
+	return store_pending(s->store) == 0;
+}
+
+static int
+no_connections(void *arg)
+{
+	struct server *s = arg;
+	return net_connections(s->net) == 0;
+}
+
+static int
+serve(struct server *s)
+{
+	struct store_config scfg;
+	struct net_hooks hooks = {on_wake, on_tick, s};
+	struct sigaction sa;
+	char err[512];
+
+	if (admin_store_config(&s->conf, &scfg, err, sizeof(err)) != 0) {
+		LOG_E("SERVER-NO-KEY", "error=\"%s\"", err);
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
+	scfg.wake = server_wake;
+	scfg.wake_arg = s;
+
+	s->net = net_new(&s->conf, &hooks, err, sizeof(err));
+	if (s->net == NULL) {
+		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
+	int rc = store_open(&s->store, &scfg, err, sizeof(err));
+	OPENSSL_cleanse(&scfg, sizeof(scfg));
+	if (rc != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		net_free(s->net);
+		return 1;
+	}
+	s->api = api_new(&s->conf, s->store, net_transport());
+	net_set_api(s->net, s->api);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	LOG_I("SERVER-READY", "listen=%s port=%d data=%s", s->conf.listen,
+	      s->conf.port, s->conf.data_dir);
+	net_run(s->net, &stop_requested);
+
+	/* Graceful stop: refuse new requests, let accepted work commit and
+	 * its answers go out, then close every connection with a reason. */
+	LOG_I("SERVER-STOPPING", "pending=%d connections=%d",
+	      store_pending(s->store), net_connections(s->net));
+	api_shutdown(s->api);
+	net_run_until(s->net, store_idle, s, s->conf.shutdown_grace_s * 1000);
+	net_close_all(s->net, 1001, "server shutting down");
+	net_run_until(s->net, no_connections, s, 2000);
+	net_free(s->net); /* closes stragglers: api sees each close */
+	s->net = NULL;
+	store_close(s->store); /* commits what is left; done()s find no conns */
+	s->store = NULL;
+	api_free(s->api);
+	LOG_I("SERVER-STOPPED", "clean=1");
+	return 0;
+}
+
+/* Apply "--name value" settings; other words are collected in words[]. */
+static int
+parse_args(struct conf *c, int argc, char **argv, char **words, int *nwords,
+           int *help)
+{
+	char err[256];
+
+	*nwords = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			*help = 1;
+			continue;
+		}
+		if (strncmp(a, "--", 2) == 0 &&
+		    (conf_known(a + 2) || strcmp(a, "--data") == 0)) {
+			const char *name = strcmp(a, "--data") == 0 ? "data_dir" : a + 2;
+			if (i + 1 >= argc) {
+				fprintf(stderr, "renkei-server: %s needs a value\n", a);
+				return -1;
+			}
+			if (conf_set(c, name, argv[++i], err, sizeof(err)) != 0) {
+				fprintf(stderr, "renkei-server: %s\n", err);
+				return -1;
+			}
+			continue;
+		}
+		words[(*nwords)++] = argv[i];
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server s;
+	char **words = calloc((size_t)argc + 1, sizeof(char *));
+	char path[4096], err[512];
+	int nwords = 0, help = 0, rc;
+
+	/* Databases, WAL files and keys are for the server's user only. */
+	umask(077);
+	memset(&s, 0, sizeof(s));
+	conf_init(&s.conf);
+	/* Command line once to learn the data folder, then the file, then the
+	 * command line again so that it wins. */
+	if (words == NULL ||
+	    parse_args(&s.conf, argc, argv, words, &nwords, &help) != 0)
+		return 2;
+	snprintf(path, sizeof(path), "%s/renkei.conf", s.conf.data_dir);
+	if (conf_load_file(&s.conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 2;
+	}
+	parse_args(&s.conf, argc, argv, words, &nwords, &help);
+	conf_resolve_paths(&s.conf);
+	log_threshold = log_level_parse(s.conf.log_level);
+
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	const char *cmd = nwords > 0 ? words[0] : "serve";
+	if (strcmp(cmd, "serve") == 0 && nwords <= 1)
+		rc = serve(&s);
+	else if (strcmp(cmd, "init") == 0 && nwords == 1)
+		rc = admin_init(&s.conf);
+	else if (strcmp(cmd, "import") == 0 && nwords == 2)
+		rc = admin_import(&s.conf, words[1]);
+	else if (strcmp(cmd, "org") == 0 && nwords >= 2 && strcmp(words[1], "add") == 0)
+		rc = admin_org_add(&s.conf, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
+	         strcmp(words[1], "add") == 0)
+		rc = admin_user_add(&s.conf, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
+	         strcmp(words[1], "disable") == 0)
+		rc = admin_user_disable(&s.conf, nwords - 2, words + 2);
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+	conf_fini(&s.conf);
+	free(words);
+	return rc;
+}

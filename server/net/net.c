@@ -1,0 +1,518 @@
+/*
+ * libwebsockets glue, after the lws minimal examples: all state hangs off
+ * the vhost's private data (struct net) and each connection's per-session
+ * data (struct pss); frames are written only from SERVER_WRITEABLE, as
+ * many as the pipe takes, each with LWS_PRE bytes of headroom (our frames
+ * reserve FRAME_HEADROOM for it).
+ */
+#include "net/net.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+
+#include "util/frame.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+_Static_assert(LWS_PRE <= FRAME_HEADROOM, "frames must leave room for LWS_PRE");
+
+#define SUBPROTOCOL "renkei.v1"
+/* Our own callback reason: close this connection (in = reason, len = code). */
+#define CB_CLOSE_ALL (LWS_CALLBACK_USER + 1)
+
+/* TLS 1.2 suites: ECDHE + AEAD only. TLS 1.3 suites are all AEAD. */
+#define TLS12_CIPHERS                                                          \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"         \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"           \
+	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS13_CIPHERS                                                          \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"                       \
+	"TLS_CHACHA20_POLY1305_SHA256"
+
+struct pss {
+	struct net *net;
+	struct lws *wsi;
+	struct api_conn *conn;
+	/* reassembly of one message */
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+	/* outbound ring of shared frames, grown on demand */
+	struct frame **q;
+	uint32_t q_head, q_count, q_cap;
+	size_t q_bytes;
+	/* pending close */
+	bool closing;
+	int close_code;
+	char close_reason[124];
+};
+
+struct net {
+	const struct conf *conf;
+	struct net_hooks hooks;
+	struct api *api;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	lws_sorted_usec_list_t tick_sul;
+	lws_retry_bo_t retry;
+	int nconns;
+	struct net_stats stats;
+};
+
+static struct net *
+net_of(struct lws *wsi)
+{
+	struct net **pn = lws_protocol_vh_priv_get(lws_get_vhost(wsi),
+	                                           lws_get_protocol(wsi));
+	return pn ? *pn : NULL;
+}
+
+/* ---------------------------------------------------------- outbound queue */
+
+static void
+queue_clear(struct pss *p)
+{
+	while (p->q_count > 0) {
+		frame_unref(&p->q[p->q_head]);
+		p->q_head = (p->q_head + 1) % p->q_cap;
+		p->q_count--;
+	}
+	p->q_bytes = 0;
+	free(p->q);
+	p->q = NULL;
+	p->q_cap = p->q_head = 0;
+}
+
+static void
+start_close(struct pss *p, int code, const char *reason)
+{
+	if (p->closing)
+		return;
+	p->closing = true;
+	p->close_code = code;
+	snprintf(p->close_reason, sizeof(p->close_reason), "%s", reason);
+	lws_callback_on_writable(p->wsi);
+	/* A client that reads nothing will not take our close frame either:
+	 * do not wait for it forever. */
+	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, 5);
+}
+
+static int
+transport_send(void *handle, struct frame *f)
+{
+	struct pss *p = handle;
+	struct net *n = p->net;
+
+	if (p->closing)
+		return -1;
+	if (p->q_count + 1 > (uint32_t)n->conf->out_queue_frames ||
+	    p->q_bytes + f->len > (size_t)n->conf->out_queue_bytes) {
+		n->stats.culled++;
+		LOG_W("NET-CULL", "frames=%u bytes=%zu", p->q_count, p->q_bytes);
+		queue_clear(p);
+		start_close(p, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+		            "outbound queue full: client too slow; reconnect and resync");
+		return -1;
+	}
+	if (p->q_count == p->q_cap) {
+		uint32_t ncap = p->q_cap ? p->q_cap * 2 : 8;
+		struct frame **nq = rk_malloc(ncap * sizeof(*nq));
+		for (uint32_t i = 0; i < p->q_count; i++)
+			nq[i] = p->q[(p->q_head + i) % p->q_cap];
+		free(p->q);
+		p->q = nq;
+		p->q_head = 0;
+		p->q_cap = ncap;
+	}
+	p->q[(p->q_head + p->q_count) % p->q_cap] = frame_ref(f);
+	p->q_count++;
+	p->q_bytes += f->len;
+	lws_callback_on_writable(p->wsi);
+	return 0;
+}
+
+static void
+transport_close(void *handle, int code, const char *reason)
+{
+	start_close(handle, code, reason);
+}
+
+static const struct api_transport the_transport = {
+	.send = transport_send,
+	.close = transport_close,
+};
+
+const struct api_transport *
+net_transport(void)
+{
+	return &the_transport;
+}
+
+static int
+on_writeable(struct pss *p)
+{
+	struct net *n = p->net;
+
+	while (p->q_count > 0) {
+		struct frame *f = p->q[p->q_head];
+		int m = lws_write(p->wsi, frame_payload(f), f->len, LWS_WRITE_BINARY);
+		if (m < (int)f->len) {
+			LOG_D("NET-WRITE-FAIL", "len=%zu", f->len);
+			return -1;
+		}
+		n->stats.frames_out++;
+		n->stats.bytes_out += f->len;
+		p->q_bytes -= f->len;
+		frame_unref(&p->q[p->q_head]);
+		p->q_head = (p->q_head + 1) % p->q_cap;
+		p->q_count--;
+		if (p->q_count > 0 && lws_send_pipe_choked(p->wsi)) {
+			lws_callback_on_writable(p->wsi);
+			return 0;
+		}
+	}
+	if (p->closing) {
+		lws_close_reason(p->wsi, (enum lws_close_status)p->close_code,
+		                 (unsigned char *)p->close_reason,
+		                 strlen(p->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ receive */
+
+static int
+on_receive(struct pss *p, const void *in, size_t len)
+{
+	struct net *n = p->net;
+	size_t max = (size_t)n->conf->max_message_bytes;
+
+	if (p->closing)
+		return 0;
+	if (lws_is_first_fragment(p->wsi) && !lws_frame_is_binary(p->wsi)) {
+		n->stats.closed_text++;
+		start_close(p, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+		            "text messages are not accepted: send binary protobuf");
+		return 0;
+	}
+	if (p->rx_len + len > max) {
+		n->stats.closed_oversize++;
+		free(p->rx);
+		p->rx = NULL;
+		p->rx_len = p->rx_cap = 0;
+		start_close(p, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		            "message larger than the server's limit");
+		return 0;
+	}
+	bool final = lws_is_final_fragment(p->wsi) &&
+	             lws_remaining_packet_payload(p->wsi) == 0;
+	if (final && p->rx_len == 0) {
+		/* The common case: a whole message in one piece, no copy. */
+		n->stats.frames_in++;
+		n->stats.bytes_in += len;
+		api_on_message(n->api, p->conn, in, len);
+		return 0;
+	}
+	if (p->rx_len + len > p->rx_cap) {
+		size_t cap = p->rx_cap ? p->rx_cap : 4096;
+		while (cap < p->rx_len + len)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		p->rx = rk_realloc(p->rx, cap);
+		p->rx_cap = cap;
+	}
+	memcpy(p->rx + p->rx_len, in, len);
+	p->rx_len += len;
+	if (final) {
+		n->stats.frames_in++;
+		n->stats.bytes_in += p->rx_len;
+		api_on_message(n->api, p->conn, p->rx, p->rx_len);
+		p->rx_len = 0;
+		/* Do not keep a large buffer around for an idle connection. */
+		if (p->rx_cap > 65536) {
+			free(p->rx);
+			p->rx = NULL;
+			p->rx_cap = 0;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------- https */
+
+static int
+http_reply(struct lws *wsi, unsigned status, const char *ctype,
+           const char *body)
+{
+	uint8_t buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *p = start,
+	                             *end = &buf[sizeof(buf) - 1];
+	size_t blen = strlen(body);
+	uint8_t *out;
+
+	if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)blen, &p,
+	                                end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+	                                (const unsigned char *)"no-store", 8, &p,
+	                                end) ||
+	    lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"x-content-type-options:",
+		    (const unsigned char *)"nosniff", 7, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	out = rk_malloc(LWS_PRE + blen + 1);
+	memcpy(out + LWS_PRE, body, blen);
+	int m = lws_write(wsi, out + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL);
+	free(out);
+	if (m < (int)blen)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int
+callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+              void *in, size_t len)
+{
+	struct net *n;
+
+	(void)user;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A WebSocket upgrade that did not ask for renkei.v1 lands
+		 * here: refuse it. */
+		return -1;
+	case LWS_CALLBACK_HTTP:
+		if (strcmp((const char *)in, "/healthz") == 0)
+			return http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ok\n");
+		return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "text/plain",
+		                  "not found\n");
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		n = net_of(wsi);
+		if (n != NULL)
+			n->hooks.on_wake(n->hooks.arg);
+		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* user is the SSL_CTX: pin the protocol floor in OpenSSL itself,
+		 * not only through option bits. */
+		if (SSL_CTX_set_min_proto_version((SSL_CTX *)user, TLS1_2_VERSION) != 1)
+			return 1;
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static int
+callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                void *in, size_t len)
+{
+	struct pss *p = user;
+	struct net **pn;
+	char addr[64];
+
+	if ((int)reason == CB_CLOSE_ALL) {
+		if (p != NULL && p->net != NULL)
+			start_close(p, (int)len, (const char *)in);
+		return 0;
+	}
+	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		pn = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi),
+		                                 lws_get_protocol(wsi), sizeof(*pn));
+		if (pn == NULL)
+			return -1;
+		*pn = (struct net *)lws_context_user(lws_get_context(wsi));
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED:
+		memset(p, 0, sizeof(*p));
+		p->net = net_of(wsi);
+		p->wsi = wsi;
+		addr[0] = '\0';
+		lws_get_peer_simple(wsi, addr, sizeof(addr));
+		p->conn = api_conn_open(p->net->api, p, addr);
+		p->net->nconns++;
+		return 0;
+	case LWS_CALLBACK_CLOSED:
+		if (p->net == NULL)
+			return 0;
+		api_conn_closed(p->net->api, &p->conn);
+		queue_clear(p);
+		free(p->rx);
+		p->rx = NULL;
+		p->net->nconns--;
+		p->net = NULL;
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		return on_receive(p, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return on_writeable(p);
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* Handled once, by the http protocol. */
+		return 0;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{"http", callback_http, 0, 0, 0, NULL, 0},
+	{SUBPROTOCOL, callback_renkei, sizeof(struct pss), 65536, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ------------------------------------------------------------------ context */
+
+static void
+tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct net *n = lws_container_of(sul, struct net, tick_sul);
+	n->hooks.on_tick(n->hooks.arg);
+	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, LWS_US_PER_SEC);
+}
+
+static void
+lws_log_bridge(int level, const char *line)
+{
+	/* lws lines carry no patient data (we never hand it any). */
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		LOG_E("LWS", "msg=\"%.*s\"", (int)n, line);
+	else
+		LOG_W("LWS", "msg=\"%.*s\"", (int)n, line);
+}
+
+struct net *
+net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
+        size_t errlen)
+{
+	struct lws_context_creation_info info;
+	struct net *n = rk_calloc(1, sizeof(*n));
+	struct net **pn;
+
+	n->conf = conf;
+	n->hooks = *hooks;
+	n->retry.secs_since_valid_ping = (uint16_t)conf->ping_interval_s;
+	n->retry.secs_since_valid_hangup = (uint16_t)conf->ping_hangup_s;
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+	               LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+	               LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.user = n;
+	n->ctx = lws_create_context(&info);
+	if (n->ctx == NULL) {
+		snprintf(err, errlen, "libwebsockets: cannot create the context");
+		free(n);
+		return NULL;
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "renkei";
+	info.port = conf->port;
+	info.iface = strcmp(conf->listen, "*") == 0 ? NULL : conf->listen;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+	               LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.ssl_cert_filepath = conf->tls_cert;
+	info.ssl_private_key_filepath = conf->tls_key;
+	info.ssl_cipher_list = TLS12_CIPHERS;
+	info.tls1_3_plus_cipher_list = TLS13_CIPHERS;
+	info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+	                       SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	                       SSL_OP_NO_RENEGOTIATION;
+	info.alpn = "http/1.1";
+	info.retry_and_idle_policy = &n->retry;
+	info.timeout_secs = 20;
+	info.user = n;
+	n->vh = lws_create_vhost(n->ctx, &info);
+	if (n->vh == NULL) {
+		snprintf(err, errlen,
+		         "cannot listen on %s port %d with certificate %s (in use, or "
+		         "certificate/key unreadable)",
+		         conf->listen, conf->port, conf->tls_cert);
+		lws_context_destroy(n->ctx);
+		free(n);
+		return NULL;
+	}
+	/* The http protocol has no PROTOCOL_INIT of its own that we use;
+	 * give it the same private pointer for WAIT_CANCELLED. */
+	pn = lws_protocol_vh_priv_zalloc(n->vh, &protocols[0], sizeof(*pn));
+	if (pn != NULL)
+		*pn = n;
+	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, LWS_US_PER_SEC);
+	return n;
+}
+
+void
+net_set_api(struct net *n, struct api *api)
+{
+	n->api = api;
+}
+
+void
+net_run(struct net *n, volatile sig_atomic_t *stop)
+{
+	while (!*stop)
+		if (lws_service(n->ctx, 0) < 0)
+			break;
+}
+
+void
+net_run_until(struct net *n, int (*done)(void *arg), void *arg, int timeout_ms)
+{
+	lws_usec_t end = lws_now_usecs() + (lws_usec_t)timeout_ms * 1000;
+
+	while (!done(arg) && lws_now_usecs() < end)
+		if (lws_service(n->ctx, 0) < 0)
+			break;
+}
+
+void
+net_close_all(struct net *n, int code, const char *reason)
+{
+	/* Each connection closes after what is already queued to it. */
+	lws_callback_all_protocol_vhost_args(n->vh, &protocols[1], CB_CLOSE_ALL,
+	                                     (void *)reason, (size_t)code);
+}
+
+int
+net_connections(const struct net *n)
+{
+	return n->nconns;
+}
+
+void
+net_wake(void *arg)
+{
+	struct net *n = arg;
+	lws_cancel_service(n->ctx);
+}
+
+void
+net_get_stats(const struct net *n, struct net_stats *st)
+{
+	*st = n->stats;
+}
+
+void
+net_free(struct net *n)
+{
+	if (n == NULL)
+		return;
+	lws_sul_cancel(&n->tick_sul);
+	lws_context_destroy(n->ctx);
+	free(n);
+}

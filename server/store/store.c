@@ -1,0 +1,597 @@
+/*
+ * The writer thread and group commit.
+ *
+ * Every write op waits in `wq`. The writer takes all of them at once (up
+ * to max_batch) — it never sleeps to let a batch fill, so a lone write is
+ * committed at once and a burst shares one fsync. Inside the batch each op
+ * runs in its own SAVEPOINT, so one op's failure (a constraint, a denied
+ * access) rolls back only that op. If COMMIT itself fails, every op of the
+ * batch is told RK_ERR_STORE: none of them is reported done.
+ *
+ * Completions go to `cq` in the order the ops ran, which for write ops is
+ * commit order; the owner drains `cq` on its own thread.
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "store/schema.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define STMT_CACHE 96
+
+struct store_conn {
+	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	int ncache;
+};
+
+struct opq {
+	struct store_op *head, *tail;
+	int len;
+};
+
+struct store {
+	struct store_config cfg;
+	pthread_mutex_t mu;
+	pthread_cond_t wcond; /* writer: work or closing */
+	pthread_cond_t rcond; /* readers: work or closing */
+	struct opq wq, rq, cq;
+	int closing;
+	int pending; /* owner's thread only */
+	pthread_t writer;
+	pthread_t *readers;
+	int nreaders;
+	struct store_conn *wconn;
+	struct store_conn **rconns;
+	struct store_stats stats;
+};
+
+static void
+opq_push(struct opq *q, struct store_op *op)
+{
+	op->next = NULL;
+	if (q->tail)
+		q->tail->next = op;
+	else
+		q->head = op;
+	q->tail = op;
+	q->len++;
+}
+
+static struct store_op *
+opq_pop(struct opq *q)
+{
+	struct store_op *op = q->head;
+	if (op) {
+		q->head = op->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->len--;
+		op->next = NULL;
+	}
+	return op;
+}
+
+/* ------------------------------------------------------------ connections */
+
+sqlite3 *
+store_conn_db(struct store_conn *sc)
+{
+	return sc->db;
+}
+
+int
+store_exec(struct store_conn *sc, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(sc->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		LOG_E("STORE-EXEC-FAIL", "error=\"%s\"", msg ? msg : "?");
+		sqlite3_free(msg);
+		return RK_ERR_STORE;
+	}
+	return RK_OK;
+}
+
+sqlite3_stmt *
+store_stmt(struct store_conn *sc, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	for (int i = 0; i < sc->ncache; i++) {
+		if (sc->cache[i].sql == sql) {
+			st = sc->cache[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	}
+	if (sqlite3_prepare_v2(sc->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		LOG_E("STORE-PREPARE-FAIL", "error=\"%s\"", sqlite3_errmsg(sc->db));
+		return NULL;
+	}
+	if (sc->ncache < STMT_CACHE) {
+		sc->cache[sc->ncache].sql = sql;
+		sc->cache[sc->ncache].st = st;
+		sc->ncache++;
+	} else {
+		/* Cache full: a bug (too many distinct statements). Keep
+		 * working, but leak nothing: evict the oldest. */
+		sqlite3_finalize(sc->cache[0].st);
+		memmove(&sc->cache[0], &sc->cache[1],
+		        sizeof(sc->cache[0]) * (STMT_CACHE - 1));
+		sc->cache[STMT_CACHE - 1].sql = sql;
+		sc->cache[STMT_CACHE - 1].st = st;
+	}
+	return st;
+}
+
+int
+store_step(struct store_conn *sc, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	LOG_E("STORE-STEP-FAIL", "rc=%d error=\"%s\"", rc, sqlite3_errmsg(sc->db));
+	return -1;
+}
+
+static void
+wipe(char *s)
+{
+	OPENSSL_cleanse(s, strlen(s));
+}
+
+static void
+key_sql(char *out, size_t outlen, const char *prefix, const struct store_key *k,
+        const char *suffix)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t n = (size_t)snprintf(out, outlen, "%s\"x'", prefix);
+	for (int i = 0; i < 32 && n + 2 < outlen; i++) {
+		out[n++] = digits[k->bytes[i] >> 4];
+		out[n++] = digits[k->bytes[i] & 15];
+	}
+	snprintf(out + n, outlen - n, "'\"%s", suffix);
+}
+
+static int
+migrate(struct store_conn *sc, const char *schema, char *err, size_t errlen)
+{
+	char sql[64];
+	sqlite3_stmt *st;
+	int version = 0, count;
+	const struct schema_migration *m = schema_migrations(schema, &count);
+
+	snprintf(sql, sizeof(sql), "PRAGMA %s.user_version", schema);
+	if (sqlite3_prepare_v2(sc->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > m[count - 1].version) {
+		snprintf(err, errlen,
+		         "%s database is at schema %d, newer than this server (%d)",
+		         schema, version, m[count - 1].version);
+		return RK_ERR_CONFIG;
+	}
+	for (int i = 0; i < count; i++) {
+		char *msg = NULL;
+		if (m[i].version <= version)
+			continue;
+		if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
+			goto fail;
+		if (sqlite3_exec(sc->db, m[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
+			snprintf(err, errlen, "%s migration %d failed: %s", schema,
+			         m[i].version, msg ? msg : "?");
+			sqlite3_free(msg);
+			store_exec(sc, "ROLLBACK");
+			return RK_ERR_STORE;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA %s.user_version = %d", schema,
+		         m[i].version);
+		if (store_exec(sc, sql) != RK_OK || store_exec(sc, "COMMIT") != RK_OK) {
+			store_exec(sc, "ROLLBACK");
+			goto fail;
+		}
+		LOG_I("STORE-MIGRATED", "schema=%s version=%d", schema, m[i].version);
+	}
+	return RK_OK;
+fail:
+	snprintf(err, errlen, "%s migration failed: %s", schema,
+	         sqlite3_errmsg(sc->db));
+	return RK_ERR_STORE;
+}
+
+/* SQLCipher settings that must be in force before the first page is read.
+ * cipher_default_page_size applies to the ATTACHed audit database too. */
+static int
+open_keyed(struct store_conn *sc, const struct store_config *cfg, int readonly,
+           char *err, size_t errlen)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	int flags = (readonly ? SQLITE_OPEN_READONLY
+	                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+	            SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	if (sqlite3_open_v2(cfg->care_path, &sc->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", cfg->care_path,
+		         sc->db ? sqlite3_errmsg(sc->db) : "out of memory");
+		return RK_ERR_STORE;
+	}
+	key_sql(sql, sizeof(sql), "PRAGMA key = ", &cfg->care_key, "");
+	rc = sqlite3_exec(sc->db, sql, NULL, NULL, NULL);
+	wipe(sql);
+	if (rc != SQLITE_OK ||
+	    store_exec(sc, "PRAGMA cipher_page_size = 4096") != RK_OK ||
+	    store_exec(sc, "PRAGMA cipher_default_page_size = 4096") != RK_OK)
+		goto fail;
+
+	/* The first read proves the key: a wrong key reads as "not a
+	 * database". */
+	if (sqlite3_prepare_v2(sc->db, "SELECT count(*) FROM sqlite_master", -1,
+	                       &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		snprintf(err, errlen,
+		         "%s: the key does not open this database (wrong key, or "
+		         "not a renkei database)",
+		         cfg->care_path);
+		return RK_ERR_CONFIG;
+	}
+	sqlite3_finalize(st);
+
+	if (!readonly &&
+	    (store_exec(sc, "PRAGMA journal_mode = WAL") != RK_OK))
+		goto fail;
+
+	/* ATTACH with a bound file name; the key goes in the SQL text since
+	 * SQLCipher 3 takes it there. The text is wiped right after. */
+	{
+		char asql[200];
+		key_sql(asql, sizeof(asql), "ATTACH DATABASE ?1 AS audit KEY ",
+		        &cfg->audit_key, "");
+		rc = sqlite3_prepare_v2(sc->db, asql, -1, &st, NULL);
+		wipe(asql);
+		if (rc != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_text(st, 1, cfg->audit_path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (sqlite3_prepare_v2(sc->db, "SELECT count(*) FROM audit.sqlite_master",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		snprintf(err, errlen, "%s: the key does not open this database",
+		         cfg->audit_path);
+		return RK_ERR_CONFIG;
+	}
+	sqlite3_finalize(st);
+	if (!readonly && store_exec(sc, "PRAGMA audit.journal_mode = WAL") != RK_OK)
+		goto fail;
+	if (store_exec(sc, "PRAGMA main.synchronous = FULL") != RK_OK ||
+	    store_exec(sc, "PRAGMA audit.synchronous = FULL") != RK_OK ||
+	    store_exec(sc, "PRAGMA foreign_keys = ON") != RK_OK ||
+	    store_exec(sc, "PRAGMA main.cache_size = -16384") != RK_OK)
+		goto fail;
+	sqlite3_busy_timeout(sc->db, 10000);
+	return RK_OK;
+fail:
+	snprintf(err, errlen, "cannot set up %s: %s", cfg->care_path,
+	         sqlite3_errmsg(sc->db));
+	return RK_ERR_STORE;
+}
+
+int
+store_conn_open(struct store_conn **out, const struct store_config *cfg,
+                int readonly, char *err, size_t errlen)
+{
+	struct store_conn *sc = rk_calloc(1, sizeof(*sc));
+	int rc = open_keyed(sc, cfg, readonly, err, errlen);
+
+	if (rc == RK_OK && !readonly) {
+		rc = migrate(sc, "main", err, errlen);
+		if (rc == RK_OK)
+			rc = migrate(sc, "audit", err, errlen);
+	}
+	if (rc != RK_OK) {
+		store_conn_close(sc);
+		return rc;
+	}
+	*out = sc;
+	return RK_OK;
+}
+
+void
+store_conn_close(struct store_conn *sc)
+{
+	if (sc == NULL)
+		return;
+	for (int i = 0; i < sc->ncache; i++)
+		sqlite3_finalize(sc->cache[i].st);
+	sqlite3_close(sc->db);
+	free(sc);
+}
+
+/* ----------------------------------------------------------------- threads */
+
+static void
+complete_locked(struct store *s, struct store_op *op, int rc)
+{
+	op->rc = rc;
+	opq_push(&s->cq, op);
+}
+
+static int
+run_batch(struct store *s, struct store_op *batch, int n)
+{
+	struct store_conn *sc = s->wconn;
+	struct store_op *op;
+	int ok = 1;
+
+	if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
+		ok = 0;
+	for (op = batch; ok && op; op = op->next) {
+		if (store_exec(sc, "SAVEPOINT op") != RK_OK) {
+			ok = 0;
+			break;
+		}
+		op->rc = op->run(sc, op);
+		if (op->rc != RK_OK && store_exec(sc, "ROLLBACK TO op") != RK_OK)
+			ok = 0;
+		if (store_exec(sc, "RELEASE op") != RK_OK)
+			ok = 0;
+	}
+	if (ok && store_exec(sc, "COMMIT") != RK_OK)
+		ok = 0;
+	if (!ok) {
+		LOG_E("STORE-COMMIT-FAIL", "ops=%d error=\"%s\"", n,
+		      sqlite3_errmsg(sc->db));
+		if (!sqlite3_get_autocommit(sc->db))
+			store_exec(sc, "ROLLBACK");
+	}
+	return ok;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct store *s = arg;
+
+	for (;;) {
+		struct store_op *batch = NULL, *last = NULL, *op;
+		int n = 0, ok;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->wq.len == 0 && !s->closing)
+			pthread_cond_wait(&s->wcond, &s->mu);
+		if (s->wq.len == 0 && s->closing) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		while (n < s->cfg.max_batch && (op = opq_pop(&s->wq)) != NULL) {
+			if (last)
+				last->next = op;
+			else
+				batch = op;
+			last = op;
+			n++;
+		}
+		pthread_mutex_unlock(&s->mu);
+
+		ok = run_batch(s, batch, n);
+
+		pthread_mutex_lock(&s->mu);
+		for (op = batch; op;) {
+			struct store_op *next = op->next;
+			complete_locked(s, op, ok ? op->rc : RK_ERR_STORE);
+			op = next;
+		}
+		if (ok) {
+			s->stats.commits++;
+			s->stats.ops_committed += (uint64_t)n;
+			if ((uint64_t)n > s->stats.batch_max)
+				s->stats.batch_max = (uint64_t)n;
+		}
+		pthread_mutex_unlock(&s->mu);
+		s->cfg.wake(s->cfg.wake_arg);
+	}
+	return NULL;
+}
+
+struct reader_arg {
+	struct store *s;
+	struct store_conn *sc;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct store *s = ((struct reader_arg *)arg)->s;
+	struct store_conn *sc = ((struct reader_arg *)arg)->sc;
+
+	free(arg);
+	for (;;) {
+		struct store_op *op;
+		int rc;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->rq.len == 0 && !s->closing)
+			pthread_cond_wait(&s->rcond, &s->mu);
+		op = opq_pop(&s->rq);
+		pthread_mutex_unlock(&s->mu);
+		if (op == NULL)
+			break; /* closing and nothing left */
+
+		/* A read op sees one snapshot: wrap it in a read transaction. */
+		store_exec(sc, "BEGIN");
+		rc = op->run(sc, op);
+		store_exec(sc, "COMMIT");
+
+		pthread_mutex_lock(&s->mu);
+		complete_locked(s, op, rc);
+		pthread_mutex_unlock(&s->mu);
+		s->cfg.wake(s->cfg.wake_arg);
+	}
+	return NULL;
+}
+
+int
+store_open(struct store **out, const struct store_config *cfg, char *err,
+           size_t errlen)
+{
+	struct store *s = rk_calloc(1, sizeof(*s));
+	int rc;
+
+	s->cfg = *cfg;
+	if (s->cfg.max_batch < 1)
+		s->cfg.max_batch = 1;
+	if (s->cfg.readers < 1)
+		s->cfg.readers = 1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->wcond, NULL);
+	pthread_cond_init(&s->rcond, NULL);
+
+	rc = store_conn_open(&s->wconn, cfg, 0, err, errlen);
+	if (rc != RK_OK)
+		goto fail;
+	s->rconns = rk_calloc((size_t)s->cfg.readers, sizeof(*s->rconns));
+	s->readers = rk_calloc((size_t)s->cfg.readers, sizeof(*s->readers));
+	for (int i = 0; i < s->cfg.readers; i++) {
+		rc = store_conn_open(&s->rconns[i], cfg, 1, err, errlen);
+		if (rc != RK_OK)
+			goto fail;
+		store_exec(s->rconns[i], "PRAGMA query_only = 1");
+	}
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		rc = RK_ERR_INTERNAL;
+		goto fail;
+	}
+	for (int i = 0; i < s->cfg.readers; i++) {
+		struct reader_arg *ra = rk_malloc(sizeof(*ra));
+		ra->s = s;
+		ra->sc = s->rconns[i];
+		if (pthread_create(&s->readers[i], NULL, reader_main, ra) != 0) {
+			free(ra);
+			snprintf(err, errlen, "cannot start a reader thread");
+			store_close(s);
+			return RK_ERR_INTERNAL;
+		}
+		s->nreaders++;
+	}
+	OPENSSL_cleanse(&s->cfg.care_key, sizeof(s->cfg.care_key));
+	OPENSSL_cleanse(&s->cfg.audit_key, sizeof(s->cfg.audit_key));
+	*out = s;
+	return RK_OK;
+fail:
+	for (int i = 0; s->rconns && i < s->cfg.readers; i++)
+		store_conn_close(s->rconns[i]);
+	store_conn_close(s->wconn);
+	free(s->rconns);
+	free(s->readers);
+	OPENSSL_cleanse(&s->cfg, sizeof(s->cfg));
+	free(s);
+	return rc;
+}
+
+static int
+submit(struct store *s, struct opq *q, pthread_cond_t *cond, struct store_op *op)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->mu);
+		return RK_ERR_UNAVAILABLE;
+	}
+	opq_push(q, op);
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(&s->mu);
+	s->pending++;
+	return RK_OK;
+}
+
+int
+store_submit_write(struct store *s, struct store_op *op)
+{
+	return submit(s, &s->wq, &s->wcond, op);
+}
+
+int
+store_submit_read(struct store *s, struct store_op *op)
+{
+	return submit(s, &s->rq, &s->rcond, op);
+}
+
+void
+store_complete(struct store *s)
+{
+	struct opq done;
+
+	pthread_mutex_lock(&s->mu);
+	done = s->cq;
+	memset(&s->cq, 0, sizeof(s->cq));
+	pthread_mutex_unlock(&s->mu);
+
+	struct store_op *op;
+	while ((op = opq_pop(&done)) != NULL) {
+		s->pending--;
+		op->done(op, op->rc);
+	}
+}
+
+int
+store_pending(struct store *s)
+{
+	return s->pending;
+}
+
+void
+store_get_stats(struct store *s, struct store_stats *st)
+{
+	pthread_mutex_lock(&s->mu);
+	*st = s->stats;
+	st->write_queue = s->wq.len;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->closing = 1;
+	pthread_cond_broadcast(&s->wcond);
+	pthread_cond_broadcast(&s->rcond);
+	pthread_mutex_unlock(&s->mu);
+
+	pthread_join(s->writer, NULL);
+	for (int i = 0; i < s->nreaders; i++)
+		pthread_join(s->readers[i], NULL);
+	store_complete(s);
+
+	for (int i = 0; i < s->cfg.readers; i++)
+		store_conn_close(s->rconns[i]);
+	store_conn_close(s->wconn);
+	free(s->rconns);
+	free(s->readers);
+	pthread_cond_destroy(&s->wcond);
+	pthread_cond_destroy(&s->rcond);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

@@ -1,0 +1,122 @@
+/*
+ * store — the encrypted databases and the threads that touch them.
+ *
+ * Two SQLCipher files: care.db (everything clinical and the accounts) and
+ * audit.db (the audit trail), each opened with a raw 256-bit key (no
+ * passphrase KDF), 4 KiB pages, WAL, synchronous=FULL, foreign keys on.
+ * audit.db is ATTACHed to every connection as schema "audit". Schemas are
+ * migrated forward at open, each numbered step in its own transaction.
+ *
+ * Threads. The lws service thread never touches SQLite. Work reaches the
+ * database as a struct store_op:
+ *  - write ops go to the one writer thread, which takes every op waiting
+ *    (up to store_max_batch), runs each in its own SAVEPOINT inside one
+ *    transaction, and commits once (group commit). An op's done() runs
+ *    only after that COMMIT returned, i.e. after fsync. Write ops are also
+ *    how a reader gets a view that is ordered with respect to commits: a
+ *    write op that only reads sees exactly the commits before it, and its
+ *    done() runs after theirs and before later ones.
+ *  - read ops go to a pool of reader threads with their own read-only
+ *    connections (WAL lets them read while the writer writes).
+ * Completed ops are queued in completion order; the owner is woken through
+ * the `wake` callback (it calls lws_cancel_service) and runs their done()
+ * on its own thread with store_complete().
+ *
+ * Ownership: a store_op is owned by the caller, who embeds it in its own
+ * request struct; the store borrows it from submit until done() runs.
+ */
+#ifndef RK_STORE_STORE_H
+#define RK_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+struct store;
+struct store_conn;
+
+struct store_op {
+	/* Worker thread. Returns RK_OK or an rk_err; for write ops a
+	 * non-zero return rolls back this op's savepoint only. */
+	int (*run)(struct store_conn *sc, struct store_op *op);
+	/* Owner's thread, after commit. rc is run()'s return, or
+	 * RK_ERR_STORE when the batch's commit failed. */
+	void (*done)(struct store_op *op, int rc);
+	struct store_op *next; /* the store's */
+	int rc;                /* the store's */
+};
+
+struct store_key {
+	uint8_t bytes[32];
+};
+
+struct store_config {
+	const char *care_path;
+	const char *audit_path;
+	struct store_key care_key;
+	struct store_key audit_key;
+	int readers;
+	int max_batch;
+	void (*wake)(void *arg); /* any thread: "completions are waiting" */
+	void *wake_arg;
+};
+
+/* Read a key: from the environment variable `env` if set (64 hex digits),
+ * else from `path`, which must be a regular file of mode 0600 or stricter
+ * holding 64 hex digits. Returns 0, or -1 with a reason in err. */
+int store_key_load(struct store_key *key, const char *env, const char *path,
+                   char *err, size_t errlen);
+
+/* Write a fresh random key to `path` (created mode 0600, must not exist). */
+int store_key_create(const char *path, char *err, size_t errlen);
+
+/* Open both databases, migrate them, start the threads. The key bytes in
+ * cfg are copied; the caller should wipe its own. Returns RK_OK or an
+ * rk_err with a reason in err. */
+int store_open(struct store **out, const struct store_config *cfg, char *err,
+               size_t errlen);
+
+/* Queue an op. Any thread. Returns RK_ERR_UNAVAILABLE once closing. */
+int store_submit_write(struct store *s, struct store_op *op);
+int store_submit_read(struct store *s, struct store_op *op);
+
+/* Run done() of every completed op, in completion order. Owner's thread. */
+void store_complete(struct store *s);
+
+/* Ops submitted whose done() has not run yet. Owner's thread. */
+int store_pending(struct store *s);
+
+/* Stop accepting ops, let the threads finish (and commit) everything
+ * queued, join them, run the remaining done()s, close. NULL is fine. */
+void store_close(struct store *s);
+
+/* Counters for metrics. */
+struct store_stats {
+	uint64_t commits, ops_committed, batch_max;
+	int write_queue;
+};
+void store_get_stats(struct store *s, struct store_stats *st);
+
+/* ---- connections, for ops and for the offline admin commands ---- */
+
+/* Open a connection of its own, migrated (if !readonly), for single-
+ * threaded use by admin subcommands. */
+int store_conn_open(struct store_conn **out, const struct store_config *cfg,
+                    int readonly, char *err, size_t errlen);
+void store_conn_close(struct store_conn *sc);
+
+sqlite3 *store_conn_db(struct store_conn *sc);
+
+/* A prepared statement for `sql`, cached on this connection and reset,
+ * bindings cleared. `sql` must be a string literal (the cache keys on
+ * its address). Returns NULL (and logs) if it does not prepare. */
+sqlite3_stmt *store_stmt(struct store_conn *sc, const char *sql);
+
+/* Run SQL with no result rows. Returns RK_OK or RK_ERR_STORE (logged). */
+int store_exec(struct store_conn *sc, const char *sql);
+
+/* Wrap a step() result: SQLITE_ROW/SQLITE_DONE pass; else log, return -1. */
+int store_step(struct store_conn *sc, sqlite3_stmt *st);
+
+#endif

@@ -1,0 +1,259 @@
+#include "util/conf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+enum conf_type { CONF_INT, CONF_STR };
+
+struct conf_entry {
+	const char *name;
+	enum conf_type type;
+	const char *def;
+	long min, max;
+	size_t offset;
+	const char *help;
+};
+
+#define INT_ENTRY(n, d, lo, hi, h)                                             \
+	{ #n, CONF_INT, d, lo, hi, offsetof(struct conf, n), h }
+#define STR_ENTRY(n, d, h)                                                     \
+	{ #n, CONF_STR, d, 0, 0, offsetof(struct conf, n), h }
+
+static const struct conf_entry conf_table[] = {
+	STR_ENTRY(data_dir, "renkei-data",
+	          "folder holding the databases, keys and certificates"),
+	STR_ENTRY(listen, "127.0.0.1",
+	          "address to listen on (\"*\" for every interface)"),
+	INT_ENTRY(port, "8443", 1, 65535, "TCP port for wss:// and https://"),
+	STR_ENTRY(tls_cert, "", "server certificate (PEM); default DATA/certs/server.pem"),
+	STR_ENTRY(tls_key, "", "server private key (PEM); default DATA/certs/server.key"),
+	STR_ENTRY(care_key_file, "",
+	          "care database key file (64 hex digits, mode 0600); default "
+	          "DATA/keys/care.key; env RENKEI_CARE_KEY wins"),
+	STR_ENTRY(audit_key_file, "",
+	          "audit database key file; default DATA/keys/audit.key; env "
+	          "RENKEI_AUDIT_KEY wins"),
+	INT_ENTRY(max_message_bytes, "1048576", 4096, 64 << 20,
+	          "largest WebSocket message accepted; larger closes with 1009"),
+	INT_ENTRY(out_queue_frames, "512", 8, 1 << 20,
+	          "frames queued to one client before it is disconnected"),
+	INT_ENTRY(out_queue_bytes, "8388608", 65536, 1 << 30,
+	          "bytes queued to one client before it is disconnected"),
+	INT_ENTRY(ping_interval_s, "30", 5, 3600,
+	          "send a WebSocket ping after this long without traffic"),
+	INT_ENTRY(ping_hangup_s, "75", 10, 7200,
+	          "close a connection silent for this long"),
+	INT_ENTRY(login_timeout_s, "30", 1, 3600,
+	          "close a connection that has not logged in by then"),
+	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
+	          "requests allowed on a connection before it logs in"),
+	INT_ENTRY(session_idle_s, "1800", 10, 30 * 86400,
+	          "a session unused for this long ends"),
+	INT_ENTRY(session_max_s, "43200", 60, 90 * 86400,
+	          "a session ends this long after login, used or not"),
+	INT_ENTRY(login_max_failures, "5", 1, 1000,
+	          "failed logins in a row before the login is locked"),
+	INT_ENTRY(login_lockout_s, "300", 1, 86400,
+	          "first lockout; each further failure while locked doubles it"),
+	INT_ENTRY(argon2_t, "2", 1, 100, "argon2id passes for new password hashes"),
+	INT_ENTRY(argon2_m_kib, "19456", 8, 4 << 20,
+	          "argon2id memory (KiB) for new password hashes"),
+	INT_ENTRY(store_readers, "2", 1, 64, "database reader threads"),
+	INT_ENTRY(store_max_batch, "1000", 1, 100000,
+	          "most operations committed in one transaction"),
+	INT_ENTRY(shutdown_grace_s, "10", 0, 600,
+	          "on SIGTERM, time allowed to finish accepted work"),
+	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
+};
+
+#define CONF_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))
+
+static const struct conf_entry *
+find(const char *name)
+{
+	char norm[64];
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i < sizeof(norm) - 1; i++)
+		norm[i] = name[i] == '-' ? '_' : name[i];
+	norm[i] = '\0';
+	for (i = 0; i < CONF_COUNT; i++)
+		if (strcmp(conf_table[i].name, norm) == 0)
+			return &conf_table[i];
+	return NULL;
+}
+
+static int
+apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
+      size_t errlen)
+{
+	void *field = (char *)c + e->offset;
+
+	if (e->type == CONF_STR) {
+		char **s = field;
+		free(*s);
+		*s = rk_strdup(value);
+		if (strcmp(e->name, "log_level") == 0 && log_level_parse(value) < 0) {
+			snprintf(err, errlen, "%s: expected error, warn, info or debug",
+			         e->name);
+			return -1;
+		}
+		return 0;
+	}
+
+	char *end;
+	long v;
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0') {
+		snprintf(err, errlen, "%s: \"%s\" is not a whole number", e->name, value);
+		return -1;
+	}
+	if (v < e->min || v > e->max) {
+		snprintf(err, errlen, "%s: %ld is out of range [%ld, %ld]", e->name, v,
+		         e->min, e->max);
+		return -1;
+	}
+	*(int *)field = (int)v;
+	return 0;
+}
+
+void
+conf_init(struct conf *c)
+{
+	char err[128];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < CONF_COUNT; i++)
+		if (apply(c, &conf_table[i], conf_table[i].def, err, sizeof(err)) != 0)
+			abort(); /* a default outside its own range is a bug */
+}
+
+void
+conf_fini(struct conf *c)
+{
+	for (size_t i = 0; i < CONF_COUNT; i++) {
+		if (conf_table[i].type == CONF_STR) {
+			char **s = (char **)((char *)c + conf_table[i].offset);
+			free(*s);
+			*s = NULL;
+		}
+	}
+}
+
+int
+conf_known(const char *name)
+{
+	return find(name) != NULL;
+}
+
+int
+conf_set(struct conf *c, const char *name, const char *value, char *err,
+         size_t errlen)
+{
+	const struct conf_entry *e = find(name);
+
+	if (e == NULL) {
+		snprintf(err, errlen, "unknown setting \"%s\"", name);
+		return -1;
+	}
+	return apply(c, e, value, err, errlen);
+}
+
+struct ini_ctx {
+	struct conf *c;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int
+conf_ini_line(void *user, const char *section, const char *name,
+            const char *value)
+{
+	struct ini_ctx *x = user;
+
+	if (x->failed)
+		return 0;
+	if (section[0] != '\0') {
+		snprintf(x->err, x->errlen, "unexpected section [%s]", section);
+		x->failed = 1;
+		return 0;
+	}
+	if (conf_set(x->c, name, value, x->err, x->errlen) != 0) {
+		x->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int
+conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	struct ini_ctx x = {c, err, errlen, 0};
+	char inner[160] = "";
+	int r;
+
+	x.err = inner;
+	x.errlen = sizeof(inner);
+	r = ini_parse(path, conf_ini_line, &x);
+	if (r == -1)
+		return 0; /* no file: defaults stand */
+	if (r != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, r,
+		         inner[0] ? inner : "malformed line");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+default_path(char **field, const char *dir, const char *rel)
+{
+	size_t n;
+
+	if (*field != NULL && (*field)[0] != '\0')
+		return;
+	free(*field);
+	n = strlen(dir) + strlen(rel) + 2;
+	*field = rk_malloc(n);
+	snprintf(*field, n, "%s/%s", dir, rel);
+}
+
+void
+conf_resolve_paths(struct conf *c)
+{
+	default_path(&c->tls_cert, c->data_dir, "certs/server.pem");
+	default_path(&c->tls_key, c->data_dir, "certs/server.key");
+	default_path(&c->care_key_file, c->data_dir, "keys/care.key");
+	default_path(&c->audit_key_file, c->data_dir, "keys/audit.key");
+}
+
+void
+conf_print_help(FILE *out)
+{
+	for (size_t i = 0; i < CONF_COUNT; i++) {
+		const struct conf_entry *e = &conf_table[i];
+		char name[64];
+		size_t j;
+
+		for (j = 0; e->name[j] != '\0' && j < sizeof(name) - 1; j++)
+			name[j] = e->name[j] == '_' ? '-' : e->name[j];
+		name[j] = '\0';
+		if (e->type == CONF_INT)
+			fprintf(out, "  --%-22s %s [default %s, %ld..%ld]\n", name,
+			        e->help, e->def, e->min, e->max);
+		else
+			fprintf(out, "  --%-22s %s%s%s%s\n", name, e->help,
+			        e->def[0] ? " [default " : "", e->def,
+			        e->def[0] ? "]" : "");
+	}
+}

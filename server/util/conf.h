@@ -1,0 +1,66 @@
+/*
+ * conf — the server's settings: one table of {name, type, default, min,
+ * max, help}, validated once at start (Redis's standardConfig).
+ *
+ * Sources, later ones winning: the defaults in the table, the file
+ * DATA/renkei.conf if it exists (INI "name = value", parsed by inih), then
+ * command-line options "--name value". The same table prints --help.
+ * A struct conf is plain data: fill it on the main thread, then treat it
+ * as read-only (every thread may read it).
+ */
+#ifndef RK_UTIL_CONF_H
+#define RK_UTIL_CONF_H
+
+#include <stdio.h>
+
+struct conf {
+	char *data_dir;
+	char *listen;
+	int port;
+	char *tls_cert;
+	char *tls_key;
+	char *care_key_file;
+	char *audit_key_file;
+	int max_message_bytes;
+	int out_queue_frames;
+	int out_queue_bytes;
+	int ping_interval_s;
+	int ping_hangup_s;
+	int login_timeout_s;
+	int prelogin_max_requests;
+	int session_idle_s;
+	int session_max_s;
+	int login_max_failures;
+	int login_lockout_s;
+	int argon2_t;
+	int argon2_m_kib;
+	int store_readers;
+	int store_max_batch;
+	int shutdown_grace_s;
+	char *log_level;
+};
+
+/* Fill *c with the table's defaults. Free with conf_fini. */
+void conf_init(struct conf *c);
+void conf_fini(struct conf *c);
+
+/* Set one setting from text. Returns 0, or -1 with a reason in err
+ * (unknown name, not a number, out of range). Names may use '-' or '_'. */
+int conf_set(struct conf *c, const char *name, const char *value, char *err,
+             size_t errlen);
+
+/* True if `name` is a setting (so "--name" takes a value). */
+int conf_known(const char *name);
+
+/* Load an INI file of settings (root section only). A missing file is not
+ * an error. Returns 0, or -1 with the line and reason in err. */
+int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Fill settings that default to a place under data_dir (certificate, key
+ * files). Call once after all sources are applied. */
+void conf_resolve_paths(struct conf *c);
+
+/* Print every setting with its default, range and help. */
+void conf_print_help(FILE *out);
+
+#endif
