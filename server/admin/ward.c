@@ -1,9 +1,156 @@
+/*
+ * The patient part of a ward file. Posts are written through the same
+ * care functions as over the network, so that an imported board obeys
+ * the same rules (the author must be on the sheet, the visibility must
+ * suit their profession).
+ */
 #include "admin/ward.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "care/care.h"
+#include "util/text.h"
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int
+vis_parse(const char *s)
+{
+	if (s == NULL || strcmp(s, "professional") == 0)
+		return VIS_PROFESSIONAL;
+	if (strcmp(s, "all") == 0)
+		return VIS_ALL;
+	if (strcmp(s, "clinical") == 0)
+		return VIS_CLINICAL;
+	return VIS_NONE;
+}
+
+static int
+import_sheet(struct store_conn *sc, const char *code, int64_t pid,
+             json_t *sheet, int64_t now)
+{
+	size_t i;
+	json_t *m;
+	struct rk_status st = {0};
+
+	json_array_foreach(sheet, i, m) {
+		const char *login = jstr(m, "login"), *role = jstr(m, "team_role");
+		const char *from = jstr(m, "from"), *until = jstr(m, "until");
+		int64_t from_ms = 0, until_ms = 0;
+
+		if (login == NULL || role == NULL) {
+			fprintf(stderr, "patient %s sheet[%zu]: needs login and team_role\n",
+			        code, i);
+			return -1;
+		}
+		if (from != NULL && (from_ms = care_date_to_ms(from, false)) == INT64_MIN) {
+			fprintf(stderr, "patient %s sheet[%zu]: \"from\" must be YYYY-MM-DD\n",
+			        code, i);
+			return -1;
+		}
+		if (until != NULL &&
+		    (until_ms = care_date_to_ms(until, true)) == INT64_MIN) {
+			fprintf(stderr, "patient %s sheet[%zu]: \"until\" must be YYYY-MM-DD\n",
+			        code, i);
+			return -1;
+		}
+		if (care_sheet_add(sc, pid, login, role,
+		                   json_is_true(json_object_get(m, "primary")), from_ms,
+		                   until_ms, 0, now, &st) != RK_OK) {
+			fprintf(stderr, "patient %s sheet[%zu] (%s): %s\n", code, i, login,
+			        st.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+import_posts(struct store_conn *sc, const char *code, json_t *posts, int64_t now)
+{
+	size_t i, n = json_array_size(posts);
+	json_t *p;
+
+	json_array_foreach(posts, i, p) {
+		const char *login = jstr(p, "author");
+		struct care_post_input in;
+		struct care_post out;
+		struct auth_user u;
+		struct policy_actor who;
+		struct rk_status st = {0};
+		char client_id[CARE_CODE_MAX + 1];
+		bool dup;
+
+		if (login == NULL || auth_user_load(sc, login, 0, &u) != RK_OK) {
+			fprintf(stderr, "patient %s posts[%zu]: unknown author\n", code, i);
+			return -1;
+		}
+		memset(&in, 0, sizeof(in));
+		snprintf(client_id, sizeof(client_id), "import-%s-%zu", code, i);
+		in.client_id = client_id;
+		in.kind = care_kind_parse(jstr(p, "kind") ? jstr(p, "kind") : "general");
+		in.visibility = vis_parse(jstr(p, "visibility"));
+		in.urgent = json_is_true(json_object_get(p, "urgent"));
+		in.text = jstr(p, "text") ? jstr(p, "text") : "";
+		if (care_post_input_check(&in, &st) != RK_OK) {
+			fprintf(stderr, "patient %s posts[%zu]: %s (%s)\n", code, i, st.msg,
+			        st.field ? st.field : "");
+			return -1;
+		}
+		who.user_id = u.id;
+		who.profession = u.profession;
+		/* Space the demo posts out over the last hours, oldest first. */
+		if (care_post_create(sc, &who, code, &in,
+		                     now - (int64_t)(n - i) * 3600 * 1000, &out, &dup,
+		                     &st) != RK_OK) {
+			fprintf(stderr, "patient %s posts[%zu] (%s): %s\n", code, i, login,
+			        st.msg);
+			return -1;
+		}
+		care_post_fini(&out);
+	}
+	return 0;
+}
 
 int
 ward_import_patients(struct store_conn *sc, json_t *patients)
 {
-	(void)sc;
-	/* Patients arrive with the care module. */
-	return (int)json_array_size(patients) * 0;
+	int64_t now = rk_now_ms();
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(patients, i, p) {
+		struct care_patient_input in = {
+			.code = jstr(p, "id"),
+			.name = jstr(p, "name"),
+			.kana = jstr(p, "kana"),
+			.birth_date = jstr(p, "birth"),
+			.sex = jstr(p, "sex"),
+			.area = jstr(p, "area"),
+			.summary = jstr(p, "summary"),
+			.wishes = jstr(p, "wishes"),
+		};
+		struct rk_status st = {0};
+		int64_t pid;
+
+		if (in.code == NULL || in.name == NULL) {
+			fprintf(stderr, "patients[%zu]: needs \"id\" and \"name\"\n", i);
+			return -1;
+		}
+		if (care_patient_add(sc, &in, now, &pid, &st) != RK_OK) {
+			fprintf(stderr, "patients[%zu] (%s): %s\n", i, in.code, st.msg);
+			return -1;
+		}
+		if (import_sheet(sc, in.code, pid, json_object_get(p, "sheet"), now) != 0 ||
+		    import_posts(sc, in.code, json_object_get(p, "posts"), now) != 0)
+			return -1;
+	}
+	return (int)i;
 }

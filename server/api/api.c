@@ -56,6 +56,7 @@ api_new(const struct conf *conf, struct store *store,
 	api->tr = *transport;
 	idmap_init(&api->conns);
 	idmap_init(&api->sessions);
+	idmap_init(&api->boards);
 	api->limits.max_failures = conf->login_max_failures;
 	api->limits.lockout_s = conf->login_lockout_s;
 	api->limits.session_max_s = conf->session_max_s;
@@ -80,6 +81,7 @@ api_free(struct api *api)
 		free(v);
 	idmap_fini(&api->conns);
 	idmap_fini(&api->sessions);
+	api_sub_free_all(api);
 	free(api);
 }
 
@@ -105,6 +107,7 @@ api_conn_closed(struct api *api, struct api_conn **cp)
 	*cp = NULL;
 	if (c == NULL)
 		return;
+	api_sub_clear(api, c);
 	api_session_detach(api, c);
 	idmap_del(&api->conns, c->id);
 	api->stats.connections--;
@@ -256,6 +259,15 @@ is_request(Renkei__V1__Envelope__BodyCase b)
 	case RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST:
 	case RENKEI__V1__ENVELOPE__BODY_LOGOUT_REQUEST:
 	case RENKEI__V1__ENVELOPE__BODY_WHOAMI_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_GET_PATIENT_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_AMEND_POST_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_RETRACT_POST_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_TIMELINE_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_SYNC_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_ACK_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_ACK_LIST_REQUEST:
 		return true;
 	default:
 		return false;
@@ -281,7 +293,7 @@ dispatch(struct api *api, struct api_conn *c, Renkei__V1__Envelope *env)
 		api_handle_whoami(api, c, rid);
 		break;
 	default:
-		api_send_error3(api, c, rid, RK_ERR_INTERNAL, "unhandled request", NULL);
+		api_handle_care(api, c, env);
 		break;
 	}
 }

@@ -68,7 +68,7 @@ void api_shutdown(struct api *api);
 
 /* Counters for metrics and tests. */
 struct api_stats {
-	uint64_t requests, errors, logins_ok, logins_failed;
+	uint64_t requests, errors, logins_ok, logins_failed, posts, deliveries;
 	int connections;
 };
 void api_get_stats(const struct api *api, struct api_stats *st);

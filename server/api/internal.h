@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "auth/auth.h"
+#include "care/care.h"
 #include "renkei.pb-c.h"
 #include "util/err.h"
 #include "util/idmap.h"
@@ -33,6 +34,9 @@ struct api_conn {
 	bool closing;
 	bool login_busy; /* a login or resume is in flight */
 	struct live_session *sess; /* NULL until logged in */
+	int64_t *watch;            /* boards watched live (patient ids) */
+	size_t nwatch;
+	bool syncing;              /* a SyncRequest is being paged */
 };
 
 struct api {
@@ -41,6 +45,7 @@ struct api {
 	struct api_transport tr;
 	struct idmap conns;    /* conn id -> struct api_conn */
 	struct idmap sessions; /* session id -> struct live_session */
+	struct idmap boards;   /* patient id -> watchers (sub.c) */
 	uint64_t next_conn_id;
 	bool shutting_down;
 	struct api_stats stats;
@@ -104,5 +109,29 @@ void api_handle_resume(struct api *api, struct api_conn *c, uint64_t rid,
                        const Renkei__V1__ResumeRequest *req);
 void api_handle_logout(struct api *api, struct api_conn *c, uint64_t rid);
 void api_handle_whoami(struct api *api, struct api_conn *c, uint64_t rid);
+
+/* ---- care (care.c) */
+/* A wire Post with the parts it points to; strings borrowed from the
+ * care_post, which must outlive it. */
+struct api_post_wire {
+	Renkei__V1__Post post;
+	Renkei__V1__User author;
+	Renkei__V1__Vitals vitals;
+};
+void api_post_to_wire(const struct care_post *p, struct api_post_wire *w);
+/* The policy's view of the connection's user. */
+struct policy_actor api_actor(const struct api_conn *c);
+
+void api_handle_care(struct api *api, struct api_conn *c,
+                     const Renkei__V1__Envelope *env);
+
+/* ---- subscriptions (sub.c) */
+void api_sub_set(struct api *api, struct api_conn *c,
+                 const struct care_board *boards, size_t n);
+void api_sub_clear(struct api *api, struct api_conn *c);
+void api_sub_free_all(struct api *api);
+void api_publish_post(struct api *api, const struct care_post *p);
+void api_publish_ack(struct api *api, const struct care_post *p,
+                     const struct auth_user *u, int64_t acked_ms);
 
 #endif

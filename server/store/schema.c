@@ -41,6 +41,72 @@ static const struct schema_migration care_migrations[] = {
 	    " failures INTEGER NOT NULL,"
 	    " locked_until_ms INTEGER NOT NULL,"
 	    " last_ms INTEGER NOT NULL) WITHOUT ROWID;"},
+	/*
+	 * Care boards. A patient's board is its posts; patients.last_seq is
+	 * the board's newest sequence number, bumped in the same transaction
+	 * as the insert, so sequences have no gaps. posts.id is the global
+	 * cursor (one writer: ids grow in commit order). Posts are
+	 * append-only, enforced by triggers: corrections and retractions are
+	 * new rows pointing at the old one. Sheet validity: ms since the
+	 * epoch, from inclusive, until exclusive, 0 = open.
+	 */
+	{2, "CREATE TABLE patients ("
+	    " id INTEGER PRIMARY KEY,"
+	    " code TEXT NOT NULL UNIQUE,"
+	    " name TEXT NOT NULL,"
+	    " kana TEXT NOT NULL DEFAULT '',"
+	    " birth_date TEXT NOT NULL DEFAULT '',"
+	    " sex TEXT NOT NULL DEFAULT '',"
+	    " area TEXT NOT NULL DEFAULT '',"
+	    " summary TEXT NOT NULL DEFAULT '',"
+	    " wishes TEXT NOT NULL DEFAULT '',"
+	    " last_seq INTEGER NOT NULL DEFAULT 0,"
+	    " created_ms INTEGER NOT NULL);"
+	    "CREATE TABLE sheet_members ("
+	    " id INTEGER PRIMARY KEY,"
+	    " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	    " user_id INTEGER NOT NULL REFERENCES users(id),"
+	    " team_role TEXT NOT NULL,"
+	    " is_primary INTEGER NOT NULL DEFAULT 0,"
+	    " valid_from_ms INTEGER NOT NULL DEFAULT 0,"
+	    " valid_until_ms INTEGER NOT NULL DEFAULT 0,"
+	    " added_by INTEGER REFERENCES users(id),"
+	    " added_ms INTEGER NOT NULL);"
+	    "CREATE INDEX sheet_by_user ON sheet_members(user_id, patient_id);"
+	    "CREATE INDEX sheet_by_patient ON sheet_members(patient_id);"
+	    "CREATE TABLE posts ("
+	    " id INTEGER PRIMARY KEY,"
+	    " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	    " seq INTEGER NOT NULL,"
+	    " author_id INTEGER NOT NULL REFERENCES users(id),"
+	    " client_id TEXT NOT NULL,"
+	    " kind INTEGER NOT NULL,"
+	    " visibility INTEGER NOT NULL,"
+	    " urgent INTEGER NOT NULL DEFAULT 0,"
+	    " body TEXT NOT NULL,"
+	    " temp_dc INTEGER NOT NULL DEFAULT 0,"
+	    " bp_sys INTEGER NOT NULL DEFAULT 0,"
+	    " bp_dia INTEGER NOT NULL DEFAULT 0,"
+	    " pulse INTEGER NOT NULL DEFAULT 0,"
+	    " spo2 INTEGER NOT NULL DEFAULT 0,"
+	    " resp INTEGER NOT NULL DEFAULT 0,"
+	    " amends_id INTEGER REFERENCES posts(id),"
+	    " retracts_id INTEGER REFERENCES posts(id),"
+	    " created_ms INTEGER NOT NULL,"
+	    " UNIQUE(patient_id, seq),"
+	    " UNIQUE(author_id, client_id));"
+	    "CREATE INDEX posts_by_board_id ON posts(patient_id, id);"
+	    "CREATE INDEX posts_amends ON posts(amends_id) WHERE amends_id IS NOT NULL;"
+	    "CREATE INDEX posts_retracts ON posts(retracts_id) WHERE retracts_id IS NOT NULL;"
+	    "CREATE TRIGGER posts_no_update BEFORE UPDATE ON posts"
+	    " BEGIN SELECT RAISE(ABORT, 'posts are append-only'); END;"
+	    "CREATE TRIGGER posts_no_delete BEFORE DELETE ON posts"
+	    " BEGIN SELECT RAISE(ABORT, 'posts are append-only'); END;"
+	    "CREATE TABLE acks ("
+	    " post_id INTEGER NOT NULL REFERENCES posts(id),"
+	    " user_id INTEGER NOT NULL REFERENCES users(id),"
+	    " acked_ms INTEGER NOT NULL,"
+	    " PRIMARY KEY(post_id, user_id)) WITHOUT ROWID;"},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

@@ -1,0 +1,170 @@
+/*
+ * Subscriptions: which connection watches which board, and live delivery.
+ *
+ * Each board with watchers has a list of (connection id, highest
+ * visibility the watcher may see, end of their sheet membership). A post
+ * committed on the board is encoded once into one frame, and that frame
+ * is queued (by reference) to every watcher allowed to see it. Delivery
+ * happens in done() order, which for writes is commit order, so each
+ * board's events go out in sequence order.
+ *
+ * Connections also keep the list of boards they watch, to leave them all
+ * when they close or re-sync.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+struct sub_entry {
+	uint64_t conn_id;
+	int max_vis;
+	int64_t valid_until_ms;
+};
+
+struct board_subs {
+	struct sub_entry *v;
+	size_t n, cap;
+};
+
+void
+api_sub_clear(struct api *api, struct api_conn *c)
+{
+	for (size_t i = 0; i < c->nwatch; i++) {
+		struct board_subs *b = idmap_get(&api->boards, (uint64_t)c->watch[i]);
+		if (b == NULL)
+			continue;
+		for (size_t k = 0; k < b->n; k++) {
+			if (b->v[k].conn_id == c->id) {
+				b->v[k] = b->v[--b->n];
+				break;
+			}
+		}
+		if (b->n == 0) {
+			idmap_del(&api->boards, (uint64_t)c->watch[i]);
+			free(b->v);
+			free(b);
+		}
+	}
+	free(c->watch);
+	c->watch = NULL;
+	c->nwatch = 0;
+}
+
+void
+api_sub_set(struct api *api, struct api_conn *c, const struct care_board *boards,
+            size_t n)
+{
+	api_sub_clear(api, c);
+	c->watch = rk_calloc(n ? n : 1, sizeof(*c->watch));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key = (uint64_t)boards[i].patient_id;
+		struct board_subs *b = idmap_get(&api->boards, key);
+		if (b == NULL) {
+			b = rk_calloc(1, sizeof(*b));
+			idmap_set(&api->boards, key, b);
+		}
+		if (b->n == b->cap) {
+			b->cap = b->cap ? b->cap * 2 : 4;
+			b->v = rk_realloc(b->v, b->cap * sizeof(*b->v));
+		}
+		b->v[b->n].conn_id = c->id;
+		b->v[b->n].max_vis = boards[i].max_visibility;
+		b->v[b->n].valid_until_ms = boards[i].valid_until_ms;
+		b->n++;
+		c->watch[c->nwatch++] = boards[i].patient_id;
+	}
+}
+
+void
+api_sub_free_all(struct api *api)
+{
+	size_t pos = 0;
+	uint64_t id;
+	void *v;
+
+	while (idmap_next(&api->boards, &pos, &id, &v)) {
+		struct board_subs *b = v;
+		free(b->v);
+		free(b);
+	}
+	idmap_fini(&api->boards);
+}
+
+/* Queue env (encoded once) to every watcher of patient_id who may see
+ * `visibility`. */
+static void
+publish(struct api *api, int64_t patient_id, int visibility,
+        const Renkei__V1__Envelope *env)
+{
+	struct board_subs *b = idmap_get(&api->boards, (uint64_t)patient_id);
+	struct frame *f;
+	int64_t now;
+	size_t len;
+
+	if (b == NULL || b->n == 0)
+		return;
+	len = renkei__v1__envelope__get_packed_size(env);
+	f = frame_new(len);
+	renkei__v1__envelope__pack(env, frame_payload(f));
+	now = rk_now_ms();
+	for (size_t k = 0; k < b->n; k++) {
+		struct sub_entry *e = &b->v[k];
+		struct api_conn *c;
+		if (visibility > e->max_vis ||
+		    (e->valid_until_ms != 0 && e->valid_until_ms <= now))
+			continue;
+		c = idmap_get(&api->conns, e->conn_id);
+		if (c == NULL || c->closing)
+			continue;
+		if (api->tr.send(c->handle, f) != 0)
+			c->closing = true;
+		else
+			api->stats.deliveries++;
+	}
+	frame_unref(&f);
+}
+
+void
+api_publish_post(struct api *api, const struct care_post *p)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__Event ev = RENKEI__V1__EVENT__INIT;
+	Renkei__V1__PostEvent pe = RENKEI__V1__POST_EVENT__INIT;
+	struct api_post_wire w;
+
+	api_post_to_wire(p, &w);
+	pe.post = &w.post;
+	pe.cursor = (uint64_t)p->id;
+	ev.kind_case = RENKEI__V1__EVENT__KIND_POST;
+	ev.post = &pe;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_EVENT;
+	env.event = &ev;
+	publish(api, p->patient_id, p->visibility, &env);
+}
+
+void
+api_publish_ack(struct api *api, const struct care_post *p,
+                const struct auth_user *u, int64_t acked_ms)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__Event ev = RENKEI__V1__EVENT__INIT;
+	Renkei__V1__AckEvent ae = RENKEI__V1__ACK_EVENT__INIT;
+	Renkei__V1__Ack ack = RENKEI__V1__ACK__INIT;
+	Renkei__V1__User wu;
+	Renkei__V1__Organisation org;
+
+	api_user_to_wire(u, &wu, &org);
+	ack.user = &wu;
+	ack.acked_at_ms = acked_ms;
+	ae.patient = (char *)p->patient_code;
+	ae.post_id = (uint64_t)p->id;
+	ae.ack = &ack;
+	ev.kind_case = RENKEI__V1__EVENT__KIND_ACK;
+	ev.ack = &ae;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_EVENT;
+	env.event = &ev;
+	publish(api, p->patient_id, p->visibility, &env);
+}

@@ -1,0 +1,233 @@
+/*
+ * care — patients, their boards (posts), liaison sheets and
+ * acknowledgements, and the SQL that stores them.
+ *
+ * Knows nothing of connections or protobuf. Every function runs on a
+ * store connection (a write op, a read op, or an admin command) and
+ * decides access through policy.h — never on its own.
+ *
+ * Ownership: structs filled here may hold heap strings (post text,
+ * patient summary); release them with the matching _fini / _free_array.
+ */
+#ifndef RK_CARE_CARE_H
+#define RK_CARE_CARE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "care/policy.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define CARE_CODE_MAX 64
+#define CARE_NAME_MAX 160
+#define CARE_TEXT_MAX 16384
+#define CARE_REASON_MIN 2
+
+/* Numbered as renkei.v1.PostKind / Visibility on the wire. */
+enum post_kind {
+	KIND_NONE = 0,
+	KIND_VISIT_NOTE = 1,
+	KIND_VITALS = 2,
+	KIND_MEDICATION = 3,
+	KIND_CARE = 4,
+	KIND_HANDOFF = 5,
+	KIND_GENERAL = 6,
+	KIND__COUNT
+};
+
+/* "visit_note" -> KIND_VISIT_NOTE; KIND_NONE if unknown. */
+enum post_kind care_kind_parse(const char *name);
+
+struct care_vitals {
+	uint32_t temperature_dc, bp_systolic, bp_diastolic, pulse, spo2,
+		respiration;
+};
+
+/* Check each measured (non-zero) vital for its range. */
+int care_vitals_check(const struct care_vitals *v, struct rk_status *st);
+
+/* Check a client id: 1..64 printable ASCII, no spaces. */
+bool care_client_id_valid(const char *id);
+
+struct care_post {
+	int64_t id;
+	int64_t patient_id;
+	char patient_code[CARE_CODE_MAX + 1];
+	int64_t seq;
+	int64_t author_id;
+	char author_login[CARE_CODE_MAX + 1];
+	char author_name[CARE_NAME_MAX + 1];
+	int author_profession;
+	int kind;
+	int visibility;
+	bool urgent;
+	char *text; /* owned */
+	struct care_vitals vitals;
+	char client_id[CARE_CODE_MAX + 1];
+	int64_t created_ms;
+	int64_t amends_id, amended_by, retracts_id, retracted_by;
+};
+
+void care_post_fini(struct care_post *p);
+void care_posts_free(struct care_post *posts, size_t n);
+
+/* What a new post says; strings borrowed. */
+struct care_post_input {
+	const char *client_id;
+	int kind;
+	int visibility;
+	bool urgent;
+	const char *text;
+	struct care_vitals vitals;
+};
+
+/* Check an input's own fields (not access). */
+int care_post_input_check(const struct care_post_input *in,
+                          struct rk_status *st);
+
+/* ---- writes (writer thread) */
+
+/* Post on the board of patient `code`. If this author already used this
+ * client id, *out is that first post and *duplicate is set. */
+int care_post_create(struct store_conn *sc, const struct policy_actor *who,
+                     const char *code, const struct care_post_input *in,
+                     int64_t now_ms, struct care_post *out, bool *duplicate,
+                     struct rk_status *st);
+
+/* Amend my post `post_id` (the latest version only): a new post with
+ * the original's kind and visibility, linked to it. */
+int care_post_amend(struct store_conn *sc, const struct policy_actor *who,
+                    int64_t post_id, const struct care_post_input *in,
+                    int64_t now_ms, struct care_post *out, bool *duplicate,
+                    struct rk_status *st);
+
+/* Retract my post `post_id`, keeping it: a new entry whose text is the
+ * reason. */
+int care_post_retract(struct store_conn *sc, const struct policy_actor *who,
+                      int64_t post_id, const char *client_id,
+                      const char *reason, int64_t now_ms,
+                      struct care_post *out, bool *duplicate,
+                      struct rk_status *st);
+
+/* Confirm a post as read. Confirming twice keeps the first time. *post
+ * is the post confirmed (for the event). */
+int care_ack(struct store_conn *sc, const struct policy_actor *who,
+             int64_t post_id, int64_t now_ms, int64_t *acked_ms,
+             struct care_post *post, struct rk_status *st);
+
+/* ---- reads */
+
+int care_post_load(struct store_conn *sc, int64_t post_id,
+                   struct care_post *out);
+
+struct care_page {
+	struct care_post *posts;
+	size_t n;
+	bool more;
+	int64_t last_seq;
+};
+void care_page_fini(struct care_page *pg);
+
+/* A page of a board, newest first (see TimelineRequest). */
+int care_timeline(struct store_conn *sc, const struct policy_actor *who,
+                  const char *code, int64_t before_seq, int64_t after_seq,
+                  int limit, int64_t now_ms, struct care_page *out,
+                  struct rk_status *st);
+
+/* One board of a sync, as resolved by care_sync_boards. */
+struct care_board {
+	int64_t patient_id;
+	char code[CARE_CODE_MAX + 1];
+	int64_t since_seq;
+	int max_visibility;     /* highest mark the actor may see */
+	int64_t valid_until_ms; /* the membership's end, 0 = open */
+};
+
+/* Resolve the boards of a SyncRequest: `codes` (n) or, if n == 0, every
+ * board the actor may read now. Refuses the whole request if any named
+ * board is not readable. *boards is malloc'ed. */
+int care_sync_boards(struct store_conn *sc, const struct policy_actor *who,
+                     const char *const *codes, size_t n, int64_t now_ms,
+                     struct care_board **boards, size_t *nboards,
+                     struct rk_status *st);
+
+/* Posts on `boards` with id > cursor and seq > the board's since_seq,
+ * that the board's max_visibility allows, in id order, at most limit.
+ * out->more tells whether more remain. */
+int care_sync_page(struct store_conn *sc, const struct care_board *boards,
+                   size_t nboards, int64_t cursor, int limit,
+                   struct care_page *out);
+
+struct care_patient {
+	int64_t id;
+	char code[CARE_CODE_MAX + 1];
+	char name[CARE_NAME_MAX + 1];
+	char kana[CARE_NAME_MAX + 1];
+	char birth_date[11];
+	char sex[4];
+	char area[CARE_NAME_MAX + 1];
+	char *summary; /* owned */
+	char *wishes;  /* owned */
+	int64_t last_seq;
+	char my_role[CARE_NAME_MAX + 1];
+};
+void care_patients_free(struct care_patient *p, size_t n);
+
+/* The patients whose boards the actor may read now. */
+int care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
+                       int64_t now_ms, struct care_patient **out, size_t *n);
+
+struct care_member {
+	int64_t user_id;
+	char login[CARE_CODE_MAX + 1];
+	char display_name[CARE_NAME_MAX + 1];
+	int profession;
+	char org_code[CARE_CODE_MAX + 1];
+	char org_name[CARE_NAME_MAX + 1];
+	char team_role[CARE_NAME_MAX + 1];
+	bool primary;
+	int64_t valid_from_ms, valid_until_ms;
+};
+
+/* One patient and their liaison sheet, if the actor may view it. */
+int care_patient_get(struct store_conn *sc, const struct policy_actor *who,
+                     const char *code, int64_t now_ms,
+                     struct care_patient *out, struct care_member **sheet,
+                     size_t *nsheet, struct rk_status *st);
+
+struct care_ack_entry {
+	struct care_member who; /* team_role etc. filled where known */
+	int64_t acked_ms;
+};
+
+/* Who confirmed post_id, and which current team members who may see it
+ * have not yet. Both arrays malloc'ed. */
+int care_ack_list(struct store_conn *sc, const struct policy_actor *who,
+                  int64_t post_id, int64_t now_ms,
+                  struct care_ack_entry **acked, size_t *nacked,
+                  struct care_member **pending, size_t *npending,
+                  struct rk_status *st);
+
+/* ---- import (admin) */
+
+struct care_patient_input {
+	const char *code, *name, *kana, *birth_date, *sex, *area, *summary,
+		*wishes;
+};
+int care_patient_add(struct store_conn *sc, const struct care_patient_input *in,
+                     int64_t now_ms, int64_t *patient_id, struct rk_status *st);
+int care_sheet_add(struct store_conn *sc, int64_t patient_id,
+                   const char *login, const char *team_role, bool primary,
+                   int64_t valid_from_ms, int64_t valid_until_ms,
+                   int64_t added_by, int64_t now_ms, struct rk_status *st);
+
+/* Dates on the sheet are Japanese calendar days (JST, UTC+9).
+ * "2026-12-31" -> the first ms of that day (end_of_day false) or of the
+ * next day (end_of_day true: an exclusive end). INT64_MIN if malformed. */
+int64_t care_date_to_ms(const char *ymd, bool end_of_day);
+/* Inverse: the JST day of ms into out[11]; for an exclusive end pass
+ * ms - 1. "" for 0. */
+void care_ms_to_date(int64_t ms, char out[11]);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * Shared by care's own files; not part of its API.
+ */
+#ifndef RK_CARE_INTERNAL_H
+#define RK_CARE_INTERNAL_H
+
+#include "care/care.h"
+
+/* The columns care_post_row() reads: "SELECT " CARE_POST_COLS "WHERE ...". */
+#define CARE_POST_COLS                                                         \
+	"p.id, p.patient_id, pt.code, p.seq, p.author_id, u.login, "           \
+	"u.display_name, u.profession, p.kind, p.visibility, p.urgent, "       \
+	"p.body, p.temp_dc, p.bp_sys, p.bp_dia, p.pulse, p.spo2, p.resp, "     \
+	"p.client_id, p.created_ms, coalesce(p.amends_id, 0), "                \
+	"coalesce(p.retracts_id, 0), "                                         \
+	"coalesce((SELECT max(a.id) FROM posts a WHERE a.amends_id = p.id), 0), " \
+	"coalesce((SELECT min(r.id) FROM posts r WHERE r.retracts_id = p.id), 0) " \
+	"FROM posts p JOIN patients pt ON pt.id = p.patient_id "               \
+	"JOIN users u ON u.id = p.author_id "
+
+void care_post_row(sqlite3_stmt *q, struct care_post *p);
+
+/* Copy a text column into dst (cap bytes, truncated, NUL-terminated). */
+void care_col(char *dst, size_t cap, sqlite3_stmt *q, int col);
+
+/* The id of patient `code`; 0 if none; -1 on a database error. */
+int64_t care_patient_id(struct store_conn *sc, const char *code);
+
+/* Load a post the actor may `op` (read or ack); a post they may not see
+ * is NOT_FOUND, as one that does not exist. */
+int care_post_readable(struct store_conn *sc, const struct policy_actor *who,
+                       int64_t post_id, int64_t now_ms, enum policy_op op,
+                       struct care_post *out, struct rk_status *st);
+
+#endif

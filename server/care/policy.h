@@ -1,0 +1,79 @@
+/*
+ * policy — who may do what on a patient's board, decided in one place.
+ *
+ * Inputs: the actor (user, profession), their membership of this
+ * patient's liaison sheet (on it at all, within its dates now, primary),
+ * and for reads and posts the post's visibility mark. Every read path
+ * (timeline, live events, sync, acknowledgements, patient lists) and
+ * every write asks here; nothing else decides access.
+ *
+ * The table (DESIGN.md, "Access follows the liaison sheet"):
+ *   clinical professions (physician, dentist, nurse, pharmacist, rehab,
+ *   MSW)                   see all/professional/clinical, may post
+ *   care manager, community centre, care worker
+ *                          see all/professional, may post
+ *   family                 see all, may post marked all
+ *   auditor, admin         no clinical content at all
+ * Off the sheet, or outside its dates: nothing.
+ *
+ * Denials use one message for "not on the sheet" and "no such patient",
+ * so that a denial does not tell which patients exist.
+ */
+#ifndef RK_CARE_POLICY_H
+#define RK_CARE_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+/* Numbered as renkei.v1.Visibility. */
+enum visibility {
+	VIS_NONE = 0,
+	VIS_ALL = 1,
+	VIS_PROFESSIONAL = 2,
+	VIS_CLINICAL = 3,
+};
+
+struct policy_actor {
+	int64_t user_id;
+	int profession;
+};
+
+struct policy_membership {
+	bool on_sheet;  /* a row exists for this user and patient */
+	bool active;    /* ... and now is within its dates */
+	bool primary;
+	int64_t valid_from_ms, valid_until_ms;
+};
+
+enum policy_op {
+	POLICY_READ,       /* timeline, sync, live events, post, acks */
+	POLICY_POST,       /* create, amend, retract (with a visibility) */
+	POLICY_ACK,
+	POLICY_SHEET_VIEW,
+};
+
+#define POLICY_NO_ACCESS                                                      \
+	"no access to this patient's board (not on the liaison sheet, or no "  \
+	"such patient)"
+
+/* The highest visibility mark this profession may see; VIS_NONE for
+ * auditors, admins and unknown professions. */
+int policy_max_visibility(int profession);
+
+/* The actor's membership of patient_id's sheet at now_ms. A missing
+ * patient is simply "not on the sheet". */
+int policy_membership_load(struct store_conn *sc, int64_t user_id,
+                           int64_t patient_id, int64_t now_ms,
+                           struct policy_membership *m);
+
+/* RK_OK if allowed, else RK_ERR_DENIED with a message in st.
+ * `visibility` is the post's mark for POLICY_READ/POLICY_POST (0 to
+ * check only access to the board). */
+int policy_check(const struct policy_actor *who,
+                 const struct policy_membership *m, enum policy_op op,
+                 int visibility, struct rk_status *st);
+
+#endif

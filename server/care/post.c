@@ -1,0 +1,483 @@
+/*
+ * Posts: create, amend, retract, acknowledge, and reading them back.
+ *
+ * Idempotency: (author, client_id) is unique. A retry with a client id
+ * the author already used returns the first post — checked before any
+ * access or content check, so that a retry after a dropped connection
+ * gets the same answer even if, say, the text was re-encoded.
+ *
+ * Sequence numbers: the board's counter (patients.last_seq) is bumped in
+ * the same savepoint as the insert; a failed op rolls both back, so a
+ * board's sequence has no gaps and no repeats.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "care/care.h"
+#include "care/internal.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+static const char *const kind_names[KIND__COUNT] = {
+	[KIND_NONE] = "", [KIND_VISIT_NOTE] = "visit_note",
+	[KIND_VITALS] = "vitals", [KIND_MEDICATION] = "medication",
+	[KIND_CARE] = "care", [KIND_HANDOFF] = "handoff",
+	[KIND_GENERAL] = "general",
+};
+
+enum post_kind
+care_kind_parse(const char *name)
+{
+	for (int i = 1; i < KIND__COUNT; i++)
+		if (strcmp(kind_names[i], name) == 0)
+			return (enum post_kind)i;
+	return KIND_NONE;
+}
+
+bool
+care_client_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > CARE_CODE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (id[i] <= ' ' || id[i] > '~')
+			return false;
+	return true;
+}
+
+static int
+range(uint32_t v, uint32_t lo, uint32_t hi, const char *field,
+      struct rk_status *st)
+{
+	if (v != 0 && (v < lo || v > hi))
+		return rk_fail(st, RK_ERR_INVALID, "vital sign out of range", field);
+	return RK_OK;
+}
+
+int
+care_vitals_check(const struct care_vitals *v, struct rk_status *st)
+{
+	if (range(v->temperature_dc, 300, 450, "vitals.temperature_dc", st) ||
+	    range(v->bp_systolic, 40, 300, "vitals.bp_systolic", st) ||
+	    range(v->bp_diastolic, 20, 200, "vitals.bp_diastolic", st) ||
+	    range(v->pulse, 20, 250, "vitals.pulse", st) ||
+	    range(v->spo2, 50, 100, "vitals.spo2", st) ||
+	    range(v->respiration, 4, 80, "vitals.respiration", st))
+		return st->err;
+	if ((v->bp_systolic == 0) != (v->bp_diastolic == 0))
+		return rk_fail(st, RK_ERR_INVALID,
+		               "blood pressure needs both systolic and diastolic",
+		               "vitals.bp_diastolic");
+	if (v->bp_systolic != 0 && v->bp_diastolic >= v->bp_systolic)
+		return rk_fail(st, RK_ERR_INVALID,
+		               "diastolic pressure must be below systolic",
+		               "vitals.bp_diastolic");
+	return RK_OK;
+}
+
+int
+care_post_input_check(const struct care_post_input *in, struct rk_status *st)
+{
+	size_t n = strlen(in->text);
+
+	if (!care_client_id_valid(in->client_id))
+		return rk_fail(st, RK_ERR_INVALID,
+		               "client_id must be 1-64 printable ASCII characters",
+		               "client_id");
+	if (in->kind <= KIND_NONE || in->kind >= KIND__COUNT)
+		return rk_fail(st, RK_ERR_INVALID, "unknown post kind", "kind");
+	if (in->visibility < VIS_ALL || in->visibility > VIS_CLINICAL)
+		return rk_fail(st, RK_ERR_INVALID, "unknown visibility", "visibility");
+	if (n == 0)
+		return rk_fail(st, RK_ERR_INVALID, "the text is empty", "text");
+	if (n > CARE_TEXT_MAX)
+		return rk_fail(st, RK_ERR_INVALID, "the text is longer than 16384 bytes",
+		               "text");
+	if (!rk_utf8_valid(in->text, n))
+		return rk_fail(st, RK_ERR_INVALID, "text is not valid UTF-8", "text");
+	return care_vitals_check(&in->vitals, st);
+}
+
+void
+care_post_fini(struct care_post *p)
+{
+	if (p == NULL)
+		return;
+	free(p->text);
+	p->text = NULL;
+}
+
+void
+care_posts_free(struct care_post *posts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		care_post_fini(&posts[i]);
+	free(posts);
+}
+
+void
+care_page_fini(struct care_page *pg)
+{
+	care_posts_free(pg->posts, pg->n);
+	memset(pg, 0, sizeof(*pg));
+}
+
+/* ------------------------------------------------------------- row reading */
+
+void
+care_post_row(sqlite3_stmt *q, struct care_post *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(q, 0);
+	p->patient_id = sqlite3_column_int64(q, 1);
+	care_col(p->patient_code, sizeof(p->patient_code), q, 2);
+	p->seq = sqlite3_column_int64(q, 3);
+	p->author_id = sqlite3_column_int64(q, 4);
+	care_col(p->author_login, sizeof(p->author_login), q, 5);
+	care_col(p->author_name, sizeof(p->author_name), q, 6);
+	p->author_profession = sqlite3_column_int(q, 7);
+	p->kind = sqlite3_column_int(q, 8);
+	p->visibility = sqlite3_column_int(q, 9);
+	p->urgent = sqlite3_column_int(q, 10) != 0;
+	p->text = rk_strdup(sqlite3_column_text(q, 11)
+	                            ? (const char *)sqlite3_column_text(q, 11)
+	                            : "");
+	p->vitals.temperature_dc = (uint32_t)sqlite3_column_int(q, 12);
+	p->vitals.bp_systolic = (uint32_t)sqlite3_column_int(q, 13);
+	p->vitals.bp_diastolic = (uint32_t)sqlite3_column_int(q, 14);
+	p->vitals.pulse = (uint32_t)sqlite3_column_int(q, 15);
+	p->vitals.spo2 = (uint32_t)sqlite3_column_int(q, 16);
+	p->vitals.respiration = (uint32_t)sqlite3_column_int(q, 17);
+	care_col(p->client_id, sizeof(p->client_id), q, 18);
+	p->created_ms = sqlite3_column_int64(q, 19);
+	p->amends_id = sqlite3_column_int64(q, 20);
+	p->retracts_id = sqlite3_column_int64(q, 21);
+	p->amended_by = sqlite3_column_int64(q, 22);
+	p->retracted_by = sqlite3_column_int64(q, 23);
+}
+
+int
+care_post_load(struct store_conn *sc, int64_t post_id, struct care_post *out)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT " CARE_POST_COLS "WHERE p.id = ?");
+	int rc;
+
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, post_id);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	if (rc != SQLITE_ROW)
+		return RK_ERR_NOT_FOUND;
+	care_post_row(q, out);
+	sqlite3_reset(q);
+	return RK_OK;
+}
+
+int64_t
+care_patient_id(struct store_conn *sc, const char *code)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM patients WHERE code = ?");
+	int64_t id = 0;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return id;
+}
+
+/* ------------------------------------------------------------------ writes */
+
+/* The post this author already made with this client id, if any. */
+static int
+find_duplicate(struct store_conn *sc, int64_t author_id, const char *client_id,
+               struct care_post *out)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM posts WHERE author_id = ? "
+	                                 "AND client_id = ?");
+	int64_t id;
+	int rc;
+
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, author_id);
+	sqlite3_bind_text(q, 2, client_id, -1, SQLITE_STATIC);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	if (rc != SQLITE_ROW)
+		return RK_ERR_NOT_FOUND;
+	id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return care_post_load(sc, id, out);
+}
+
+/* Insert a post row on patient_id's board with the next sequence number
+ * and read it back into *out. */
+static int
+insert_post(struct store_conn *sc, int64_t patient_id, int64_t author_id,
+            const struct care_post_input *in, int64_t amends_id,
+            int64_t retracts_id, int64_t now_ms, struct care_post *out,
+            struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	int64_t seq;
+
+	q = store_stmt(sc, "UPDATE patients SET last_seq = last_seq + 1 WHERE id = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, patient_id);
+	if (store_step(sc, q) != SQLITE_DONE)
+		goto fail;
+	q = store_stmt(sc, "SELECT last_seq FROM patients WHERE id = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, patient_id);
+	if (store_step(sc, q) != SQLITE_ROW)
+		goto fail;
+	seq = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+
+	q = store_stmt(sc, "INSERT INTO posts(patient_id, seq, author_id, client_id, "
+	                   "kind, visibility, urgent, body, temp_dc, bp_sys, bp_dia, "
+	                   "pulse, spo2, resp, amends_id, retracts_id, created_ms) "
+	                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, patient_id);
+	sqlite3_bind_int64(q, 2, seq);
+	sqlite3_bind_int64(q, 3, author_id);
+	sqlite3_bind_text(q, 4, in->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 5, in->kind);
+	sqlite3_bind_int(q, 6, in->visibility);
+	sqlite3_bind_int(q, 7, in->urgent);
+	sqlite3_bind_text(q, 8, in->text, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 9, (int)in->vitals.temperature_dc);
+	sqlite3_bind_int(q, 10, (int)in->vitals.bp_systolic);
+	sqlite3_bind_int(q, 11, (int)in->vitals.bp_diastolic);
+	sqlite3_bind_int(q, 12, (int)in->vitals.pulse);
+	sqlite3_bind_int(q, 13, (int)in->vitals.spo2);
+	sqlite3_bind_int(q, 14, (int)in->vitals.respiration);
+	if (amends_id)
+		sqlite3_bind_int64(q, 15, amends_id);
+	else
+		sqlite3_bind_null(q, 15);
+	if (retracts_id)
+		sqlite3_bind_int64(q, 16, retracts_id);
+	else
+		sqlite3_bind_null(q, 16);
+	sqlite3_bind_int64(q, 17, now_ms);
+	if (store_step(sc, q) != SQLITE_DONE)
+		goto fail;
+	if (care_post_load(sc, sqlite3_last_insert_rowid(store_conn_db(sc)), out) !=
+	    RK_OK)
+		goto fail;
+	return RK_OK;
+fail:
+	return rk_fail(st, RK_ERR_STORE, "could not store the post; try again", NULL);
+}
+
+static int
+member_check(struct store_conn *sc, const struct policy_actor *who,
+             int64_t patient_id, int64_t now_ms, enum policy_op op,
+             int visibility, struct rk_status *st)
+{
+	struct policy_membership m;
+
+	if (policy_membership_load(sc, who->user_id, patient_id, now_ms, &m) != RK_OK)
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	return policy_check(who, &m, op, visibility, st);
+}
+
+int
+care_post_create(struct store_conn *sc, const struct policy_actor *who,
+                 const char *code, const struct care_post_input *in,
+                 int64_t now_ms, struct care_post *out, bool *duplicate,
+                 struct rk_status *st)
+{
+	int64_t pid;
+	int rc;
+
+	*duplicate = false;
+	rc = find_duplicate(sc, who->user_id, in->client_id, out);
+	if (rc == RK_OK) {
+		*duplicate = true;
+		return RK_OK;
+	}
+	if (rc != RK_ERR_NOT_FOUND)
+		return rk_fail(st, rc, "temporarily unavailable", NULL);
+	pid = care_patient_id(sc, code);
+	if (pid < 0)
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	/* pid 0 (no such patient) fails the membership check like any
+	 * patient the actor is not on the sheet of. */
+	rc = member_check(sc, who, pid, now_ms, POLICY_POST, in->visibility, st);
+	if (rc != RK_OK)
+		return rc;
+	return insert_post(sc, pid, who->user_id, in, 0, 0, now_ms, out, st);
+}
+
+/* Load post_id for a change by `who`: it must exist and be visible to
+ * them (else the same NOT_FOUND as a missing id), be theirs, and not be
+ * a retraction entry. */
+static int
+load_own(struct store_conn *sc, const struct policy_actor *who, int64_t post_id,
+         int64_t now_ms, struct care_post *orig, struct rk_status *st)
+{
+	int rc = care_post_readable(sc, who, post_id, now_ms, POLICY_READ, orig, st);
+
+	if (rc != RK_OK)
+		return rc;
+	rc = member_check(sc, who, orig->patient_id, now_ms, POLICY_POST,
+	                  orig->visibility, st);
+	if (rc != RK_OK)
+		goto fail;
+	if (orig->author_id != who->user_id) {
+		rc = rk_fail(st, RK_ERR_DENIED, "only the author may change a post",
+		             "post_id");
+		goto fail;
+	}
+	if (orig->retracts_id != 0) {
+		rc = rk_fail(st, RK_ERR_PRECONDITION, "a retraction cannot be changed",
+		             "post_id");
+		goto fail;
+	}
+	if (orig->retracted_by != 0) {
+		rc = rk_fail(st, RK_ERR_PRECONDITION, "this post has been retracted",
+		             "post_id");
+		goto fail;
+	}
+	return RK_OK;
+fail:
+	care_post_fini(orig);
+	return rc;
+}
+
+int
+care_post_amend(struct store_conn *sc, const struct policy_actor *who,
+                int64_t post_id, const struct care_post_input *in,
+                int64_t now_ms, struct care_post *out, bool *duplicate,
+                struct rk_status *st)
+{
+	struct care_post orig;
+	struct care_post_input x = *in;
+	int rc;
+
+	*duplicate = false;
+	rc = find_duplicate(sc, who->user_id, in->client_id, out);
+	if (rc == RK_OK) {
+		*duplicate = true;
+		return RK_OK;
+	}
+	if (rc != RK_ERR_NOT_FOUND)
+		return rk_fail(st, rc, "temporarily unavailable", NULL);
+	rc = load_own(sc, who, post_id, now_ms, &orig, st);
+	if (rc != RK_OK)
+		return rc;
+	if (orig.amended_by != 0) {
+		care_post_fini(&orig);
+		return rk_fail(st, RK_ERR_PRECONDITION,
+		               "this post was already amended: amend its latest version",
+		               "post_id");
+	}
+	x.kind = orig.kind;
+	x.visibility = orig.visibility;
+	rc = insert_post(sc, orig.patient_id, who->user_id, &x, orig.id, 0, now_ms,
+	                 out, st);
+	care_post_fini(&orig);
+	return rc;
+}
+
+int
+care_post_retract(struct store_conn *sc, const struct policy_actor *who,
+                  int64_t post_id, const char *client_id, const char *reason,
+                  int64_t now_ms, struct care_post *out, bool *duplicate,
+                  struct rk_status *st)
+{
+	struct care_post orig;
+	struct care_post_input x;
+	int rc;
+
+	*duplicate = false;
+	rc = find_duplicate(sc, who->user_id, client_id, out);
+	if (rc == RK_OK) {
+		*duplicate = true;
+		return RK_OK;
+	}
+	if (rc != RK_ERR_NOT_FOUND)
+		return rk_fail(st, rc, "temporarily unavailable", NULL);
+	rc = load_own(sc, who, post_id, now_ms, &orig, st);
+	if (rc != RK_OK)
+		return rc;
+	memset(&x, 0, sizeof(x));
+	x.client_id = client_id;
+	x.kind = orig.kind;
+	x.visibility = orig.visibility;
+	x.text = reason;
+	rc = insert_post(sc, orig.patient_id, who->user_id, &x, 0, orig.id, now_ms,
+	                 out, st);
+	care_post_fini(&orig);
+	return rc;
+}
+
+/* Load a post the actor may read, or the same NOT_FOUND as for a post
+ * that does not exist. */
+int
+care_post_readable(struct store_conn *sc, const struct policy_actor *who,
+                   int64_t post_id, int64_t now_ms, enum policy_op op,
+                   struct care_post *out, struct rk_status *st)
+{
+	int rc = care_post_load(sc, post_id, out);
+
+	if (rc == RK_ERR_NOT_FOUND)
+		return rk_fail(st, RK_ERR_NOT_FOUND, "no such post", "post_id");
+	if (rc != RK_OK)
+		return rk_fail(st, rc, "temporarily unavailable", NULL);
+	rc = member_check(sc, who, out->patient_id, now_ms, op, out->visibility, st);
+	if (rc != RK_OK) {
+		care_post_fini(out);
+		/* Not on the sheet: the post is not there for them. */
+		return rk_fail(st, RK_ERR_NOT_FOUND, "no such post", "post_id");
+	}
+	return RK_OK;
+}
+
+int
+care_ack(struct store_conn *sc, const struct policy_actor *who, int64_t post_id,
+         int64_t now_ms, int64_t *acked_ms, struct care_post *post,
+         struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	int rc = care_post_readable(sc, who, post_id, now_ms, POLICY_ACK, post, st);
+
+	if (rc != RK_OK)
+		return rc;
+	q = store_stmt(sc, "INSERT OR IGNORE INTO acks(post_id, user_id, acked_ms) "
+	                   "VALUES (?,?,?)");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, post_id);
+	sqlite3_bind_int64(q, 2, who->user_id);
+	sqlite3_bind_int64(q, 3, now_ms);
+	if (store_step(sc, q) != SQLITE_DONE)
+		goto fail;
+	q = store_stmt(sc, "SELECT acked_ms FROM acks WHERE post_id = ? AND user_id = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, post_id);
+	sqlite3_bind_int64(q, 2, who->user_id);
+	if (store_step(sc, q) != SQLITE_ROW)
+		goto fail;
+	*acked_ms = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return RK_OK;
+fail:
+	care_post_fini(post);
+	return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+}
