@@ -144,6 +144,7 @@ auth_user_add(struct store_conn *sc, const char *login,
 		if (sqlite3_step(q) != SQLITE_ROW)
 			return rk_fail(st, RK_ERR_NOT_FOUND, "no such organisation", "org");
 		org_id = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
 	} else if (prof != PROF_FAMILY) {
 		return rk_fail(st, RK_ERR_INVALID,
 		               "every professional belongs to an organisation", "org");
@@ -241,6 +242,7 @@ auth_user_load(struct store_conn *sc, const char *login, int64_t id,
 	if (rc != SQLITE_ROW)
 		return RK_ERR_NOT_FOUND;
 	auth_user_row(q, 0, u);
+	sqlite3_reset(q);
 	return RK_OK;
 }
 

@@ -136,6 +136,13 @@ store_stmt(struct store_conn *sc, const char *sql)
 	return st;
 }
 
+void
+store_conn_release(struct store_conn *sc)
+{
+	for (int i = 0; i < sc->ncache; i++)
+		sqlite3_reset(sc->cache[i].st);
+}
+
 int
 store_step(struct store_conn *sc, sqlite3_stmt *st)
 {
@@ -357,6 +364,7 @@ run_batch(struct store *s, struct store_op *batch, int n)
 		if (store_exec(sc, "RELEASE op") != RK_OK)
 			ok = 0;
 	}
+	store_conn_release(sc);
 	if (ok && store_exec(sc, "COMMIT") != RK_OK)
 		ok = 0;
 	if (!ok) {
@@ -441,6 +449,7 @@ reader_main(void *arg)
 		/* A read op sees one snapshot: wrap it in a read transaction. */
 		store_exec(sc, "BEGIN");
 		rc = op->run(sc, op);
+		store_conn_release(sc);
 		store_exec(sc, "COMMIT");
 
 		pthread_mutex_lock(&s->mu);

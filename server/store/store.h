@@ -113,6 +113,10 @@ sqlite3 *store_conn_db(struct store_conn *sc);
  * its address). Returns NULL (and logs) if it does not prepare. */
 sqlite3_stmt *store_stmt(struct store_conn *sc, const char *sql);
 
+/* Reset every cached statement, so that none holds a read snapshot open.
+ * The store does this before each commit; admin code after a command. */
+void store_conn_release(struct store_conn *sc);
+
 /* Run SQL with no result rows. Returns RK_OK or RK_ERR_STORE (logged). */
 int store_exec(struct store_conn *sc, const char *sql);
 

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install what renkei needs to build, run and test, from Debian 12's
+# packages, if it is missing. Needs root (or sudo) only when something is
+# missing.
+set -eu
+
+pkgs="build-essential cmake pkg-config openssl libssl-dev
+      libwebsockets-dev libsqlcipher-dev protobuf-c-compiler libprotobuf-c-dev
+      libargon2-dev libjansson-dev libinih-dev libcmocka-dev sqlite3"
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "renkei: installing:$missing"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	sudo="sudo"
+fi
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,363 @@
+/* Unit tests: store/ (keys, group commit, savepoints) and care/ (posts,
+ * idempotency, sequences, amend/retract rules, the access policy). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "auth/auth.h"
+#include "care/care.h"
+#include "store/store.h"
+#include "util/text.h"
+
+struct fx {
+	char dir[64];
+	char care[96], audit[96];
+	struct store_config cfg;
+	struct store_conn *sc;
+};
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256];
+	struct rk_status st;
+	int64_t pid;
+	const char *users[][3] = {{"dr", "physician", "org-a"},
+	                          {"ns", "nurse", "org-a"},
+	                          {"cm", "care_manager", "org-a"},
+	                          {"fam", "family", ""},
+	                          {"aud", "auditor", "org-a"},
+	                          {"out", "physician", "org-a"}};
+
+	strcpy(f->dir, "/tmp/renkei-unit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->care, sizeof(f->care), "%s/care.db", f->dir);
+	snprintf(f->audit, sizeof(f->audit), "%s/audit.db", f->dir);
+	f->cfg.care_path = f->care;
+	f->cfg.audit_path = f->audit;
+	rk_random(f->cfg.care_key.bytes, 32);
+	rk_random(f->cfg.audit_key.bytes, 32);
+	f->cfg.readers = 1;
+	f->cfg.max_batch = 1000;
+	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
+	assert_int_equal(auth_org_add(f->sc, "org-a", "A", "clinic", "", &st), RK_OK);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(auth_user_add(f->sc, users[i][0], users[i][0],
+		                               auth_profession_parse(users[i][1]),
+		                               users[i][2], "x", &st),
+		                 RK_OK);
+	struct care_patient_input in = {.code = "pt-1", .name = "テスト 患者"};
+	assert_int_equal(care_patient_add(f->sc, &in, rk_now_ms(), &pid, &st), RK_OK);
+	int64_t now = rk_now_ms();
+	assert_int_equal(care_sheet_add(f->sc, pid, "dr", "主治医", true, 0, 0, 0, now, &st), RK_OK);
+	assert_int_equal(care_sheet_add(f->sc, pid, "ns", "訪問看護", false, 0, 0, 0, now, &st), RK_OK);
+	assert_int_equal(care_sheet_add(f->sc, pid, "cm", "ケアマネ", false, 0, 0, 0, now, &st), RK_OK);
+	assert_int_equal(care_sheet_add(f->sc, pid, "fam", "家族", false, 0, 0, 0, now, &st), RK_OK);
+	assert_int_equal(care_sheet_add(f->sc, pid, "aud", "監査", false, 0, 0, 0, now, &st), RK_OK);
+	store_conn_release(f->sc);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	store_conn_close(f->sc);
+	rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct policy_actor
+actor(struct fx *f, const char *login)
+{
+	struct auth_user u;
+	assert_int_equal(auth_user_load(f->sc, login, 0, &u), RK_OK);
+	struct policy_actor a = {u.id, u.profession};
+	return a;
+}
+
+static int
+post(struct fx *f, const char *login, const char *cid, int vis, const char *text,
+     struct care_post *out, bool *dup, struct rk_status *st)
+{
+	struct policy_actor a = actor(f, login);
+	struct care_post_input in = {.client_id = cid, .kind = KIND_VISIT_NOTE,
+	                             .visibility = vis, .text = text};
+	return care_post_create(f->sc, &a, "pt-1", &in, rk_now_ms(), out, dup, st);
+}
+
+static void
+test_wrong_key_refused(void **state)
+{
+	struct fx *f = *state;
+	struct store_config bad = f->cfg;
+	struct store_conn *sc = NULL;
+	char err[256];
+
+	bad.care_key.bytes[0] ^= 1;
+	assert_int_not_equal(store_conn_open(&sc, &bad, 0, err, sizeof(err)), RK_OK);
+	assert_non_null(strstr(err, "key"));
+}
+
+static void
+test_key_file_mode(void **state)
+{
+	struct fx *f = *state;
+	struct store_key k;
+	char path[128], err[256];
+
+	snprintf(path, sizeof(path), "%s/k", f->dir);
+	assert_int_equal(store_key_create(path, err, sizeof(err)), 0);
+	assert_int_equal(store_key_load(&k, NULL, path, err, sizeof(err)), 0);
+	chmod(path, 0644);
+	assert_int_equal(store_key_load(&k, NULL, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "readable by others"));
+	assert_int_equal(store_key_create(path, err, sizeof(err)), -1); /* exists */
+	unlink(path);
+	assert_int_equal(store_key_load(&k, NULL, path, err, sizeof(err)), -1);
+	setenv("RENKEI_TEST_KEY", "zz", 1);
+	assert_int_equal(store_key_load(&k, "RENKEI_TEST_KEY", path, err, sizeof(err)), -1);
+	unsetenv("RENKEI_TEST_KEY");
+}
+
+/* ---- group commit */
+
+struct gop {
+	struct store_op op;
+	int i, fail, sleep_ms, done, rc;
+	int *ndone;
+};
+
+static int
+gop_run(struct store_conn *sc, struct store_op *op)
+{
+	struct gop *g = (struct gop *)op;
+	sqlite3_stmt *q;
+	if (g->sleep_ms)
+		usleep((useconds_t)g->sleep_ms * 1000);
+	q = store_stmt(sc, "INSERT INTO orgs(code, name) VALUES (?, 'g')");
+	char code[32];
+	snprintf(code, sizeof(code), "g-%d", g->i);
+	sqlite3_bind_text(q, 1, code, -1, SQLITE_TRANSIENT);
+	if (store_step(sc, q) != SQLITE_DONE)
+		return RK_ERR_STORE;
+	return g->fail ? RK_ERR_INVALID : RK_OK;
+}
+
+static void
+gop_done(struct store_op *op, int rc)
+{
+	struct gop *g = (struct gop *)op;
+	g->done = 1;
+	g->rc = rc;
+	(*g->ndone)++;
+}
+
+static void
+nowake(void *arg)
+{
+	(void)arg;
+}
+
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg = f->cfg;
+	struct store *s;
+	struct store_stats st;
+	char err[256];
+	enum { N = 500 };
+	struct gop *ops = calloc(N, sizeof(*ops));
+	int ndone = 0;
+
+	cfg.wake = nowake;
+	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
+	for (int i = 0; i < N; i++) {
+		ops[i].op.run = gop_run;
+		ops[i].op.done = gop_done;
+		ops[i].i = i;
+		ops[i].fail = i == 7;
+		ops[i].sleep_ms = i == 0 ? 200 : 0; /* hold the writer: the rest queue */
+		ops[i].ndone = &ndone;
+		assert_int_equal(store_submit_write(s, &ops[i].op), RK_OK);
+	}
+	while (ndone < N) {
+		usleep(1000);
+		store_complete(s);
+	}
+	store_get_stats(s, &st);
+	/* The first op runs alone; the 499 that queued behind it share one
+	 * commit. */
+	assert_true(st.commits <= 3);
+	assert_true(st.batch_max >= N - 2);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(ops[i].rc, i == 7 ? RK_ERR_INVALID : RK_OK);
+	store_close(s);
+	/* The failed op rolled back alone. */
+	sqlite3_stmt *q = store_stmt(f->sc, "SELECT count(*) FROM orgs WHERE code LIKE 'g-%'");
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), N - 1);
+	sqlite3_reset(q);
+	free(ops);
+}
+
+/* ---- care */
+
+static void
+test_post_idempotent_and_sequenced(void **state)
+{
+	struct fx *f = *state;
+	struct care_post a, b, c;
+	struct rk_status st = {0};
+	bool dup;
+
+	assert_int_equal(post(f, "ns", "cid-1", VIS_PROFESSIONAL, "訪問しました", &a, &dup, &st), RK_OK);
+	assert_false(dup);
+	assert_int_equal(post(f, "ns", "cid-1", VIS_PROFESSIONAL, "again", &b, &dup, &st), RK_OK);
+	assert_true(dup);
+	assert_int_equal(a.id, b.id);
+	assert_string_equal(b.text, "訪問しました");
+	assert_int_equal(post(f, "dr", "cid-1", VIS_CLINICAL, "dr's own", &c, &dup, &st), RK_OK);
+	assert_false(dup); /* client ids are per author */
+	assert_int_equal(c.seq, a.seq + 1);
+	care_post_fini(&a);
+	care_post_fini(&b);
+	care_post_fini(&c);
+	/* Append-only, enforced by the database itself. */
+	assert_int_not_equal(store_exec(f->sc, "UPDATE posts SET body = 'x'"), RK_OK);
+	assert_int_not_equal(store_exec(f->sc, "DELETE FROM posts"), RK_OK);
+}
+
+static void
+test_policy_denials(void **state)
+{
+	struct fx *f = *state;
+	struct care_post p;
+	struct rk_status st = {0};
+	bool dup;
+
+	assert_int_equal(post(f, "out", "x1", VIS_ALL, "not mine", &p, &dup, &st), RK_ERR_DENIED);
+	assert_int_equal(post(f, "aud", "x2", VIS_ALL, "auditor", &p, &dup, &st), RK_ERR_DENIED);
+	assert_int_equal(post(f, "fam", "x3", VIS_PROFESSIONAL, "family", &p, &dup, &st), RK_ERR_DENIED);
+	assert_string_equal(st.field, "visibility");
+	assert_int_equal(post(f, "cm", "x4", VIS_CLINICAL, "cm", &p, &dup, &st), RK_ERR_DENIED);
+	assert_int_equal(post(f, "fam", "x5", VIS_ALL, "家族より", &p, &dup, &st), RK_OK);
+	care_post_fini(&p);
+
+	/* Family reads only posts marked all. */
+	struct policy_actor fam = actor(f, "fam");
+	struct care_page pg;
+	assert_int_equal(care_timeline(f->sc, &fam, "pt-1", 0, 0, 50, rk_now_ms(), &pg, &st), RK_OK);
+	for (size_t i = 0; i < pg.n; i++)
+		assert_int_equal(pg.posts[i].visibility, VIS_ALL);
+	assert_true(pg.n >= 1);
+	care_page_fini(&pg);
+	struct policy_actor out = actor(f, "out");
+	assert_int_equal(care_timeline(f->sc, &out, "pt-1", 0, 0, 50, rk_now_ms(), &pg, &st), RK_ERR_DENIED);
+	assert_int_equal(care_timeline(f->sc, &out, "pt-nope", 0, 0, 50, rk_now_ms(), &pg, &st), RK_ERR_DENIED);
+}
+
+static void
+test_amend_retract(void **state)
+{
+	struct fx *f = *state;
+	struct care_post p, a, r, x;
+	struct rk_status st = {0};
+	struct policy_actor ns = actor(f, "ns"), dr = actor(f, "dr");
+	struct care_post_input in = {.client_id = "am-1", .kind = KIND_GENERAL,
+	                             .visibility = VIS_ALL, .text = "訂正"};
+	bool dup;
+
+	assert_int_equal(post(f, "ns", "orig-1", VIS_PROFESSIONAL, "元", &p, &dup, &st), RK_OK);
+	assert_int_equal(care_post_amend(f->sc, &dr, p.id, &in, rk_now_ms(), &x, &dup, &st), RK_ERR_DENIED);
+	assert_int_equal(care_post_amend(f->sc, &ns, p.id, &in, rk_now_ms(), &a, &dup, &st), RK_OK);
+	assert_int_equal(a.amends_id, p.id);
+	assert_int_equal(a.visibility, VIS_PROFESSIONAL); /* inherited */
+	in.client_id = "am-2";
+	assert_int_equal(care_post_amend(f->sc, &ns, p.id, &in, rk_now_ms(), &x, &dup, &st), RK_ERR_PRECONDITION);
+	assert_int_equal(care_post_retract(f->sc, &ns, a.id, "rt-1", "誤記", rk_now_ms(), &r, &dup, &st), RK_OK);
+	assert_int_equal(r.retracts_id, a.id);
+	assert_int_equal(care_post_retract(f->sc, &ns, a.id, "rt-2", "again", rk_now_ms(), &x, &dup, &st), RK_ERR_PRECONDITION);
+	/* The original and the amendment are still there, linked. */
+	struct care_post back;
+	assert_int_equal(care_post_load(f->sc, p.id, &back), RK_OK);
+	assert_int_equal(back.amended_by, a.id);
+	care_post_fini(&back);
+	assert_int_equal(care_post_load(f->sc, a.id, &back), RK_OK);
+	assert_int_equal(back.retracted_by, r.id);
+	care_post_fini(&back);
+	/* Not visible = not there: 99999 and a post the actor cannot see
+	 * give the same answer. */
+	struct policy_actor out = actor(f, "out");
+	int64_t acked;
+	assert_int_equal(care_ack(f->sc, &out, p.id, rk_now_ms(), &acked, &x, &st), RK_ERR_NOT_FOUND);
+	assert_int_equal(care_ack(f->sc, &out, 99999, rk_now_ms(), &acked, &x, &st), RK_ERR_NOT_FOUND);
+	care_post_fini(&p);
+	care_post_fini(&a);
+	care_post_fini(&r);
+}
+
+static void
+test_vitals_and_input(void **state)
+{
+	struct rk_status st = {0};
+	struct care_vitals v = {.temperature_dc = 368, .bp_systolic = 112, .bp_diastolic = 68,
+	                        .pulse = 88, .spo2 = 95, .respiration = 18};
+	(void)state;
+	assert_int_equal(care_vitals_check(&v, &st), RK_OK);
+	v.spo2 = 101;
+	assert_int_equal(care_vitals_check(&v, &st), RK_ERR_INVALID);
+	assert_string_equal(st.field, "vitals.spo2");
+	v.spo2 = 95;
+	v.bp_diastolic = 120;
+	assert_int_equal(care_vitals_check(&v, &st), RK_ERR_INVALID);
+	struct care_post_input in = {.client_id = "c", .kind = KIND_VITALS,
+	                             .visibility = VIS_ALL, .text = "\xc3\x28"};
+	assert_int_equal(care_post_input_check(&in, &st), RK_ERR_INVALID);
+	in.text = "";
+	assert_int_equal(care_post_input_check(&in, &st), RK_ERR_INVALID);
+	in.text = "ok";
+	in.client_id = "has space";
+	assert_int_equal(care_post_input_check(&in, &st), RK_ERR_INVALID);
+	assert_int_equal(care_date_to_ms("2026-12-31", true) - care_date_to_ms("2026-12-31", false), 86400000);
+	char d[11];
+	care_ms_to_date(care_date_to_ms("2026-12-31", true) - 1, d);
+	assert_string_equal(d, "2026-12-31");
+	assert_true(care_date_to_ms("2026-13-01", false) == INT64_MIN);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_wrong_key_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_idempotent_and_sequenced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_denials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_amend_retract, setup, teardown),
+		cmocka_unit_test(test_vitals_and_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,121 @@
+/* Unit tests: util/ (errors, UTF-8, hex, idmap, settings). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/conf.h"
+#include "util/err.h"
+#include "util/idmap.h"
+#include "util/text.h"
+
+static void
+test_every_error_has_a_string(void **state)
+{
+	(void)state;
+	for (int e = 0; e < RK_ERR__COUNT; e++) {
+		const char *s = rk_strerror(e);
+		assert_non_null(s);
+		assert_string_not_equal(s, "unknown error");
+	}
+	assert_string_equal(rk_strerror(RK_ERR__COUNT), "unknown error");
+	assert_string_equal(rk_strerror(-1), "unknown error");
+}
+
+static void
+test_utf8(void **state)
+{
+	(void)state;
+	const char *good[] = {"", "abc", "山田 太郎", "line\nnext\ttab", "\xf0\x9f\x98\x80"};
+	const char *bad[] = {"\xc3\x28", "\xa0\xa1", "\xe2\x28\xa1", "\xf0\x28\x8c\xbc",
+	                     "\xc0\xaf" /* overlong */, "\xed\xa0\x80" /* surrogate */,
+	                     "\xf4\x90\x80\x80" /* > U+10FFFF */, "\x01", "\xe6\x97"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		assert_true(rk_utf8_valid(good[i], strlen(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_false(rk_utf8_valid(bad[i], strlen(bad[i])));
+	assert_false(rk_utf8_valid("a\0b", 3));
+	assert_int_equal(rk_utf8_len("山田", strlen("山田")), 2);
+}
+
+static void
+test_hex(void **state)
+{
+	uint8_t in[4] = {0x00, 0xab, 0x7f, 0xff}, out[4];
+	char hex[9];
+	(void)state;
+	rk_hex_encode(in, 4, hex);
+	assert_string_equal(hex, "00ab7fff");
+	assert_int_equal(rk_hex_decode("00AB7fff", 8, out, 4), 0);
+	assert_memory_equal(in, out, 4);
+	assert_int_equal(rk_hex_decode("00ab7ff", 7, out, 4), -1);
+	assert_int_equal(rk_hex_decode("00ab7ffg", 8, out, 4), -1);
+}
+
+static void
+test_idmap(void **state)
+{
+	struct idmap m;
+	(void)state;
+	idmap_init(&m);
+	for (uint64_t i = 1; i <= 5000; i++)
+		idmap_set(&m, i * 7919, (void *)(uintptr_t)i);
+	assert_int_equal(m.im_count, 5000);
+	for (uint64_t i = 1; i <= 5000; i++)
+		assert_int_equal((uintptr_t)idmap_get(&m, i * 7919), i);
+	/* Delete every other one; the rest must still be found (backward
+	 * shift keeps probe runs whole). */
+	for (uint64_t i = 1; i <= 5000; i += 2)
+		assert_int_equal((uintptr_t)idmap_del(&m, i * 7919), i);
+	for (uint64_t i = 1; i <= 5000; i++)
+		assert_int_equal((uintptr_t)idmap_get(&m, i * 7919), i % 2 ? 0 : i);
+	assert_null(idmap_del(&m, 12345678));
+	assert_null(idmap_get(&m, 0));
+	size_t pos = 0, seen = 0;
+	uint64_t id;
+	void *v;
+	while (idmap_next(&m, &pos, &id, &v))
+		seen++;
+	assert_int_equal(seen, 2500);
+	idmap_fini(&m);
+}
+
+static void
+test_conf(void **state)
+{
+	struct conf c;
+	char err[256];
+	(void)state;
+	conf_init(&c);
+	assert_int_equal(c.port, 8443);
+	assert_int_equal(conf_set(&c, "port", "9000", err, sizeof(err)), 0);
+	assert_int_equal(c.port, 9000);
+	assert_int_equal(conf_set(&c, "max-message-bytes", "65536", err, sizeof(err)), 0);
+	assert_int_equal(c.max_message_bytes, 65536);
+	assert_int_equal(conf_set(&c, "port", "70000", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "out of range"));
+	assert_int_equal(conf_set(&c, "port", "12x", err, sizeof(err)), -1);
+	assert_int_equal(conf_set(&c, "no_such", "1", err, sizeof(err)), -1);
+	assert_int_equal(conf_set(&c, "log_level", "loud", err, sizeof(err)), -1);
+	conf_resolve_paths(&c);
+	assert_string_equal(c.tls_cert, "renkei-data/certs/server.pem");
+	conf_fini(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_error_has_a_string),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_idmap),
+		cmocka_unit_test(test_conf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
