@@ -64,7 +64,11 @@ int rkc_send(struct rkc *c, const Renkei__V1__Envelope *env);
  * by itself. Returns 0 and sets *out (free with
  * renkei__v1__envelope__free_unpacked(*out, NULL)); returns -1 on timeout
  * (rkc_last_error says "timeout"), close (rkc_close_code() then tells the
- * code the server sent) or error. timeout_ms < 0 waits forever. */
+ * code the server sent) or error. timeout_ms < 0 waits forever.
+ * A timeout loses nothing: a partly received frame or message is kept
+ * for the next call. A message that is not a valid Envelope (or is a text
+ * message) fails only this call, with an error starting "the server
+ * sent"; any other failure but a timeout leaves the connection unusable. */
 int rkc_recv(struct rkc *c, int timeout_ms, Renkei__V1__Envelope **out);
 
 /* Send `req` with the next request id (overwriting req->request_id) and

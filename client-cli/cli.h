@@ -1,0 +1,189 @@
+/*
+ * cli — internals of the `renkei` command-line client, shared by main.c
+ * (global options, the command table, help) and one file per command
+ * group (session.c: login, logout, whoami).
+ *
+ * Adding a command: write `int cli_cmd_NAME(struct cli *cli, int argc,
+ * char **argv)` (argv[0] is the command name; it returns the process exit
+ * status), declare it below and add a row to main.c's command table. A
+ * command that works as the logged-in user goes:
+ *
+ *	struct rkc *c;
+ *	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp;
+ *	Renkei__V1__XRequest x = RENKEI__V1__XREQUEST__INIT;
+ *	int rc = cli_open_session(cli, &c);	// cached token, resumed
+ *	if (rc != CLI_EXIT_OK)
+ *		return rc;			// already reported
+ *	req.body_case = RENKEI__V1__ENVELOPE__BODY_X_REQUEST;
+ *	req.x_request = &x;
+ *	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_X_RESPONSE, &resp);
+ *	if (rc == CLI_EXIT_OK) {
+ *		if (cli->json) cli_json_print(cli, <json object>);
+ *		else printf(...);		// cli_scrub() server strings first
+ *		renkei__v1__envelope__free_unpacked(resp, NULL);
+ *	}
+ *	rkc_close(c);
+ *	return rc;
+ *
+ * Reporting: the helpers below print every failure themselves (a message
+ * on stderr, or {"error":{...}} on stdout with --json) and return the exit
+ * status for it; a command only passes that status on. Exit statuses are
+ * the CLI_EXIT_* values, by class.
+ *
+ * Ownership: struct cli lives in main() for the whole run; no other
+ * mutable state is global (the one exception is the signal flag used
+ * while a password is typed, in session.c).
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "renkei.pb-c.h"
+#include "rkc.h"
+
+#define CLI_DEFAULT_SERVER "wss://localhost:8443"
+#define CLI_CALL_TIMEOUT_MS 30000
+#define CLI_CONNECT_TIMEOUT_MS 10000
+
+/* Process exit statuses, by class of failure. */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAIL = 1,    /* local failure: no session, files, ... */
+	CLI_EXIT_USAGE = 2,   /* bad command line or configuration */
+	CLI_EXIT_AUTH = 3,    /* UNAUTHENTICATED: not logged in, session ended */
+	CLI_EXIT_DENIED = 4,  /* PERMISSION_DENIED or NOT_FOUND */
+	CLI_EXIT_SERVER = 5,  /* any other error the server answered */
+	CLI_EXIT_CONNECT = 6, /* cannot connect, TLS failure, connection lost */
+};
+
+#define CLI_PATH_MAX 4096
+#define CLI_URL_MAX 1024
+#define CLI_TOKEN_MAX 1024
+
+struct cli {
+	const char *prog;        /* "renkei" */
+	const char *cmd;         /* the command running, or NULL */
+	const char *cmd_usage;   /* its usage line, for usage errors */
+	const char *opt_server;  /* --server, or NULL */
+	const char *opt_ca;      /* --ca, or NULL */
+	int json;                /* --json */
+	char dir[CLI_PATH_MAX];  /* the configuration folder */
+	char *cfg_server;        /* `server` from the config file, or NULL */
+	char *cfg_ca;            /* `ca` from the config file, or NULL */
+	char session_server[CLI_URL_MAX]; /* set by cli_open_session */
+};
+
+/* The cached session: file `session` in the configuration folder. */
+struct cli_session {
+	char server[CLI_URL_MAX];
+	char token[CLI_TOKEN_MAX]; /* secret: cli_session_wipe() when done */
+};
+
+/* ---- commands (session.c) */
+int cli_cmd_login(struct cli *cli, int argc, char **argv);
+int cli_cmd_logout(struct cli *cli, int argc, char **argv);
+int cli_cmd_whoami(struct cli *cli, int argc, char **argv);
+
+/* ---- configuration and the session cache (config.c) */
+
+/* Find the configuration folder ($RENKEI_CONFIG_DIR, else
+ * $XDG_CONFIG_HOME/renkei, else ~/.config/renkei) and read its `config`
+ * file if there is one. Returns an exit status (reported). */
+int cli_config_load(struct cli *cli);
+/* Free what cli_config_load allocated. */
+void cli_config_free(struct cli *cli);
+/* The server URL to use: --server, else config, else the default. */
+const char *cli_server_url(const struct cli *cli);
+/* The CA file to use: --ca, else config, else NULL. */
+const char *cli_ca_file(const struct cli *cli);
+/* Set `server` and/or `ca` (NULL: leave as is) in the config file,
+ * keeping its other lines. Returns an exit status (reported). */
+int cli_config_save(struct cli *cli, const char *server, const char *ca);
+
+/* Read the cached session into *s. Returns CLI_EXIT_OK, -1 when there is
+ * none (nothing reported), or another exit status (reported). */
+int cli_session_load(struct cli *cli, struct cli_session *s);
+/* Replace the cached session atomically; the file is created mode 0600
+ * and is never readable by others. Returns an exit status (reported). */
+int cli_session_save(struct cli *cli, const char *server, const char *token);
+/* Delete the cached session. Returns CLI_EXIT_OK, -1 when there was
+ * none, or another exit status (reported). */
+int cli_session_remove(struct cli *cli);
+/* Wipe a session struct (the token) from memory. */
+void cli_session_wipe(struct cli_session *s);
+
+/* ---- talking to the server (conn.c) */
+
+/* Check, without connecting, that url parses and that the CA file of
+ * cli_ca_file() is readable. Returns an exit status (reported). */
+int cli_check_server(struct cli *cli, const char *url);
+/* Connect to url with the CA of cli_ca_file(). Returns an exit status
+ * (reported); *out on success (rkc_close it). */
+int cli_connect(struct cli *cli, const char *url, struct rkc **out);
+/* Send ResumeRequest with token on c. Returns CLI_EXIT_OK with *resp (the
+ * LoginResponse or an Error: caller frees), or CLI_EXIT_CONNECT
+ * (reported). */
+int cli_resume(struct cli *cli, struct rkc *c, const char *token,
+               Renkei__V1__Envelope **resp);
+/* Load the cached session, connect to its server and resume it. Sets
+ * cli->session_server. Returns an exit status (reported); *out on
+ * success (rkc_close it). */
+int cli_open_session(struct cli *cli, struct rkc **out);
+/* Call req on c and expect a `want` body. Returns CLI_EXIT_OK with *resp
+ * (caller frees with renkei__v1__envelope__free_unpacked), or an exit
+ * status (reported: the server's Error, a wrong body, or the transport
+ * failure). */
+int cli_call(struct cli *cli, struct rkc *c, Renkei__V1__Envelope *req,
+             Renkei__V1__Envelope__BodyCase want, Renkei__V1__Envelope **resp);
+/* The exit status for a server status code. */
+int cli_exit_for_code(Renkei__V1__Code code);
+/* "renkei-cli/<hostname>", the device named at login and resume. */
+void cli_device(char *buf, size_t len);
+
+/* ---- output (output.c) */
+
+/* THE place that turns a server Error into a message for the user
+ * (stderr, or {"error":{"code","message","field"}} on stdout with --json)
+ * and an exit status (cli_exit_for_code). */
+int cli_server_error(struct cli *cli, const Renkei__V1__Error *e);
+
+/* Report a local failure (message on stderr, or JSON error on stdout)
+ * and return exit_code. */
+int cli_fail(struct cli *cli, int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Report a usage error followed by the command's usage; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Report an option the command does not know (argv element `arg`),
+ * pointing out global options given after the command; returns
+ * CLI_EXIT_USAGE. */
+int cli_unknown_option(struct cli *cli, const char *arg);
+/* Print a JSON document (takes the reference) on stdout. */
+void cli_json_print(struct cli *cli, json_t *doc);
+/* A JSON string for s (NULL gives ""), with invalid UTF-8 replaced by
+ * U+FFFD so that a bad byte never loses the whole answer. */
+json_t *cli_json_str(const char *s);
+/* {"login","display_name","profession","organisation":{...}} */
+json_t *cli_json_user(const Renkei__V1__User *u);
+/* A JSON object for a session: user, expiry (ISO and ms), idle timeout. */
+json_t *cli_json_session(const Renkei__V1__User *u, int64_t expires_at_ms,
+                         uint32_t idle_timeout_s);
+/* Replace terminal control characters (C0, DEL, C1) in s with '?', in
+ * place, so that text from the server cannot drive the terminal. UTF-8
+ * text (Japanese included) is left as is. NULL ok. */
+void cli_scrub(char *s);
+/* "nurse", "care manager", ... for people. */
+const char *cli_profession_text(Renkei__V1__Profession p);
+/* "NURSE", "CARE_MANAGER", ... for JSON. */
+const char *cli_profession_name(Renkei__V1__Profession p);
+/* Local time "2025-06-01 18:00 JST" / UTC "2025-06-01T09:00:00Z". */
+void cli_time_local(int64_t ms, char *buf, size_t len);
+void cli_time_utc(int64_t ms, char *buf, size_t len);
+
+#endif

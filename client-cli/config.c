@@ -1,0 +1,416 @@
+/*
+ * The CLI's files, in one folder (mode 0700 when we create it):
+ *
+ *   config   INI read with inih; root-section keys `server` and `ca`.
+ *            Written by `login --server/--ca` line by line, so comments
+ *            and keys we do not know survive.
+ *   session  the cached session: "server=URL" and "token=TOKEN" lines.
+ *            Always mode 0600 from its creation (mkstemp, then rename
+ *            over the old one), refused if anyone else could read it,
+ *            and wiped from memory after use.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+#define SESSION_FILE "session"
+#define CONFIG_FILE "config"
+#define CONFIG_MAX (64 * 1024)
+
+static int
+path_join(struct cli *cli, char *out, size_t outlen, const char *name)
+{
+	int n = snprintf(out, outlen, "%s/%s", cli->dir, name);
+
+	if (n < 0 || (size_t)n >= outlen)
+		return cli_fail(cli, CLI_EXIT_FAIL, "path too long: %s/%s", cli->dir, name);
+	return CLI_EXIT_OK;
+}
+
+static int
+find_dir(struct cli *cli)
+{
+	const char *env = getenv("RENKEI_CONFIG_DIR");
+	const char *home;
+	struct passwd *pw;
+	int n;
+
+	if (env != NULL && *env != '\0') {
+		n = snprintf(cli->dir, sizeof cli->dir, "%s", env);
+	} else if ((env = getenv("XDG_CONFIG_HOME")) != NULL && env[0] == '/') {
+		/* the XDG spec: a relative value is invalid and ignored */
+		n = snprintf(cli->dir, sizeof cli->dir, "%s/renkei", env);
+	} else {
+		home = getenv("HOME");
+		if (home == NULL || *home == '\0') {
+			pw = getpwuid(getuid());
+			home = pw != NULL ? pw->pw_dir : NULL;
+		}
+		if (home == NULL)
+			return cli_fail(cli, CLI_EXIT_USAGE,
+			                "cannot find your home folder; set RENKEI_CONFIG_DIR");
+		n = snprintf(cli->dir, sizeof cli->dir, "%s/.config/renkei", home);
+	}
+	if (n < 0 || (size_t)n >= sizeof cli->dir)
+		return cli_fail(cli, CLI_EXIT_USAGE, "configuration folder path too long");
+	return CLI_EXIT_OK;
+}
+
+/* mkdir -p, mode 0700 for what we create. */
+static int
+ensure_dir(struct cli *cli)
+{
+	char path[CLI_PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	snprintf(path, sizeof path, "%s", cli->dir);
+	for (i = 1; path[i] != '\0'; i++) {
+		if (path[i] != '/')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return cli_fail(cli, CLI_EXIT_FAIL, "cannot create %s: %s", path,
+			                strerror(errno));
+		path[i] = '/';
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return cli_fail(cli, CLI_EXIT_FAIL, "cannot create %s: %s", path, strerror(errno));
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return cli_fail(cli, CLI_EXIT_FAIL, "%s is not a folder", path);
+	return CLI_EXIT_OK;
+}
+
+static int
+on_setting(void *user, const char *section, const char *name, const char *value)
+{
+	struct cli *cli = user;
+	char **slot = NULL;
+
+	if (section[0] != '\0')
+		return 1; /* other sections belong to later versions */
+	if (strcmp(name, "server") == 0)
+		slot = &cli->cfg_server;
+	else if (strcmp(name, "ca") == 0)
+		slot = &cli->cfg_ca;
+	if (slot != NULL) {
+		free(*slot);
+		*slot = strdup(value);
+		if (*slot == NULL)
+			abort();
+	}
+	return 1;
+}
+
+int
+cli_config_load(struct cli *cli)
+{
+	char path[CLI_PATH_MAX];
+	int rc;
+
+	if ((rc = find_dir(cli)) != CLI_EXIT_OK)
+		return rc;
+	if ((rc = path_join(cli, path, sizeof path, CONFIG_FILE)) != CLI_EXIT_OK)
+		return rc;
+	rc = ini_parse(path, on_setting, cli);
+	if (rc == -1) {
+		if (errno == ENOENT)
+			return CLI_EXIT_OK;
+		return cli_fail(cli, CLI_EXIT_USAGE, "cannot read %s: %s", path, strerror(errno));
+	}
+	if (rc != 0)
+		return cli_fail(cli, CLI_EXIT_USAGE, "%s, line %d: not a valid setting", path, rc);
+	return CLI_EXIT_OK;
+}
+
+void
+cli_config_free(struct cli *cli)
+{
+	free(cli->cfg_server);
+	free(cli->cfg_ca);
+	cli->cfg_server = NULL;
+	cli->cfg_ca = NULL;
+}
+
+const char *
+cli_server_url(const struct cli *cli)
+{
+	if (cli->opt_server != NULL)
+		return cli->opt_server;
+	if (cli->cfg_server != NULL && *cli->cfg_server != '\0')
+		return cli->cfg_server;
+	return CLI_DEFAULT_SERVER;
+}
+
+const char *
+cli_ca_file(const struct cli *cli)
+{
+	if (cli->opt_ca != NULL)
+		return cli->opt_ca;
+	if (cli->cfg_ca != NULL && *cli->cfg_ca != '\0')
+		return cli->cfg_ca;
+	return NULL;
+}
+
+/* Write len bytes to a new file next to `path` and rename it over path:
+ * readers see the old or the new file, never half of one. mkstemp
+ * creates it mode 0600 with O_EXCL. */
+static int
+replace_file(struct cli *cli, const char *path, const char *data, size_t len)
+{
+	char tmp[CLI_PATH_MAX + 16];
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return cli_fail(cli, CLI_EXIT_FAIL, "cannot create %s: %s", tmp, strerror(errno));
+	while (off < len) {
+		n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	return CLI_EXIT_OK;
+
+fail:
+	n = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return cli_fail(cli, CLI_EXIT_FAIL, "cannot write %s: %s", path, strerror((int)n));
+}
+
+/* Is `line` a root-section setting of `key`? */
+static int
+line_sets(const char *line, const char *key)
+{
+	size_t klen = strlen(key);
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (strncmp(line, key, klen) != 0)
+		return 0;
+	line += klen;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return *line == '=' || *line == ':';
+}
+
+static void
+append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*buf = realloc(*buf, *cap);
+		if (*buf == NULL)
+			abort();
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+int
+cli_config_save(struct cli *cli, const char *server, const char *ca)
+{
+	const char *keys[2] = { "server", "ca" }, *vals[2] = { server, ca };
+	char path[CLI_PATH_MAX], *old = NULL, *out = NULL, *line, *next, set[CLI_PATH_MAX + 16];
+	size_t olen = 0, len = 0, cap = 0;
+	int rc, in_root = 1, done[2] = { 0, 0 }, i, n;
+	FILE *f;
+
+	for (i = 0; i < 2; i++) {
+		if (vals[i] != NULL && strpbrk(vals[i], "\r\n") != NULL)
+			return cli_fail(cli, CLI_EXIT_USAGE, "line breaks are not allowed in %s",
+			                keys[i]);
+		/* so that no snprintf into `set` below can be cut short */
+		if (vals[i] != NULL && strlen(vals[i]) >= CLI_PATH_MAX)
+			return cli_fail(cli, CLI_EXIT_USAGE, "%s is too long", keys[i]);
+	}
+	if ((rc = ensure_dir(cli)) != CLI_EXIT_OK ||
+	    (rc = path_join(cli, path, sizeof path, CONFIG_FILE)) != CLI_EXIT_OK)
+		return rc;
+
+	f = fopen(path, "r");
+	if (f != NULL) {
+		old = malloc(CONFIG_MAX + 1);
+		if (old == NULL)
+			abort();
+		olen = fread(old, 1, CONFIG_MAX, f);
+		if (ferror(f) || !feof(f)) {
+			fclose(f);
+			free(old);
+			return cli_fail(cli, CLI_EXIT_FAIL, "cannot read %s (or it is over 64 KiB)",
+			                path);
+		}
+		fclose(f);
+		old[olen] = '\0';
+	} else if (errno != ENOENT) {
+		return cli_fail(cli, CLI_EXIT_FAIL, "cannot read %s: %s", path, strerror(errno));
+	}
+
+	/* Copy line by line; in the root section, the first setting of a key
+	 * we set gets the new value and later ones are dropped; keys never
+	 * seen are added at the end of the root section. */
+	for (line = old; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (line[strspn(line, " \t")] == '[' && in_root) {
+			for (i = 0; i < 2; i++)
+				if (vals[i] != NULL && !done[i]) {
+					n = snprintf(set, sizeof set, "%s = %s\n", keys[i], vals[i]);
+					append(&out, &len, &cap, set, (size_t)n);
+					done[i] = 1;
+				}
+			in_root = 0;
+		}
+		for (i = 0; in_root && i < 2; i++)
+			if (vals[i] != NULL && line_sets(line, keys[i]))
+				break;
+		if (in_root && i < 2) {
+			if (!done[i]) {
+				n = snprintf(set, sizeof set, "%s = %s\n", keys[i], vals[i]);
+				append(&out, &len, &cap, set, (size_t)n);
+				done[i] = 1;
+			}
+			continue;
+		}
+		append(&out, &len, &cap, line, strlen(line));
+		append(&out, &len, &cap, "\n", 1);
+	}
+	for (i = 0; i < 2; i++)
+		if (vals[i] != NULL && !done[i]) {
+			n = snprintf(set, sizeof set, "%s = %s\n", keys[i], vals[i]);
+			append(&out, &len, &cap, set, (size_t)n);
+		}
+	rc = replace_file(cli, path, out != NULL ? out : "", len);
+	free(old);
+	free(out);
+	return rc;
+}
+
+void
+cli_session_wipe(struct cli_session *s)
+{
+	OPENSSL_cleanse(s, sizeof *s);
+}
+
+int
+cli_session_load(struct cli *cli, struct cli_session *s)
+{
+	char path[CLI_PATH_MAX], buf[CLI_URL_MAX + CLI_TOKEN_MAX + 64], *line, *next;
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc;
+
+	memset(s, 0, sizeof *s);
+	if ((rc = path_join(cli, path, sizeof path, SESSION_FILE)) != CLI_EXIT_OK)
+		return rc;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -1;
+		return cli_fail(cli, CLI_EXIT_FAIL, "cannot open %s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cli_fail(cli, CLI_EXIT_FAIL, "%s is not a regular file", path);
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		close(fd);
+		return cli_fail(cli, CLI_EXIT_FAIL,
+		                "%s may be read by others; delete it and log in again", path);
+	}
+	while (len < sizeof buf - 1) {
+		n = read(fd, buf + len, sizeof buf - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			OPENSSL_cleanse(buf, sizeof buf);
+			return cli_fail(cli, CLI_EXIT_FAIL, "cannot read %s: %s", path,
+			                strerror(errno));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	for (line = buf; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (strncmp(line, "server=", 7) == 0)
+			snprintf(s->server, sizeof s->server, "%s", line + 7);
+		else if (strncmp(line, "token=", 6) == 0)
+			snprintf(s->token, sizeof s->token, "%s", line + 6);
+	}
+	OPENSSL_cleanse(buf, sizeof buf);
+	if (s->server[0] == '\0' || s->token[0] == '\0') {
+		cli_session_wipe(s);
+		return cli_fail(cli, CLI_EXIT_FAIL,
+		                "%s is damaged; delete it and log in again", path);
+	}
+	return CLI_EXIT_OK;
+}
+
+int
+cli_session_save(struct cli *cli, const char *server, const char *token)
+{
+	char path[CLI_PATH_MAX], buf[CLI_URL_MAX + CLI_TOKEN_MAX + 64];
+	int rc, n;
+
+	if (strlen(server) >= CLI_URL_MAX || strlen(token) >= CLI_TOKEN_MAX ||
+	    strpbrk(server, "\r\n") != NULL || strpbrk(token, "\r\n") != NULL)
+		return cli_fail(cli, CLI_EXIT_SERVER, "cannot cache this session (bad token)");
+	if ((rc = ensure_dir(cli)) != CLI_EXIT_OK ||
+	    (rc = path_join(cli, path, sizeof path, SESSION_FILE)) != CLI_EXIT_OK)
+		return rc;
+	n = snprintf(buf, sizeof buf, "server=%s\ntoken=%s\n", server, token);
+	rc = replace_file(cli, path, buf, (size_t)n);
+	OPENSSL_cleanse(buf, sizeof buf);
+	return rc;
+}
+
+int
+cli_session_remove(struct cli *cli)
+{
+	char path[CLI_PATH_MAX];
+	int rc;
+
+	if ((rc = path_join(cli, path, sizeof path, SESSION_FILE)) != CLI_EXIT_OK)
+		return rc;
+	if (unlink(path) == 0)
+		return CLI_EXIT_OK;
+	if (errno == ENOENT)
+		return -1;
+	return cli_fail(cli, CLI_EXIT_FAIL, "cannot delete %s: %s", path, strerror(errno));
+}

@@ -1,0 +1,160 @@
+/* Minimal HTTP/1.1 response parsing for the rkc client; see rkc_http.h. */
+#include "rkc_http.h"
+
+#include <string.h>
+#include <strings.h>
+
+size_t
+rkc_http_head_end(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 3 < len; i++)
+		if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' &&
+		    buf[i + 3] == '\n')
+			return i + 4;
+	return 0;
+}
+
+int
+rkc_http_status(const char *head, size_t len)
+{
+	int status = 0, i;
+
+	/* "HTTP/1.1 101 Switching Protocols" */
+	if (len < 12 || strncmp(head, "HTTP/1.", 7) != 0 ||
+	    (head[7] != '0' && head[7] != '1') || head[8] != ' ')
+		return -1;
+	for (i = 9; i < 12; i++) {
+		if (head[i] < '0' || head[i] > '9')
+			return -1;
+		status = status * 10 + (head[i] - '0');
+	}
+	if (len > 12 && head[12] != ' ' && head[12] != '\r')
+		return -1;
+	return status;
+}
+
+static int
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+int
+rkc_http_header(const char *head, size_t len, const char *name, char *out,
+                size_t outlen)
+{
+	size_t nlen = strlen(name), pos = 0, eol, vs, ve;
+
+	/* skip the status line */
+	while (pos + 1 < len && !(head[pos] == '\r' && head[pos + 1] == '\n'))
+		pos++;
+	pos += 2;
+	while (pos + 1 < len) {
+		eol = pos;
+		while (eol + 1 < len && !(head[eol] == '\r' && head[eol + 1] == '\n'))
+			eol++;
+		if (eol + 1 >= len || eol == pos)
+			break; /* cut short, or the blank line ending the head */
+		if (eol - pos > nlen && head[pos + nlen] == ':' &&
+		    strncasecmp(head + pos, name, nlen) == 0) {
+			vs = pos + nlen + 1;
+			ve = eol;
+			while (vs < ve && is_blank(head[vs]))
+				vs++;
+			while (ve > vs && is_blank(head[ve - 1]))
+				ve--;
+			if (ve - vs + 1 > outlen)
+				return -1;
+			memcpy(out, head + vs, ve - vs);
+			out[ve - vs] = '\0';
+			return 1;
+		}
+		pos = eol + 2;
+	}
+	return 0;
+}
+
+int
+rkc_http_has_token(const char *value, const char *token)
+{
+	size_t tlen = strlen(token);
+	const char *p = value, *end;
+
+	while (*p != '\0') {
+		while (*p == ',' || is_blank(*p))
+			p++;
+		end = p;
+		while (*end != '\0' && *end != ',')
+			end++;
+		/* trim the element's trailing blanks */
+		while (end > p && is_blank(end[-1]))
+			end--;
+		if ((size_t)(end - p) == tlen && strncasecmp(p, token, tlen) == 0)
+			return 1;
+		while (*end != '\0' && *end != ',')
+			end++;
+		p = end;
+	}
+	return 0;
+}
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int
+bad(const char **err_desc, const char *why)
+{
+	if (err_desc != NULL)
+		*err_desc = why;
+	return -1;
+}
+
+int
+rkc_http_dechunk(char *buf, size_t len, size_t *out_len, const char **err_desc)
+{
+	size_t in = 0, out = 0, size;
+	int digits, v;
+
+	for (;;) {
+		size = 0;
+		digits = 0;
+		while (in < len && (v = hexval(buf[in])) >= 0) {
+			if (size > (((size_t)-1) >> 4))
+				return bad(err_desc, "chunk size too large");
+			size = (size << 4) | (size_t)v;
+			in++;
+			digits++;
+		}
+		if (digits == 0)
+			return bad(err_desc, in < len ? "invalid chunk size" : "body cut short");
+		/* skip chunk extensions up to the line end */
+		while (in < len && buf[in] != '\r')
+			in++;
+		if (in + 1 >= len || buf[in + 1] != '\n')
+			return bad(err_desc, "body cut short");
+		in += 2;
+		if (size == 0)
+			break; /* last chunk; trailers (if any) are ignored */
+		if (size > len - in || len - in - size < 2)
+			return bad(err_desc, "body cut short");
+		memmove(buf + out, buf + in, size);
+		out += size;
+		in += size;
+		if (buf[in] != '\r' || buf[in + 1] != '\n')
+			return bad(err_desc, "missing CRLF after chunk data");
+		in += 2;
+	}
+	*out_len = out;
+	return 0;
+}

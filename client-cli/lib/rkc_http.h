@@ -1,0 +1,41 @@
+/*
+ * rkc_http — the little HTTP/1.1 response parsing the rkc client needs:
+ * the WebSocket upgrade answer (101 + headers) and the plain HTTPS GET of
+ * rkc_https_get (status, Content-Length or chunked body).
+ *
+ * Pure functions over a buffer that holds a response head (status line and
+ * header lines, up to and including the blank line). They never read past
+ * the given length and never allocate. Internal to client-cli/lib and its
+ * tests.
+ */
+#ifndef RKC_HTTP_H
+#define RKC_HTTP_H
+
+#include <stddef.h>
+
+/* Length of the head at buf[0..len) including its final "\r\n\r\n", or 0
+ * while the head is not complete. */
+size_t rkc_http_head_end(const char *buf, size_t len);
+
+/* Status code of the "HTTP/1.x NNN ..." line at the start of head, or -1
+ * if it is not one. */
+int rkc_http_status(const char *head, size_t len);
+
+/* Copy the value of the first header called `name` (case-insensitive),
+ * without surrounding blanks, into out (NUL-terminated). Returns 1 if
+ * found, 0 if absent, -1 if present but longer than outlen - 1. */
+int rkc_http_header(const char *head, size_t len, const char *name, char *out,
+                    size_t outlen);
+
+/* 1 if the comma-separated list `value` holds `token` (case-insensitive,
+ * e.g. token "upgrade" in "keep-alive, Upgrade"), else 0. */
+int rkc_http_has_token(const char *value, const char *token);
+
+/* Decode a complete chunked body in place: buf[0..len) holds the chunks
+ * as received (from just after the head to the end of the stream).
+ * Returns 0 with the decoded size in *out_len, or -1 with a static reason
+ * in *err_desc if the body is malformed or cut short. Chunk extensions
+ * are skipped; trailers are ignored. */
+int rkc_http_dechunk(char *buf, size_t len, size_t *out_len, const char **err_desc);
+
+#endif

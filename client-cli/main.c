@@ -1,0 +1,205 @@
+/*
+ * renkei — the command-line client of the renkei care-team messaging
+ * server. This file only parses the global options, loads the
+ * configuration and dispatches to the command; the commands live one
+ * group per file (session.c, ...), the helpers they share in cli.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *usage;   /* arguments, after "renkei NAME" */
+	const char *summary;
+};
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+
+/* Add new commands here (and declare them in cli.h). */
+static const struct command commands[] = {
+	{ "login", cli_cmd_login, "[--password-stdin] LOGIN",
+	  "log in; the password is asked for (or read from stdin), the session is cached" },
+	{ "logout", cli_cmd_logout, "", "end the cached session on the server and forget it" },
+	{ "whoami", cli_cmd_whoami, "", "show who the cached session belongs to, and until when" },
+	{ "help", cmd_help, "[COMMAND]", "show this help, or the usage of one command" },
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+print_help(const struct cli *cli, FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	        "usage: %s [--server URL] [--ca FILE] [--json] COMMAND [ARGS]\n"
+	        "\n"
+	        "renkei is the command-line client of the renkei care-team messaging server.\n"
+	        "\n"
+	        "Commands:\n",
+	        cli->prog);
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %s%s%s\n      %s\n", commands[i].name, *commands[i].usage ? " " : "",
+		        commands[i].usage, commands[i].summary);
+	fprintf(f,
+	        "\n"
+	        "Global options (before the command):\n"
+	        "  --server URL  server to use (wss://host:port); default: 'server' in the\n"
+	        "                config file, else %s. Saved by login.\n"
+	        "  --ca FILE     CA certificate(s) (PEM) that the server's certificate must\n"
+	        "                chain to; default: 'ca' in the config file. Saved by login.\n"
+	        "  --json        print machine-readable JSON on stdout, errors included\n"
+	        "  --help        show this help\n"
+	        "\n"
+	        "Files: in $RENKEI_CONFIG_DIR, else $XDG_CONFIG_HOME/renkei, else\n"
+	        "~/.config/renkei: 'config' (INI: server = URL, ca = FILE) and 'session'\n"
+	        "(the cached session token, readable by you only).\n"
+	        "\n"
+	        "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n"
+	        "3 not logged in or session ended, 4 permission denied or not found,\n"
+	        "5 other error from the server, 6 connection or TLS failure.\n",
+	        CLI_DEFAULT_SERVER);
+}
+
+static int
+cmd_help(struct cli *cli, int argc, char **argv)
+{
+	const struct command *cmd;
+	json_t *list;
+	size_t i;
+
+	if (argc > 2)
+		return cli_usage_error(cli, "too many arguments");
+	if (argc == 2) {
+		cmd = find_command(argv[1]);
+		if (cmd == NULL)
+			return cli_usage_error(cli, "no command '%s'", argv[1]);
+		if (cli->json) {
+			cli_json_print(cli, json_pack("{s:s,s:s,s:s}", "name", cmd->name, "usage",
+			                              cmd->usage, "summary", cmd->summary));
+			return CLI_EXIT_OK;
+		}
+		printf("usage: %s %s%s%s\n  %s\n", cli->prog, cmd->name, *cmd->usage ? " " : "",
+		       cmd->usage, cmd->summary);
+		return CLI_EXIT_OK;
+	}
+	if (cli->json) {
+		list = json_array();
+		for (i = 0; i < N_COMMANDS; i++)
+			json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "name",
+			                                      commands[i].name, "usage",
+			                                      commands[i].usage, "summary",
+			                                      commands[i].summary));
+		cli_json_print(cli, json_pack("{s:o}", "commands", list));
+		return CLI_EXIT_OK;
+	}
+	print_help(cli, stdout);
+	return CLI_EXIT_OK;
+}
+
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 and *val if it is
+ * option `name`, 0 if it is another, -1 if its value is missing. */
+static int
+option_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+/* Flush stdout and report a failure to write it (a full disk, a closed
+ * pipe): a command must not claim success for output nobody got. */
+static int
+finish(struct cli *cli, int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: cannot write the output\n", cli->prog);
+		if (rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_FAIL;
+	}
+	cli_config_free(cli);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli;
+	const struct command *cmd;
+	const char *val = NULL;
+	int i, r, rc;
+
+	memset(&cli, 0, sizeof cli);
+	cli.prog = "renkei";
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			cli.json = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_help(&cli, stdout);
+			return finish(&cli, CLI_EXIT_OK);
+		}
+		if ((r = option_value(argc, argv, &i, "--server", &val)) != 0) {
+			if (r < 0)
+				return finish(&cli, cli_usage_error(&cli, "--server needs a URL"));
+			cli.opt_server = val;
+			continue;
+		}
+		if ((r = option_value(argc, argv, &i, "--ca", &val)) != 0) {
+			if (r < 0)
+				return finish(&cli, cli_usage_error(&cli, "--ca needs a file"));
+			cli.opt_ca = val;
+			continue;
+		}
+		return finish(&cli, cli_usage_error(&cli, "unknown option '%s'", argv[i]));
+	}
+	if (i >= argc) {
+		if (cli.json)
+			return finish(&cli, cli_usage_error(&cli, "missing command"));
+		print_help(&cli, stderr);
+		return finish(&cli, CLI_EXIT_USAGE);
+	}
+	cmd = find_command(argv[i]);
+	if (cmd == NULL)
+		return finish(&cli, cli_usage_error(&cli, "unknown command '%s'", argv[i]));
+	cli.cmd = cmd->name;
+	cli.cmd_usage = cmd->usage;
+
+	rc = cli_config_load(&cli);
+	if (rc == CLI_EXIT_OK)
+		rc = cmd->run(&cli, argc - i, argv + i);
+	return finish(&cli, rc);
+}

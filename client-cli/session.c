@@ -1,0 +1,402 @@
+/*
+ * Session commands: login, logout, whoami.
+ *
+ * The password never touches stdio (whose buffers we could not wipe): it
+ * is read with read(2) into one buffer that is wiped as soon as the login
+ * request is sent. On a terminal, echo is off while it is typed; if the
+ * user interrupts, the terminal is restored before we exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+#define PASSWORD_MAX 1024
+
+/* The one piece of global state (see cli.h): set by the signal handler
+ * while echo is off, so that we can restore the terminal. */
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Read one line from fd 0 into buf without stdio. Returns its length,
+ * -1 on error or end of input before anything, -2 if too long, -3 when
+ * interrupted by a signal. The newline is not kept. */
+static int
+read_line(char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+	char ch;
+
+	for (;;) {
+		r = read(STDIN_FILENO, &ch, 1);
+		if (r < 0 && errno == EINTR) {
+			if (got_signal)
+				return -3;
+			continue;
+		}
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (n == 0)
+				return -1;
+			break;
+		}
+		if (ch == '\n')
+			break;
+		if (n + 1 >= len) {
+			OPENSSL_cleanse(buf, len);
+			return -2;
+		}
+		buf[n++] = ch;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Read the password: from the terminal without echo, or one line of
+ * stdin. Returns CLI_EXIT_OK, or an exit status (reported). */
+static int
+read_password(struct cli *cli, int from_stdin, const char *login, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	struct sigaction sa, old_int, old_term, old_hup, old_quit;
+	int n, tty = !from_stdin && isatty(STDIN_FILENO);
+
+	if (!tty) {
+		n = read_line(buf, len);
+	} else {
+		if (tcgetattr(STDIN_FILENO, &old) != 0)
+			return cli_fail(cli, CLI_EXIT_FAIL, "cannot read the terminal settings: %s",
+			                strerror(errno));
+		/* no SA_RESTART: a signal must interrupt read() so that we get
+		 * the chance to restore echo */
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		got_signal = 0;
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+		sigaction(SIGHUP, &sa, &old_hup);
+		sigaction(SIGQUIT, &sa, &old_quit);
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		quiet.c_lflag |= ECHONL;
+		fprintf(stderr, "Password for %s: ", login);
+		fflush(stderr);
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
+			n = -1;
+		} else {
+			n = read_line(buf, len);
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		}
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		if (n == -3) {
+			fputc('\n', stderr);
+			OPENSSL_cleanse(buf, len);
+			/* now die of the signal as we would have, echo restored */
+			raise(got_signal);
+			return cli_fail(cli, CLI_EXIT_FAIL, "interrupted");
+		}
+	}
+	if (n == -2)
+		return cli_usage_error(cli, "password longer than %d bytes", PASSWORD_MAX - 1);
+	if (n < 0)
+		return cli_usage_error(cli, "no password given");
+	if (n == 0)
+		return cli_usage_error(cli, "empty password");
+	return CLI_EXIT_OK;
+}
+
+/* "小林 由美 (nurse, 石神井たんぽぽ訪問看護ステーション)", scrubbed for the terminal. */
+static void
+print_user(FILE *f, Renkei__V1__User *u)
+{
+	if (u == NULL) {
+		fputs("(unknown user)", f);
+		return;
+	}
+	cli_scrub(u->display_name);
+	cli_scrub(u->login);
+	fprintf(f, "%s (%s", u->display_name && *u->display_name ? u->display_name : u->login,
+	        cli_profession_text(u->profession));
+	if (u->organisation != NULL && u->organisation->name != NULL &&
+	    *u->organisation->name != '\0') {
+		cli_scrub(u->organisation->name);
+		fprintf(f, ", %s", u->organisation->name);
+	}
+	fputc(')', f);
+}
+
+/* Parse the options of a command that takes none but --help. Returns -1
+ * to go on, or an exit status. */
+static int
+no_options(struct cli *cli, int argc, char **argv, int max_args)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			printf("usage: %s %s%s%s\n", cli->prog, cli->cmd,
+			       *cli->cmd_usage ? " " : "", cli->cmd_usage);
+			return CLI_EXIT_OK;
+		}
+		return cli_unknown_option(cli, argv[optind - 1]);
+	}
+	if (argc - optind > max_args)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + max_args]);
+	return -1;
+}
+
+int
+cli_cmd_login(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "password-stdin", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
+	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	Renkei__V1__LoginResponse *r;
+	char password[PASSWORD_MAX], device[300], until[64], *ca_abs = NULL;
+	const char *url = cli_server_url(cli), *login;
+	struct rkc *c = NULL;
+	int ch, from_stdin = 0, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			from_stdin = 1;
+			break;
+		case 'h':
+			printf("usage: %s %s%s%s\n", cli->prog, cli->cmd,
+			       *cli->cmd_usage ? " " : "", cli->cmd_usage);
+			return CLI_EXIT_OK;
+		default:
+			return cli_unknown_option(cli, argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, argc - optind == 0 ? "missing LOGIN"
+		                                               : "too many arguments");
+	login = argv[optind];
+	if (*login == '\0')
+		return cli_usage_error(cli, "empty LOGIN");
+	if (cli->opt_ca != NULL) {
+		/* saved in the config below: make it work from any folder */
+		ca_abs = realpath(cli->opt_ca, NULL);
+		if (ca_abs == NULL)
+			return cli_usage_error(cli, "cannot read CA file %s: %s", cli->opt_ca,
+			                       strerror(errno));
+	}
+
+	/* Check what can be checked, then ask, then connect: the server
+	 * bounds the time a connection may take to log in, and people type
+	 * slowly. */
+	rc = cli_check_server(cli, url);
+	if (rc == CLI_EXIT_OK)
+		rc = read_password(cli, from_stdin, login, password, sizeof password);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	rc = cli_connect(cli, url, &c);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+
+	cli_device(device, sizeof device);
+	lr.login = (char *)login;
+	lr.password = password;
+	lr.device = device;
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
+	req.login_request = &lr;
+	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &resp);
+	OPENSSL_cleanse(password, sizeof password);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	r = resp->login_response;
+	if (r->token == NULL || *r->token == '\0') {
+		rc = cli_fail(cli, CLI_EXIT_SERVER, "the server sent no session token");
+		goto out;
+	}
+	rc = cli_session_save(cli, url, r->token);
+	OPENSSL_cleanse(r->token, strlen(r->token));
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (cli->opt_server != NULL || ca_abs != NULL) {
+		rc = cli_config_save(cli, cli->opt_server, ca_abs);
+		if (rc != CLI_EXIT_OK)
+			goto out;
+	}
+
+	if (cli->json) {
+		json_t *doc = cli_json_session(r->user, r->expires_at_ms, r->idle_timeout_s);
+
+		json_object_set_new(doc, "server", cli_json_str(url));
+		cli_json_print(cli, doc);
+	} else {
+		cli_time_local(r->expires_at_ms, until, sizeof until);
+		fputs("Logged in as ", stdout);
+		print_user(stdout, r->user);
+		printf(" until %s\n", until);
+	}
+
+out:
+	OPENSSL_cleanse(password, sizeof password);
+	if (resp != NULL)
+		renkei__v1__envelope__free_unpacked(resp, NULL);
+	rkc_close(c);
+	free(ca_abs);
+	return rc;
+}
+
+int
+cli_cmd_logout(struct cli *cli, int argc, char **argv)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
+	Renkei__V1__LogoutRequest lo = RENKEI__V1__LOGOUT_REQUEST__INIT;
+	struct cli_session s;
+	struct rkc *c = NULL;
+	int rc;
+
+	if ((rc = no_options(cli, argc, argv, 0)) != -1)
+		return rc;
+	rc = cli_session_load(cli, &s);
+	if (rc == -1)
+		return cli_fail(cli, CLI_EXIT_FAIL, "not logged in (no cached session)");
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	/* If the server cannot be reached, keep the cached token: it is
+	 * still valid there, and only it can end that session. */
+	rc = cli_connect(cli, s.server, &c);
+	if (rc == CLI_EXIT_OK)
+		rc = cli_resume(cli, c, s.token, &resp);
+	cli_session_wipe(&s);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (resp->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR) {
+		if (resp->error->code != RENKEI__V1__CODE__UNAUTHENTICATED) {
+			rc = cli_server_error(cli, resp->error);
+			goto out;
+		}
+		/* the session already ended on the server: forget it here */
+		rc = cli_session_remove(cli);
+		if (rc != CLI_EXIT_OK && rc != -1)
+			goto out;
+		rc = CLI_EXIT_OK;
+		if (cli->json)
+			cli_json_print(cli, json_pack("{s:b,s:b}", "logged_out", 1,
+			                              "already_ended", 1));
+		else
+			printf("The session had already ended; removed the cached session.\n");
+		goto out;
+	}
+	if (resp->body_case != RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE) {
+		rc = cli_fail(cli, CLI_EXIT_SERVER, "unexpected answer from the server to ResumeRequest");
+		goto out;
+	}
+	renkei__v1__envelope__free_unpacked(resp, NULL);
+	resp = NULL;
+
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_LOGOUT_REQUEST;
+	req.logout_request = &lo;
+	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_LOGOUT_RESPONSE, &resp);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	rc = cli_session_remove(cli);
+	if (rc != CLI_EXIT_OK && rc != -1)
+		goto out;
+	rc = CLI_EXIT_OK;
+	if (cli->json)
+		cli_json_print(cli, json_pack("{s:b}", "logged_out", 1));
+	else
+		printf("Logged out.\n");
+
+out:
+	if (resp != NULL)
+		renkei__v1__envelope__free_unpacked(resp, NULL);
+	rkc_close(c);
+	return rc;
+}
+
+int
+cli_cmd_whoami(struct cli *cli, int argc, char **argv)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
+	Renkei__V1__WhoAmIRequest wr = RENKEI__V1__WHO_AM_IREQUEST__INIT;
+	Renkei__V1__WhoAmIResponse *w;
+	Renkei__V1__User *u;
+	char until[64];
+	struct rkc *c = NULL;
+	int rc;
+
+	if ((rc = no_options(cli, argc, argv, 0)) != -1)
+		return rc;
+	rc = cli_open_session(cli, &c);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_WHOAMI_REQUEST;
+	req.whoami_request = &wr;
+	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_WHOAMI_RESPONSE, &resp);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	w = resp->whoami_response;
+	u = w->user;
+	if (cli->json) {
+		json_t *doc = cli_json_session(u, w->expires_at_ms, w->idle_timeout_s);
+
+		json_object_set_new(doc, "server", cli_json_str(cli->session_server));
+		cli_json_print(cli, doc);
+		goto out;
+	}
+	cli_time_local(w->expires_at_ms, until, sizeof until);
+	cli_scrub(cli->session_server);
+	if (u != NULL) {
+		cli_scrub(u->display_name);
+		cli_scrub(u->login);
+		printf("%s (%s)\n", *u->display_name ? u->display_name : u->login, u->login);
+		printf("  profession:    %s\n", cli_profession_text(u->profession));
+		if (u->organisation != NULL) {
+			cli_scrub(u->organisation->name);
+			cli_scrub(u->organisation->code);
+			printf("  organisation:  %s (%s)\n", u->organisation->name,
+			       u->organisation->code);
+		}
+	}
+	printf("  session until: %s", until);
+	if (w->idle_timeout_s > 0)
+		printf(" (ends after %u min unused)", (unsigned)((w->idle_timeout_s + 59) / 60));
+	printf("\n  server:        %s\n", cli->session_server);
+
+out:
+	if (resp != NULL)
+		renkei__v1__envelope__free_unpacked(resp, NULL);
+	rkc_close(c);
+	return rc;
+}
