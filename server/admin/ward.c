@@ -83,10 +83,8 @@ import_posts(struct store_conn *sc, const char *code, json_t *posts, int64_t now
 		struct care_post_input in;
 		struct care_post out;
 		struct auth_user u;
-		struct policy_actor who;
 		struct rk_status st = {0};
 		char client_id[CARE_CODE_MAX + 1];
-		bool dup;
 
 		if (login == NULL || auth_user_load(sc, login, 0, &u) != RK_OK) {
 			fprintf(stderr, "patient %s posts[%zu]: unknown author\n", code, i);
@@ -104,17 +102,41 @@ import_posts(struct store_conn *sc, const char *code, json_t *posts, int64_t now
 			        st.field ? st.field : "");
 			return -1;
 		}
-		who.user_id = u.id;
-		who.profession = u.profession;
-		/* Space the demo posts out over the last hours, oldest first. */
-		if (care_post_create(sc, &who, code, &in,
-		                     now - (int64_t)(n - i) * 3600 * 1000, &out, &dup,
+		/* A ward file is trusted admin input: no access check. Space
+		 * the posts out over the last hours, oldest first. */
+		if (care_post_import(sc, u.id, code, &in,
+		                     now - (int64_t)(n - i) * 3600 * 1000, &out,
 		                     &st) != RK_OK) {
 			fprintf(stderr, "patient %s posts[%zu] (%s): %s\n", code, i, login,
 			        st.msg);
 			return -1;
 		}
 		care_post_fini(&out);
+	}
+	return 0;
+}
+
+/* A hand-off in progress, if the file gives its "state"; without one the
+ * hand-off data is left for the team to enter (as the demo does). */
+static int
+import_handoff(struct store_conn *sc, const char *code, int64_t pid, json_t *h,
+               int64_t now)
+{
+	static const char *const states[] = {"", "open", "proposed", "conference"};
+	const char *state = jstr(h, "state");
+	struct rk_status st = {0};
+	int s = 0;
+
+	if (h == NULL || state == NULL)
+		return 0;
+	for (int i = 1; i < 4; i++)
+		if (strcmp(state, states[i]) == 0)
+			s = i;
+	if (care_handoff_import(sc, pid, s, jstr(h, "opened_by"),
+	                        jstr(h, "discharge_date"), jstr(h, "conference"), now,
+	                        &st) != RK_OK) {
+		fprintf(stderr, "patient %s handoff: %s\n", code, st.msg);
+		return -1;
 	}
 	return 0;
 }
@@ -149,6 +171,7 @@ ward_import_patients(struct store_conn *sc, json_t *patients)
 			return -1;
 		}
 		if (import_sheet(sc, in.code, pid, json_object_get(p, "sheet"), now) != 0 ||
+		    import_handoff(sc, in.code, pid, json_object_get(p, "handoff"), now) != 0 ||
 		    import_posts(sc, in.code, json_object_get(p, "posts"), now) != 0)
 			return -1;
 	}

@@ -620,39 +620,17 @@ patients_done(struct store_op *op, int rc)
 	} else {
 		Renkei__V1__GetPatientResponse gr = RENKEI__V1__GET_PATIENT_RESPONSE__INIT;
 		Renkei__V1__Patient pw;
-		size_t n = q->nsheet;
-		Renkei__V1__SheetMember *ms = rk_calloc(n + 1, sizeof(*ms));
-		Renkei__V1__SheetMember **mp = rk_calloc(n + 1, sizeof(*mp));
-		Renkei__V1__User *us = rk_calloc(n + 1, sizeof(*us));
-		Renkei__V1__Organisation *os = rk_calloc(n + 1, sizeof(*os));
-		char (*dates)[2][11] = rk_calloc(n + 1, sizeof(*dates));
+		struct api_sheet_wire w;
 
 		patient_wire(&q->pts[0], &pw);
-		for (size_t i = 0; i < n; i++) {
-			const struct care_member *m = &q->sheet[i];
-			renkei__v1__sheet_member__init(&ms[i]);
-			member_user(m, &us[i], &os[i]);
-			ms[i].user = &us[i];
-			ms[i].team_role = (char *)m->team_role;
-			ms[i].primary = m->primary;
-			care_ms_to_date(m->valid_from_ms, dates[i][0]);
-			care_ms_to_date(m->valid_until_ms ? m->valid_until_ms - 1 : 0,
-			                dates[i][1]);
-			ms[i].valid_from = dates[i][0];
-			ms[i].valid_until = dates[i][1];
-			mp[i] = &ms[i];
-		}
+		api_sheet_to_wire(q->sheet, q->nsheet, &w);
 		gr.patient = &pw;
-		gr.n_sheet = n;
-		gr.sheet = mp;
+		gr.n_sheet = w.n;
+		gr.sheet = w.ptrs;
 		env.body_case = RENKEI__V1__ENVELOPE__BODY_GET_PATIENT_RESPONSE;
 		env.get_patient_response = &gr;
 		api_send(api, c, &env);
-		free(ms);
-		free(mp);
-		free(us);
-		free(os);
-		free(dates);
+		api_sheet_wire_fini(&w);
 	}
 out:
 	care_patients_free(q->pts, q->n ? q->n : (q->pts ? 1 : 0));
@@ -850,6 +828,45 @@ handle_sync(struct api *api, struct api_conn *c, uint64_t rid,
 	}
 }
 
+/* ------------------------------------------------------------ sheet wire */
+
+void
+api_sheet_to_wire(const struct care_member *m, size_t n,
+                  struct api_sheet_wire *w)
+{
+	w->n = n;
+	w->ms = rk_calloc(n + 1, sizeof(*w->ms));
+	w->ptrs = rk_calloc(n + 1, sizeof(*w->ptrs));
+	w->users = rk_calloc(n + 1, sizeof(*w->users));
+	w->orgs = rk_calloc(n + 1, sizeof(*w->orgs));
+	w->dates = rk_calloc(n + 1, sizeof(*w->dates));
+	for (size_t i = 0; i < n; i++) {
+		renkei__v1__sheet_member__init(&w->ms[i]);
+		member_user(&m[i], &w->users[i], &w->orgs[i]);
+		w->ms[i].user = &w->users[i];
+		w->ms[i].team_role = (char *)m[i].team_role;
+		w->ms[i].primary = m[i].primary;
+		w->ms[i].read_only = m[i].read_only;
+		w->ms[i].contact = (char *)m[i].contact;
+		care_ms_to_date(m[i].valid_from_ms, w->dates[i][0]);
+		care_ms_to_date(m[i].valid_until_ms ? m[i].valid_until_ms - 1 : 0,
+		                w->dates[i][1]);
+		w->ms[i].valid_from = w->dates[i][0];
+		w->ms[i].valid_until = w->dates[i][1];
+		w->ptrs[i] = &w->ms[i];
+	}
+}
+
+void
+api_sheet_wire_fini(struct api_sheet_wire *w)
+{
+	free(w->ms);
+	free(w->ptrs);
+	free(w->users);
+	free(w->orgs);
+	free(w->dates);
+}
+
 /* -------------------------------------------------------------- dispatch */
 
 void
@@ -878,6 +895,6 @@ api_handle_care(struct api *api, struct api_conn *c,
 	case RENKEI__V1__ENVELOPE__BODY_ACK_LIST_REQUEST:
 		return handle_ack_list(api, c, rid, env->ack_list_request->post_id);
 	default:
-		api_send_error3(api, c, rid, RK_ERR_INTERNAL, "unhandled request", NULL);
+		api_handle_sheet(api, c, env);
 	}
 }

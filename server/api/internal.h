@@ -125,11 +125,30 @@ struct policy_actor api_actor(const struct api_conn *c);
 void api_handle_care(struct api *api, struct api_conn *c,
                      const Renkei__V1__Envelope *env);
 
+/* A wire sheet (SheetMember list) with what it points to. */
+struct api_sheet_wire {
+	size_t n;
+	Renkei__V1__SheetMember *ms, **ptrs;
+	Renkei__V1__User *users;
+	Renkei__V1__Organisation *orgs;
+	char (*dates)[2][11];
+};
+void api_sheet_to_wire(const struct care_member *m, size_t n,
+                       struct api_sheet_wire *w);
+void api_sheet_wire_fini(struct api_sheet_wire *w);
+
+/* ---- sheet, hand-off, break-glass, family (sheet.c) */
+void api_handle_sheet(struct api *api, struct api_conn *c,
+                      const Renkei__V1__Envelope *env);
+
 /* ---- subscriptions (sub.c) */
 void api_sub_set(struct api *api, struct api_conn *c,
                  const struct care_board *boards, size_t n);
 void api_sub_clear(struct api *api, struct api_conn *c);
 void api_sub_free_all(struct api *api);
+/* Apply a committed change of someone's access to live subscriptions:
+ * update or drop that user's watch of that board, on every connection. */
+void api_sub_access(struct api *api, const struct care_access_change *ch);
 void api_publish_post(struct api *api, const struct care_post *p);
 void api_publish_ack(struct api *api, const struct care_post *p,
                      const struct auth_user *u, int64_t acked_ms);

@@ -78,6 +78,47 @@ api_sub_set(struct api *api, struct api_conn *c, const struct care_board *boards
 	}
 }
 
+/* Drop board `pid` from c's own list of watched boards. */
+static void
+watch_drop(struct api_conn *c, int64_t pid)
+{
+	for (size_t i = 0; i < c->nwatch; i++) {
+		if (c->watch[i] == pid) {
+			c->watch[i] = c->watch[--c->nwatch];
+			return;
+		}
+	}
+}
+
+void
+api_sub_access(struct api *api, const struct care_access_change *ch)
+{
+	struct board_subs *b = idmap_get(&api->boards, (uint64_t)ch->patient_id);
+
+	if (b == NULL)
+		return;
+	for (size_t k = 0; k < b->n;) {
+		struct api_conn *c = idmap_get(&api->conns, b->v[k].conn_id);
+		if (c == NULL || c->sess == NULL || c->sess->user.id != ch->user_id) {
+			k++;
+			continue;
+		}
+		if (ch->max_visibility == VIS_NONE) {
+			watch_drop(c, ch->patient_id);
+			b->v[k] = b->v[--b->n];
+			continue;
+		}
+		b->v[k].max_vis = ch->max_visibility;
+		b->v[k].valid_until_ms = ch->until_ms;
+		k++;
+	}
+	if (b->n == 0) {
+		idmap_del(&api->boards, (uint64_t)ch->patient_id);
+		free(b->v);
+		free(b);
+	}
+}
+
 void
 api_sub_free_all(struct api *api)
 {

@@ -193,7 +193,7 @@ care_sync_boards(struct store_conn *sc, const struct policy_actor *who,
 			out[cnt].patient_id = pts[i].id;
 			memcpy(out[cnt].code, pts[i].code, sizeof(out[cnt].code));
 			out[cnt].max_visibility = maxvis;
-			out[cnt].valid_until_ms = m.valid_until_ms;
+			out[cnt].valid_until_ms = policy_access_until(&m);
 			cnt++;
 		}
 		care_patients_free(pts, np);
@@ -226,7 +226,7 @@ care_sync_boards(struct store_conn *sc, const struct policy_actor *who,
 		out[cnt].patient_id = pid;
 		snprintf(out[cnt].code, sizeof(out[cnt].code), "%s", codes[i]);
 		out[cnt].max_visibility = maxvis;
-		out[cnt].valid_until_ms = m.valid_until_ms;
+		out[cnt].valid_until_ms = policy_access_until(&m);
 		cnt++;
 	}
 	*boards = out;

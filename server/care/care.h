@@ -33,6 +33,7 @@ enum post_kind {
 	KIND_CARE = 4,
 	KIND_HANDOFF = 5,
 	KIND_GENERAL = 6,
+	KIND_BREAK_GLASS = 7,
 	KIND__COUNT
 };
 
@@ -180,6 +181,8 @@ int care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
 
 struct care_member {
 	int64_t user_id;
+	bool read_only;
+	char contact[CARE_NAME_MAX + 1];
 	char login[CARE_CODE_MAX + 1];
 	char display_name[CARE_NAME_MAX + 1];
 	int profession;
@@ -209,14 +212,152 @@ int care_ack_list(struct store_conn *sc, const struct policy_actor *who,
                   struct care_member **pending, size_t *npending,
                   struct rk_status *st);
 
-/* ---- import (admin) */
+/* ---- the liaison sheet (sheet.c) */
+
+/* A change of someone's access to a board, for the caller to apply to
+ * live subscriptions: max_visibility VIS_NONE means "no access now". */
+struct care_access_change {
+	int64_t user_id;
+	int64_t patient_id;
+	int max_visibility;
+	int64_t until_ms;
+};
+
+struct care_sheet_input {
+	const char *login;
+	const char *team_role; /* NULL/"" = keep (change) */
+	bool set_primary, primary;
+	const char *valid_from, *valid_until; /* YYYY-MM-DD; NULL/"" = keep/open */
+	const char *contact;
+};
+
+/* Add, change or end a member (policy: POLICY_SHEET_EDIT). Each change
+ * is written to the sheet's history. *change tells the caller what the
+ * member may now see. */
+int care_sheet_member_add(struct store_conn *sc, const struct policy_actor *who,
+                          const char *code, const struct care_sheet_input *in,
+                          int64_t now_ms, struct care_access_change *change,
+                          struct rk_status *st);
+int care_sheet_member_change(struct store_conn *sc,
+                             const struct policy_actor *who, const char *code,
+                             const struct care_sheet_input *in, int64_t now_ms,
+                             struct care_access_change *change,
+                             struct rk_status *st);
+int care_sheet_member_end(struct store_conn *sc, const struct policy_actor *who,
+                          const char *code, const char *login,
+                          const char *reason, int64_t now_ms,
+                          struct care_access_change *change,
+                          struct rk_status *st);
+
+/* The current sheet (every row, past and future included). */
+int care_sheet_list(struct store_conn *sc, int64_t patient_id,
+                    struct care_member **out, size_t *n);
+
+struct care_history_entry {
+	int64_t at_ms;
+	struct care_member by;     /* user_id 0: an administrator */
+	struct care_member member;
+	char action[16];
+	char detail[256];
+};
+int care_sheet_history(struct store_conn *sc, const struct policy_actor *who,
+                       const char *code, int64_t now_ms,
+                       struct care_history_entry **out, size_t *n,
+                       struct rk_status *st);
+
+/* Record a history entry (also used by hand-off and break-glass). */
+int care_history_add(struct store_conn *sc, int64_t patient_id,
+                     int64_t by_user_id, const char *action,
+                     int64_t member_user_id, const char *detail,
+                     int64_t now_ms);
+
+/* Break the glass: a read-only grant for breakglass_ms, and a post on the
+ * board so that the team sees it. *post is that post. */
+int care_breakglass(struct store_conn *sc, const struct policy_actor *who,
+                    const char *code, const char *reason, int64_t now_ms,
+                    int64_t breakglass_ms, int64_t *expires_ms,
+                    struct care_post *post, struct rk_status *st);
+
+/* Invite a family member (creating the account with pw_hash if it does
+ * not exist; *created tells) and put them on the sheet. */
+int care_family_invite(struct store_conn *sc, const struct policy_actor *who,
+                       const char *code, const char *login,
+                       const char *display_name, const char *relation,
+                       const char *pw_hash, int64_t now_ms, bool *created,
+                       struct care_access_change *change, struct rk_status *st);
+
+/* ---- hand-off (handoff.c) */
+
+struct care_handoff {
+	int64_t patient_id;
+	char patient_code[CARE_CODE_MAX + 1];
+	int state;
+	char from_org[CARE_CODE_MAX + 1];
+	char discharge_date[11];
+	char conference_at[40];
+	struct care_member opened_by, accepted_by;
+	int64_t accepted_ms, hospital_until_ms;
+};
 
 struct care_patient_input {
 	const char *code, *name, *kana, *birth_date, *sex, *area, *summary,
 		*wishes;
 };
+
+struct care_new_patient {
+	bool present;
+	struct care_patient_input in;
+};
+
+/* Open a hand-off (MSW). For a new patient (np->present) the patient and
+ * board are created with the MSW on the sheet. The discharge summary, if
+ * any, is posted (kind HANDOFF, clinical) as *post (post->id 0 if none). */
+int care_handoff_open(struct store_conn *sc, const struct policy_actor *who,
+                      const char *code, const struct care_new_patient *np,
+                      const char *discharge_date, const char *summary,
+                      const char *client_id, int64_t now_ms,
+                      struct care_handoff *out, struct care_post *post,
+                      struct rk_status *st);
+
+struct care_proposed {
+	const char *login, *team_role;
+	bool primary;
+};
+/* Propose the home team; changes[] (n entries, caller-allocated) say
+ * whose access changed. */
+int care_handoff_propose(struct store_conn *sc, const struct policy_actor *who,
+                         const char *code, const struct care_proposed *members,
+                         size_t n, int64_t now_ms, struct care_handoff *out,
+                         struct care_access_change *changes,
+                         struct rk_status *st);
+int care_handoff_conference(struct store_conn *sc,
+                            const struct policy_actor *who, const char *code,
+                            const char *conference_at, int64_t now_ms,
+                            struct care_handoff *out, struct rk_status *st);
+/* Accept: hospital members (of the hand-off's organisation) become
+ * read-only until now + readonly_ms. *changes is malloc'ed. */
+int care_handoff_accept(struct store_conn *sc, const struct policy_actor *who,
+                        const char *code, int64_t now_ms, int64_t readonly_ms,
+                        struct care_handoff *out,
+                        struct care_access_change **changes, size_t *nchanges,
+                        struct rk_status *st);
+int care_handoff_get(struct store_conn *sc, const struct policy_actor *who,
+                     const char *code, int64_t now_ms, struct care_handoff *out,
+                     struct rk_status *st);
+
+/* ---- import (admin) */
+
 int care_patient_add(struct store_conn *sc, const struct care_patient_input *in,
                      int64_t now_ms, int64_t *patient_id, struct rk_status *st);
+/* Post without an access check (trusted ward files only). */
+int care_post_import(struct store_conn *sc, int64_t author_id, const char *code,
+                     const struct care_post_input *in, int64_t now_ms,
+                     struct care_post *out, struct rk_status *st);
+/* Set a patient's hand-off state directly (trusted ward files only). */
+int care_handoff_import(struct store_conn *sc, int64_t patient_id, int state,
+                        const char *opened_by, const char *discharge_date,
+                        const char *conference_at, int64_t now_ms,
+                        struct rk_status *st);
 int care_sheet_add(struct store_conn *sc, int64_t patient_id,
                    const char *login, const char *team_role, bool primary,
                    int64_t valid_from_ms, int64_t valid_until_ms,

@@ -32,4 +32,20 @@ int care_post_readable(struct store_conn *sc, const struct policy_actor *who,
                        int64_t post_id, int64_t now_ms, enum policy_op op,
                        struct care_post *out, struct rk_status *st);
 
+/* Insert a post row on patient_id's board with the next sequence number
+ * and read it back into *out. No access check: callers do that. */
+int care_insert_post(struct store_conn *sc, int64_t patient_id,
+                     int64_t author_id, const struct care_post_input *in,
+                     int64_t amends_id, int64_t retracts_id, int64_t now_ms,
+                     struct care_post *out, struct rk_status *st);
+
+/* Load the actor's membership of patient_id and ask the policy. */
+int care_member_check(struct store_conn *sc, const struct policy_actor *who,
+                      int64_t patient_id, int64_t now_ms, enum policy_op op,
+                      int visibility, struct rk_status *st);
+
+/* The sheet's rows, as care_sheet_list, optionally only those valid now. */
+int care_sheet_rows(struct store_conn *sc, int64_t patient_id, int64_t now_ms,
+                    bool only_active, struct care_member **out, size_t *n);
+
 #endif

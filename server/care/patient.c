@@ -133,7 +133,8 @@ care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
 #define MEMBER_COLS                                                            \
 	"u.id, u.login, u.display_name, u.profession, coalesce(o.code, ''), "  \
 	"coalesce(o.name, ''), m.team_role, m.is_primary, m.valid_from_ms, "   \
-	"m.valid_until_ms FROM sheet_members m JOIN users u ON u.id = m.user_id " \
+	"m.valid_until_ms, m.read_only, m.contact FROM sheet_members m "        \
+	"JOIN users u ON u.id = m.user_id "                                   \
 	"LEFT JOIN orgs o ON o.id = u.org_id "
 
 static void
@@ -150,11 +151,19 @@ member_row(sqlite3_stmt *q, struct care_member *m)
 	m->primary = sqlite3_column_int(q, 7) != 0;
 	m->valid_from_ms = sqlite3_column_int64(q, 8);
 	m->valid_until_ms = sqlite3_column_int64(q, 9);
+	m->read_only = sqlite3_column_int(q, 10) != 0;
+	care_col(m->contact, sizeof(m->contact), q, 11);
 }
 
-/* Members of patient_id's sheet; only_active: those valid at now_ms. */
-static int
-sheet_members(struct store_conn *sc, int64_t patient_id, int64_t now_ms,
+int
+care_sheet_list(struct store_conn *sc, int64_t patient_id,
+                struct care_member **out, size_t *n)
+{
+	return care_sheet_rows(sc, patient_id, 0, false, out, n);
+}
+
+int
+care_sheet_rows(struct store_conn *sc, int64_t patient_id, int64_t now_ms,
               bool only_active, struct care_member **out, size_t *n)
 {
 	sqlite3_stmt *q;
@@ -216,7 +225,7 @@ care_patient_get(struct store_conn *sc, const struct policy_actor *who,
 	}
 	patient_row(q, out);
 	sqlite3_reset(q);
-	if (sheet_members(sc, pid, now_ms, false, sheet, nsheet) != RK_OK) {
+	if (care_sheet_rows(sc, pid, now_ms, false, sheet, nsheet) != RK_OK) {
 		free(out->summary);
 		free(out->wishes);
 		out->summary = out->wishes = NULL;
@@ -278,7 +287,7 @@ care_ack_list(struct store_conn *sc, const struct policy_actor *who,
 		goto fail;
 	/* Pending: today's team members who may see this post, minus the
 	 * author and those who confirmed. */
-	if (sheet_members(sc, post.patient_id, now_ms, true, &team, &nteam) != RK_OK)
+	if (care_sheet_rows(sc, post.patient_id, now_ms, true, &team, &nteam) != RK_OK)
 		goto fail;
 	*pending = rk_calloc(nteam ? nteam : 1, sizeof(**pending));
 	for (size_t i = 0; i < nteam; i++) {

@@ -29,16 +29,18 @@ policy_membership_load(struct store_conn *sc, int64_t user_id,
                        int64_t patient_id, int64_t now_ms,
                        struct policy_membership *m)
 {
-	/* A user may have several rows over time; prefer one valid now. */
-	sqlite3_stmt *q = store_stmt(
-		sc, "SELECT is_primary, valid_from_ms, valid_until_ms FROM "
-		    "sheet_members WHERE user_id = ?1 AND patient_id = ?2 ORDER BY "
-		    "(valid_from_ms <= ?3 AND (valid_until_ms = 0 OR "
-		    "valid_until_ms > ?3)) DESC, id DESC LIMIT 1");
+	sqlite3_stmt *q;
 	int rc;
 
-	m->on_sheet = m->active = m->primary = false;
-	m->valid_from_ms = m->valid_until_ms = 0;
+	*m = (struct policy_membership){0};
+	if (patient_id <= 0)
+		return RK_OK;
+	/* A user may have several rows over time; prefer one valid now. */
+	q = store_stmt(sc, "SELECT is_primary, valid_from_ms, valid_until_ms, "
+	                   "read_only FROM sheet_members WHERE user_id = ?1 AND "
+	                   "patient_id = ?2 ORDER BY (valid_from_ms <= ?3 AND "
+	                   "(valid_until_ms = 0 OR valid_until_ms > ?3)) DESC, "
+	                   "id DESC LIMIT 1");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_int64(q, 1, user_id);
@@ -52,11 +54,56 @@ policy_membership_load(struct store_conn *sc, int64_t user_id,
 		m->primary = sqlite3_column_int(q, 0) != 0;
 		m->valid_from_ms = sqlite3_column_int64(q, 1);
 		m->valid_until_ms = sqlite3_column_int64(q, 2);
+		m->read_only = sqlite3_column_int(q, 3) != 0;
 		m->active = m->valid_from_ms <= now_ms &&
 		            (m->valid_until_ms == 0 || m->valid_until_ms > now_ms);
 	}
 	sqlite3_reset(q);
+
+	q = store_stmt(sc, "SELECT max(expires_ms) FROM breakglass WHERE user_id = ? "
+	                   "AND patient_id = ? AND expires_ms > ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, user_id);
+	sqlite3_bind_int64(q, 2, patient_id);
+	sqlite3_bind_int64(q, 3, now_ms);
+	if (store_step(sc, q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		m->breakglass = true;
+		m->breakglass_until_ms = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_reset(q);
+
+	q = store_stmt(sc, "SELECT p.id, coalesce(h.state, 0) FROM patients p "
+	                   "LEFT JOIN handoffs h ON h.patient_id = p.id WHERE p.id = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, patient_id);
+	if (store_step(sc, q) == SQLITE_ROW) {
+		m->patient_exists = true;
+		m->handoff_state = sqlite3_column_int(q, 1);
+	}
+	sqlite3_reset(q);
 	return RK_OK;
+}
+
+int64_t
+policy_access_until(const struct policy_membership *m)
+{
+	if (m->active)
+		return m->valid_until_ms;
+	return m->breakglass ? m->breakglass_until_ms : 0;
+}
+
+static int
+deny(struct rk_status *st, const char *msg)
+{
+	return rk_fail(st, RK_ERR_DENIED, msg, NULL);
+}
+
+static int
+state_fail(struct rk_status *st, const char *msg)
+{
+	return rk_fail(st, RK_ERR_PRECONDITION, msg, NULL);
 }
 
 int
@@ -64,17 +111,49 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
              enum policy_op op, int visibility, struct rk_status *st)
 {
 	int maxvis = policy_max_visibility(who->profession);
+	int p = who->profession;
+	bool member = m->on_sheet && m->active;
+	bool primary_dr = p == PROF_PHYSICIAN && member && m->primary;
+	int hs = m->handoff_state;
+
+	/* Operations that do not need access to the board first. */
+	switch (op) {
+	case POLICY_BREAKGLASS:
+		if (p != PROF_PHYSICIAN && p != PROF_NURSE)
+			return deny(st, "only physicians and nurses may break the glass");
+		if (!m->patient_exists)
+			return rk_fail(st, RK_ERR_NOT_FOUND, "no such patient", "patient");
+		if (member)
+			return state_fail(st, "you are on this patient's liaison sheet "
+			                      "already: no need to break the glass");
+		return RK_OK;
+	case POLICY_HANDOFF_OPEN:
+		/* For an existing patient; a new patient is checked by the
+		 * caller (MSW only). */
+		if (p != PROF_MSW)
+			return deny(st, "only the hospital discharge team opens a hand-off");
+		if (!member)
+			return rk_fail(st, RK_ERR_DENIED, POLICY_NO_ACCESS, "patient");
+		if (hs != HANDOFF_NONE && hs != HANDOFF_ACCEPTED)
+			return state_fail(st, "a hand-off is already in progress");
+		return RK_OK;
+	default:
+		break;
+	}
 
 	if (maxvis == VIS_NONE)
-		return rk_fail(st, RK_ERR_DENIED,
-		               "your role has no access to clinical content", NULL);
-	if (!m->on_sheet)
+		return deny(st, "your role has no access to clinical content");
+	if (!member && !(m->breakglass &&
+	                 (op == POLICY_READ || op == POLICY_ACK ||
+	                  op == POLICY_SHEET_VIEW))) {
+		if (m->on_sheet)
+			return rk_fail(st, RK_ERR_DENIED,
+			               "your place on this patient's liaison sheet is not "
+			               "valid at this time",
+			               "patient");
 		return rk_fail(st, RK_ERR_DENIED, POLICY_NO_ACCESS, "patient");
-	if (!m->active)
-		return rk_fail(st, RK_ERR_DENIED,
-		               "your place on this patient's liaison sheet is not "
-		               "valid at this time",
-		               "patient");
+	}
+
 	switch (op) {
 	case POLICY_READ:
 	case POLICY_ACK:
@@ -83,6 +162,8 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 			return rk_fail(st, RK_ERR_NOT_FOUND, "no such post", "post_id");
 		return RK_OK;
 	case POLICY_POST:
+		if (m->read_only)
+			return deny(st, "your access to this board is read-only now");
 		if (visibility > maxvis)
 			return rk_fail(st, RK_ERR_DENIED,
 			               "your role may not post with this visibility",
@@ -90,6 +171,44 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 		return RK_OK;
 	case POLICY_SHEET_VIEW:
 		return RK_OK;
+	case POLICY_SHEET_EDIT:
+		if (m->read_only)
+			return deny(st, "your access to this board is read-only now");
+		if (primary_dr || p == PROF_CARE_MANAGER || p == PROF_COMMUNITY_CENTER)
+			return RK_OK;
+		if (p == PROF_MSW && hs >= HANDOFF_OPEN && hs <= HANDOFF_CONFERENCE_SET)
+			return RK_OK;
+		return deny(st, "only the primary physician, the care manager or the "
+		                "community centre may change the liaison sheet");
+	case POLICY_HANDOFF_PROPOSE:
+	case POLICY_HANDOFF_CONFERENCE:
+		if (p != PROF_MSW)
+			return deny(st, "only the hospital discharge team does this step");
+		if (hs == HANDOFF_NONE || hs == HANDOFF_ACCEPTED)
+			return state_fail(st, "no hand-off is in progress");
+		if (op == POLICY_HANDOFF_CONFERENCE && hs == HANDOFF_OPEN)
+			return state_fail(st, "propose the home team before the conference");
+		if (m->read_only)
+			return deny(st, "your access to this board is read-only now");
+		return RK_OK;
+	case POLICY_HANDOFF_ACCEPT:
+		if (!(primary_dr || p == PROF_CARE_MANAGER) || m->read_only)
+			return deny(st, "only the home primary physician or the care "
+			                "manager accepts a hand-off");
+		if (hs != HANDOFF_CONFERENCE_SET)
+			return state_fail(st, hs == HANDOFF_ACCEPTED
+			                          ? "the hand-off was accepted already"
+			                          : "the hand-off is not ready: it needs a "
+			                            "proposed team and a conference date");
+		return RK_OK;
+	case POLICY_FAMILY_INVITE:
+		if (primary_dr || (p == PROF_CARE_MANAGER && !m->read_only))
+			return RK_OK;
+		return deny(st, "only the primary physician or the care manager invites "
+		                "family");
+	case POLICY_BREAKGLASS:
+	case POLICY_HANDOFF_OPEN:
+		break; /* handled above */
 	}
-	return rk_fail(st, RK_ERR_DENIED, POLICY_NO_ACCESS, NULL);
+	return deny(st, POLICY_NO_ACCESS);
 }

@@ -2,8 +2,9 @@
  * policy — who may do what on a patient's board, decided in one place.
  *
  * Inputs: the actor (user, profession), their membership of this
- * patient's liaison sheet (on it at all, within its dates now, primary),
- * and for reads and posts the post's visibility mark. Every read path
+ * patient's liaison sheet (on it at all, within its dates now, primary,
+ * read-only after a hand-off), a break-glass grant, the patient's hand-off
+ * state, and for reads and posts the post's visibility mark. Every read path
  * (timeline, live events, sync, acknowledgements, patient lists) and
  * every write asks here; nothing else decides access.
  *
@@ -15,6 +16,14 @@
  *   family                 see all, may post marked all
  *   auditor, admin         no clinical content at all
  * Off the sheet, or outside its dates: nothing.
+ * Sheet editors: the primary physician, care manager, community centre;
+ * the hospital MSW while a hand-off is open. Hand-off: the MSW opens,
+ * proposes and records the conference; the home primary physician or the
+ * care manager accepts, after which hospital members are read-only.
+ * Break-glass: a physician or nurse not on the sheet may read (only) for
+ * a short while. Family invitations: primary physician or care manager.
+ * The full table, cell by cell, is docs/policy.md; a test checks every
+ * cell of it against the running server.
  *
  * Denials use one message for "not on the sheet" and "no such patient",
  * so that a denial does not tell which patients exist.
@@ -45,7 +54,21 @@ struct policy_membership {
 	bool on_sheet;  /* a row exists for this user and patient */
 	bool active;    /* ... and now is within its dates */
 	bool primary;
+	bool read_only; /* may read, not post (hospital after hand-off) */
 	int64_t valid_from_ms, valid_until_ms;
+	bool breakglass;          /* an unexpired break-glass grant */
+	int64_t breakglass_until_ms;
+	int handoff_state;        /* enum handoff_state of the patient */
+	bool patient_exists;
+};
+
+/* Numbered as renkei.v1.HandoffState. */
+enum handoff_state {
+	HANDOFF_NONE = 0,
+	HANDOFF_OPEN = 1,
+	HANDOFF_PROPOSED = 2,
+	HANDOFF_CONFERENCE_SET = 3,
+	HANDOFF_ACCEPTED = 4,
 };
 
 enum policy_op {
@@ -53,7 +76,18 @@ enum policy_op {
 	POLICY_POST,       /* create, amend, retract (with a visibility) */
 	POLICY_ACK,
 	POLICY_SHEET_VIEW,
+	POLICY_SHEET_EDIT,
+	POLICY_HANDOFF_OPEN,
+	POLICY_HANDOFF_PROPOSE,
+	POLICY_HANDOFF_CONFERENCE,
+	POLICY_HANDOFF_ACCEPT,
+	POLICY_BREAKGLASS,
+	POLICY_FAMILY_INVITE,
 };
+
+/* Until when the actor's access lasts (membership end or break-glass
+ * expiry; 0 = open). Only meaningful when reads are allowed. */
+int64_t policy_access_until(const struct policy_membership *m);
 
 #define POLICY_NO_ACCESS                                                      \
 	"no access to this patient's board (not on the liaison sheet, or no "  \

@@ -23,7 +23,7 @@ static const char *const kind_names[KIND__COUNT] = {
 	[KIND_NONE] = "", [KIND_VISIT_NOTE] = "visit_note",
 	[KIND_VITALS] = "vitals", [KIND_MEDICATION] = "medication",
 	[KIND_CARE] = "care", [KIND_HANDOFF] = "handoff",
-	[KIND_GENERAL] = "general",
+	[KIND_GENERAL] = "general", [KIND_BREAK_GLASS] = "break_glass",
 };
 
 enum post_kind
@@ -86,7 +86,8 @@ care_post_input_check(const struct care_post_input *in, struct rk_status *st)
 		return rk_fail(st, RK_ERR_INVALID,
 		               "client_id must be 1-64 printable ASCII characters",
 		               "client_id");
-	if (in->kind <= KIND_NONE || in->kind >= KIND__COUNT)
+	/* BREAK_GLASS entries are the server's own, never a client's. */
+	if (in->kind <= KIND_NONE || in->kind >= KIND_BREAK_GLASS)
 		return rk_fail(st, RK_ERR_INVALID, "unknown post kind", "kind");
 	if (in->visibility < VIS_ALL || in->visibility > VIS_CLINICAL)
 		return rk_fail(st, RK_ERR_INVALID, "unknown visibility", "visibility");
@@ -218,10 +219,8 @@ find_duplicate(struct store_conn *sc, int64_t author_id, const char *client_id,
 	return care_post_load(sc, id, out);
 }
 
-/* Insert a post row on patient_id's board with the next sequence number
- * and read it back into *out. */
-static int
-insert_post(struct store_conn *sc, int64_t patient_id, int64_t author_id,
+int
+care_insert_post(struct store_conn *sc, int64_t patient_id, int64_t author_id,
             const struct care_post_input *in, int64_t amends_id,
             int64_t retracts_id, int64_t now_ms, struct care_post *out,
             struct rk_status *st)
@@ -283,8 +282,8 @@ fail:
 	return rk_fail(st, RK_ERR_STORE, "could not store the post; try again", NULL);
 }
 
-static int
-member_check(struct store_conn *sc, const struct policy_actor *who,
+int
+care_member_check(struct store_conn *sc, const struct policy_actor *who,
              int64_t patient_id, int64_t now_ms, enum policy_op op,
              int visibility, struct rk_status *st)
 {
@@ -317,10 +316,10 @@ care_post_create(struct store_conn *sc, const struct policy_actor *who,
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	/* pid 0 (no such patient) fails the membership check like any
 	 * patient the actor is not on the sheet of. */
-	rc = member_check(sc, who, pid, now_ms, POLICY_POST, in->visibility, st);
+	rc = care_member_check(sc, who, pid, now_ms, POLICY_POST, in->visibility, st);
 	if (rc != RK_OK)
 		return rc;
-	return insert_post(sc, pid, who->user_id, in, 0, 0, now_ms, out, st);
+	return care_insert_post(sc, pid, who->user_id, in, 0, 0, now_ms, out, st);
 }
 
 /* Load post_id for a change by `who`: it must exist and be visible to
@@ -334,7 +333,7 @@ load_own(struct store_conn *sc, const struct policy_actor *who, int64_t post_id,
 
 	if (rc != RK_OK)
 		return rc;
-	rc = member_check(sc, who, orig->patient_id, now_ms, POLICY_POST,
+	rc = care_member_check(sc, who, orig->patient_id, now_ms, POLICY_POST,
 	                  orig->visibility, st);
 	if (rc != RK_OK)
 		goto fail;
@@ -388,7 +387,7 @@ care_post_amend(struct store_conn *sc, const struct policy_actor *who,
 	}
 	x.kind = orig.kind;
 	x.visibility = orig.visibility;
-	rc = insert_post(sc, orig.patient_id, who->user_id, &x, orig.id, 0, now_ms,
+	rc = care_insert_post(sc, orig.patient_id, who->user_id, &x, orig.id, 0, now_ms,
 	                 out, st);
 	care_post_fini(&orig);
 	return rc;
@@ -420,7 +419,7 @@ care_post_retract(struct store_conn *sc, const struct policy_actor *who,
 	x.kind = orig.kind;
 	x.visibility = orig.visibility;
 	x.text = reason;
-	rc = insert_post(sc, orig.patient_id, who->user_id, &x, 0, orig.id, now_ms,
+	rc = care_insert_post(sc, orig.patient_id, who->user_id, &x, 0, orig.id, now_ms,
 	                 out, st);
 	care_post_fini(&orig);
 	return rc;
@@ -439,7 +438,7 @@ care_post_readable(struct store_conn *sc, const struct policy_actor *who,
 		return rk_fail(st, RK_ERR_NOT_FOUND, "no such post", "post_id");
 	if (rc != RK_OK)
 		return rk_fail(st, rc, "temporarily unavailable", NULL);
-	rc = member_check(sc, who, out->patient_id, now_ms, op, out->visibility, st);
+	rc = care_member_check(sc, who, out->patient_id, now_ms, op, out->visibility, st);
 	if (rc != RK_OK) {
 		care_post_fini(out);
 		/* Not on the sheet: the post is not there for them. */
@@ -480,4 +479,19 @@ care_ack(struct store_conn *sc, const struct policy_actor *who, int64_t post_id,
 fail:
 	care_post_fini(post);
 	return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+}
+
+int
+care_post_import(struct store_conn *sc, int64_t author_id, const char *code,
+                 const struct care_post_input *in, int64_t now_ms,
+                 struct care_post *out, struct rk_status *st)
+{
+	int64_t pid = care_patient_id(sc, code);
+	int rc = care_post_input_check(in, st);
+
+	if (rc != RK_OK)
+		return rc;
+	if (pid <= 0)
+		return rk_fail(st, RK_ERR_NOT_FOUND, "no such patient", "patient");
+	return care_insert_post(sc, pid, author_id, in, 0, 0, now_ms, out, st);
 }

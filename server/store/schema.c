@@ -107,6 +107,45 @@ static const struct schema_migration care_migrations[] = {
 	    " user_id INTEGER NOT NULL REFERENCES users(id),"
 	    " acked_ms INTEGER NOT NULL,"
 	    " PRIMARY KEY(post_id, user_id)) WITHOUT ROWID;"},
+	/*
+	 * The liaison sheet grows up: read-only members (the hospital after
+	 * a hand-off), contacts, the history of every change, hand-offs, and
+	 * break-glass grants.
+	 */
+	{3, "ALTER TABLE sheet_members ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE sheet_members ADD COLUMN contact TEXT NOT NULL DEFAULT '';"
+	    "CREATE TABLE sheet_history ("
+	    " id INTEGER PRIMARY KEY,"
+	    " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	    " at_ms INTEGER NOT NULL,"
+	    " by_user_id INTEGER REFERENCES users(id),"
+	    " action TEXT NOT NULL,"
+	    " member_user_id INTEGER REFERENCES users(id),"
+	    " detail TEXT NOT NULL DEFAULT '');"
+	    "CREATE INDEX sheet_history_by_patient ON sheet_history(patient_id, id);"
+	    "CREATE TRIGGER sheet_history_no_update BEFORE UPDATE ON sheet_history"
+	    " BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
+	    "CREATE TRIGGER sheet_history_no_delete BEFORE DELETE ON sheet_history"
+	    " BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
+	    "CREATE TABLE handoffs ("
+	    " patient_id INTEGER PRIMARY KEY REFERENCES patients(id),"
+	    " state INTEGER NOT NULL,"
+	    " from_org_id INTEGER REFERENCES orgs(id),"
+	    " discharge_date TEXT NOT NULL DEFAULT '',"
+	    " conference_at TEXT NOT NULL DEFAULT '',"
+	    " opened_by INTEGER REFERENCES users(id),"
+	    " opened_ms INTEGER NOT NULL,"
+	    " accepted_by INTEGER REFERENCES users(id),"
+	    " accepted_ms INTEGER NOT NULL DEFAULT 0,"
+	    " hospital_until_ms INTEGER NOT NULL DEFAULT 0);"
+	    "CREATE TABLE breakglass ("
+	    " id INTEGER PRIMARY KEY,"
+	    " user_id INTEGER NOT NULL REFERENCES users(id),"
+	    " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	    " reason TEXT NOT NULL,"
+	    " granted_ms INTEGER NOT NULL,"
+	    " expires_ms INTEGER NOT NULL);"
+	    "CREATE INDEX breakglass_by_user ON breakglass(user_id, patient_id, expires_ms);"},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */
@@ -114,6 +153,62 @@ static const struct schema_migration audit_migrations[] = {
 	{1, "CREATE TABLE audit.meta ("
 	    " name TEXT PRIMARY KEY,"
 	    " value BLOB NOT NULL) WITHOUT ROWID;"},
+	/*
+	 * The audit trail (see server/audit/audit.h for the hash chain and
+	 * the checkpoints). Absent text fields are NULL, never ''. Record
+	 * ids are 1, 2, 3, ... with no gap: the insert trigger refuses any
+	 * other id, which also stops INSERT OR REPLACE from overwriting a
+	 * record (REPLACE deletes without firing delete triggers). The
+	 * triggers stop the normal code and accidents; a person holding the
+	 * key can drop them, which is what the chain and the signed
+	 * checkpoints are for. Triggers of an attached database name their
+	 * table unqualified: it is the one in their own schema.
+	 */
+	{2, "CREATE TABLE audit.records ("
+	    " id INTEGER PRIMARY KEY,"
+	    " ts_ms INTEGER NOT NULL,"
+	    " actor_user_id INTEGER NOT NULL,"
+	    " actor_login TEXT,"
+	    " actor_profession INTEGER NOT NULL,"
+	    " actor_org TEXT,"
+	    " session_id INTEGER NOT NULL,"
+	    " address TEXT,"
+	    " device TEXT,"
+	    " action TEXT NOT NULL,"
+	    " patient TEXT,"
+	    " object TEXT,"
+	    " outcome INTEGER NOT NULL,"
+	    " error_code TEXT,"
+	    " reason TEXT,"
+	    " prev_hash BLOB NOT NULL,"
+	    " hash BLOB NOT NULL);"
+	    "CREATE INDEX audit.records_patient ON records(patient);"
+	    "CREATE INDEX audit.records_login ON records(actor_login);"
+	    "CREATE INDEX audit.records_org ON records(actor_org);"
+	    "CREATE INDEX audit.records_action ON records(action);"
+	    "CREATE INDEX audit.records_ts ON records(ts_ms);"
+	    "CREATE TABLE audit.checkpoints ("
+	    " id INTEGER PRIMARY KEY,"
+	    " record_id INTEGER NOT NULL UNIQUE,"
+	    " record_hash BLOB NOT NULL,"
+	    " signed_ms INTEGER NOT NULL,"
+	    " key_id BLOB NOT NULL,"
+	    " sig BLOB NOT NULL);"
+	    "CREATE TRIGGER audit.records_append_only BEFORE INSERT ON records"
+	    " WHEN NEW.id IS NOT (SELECT coalesce(max(id), 0) + 1 FROM records)"
+	    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+	    "CREATE TRIGGER audit.records_no_update BEFORE UPDATE ON records"
+	    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+	    "CREATE TRIGGER audit.records_no_delete BEFORE DELETE ON records"
+	    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+	    "CREATE TRIGGER audit.checkpoints_append_only BEFORE INSERT ON checkpoints"
+	    " WHEN NEW.record_id <= (SELECT coalesce(max(record_id), 0) FROM checkpoints)"
+	    " OR EXISTS (SELECT 1 FROM checkpoints WHERE id = NEW.id)"
+	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
+	    "CREATE TRIGGER audit.checkpoints_no_update BEFORE UPDATE ON checkpoints"
+	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
+	    "CREATE TRIGGER audit.checkpoints_no_delete BEFORE DELETE ON checkpoints"
+	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"},
 };
 
 const struct schema_migration *

@@ -71,6 +71,11 @@ static const struct conf_entry conf_table[] = {
 	          "most operations committed in one transaction"),
 	INT_ENTRY(shutdown_grace_s, "10", 0, 600,
 	          "on SIGTERM, time allowed to finish accepted work"),
+	INT_ENTRY(handoff_readonly_s, "604800", 1, 366 * 86400,
+	          "after a hand-off is accepted, hospital members may read (not "
+	          "post) for this long"),
+	INT_ENTRY(breakglass_s, "14400", 1, 86400,
+	          "how long a break-glass grant lasts"),
 	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
 };
 

@@ -37,6 +37,8 @@ struct conf {
 	int store_readers;
 	int store_max_batch;
 	int shutdown_grace_s;
+	int handoff_readonly_s;
+	int breakglass_s;
 	char *log_level;
 };
 
