@@ -5,7 +5,8 @@
  *  1. the bytes must decode as an Envelope (else INVALID_ARGUMENT, id 0);
  *  2. every string in it must be valid UTF-8 (else INVALID_ARGUMENT naming
  *     the field);
- *  3. the body must be a request this server knows (else UNIMPLEMENTED);
+ *  3. the body must be a request this server knows (else INVALID_ARGUMENT
+ *     naming the field "body": an unknown field number decodes as no body);
  *  4. before login only login and resume are allowed (else
  *     UNAUTHENTICATED), and only prelogin_max_requests of them;
  *  5. the handler checks its own fields, then hands work to the store.

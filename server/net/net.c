@@ -483,8 +483,13 @@ net_run_until(struct net *n, int (*done)(void *arg), void *arg, int timeout_ms)
 void
 net_close_all(struct net *n, int code, const char *reason)
 {
-	/* Each connection closes after what is already queued to it. */
-	lws_callback_all_protocol_vhost_args(n->vh, &protocols[1], CB_CLOSE_ALL,
+	/* Each connection closes after what is already queued to it. lws
+	 * matches on its own copy of the protocol, so ask it for that. */
+	const struct lws_protocols *pr =
+		lws_vhost_name_to_protocol(n->vh, SUBPROTOCOL);
+	if (pr == NULL)
+		return;
+	lws_callback_all_protocol_vhost_args(n->vh, pr, CB_CLOSE_ALL,
 	                                     (void *)reason, (size_t)code);
 }
 
