@@ -1,0 +1,212 @@
+/*
+ * audit — the tamper-evident access log.
+ *
+ * Every access is one record (struct audit_event) in audit.db's table
+ * `records`, ids 1, 2, 3, ... without gaps. Records are hash-chained:
+ * each carries
+ *   hash = SHA-256(prev_hash || canonical_encoding(record))
+ * where canonical_encoding is defined in canon.c (version byte, fixed
+ * field order, integers 8 bytes big-endian, text fields tagged absent or
+ * length-prefixed, the id included, so that no two different records
+ * encode alike), and prev_hash of the first record is 32 zero bytes.
+ * Every N records or T ms the server signs a checkpoint: Ed25519 over
+ * "renkei-audit-v1\0", the record id, its hash and the signing time,
+ * with a key made at init; the public key (PEM) can be handed to anyone
+ * to verify the database or an export offline.
+ *
+ * Normal operation only ever INSERTs into audit.db: no UPDATE, no DELETE,
+ * no INSERT OR REPLACE (triggers refuse them).
+ *
+ * What verification guarantees, given that the signing key stayed
+ * secret: every record up to the newest valid checkpoint is exactly as
+ * written — no field changed, no record removed, inserted, moved or
+ * swapped — and records removed from the tail are noticed as long as a
+ * checkpoint names one of them. What it cannot see: changes to records
+ * newer than the newest checkpoint by someone holding the database key
+ * (at most N records or T ms of them while the server runs; an orderly
+ * shutdown should sign a last checkpoint), and the removal of the newest
+ * checkpoints together with the records they cover — for that, each
+ * checkpoint is also written to the operational log (AUDIT-CHECKPOINT,
+ * record id and hash), a copy outside audit.db to compare with.
+ * docs/audit-fhir.md maps the fields onto FHIR AuditEvent.
+ *
+ * Thread rules: functions taking a store_conn run on whichever thread
+ * owns it (the writer for appends and checkpoints, readers for queries
+ * and exports, admin commands for verify). No globals; no function keeps
+ * state between calls.
+ */
+#ifndef RK_AUDIT_AUDIT_H
+#define RK_AUDIT_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/store.h"
+
+/* A text field longer than this many bytes is cut (at a character
+ * boundary) when appended. */
+#define AUDIT_FIELD_MAX 2000
+
+/* One access, as the caller describes it. Strings are borrowed; NULL
+ * and "" both mean "none" (stored as NULL). Maps onto FHIR AuditEvent
+ * (see docs/audit-fhir.md). */
+struct audit_event {
+	int64_t ts_ms;             /* UTC ms; 0 = now */
+	int64_t actor_user_id;     /* 0 = unknown (failed login of no user) */
+	const char *actor_login;   /* as typed, for failed logins too */
+	int actor_profession;
+	const char *actor_org;     /* organisation code */
+	int64_t session_id;
+	const char *address;       /* source IP */
+	const char *device;
+	const char *action;        /* required; e.g. "login", "board.read" */
+	const char *patient;       /* patient code */
+	const char *object;        /* object id: post id, attachment id, ... */
+	int outcome;               /* 0 = success, else an rk_err */
+	const char *error_code;    /* wire code name when outcome != 0 */
+	const char *reason;        /* break-glass reason, logout reason, ... */
+};
+
+/* A stored record: the event plus its place in the chain. */
+struct audit_record {
+	int64_t id;
+	struct audit_event ev; /* strings point into `buf`; NULL = none */
+	uint8_t prev_hash[32];
+	uint8_t hash[32];
+	char *buf;             /* owned */
+};
+/* Free r's buffer and zero it. NULL is fine. */
+void audit_record_fini(struct audit_record *r);
+
+/* Append one record to the chain, in the caller's transaction on a
+ * connection that has audit.db (schema "audit" attached, or "main";
+ * NULL means "audit"). Text is made well-formed first: bytes that are
+ * not UTF-8 and control characters other than tab, CR and LF become
+ * U+FFFD, and fields are cut to AUDIT_FIELD_MAX bytes — so a record
+ * always exports as valid JSON. ts_ms 0 means now. Only one thread may
+ * append (the writer). Returns RK_OK, RK_ERR_INVALID (no action, unknown
+ * schema) or RK_ERR_STORE — the caller must then refuse the action. */
+int audit_append(struct store_conn *sc, const char *schema,
+                 const struct audit_event *ev);
+
+/* ---- checkpoints and keys */
+
+/* Create the Ed25519 signing key file (PEM PKCS#8, mode 0600) if it
+ * does not exist, and write its public key (PEM) beside it as path +
+ * ".pub" (mode 0644). An existing key is never replaced (what it signed
+ * would no longer verify); only a missing .pub is written again from it.
+ * Returns RK_OK, or RK_ERR_IO / RK_ERR_CRYPTO / RK_ERR_CONFIG with a
+ * reason in err. */
+int audit_key_init(const char *key_path, char *err, size_t errlen);
+
+struct audit_signer;
+/* Load the signing key; the file must be mode 0600 or stricter. NULL
+ * with a reason in err. The signer owns the key (wiped on free). */
+struct audit_signer *audit_signer_load(const char *key_path, char *err,
+                                       size_t errlen);
+/* NULL is fine. */
+void audit_signer_free(struct audit_signer *s);
+
+/* Sign a checkpoint over the newest record if it is not yet covered and
+ * either at least `every_records` records are unsigned or the oldest
+ * unsigned record is at least `every_ms` old (a criterion <= 0 is off;
+ * every_records = 1 signs now, e.g. at shutdown or before an export).
+ * now_ms 0 means now. Before signing, the unsigned records are hashed
+ * again from the last checkpoint: over a broken chain it signs nothing,
+ * logs AUDIT-CHAIN-BROKEN and returns RK_ERR_STORE. In the caller's
+ * transaction, on the writer. Best called last in an op (or in an op of
+ * its own): the AUDIT-CHECKPOINT log line is written at once, even if the
+ * op is later rolled back. Returns RK_OK (signed or not due),
+ * RK_ERR_INVALID, RK_ERR_STORE or RK_ERR_CRYPTO. */
+int audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
+                           struct audit_signer *s, int every_records,
+                           int64_t every_ms, int64_t now_ms);
+
+/* ---- verification */
+
+struct audit_verify_result {
+	bool ok;
+	int64_t records;          /* records found good */
+	int64_t checkpoints;      /* checkpoints found good */
+	int64_t first_bad_id;     /* 0 if ok: the first record that is
+	                           * missing, altered, out of place, or not
+	                           * proven by a valid checkpoint */
+	int64_t bad_checkpoint_id; /* the checkpoint at fault, if one is */
+	int64_t last_signed_id;   /* newest record a good checkpoint signs */
+	int64_t last_signed_ms;   /* and when it was signed */
+	int64_t unsigned_tail;    /* good records after last_signed_id */
+	char why[200];            /* what was wrong, for people */
+};
+
+/* Every record must be covered by a checkpoint (an unsigned tail fails).
+ * Use it on a database whose server has stopped cleanly. */
+#define AUDIT_VERIFY_STRICT 1u
+
+/* Check the whole chain and every checkpoint's signature with the public
+ * key (PEM file), in one read transaction (its own unless the caller is
+ * in one): one sequential scan, no allocation per record. Names the
+ * first record that fails; when someone rewrote records and recomputed
+ * every hash after them, only a checkpoint can tell, and the first bad
+ * record is then named to within the checkpoint interval (the one after
+ * the last checkpoint that still matches). Without AUDIT_VERIFY_STRICT,
+ * records after the newest checkpoint that chain correctly pass and are
+ * counted in unsigned_tail. Reports progress on `progress` (may be NULL)
+ * every 100,000 records. Returns RK_OK when the check ran (its verdict
+ * in *out), else RK_ERR_CONFIG (public key; reason in out->why),
+ * RK_ERR_STORE, RK_ERR_CRYPTO or RK_ERR_INVALID. */
+int audit_verify_db(struct store_conn *sc, const char *schema,
+                    const char *pubkey_path, unsigned flags, FILE *progress,
+                    struct audit_verify_result *out);
+
+/* Check an export file (JSON Lines, as written by audit_export) offline
+ * with only the public key: always strict (a record after the export's
+ * last checkpoint fails, since anyone could have written it). Returns
+ * RK_OK when the check ran (verdict in *out), else RK_ERR_CONFIG,
+ * RK_ERR_IO or RK_ERR_CRYPTO with a reason in out->why. The code lives in
+ * canon.c and verify_export.c, which need only OpenSSL, jansson and
+ * util/{text,mem}.c, so the client can build them in. */
+int audit_verify_export(const char *export_path, const char *pubkey_path,
+                        struct audit_verify_result *out);
+
+/* ---- queries and export (auditors) */
+
+struct audit_query {
+	const char *patient, *user, *org, *action; /* NULL = any */
+	int outcome;            /* -1 = any, 0 = success, 1 = failure */
+	int64_t since_ms, until_ms; /* 0 = open */
+	int64_t after_id;       /* paging: records with id > after_id */
+	int limit;              /* default 100, max 1000 */
+};
+
+/* Records matching q, oldest first. `user` is the actor's login (as
+ * typed, so failed logins are found too); outcome 1 matches every
+ * failure. since/until: since_ms <= ts_ms < until_ms. *out is malloc'ed
+ * (free with audit_records_free, also when *n is 0); *more is set if
+ * more remain after the last one (next page: after_id = last id).
+ * RK_OK, RK_ERR_INVALID or RK_ERR_STORE. */
+int audit_query_run(struct store_conn *sc, const char *schema,
+                    const struct audit_query *q, struct audit_record **out,
+                    size_t *n, bool *more);
+void audit_records_free(struct audit_record *r, size_t n);
+
+enum audit_format { AUDIT_JSONL, AUDIT_CSV };
+
+/* Write the records with since_ms <= ts < until_ms (0 = open) to `out`,
+ * in one read transaction (its own unless the caller is in one): JSON
+ * Lines (a header line with the hash preceding the first record, one
+ * record per line, each checkpoint line right after the record it signs,
+ * an "end" line; so that the range verifies offline it runs on to the
+ * first checkpoint covering its last record, those extra records marked
+ * "context": true) or CSV for Japanese Excel (UTF-8 with BOM, CRLF, RFC
+ * 4180 quoting, formula-like cells defanged with a leading '; exactly
+ * the range's records, then the checkpoints that cover them in trailing
+ * rows). Format details in export.c. For the newest records to verify,
+ * sign a checkpoint first (audit_checkpoint_maybe with every_records 1).
+ * Returns the number of records in the range, or -1 (store or I/O
+ * error; `out` then holds a partial file). */
+int64_t audit_export(struct store_conn *sc, const char *schema,
+                     int64_t since_ms, int64_t until_ms,
+                     enum audit_format fmt, FILE *out);
+
+#endif

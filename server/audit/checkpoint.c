@@ -1,0 +1,344 @@
+/*
+ * The signing key and the checkpoints.
+ *
+ * A checkpoint is the server's Ed25519 signature over (record id, record
+ * hash, signing time) — see audit_cp_message(). Because each record's
+ * hash covers every record before it, one signature vouches for the whole
+ * chain up to that record. Checkpoints live beside the records in
+ * audit.db; their key_id (SHA-256 of the raw public key) says which key
+ * made them.
+ *
+ * Before signing, the records since the previous checkpoint are hashed
+ * again from that checkpoint's hash: the server never signs over a chain
+ * it can see is broken (it logs AUDIT-CHAIN-BROKEN and refuses instead).
+ * That costs one pass over every-N records once per N appends.
+ *
+ * Every checkpoint is also written to the operational log (record id and
+ * hash only: no patient data), which keeps a copy of the chain head
+ * outside audit.db — the only thing that can later show that records AND
+ * their newest checkpoints were removed together.
+ */
+#include "audit/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+struct audit_signer {
+	EVP_PKEY *key;
+	uint8_t key_id[32];
+};
+
+static int
+key_id_of(EVP_PKEY *key, uint8_t id[32])
+{
+	uint8_t raw[32];
+	size_t len = sizeof(raw);
+
+	if (EVP_PKEY_get_raw_public_key(key, raw, &len) != 1 || len != 32)
+		return -1;
+	rk_sha256(raw, len, id);
+	return 0;
+}
+
+/* Write the public half of `key` to path (mode 0644, replaced). */
+static int
+write_pub(EVP_PKEY *key, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	FILE *f;
+	int ok;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		snprintf(err, errlen, "cannot write %s", path);
+		return -1;
+	}
+	ok = PEM_write_PUBKEY(f, key) == 1;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok) {
+		snprintf(err, errlen, "cannot write %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The private key file must be ours alone, as store keys are. */
+static EVP_PKEY *
+load_private(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	BIO *bio;
+	EVP_PKEY *key;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "cannot read signing key %s: %s", path,
+		         strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+		         "signing key %s must be a regular file of mode 0600 (it "
+		         "is readable by others)",
+		         path);
+		return NULL;
+	}
+	bio = BIO_new_file(path, "r");
+	if (bio == NULL) {
+		snprintf(err, errlen, "cannot read signing key %s", path);
+		return NULL;
+	}
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (key == NULL || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(key);
+		snprintf(err, errlen, "%s is not an Ed25519 private key (PEM)", path);
+		return NULL;
+	}
+	return key;
+}
+
+int
+audit_key_init(const char *key_path, char *err, size_t errlen)
+{
+	char pub[4096];
+	EVP_PKEY *key = NULL;
+	FILE *f = NULL;
+	int fd, rc = RK_ERR_IO;
+
+	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", key_path) >= sizeof(pub)) {
+		snprintf(err, errlen, "key path too long");
+		return RK_ERR_CONFIG;
+	}
+	fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* Never replace a key: records signed by it would no longer
+		 * verify. Only restore a missing public half. */
+		struct stat st;
+		if (stat(pub, &st) == 0)
+			return RK_OK;
+		key = load_private(key_path, err, errlen);
+		if (key == NULL)
+			return RK_ERR_CONFIG;
+		rc = write_pub(key, pub, err, errlen) == 0 ? RK_OK : RK_ERR_IO;
+		EVP_PKEY_free(key);
+		return rc;
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", key_path, strerror(errno));
+		return RK_ERR_IO;
+	}
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (key == NULL) {
+		snprintf(err, errlen, "cannot generate an Ed25519 key");
+		rc = RK_ERR_CRYPTO;
+		goto fail;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot write %s", key_path);
+		goto fail;
+	}
+	fd = -1;
+	if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		snprintf(err, errlen, "cannot write %s", key_path);
+		goto fail;
+	}
+	/* stdio's buffer held the PEM text: fclose frees it, so it cannot be
+	 * wiped here; the key itself is wiped by EVP_PKEY_free. */
+	if (fclose(f) != 0) {
+		f = NULL;
+		snprintf(err, errlen, "cannot write %s", key_path);
+		goto fail;
+	}
+	f = NULL;
+	if (write_pub(key, pub, err, errlen) != 0)
+		goto fail;
+	EVP_PKEY_free(key);
+	LOG_I("AUDIT-KEY-CREATED", "path=\"%s\"", key_path);
+	return RK_OK;
+fail:
+	if (f != NULL)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	unlink(key_path); /* half-written: let the next init start afresh */
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+struct audit_signer *
+audit_signer_load(const char *key_path, char *err, size_t errlen)
+{
+	struct audit_signer *s;
+	EVP_PKEY *key = load_private(key_path, err, errlen);
+
+	if (key == NULL)
+		return NULL;
+	s = rk_calloc(1, sizeof(*s));
+	s->key = key;
+	if (key_id_of(key, s->key_id) != 0) {
+		snprintf(err, errlen, "%s: cannot read its public key", key_path);
+		audit_signer_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+audit_signer_free(struct audit_signer *s)
+{
+	if (s == NULL)
+		return;
+	EVP_PKEY_free(s->key); /* OpenSSL cleanses the private key */
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+#define Q_LAST_CP(S)                                                           \
+	"SELECT record_id, record_hash FROM " S "checkpoints "                 \
+	"ORDER BY record_id DESC LIMIT 1"
+AUDIT_SQL(q_last_cp, Q_LAST_CP);
+#define Q_TS_OF(S) "SELECT ts_ms FROM " S "records WHERE id = ?1"
+AUDIT_SQL(q_ts_of, Q_TS_OF);
+#define Q_CP_INSERT(S)                                                         \
+	"INSERT INTO " S "checkpoints(record_id, record_hash, signed_ms, "      \
+	"key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5)"
+AUDIT_SQL(q_cp_insert, Q_CP_INSERT);
+
+/* Is a checkpoint due? -1 on a database error. */
+static int
+due(struct store_conn *sc, int ix, int64_t head, int64_t cp_rec,
+    int every_records, int64_t every_ms, int64_t now_ms)
+{
+	sqlite3_stmt *q;
+	int64_t oldest;
+
+	if (head <= cp_rec)
+		return 0;
+	if (every_records > 0 && head - cp_rec >= every_records)
+		return 1;
+	if (every_ms <= 0)
+		return 0;
+	/* Time is measured from the oldest record not yet signed: no record
+	 * stays unsigned longer than every_ms (while appends go on). */
+	q = store_stmt(sc, q_ts_of[ix]);
+	if (q == NULL || sqlite3_bind_int64(q, 1, cp_rec + 1) != SQLITE_OK ||
+	    store_step(sc, q) != SQLITE_ROW)
+		return -1;
+	oldest = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return now_ms - oldest >= every_ms;
+}
+
+static int
+sign(struct audit_signer *s, const uint8_t *msg, size_t msglen, uint8_t sig[64])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t siglen = 64;
+	int ok;
+
+	if (ctx == NULL)
+		return RK_ERR_CRYPTO;
+	ok = EVP_DigestSignInit_ex(ctx, NULL, NULL, NULL, NULL, s->key, NULL) == 1 &&
+	     EVP_DigestSign(ctx, sig, &siglen, msg, msglen) == 1 && siglen == 64;
+	EVP_MD_CTX_free(ctx);
+	return ok ? RK_OK : RK_ERR_CRYPTO;
+}
+
+int
+audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
+                       struct audit_signer *s, int every_records,
+                       int64_t every_ms, int64_t now_ms)
+{
+	int ix = audit_schema_ix(schema), rc, d;
+	int64_t head, cp_rec = 0;
+	uint8_t head_hash[32], cp_hash[32] = {0}, msg[AUDIT_CP_MSG_LEN], sig[64];
+	char hex[65];
+	sqlite3_stmt *q;
+	struct audit_hasher h;
+	struct audit_scan scan;
+
+	if (ix < 0 || s == NULL)
+		return RK_ERR_INVALID;
+	if (now_ms == 0)
+		now_ms = rk_now_ms();
+	if ((rc = audit_head(sc, ix, &head, head_hash)) != RK_OK)
+		return rc;
+	q = store_stmt(sc, q_last_cp[ix]);
+	if (q == NULL || (rc = store_step(sc, q)) < 0)
+		return RK_ERR_STORE;
+	if (rc == SQLITE_ROW) {
+		cp_rec = sqlite3_column_int64(q, 0);
+		if (sqlite3_column_bytes(q, 1) == 32)
+			memcpy(cp_hash, sqlite3_column_blob(q, 1), 32);
+	}
+	sqlite3_reset(q);
+
+	d = due(sc, ix, head, cp_rec, every_records, every_ms, now_ms);
+	if (d <= 0)
+		return d < 0 ? RK_ERR_STORE : RK_OK;
+
+	/* Re-hash the unsigned stretch from the last signed hash. */
+	memset(&scan, 0, sizeof(scan));
+	scan.from_id = cp_rec + 1;
+	scan.to_id = head;
+	memcpy(scan.anchor, cp_hash, 32);
+	if (audit_hasher_init(&h) != RK_OK)
+		return RK_ERR_CRYPTO;
+	rc = audit_chain_scan(sc, ix, &h, &scan);
+	audit_hasher_fini(&h);
+	if (rc != RK_OK)
+		return rc;
+	if (scan.bad_id == 0 && scan.last_id != head) {
+		scan.bad_id = scan.last_id + 1;
+		snprintf(scan.why, sizeof(scan.why), "the chain ends early");
+	}
+	if (scan.bad_id != 0) {
+		LOG_E("AUDIT-CHAIN-BROKEN", "record=%lld why=\"%s\"",
+		      (long long)scan.bad_id, scan.why);
+		return RK_ERR_STORE;
+	}
+
+	audit_cp_message(msg, head, head_hash, now_ms);
+	if (sign(s, msg, sizeof(msg), sig) != RK_OK) {
+		LOG_E("AUDIT-SIGN-FAIL", "record=%lld", (long long)head);
+		return RK_ERR_CRYPTO;
+	}
+	q = store_stmt(sc, q_cp_insert[ix]);
+	if (q == NULL)
+		return RK_ERR_STORE;
+	if ((sqlite3_bind_int64(q, 1, head) |
+	     sqlite3_bind_blob(q, 2, head_hash, 32, SQLITE_STATIC) |
+	     sqlite3_bind_int64(q, 3, now_ms) |
+	     sqlite3_bind_blob(q, 4, s->key_id, 32, SQLITE_STATIC) |
+	     sqlite3_bind_blob(q, 5, sig, 64, SQLITE_STATIC)) != SQLITE_OK ||
+	    store_step(sc, q) != SQLITE_DONE) {
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		return RK_ERR_STORE;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	rk_hex_encode(head_hash, 32, hex);
+	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s", (long long)head, hex);
+	return RK_OK;
+}
