@@ -18,6 +18,7 @@
 
 #include "admin/admin.h"
 #include "api/api.h"
+#include "audit/audit.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "util/conf.h"
@@ -32,6 +33,7 @@ struct server {
 	struct net *net;
 	struct store *store;
 	struct api *api;
+	struct audit_journal journal;
 };
 
 static void
@@ -54,6 +56,8 @@ usage(FILE *out)
 	        "  org add CODE NAME [--kind K] [--area A]\n"
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
+	        "  audit verify          check the whole audit chain and its checkpoints\n"
+	        "  audit pubkey          print the public key that verifies audit exports\n"
 	        "\n"
 	        "settings (also read from DATA/renkei.conf as \"name = value\"):\n"
 	        "  --data DIR             same as --data-dir\n");
@@ -113,10 +117,23 @@ serve(struct server *s)
 	}
 	scfg.wake = server_wake;
 	scfg.wake_arg = s;
+	/* Every access is recorded: no signing key, no start. */
+	s->journal.signer = audit_signer_load(s->conf.audit_signing_key, err,
+	                                      sizeof(err));
+	if (s->journal.signer == NULL) {
+		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		fprintf(stderr, "renkei-server: %s (run renkei-server init)\n", err);
+		return 1;
+	}
+	s->journal.every_records = s->conf.audit_checkpoint_records;
+	s->journal.every_ms = (int64_t)s->conf.audit_checkpoint_s * 1000;
+	scfg.journal = audit_journal_batch;
+	scfg.journal_arg = &s->journal;
 
 	s->net = net_new(&s->conf, &hooks, err, sizeof(err));
 	if (s->net == NULL) {
 		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		audit_signer_free(s->journal.signer);
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
@@ -125,6 +142,7 @@ serve(struct server *s)
 	if (rc != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		net_free(s->net);
+		audit_signer_free(s->journal.signer);
 		return 1;
 	}
 	s->api = api_new(&s->conf, s->store, net_transport());
@@ -150,9 +168,12 @@ serve(struct server *s)
 	net_run_until(s->net, no_connections, s, 2000);
 	net_free(s->net); /* closes stragglers: api sees each close */
 	s->net = NULL;
-	store_close(s->store); /* commits what is left; done()s find no conns */
+	/* Commits what is left (done()s find no connections), then signs a
+	 * checkpoint over the last records. */
+	store_close(s->store, audit_journal_close, &s->journal);
 	s->store = NULL;
 	api_free(s->api);
+	audit_signer_free(s->journal.signer);
 	LOG_I("SERVER-STOPPED", "clean=1");
 	return 0;
 }
@@ -234,6 +255,12 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
 	         strcmp(words[1], "disable") == 0)
 		rc = admin_user_disable(&s.conf, nwords - 2, words + 2);
+	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
+	         strcmp(words[1], "verify") == 0)
+		rc = admin_audit_verify(&s.conf);
+	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
+	         strcmp(words[1], "pubkey") == 0)
+		rc = admin_audit_pubkey(&s.conf);
 	else {
 		usage(stderr);
 		rc = 2;

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -102,10 +103,68 @@ admin_init(const struct conf *conf)
 		}
 		printf("created key %s (mode 0600)\n", keys[i]);
 	}
+	if (audit_key_init(conf->audit_signing_key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
 	if (open_admin(conf, &sc) != 0)
 		return 1;
 	store_conn_close(sc);
-	printf("databases ready in %s\n", conf->data_dir);
+	printf("databases ready in %s (audit signing key %s)\n", conf->data_dir,
+	       conf->audit_signing_key);
+	return 0;
+}
+
+int
+admin_audit_verify(const struct conf *conf)
+{
+	struct store_conn *sc;
+	struct audit_verify_result res;
+	char pub[4200];
+	int64_t t0 = rk_mono_ms();
+	int rc;
+
+	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	if (open_admin(conf, &sc) != 0)
+		return 1;
+	rc = audit_verify_db(sc, "audit", pub, 0, stderr, &res);
+	store_conn_close(sc);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: audit verify could not run: %s\n",
+		        res.why[0] ? res.why : rk_strerror(rc));
+		return 1;
+	}
+	double secs = (double)(rk_mono_ms() - t0) / 1000.0;
+	if (!res.ok) {
+		printf("FAILED: first bad record %lld: %s\n", (long long)res.first_bad_id,
+		       res.why);
+		return 1;
+	}
+	printf("OK: %lld records and %lld checkpoints verified in %.2f s "
+	       "(%.0f records/s); %lld records after the last checkpoint\n",
+	       (long long)res.records, (long long)res.checkpoints, secs,
+	       secs > 0 ? (double)res.records / secs : 0.0,
+	       (long long)res.unsigned_tail);
+	return 0;
+}
+
+int
+admin_audit_pubkey(const struct conf *conf)
+{
+	char pub[4200];
+	FILE *f;
+	int ch;
+
+	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	f = fopen(pub, "r");
+	if (f == NULL) {
+		fprintf(stderr, "renkei-server: cannot open %s: %s\n", pub,
+		        strerror(errno));
+		return 1;
+	}
+	while ((ch = fgetc(f)) != EOF)
+		putchar(ch);
+	fclose(f);
 	return 0;
 }
 

@@ -29,4 +29,10 @@ int admin_org_add(const struct conf *conf, int argc, char **argv);
 int admin_user_add(const struct conf *conf, int argc, char **argv);
 int admin_user_disable(const struct conf *conf, int argc, char **argv);
 
+/* Verify the whole audit chain and every checkpoint against the public
+ * key; name the first record that fails. 0 clean, 1 tampered/failed. */
+int admin_audit_verify(const struct conf *conf);
+/* Print the audit public key (PEM) to stdout. */
+int admin_audit_pubkey(const struct conf *conf);
+
 #endif

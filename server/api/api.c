@@ -20,30 +20,14 @@
 #include "util/mem.h"
 #include "util/text.h"
 
-/* The one mapping from our errors to wire codes. */
-static const Renkei__V1__Code code_table[RK_ERR__COUNT] = {
-	[RK_OK] = RENKEI__V1__CODE__OK,
-	[RK_ERR_INVALID] = RENKEI__V1__CODE__INVALID_ARGUMENT,
-	[RK_ERR_UNAUTHENTICATED] = RENKEI__V1__CODE__UNAUTHENTICATED,
-	[RK_ERR_DENIED] = RENKEI__V1__CODE__PERMISSION_DENIED,
-	[RK_ERR_NOT_FOUND] = RENKEI__V1__CODE__NOT_FOUND,
-	[RK_ERR_EXISTS] = RENKEI__V1__CODE__ALREADY_EXISTS,
-	[RK_ERR_PRECONDITION] = RENKEI__V1__CODE__FAILED_PRECONDITION,
-	[RK_ERR_EXHAUSTED] = RENKEI__V1__CODE__RESOURCE_EXHAUSTED,
-	[RK_ERR_UNAVAILABLE] = RENKEI__V1__CODE__UNAVAILABLE,
-	[RK_ERR_STORE] = RENKEI__V1__CODE__INTERNAL,
-	[RK_ERR_IO] = RENKEI__V1__CODE__INTERNAL,
-	[RK_ERR_CRYPTO] = RENKEI__V1__CODE__INTERNAL,
-	[RK_ERR_CONFIG] = RENKEI__V1__CODE__INTERNAL,
-	[RK_ERR_INTERNAL] = RENKEI__V1__CODE__INTERNAL,
-};
-
+/* The one mapping lives in util/err.c; the wire enum is numbered as the
+ * gRPC codes it names. */
 Renkei__V1__Code
 api_code_of(int err)
 {
-	if (err <= 0 || err >= RK_ERR__COUNT)
-		return RENKEI__V1__CODE__INTERNAL;
-	return code_table[err];
+	if (err <= 0)
+		return RENKEI__V1__CODE__INTERNAL; /* an "error" of OK is a bug */
+	return (Renkei__V1__Code)rk_err_grpc_code(err);
 }
 
 struct api *

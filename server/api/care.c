@@ -96,12 +96,21 @@ code_ok(const char *code)
 	return n > 0 && n <= CARE_CODE_MAX;
 }
 
+static void
+set_object_id(struct audit_entry *e, uint64_t id)
+{
+	char obj[24];
+	snprintf(obj, sizeof(obj), "%llu", (unsigned long long)id);
+	audit_entry_set_object(e, obj);
+}
+
 /* ------------------------------------------------------ posts (writes) */
 
 enum post_op { OP_CREATE, OP_AMEND, OP_RETRACT };
 
 struct post_req {
 	struct api_req r;
+	struct audit_entry *au;
 	enum post_op what;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
@@ -119,18 +128,29 @@ post_run(struct store_conn *sc, struct store_op *op)
 	struct post_req *q = (struct post_req *)op;
 	int64_t now = rk_now_ms();
 
+	int rc = RK_ERR_INTERNAL;
+
 	switch (q->what) {
 	case OP_CREATE:
-		return care_post_create(sc, &q->who, q->code, &q->in, now, &q->out,
-		                        &q->dup, &q->r.st);
+		rc = care_post_create(sc, &q->who, q->code, &q->in, now, &q->out,
+		                      &q->dup, &q->r.st);
+		break;
 	case OP_AMEND:
-		return care_post_amend(sc, &q->who, q->post_id, &q->in, now, &q->out,
-		                       &q->dup, &q->r.st);
+		rc = care_post_amend(sc, &q->who, q->post_id, &q->in, now, &q->out,
+		                     &q->dup, &q->r.st);
+		break;
 	case OP_RETRACT:
-		return care_post_retract(sc, &q->who, q->post_id, q->client_id, q->text,
-		                         now, &q->out, &q->dup, &q->r.st);
+		rc = care_post_retract(sc, &q->who, q->post_id, q->client_id, q->text,
+		                       now, &q->out, &q->dup, &q->r.st);
+		break;
 	}
-	return RK_ERR_INTERNAL;
+	if (rc == RK_OK) {
+		char obj[24];
+		snprintf(obj, sizeof(obj), "%lld", (long long)q->out.id);
+		audit_entry_set_patient(q->au, q->out.patient_code);
+		audit_entry_set_object(q->au, obj);
+	}
+	return rc;
 }
 
 static void
@@ -170,6 +190,7 @@ post_done(struct store_op *op, int rc)
 out:
 	care_post_fini(&q->out);
 	free(q->text);
+	api_req_fini(&q->r);
 	free(q);
 }
 
@@ -184,6 +205,11 @@ post_req_new(struct api *api, struct api_conn *c, uint64_t rid,
 	q->who = api_actor(c);
 	snprintf(q->client_id, sizeof(q->client_id), "%s", client_id);
 	q->text = rk_strdup(text);
+	q->au = api_audit(&q->r, c,
+	                  what == OP_CREATE  ? "post.create"
+	                  : what == OP_AMEND ? "post.amend"
+	                                     : "post.retract",
+	                  NULL, NULL);
 	q->in.client_id = q->client_id;
 	q->in.text = q->text;
 	q->r.op.run = post_run;
@@ -218,6 +244,7 @@ post_release(struct api_req *r)
 {
 	struct post_req *q = (struct post_req *)r;
 	free(q->text);
+	api_req_fini(r);
 	free(q);
 }
 
@@ -233,6 +260,7 @@ handle_create(struct api *api, struct api_conn *c, uint64_t rid,
 		                       "name the patient (their code)", "patient");
 	q = post_req_new(api, c, rid, OP_CREATE, m->client_id, m->text);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
+	audit_entry_set_patient(q->au, q->code);
 	q->in.kind = (int)m->kind;
 	q->in.visibility = (int)m->visibility;
 	q->in.urgent = m->urgent;
@@ -256,6 +284,7 @@ handle_amend(struct api *api, struct api_conn *c, uint64_t rid,
 		                       "post_id");
 	q = post_req_new(api, c, rid, OP_AMEND, m->client_id, m->text);
 	q->post_id = (int64_t)m->post_id;
+	set_object_id(q->au, m->post_id);
 	/* kind and visibility come from the original; placeholders pass the
 	 * input check. */
 	q->in.kind = KIND_GENERAL;
@@ -288,6 +317,7 @@ handle_retract(struct api *api, struct api_conn *c, uint64_t rid,
 		                       "give a reason for the retraction", "reason");
 	q = post_req_new(api, c, rid, OP_RETRACT, m->client_id, m->reason);
 	q->post_id = (int64_t)m->post_id;
+	set_object_id(q->au, m->post_id);
 	submit_write(api, c, &q->r, post_release);
 }
 
@@ -295,6 +325,7 @@ handle_retract(struct api *api, struct api_conn *c, uint64_t rid,
 
 struct ack_req {
 	struct api_req r;
+	struct audit_entry *au;
 	struct policy_actor who;
 	int64_t post_id;
 	int64_t acked_ms;
@@ -305,8 +336,11 @@ static int
 ack_run(struct store_conn *sc, struct store_op *op)
 {
 	struct ack_req *q = (struct ack_req *)op;
-	return care_ack(sc, &q->who, q->post_id, rk_now_ms(), &q->acked_ms, &q->post,
-	                &q->r.st);
+	int rc = care_ack(sc, &q->who, q->post_id, rk_now_ms(), &q->acked_ms,
+	                  &q->post, &q->r.st);
+	if (rc == RK_OK)
+		audit_entry_set_patient(q->au, q->post.patient_code);
+	return rc;
 }
 
 static void
@@ -322,6 +356,7 @@ ack_done(struct store_op *op, int rc)
 				rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "try again", NULL);
 			api_send_error(api, c, q->r.request_id, &q->r.st);
 		}
+		api_req_fini(&q->r);
 		free(q);
 		return;
 	}
@@ -336,12 +371,14 @@ ack_done(struct store_op *op, int rc)
 		api_publish_ack(api, &q->post, &c->sess->user, q->acked_ms);
 	}
 	care_post_fini(&q->post);
+	api_req_fini(&q->r);
 	free(q);
 }
 
 static void
 ack_release(struct api_req *r)
 {
+	api_req_fini(r);
 	free(r);
 }
 
@@ -357,6 +394,8 @@ handle_ack(struct api *api, struct api_conn *c, uint64_t rid, uint64_t post_id)
 	api_req_init(&q->r, api, c, rid);
 	q->who = api_actor(c);
 	q->post_id = (int64_t)post_id;
+	q->au = api_audit(&q->r, c, "post.ack", NULL, NULL);
+	set_object_id(q->au, post_id);
 	q->r.op.run = ack_run;
 	q->r.op.done = ack_done;
 	submit_write(api, c, &q->r, ack_release);
@@ -366,8 +405,10 @@ handle_ack(struct api *api, struct api_conn *c, uint64_t rid, uint64_t post_id)
 
 struct acklist_req {
 	struct api_req r;
+	struct audit_entry *au;
 	struct policy_actor who;
 	int64_t post_id;
+	char patient[CARE_CODE_MAX + 1];
 	struct care_ack_entry *acked;
 	size_t nacked;
 	struct care_member *pending;
@@ -378,8 +419,12 @@ static int
 acklist_run(struct store_conn *sc, struct store_op *op)
 {
 	struct acklist_req *q = (struct acklist_req *)op;
-	return care_ack_list(sc, &q->who, q->post_id, rk_now_ms(), &q->acked,
-	                     &q->nacked, &q->pending, &q->npending, &q->r.st);
+	int rc = care_ack_list(sc, &q->who, q->post_id, rk_now_ms(), &q->acked,
+	                       &q->nacked, &q->pending, &q->npending, &q->r.st,
+	                       q->patient, sizeof(q->patient));
+	if (q->patient[0])
+		audit_entry_set_patient(q->au, q->patient);
+	return rc;
 }
 
 static void
@@ -399,9 +444,18 @@ member_user(const struct care_member *m, Renkei__V1__User *u,
 }
 
 static void
+acklist_reply(struct api_req *r, int rc);
+
+static void
 acklist_done(struct store_op *op, int rc)
 {
-	struct acklist_req *q = (struct acklist_req *)op;
+	api_audit_then((struct api_req *)op, rc, acklist_reply);
+}
+
+static void
+acklist_reply(struct api_req *r, int rc)
+{
+	struct acklist_req *q = (struct acklist_req *)r;
 	struct api *api = q->r.api;
 	struct api_conn *c = api_req_conn(&q->r);
 
@@ -444,6 +498,7 @@ acklist_done(struct store_op *op, int rc)
 	}
 	free(q->acked);
 	free(q->pending);
+	api_req_fini(&q->r);
 	free(q);
 }
 
@@ -460,6 +515,11 @@ handle_ack_list(struct api *api, struct api_conn *c, uint64_t rid,
 	api_req_init(&q->r, api, c, rid);
 	q->who = api_actor(c);
 	q->post_id = (int64_t)post_id;
+	{
+		char obj[24];
+		snprintf(obj, sizeof(obj), "%llu", (unsigned long long)post_id);
+		q->au = api_audit(&q->r, c, "post.acks.read", NULL, obj);
+	}
 	q->r.op.run = acklist_run;
 	q->r.op.done = acklist_done;
 	submit_read(api, c, &q->r, ack_release);
@@ -485,9 +545,18 @@ timeline_run(struct store_conn *sc, struct store_op *op)
 }
 
 static void
+timeline_reply(struct api_req *r, int rc);
+
+static void
 timeline_done(struct store_op *op, int rc)
 {
-	struct timeline_req *q = (struct timeline_req *)op;
+	api_audit_then((struct api_req *)op, rc, timeline_reply);
+}
+
+static void
+timeline_reply(struct api_req *r, int rc)
+{
+	struct timeline_req *q = (struct timeline_req *)r;
 	struct api *api = q->r.api;
 	struct api_conn *c = api_req_conn(&q->r);
 
@@ -509,6 +578,7 @@ timeline_done(struct store_op *op, int rc)
 		free(w);
 	}
 	care_page_fini(&q->page);
+	api_req_fini(&q->r);
 	free(q);
 }
 
@@ -533,6 +603,7 @@ handle_timeline(struct api *api, struct api_conn *c, uint64_t rid,
 	q->before = (int64_t)m->before_seq;
 	q->after = (int64_t)m->after_seq;
 	q->limit = m->limit > 1000 ? 1000 : (int)m->limit;
+	api_audit(&q->r, c, "board.read", q->code, NULL);
 	q->r.op.run = timeline_run;
 	q->r.op.done = timeline_done;
 	submit_read(api, c, &q->r, ack_release);
@@ -542,6 +613,7 @@ handle_timeline(struct api *api, struct api_conn *c, uint64_t rid,
 
 struct patients_req {
 	struct api_req r;
+	struct audit_entry *au;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1]; /* "" = list mine */
 	struct care_patient *pts;
@@ -560,6 +632,13 @@ patients_run(struct store_conn *sc, struct store_op *op)
 		int rc = care_patients_mine(sc, &q->who, now, &q->pts, &q->n);
 		if (rc != RK_OK)
 			rk_fail(&q->r.st, rc, "temporarily unavailable", NULL);
+		/* One record per patient shown: the list shows names. */
+		for (size_t i = 0; i < q->n; i++) {
+			struct audit_entry *e = audit_entry_new(&q->au->ev);
+			e->outcome_from_op = true;
+			audit_entry_set_patient(e, q->pts[i].code);
+			audit_entries_append((struct audit_entry **)&q->r.op.journal, e);
+		}
 		return rc;
 	}
 	q->pts = rk_calloc(1, sizeof(*q->pts));
@@ -587,9 +666,18 @@ patient_wire(const struct care_patient *p, Renkei__V1__Patient *w)
 }
 
 static void
+patients_reply(struct api_req *r, int rc);
+
+static void
 patients_done(struct store_op *op, int rc)
 {
-	struct patients_req *q = (struct patients_req *)op;
+	api_audit_then((struct api_req *)op, rc, patients_reply);
+}
+
+static void
+patients_reply(struct api_req *r, int rc)
+{
+	struct patients_req *q = (struct patients_req *)r;
 	struct api *api = q->r.api;
 	struct api_conn *c = api_req_conn(&q->r);
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
@@ -635,6 +723,7 @@ patients_done(struct store_op *op, int rc)
 out:
 	care_patients_free(q->pts, q->n ? q->n : (q->pts ? 1 : 0));
 	free(q->sheet);
+	api_req_fini(&q->r);
 	free(q);
 }
 
@@ -651,6 +740,8 @@ handle_patients(struct api *api, struct api_conn *c, uint64_t rid,
 	api_req_init(&q->r, api, c, rid);
 	q->who = api_actor(c);
 	snprintf(q->code, sizeof(q->code), "%s", code ? code : "");
+	q->au = api_audit(&q->r, c, code ? "patient.read" : "patient.list",
+	                  code ? code : NULL, NULL);
 	q->r.op.run = patients_run;
 	q->r.op.done = patients_done;
 	submit_read(api, c, &q->r, ack_release);
@@ -660,6 +751,7 @@ handle_patients(struct api *api, struct api_conn *c, uint64_t rid,
 
 struct sync_req {
 	struct api_req r;
+	struct audit_entry *au; /* the first record; a template for others */
 	struct policy_actor who;
 	char **codes;
 	int64_t *since; /* per code: resume after this seq (0 = cursor only) */
@@ -685,6 +777,16 @@ sync_run(struct store_conn *sc, struct store_op *op)
 	                      now, &q->boards, &q->nboards, &q->r.st);
 	if (rc != RK_OK)
 		return rc;
+	/* "Every board I may read": one record per board, now that they are
+	 * known. */
+	if (q->ncodes == 0) {
+		for (size_t b = 0; b < q->nboards; b++) {
+			struct audit_entry *e = audit_entry_new(&q->au->ev);
+			e->outcome_from_op = true;
+			audit_entry_set_patient(e, q->boards[b].code);
+			audit_entries_append((struct audit_entry **)&q->r.op.journal, e);
+		}
+	}
 	/* Per-board resume points, now that the boards are resolved. */
 	for (size_t b = 0; b < q->nboards; b++)
 		for (size_t i = 0; i < q->ncodes; i++)
@@ -721,6 +823,7 @@ sync_free(struct sync_req *q)
 	free(q->since);
 	free(q->boards);
 	care_page_fini(&q->page);
+	api_req_fini(&q->r);
 	free(q);
 }
 
@@ -809,6 +912,15 @@ handle_sync(struct api *api, struct api_conn *c, uint64_t rid,
 	for (size_t i = 0; i < m->n_boards; i++) {
 		q->since[q->ncodes] = (int64_t)m->boards[i]->since_seq;
 		q->codes[q->ncodes++] = rk_strdup(m->boards[i]->patient);
+	}
+	/* One record per board named (or one for "all my boards", the
+	 * template for those found then). */
+	for (size_t i = 0; i < q->ncodes || (i == 0 && q->ncodes == 0); i++) {
+		struct audit_entry *e =
+			api_audit(&q->r, c, "board.sync", q->ncodes ? q->codes[i] : NULL,
+			          NULL);
+		if (i == 0)
+			q->au = e;
 	}
 	q->cursor = (int64_t)m->cursor;
 	q->live_only = m->live_only;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "care/care.h"
 #include "renkei.pb-c.h"
@@ -22,6 +23,7 @@ struct live_session {
 	int64_t touched_ms;   /* last time last_use was written to the db */
 	int refs;
 	bool ended; /* killed: its connections are closing */
+	char device[129];
 	struct auth_user user;
 };
 
@@ -59,6 +61,9 @@ struct api_req {
 	uint64_t conn_id;
 	uint64_t request_id;
 	struct rk_status st;
+	/* audit-then-reply (audit.c) */
+	int read_rc;
+	void (*reply)(struct api_req *r, int rc);
 };
 
 /* Initialise the common part; the caller sets op.run / op.done. */
@@ -66,6 +71,29 @@ void api_req_init(struct api_req *r, struct api *api, struct api_conn *c,
                   uint64_t request_id);
 /* The connection a request came from, or NULL if it has gone. */
 struct api_conn *api_req_conn(struct api_req *r);
+
+/* ---- audit (audit.c) */
+
+/* A journal entry for request r from connection c (actor, session,
+ * address, device from c; outcome from the op that carries it), appended
+ * to r->op.journal. Returns the entry so that the op can fill in the
+ * patient or object once it knows them. */
+struct audit_entry *api_audit(struct api_req *r, const struct api_conn *c,
+                              const char *action, const char *patient,
+                              const char *object);
+/* The same before login: the actor is the login as typed. */
+struct audit_entry *api_audit_anon(struct api_req *r, const struct api_conn *c,
+                                   const char *action, const char *login);
+/* Free the request's journal entries (every done() calls this). */
+void api_req_fini(struct api_req *r);
+/* After a read: commit the request's audit records (an audit-only write
+ * op whose outcome is rc), then call reply(r, rc) — or reply(r,
+ * RK_ERR_UNAVAILABLE) if they could not be written (fail closed). The
+ * caller's done() must not free r: reply does. */
+void api_audit_then(struct api_req *r, int rc,
+                    void (*reply)(struct api_req *r, int rc));
+/* Commit `entries` on their own (nobody waits for the answer). */
+void api_audit_fire(struct api *api, struct audit_entry *entries);
 
 /* Encode and queue one envelope to c. */
 void api_send(struct api *api, struct api_conn *c,

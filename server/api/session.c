@@ -78,6 +78,7 @@ end_done(struct store_op *op, int rc)
 {
 	if (rc != RK_OK)
 		LOG_E("AUTH-SESSION-END-FAIL", "rc=%d", rc);
+	api_req_fini((struct api_req *)op);
 	free(op);
 }
 
@@ -105,8 +106,24 @@ api_session_kill(struct api *api, int64_t session_id, const char *reason)
 	e->r.op.done = end_done;
 	e->session_id = session_id;
 	e->reason = reason;
-	if (store_submit_write(api->store, &e->r.op) != RK_OK)
+	/* The record names the session's user, from any of its connections. */
+	struct live_session *who = idmap_get(&api->sessions, (uint64_t)session_id);
+	struct api_conn *any = NULL;
+	pos = 0;
+	while (who != NULL && idmap_next(&api->conns, &pos, &id, &v))
+		if (((struct api_conn *)v)->sess == who) {
+			any = v;
+			break;
+		}
+	if (any != NULL) {
+		struct audit_entry *au = api_audit(&e->r, any, "session.end", NULL, NULL);
+		audit_entry_set_reason(au, reason);
+	}
+	pos = 0;
+	if (store_submit_write(api->store, &e->r.op) != RK_OK) {
+		api_req_fini(&e->r);
 		free(e);
+	}
 
 	while (idmap_next(&api->conns, &pos, &id, &v)) {
 		struct api_conn *c = v;
@@ -186,6 +203,8 @@ send_login_response(struct api *api, struct api_conn *c, uint64_t rid,
 
 struct login_req {
 	struct api_req r;
+	struct audit_entry *au;
+	int check_rc;
 	char login[AUTH_LOGIN_MAX + 1];
 	char *password; /* wiped and freed as soon as checked */
 	char device[DEVICE_MAX + 1];
@@ -198,6 +217,7 @@ struct login_req {
 static void
 login_free(struct login_req *l)
 {
+	api_req_fini(&l->r);
 	if (l->password)
 		rk_free_secret(l->password, strlen(l->password));
 	OPENSSL_cleanse(l->token, sizeof(l->token));
@@ -210,11 +230,22 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	struct login_req *l = (struct login_req *)op;
 	int64_t now = rk_now_ms();
 
-	if (!l->ok)
+	int rc;
+
+	if (l->check_rc == RK_ERR_UNAUTHENTICATED) {
+		/* Count the failure (committed: return OK) and record it as
+		 * what it was. */
+		audit_entry_set_outcome(l->au, RK_ERR_UNAUTHENTICATED);
 		return auth_login_failed(sc, l->login, now, &l->r.api->limits);
-	return auth_session_create(sc, l->s.user.id, l->device, l->address, now,
-	                           &l->r.api->limits, l->token, &l->s.id,
-	                           &l->s.expires_ms);
+	}
+	if (l->check_rc != RK_OK)
+		return l->check_rc; /* locked out, or the check failed */
+	rc = auth_session_create(sc, l->s.user.id, l->device, l->address, now,
+	                         &l->r.api->limits, l->token, &l->s.id,
+	                         &l->s.expires_ms);
+	if (rc == RK_OK)
+		audit_entry_set_session(l->au, l->s.id, l->s.user.id);
+	return rc;
 }
 
 static void
@@ -226,12 +257,21 @@ login_record_done(struct store_op *op, int rc)
 
 	if (c != NULL)
 		c->login_busy = false;
-	if (!l->ok) {
+	if (l->check_rc != RK_OK) {
 		api->stats.logins_failed++;
 		LOG_I("AUTH-LOGIN-FAIL", "login=%s conn=%llu", l->login,
 		      (unsigned long long)l->r.conn_id);
-		if (c != NULL)
+		if (c == NULL) {
+			/* gone: nobody to tell */
+		} else if (rc == RK_ERR_STORE)
+			api_send_error3(api, c, l->r.request_id, RK_ERR_UNAVAILABLE,
+			                "temporarily unavailable; try again", NULL);
+		else if (l->check_rc == RK_ERR_UNAUTHENTICATED ||
+		         l->check_rc == RK_ERR_EXHAUSTED)
 			api_send_error(api, c, l->r.request_id, &l->r.st);
+		else
+			api_send_error3(api, c, l->r.request_id, RK_ERR_UNAVAILABLE,
+			                "temporarily unavailable; try again", NULL);
 	} else if (rc != RK_OK) {
 		api->stats.logins_failed++;
 		if (c != NULL)
@@ -248,6 +288,7 @@ login_record_done(struct store_op *op, int rc)
 		if (c != NULL) {
 			l->s.last_seen_ms = rk_now_ms();
 			api_session_attach(api, c, &l->s, rk_now_ms());
+			snprintf(c->sess->device, sizeof(c->sess->device), "%s", l->device);
 			send_login_response(api, c, l->r.request_id, l->token);
 		}
 	}
@@ -272,24 +313,14 @@ login_check_done(struct store_op *op, int rc)
 	struct login_req *l = (struct login_req *)op;
 	struct api *api = l->r.api;
 	struct api_conn *c;
+	void *journal = l->r.op.journal;
 
-	if (rc == RK_ERR_EXHAUSTED || (rc != RK_OK && rc != RK_ERR_UNAUTHENTICATED)) {
-		/* Locked, or the check itself failed: nothing to record. */
-		if ((c = api_req_conn(&l->r)) != NULL) {
-			c->login_busy = false;
-			if (rc == RK_ERR_EXHAUSTED)
-				api_send_error(api, c, l->r.request_id, &l->r.st);
-			else
-				api_send_error3(api, c, l->r.request_id, RK_ERR_UNAVAILABLE,
-				                "temporarily unavailable; try again", NULL);
-		}
-		if (rc == RK_ERR_EXHAUSTED)
-			api->stats.logins_failed++;
-		login_free(l);
-		return;
-	}
+	/* Whatever the check found, the outcome is written (failure count,
+	 * session) and recorded before the client hears it. */
+	l->check_rc = rc;
 	l->ok = rc == RK_OK;
 	memset(&l->r.op, 0, sizeof(l->r.op));
+	l->r.op.journal = journal;
 	l->r.op.run = login_record_run;
 	l->r.op.done = login_record_done;
 	if (store_submit_write(api->store, &l->r.op) != RK_OK) {
@@ -331,6 +362,7 @@ api_handle_login(struct api *api, struct api_conn *c, uint64_t rid,
 	l->password = rk_strndup(req->password, pwlen);
 	snprintf(l->device, sizeof(l->device), "%s", req->device);
 	snprintf(l->address, sizeof(l->address), "%s", c->address);
+	l->au = api_audit_anon(&l->r, c, "login", l->login);
 	l->r.op.run = login_check_run;
 	l->r.op.done = login_check_done;
 	if (store_submit_read(api->store, &l->r.op) != RK_OK) {
@@ -345,6 +377,8 @@ api_handle_login(struct api *api, struct api_conn *c, uint64_t rid,
 
 struct resume_req {
 	struct api_req r;
+	struct audit_entry *au;
+	char device[129];
 	char token[AUTH_TOKEN_LEN + 1];
 	struct auth_session s;
 };
@@ -359,10 +393,22 @@ resume_run(struct store_conn *sc, struct store_op *op)
 	return rc;
 }
 
+static void resume_reply(struct api_req *r, int rc);
+
 static void
 resume_done(struct store_op *op, int rc)
 {
 	struct resume_req *q = (struct resume_req *)op;
+
+	if (rc == RK_OK)
+		audit_entry_set_session(q->au, q->s.id, q->s.user.id);
+	api_audit_then(&q->r, rc, resume_reply);
+}
+
+static void
+resume_reply(struct api_req *r, int rc)
+{
+	struct resume_req *q = (struct resume_req *)r;
 	struct api *api = q->r.api;
 	struct api_conn *c = api_req_conn(&q->r);
 	struct live_session *ls;
@@ -385,9 +431,12 @@ resume_done(struct store_op *op, int rc)
 		LOG_D("AUTH-RESUME", "session=%lld conn=%llu", (long long)q->s.id,
 		      (unsigned long long)c->id);
 		api_session_attach(api, c, &q->s, rk_now_ms());
+		if (c->sess->device[0] == '\0')
+			snprintf(c->sess->device, sizeof(c->sess->device), "%s", q->device);
 		send_login_response(api, c, q->r.request_id, NULL);
 	}
 out:
+	api_req_fini(&q->r);
 	free(q);
 }
 
@@ -410,9 +459,12 @@ api_handle_resume(struct api *api, struct api_conn *c, uint64_t rid,
 	q = rk_calloc(1, sizeof(*q));
 	api_req_init(&q->r, api, c, rid);
 	memcpy(q->token, req->token, AUTH_TOKEN_LEN);
+	snprintf(q->device, sizeof(q->device), "%s", req->device);
+	q->au = api_audit_anon(&q->r, c, "session.resume", NULL);
 	q->r.op.run = resume_run;
 	q->r.op.done = resume_done;
 	if (store_submit_read(api->store, &q->r.op) != RK_OK) {
+		api_req_fini(&q->r);
 		free(q);
 		return api_send_error3(api, c, rid, RK_ERR_UNAVAILABLE,
 		                       "the server is shutting down", NULL);
@@ -445,6 +497,7 @@ logout_done(struct store_op *op, int rc)
 		if (c != NULL)
 			api_send_error3(api, c, q->r.request_id, RK_ERR_UNAVAILABLE,
 			                "could not log out; try again", NULL);
+		api_req_fini(&q->r);
 		free(q);
 		return;
 	}
@@ -462,6 +515,7 @@ logout_done(struct store_op *op, int rc)
 	}
 	/* Every other connection of the session goes. */
 	api_session_kill(api, q->session_id, "logged out");
+	api_req_fini(&q->r);
 	free(q);
 }
 
@@ -472,9 +526,11 @@ api_handle_logout(struct api *api, struct api_conn *c, uint64_t rid)
 
 	api_req_init(&q->r, api, c, rid);
 	q->session_id = c->sess->id;
+	api_audit(&q->r, c, "logout", NULL, NULL);
 	q->r.op.run = logout_run;
 	q->r.op.done = logout_done;
 	if (store_submit_write(api->store, &q->r.op) != RK_OK) {
+		api_req_fini(&q->r);
 		free(q);
 		api_send_error3(api, c, rid, RK_ERR_UNAVAILABLE,
 		                "the server is shutting down", NULL);

@@ -25,6 +25,7 @@ enum sheet_op {
 
 struct sheet_req {
 	struct api_req r;
+	struct audit_entry *au;
 	enum sheet_op what;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
@@ -50,9 +51,19 @@ struct sheet_req {
 	size_t nsheet;
 };
 
+static const char *const action_names[] = {
+	[SH_ADD] = "sheet.add", [SH_CHANGE] = "sheet.change",
+	[SH_END] = "sheet.end", [SH_HISTORY] = "sheet.history.read",
+	[HO_OPEN] = "handoff.open", [HO_PROPOSE] = "handoff.propose",
+	[HO_CONFERENCE] = "handoff.conference", [HO_ACCEPT] = "handoff.accept",
+	[HO_GET] = "handoff.read", [BG_BREAK] = "breakglass.start",
+	[FAM_INVITE] = "family.invite",
+};
+
 static void
 sheet_req_free(struct sheet_req *q)
 {
+	api_req_fini(&q->r);
 	free(q->s1);
 	free(q->s2);
 	free(q->s3);
@@ -316,6 +327,7 @@ sheet_req_new(struct api *api, struct api_conn *c, uint64_t rid,
 	q->what = what;
 	q->who = api_actor(c);
 	snprintf(q->code, sizeof(q->code), "%s", code);
+	q->au = api_audit(&q->r, c, action_names[what], q->code, NULL);
 	return q;
 }
 
@@ -365,7 +377,9 @@ family_hash_done(struct store_op *op, int rc)
 		sheet_req_free(q);
 		return;
 	}
+	void *journal = q->r.op.journal;
 	memset(&q->r.op, 0, sizeof(q->r.op));
+	q->r.op.journal = journal;
 	submit(q->r.api, c, q);
 }
 
@@ -403,6 +417,7 @@ api_handle_sheet(struct api *api, struct api_conn *c,
 			                       "a field is too long", NULL);
 		q = sheet_req_new(api, c, rid, add ? SH_ADD : SH_CHANGE, patient);
 		q->s1 = rk_strdup(login);
+		audit_entry_set_object(q->au, login);
 		q->s2 = rk_strdup(role);
 		q->s3 = rk_strdup(add ? a->valid_from : m->valid_from);
 		q->s4 = rk_strdup(add ? a->valid_until : m->valid_until);
@@ -419,6 +434,7 @@ api_handle_sheet(struct api *api, struct api_conn *c,
 			                       "the reason is too long", "reason");
 		q = sheet_req_new(api, c, rid, SH_END, m->patient);
 		q->s1 = rk_strdup(m->login);
+		audit_entry_set_object(q->au, m->login);
 		q->s2 = rk_strdup(m->reason[0] ? m->reason : "ended");
 		return submit(api, c, q);
 	}
@@ -505,6 +521,7 @@ api_handle_sheet(struct api *api, struct api_conn *c,
 			                       "the reason is too long", "reason");
 		q = sheet_req_new(api, c, rid, BG_BREAK, m->patient);
 		q->s1 = rk_strdup(m->reason);
+		audit_entry_set_reason(q->au, m->reason);
 		return submit(api, c, q);
 	}
 	case RENKEI__V1__ENVELOPE__BODY_FAMILY_INVITE_REQUEST: {
@@ -520,6 +537,7 @@ api_handle_sheet(struct api *api, struct api_conn *c,
 			                       "display_name");
 		q = sheet_req_new(api, c, rid, FAM_INVITE, m->patient);
 		q->s1 = rk_strdup(m->login);
+		audit_entry_set_object(q->au, m->login);
 		q->s2 = rk_strdup(m->display_name);
 		q->s3 = rk_strdup(m->relation);
 		q->r.op.run = family_hash_run;

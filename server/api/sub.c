@@ -27,11 +27,23 @@ struct sub_entry {
 struct board_subs {
 	struct sub_entry *v;
 	size_t n, cap;
+	char *code; /* the patient code, for audit records */
 };
 
 void
 api_sub_clear(struct api *api, struct api_conn *c)
 {
+	struct api_req rec;
+
+	/* The end of each live watch is recorded: with its start (the
+	 * board.sync record) it gives how long the board was open. */
+	memset(&rec, 0, sizeof(rec));
+	for (size_t i = 0; i < c->nwatch && c->sess != NULL; i++) {
+		struct board_subs *b = idmap_get(&api->boards, (uint64_t)c->watch[i]);
+		if (b != NULL && b->code != NULL)
+			api_audit(&rec, c, "board.watch.end", b->code, NULL);
+	}
+	api_audit_fire(api, rec.op.journal);
 	for (size_t i = 0; i < c->nwatch; i++) {
 		struct board_subs *b = idmap_get(&api->boards, (uint64_t)c->watch[i]);
 		if (b == NULL)
@@ -45,6 +57,7 @@ api_sub_clear(struct api *api, struct api_conn *c)
 		if (b->n == 0) {
 			idmap_del(&api->boards, (uint64_t)c->watch[i]);
 			free(b->v);
+			free(b->code);
 			free(b);
 		}
 	}
@@ -64,6 +77,7 @@ api_sub_set(struct api *api, struct api_conn *c, const struct care_board *boards
 		struct board_subs *b = idmap_get(&api->boards, key);
 		if (b == NULL) {
 			b = rk_calloc(1, sizeof(*b));
+			b->code = rk_strdup(boards[i].code);
 			idmap_set(&api->boards, key, b);
 		}
 		if (b->n == b->cap) {
@@ -115,6 +129,7 @@ api_sub_access(struct api *api, const struct care_access_change *ch)
 	if (b->n == 0) {
 		idmap_del(&api->boards, (uint64_t)ch->patient_id);
 		free(b->v);
+		free(b->code);
 		free(b);
 	}
 }
@@ -129,6 +144,7 @@ api_sub_free_all(struct api *api)
 	while (idmap_next(&api->boards, &pos, &id, &v)) {
 		struct board_subs *b = v;
 		free(b->v);
+		free(b->code);
 		free(b);
 	}
 	idmap_fini(&api->boards);

@@ -90,6 +90,49 @@ void audit_record_fini(struct audit_record *r);
 int audit_append(struct store_conn *sc, const char *schema,
                  const struct audit_event *ev);
 
+/* ---- the journal: audit records written by the store's writer thread */
+
+/* One event waiting on a store op (store_op.journal is a list of these).
+ * The entry owns copies of every string. If outcome_from_op is set, the
+ * record's outcome and error code are the op's result, known only after
+ * the op ran: that is how a denial is recorded by the very op that was
+ * denied. */
+struct audit_entry {
+	struct audit_event ev;
+	bool outcome_from_op;
+	struct audit_entry *next;
+	char *copies[12];
+};
+
+/* A deep copy of ev as a new entry. */
+struct audit_entry *audit_entry_new(const struct audit_event *ev);
+/* Replace the patient code / object id of an entry (e.g. once the op
+ * that carries it has found out which patient a post belongs to). */
+void audit_entry_set_patient(struct audit_entry *e, const char *patient);
+void audit_entry_set_object(struct audit_entry *e, const char *object);
+void audit_entry_set_session(struct audit_entry *e, int64_t session_id,
+                             int64_t user_id);
+void audit_entry_set_reason(struct audit_entry *e, const char *reason);
+/* Fix the outcome now (rc: an rk_err), instead of taking the op's. */
+void audit_entry_set_outcome(struct audit_entry *e, int rc);
+/* Free a list of entries. NULL is fine. */
+void audit_entries_free(struct audit_entry *e);
+/* Append entry list `more` to *list. */
+void audit_entries_append(struct audit_entry **list, struct audit_entry *more);
+
+struct audit_journal {
+	struct audit_signer *signer; /* NULL: no checkpoints */
+	int every_records;
+	int64_t every_ms;
+};
+
+/* store_config.journal: append every entry of every op of the batch (in
+ * op order), then sign a checkpoint when due. arg: struct audit_journal. */
+int audit_journal_batch(struct store_conn *jc, struct store_op *batch,
+                        void *arg);
+/* At shutdown: sign a checkpoint covering every record. */
+int audit_journal_close(struct store_conn *jc, void *arg);
+
 /* ---- checkpoints and keys */
 
 /* Create the Ed25519 signing key file (PEM PKCS#8, mode 0600) if it

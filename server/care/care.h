@@ -205,12 +205,13 @@ struct care_ack_entry {
 };
 
 /* Who confirmed post_id, and which current team members who may see it
- * have not yet. Both arrays malloc'ed. */
+ * have not yet. Both arrays malloc'ed. The post's patient code goes to
+ * patient[patient_cap] when the post is readable. */
 int care_ack_list(struct store_conn *sc, const struct policy_actor *who,
                   int64_t post_id, int64_t now_ms,
                   struct care_ack_entry **acked, size_t *nacked,
                   struct care_member **pending, size_t *npending,
-                  struct rk_status *st);
+                  struct rk_status *st, char *patient, size_t patient_cap);
 
 /* ---- the liaison sheet (sheet.c) */
 

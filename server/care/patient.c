@@ -244,7 +244,7 @@ int
 care_ack_list(struct store_conn *sc, const struct policy_actor *who,
               int64_t post_id, int64_t now_ms, struct care_ack_entry **acked,
               size_t *nacked, struct care_member **pending, size_t *npending,
-              struct rk_status *st)
+              struct rk_status *st, char *patient, size_t patient_cap)
 {
 	struct care_post post;
 	struct care_member *team = NULL;
@@ -258,6 +258,7 @@ care_ack_list(struct store_conn *sc, const struct policy_actor *who,
 	rc = care_post_readable(sc, who, post_id, now_ms, POLICY_READ, &post, st);
 	if (rc != RK_OK)
 		return rc;
+	snprintf(patient, patient_cap, "%s", post.patient_code);
 	q = store_stmt(sc, "SELECT u.id, u.login, u.display_name, u.profession, "
 	                   "coalesce(o.code, ''), coalesce(o.name, ''), a.acked_ms "
 	                   "FROM acks a JOIN users u ON u.id = a.user_id "

@@ -24,6 +24,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #define STMT_CACHE 96
 
@@ -53,6 +54,7 @@ struct store {
 	pthread_t *readers;
 	int nreaders;
 	struct store_conn *wconn;
+	struct store_conn *jconn; /* the journal's own connection */
 	struct store_conn **rconns;
 	struct store_stats stats;
 };
@@ -345,13 +347,38 @@ complete_locked(struct store *s, struct store_op *op, int rc)
 }
 
 static int
+journal_batch(struct store *s, struct store_op *batch)
+{
+	struct store_conn *jc = s->jconn;
+	int rc;
+
+	/* Deferred BEGIN: the journal writes only audit.* tables, so it
+	 * takes only audit.db's write lock, never care.db's. */
+	if (store_exec(jc, "BEGIN") != RK_OK)
+		return RK_ERR_STORE;
+	rc = s->cfg.journal(jc, batch, s->cfg.journal_arg);
+	store_conn_release(jc);
+	if (rc == RK_OK && store_exec(jc, "COMMIT") == RK_OK)
+		return RK_OK;
+	LOG_E("STORE-JOURNAL-FAIL", "rc=%d error=\"%s\"", rc,
+	      sqlite3_errmsg(store_conn_db(jc)));
+	if (!sqlite3_get_autocommit(store_conn_db(jc)))
+		store_exec(jc, "ROLLBACK");
+	return RK_ERR_STORE;
+}
+
+static int
 run_batch(struct store *s, struct store_op *batch, int n)
 {
 	struct store_conn *sc = s->wconn;
 	struct store_op *op;
 	int ok = 1;
 
-	if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
+	/* Deferred, not IMMEDIATE: IMMEDIATE would also take the write lock
+	 * of the attached audit.db, which the journal connection needs. The
+	 * writer thread is care.db's only writer, so nothing is gained by
+	 * locking early. */
+	if (store_exec(sc, "BEGIN") != RK_OK)
 		ok = 0;
 	for (op = batch; ok && op; op = op->next) {
 		if (store_exec(sc, "SAVEPOINT op") != RK_OK) {
@@ -365,6 +392,11 @@ run_batch(struct store *s, struct store_op *batch, int n)
 			ok = 0;
 	}
 	store_conn_release(sc);
+	/* The journal commits first: no action is durable before its record. */
+	if (ok && s->cfg.journal != NULL && journal_batch(s, batch) != RK_OK) {
+		s->stats.journal_failures++;
+		ok = 0;
+	}
 	if (ok && store_exec(sc, "COMMIT") != RK_OK)
 		ok = 0;
 	if (!ok) {
@@ -374,6 +406,16 @@ run_batch(struct store *s, struct store_op *batch, int n)
 			store_exec(sc, "ROLLBACK");
 	}
 	return ok;
+}
+
+static int
+batch_bucket(int n)
+{
+	static const int bounds[] = {1, 3, 15, 63, 255, 1023};
+	int b = 0;
+	while (b < 6 && n > bounds[b])
+		b++;
+	return b;
 }
 
 static void *
@@ -402,7 +444,9 @@ writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->mu);
 
+		int64_t t0 = rk_mono_us();
 		ok = run_batch(s, batch, n);
+		int64_t dt = rk_mono_us() - t0;
 
 		pthread_mutex_lock(&s->mu);
 		for (op = batch; op;) {
@@ -411,6 +455,8 @@ writer_main(void *arg)
 			op = next;
 		}
 		if (ok) {
+			s->stats.commit_us_total += (uint64_t)dt;
+			s->stats.batch_hist[batch_bucket(n)]++;
 			s->stats.commits++;
 			s->stats.ops_committed += (uint64_t)n;
 			if ((uint64_t)n > s->stats.batch_max)
@@ -479,6 +525,11 @@ store_open(struct store **out, const struct store_config *cfg, char *err,
 	rc = store_conn_open(&s->wconn, cfg, 0, err, errlen);
 	if (rc != RK_OK)
 		goto fail;
+	if (cfg->journal != NULL) {
+		rc = store_conn_open(&s->jconn, cfg, 0, err, errlen);
+		if (rc != RK_OK)
+			goto fail;
+	}
 	s->rconns = rk_calloc((size_t)s->cfg.readers, sizeof(*s->rconns));
 	s->readers = rk_calloc((size_t)s->cfg.readers, sizeof(*s->readers));
 	for (int i = 0; i < s->cfg.readers; i++) {
@@ -499,7 +550,7 @@ store_open(struct store **out, const struct store_config *cfg, char *err,
 		if (pthread_create(&s->readers[i], NULL, reader_main, ra) != 0) {
 			free(ra);
 			snprintf(err, errlen, "cannot start a reader thread");
-			store_close(s);
+			store_close(s, NULL, NULL);
 			return RK_ERR_INTERNAL;
 		}
 		s->nreaders++;
@@ -512,6 +563,7 @@ fail:
 	for (int i = 0; s->rconns && i < s->cfg.readers; i++)
 		store_conn_close(s->rconns[i]);
 	store_conn_close(s->wconn);
+	store_conn_close(s->jconn);
 	free(s->rconns);
 	free(s->readers);
 	OPENSSL_cleanse(&s->cfg, sizeof(s->cfg));
@@ -579,7 +631,8 @@ store_get_stats(struct store *s, struct store_stats *st)
 }
 
 void
-store_close(struct store *s)
+store_close(struct store *s,
+            int (*final_journal)(struct store_conn *jc, void *arg), void *arg)
 {
 	if (s == NULL)
 		return;
@@ -593,10 +646,20 @@ store_close(struct store *s)
 	for (int i = 0; i < s->nreaders; i++)
 		pthread_join(s->readers[i], NULL);
 	store_complete(s);
+	if (final_journal != NULL && s->jconn != NULL) {
+		if (store_exec(s->jconn, "BEGIN") != RK_OK ||
+		    final_journal(s->jconn, arg) != RK_OK ||
+		    (store_conn_release(s->jconn), store_exec(s->jconn, "COMMIT")) != RK_OK) {
+			LOG_E("STORE-JOURNAL-FAIL", "at=close");
+			if (!sqlite3_get_autocommit(store_conn_db(s->jconn)))
+				store_exec(s->jconn, "ROLLBACK");
+		}
+	}
 
 	for (int i = 0; i < s->cfg.readers; i++)
 		store_conn_close(s->rconns[i]);
 	store_conn_close(s->wconn);
+	store_conn_close(s->jconn);
 	free(s->rconns);
 	free(s->readers);
 	pthread_cond_destroy(&s->wcond);

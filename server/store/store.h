@@ -18,6 +18,15 @@
  *    done() runs after theirs and before later ones.
  *  - read ops go to a pool of reader threads with their own read-only
  *    connections (WAL lets them read while the writer writes).
+ * Journal (the audit trail): an op may carry journal entries (opaque to
+ * the store). Once per batch, after every op ran and before anything
+ * commits, the writer hands the batch to cfg.journal on a connection of
+ * its own, in a transaction that it commits BEFORE the batch's: a record
+ * of an action is durable before the action is. Entries are written
+ * whatever the op's outcome (denials are recorded too: the op's rollback
+ * does not touch them). If the journal cannot be written, nothing of the
+ * batch commits and every op fails (fail closed).
+ *
  * Completed ops are queued in completion order; the owner is woken through
  * the `wake` callback (it calls lws_cancel_service) and runs their done()
  * on its own thread with store_complete().
@@ -43,6 +52,7 @@ struct store_op {
 	/* Owner's thread, after commit. rc is run()'s return, or
 	 * RK_ERR_STORE when the batch's commit failed. */
 	void (*done)(struct store_op *op, int rc);
+	void *journal;         /* the owner's journal entries, or NULL */
 	struct store_op *next; /* the store's */
 	int rc;                /* the store's */
 };
@@ -60,6 +70,12 @@ struct store_config {
 	int max_batch;
 	void (*wake)(void *arg); /* any thread: "completions are waiting" */
 	void *wake_arg;
+	/* Writer thread: write the journal of `batch` (linked by ->next; each
+	 * op's rc is set) on jc, inside a transaction the store opened.
+	 * RK_OK, or an error to fail the whole batch. NULL: no journal. */
+	int (*journal)(struct store_conn *jc, struct store_op *batch,
+	               void *arg);
+	void *journal_arg;
 };
 
 /* Read a key: from the environment variable `env` if set (64 hex digits),
@@ -88,12 +104,18 @@ void store_complete(struct store *s);
 int store_pending(struct store *s);
 
 /* Stop accepting ops, let the threads finish (and commit) everything
- * queued, join them, run the remaining done()s, close. NULL is fine. */
-void store_close(struct store *s);
+ * queued, join them, run the remaining done()s, close. NULL is fine.
+ * `final_journal` (may be NULL) runs last on the journal connection, in
+ * its own committed transaction (e.g. a closing checkpoint). */
+void store_close(struct store *s,
+                 int (*final_journal)(struct store_conn *jc, void *arg),
+                 void *arg);
 
 /* Counters for metrics. */
 struct store_stats {
-	uint64_t commits, ops_committed, batch_max;
+	uint64_t commits, ops_committed, batch_max, journal_failures;
+	uint64_t commit_us_total;  /* time spent committing */
+	uint64_t batch_hist[8];    /* batch sizes: 1, 2-3, 4-15, 16-63, 64-255, 256-1023, 1024+ */
 	int write_queue;
 };
 void store_get_stats(struct store *s, struct store_stats *st);

@@ -74,6 +74,13 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(handoff_readonly_s, "604800", 1, 366 * 86400,
 	          "after a hand-off is accepted, hospital members may read (not "
 	          "post) for this long"),
+	STR_ENTRY(audit_signing_key, "",
+	          "Ed25519 key that signs audit checkpoints (PEM, mode 0600); "
+	          "default DATA/keys/audit-signing.pem, public key beside it as .pub"),
+	INT_ENTRY(audit_checkpoint_records, "1000", 1, 10000000,
+	          "sign an audit checkpoint after this many records"),
+	INT_ENTRY(audit_checkpoint_s, "60", 1, 86400,
+	          "... or when the oldest unsigned record is this old"),
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
 	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
@@ -240,6 +247,7 @@ conf_resolve_paths(struct conf *c)
 	default_path(&c->tls_key, c->data_dir, "certs/server.key");
 	default_path(&c->care_key_file, c->data_dir, "keys/care.key");
 	default_path(&c->audit_key_file, c->data_dir, "keys/audit.key");
+	default_path(&c->audit_signing_key, c->data_dir, "keys/audit-signing.pem");
 }
 
 void

@@ -38,6 +38,9 @@ struct conf {
 	int store_max_batch;
 	int shutdown_grace_s;
 	int handoff_readonly_s;
+	char *audit_signing_key;
+	int audit_checkpoint_records;
+	int audit_checkpoint_s;
 	int breakglass_s;
 	char *log_level;
 };

@@ -24,3 +24,42 @@ rk_strerror(int err)
 		return "unknown error";
 	return err_text[err];
 }
+
+/* gRPC canonical codes, by number. */
+static const char *const grpc_names[] = {
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+};
+
+static const int grpc_of[RK_ERR__COUNT] = {
+	[RK_OK] = 0,
+	[RK_ERR_INVALID] = 3,
+	[RK_ERR_UNAUTHENTICATED] = 16,
+	[RK_ERR_DENIED] = 7,
+	[RK_ERR_NOT_FOUND] = 5,
+	[RK_ERR_EXISTS] = 6,
+	[RK_ERR_PRECONDITION] = 9,
+	[RK_ERR_EXHAUSTED] = 8,
+	[RK_ERR_UNAVAILABLE] = 14,
+	[RK_ERR_STORE] = 13,
+	[RK_ERR_IO] = 13,
+	[RK_ERR_CRYPTO] = 13,
+	[RK_ERR_CONFIG] = 13,
+	[RK_ERR_INTERNAL] = 13,
+};
+
+int
+rk_err_grpc_code(int err)
+{
+	if (err < 0 || err >= RK_ERR__COUNT)
+		return 13;
+	return grpc_of[err];
+}
+
+const char *
+rk_err_grpc_name(int err)
+{
+	return grpc_names[rk_err_grpc_code(err)];
+}

@@ -37,6 +37,12 @@ enum rk_err {
  * of range ("unknown error"). */
 const char *rk_strerror(int err);
 
+/* The gRPC canonical status code (renkei.v1.Code) for an error, and its
+ * name ("PERMISSION_DENIED"): the project's one mapping from our errors
+ * to what clients and auditors see. RK_OK maps to 0, "OK". */
+int rk_err_grpc_code(int err);
+const char *rk_err_grpc_name(int err);
+
 /* A failure to report: the code, a static message safe to show a client,
  * and the request field at fault (static, or NULL). */
 struct rk_status {

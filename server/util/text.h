@@ -13,6 +13,8 @@
 int64_t rk_now_ms(void);
 /* Monotonic clock in milliseconds, for timeouts. */
 int64_t rk_mono_ms(void);
+/* Monotonic clock in microseconds, for measuring. */
+int64_t rk_mono_us(void);
 
 /* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, no
  * code points above U+10FFFF) and holds no NUL and no C0 control other

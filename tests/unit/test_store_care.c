@@ -213,7 +213,7 @@ test_group_commit(void **state)
 	assert_true(st.batch_max >= N - 2);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(ops[i].rc, i == 7 ? RK_ERR_INVALID : RK_OK);
-	store_close(s);
+	store_close(s, NULL, NULL);
 	/* The failed op rolled back alone. */
 	sqlite3_stmt *q = store_stmt(f->sc, "SELECT count(*) FROM orgs WHERE code LIKE 'g-%'");
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);

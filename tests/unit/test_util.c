@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "renkei.pb-c.h"
 #include "util/conf.h"
 #include "util/err.h"
 #include "util/idmap.h"
@@ -25,6 +26,15 @@ test_every_error_has_a_string(void **state)
 	}
 	assert_string_equal(rk_strerror(RK_ERR__COUNT), "unknown error");
 	assert_string_equal(rk_strerror(-1), "unknown error");
+	/* One mapping to wire codes, and the wire enum agrees with it. */
+	assert_string_equal(rk_err_grpc_name(RK_OK), "OK");
+	assert_string_equal(rk_err_grpc_name(RK_ERR_DENIED), "PERMISSION_DENIED");
+	assert_int_equal(rk_err_grpc_code(RK_ERR_DENIED), RENKEI__V1__CODE__PERMISSION_DENIED);
+	assert_int_equal(rk_err_grpc_code(RK_ERR_UNAUTHENTICATED), RENKEI__V1__CODE__UNAUTHENTICATED);
+	assert_int_equal(rk_err_grpc_code(RK_ERR_EXHAUSTED), RENKEI__V1__CODE__RESOURCE_EXHAUSTED);
+	assert_int_equal(rk_err_grpc_code(RK_ERR_PRECONDITION), RENKEI__V1__CODE__FAILED_PRECONDITION);
+	for (int e = 1; e < RK_ERR__COUNT; e++)
+		assert_int_not_equal(rk_err_grpc_code(e), 0);
 }
 
 static void

@@ -1,0 +1,144 @@
+/*
+ * Audit records for requests: who (from the connection's session), from
+ * where, what, which patient, and the outcome. Writes carry their records
+ * on their own op; reads, which run on reader threads, commit theirs
+ * through an audit-only write op before the answer leaves (api_audit_then):
+ * nothing is disclosed before its record is durable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static struct audit_entry *
+entry_for(struct api_req *r, const struct api_conn *c, const char *action,
+          const char *patient, const char *object, const char *login)
+{
+	struct audit_event ev = {0};
+	const struct live_session *ls = c != NULL ? c->sess : NULL;
+	struct audit_entry *e;
+
+	ev.action = action;
+	ev.patient = patient;
+	ev.object = object;
+	ev.address = c != NULL ? c->address : NULL;
+	if (ls != NULL) {
+		ev.actor_user_id = ls->user.id;
+		ev.actor_login = ls->user.login;
+		ev.actor_profession = ls->user.profession;
+		ev.actor_org = ls->user.org_code[0] ? ls->user.org_code : NULL;
+		ev.session_id = ls->id;
+		ev.device = ls->device[0] ? ls->device : NULL;
+	} else {
+		ev.actor_login = login;
+	}
+	e = audit_entry_new(&ev);
+	e->outcome_from_op = true;
+	audit_entries_append((struct audit_entry **)&r->op.journal, e);
+	return e;
+}
+
+struct audit_entry *
+api_audit(struct api_req *r, const struct api_conn *c, const char *action,
+          const char *patient, const char *object)
+{
+	return entry_for(r, c, action, patient, object, NULL);
+}
+
+struct audit_entry *
+api_audit_anon(struct api_req *r, const struct api_conn *c, const char *action,
+               const char *login)
+{
+	return entry_for(r, c, action, NULL, NULL, login);
+}
+
+void
+api_req_fini(struct api_req *r)
+{
+	audit_entries_free(r->op.journal);
+	r->op.journal = NULL;
+}
+
+static int
+audit_only_run(struct store_conn *sc, struct store_op *op)
+{
+	(void)sc;
+	/* The op's result is the read's: the journal records it. */
+	return ((struct api_req *)op)->read_rc;
+}
+
+static void
+audit_only_done(struct store_op *op, int rc)
+{
+	struct api_req *r = (struct api_req *)op;
+
+	/* rc is read_rc unless the batch (and so the journal) failed. */
+	if (rc == RK_ERR_STORE && r->read_rc != RK_ERR_STORE) {
+		LOG_E("AUDIT-WRITE-FAIL", "conn=%llu", (unsigned long long)r->conn_id);
+		rc = RK_ERR_UNAVAILABLE;
+		rk_fail(&r->st, RK_ERR_UNAVAILABLE,
+		        "the access could not be recorded, so it was refused; try "
+		        "again",
+		        NULL);
+	}
+	r->reply(r, rc);
+}
+
+void
+api_audit_then(struct api_req *r, int rc, void (*reply)(struct api_req *r, int rc))
+{
+	void *journal = r->op.journal;
+
+	r->read_rc = rc;
+	r->reply = reply;
+	memset(&r->op, 0, sizeof(r->op));
+	r->op.journal = journal;
+	r->op.run = audit_only_run;
+	r->op.done = audit_only_done;
+	if (store_submit_write(r->api->store, &r->op) != RK_OK) {
+		rk_fail(&r->st, RK_ERR_UNAVAILABLE,
+		        "the server is shutting down; try again shortly", NULL);
+		reply(r, RK_ERR_UNAVAILABLE);
+	}
+}
+
+struct fire_req {
+	struct store_op op;
+};
+
+static int
+fire_run(struct store_conn *sc, struct store_op *op)
+{
+	(void)sc;
+	(void)op;
+	return RK_OK;
+}
+
+static void
+fire_done(struct store_op *op, int rc)
+{
+	if (rc != RK_OK)
+		LOG_E("AUDIT-WRITE-FAIL", "what=background");
+	audit_entries_free(op->journal);
+	free(op);
+}
+
+void
+api_audit_fire(struct api *api, struct audit_entry *entries)
+{
+	struct fire_req *f;
+
+	if (entries == NULL)
+		return;
+	f = rk_calloc(1, sizeof(*f));
+	f->op.run = fire_run;
+	f->op.done = fire_done;
+	f->op.journal = entries;
+	if (store_submit_write(api->store, &f->op) != RK_OK) {
+		LOG_E("AUDIT-WRITE-FAIL", "what=background reason=closing");
+		fire_done(&f->op, RK_OK);
+	}
+}
