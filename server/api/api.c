@@ -30,6 +30,27 @@ api_code_of(int err)
 	return (Renkei__V1__Code)rk_err_grpc_code(err);
 }
 
+/* Read a small text file (the public key) once, at start. */
+static char *
+read_small_file(const char *path, const char *suffix)
+{
+	char name[4200], *buf;
+	FILE *f;
+	size_t n;
+
+	if (path == NULL)
+		return NULL;
+	snprintf(name, sizeof(name), "%s%s", path, suffix);
+	f = fopen(name, "r");
+	if (f == NULL)
+		return NULL;
+	buf = rk_malloc(8192);
+	n = fread(buf, 1, 8191, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
 struct api *
 api_new(const struct conf *conf, struct store *store,
         const struct api_transport *transport)
@@ -46,6 +67,7 @@ api_new(const struct conf *conf, struct store *store,
 	api->limits.lockout_s = conf->login_lockout_s;
 	api->limits.session_max_s = conf->session_max_s;
 	api->limits.session_idle_s = conf->session_idle_s;
+	api->audit_pubkey = read_small_file(conf->audit_signing_key, ".pub");
 	return api;
 }
 
@@ -67,6 +89,7 @@ api_free(struct api *api)
 	idmap_fini(&api->conns);
 	idmap_fini(&api->sessions);
 	api_sub_free_all(api);
+	free(api->audit_pubkey);
 	free(api);
 }
 
@@ -93,6 +116,7 @@ api_conn_closed(struct api *api, struct api_conn **cp)
 	if (c == NULL)
 		return;
 	api_sub_clear(api, c);
+	api_export_drop(c);
 	api_session_detach(api, c);
 	idmap_del(&api->conns, c->id);
 	api->stats.connections--;
@@ -264,6 +288,9 @@ is_request(Renkei__V1__Envelope__BodyCase b)
 	case RENKEI__V1__ENVELOPE__BODY_HANDOFF_GET_REQUEST:
 	case RENKEI__V1__ENVELOPE__BODY_BREAK_GLASS_REQUEST:
 	case RENKEI__V1__ENVELOPE__BODY_FAMILY_INVITE_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_AUDIT_QUERY_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_AUDIT_EXPORT_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_REQUEST:
 		return true;
 	default:
 		return false;
@@ -287,6 +314,11 @@ dispatch(struct api *api, struct api_conn *c, Renkei__V1__Envelope *env)
 		break;
 	case RENKEI__V1__ENVELOPE__BODY_WHOAMI_REQUEST:
 		api_handle_whoami(api, c, rid);
+		break;
+	case RENKEI__V1__ENVELOPE__BODY_AUDIT_QUERY_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_AUDIT_EXPORT_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_REQUEST:
+		api_handle_audit(api, c, env);
 		break;
 	default:
 		api_handle_care(api, c, env);

@@ -39,6 +39,9 @@ struct api_conn {
 	int64_t *watch;            /* boards watched live (patient ids) */
 	size_t nwatch;
 	bool syncing;              /* a SyncRequest is being paged */
+	char *export_buf;          /* an audit export being fetched */
+	size_t export_len;
+	int64_t export_records;
 };
 
 struct api {
@@ -52,6 +55,7 @@ struct api {
 	bool shutting_down;
 	struct api_stats stats;
 	struct auth_limits limits;
+	char *audit_pubkey; /* PEM, read once at start */
 };
 
 /* Every request that goes to the store starts with this. */
@@ -168,6 +172,11 @@ void api_sheet_wire_fini(struct api_sheet_wire *w);
 /* ---- sheet, hand-off, break-glass, family (sheet.c) */
 void api_handle_sheet(struct api *api, struct api_conn *c,
                       const Renkei__V1__Envelope *env);
+
+/* ---- auditors (auditq.c) */
+void api_handle_audit(struct api *api, struct api_conn *c,
+                      const Renkei__V1__Envelope *env);
+void api_export_drop(struct api_conn *c);
 
 /* ---- subscriptions (sub.c) */
 void api_sub_set(struct api *api, struct api_conn *c,
