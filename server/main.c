@@ -145,7 +145,8 @@ serve(struct server *s)
 		audit_signer_free(s->journal.signer);
 		return 1;
 	}
-	s->api = api_new(&s->conf, s->store, net_transport());
+	struct api_transport tr = net_transport(s->net);
+	s->api = api_new(&s->conf, s->store, &tr);
 	net_set_api(s->net, s->api);
 
 	memset(&sa, 0, sizeof(sa));

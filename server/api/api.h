@@ -42,6 +42,13 @@ struct api_transport {
 	/* Close the connection with a WebSocket close code and reason
 	 * (ASCII, < 120 bytes), after what is already queued. */
 	void (*close)(void *handle, int code, const char *reason);
+	/* Answer HTTPS request http_id (from api_http_get), once. The body
+	 * is copied. extra_headers: "name: value\n" lines, or NULL. An id
+	 * whose connection has gone is ignored. */
+	void (*http_reply)(void *ctx, uint64_t http_id, int status,
+	                   const char *content_type, const char *extra_headers,
+	                   const uint8_t *body, size_t len);
+	void *ctx;
 };
 
 /* Borrows conf and store for its lifetime. */
@@ -59,6 +66,16 @@ void api_conn_closed(struct api *api, struct api_conn **cp);
 /* One complete binary message from the connection. */
 void api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
                     size_t len);
+
+/* An HTTPS GET other than /healthz and /metrics: path, query string
+ * (may be ""), Authorization header value (may be ""), peer address.
+ * Answer later through transport.http_reply(http_id). */
+void api_http_get(struct api *api, uint64_t http_id, const char *path,
+                  const char *query, const char *auth, const char *peer);
+
+/* Prometheus text for api's and the store's counters, appended to *buf
+ * (a growing string: *len used of *cap). */
+void api_metrics(struct api *api, char **buf, size_t *len, size_t *cap);
 
 /* Housekeeping, about once a second: login timeouts, session expiry. */
 void api_tick(struct api *api, int64_t now_ms);

@@ -6,6 +6,7 @@
  * reserve FRAME_HEADROOM for it).
  */
 #include "net/net.h"
+#include "net/internal.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -35,36 +36,7 @@ _Static_assert(LWS_PRE <= FRAME_HEADROOM, "frames must leave room for LWS_PRE");
 	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"                       \
 	"TLS_CHACHA20_POLY1305_SHA256"
 
-struct pss {
-	struct net *net;
-	struct lws *wsi;
-	struct api_conn *conn;
-	/* reassembly of one message */
-	uint8_t *rx;
-	size_t rx_len, rx_cap;
-	/* outbound ring of shared frames, grown on demand */
-	struct frame **q;
-	uint32_t q_head, q_count, q_cap;
-	size_t q_bytes;
-	/* pending close */
-	bool closing;
-	int close_code;
-	char close_reason[124];
-};
-
-struct net {
-	const struct conf *conf;
-	struct net_hooks hooks;
-	struct api *api;
-	struct lws_context *ctx;
-	struct lws_vhost *vh;
-	lws_sorted_usec_list_t tick_sul;
-	lws_retry_bo_t retry;
-	int nconns;
-	struct net_stats stats;
-};
-
-static struct net *
+struct net *
 net_of(struct lws *wsi)
 {
 	struct net **pn = lws_protocol_vh_priv_get(lws_get_vhost(wsi),
@@ -142,15 +114,16 @@ transport_close(void *handle, int code, const char *reason)
 	start_close(handle, code, reason);
 }
 
-static const struct api_transport the_transport = {
-	.send = transport_send,
-	.close = transport_close,
-};
-
-const struct api_transport *
-net_transport(void)
+struct api_transport
+net_transport(struct net *n)
 {
-	return &the_transport;
+	struct api_transport t = {
+		.send = transport_send,
+		.close = transport_close,
+		.http_reply = net_http_reply,
+		.ctx = n,
+	};
+	return t;
 }
 
 static int
@@ -245,71 +218,6 @@ on_receive(struct pss *p, const void *in, size_t len)
 	return 0;
 }
 
-/* ------------------------------------------------------------------- https */
-
-static int
-http_reply(struct lws *wsi, unsigned status, const char *ctype,
-           const char *body)
-{
-	uint8_t buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *p = start,
-	                             *end = &buf[sizeof(buf) - 1];
-	size_t blen = strlen(body);
-	uint8_t *out;
-
-	if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)blen, &p,
-	                                end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-	                                (const unsigned char *)"no-store", 8, &p,
-	                                end) ||
-	    lws_add_http_header_by_name(
-		    wsi, (const unsigned char *)"x-content-type-options:",
-		    (const unsigned char *)"nosniff", 7, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	out = rk_malloc(LWS_PRE + blen + 1);
-	memcpy(out + LWS_PRE, body, blen);
-	int m = lws_write(wsi, out + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL);
-	free(out);
-	if (m < (int)blen)
-		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-static int
-callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-              void *in, size_t len)
-{
-	struct net *n;
-
-	(void)user;
-	(void)len;
-	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		/* A WebSocket upgrade that did not ask for renkei.v1 lands
-		 * here: refuse it. */
-		return -1;
-	case LWS_CALLBACK_HTTP:
-		if (strcmp((const char *)in, "/healthz") == 0)
-			return http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ok\n");
-		return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "text/plain",
-		                  "not found\n");
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		n = net_of(wsi);
-		if (n != NULL)
-			n->hooks.on_wake(n->hooks.arg);
-		return 0;
-	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-		/* user is the SSL_CTX: pin the protocol floor in OpenSSL itself,
-		 * not only through option bits. */
-		if (SSL_CTX_set_min_proto_version((SSL_CTX *)user, TLS1_2_VERSION) != 1)
-			return 1;
-		return 0;
-	default:
-		break;
-	}
-	return lws_callback_http_dummy(wsi, reason, user, in, len);
-}
-
 static int
 callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                 void *in, size_t len)
@@ -364,7 +272,7 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
-	{"http", callback_http, 0, 0, 0, NULL, 0},
+	{"http", net_callback_http, sizeof(struct http_pss), 0, 0, NULL, 0},
 	{SUBPROTOCOL, callback_renkei, sizeof(struct pss), 65536, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -402,6 +310,7 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 
 	n->conf = conf;
 	n->hooks = *hooks;
+	idmap_init(&n->http);
 	n->retry.secs_since_valid_ping = (uint16_t)conf->ping_interval_s;
 	n->retry.secs_since_valid_hangup = (uint16_t)conf->ping_hangup_s;
 
@@ -462,6 +371,7 @@ net_set_api(struct net *n, struct api *api)
 	n->api = api;
 }
 
+
 void
 net_run(struct net *n, volatile sig_atomic_t *stop)
 {
@@ -519,5 +429,6 @@ net_free(struct net *n)
 		return;
 	lws_sul_cancel(&n->tick_sul);
 	lws_context_destroy(n->ctx);
+	idmap_fini(&n->http);
 	free(n);
 }

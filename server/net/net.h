@@ -10,6 +10,10 @@
  * its queue is dropped and it is closed with 1008 and a reason — the
  * server's memory never grows with a slow client.
  *
+ * HTTPS on the same port: GET /healthz; GET /metrics (Prometheus text,
+ * for the addresses metrics_access allows); every other GET goes to
+ * api_http_get, which answers through api_transport.http_reply.
+ *
  * Thread rules: everything runs on the lws service thread, except
  * net_wake(), which any thread may call.
  */
@@ -38,8 +42,8 @@ struct net_hooks {
 struct net *net_new(const struct conf *conf, const struct net_hooks *hooks,
                     char *err, size_t errlen);
 
-/* The transport that api/ sends through. */
-const struct api_transport *net_transport(void);
+/* The transport that api/ sends through, bound to this net. */
+struct api_transport net_transport(struct net *n);
 
 /* Give the net its api before serving. */
 void net_set_api(struct net *n, struct api *api);
@@ -63,7 +67,7 @@ void net_wake(void *n);
 /* Counters for metrics. */
 struct net_stats {
 	uint64_t frames_out, bytes_out, frames_in, bytes_in, culled,
-		closed_oversize, closed_text;
+		closed_oversize, closed_text, http_responses;
 };
 void net_get_stats(const struct net *n, struct net_stats *st);
 

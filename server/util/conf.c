@@ -84,6 +84,8 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
 	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
+	STR_ENTRY(metrics_access, "loopback",
+	          "who may GET /metrics: loopback, any or off"),
 };
 
 #define CONF_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -113,6 +115,12 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 		char **s = field;
 		free(*s);
 		*s = rk_strdup(value);
+		if (strcmp(e->name, "metrics_access") == 0 &&
+		    strcmp(value, "loopback") != 0 && strcmp(value, "any") != 0 &&
+		    strcmp(value, "off") != 0) {
+			snprintf(err, errlen, "%s: expected loopback, any or off", e->name);
+			return -1;
+		}
 		if (strcmp(e->name, "log_level") == 0 && log_level_parse(value) < 0) {
 			snprintf(err, errlen, "%s: expected error, warn, info or debug",
 			         e->name);

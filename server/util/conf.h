@@ -43,6 +43,7 @@ struct conf {
 	int audit_checkpoint_s;
 	int breakglass_s;
 	char *log_level;
+	char *metrics_access;
 };
 
 /* Fill *c with the table's defaults. Free with conf_fini. */

@@ -1,0 +1,306 @@
+/*
+ * HTTPS on the WebSocket port: /healthz, /metrics, and whatever api/
+ * serves (attachments for web clients).
+ *
+ * Answers that api/ produces later are matched by id: the request is
+ * registered in net->http until answered or closed, so a late answer for
+ * a connection that went away is dropped, never written to a freed wsi.
+ * Bodies are written in pieces from HTTP_WRITEABLE, as the pipe takes
+ * them, with LWS_PRE headroom.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "api/api.h"
+#include "net/internal.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define HTTP_PIECE 16384
+
+static void
+set_reply(struct http_pss *h, int status, const char *ctype, const char *extra,
+          const uint8_t *body, size_t len)
+{
+	h->status = status;
+	snprintf(h->ctype, sizeof(h->ctype), "%s", ctype ? ctype : "text/plain");
+	snprintf(h->extra, sizeof(h->extra), "%s", extra ? extra : "");
+	free(h->body);
+	h->body = rk_malloc(LWS_PRE + len + 1);
+	if (len > 0)
+		memcpy(h->body + LWS_PRE, body, len);
+	h->len = len;
+	h->off = 0;
+	h->ready = true;
+	lws_callback_on_writable(h->wsi);
+}
+
+void
+net_http_reply(void *ctx, uint64_t http_id, int status,
+               const char *content_type, const char *extra_headers,
+               const uint8_t *body, size_t len)
+{
+	struct net *n = ctx;
+	struct http_pss *h = idmap_del(&n->http, http_id);
+
+	if (h == NULL)
+		return; /* the client went away */
+	h->id = 0;
+	set_reply(h, status, content_type, extra_headers, body, len);
+}
+
+static int
+write_headers(struct http_pss *h)
+{
+	uint8_t buf[LWS_PRE + 2048], *start = &buf[LWS_PRE], *p = start,
+	                             *end = &buf[sizeof(buf) - 1];
+	struct lws *wsi = h->wsi;
+	char line[512];
+	const char *cur = h->extra;
+
+	if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype,
+	                                (lws_filepos_t)h->len, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+	                                (const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"x-content-type-options:",
+		    (const unsigned char *)"nosniff", 7, &p, end))
+		return -1;
+	/* Extra lines, "name: value\n" each. */
+	while (*cur != '\0') {
+		const char *nl = strchr(cur, '\n');
+		size_t l = nl ? (size_t)(nl - cur) : strlen(cur);
+		const char *colon = memchr(cur, ':', l);
+		if (colon != NULL && l < sizeof(line)) {
+			char name[128];
+			size_t nlen = (size_t)(colon - cur) + 1;
+			const char *val = colon + 1;
+			while (*val == ' ')
+				val++;
+			if (nlen < sizeof(name)) {
+				for (size_t i = 0; i < nlen; i++)
+					name[i] = (char)(cur[i] >= 'A' && cur[i] <= 'Z'
+					                         ? cur[i] + 32
+					                         : cur[i]);
+				name[nlen] = '\0';
+				if (lws_add_http_header_by_name(
+					    wsi, (const unsigned char *)name,
+					    (const unsigned char *)val,
+					    (int)(cur + l - val), &p, end))
+					return -1;
+			}
+		}
+		cur += l + (nl ? 1 : 0);
+	}
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	h->headers_sent = true;
+	return 0;
+}
+
+static int
+on_http_writeable(struct http_pss *h)
+{
+	if (!h->ready)
+		return 0;
+	if (!h->headers_sent) {
+		if (write_headers(h) != 0)
+			return -1;
+		if (h->len > 0) {
+			lws_callback_on_writable(h->wsi);
+			return 0;
+		}
+	}
+	while (h->off < h->len) {
+		size_t piece = h->len - h->off;
+		int final;
+		if (piece > HTTP_PIECE)
+			piece = HTTP_PIECE;
+		final = h->off + piece == h->len;
+		/* lws_write needs LWS_PRE writable bytes before the data: the
+		 * body buffer has them before offset 0 only, so move the piece
+		 * into place when it is not the first. */
+		uint8_t *at = h->body + LWS_PRE + h->off;
+		uint8_t save[LWS_PRE];
+		memcpy(save, at - LWS_PRE, LWS_PRE);
+		int m = lws_write(h->wsi, at, piece,
+		                  final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+		memcpy(at - LWS_PRE, save, LWS_PRE);
+		if (m < (int)piece)
+			return -1;
+		h->off += piece;
+		if (!final) {
+			lws_callback_on_writable(h->wsi);
+			return 0;
+		}
+	}
+	h->net->stats.http_responses++;
+	return lws_http_transaction_completed(h->wsi) ? -1 : 0;
+}
+
+/* Peers allowed to read /metrics. */
+static bool
+metrics_allowed(const struct net *n, const char *peer)
+{
+	const char *mode = n->conf->metrics_access;
+
+	if (strcmp(mode, "any") == 0)
+		return true;
+	if (strcmp(mode, "off") == 0)
+		return false;
+	return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
+	       strncmp(peer, "::ffff:127.", 11) == 0;
+}
+
+static void
+appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int need;
+
+	for (;;) {
+		va_start(ap, fmt);
+		need = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (need >= 0 && (size_t)need < *cap - *len) {
+			*len += (size_t)need;
+			return;
+		}
+		*cap = *cap * 2 + (size_t)(need > 0 ? need : 0);
+		*buf = rk_realloc(*buf, *cap);
+	}
+}
+
+static void
+metrics_text(struct net *n, char **buf, size_t *len, size_t *cap)
+{
+	const struct net_stats *st = &n->stats;
+
+	appendf(buf, len, cap,
+	        "# HELP renkei_connections Open WebSocket connections.\n"
+	        "# TYPE renkei_connections gauge\n"
+	        "renkei_connections %d\n"
+	        "# HELP renkei_frames_out_total Frames written to clients.\n"
+	        "# TYPE renkei_frames_out_total counter\n"
+	        "renkei_frames_out_total %llu\n"
+	        "# HELP renkei_bytes_out_total Payload bytes written to clients.\n"
+	        "# TYPE renkei_bytes_out_total counter\n"
+	        "renkei_bytes_out_total %llu\n"
+	        "# HELP renkei_frames_in_total Messages received from clients.\n"
+	        "# TYPE renkei_frames_in_total counter\n"
+	        "renkei_frames_in_total %llu\n"
+	        "# HELP renkei_bytes_in_total Payload bytes received from clients.\n"
+	        "# TYPE renkei_bytes_in_total counter\n"
+	        "renkei_bytes_in_total %llu\n"
+	        "# HELP renkei_culled_total Slow clients disconnected because their "
+	        "outbound queue was full.\n"
+	        "# TYPE renkei_culled_total counter\n"
+	        "renkei_culled_total %llu\n"
+	        "# HELP renkei_closed_total Connections closed for framing errors.\n"
+	        "# TYPE renkei_closed_total counter\n"
+	        "renkei_closed_total{reason=\"oversize\"} %llu\n"
+	        "renkei_closed_total{reason=\"text_frame\"} %llu\n",
+	        n->nconns, (unsigned long long)st->frames_out,
+	        (unsigned long long)st->bytes_out, (unsigned long long)st->frames_in,
+	        (unsigned long long)st->bytes_in, (unsigned long long)st->culled,
+	        (unsigned long long)st->closed_oversize,
+	        (unsigned long long)st->closed_text);
+	api_metrics(n->api, buf, len, cap);
+}
+
+static int
+on_http(struct lws *wsi, struct http_pss *h, const char *path)
+{
+	struct net *n = net_of(wsi);
+	char peer[64] = "", query[512] = "", auth[512] = "";
+
+	memset(h, 0, sizeof(*h));
+	h->net = n;
+	h->wsi = wsi;
+	if (n == NULL)
+		return -1;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+		set_reply(h, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "allow: GET\n",
+		          (const uint8_t *)"only GET\n", 9);
+		return 0;
+	}
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (strcmp(path, "/healthz") == 0) {
+		set_reply(h, HTTP_STATUS_OK, "text/plain", NULL, (const uint8_t *)"ok\n", 3);
+		return 0;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		size_t len = 0, cap = 8192;
+		char *buf;
+		if (!metrics_allowed(n, peer)) {
+			set_reply(h, HTTP_STATUS_FORBIDDEN, "text/plain", NULL,
+			          (const uint8_t *)"forbidden\n", 10);
+			return 0;
+		}
+		buf = rk_malloc(cap);
+		buf[0] = '\0';
+		metrics_text(n, &buf, &len, &cap);
+		set_reply(h, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+		          NULL, (const uint8_t *)buf, len);
+		free(buf);
+		return 0;
+	}
+	if (lws_hdr_copy(wsi, query, sizeof(query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
+		query[0] = '\0';
+	if (lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+		auth[0] = '\0';
+	h->id = ++n->next_http_id;
+	idmap_set(&n->http, h->id, h);
+	api_http_get(n->api, h->id, path, query, auth, peer);
+	return 0;
+}
+
+int
+net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                  void *in, size_t len)
+{
+	struct http_pss *h = user;
+	struct net *n;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A WebSocket upgrade that did not ask for renkei.v1 lands
+		 * here: refuse it. */
+		return -1;
+	case LWS_CALLBACK_HTTP:
+		return on_http(wsi, h, (const char *)in);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return h != NULL ? on_http_writeable(h) : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (h != NULL && h->net != NULL) {
+			if (h->id != 0)
+				idmap_del(&h->net->http, h->id);
+			free(h->body);
+			h->body = NULL;
+			h->net = NULL;
+		}
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		n = net_of(wsi);
+		if (n != NULL)
+			n->hooks.on_wake(n->hooks.arg);
+		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* user is the SSL_CTX: pin the protocol floor in OpenSSL itself,
+		 * not only through option bits. */
+		if (SSL_CTX_set_min_proto_version((SSL_CTX *)user, TLS1_2_VERSION) != 1)
+			return 1;
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

@@ -1,0 +1,74 @@
+/*
+ * Shared by net's own files; not part of its API.
+ */
+#ifndef RK_NET_INTERNAL_H
+#define RK_NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "net/net.h"
+#include "util/frame.h"
+#include "util/idmap.h"
+
+/* A WebSocket connection. */
+struct pss {
+	struct net *net;
+	struct lws *wsi;
+	struct api_conn *conn;
+	/* reassembly of one message */
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+	/* outbound ring of shared frames, grown on demand */
+	struct frame **q;
+	uint32_t q_head, q_count, q_cap;
+	size_t q_bytes;
+	/* pending close */
+	bool closing;
+	int close_code;
+	char close_reason[124];
+};
+
+/* An HTTPS request: answered at once (healthz, metrics) or later by api
+ * (attachments), through net_http_reply with its id. */
+struct http_pss {
+	struct net *net;
+	struct lws *wsi;
+	uint64_t id;      /* in net->http while api may still answer */
+	bool ready;       /* the answer is here; write it */
+	bool headers_sent;
+	int status;
+	char ctype[64];
+	char extra[512];  /* more header lines: "name: value\n"... */
+	uint8_t *body;
+	size_t len, off;
+};
+
+struct net {
+	const struct conf *conf;
+	struct net_hooks hooks;
+	struct api *api;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	lws_sorted_usec_list_t tick_sul;
+	lws_retry_bo_t retry;
+	int nconns;
+	struct net_stats stats;
+	struct idmap http;   /* id -> struct http_pss waiting for api */
+	uint64_t next_http_id;
+};
+
+struct net *net_of(struct lws *wsi);
+
+/* The http protocol's callback (http.c). */
+int net_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
+                      void *user, void *in, size_t len);
+
+/* api_transport.http_reply (http.c). */
+void net_http_reply(void *ctx, uint64_t http_id, int status,
+                    const char *content_type, const char *extra_headers,
+                    const uint8_t *body, size_t len);
+
+#endif
