@@ -1,11 +1,15 @@
 /*
  * cli — internals of the `renkei` command-line client, shared by main.c
  * (global options, the command table, help) and one file per command
- * group (session.c: login, logout, whoami).
+ * group (session.c: login, logout, whoami; patients.c: patients, patient;
+ * posts.c: board, post, amend, retract, ack, acks; watch.c: watch), with
+ * conn.c (talking to the server), output.c (reporting, JSON, tables),
+ * post_view.c (how a post looks) and config.c (the files).
  *
  * Adding a command: write `int cli_cmd_NAME(struct cli *cli, int argc,
  * char **argv)` (argv[0] is the command name; it returns the process exit
- * status), declare it below and add a row to main.c's command table. A
+ * status; --help answers cli_command_help()), declare it below and add a
+ * row to main.c's command table. A
  * command that works as the logged-in user goes:
  *
  *	struct rkc *c;
@@ -30,9 +34,13 @@
  * status for it; a command only passes that status on. Exit statuses are
  * the CLI_EXIT_* values, by class.
  *
+ * A request that is safe to repeat (a read, an ack, a write carrying a
+ * client_id) goes through cli_request() instead, which also retries it
+ * on a new connection when the connection fails (see conn.c).
+ *
  * Ownership: struct cli lives in main() for the whole run; no other
- * mutable state is global (the one exception is the signal flag used
- * while a password is typed, in session.c).
+ * mutable state is global (the exceptions are the signal flags: one used
+ * while a password is typed, in session.c, and the stop flag of watch.c).
  */
 #ifndef CLI_H
 #define CLI_H
@@ -49,6 +57,8 @@
 #define CLI_DEFAULT_SERVER "wss://localhost:8443"
 #define CLI_CALL_TIMEOUT_MS 30000
 #define CLI_CONNECT_TIMEOUT_MS 10000
+#define CLI_RETRIES 3            /* cli_request: retries after the first try */
+#define CLI_RETRY_FIRST_MS 500   /* ... the first pause; it doubles each time */
 
 /* Process exit statuses, by class of failure. */
 enum cli_exit {
@@ -69,9 +79,12 @@ struct cli {
 	const char *prog;        /* "renkei" */
 	const char *cmd;         /* the command running, or NULL */
 	const char *cmd_usage;   /* its usage line, for usage errors */
+	const char *cmd_summary; /* what it does, one line */
+	const char *cmd_details; /* more about it, or NULL */
 	const char *opt_server;  /* --server, or NULL */
 	const char *opt_ca;      /* --ca, or NULL */
 	int json;                /* --json */
+	int ndjson;              /* JSON documents one per line (watch) */
 	char dir[CLI_PATH_MAX];  /* the configuration folder */
 	char *cfg_server;        /* `server` from the config file, or NULL */
 	char *cfg_ca;            /* `ca` from the config file, or NULL */
@@ -88,6 +101,21 @@ struct cli_session {
 int cli_cmd_login(struct cli *cli, int argc, char **argv);
 int cli_cmd_logout(struct cli *cli, int argc, char **argv);
 int cli_cmd_whoami(struct cli *cli, int argc, char **argv);
+
+/* ---- commands (patients.c) */
+int cli_cmd_patients(struct cli *cli, int argc, char **argv);
+int cli_cmd_patient(struct cli *cli, int argc, char **argv);
+
+/* ---- commands (posts.c) */
+int cli_cmd_board(struct cli *cli, int argc, char **argv);
+int cli_cmd_post(struct cli *cli, int argc, char **argv);
+int cli_cmd_amend(struct cli *cli, int argc, char **argv);
+int cli_cmd_retract(struct cli *cli, int argc, char **argv);
+int cli_cmd_ack(struct cli *cli, int argc, char **argv);
+int cli_cmd_acks(struct cli *cli, int argc, char **argv);
+
+/* ---- commands (watch.c) */
+int cli_cmd_watch(struct cli *cli, int argc, char **argv);
 
 /* ---- configuration and the session cache (config.c) */
 
@@ -117,6 +145,17 @@ int cli_session_remove(struct cli *cli);
 /* Wipe a session struct (the token) from memory. */
 void cli_session_wipe(struct cli_session *s);
 
+/* The watch cursors: file `cursor` in the configuration folder (mode
+ * 0600), one "CURSOR KEY" line per key (the server, the login and the
+ * boards watched; no line breaks, at most 2048 bytes). Neither reports:
+ * they return 0, or -1 with the reason in why, and watch goes on.
+ * Load: *cursor is 0 when the key has none. Save: replaces the key's
+ * line, atomically. */
+int cli_cursor_load(struct cli *cli, const char *key, uint64_t *cursor, char *why,
+                    size_t whylen);
+int cli_cursor_save(struct cli *cli, const char *key, uint64_t cursor, char *why,
+                    size_t whylen);
+
 /* ---- talking to the server (conn.c) */
 
 /* Check, without connecting, that url parses and that the CA file of
@@ -134,12 +173,37 @@ int cli_resume(struct cli *cli, struct rkc *c, const char *token,
  * cli->session_server. Returns an exit status (reported); *out on
  * success (rkc_close it). */
 int cli_open_session(struct cli *cli, struct rkc **out);
+/* The same, for callers that retry: a transport failure (cannot connect,
+ * timeout, connection lost) or an UNAVAILABLE answer (the server is
+ * shutting down) is not reported but described in why, and returns
+ * CLI_EXIT_CONNECT; every other failure is reported. On success the
+ * login of the session's user goes to login (if not NULL). */
+int cli_open_session_quiet(struct cli *cli, struct rkc **out, char *login,
+                           size_t login_len, char *why, size_t whylen);
 /* Call req on c and expect a `want` body. Returns CLI_EXIT_OK with *resp
  * (caller frees with renkei__v1__envelope__free_unpacked), or an exit
  * status (reported: the server's Error, a wrong body, or the transport
  * failure). */
 int cli_call(struct cli *cli, struct rkc *c, Renkei__V1__Envelope *req,
              Renkei__V1__Envelope__BodyCase want, Renkei__V1__Envelope **resp);
+/* rkc_call with the CLI's timeout. Returns CLI_EXIT_OK with *resp (any
+ * body: the caller checks; caller frees), or CLI_EXIT_CONNECT with the
+ * reason in why (not reported). */
+int cli_call_quiet(struct rkc *c, Renkei__V1__Envelope *req, Renkei__V1__Envelope **resp,
+                   char *why, size_t whylen);
+/* Check that *resp has body `want`: CLI_EXIT_OK, or report the Error or
+ * the wrong body, free *resp, NULL it and return the exit status. */
+int cli_check_answer(struct cli *cli, Renkei__V1__Envelope__BodyCase want,
+                     Renkei__V1__Envelope **resp);
+/* For requests that are safe to repeat: open the session, call req,
+ * close. A transport failure or an UNAVAILABLE answer is retried up to
+ * `retries` times on a new connection after a pause that doubles from
+ * CLI_RETRY_FIRST_MS (each retry is announced on stderr); only the last
+ * failure is reported. Returns like cli_call; *resp is caller's. */
+int cli_request(struct cli *cli, Renkei__V1__Envelope *req, Renkei__V1__Envelope__BodyCase want,
+                Renkei__V1__Envelope **resp, int retries);
+/* Sleep ms milliseconds (a signal may cut it short). */
+void cli_sleep_ms(int ms);
 /* The exit status for a server status code. */
 int cli_exit_for_code(Renkei__V1__Code code);
 /* "renkei-cli/<hostname>", the device named at login and resume. */
@@ -164,7 +228,8 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
  * pointing out global options given after the command; returns
  * CLI_EXIT_USAGE. */
 int cli_unknown_option(struct cli *cli, const char *arg);
-/* Print a JSON document (takes the reference) on stdout. */
+/* Print a JSON document (takes the reference) on stdout: indented, or
+ * on one line when cli->ndjson. */
 void cli_json_print(struct cli *cli, json_t *doc);
 /* A JSON string for s (NULL gives ""), with invalid UTF-8 replaced by
  * U+FFFD so that a bad byte never loses the whole answer. */
@@ -185,5 +250,60 @@ const char *cli_profession_name(Renkei__V1__Profession p);
 /* Local time "2025-06-01 18:00 JST" / UTC "2025-06-01T09:00:00Z". */
 void cli_time_local(int64_t ms, char *buf, size_t len);
 void cli_time_utc(int64_t ms, char *buf, size_t len);
+/* Local time without the zone, "2025-06-01 18:00". */
+void cli_time_short(int64_t ms, char *buf, size_t len);
+/* Print "usage: renkei CMD USAGE" for the running command on f. */
+void cli_print_usage(const struct cli *cli, FILE *f);
+/* Answer `renkei CMD --help` on stdout: the usage, the summary and the
+ * details. Returns CLI_EXIT_OK. */
+int cli_command_help(const struct cli *cli);
+/* Print server text s on f through cli_scrub (s is not changed); line
+ * breaks become spaces. NULL prints nothing. */
+void cli_print_scrubbed(FILE *f, const char *s);
+/* Print multi-line server text s on f, each line after `indent` and
+ * through cli_scrub (s is not changed). */
+void cli_print_block(FILE *f, const char *s, const char *indent);
+
+/* A table for people: columns padded to their widest cell (in terminal
+ * columns, Japanese counted double), two spaces apart. Cells are copied
+ * and scrubbed when added. Out of memory aborts. */
+struct cli_table;
+/* ncols headers; align: one 'l' or 'r' per column, or NULL (all left). */
+struct cli_table *cli_table_new(size_t ncols, const char *const *headers, const char *align);
+/* Add a row of ncols cells (NULL cells print as ""). */
+void cli_table_add(struct cli_table *t, const char *const *cells);
+/* Print the header and the rows on f, each line after indent. */
+void cli_table_print(const struct cli_table *t, FILE *f, const char *indent);
+void cli_table_free(struct cli_table *t);
+
+/* ---- posts as people and programs see them (post_view.c) */
+
+/* Post kinds and visibilities: "visit_note", "professional" for people
+ * and options; "VISIT_NOTE", "VISIBILITY_PROFESSIONAL" (the proto names)
+ * for JSON. Never NULL. */
+const char *cli_kind_text(Renkei__V1__PostKind k);
+const char *cli_kind_name(Renkei__V1__PostKind k);
+const char *cli_visibility_text(Renkei__V1__Visibility v);
+const char *cli_visibility_name(Renkei__V1__Visibility v);
+/* Parse a --kind / --visibility value (the people's names). 0, or -1. */
+int cli_kind_parse(const char *s, Renkei__V1__PostKind *k);
+int cli_visibility_parse(const char *s, Renkei__V1__Visibility *v);
+
+/* What else is known when a post is printed: the page it is on (to name
+ * linked posts by #seq and show a retraction's reason), or nothing. */
+struct cli_post_ctx {
+	Renkei__V1__Post *const *posts;
+	size_t n;
+	int show_patient;   /* start the header with the patient code */
+};
+/* Print p for people on stdout: the header line "#seq  id N  time
+ * author (profession)  kind  [visibility] [URGENT]", markers for
+ * amendments and retractions, vitals, then the text, indented. ctx may
+ * be NULL. Server text is scrubbed; p is not changed. */
+void cli_post_print(const Renkei__V1__Post *p, const struct cli_post_ctx *ctx);
+/* p as a JSON object with every field; a new reference. */
+json_t *cli_json_post(const Renkei__V1__Post *p);
+/* The readings of v as a JSON object, or JSON null for none. */
+json_t *cli_json_vitals(const Renkei__V1__Vitals *v);
 
 #endif

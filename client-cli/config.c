@@ -8,6 +8,10 @@
  *            Always mode 0600 from its creation (mkstemp, then rename
  *            over the old one), refused if anyone else could read it,
  *            and wiped from memory after use.
+ *   cursor   where `watch` stopped: "CURSOR KEY" lines, KEY being the
+ *            server, the login and the boards watched; mode 0600,
+ *            replaced atomically like the session, at most CURSOR_KEYS
+ *            lines (the most recently saved first).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +32,10 @@
 #define SESSION_FILE "session"
 #define CONFIG_FILE "config"
 #define CONFIG_MAX (64 * 1024)
+#define CURSOR_FILE "cursor"
+#define CURSOR_MAX (64 * 1024)
+#define CURSOR_KEYS 50
+#define CURSOR_KEY_MAX 2048
 
 static int
 path_join(struct cli *cli, char *out, size_t outlen, const char *name)
@@ -165,25 +174,28 @@ cli_ca_file(const struct cli *cli)
 
 /* Write len bytes to a new file next to `path` and rename it over path:
  * readers see the old or the new file, never half of one. mkstemp
- * creates it mode 0600 with O_EXCL. */
+ * creates it mode 0600 with O_EXCL. Returns 0, or -1 with errno. */
 static int
-replace_file(struct cli *cli, const char *path, const char *data, size_t len)
+write_atomic(const char *path, const char *data, size_t len)
 {
 	char tmp[CLI_PATH_MAX + 16];
 	size_t off = 0;
 	ssize_t n;
-	int fd;
+	int fd, e;
 
 	snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd < 0)
-		return cli_fail(cli, CLI_EXIT_FAIL, "cannot create %s: %s", tmp, strerror(errno));
+		return -1;
 	while (off < len) {
 		n = write(fd, data + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
 			goto fail;
+		}
 		off += (size_t)n;
 	}
 	if (fsync(fd) != 0)
@@ -195,14 +207,23 @@ replace_file(struct cli *cli, const char *path, const char *data, size_t len)
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto fail;
-	return CLI_EXIT_OK;
+	return 0;
 
 fail:
-	n = errno;
+	e = errno;
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	return cli_fail(cli, CLI_EXIT_FAIL, "cannot write %s: %s", path, strerror((int)n));
+	errno = e;
+	return -1;
+}
+
+static int
+replace_file(struct cli *cli, const char *path, const char *data, size_t len)
+{
+	if (write_atomic(path, data, len) != 0)
+		return cli_fail(cli, CLI_EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+	return CLI_EXIT_OK;
 }
 
 /* Is `line` a root-section setting of `key`? */
@@ -413,4 +434,168 @@ cli_session_remove(struct cli *cli)
 	if (errno == ENOENT)
 		return -1;
 	return cli_fail(cli, CLI_EXIT_FAIL, "cannot delete %s: %s", path, strerror(errno));
+}
+
+
+/* Read the cursor file into a malloc'ed string (*buf, "" if there is
+ * none). Returns 0, or -1 with errno. */
+static int
+cursor_read(const char *path, char **buf)
+{
+	size_t len;
+	FILE *f;
+
+	*buf = calloc(1, CURSOR_MAX + 1);
+	if (*buf == NULL)
+		abort();
+	f = fopen(path, "r");
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -1;
+	len = fread(*buf, 1, CURSOR_MAX, f);
+	if (ferror(f) || !feof(f)) {
+		fclose(f);
+		errno = EFBIG;
+		return -1;
+	}
+	fclose(f);
+	(*buf)[len] = '\0';
+	return 0;
+}
+
+/* Split the line "CURSOR KEY". 0 with *cursor and *key (inside line), or
+ * -1 if it is not such a line. */
+static int
+cursor_line(char *line, uint64_t *cursor, const char **key)
+{
+	char *sp = strchr(line, ' '), *end;
+	unsigned long long v;
+	int bad;
+
+	if (sp == NULL || sp == line || line[0] < '0' || line[0] > '9')
+		return -1;
+	*sp = '\0';
+	errno = 0;
+	v = strtoull(line, &end, 10);
+	bad = errno != 0 || *end != '\0';
+	*sp = ' ';
+	if (bad)
+		return -1;
+	*cursor = (uint64_t)v;
+	*key = sp + 1;
+	return 0;
+}
+
+/* The next line of a buffer: NUL-terminates it and returns the one after. */
+static char *
+next_line(char *line)
+{
+	char *nl = strchr(line, '\n');
+
+	if (nl == NULL)
+		return line + strlen(line);
+	*nl = '\0';
+	return nl + 1;
+}
+
+int
+cli_cursor_load(struct cli *cli, const char *key, uint64_t *cursor, char *why, size_t whylen)
+{
+	char path[CLI_PATH_MAX], *buf, *line, *next;
+	const char *k;
+	uint64_t v;
+	int rc = 0;
+
+	*cursor = 0;
+	if (snprintf(path, sizeof path, "%s/%s", cli->dir, CURSOR_FILE) >= (int)sizeof path) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	if (cursor_read(path, &buf) != 0) {
+		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		rc = -1;
+	} else {
+		for (line = buf; *line != '\0'; line = next) {
+			next = next_line(line);
+			if (cursor_line(line, &v, &k) == 0 && strcmp(k, key) == 0) {
+				*cursor = v;
+				break;
+			}
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+int
+cli_cursor_save(struct cli *cli, const char *key, uint64_t cursor, char *why, size_t whylen)
+{
+	char path[CLI_PATH_MAX], lock[CLI_PATH_MAX + 8], *old = NULL, *out = NULL, *line,
+		*next, head[32], *lines[CURSOR_KEYS];
+	const char *k;
+	size_t len = 0, cap = 0, nlines, i;
+	uint64_t v;
+	int n, rc = -1, lfd;
+
+	if (strpbrk(key, "\r\n") != NULL || strlen(key) > CURSOR_KEY_MAX) {
+		snprintf(why, whylen, "bad cursor key");
+		return -1;
+	}
+	if (snprintf(path, sizeof path, "%s/%s", cli->dir, CURSOR_FILE) >= (int)sizeof path) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	/* Several watches may save at once (other boards, other terminals):
+	 * read-modify-write under a lock, or one would undo the other. */
+	snprintf(lock, sizeof lock, "%s.lock", path);
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lfd < 0) {
+		snprintf(why, whylen, "cannot open %s: %s", lock, strerror(errno));
+		return -1;
+	}
+	while (flock(lfd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			snprintf(why, whylen, "cannot lock %s: %s", lock, strerror(errno));
+			close(lfd);
+			return -1;
+		}
+	}
+	if (cursor_read(path, &old) != 0) {
+		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* Split the lines once; a cursor never goes back (another watch of
+	 * the same boards may have printed further). */
+	nlines = 0;
+	for (line = old; *line != '\0'; line = next) {
+		next = next_line(line);
+		if (cursor_line(line, &v, &k) != 0)
+			continue;
+		if (strcmp(k, key) == 0) {
+			if (v > cursor)
+				cursor = v;
+			continue;
+		}
+		if (nlines + 1 < CURSOR_KEYS)
+			lines[nlines++] = line;
+	}
+	/* this key first, then the others it has room for */
+	n = snprintf(head, sizeof head, "%llu ", (unsigned long long)cursor);
+	append(&out, &len, &cap, head, (size_t)n);
+	append(&out, &len, &cap, key, strlen(key));
+	append(&out, &len, &cap, "\n", 1);
+	for (i = 0; i < nlines; i++) {
+		append(&out, &len, &cap, lines[i], strlen(lines[i]));
+		append(&out, &len, &cap, "\n", 1);
+	}
+	if (write_atomic(path, out, len) != 0) {
+		snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	flock(lfd, LOCK_UN);
+	close(lfd);
+	free(old);
+	free(out);
+	return rc;
 }

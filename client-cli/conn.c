@@ -2,10 +2,20 @@
  * The CLI's side of a connection: connect with the configured CA, resume
  * the cached session, make calls, and map every way they can fail to one
  * reported message and one exit status.
+ *
+ * Retries (cli_request). A request that is safe to repeat is sent again
+ * on a new connection when the transport fails — cannot connect, no
+ * answer in time, connection lost — or when the server answers
+ * UNAVAILABLE (shutting down, storage busy). Reads are safe by nature,
+ * acks keep the first time, and every write carries a client_id that the
+ * server stores once. The *_quiet variants exist for this: they describe
+ * a transport failure instead of reporting it, so that only the last one
+ * reaches the user (earlier ones are announced as retries on stderr).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -59,8 +69,10 @@ cli_check_server(struct cli *cli, const char *url)
 	return CLI_EXIT_OK;
 }
 
-int
-cli_connect(struct cli *cli, const char *url, struct rkc **out)
+/* Connect to url without reporting a transport failure: returns
+ * CLI_EXIT_CONNECT with its reason in why. Bad settings are reported. */
+static int
+connect_quiet(struct cli *cli, const char *url, struct rkc **out, char *why, size_t whylen)
 {
 	struct rkc_opts opts;
 	char err[512];
@@ -74,24 +86,50 @@ cli_connect(struct cli *cli, const char *url, struct rkc **out)
 	opts.ca_file = cli_ca_file(cli);
 	opts.timeout_ms = CLI_CONNECT_TIMEOUT_MS;
 	*out = rkc_connect(&opts, err, sizeof err);
-	if (*out == NULL)
-		return cli_fail(cli, CLI_EXIT_CONNECT, "cannot connect to %s: %s", url, err);
+	if (*out == NULL) {
+		snprintf(why, whylen, "cannot connect to %s: %s", url, err);
+		return CLI_EXIT_CONNECT;
+	}
 	return CLI_EXIT_OK;
 }
 
-/* Report why a call on c failed at the transport level. */
-static int
-transport_failure(struct cli *cli, struct rkc *c)
+int
+cli_connect(struct cli *cli, const char *url, struct rkc **out)
+{
+	char why[1024];
+	int rc = connect_quiet(cli, url, out, why, sizeof why);
+
+	if (rc == CLI_EXIT_CONNECT)
+		return cli_fail(cli, rc, "%s", why);
+	return rc;
+}
+
+/* Why a call on c failed at the transport level. */
+static void
+transport_reason(struct rkc *c, char *why, size_t whylen)
 {
 	if (strcmp(rkc_last_error(c), "timeout") == 0)
-		return cli_fail(cli, CLI_EXIT_CONNECT, "the server did not answer within %d seconds",
-		                CLI_CALL_TIMEOUT_MS / 1000);
-	return cli_fail(cli, CLI_EXIT_CONNECT, "connection to the server failed: %s",
-	                rkc_last_error(c));
+		snprintf(why, whylen, "the server did not answer within %d seconds",
+		         CLI_CALL_TIMEOUT_MS / 1000);
+	else
+		snprintf(why, whylen, "connection to the server failed: %s", rkc_last_error(c));
 }
 
 int
-cli_resume(struct cli *cli, struct rkc *c, const char *token, Renkei__V1__Envelope **resp)
+cli_call_quiet(struct rkc *c, Renkei__V1__Envelope *req, Renkei__V1__Envelope **resp,
+               char *why, size_t whylen)
+{
+	if (rkc_call(c, req, CLI_CALL_TIMEOUT_MS, resp) != 0) {
+		transport_reason(c, why, whylen);
+		return CLI_EXIT_CONNECT;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Send ResumeRequest with token on c: cli_call_quiet's contract. */
+static int
+resume_quiet(struct rkc *c, const char *token, Renkei__V1__Envelope **resp, char *why,
+             size_t whylen)
 {
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__ResumeRequest rr = RENKEI__V1__RESUME_REQUEST__INIT;
@@ -102,16 +140,26 @@ cli_resume(struct cli *cli, struct rkc *c, const char *token, Renkei__V1__Envelo
 	rr.device = device;
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST;
 	req.resume_request = &rr;
-	if (rkc_call(c, &req, CLI_CALL_TIMEOUT_MS, resp) != 0)
-		return transport_failure(cli, c);
+	return cli_call_quiet(c, &req, resp, why, whylen);
+}
+
+int
+cli_resume(struct cli *cli, struct rkc *c, const char *token, Renkei__V1__Envelope **resp)
+{
+	char why[512];
+
+	if (resume_quiet(c, token, resp, why, sizeof why) != CLI_EXIT_OK)
+		return cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
 	return CLI_EXIT_OK;
 }
 
 int
-cli_open_session(struct cli *cli, struct rkc **out)
+cli_open_session_quiet(struct cli *cli, struct rkc **out, char *login, size_t login_len,
+                       char *why, size_t whylen)
 {
-	struct cli_session s;
 	Renkei__V1__Envelope *resp = NULL;
+	Renkei__V1__LoginResponse *lr;
+	struct cli_session s;
 	int rc;
 
 	*out = NULL;
@@ -130,16 +178,26 @@ cli_open_session(struct cli *cli, struct rkc **out)
 		return rc;
 	}
 	snprintf(cli->session_server, sizeof cli->session_server, "%s", s.server);
-	rc = cli_connect(cli, s.server, out);
+	rc = connect_quiet(cli, s.server, out, why, whylen);
 	if (rc == CLI_EXIT_OK)
-		rc = cli_resume(cli, *out, s.token, &resp);
+		rc = resume_quiet(*out, s.token, &resp, why, whylen);
 	cli_session_wipe(&s);
 	if (rc == CLI_EXIT_OK) {
-		if (resp->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR)
+		if (resp->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR &&
+		    resp->error->code == RENKEI__V1__CODE__UNAVAILABLE) {
+			/* shutting down: as good as no connection, try again later */
+			snprintf(why, whylen, "the server is unavailable: %s", resp->error->message);
+			rc = CLI_EXIT_CONNECT;
+		} else if (resp->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR) {
 			rc = cli_server_error(cli, resp->error);
-		else if (resp->body_case != RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE)
+		} else if (resp->body_case != RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE) {
 			rc = cli_fail(cli, CLI_EXIT_SERVER,
 			              "unexpected answer from the server to ResumeRequest");
+		} else if (login != NULL && login_len > 0) {
+			lr = resp->login_response;
+			snprintf(login, login_len, "%s",
+			         lr->user != NULL && lr->user->login != NULL ? lr->user->login : "");
+		}
 	}
 	if (resp != NULL)
 		renkei__v1__envelope__free_unpacked(resp, NULL);
@@ -151,13 +209,33 @@ cli_open_session(struct cli *cli, struct rkc **out)
 }
 
 int
+cli_open_session(struct cli *cli, struct rkc **out)
+{
+	char why[1024];
+	int rc = cli_open_session_quiet(cli, out, NULL, 0, why, sizeof why);
+
+	if (rc == CLI_EXIT_CONNECT)
+		return cli_fail(cli, rc, "%s", why);
+	return rc;
+}
+
+int
 cli_call(struct cli *cli, struct rkc *c, Renkei__V1__Envelope *req,
          Renkei__V1__Envelope__BodyCase want, Renkei__V1__Envelope **resp)
 {
+	char why[512];
+
+	if (cli_call_quiet(c, req, resp, why, sizeof why) != CLI_EXIT_OK)
+		return cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
+	return cli_check_answer(cli, want, resp);
+}
+
+int
+cli_check_answer(struct cli *cli, Renkei__V1__Envelope__BodyCase want,
+                 Renkei__V1__Envelope **resp)
+{
 	int rc;
 
-	if (rkc_call(c, req, CLI_CALL_TIMEOUT_MS, resp) != 0)
-		return transport_failure(cli, c);
 	if ((*resp)->body_case == want)
 		return CLI_EXIT_OK;
 	if ((*resp)->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR)
@@ -169,4 +247,60 @@ cli_call(struct cli *cli, struct rkc *c, Renkei__V1__Envelope *req,
 	renkei__v1__envelope__free_unpacked(*resp, NULL);
 	*resp = NULL;
 	return rc;
+}
+
+/* Sleep ms milliseconds (signals may cut it short). */
+void
+cli_sleep_ms(int ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+int
+cli_request(struct cli *cli, Renkei__V1__Envelope *req, Renkei__V1__Envelope__BodyCase want,
+            Renkei__V1__Envelope **resp, int retries)
+{
+	char why[1024];
+	struct rkc *c = NULL;
+	int attempt, rc, pause_ms = CLI_RETRY_FIRST_MS;
+
+	*resp = NULL;
+	for (attempt = 0;; attempt++) {
+		rc = cli_open_session_quiet(cli, &c, NULL, 0, why, sizeof why);
+		if (rc == CLI_EXIT_OK) {
+			rc = cli_call_quiet(c, req, resp, why, sizeof why);
+			/* no close handshake with a connection that failed */
+			if (rc == CLI_EXIT_OK)
+				rkc_close(c);
+			else
+				rkc_abort(c);
+			c = NULL;
+		}
+		/* UNAVAILABLE: the server could not do it now (shutting down,
+		 * storage busy) and said to try again */
+		if (rc == CLI_EXIT_OK && (*resp)->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR &&
+		    (*resp)->error->code == RENKEI__V1__CODE__UNAVAILABLE && attempt < retries) {
+			snprintf(why, sizeof why, "the server is unavailable: %s",
+			         (*resp)->error->message);
+			renkei__v1__envelope__free_unpacked(*resp, NULL);
+			*resp = NULL;
+			rc = CLI_EXIT_CONNECT;
+		}
+		if (rc != CLI_EXIT_CONNECT)
+			break;
+		cli_scrub(why); /* it may quote the server's close reason */
+		if (attempt >= retries)
+			return cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
+		fprintf(stderr, "%s: %s; trying again in %d.%d s (retry %d of %d)\n", cli->prog, why,
+		        pause_ms / 1000, pause_ms % 1000 / 100, attempt + 1, retries);
+		cli_sleep_ms(pause_ms);
+		pause_ms *= 2;
+	}
+	if (rc != CLI_EXIT_OK)
+		return rc; /* reported */
+	return cli_check_answer(cli, want, resp);
 }

@@ -14,7 +14,8 @@ struct command {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
 	const char *usage;   /* arguments, after "renkei NAME" */
-	const char *summary;
+	const char *summary; /* one line */
+	const char *details; /* more, for 'help NAME' and 'NAME --help'; or NULL */
 };
 
 static int cmd_help(struct cli *cli, int argc, char **argv);
@@ -22,10 +23,47 @@ static int cmd_help(struct cli *cli, int argc, char **argv);
 /* Add new commands here (and declare them in cli.h). */
 static const struct command commands[] = {
 	{ "login", cli_cmd_login, "[--password-stdin] LOGIN",
-	  "log in; the password is asked for (or read from stdin), the session is cached" },
-	{ "logout", cli_cmd_logout, "", "end the cached session on the server and forget it" },
-	{ "whoami", cli_cmd_whoami, "", "show who the cached session belongs to, and until when" },
-	{ "help", cmd_help, "[COMMAND]", "show this help, or the usage of one command" },
+	  "log in; the password is asked for (or read from stdin), the session is cached",
+	  NULL },
+	{ "logout", cli_cmd_logout, "", "end the cached session on the server and forget it",
+	  NULL },
+	{ "whoami", cli_cmd_whoami, "", "show who the cached session belongs to, and until when",
+	  NULL },
+	{ "patients", cli_cmd_patients, "", "list my patients: the boards I may read", NULL },
+	{ "patient", cli_cmd_patient, "PATIENT",
+	  "show a patient and their liaison sheet (the care team)", NULL },
+	{ "board", cli_cmd_board, "PATIENT [--before SEQ | --after SEQ] [--limit N]",
+	  "read a patient's board, newest first",
+	  "Posts are numbered #1, #2, ... on each board (SEQ) and have an id across\n"
+	  "boards: amend, retract, ack and acks take the id. A page holds 50 posts\n"
+	  "(--limit: 1 to 200); --before SEQ pages back, --after SEQ pages forward." },
+	{ "post", cli_cmd_post,
+	  "PATIENT --text TEXT [--kind KIND] [--visibility VIS] [--urgent] [--vitals LIST] "
+	  "[--client-id ID]",
+	  "post on a patient's board",
+	  "--text -       read the text from stdin\n"
+	  "--kind         visit_note, vitals, medication, care, handoff or general (default)\n"
+	  "--visibility   all (family too), professional (default: not family) or clinical\n"
+	  "--vitals LIST  e.g. bt=36.8,bp=112/68,p=88,spo2=95,rr=18 (any of them)\n"
+	  "--client-id    the post's idempotency key (default: a new random UUID)\n"
+	  "A lost connection or a timeout is retried, up to 3 times, with the same\n"
+	  "client id: the post is stored once." },
+	{ "amend", cli_cmd_amend, "POST --text TEXT [--vitals LIST] [--urgent] [--client-id ID]",
+	  "correct one of my posts: a new version, linked to the old one",
+	  "POST is the id of the latest version. The new version replaces the text,\n"
+	  "the vitals and the urgent flag: give them all again. Kind and visibility\n"
+	  "stay those of the original. Retried like post." },
+	{ "retract", cli_cmd_retract, "POST --reason TEXT [--client-id ID]",
+	  "retract one of my posts, saying why; the original is kept", NULL },
+	{ "ack", cli_cmd_ack, "POST", "confirm (確認) that I have read a post", NULL },
+	{ "acks", cli_cmd_acks, "POST", "show who confirmed a post and who has not yet", NULL },
+	{ "watch", cli_cmd_watch, "[PATIENT...]",
+	  "print new posts and confirmations as they come (all my boards if none named)",
+	  "Starts with what was posted since the last watch of the same boards (the\n"
+	  "first time: everything), then follows live. A lost connection is retried\n"
+	  "(every 0.5 s to 10 s) and resumed without losing or repeating a post.\n"
+	  "Ctrl-C stops. With --json: one JSON object per line." },
+	{ "help", cmd_help, "[COMMAND]", "show this help, or the usage of one command", NULL },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -58,6 +96,8 @@ print_help(const struct cli *cli, FILE *f)
 		        commands[i].usage, commands[i].summary);
 	fprintf(f,
 	        "\n"
+	        "More about one: %s help COMMAND, or %s COMMAND --help.\n"
+	        "\n"
 	        "Global options (before the command):\n"
 	        "  --server URL  server to use (wss://host:port); default: 'server' in the\n"
 	        "                config file, else %s. Saved by login.\n"
@@ -67,19 +107,21 @@ print_help(const struct cli *cli, FILE *f)
 	        "  --help        show this help\n"
 	        "\n"
 	        "Files: in $RENKEI_CONFIG_DIR, else $XDG_CONFIG_HOME/renkei, else\n"
-	        "~/.config/renkei: 'config' (INI: server = URL, ca = FILE) and 'session'\n"
-	        "(the cached session token, readable by you only).\n"
+	        "~/.config/renkei: 'config' (INI: server = URL, ca = FILE), 'session'\n"
+	        "(the cached session token, readable by you only) and 'cursor' (where\n"
+	        "'watch' stopped).\n"
 	        "\n"
 	        "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n"
 	        "3 not logged in or session ended, 4 permission denied or not found,\n"
 	        "5 other error from the server, 6 connection or TLS failure.\n",
-	        CLI_DEFAULT_SERVER);
+	        cli->prog, cli->prog, CLI_DEFAULT_SERVER);
 }
 
 static int
 cmd_help(struct cli *cli, int argc, char **argv)
 {
 	const struct command *cmd;
+	struct cli about;
 	json_t *list;
 	size_t i;
 
@@ -90,21 +132,27 @@ cmd_help(struct cli *cli, int argc, char **argv)
 		if (cmd == NULL)
 			return cli_usage_error(cli, "no command '%s'", argv[1]);
 		if (cli->json) {
-			cli_json_print(cli, json_pack("{s:s,s:s,s:s}", "name", cmd->name, "usage",
-			                              cmd->usage, "summary", cmd->summary));
+			cli_json_print(cli, json_pack("{s:s,s:s,s:s,s:s?}", "name", cmd->name,
+			                              "usage", cmd->usage, "summary", cmd->summary,
+			                              "details", cmd->details));
 			return CLI_EXIT_OK;
 		}
-		printf("usage: %s %s%s%s\n  %s\n", cli->prog, cmd->name, *cmd->usage ? " " : "",
-		       cmd->usage, cmd->summary);
-		return CLI_EXIT_OK;
+		/* as if `renkei NAME --help` */
+		about = *cli;
+		about.cmd = cmd->name;
+		about.cmd_usage = cmd->usage;
+		about.cmd_summary = cmd->summary;
+		about.cmd_details = cmd->details;
+		return cli_command_help(&about);
 	}
 	if (cli->json) {
 		list = json_array();
 		for (i = 0; i < N_COMMANDS; i++)
-			json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "name",
+			json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s?}", "name",
 			                                      commands[i].name, "usage",
 			                                      commands[i].usage, "summary",
-			                                      commands[i].summary));
+			                                      commands[i].summary, "details",
+			                                      commands[i].details));
 		cli_json_print(cli, json_pack("{s:o}", "commands", list));
 		return CLI_EXIT_OK;
 	}
@@ -197,6 +245,8 @@ main(int argc, char **argv)
 		return finish(&cli, cli_usage_error(&cli, "unknown command '%s'", argv[i]));
 	cli.cmd = cmd->name;
 	cli.cmd_usage = cmd->usage;
+	cli.cmd_summary = cmd->summary;
+	cli.cmd_details = cmd->details;
 
 	rc = cli_config_load(&cli);
 	if (rc == CLI_EXIT_OK)

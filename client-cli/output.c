@@ -1,7 +1,8 @@
 /*
  * How the renkei CLI speaks: failures (text on stderr, or JSON on stdout
- * with --json), JSON documents, times, professions, and scrubbing of text
- * that came from the server before it reaches a terminal.
+ * with --json), JSON documents, times, professions, help, tables, and
+ * scrubbing of text that came from the server before it reaches a
+ * terminal (every printer here that takes server text scrubs it).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "rkc_text.h"
 
 /* The code name in a JSON error for a local failure, from its class:
  * one vocabulary (the gRPC names) for server and client errors alike. */
@@ -133,10 +135,10 @@ cli_server_error(struct cli *cli, const Renkei__V1__Error *e)
 void
 cli_json_print(struct cli *cli, json_t *doc)
 {
-	(void)cli;
 	if (doc == NULL)
 		abort(); /* jansson only fails this way when out of memory */
-	if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0)
+	/* no JSON_ENSURE_ASCII: Japanese text stays readable UTF-8 */
+	if (json_dumpf(doc, stdout, cli->ndjson ? JSON_COMPACT : JSON_INDENT(2)) != 0)
 		fprintf(stderr, "renkei: cannot write JSON output\n");
 	fputc('\n', stdout);
 	json_decref(doc);
@@ -287,10 +289,11 @@ cli_time_utc(int64_t ms, char *buf, size_t len)
 json_t *
 cli_json_user(const Renkei__V1__User *u)
 {
-	json_t *o = json_object(), *org;
+	json_t *o, *org;
 
 	if (u == NULL)
 		return json_null();
+	o = json_object();
 	json_object_set_new(o, "login", cli_json_str(u->login));
 	json_object_set_new(o, "display_name", cli_json_str(u->display_name));
 	json_object_set_new(o, "profession", json_string(cli_profession_name(u->profession)));
@@ -318,4 +321,198 @@ cli_json_session(const Renkei__V1__User *u, int64_t expires_at_ms, uint32_t idle
 	json_object_set_new(o, "expires_at_ms", json_integer(expires_at_ms));
 	json_object_set_new(o, "idle_timeout_s", json_integer(idle_timeout_s));
 	return o;
+}
+
+void
+cli_time_short(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)ms);
+}
+
+void
+cli_print_usage(const struct cli *cli, FILE *f)
+{
+	fprintf(f, "usage: %s %s%s%s\n", cli->prog, cli->cmd != NULL ? cli->cmd : "COMMAND",
+	        cli->cmd_usage != NULL && *cli->cmd_usage ? " " : "",
+	        cli->cmd_usage != NULL ? cli->cmd_usage : "");
+}
+
+int
+cli_command_help(const struct cli *cli)
+{
+	const char *line, *nl;
+
+	cli_print_usage(cli, stdout);
+	if (cli->cmd_summary != NULL)
+		printf("  %s\n", cli->cmd_summary);
+	if (cli->cmd_details == NULL)
+		return CLI_EXIT_OK;
+	fputc('\n', stdout);
+	for (line = cli->cmd_details; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL) {
+			printf("  %s\n", line);
+			break;
+		}
+		printf("  %.*s\n", (int)(nl - line), line);
+	}
+	return CLI_EXIT_OK;
+}
+
+static char *
+xstrndup(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d == NULL)
+		abort();
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+void
+cli_print_scrubbed(FILE *f, const char *s)
+{
+	char *d, *p;
+
+	if (s == NULL)
+		return;
+	d = xstrndup(s, strlen(s));
+	for (p = d; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	cli_scrub(d);
+	fputs(d, f);
+	free(d);
+}
+
+void
+cli_print_block(FILE *f, const char *s, const char *indent)
+{
+	const char *line = s, *nl;
+	size_t n;
+	char *d, *p;
+
+	if (s == NULL)
+		return;
+	for (;;) {
+		nl = strchr(line, '\n');
+		n = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		d = xstrndup(line, n);
+		for (p = d; *p != '\0'; p++)
+			if (*p == '\t')
+				*p = ' ';
+		cli_scrub(d);
+		fprintf(f, "%s%s\n", indent, d);
+		free(d);
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+}
+
+/* ---- tables */
+
+struct cli_table {
+	size_t ncols, nrows, cap;
+	char **cells;   /* (nrows + 1) * ncols, the header row first; room for cap rows */
+	char *align;
+	size_t *width;
+};
+
+/* Copy and scrub cells into row r (0 = the header), widening columns. */
+static void
+table_put(struct cli_table *t, size_t r, const char *const *cells)
+{
+	size_t i, w;
+	char *c;
+
+	for (i = 0; i < t->ncols; i++) {
+		c = xstrndup(cells[i] != NULL ? cells[i] : "", cells[i] != NULL ? strlen(cells[i]) : 0);
+		cli_scrub(c);
+		w = rkc_text_width(c);
+		if (w > t->width[i])
+			t->width[i] = w;
+		t->cells[r * t->ncols + i] = c;
+	}
+}
+
+struct cli_table *
+cli_table_new(size_t ncols, const char *const *headers, const char *align)
+{
+	struct cli_table *t = calloc(1, sizeof *t);
+	size_t i;
+
+	if (t == NULL)
+		abort();
+	t->ncols = ncols;
+	t->cap = 16;
+	t->cells = calloc(t->cap * ncols, sizeof *t->cells);
+	t->width = calloc(ncols, sizeof *t->width);
+	t->align = calloc(ncols + 1, 1);
+	if (t->cells == NULL || t->width == NULL || t->align == NULL)
+		abort();
+	for (i = 0; i < ncols; i++)
+		t->align[i] = align != NULL && align[i] == 'r' ? 'r' : 'l';
+	table_put(t, 0, headers);
+	return t;
+}
+
+void
+cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	if (t->nrows + 2 > t->cap) {
+		t->cap *= 2;
+		t->cells = realloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
+		if (t->cells == NULL)
+			abort();
+	}
+	table_put(t, t->nrows + 1, cells);
+	t->nrows++;
+}
+
+void
+cli_table_print(const struct cli_table *t, FILE *f, const char *indent)
+{
+	size_t r, i, w;
+	const char *c;
+
+	for (r = 0; r <= t->nrows; r++) {
+		fputs(indent, f);
+		for (i = 0; i < t->ncols; i++) {
+			c = t->cells[r * t->ncols + i];
+			w = rkc_text_width(c);
+			if (t->align[i] == 'r')
+				fprintf(f, "%*s", (int)(t->width[i] - w), "");
+			fputs(c, f);
+			if (i + 1 < t->ncols) {
+				if (t->align[i] != 'r')
+					fprintf(f, "%*s", (int)(t->width[i] - w), "");
+				fputs("  ", f);
+			}
+		}
+		fputc('\n', f);
+	}
+}
+
+void
+cli_table_free(struct cli_table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < (t->nrows + 1) * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->width);
+	free(t->align);
+	free(t);
 }

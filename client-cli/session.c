@@ -161,9 +161,7 @@ no_options(struct cli *cli, int argc, char **argv, int max_args)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 'h') {
-			printf("usage: %s %s%s%s\n", cli->prog, cli->cmd,
-			       *cli->cmd_usage ? " " : "", cli->cmd_usage);
-			return CLI_EXIT_OK;
+			return cli_command_help(cli);
 		}
 		return cli_unknown_option(cli, argv[optind - 1]);
 	}
@@ -196,9 +194,7 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 			from_stdin = 1;
 			break;
 		case 'h':
-			printf("usage: %s %s%s%s\n", cli->prog, cli->cmd,
-			       *cli->cmd_usage ? " " : "", cli->cmd_usage);
-			return CLI_EXIT_OK;
+			return cli_command_help(cli);
 		default:
 			return cli_unknown_option(cli, argv[optind - 1]);
 		}

@@ -291,6 +291,10 @@ is_request(Renkei__V1__Envelope__BodyCase b)
 	case RENKEI__V1__ENVELOPE__BODY_AUDIT_QUERY_REQUEST:
 	case RENKEI__V1__ENVELOPE__BODY_AUDIT_EXPORT_REQUEST:
 	case RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_UPLOAD_BEGIN_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_UPLOAD_CHUNK_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_UPLOAD_FINISH_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_ATTACHMENT_GET_REQUEST:
 		return true;
 	default:
 		return false;
@@ -346,7 +350,8 @@ api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
 	}
 	if (!api_strings_valid(&env->base, &field)) {
 		api_send_error3(api, c, env->request_id, RK_ERR_INVALID,
-		                "text is not valid UTF-8", field);
+		                "text is not valid UTF-8 or holds control characters",
+		                field);
 		goto done;
 	}
 	if (env->body_case == RENKEI__V1__ENVELOPE__BODY__NOT_SET) {
@@ -421,6 +426,11 @@ api_tick(struct api *api, int64_t now_ms)
 	for (size_t i = 0; i < nexp; i++)
 		api_session_kill(api, expired[i], "session expired");
 	free(expired);
+	/* Abandoned uploads and orphaned photos, once a minute. */
+	if (mono - api->last_gc_ms >= 60000) {
+		api->last_gc_ms = mono;
+		api_media_gc(api);
+	}
 }
 
 void

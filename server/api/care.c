@@ -60,6 +60,12 @@ api_post_to_wire(const struct care_post *p, struct api_post_wire *w)
 	w->post.amended_by_post_id = (uint64_t)p->amended_by;
 	w->post.retracts_post_id = (uint64_t)p->retracts_id;
 	w->post.retracted_by_post_id = (uint64_t)p->retracted_by;
+	for (size_t i = 0; i < p->natt && i < CARE_ATTACH_MAX; i++) {
+		api_attachment_to_wire(&p->att[i], &w->att[i], w->sha_hex[i]);
+		w->attp[i] = &w->att[i];
+	}
+	w->post.n_attachments = p->natt < CARE_ATTACH_MAX ? p->natt : CARE_ATTACH_MAX;
+	w->post.attachments = w->attp;
 }
 
 /* Answer a page of posts: wire posts live on the heap for the pack. */
@@ -111,6 +117,7 @@ enum post_op { OP_CREATE, OP_AMEND, OP_RETRACT };
 struct post_req {
 	struct api_req r;
 	struct audit_entry *au;
+	int64_t attach[CARE_ATTACH_MAX];
 	enum post_op what;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
@@ -265,6 +272,21 @@ handle_create(struct api *api, struct api_conn *c, uint64_t rid,
 	q->in.visibility = (int)m->visibility;
 	q->in.urgent = m->urgent;
 	vitals_in(m->vitals, &q->in.vitals);
+	if (m->n_attachment_ids > CARE_ATTACH_MAX) {
+		api_send_error3(api, c, rid, RK_ERR_INVALID, "at most 10 photos on one post",
+		                "attachment_ids");
+		return post_release(&q->r);
+	}
+	for (size_t i = 0; i < m->n_attachment_ids; i++) {
+		if (m->attachment_ids[i] == 0 || m->attachment_ids[i] > INT64_MAX) {
+			api_send_error3(api, c, rid, RK_ERR_INVALID, "bad photo id",
+			                "attachment_ids");
+			return post_release(&q->r);
+		}
+		q->attach[i] = (int64_t)m->attachment_ids[i];
+	}
+	q->in.attachments = q->attach;
+	q->in.nattachments = m->n_attachment_ids;
 	if (care_post_input_check(&q->in, &st) != RK_OK) {
 		api_send_error(api, c, rid, &st);
 		return post_release(&q->r);
@@ -329,6 +351,7 @@ struct ack_req {
 	struct policy_actor who;
 	int64_t post_id;
 	int64_t acked_ms;
+	bool fresh;
 	struct care_post post;
 };
 
@@ -337,7 +360,7 @@ ack_run(struct store_conn *sc, struct store_op *op)
 {
 	struct ack_req *q = (struct ack_req *)op;
 	int rc = care_ack(sc, &q->who, q->post_id, rk_now_ms(), &q->acked_ms,
-	                  &q->post, &q->r.st);
+	                  &q->fresh, &q->post, &q->r.st);
 	if (rc == RK_OK)
 		audit_entry_set_patient(q->au, q->post.patient_code);
 	return rc;
@@ -368,7 +391,9 @@ ack_done(struct store_op *op, int rc)
 		env.body_case = RENKEI__V1__ENVELOPE__BODY_ACK_RESPONSE;
 		env.ack_response = &ar;
 		api_send(api, c, &env);
-		api_publish_ack(api, &q->post, &c->sess->user, q->acked_ms);
+		/* The team hears of a confirmation once. */
+		if (q->fresh)
+			api_publish_ack(api, &q->post, &c->sess->user, q->acked_ms);
 	}
 	care_post_fini(&q->post);
 	api_req_fini(&q->r);
@@ -1006,6 +1031,11 @@ api_handle_care(struct api *api, struct api_conn *c,
 		return handle_ack(api, c, rid, env->ack_request->post_id);
 	case RENKEI__V1__ENVELOPE__BODY_ACK_LIST_REQUEST:
 		return handle_ack_list(api, c, rid, env->ack_list_request->post_id);
+	case RENKEI__V1__ENVELOPE__BODY_UPLOAD_BEGIN_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_UPLOAD_CHUNK_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_UPLOAD_FINISH_REQUEST:
+	case RENKEI__V1__ENVELOPE__BODY_ATTACHMENT_GET_REQUEST:
+		return api_handle_attach(api, c, env);
 	default:
 		api_handle_sheet(api, c, env);
 	}

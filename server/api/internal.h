@@ -56,6 +56,8 @@ struct api {
 	struct api_stats stats;
 	struct auth_limits limits;
 	char *audit_pubkey; /* PEM, read once at start */
+	int64_t last_gc_ms;
+	int decoding;       /* photos being decoded now (bounded) */
 };
 
 /* Every request that goes to the store starts with this. */
@@ -149,7 +151,13 @@ struct api_post_wire {
 	Renkei__V1__Post post;
 	Renkei__V1__User author;
 	Renkei__V1__Vitals vitals;
+	Renkei__V1__Attachment att[CARE_ATTACH_MAX];
+	Renkei__V1__Attachment *attp[CARE_ATTACH_MAX];
+	char sha_hex[CARE_ATTACH_MAX][65];
 };
+/* A wire Attachment from a stored one; hex[65] holds the digest text. */
+void api_attachment_to_wire(const struct care_attachment *a,
+                            Renkei__V1__Attachment *w, char hex[65]);
 void api_post_to_wire(const struct care_post *p, struct api_post_wire *w);
 /* The policy's view of the connection's user. */
 struct policy_actor api_actor(const struct api_conn *c);
@@ -172,6 +180,12 @@ void api_sheet_wire_fini(struct api_sheet_wire *w);
 /* ---- sheet, hand-off, break-glass, family (sheet.c) */
 void api_handle_sheet(struct api *api, struct api_conn *c,
                       const Renkei__V1__Envelope *env);
+
+/* ---- photos (attach.c) */
+void api_handle_attach(struct api *api, struct api_conn *c,
+                       const Renkei__V1__Envelope *env);
+/* Delete abandoned uploads and orphaned photos (from api_tick). */
+void api_media_gc(struct api *api);
 
 /* ---- auditors (auditq.c) */
 void api_handle_audit(struct api *api, struct api_conn *c,

@@ -51,6 +51,19 @@ int care_vitals_check(const struct care_vitals *v, struct rk_status *st);
 /* Check a client id: 1..64 printable ASCII, no spaces. */
 bool care_client_id_valid(const char *id);
 
+struct care_attachment {
+	int64_t id;
+	int64_t owner_id, patient_id, post_id;
+	char mime[32];
+	int64_t size, thumb_size;
+	uint8_t sha256[32];
+	uint32_t width, height;
+	char file_name[CARE_NAME_MAX + 1];
+	char patient_code[CARE_CODE_MAX + 1];
+};
+
+#define CARE_ATTACH_MAX 10
+
 struct care_post {
 	int64_t id;
 	int64_t patient_id;
@@ -68,6 +81,8 @@ struct care_post {
 	char client_id[CARE_CODE_MAX + 1];
 	int64_t created_ms;
 	int64_t amends_id, amended_by, retracts_id, retracted_by;
+	struct care_attachment *att; /* owned */
+	size_t natt;
 };
 
 void care_post_fini(struct care_post *p);
@@ -81,6 +96,8 @@ struct care_post_input {
 	bool urgent;
 	const char *text;
 	struct care_vitals vitals;
+	const int64_t *attachments; /* finished uploads to put on the post */
+	size_t nattachments;
 };
 
 /* Check an input's own fields (not access). */
@@ -111,10 +128,11 @@ int care_post_retract(struct store_conn *sc, const struct policy_actor *who,
                       struct care_post *out, bool *duplicate,
                       struct rk_status *st);
 
-/* Confirm a post as read. Confirming twice keeps the first time. *post
- * is the post confirmed (for the event). */
+/* Confirm a post as read. Confirming twice keeps the first time (*fresh
+ * tells whether this call confirmed it). *post is the post confirmed (for
+ * the event). */
 int care_ack(struct store_conn *sc, const struct policy_actor *who,
-             int64_t post_id, int64_t now_ms, int64_t *acked_ms,
+             int64_t post_id, int64_t now_ms, int64_t *acked_ms, bool *fresh,
              struct care_post *post, struct rk_status *st);
 
 /* ---- reads */
@@ -212,6 +230,60 @@ int care_ack_list(struct store_conn *sc, const struct policy_actor *who,
                   struct care_ack_entry **acked, size_t *nacked,
                   struct care_member **pending, size_t *npending,
                   struct rk_status *st, char *patient, size_t patient_cap);
+
+/* ---- photos (attach.c) */
+
+struct care_upload_limits {
+	int64_t max_bytes, max_total_bytes;
+	int max_per_user;
+};
+
+/* Begin or resume an upload for a post on patient `code` (the actor must
+ * be allowed to post there). *received: how much the server has; if the
+ * upload was finished already, *received == size. */
+int care_upload_begin(struct store_conn *sc, const struct policy_actor *who,
+                      const char *code, const char *upload_key,
+                      const char *file_name, int64_t size,
+                      const uint8_t sha256[32],
+                      const struct care_upload_limits *lim, int64_t now_ms,
+                      int64_t *received, struct rk_status *st);
+
+/* Append a piece at `offset` (which must equal what was received). */
+int care_upload_chunk(struct store_conn *sc, const struct policy_actor *who,
+                      const char *upload_key, int64_t offset,
+                      const uint8_t *data, size_t len, int64_t now_ms,
+                      int64_t *received, struct rk_status *st);
+
+/* Reader side of finishing: the whole file (malloc'ed), checked against
+ * the declared size and digest. If the upload was finished already,
+ * *done is set and *att describes the stored attachment instead. */
+int care_upload_load(struct store_conn *sc, const struct policy_actor *who,
+                     const char *upload_key, uint8_t **bytes, size_t *len,
+                     bool *done, struct care_attachment *att,
+                     struct rk_status *st);
+
+/* Writer side: store the sanitised image and thumbnail as an attachment
+ * and drop the upload's pieces. Idempotent per (owner, upload_key). */
+int care_upload_store(struct store_conn *sc, const struct policy_actor *who,
+                      const char *upload_key, const char *mime,
+                      uint32_t width, uint32_t height, const uint8_t *data,
+                      size_t len, const uint8_t *thumb, size_t thumb_len,
+                      int64_t now_ms, struct care_attachment *out,
+                      struct rk_status *st);
+
+/* Read (part of) an attachment or its thumbnail if the actor may read
+ * its post (an unattached one: only its owner). Otherwise NOT_FOUND, as
+ * for an id that does not exist. *data malloc'ed; *total = full size. */
+int care_attachment_read(struct store_conn *sc, const struct policy_actor *who,
+                         int64_t id, bool thumbnail, int64_t offset,
+                         int64_t length, int64_t now_ms,
+                         struct care_attachment *meta, uint8_t **data,
+                         size_t *len, int64_t *total, struct rk_status *st);
+
+/* Delete uploads untouched for abandon_ms and attachments on no post
+ * after orphan_ms. Returns RK_OK; counts what went. */
+int care_media_gc(struct store_conn *sc, int64_t now_ms, int64_t abandon_ms,
+                  int64_t orphan_ms, int *uploads, int *orphans);
 
 /* ---- the liaison sheet (sheet.c) */
 

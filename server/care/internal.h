@@ -48,4 +48,12 @@ int care_member_check(struct store_conn *sc, const struct policy_actor *who,
 int care_sheet_rows(struct store_conn *sc, int64_t patient_id, int64_t now_ms,
                     bool only_active, struct care_member **out, size_t *n);
 
+/* Put finished uploads on a new post (same author and patient). */
+int care_attach_to_post(struct store_conn *sc, int64_t author_id,
+                        int64_t patient_id, int64_t post_id, const int64_t *ids,
+                        size_t n, struct rk_status *st);
+
+/* Fill p->att with the post's photos. */
+int care_post_attachments(struct store_conn *sc, struct care_post *p);
+
 #endif

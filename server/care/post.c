@@ -97,7 +97,9 @@ care_post_input_check(const struct care_post_input *in, struct rk_status *st)
 		return rk_fail(st, RK_ERR_INVALID, "the text is longer than 16384 bytes",
 		               "text");
 	if (!rk_utf8_valid(in->text, n))
-		return rk_fail(st, RK_ERR_INVALID, "text is not valid UTF-8", "text");
+		return rk_fail(st, RK_ERR_INVALID,
+		               "text is not valid UTF-8 or holds control characters",
+		               "text");
 	return care_vitals_check(&in->vitals, st);
 }
 
@@ -108,6 +110,9 @@ care_post_fini(struct care_post *p)
 		return;
 	free(p->text);
 	p->text = NULL;
+	free(p->att);
+	p->att = NULL;
+	p->natt = 0;
 }
 
 void
@@ -175,6 +180,10 @@ care_post_load(struct store_conn *sc, int64_t post_id, struct care_post *out)
 		return RK_ERR_NOT_FOUND;
 	care_post_row(q, out);
 	sqlite3_reset(q);
+	if (care_post_attachments(sc, out) != RK_OK) {
+		care_post_fini(out);
+		return RK_ERR_STORE;
+	}
 	return RK_OK;
 }
 
@@ -274,8 +283,14 @@ care_insert_post(struct store_conn *sc, int64_t patient_id, int64_t author_id,
 	sqlite3_bind_int64(q, 17, now_ms);
 	if (store_step(sc, q) != SQLITE_DONE)
 		goto fail;
-	if (care_post_load(sc, sqlite3_last_insert_rowid(store_conn_db(sc)), out) !=
-	    RK_OK)
+	int64_t post_id = sqlite3_last_insert_rowid(store_conn_db(sc));
+	if (in->nattachments > 0) {
+		int rc = care_attach_to_post(sc, author_id, patient_id, post_id,
+		                             in->attachments, in->nattachments, st);
+		if (rc != RK_OK)
+			return rc;
+	}
+	if (care_post_load(sc, post_id, out) != RK_OK)
 		goto fail;
 	return RK_OK;
 fail:
@@ -449,7 +464,7 @@ care_post_readable(struct store_conn *sc, const struct policy_actor *who,
 
 int
 care_ack(struct store_conn *sc, const struct policy_actor *who, int64_t post_id,
-         int64_t now_ms, int64_t *acked_ms, struct care_post *post,
+         int64_t now_ms, int64_t *acked_ms, bool *fresh, struct care_post *post,
          struct rk_status *st)
 {
 	sqlite3_stmt *q;
@@ -466,6 +481,7 @@ care_ack(struct store_conn *sc, const struct policy_actor *who, int64_t post_id,
 	sqlite3_bind_int64(q, 3, now_ms);
 	if (store_step(sc, q) != SQLITE_DONE)
 		goto fail;
+	*fresh = sqlite3_changes(store_conn_db(sc)) == 1;
 	q = store_stmt(sc, "SELECT acked_ms FROM acks WHERE post_id = ? AND user_id = ?");
 	if (q == NULL)
 		goto fail;

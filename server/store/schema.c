@@ -146,6 +146,57 @@ static const struct schema_migration care_migrations[] = {
 	    " granted_ms INTEGER NOT NULL,"
 	    " expires_ms INTEGER NOT NULL);"
 	    "CREATE INDEX breakglass_by_user ON breakglass(user_id, patient_id, expires_ms);"},
+	/*
+	 * Photos. Blobs live here, in SQLCipher, not in files: they are
+	 * encrypted with the rest, and a post and its photos commit in one
+	 * transaction, so no post can point at a missing or partial blob.
+	 * Uploads in progress keep their pieces in upload_parts until
+	 * finished (then the sanitised image moves to attachments) or
+	 * abandoned (then the pieces are deleted). An attachment not put on a
+	 * post within a day is an orphan and is deleted; once on a post it
+	 * can no longer change or go.
+	 */
+	{4, "CREATE TABLE uploads ("
+	    " id INTEGER PRIMARY KEY,"
+	    " user_id INTEGER NOT NULL REFERENCES users(id),"
+	    " upload_key TEXT NOT NULL,"
+	    " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	    " file_name TEXT NOT NULL DEFAULT '',"
+	    " size INTEGER NOT NULL,"
+	    " sha256 BLOB NOT NULL,"
+	    " received INTEGER NOT NULL DEFAULT 0,"
+	    " created_ms INTEGER NOT NULL,"
+	    " updated_ms INTEGER NOT NULL,"
+	    " UNIQUE(user_id, upload_key));"
+	    "CREATE TABLE upload_parts ("
+	    " id INTEGER PRIMARY KEY,"
+	    " upload_id INTEGER NOT NULL REFERENCES uploads(id),"
+	    " offset INTEGER NOT NULL,"
+	    " data BLOB NOT NULL,"
+	    " UNIQUE(upload_id, offset));"
+	    "CREATE TABLE attachments ("
+	    " id INTEGER PRIMARY KEY,"
+	    " owner_id INTEGER NOT NULL REFERENCES users(id),"
+	    " upload_key TEXT NOT NULL,"
+	    " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	    " post_id INTEGER REFERENCES posts(id),"
+	    " file_name TEXT NOT NULL DEFAULT '',"
+	    " mime TEXT NOT NULL,"
+	    " size INTEGER NOT NULL,"
+	    " sha256 BLOB NOT NULL,"
+	    " width INTEGER NOT NULL,"
+	    " height INTEGER NOT NULL,"
+	    " data BLOB NOT NULL,"
+	    " thumb BLOB NOT NULL,"
+	    " created_ms INTEGER NOT NULL,"
+	    " UNIQUE(owner_id, upload_key));"
+	    "CREATE INDEX attachments_by_post ON attachments(post_id);"
+	    "CREATE TRIGGER attachments_fixed BEFORE UPDATE ON attachments"
+	    " WHEN OLD.post_id IS NOT NULL"
+	    " BEGIN SELECT RAISE(ABORT, 'an attached photo is part of the record'); END;"
+	    "CREATE TRIGGER attachments_kept BEFORE DELETE ON attachments"
+	    " WHEN OLD.post_id IS NOT NULL"
+	    " BEGIN SELECT RAISE(ABORT, 'an attached photo is part of the record'); END;"},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

@@ -44,6 +44,11 @@ struct conf {
 	int breakglass_s;
 	char *log_level;
 	char *metrics_access;
+	int upload_max_bytes;
+	int upload_max_per_user;
+	int upload_max_total_mb;
+	int upload_abandon_s;
+	int attachment_orphan_s;
 };
 
 /* Fill *c with the table's defaults. Free with conf_fini. */
