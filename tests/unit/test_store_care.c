@@ -311,8 +311,9 @@ test_amend_retract(void **state)
 	 * give the same answer. */
 	struct policy_actor out = actor(f, "out");
 	int64_t acked;
-	assert_int_equal(care_ack(f->sc, &out, p.id, rk_now_ms(), &acked, &x, &st), RK_ERR_NOT_FOUND);
-	assert_int_equal(care_ack(f->sc, &out, 99999, rk_now_ms(), &acked, &x, &st), RK_ERR_NOT_FOUND);
+	bool fresh;
+	assert_int_equal(care_ack(f->sc, &out, p.id, rk_now_ms(), &acked, &fresh, &x, &st), RK_ERR_NOT_FOUND);
+	assert_int_equal(care_ack(f->sc, &out, 99999, rk_now_ms(), &acked, &fresh, &x, &st), RK_ERR_NOT_FOUND);
 	care_post_fini(&p);
 	care_post_fini(&a);
 	care_post_fini(&r);
