@@ -122,7 +122,7 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 		if (p != PROF_PHYSICIAN && p != PROF_NURSE)
 			return deny(st, "only physicians and nurses may break the glass");
 		if (!m->patient_exists)
-			return rk_fail(st, RK_ERR_NOT_FOUND, "no such patient", "patient");
+			return rk_fail(st, RK_ERR_DENIED, POLICY_NO_ACCESS, "patient");
 		if (member)
 			return state_fail(st, "you are on this patient's liaison sheet "
 			                      "already: no need to break the glass");

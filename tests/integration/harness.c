@@ -213,6 +213,104 @@ h_dir_grep(const char *dir, const void *needle, size_t len, char *found,
 	return hits;
 }
 
+/* "| --- | :-: |": only pipes, dashes, colons and blanks. */
+static int
+md_separator(const char *line)
+{
+	return strspn(line, "|-: \t") == strlen(line) &&
+	       strchr(line, '-') != NULL;
+}
+
+/* The trimmed cells of "| a | b |" (malloc'ed); *n gets their number. */
+static char **
+md_split(const char *line, int *n)
+{
+	const char *p = strchr(line, '|'), *q;
+	char **cells = NULL;
+
+	*n = 0;
+	while (p != NULL && (q = strchr(p + 1, '|')) != NULL) {
+		const char *a = p + 1, *b = q;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		cells = realloc(cells, (size_t)(*n + 1) * sizeof(*cells));
+		if (cells == NULL)
+			abort();
+		cells[(*n)++] = strndup(a, (size_t)(b - a));
+		p = q;
+	}
+	return cells;
+}
+
+void
+h_md_table_free(struct h_md_table *t)
+{
+	for (int r = 0; r < t->nrows; r++) {
+		for (int c = 0; c < t->ncols; c++)
+			free(t->cell[r][c]);
+		free(t->cell[r]);
+	}
+	free(t->cell);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+h_md_table_read(const char *path, const char *heading, struct h_md_table *t)
+{
+	char *doc = h_read_file(path, NULL), *line, *next;
+	int in = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (doc == NULL) {
+		fprintf(stderr, "harness: cannot read %s\n", path);
+		return -1;
+	}
+	for (line = doc; line != NULL; line = next) {
+		char **cells;
+		int n;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		if (line[0] == '#' && t->nrows == 0) {
+			in = strcmp(line, heading) == 0;
+			continue;
+		}
+		if (!in || (line[0] != '|' && t->nrows == 0))
+			continue;
+		if (line[0] != '|')
+			break; /* the end of the table */
+		if (md_separator(line))
+			continue;
+		cells = md_split(line, &n);
+		if (t->nrows > 0 && n != t->ncols) {
+			fprintf(stderr, "harness: %s: %d cells, not %d: %s\n",
+			        path, n, t->ncols, line);
+			for (int c = 0; c < n; c++)
+				free(cells[c]);
+			free(cells);
+			free(doc);
+			h_md_table_free(t);
+			return -1;
+		}
+		t->ncols = n;
+		t->cell =
+		    realloc(t->cell, (size_t)(t->nrows + 1) * sizeof(*t->cell));
+		if (t->cell == NULL)
+			abort();
+		t->cell[t->nrows++] = cells;
+	}
+	free(doc);
+	if (t->nrows == 0) {
+		fprintf(stderr, "harness: %s: no table after \"%s\"\n", path,
+		        heading);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 rm_tree(const char *path)
 {
@@ -378,6 +476,31 @@ h_server_new(void)
 		return NULL;
 	}
 	return s;
+}
+
+const char *
+h_source_dir(void)
+{
+	return RENKEI_SOURCE_DIR;
+}
+
+int
+h_import(const struct h_server *s, const char *path)
+{
+	char setup_log[300];
+	char *argv[] = {RENKEI_SERVER_BIN,
+	                "import",
+	                "--data",
+	                (char *)s->dir,
+	                "--argon2-t",
+	                "1",
+	                "--argon2-m-kib",
+	                "64",
+	                (char *)path,
+	                NULL};
+
+	snprintf(setup_log, sizeof(setup_log), "%s/setup.log", s->dir);
+	return setup_step("renkei-server import", argv, setup_log);
 }
 
 static void

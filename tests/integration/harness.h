@@ -40,6 +40,7 @@
 #include <sys/types.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "rkc.h"
 
@@ -71,6 +72,15 @@ struct h_server *h_server_new(void);
 /* The renkei-server binary under test (for admin commands such as an
  * extra `import` before h_server_start). */
 const char *h_server_bin(void);
+
+/* The source tree (for docs/policy.md, data/demo-ward.json...). */
+const char *h_source_dir(void);
+
+/* `renkei-server import` of the ward file at `path` into s's data
+ * folder (server stopped), with the same cheap argon2 parameters as the
+ * demo users so that the file's users log in fast. All of the file or
+ * nothing is imported. 0, or -1 with the import's output printed. */
+int h_import(const struct h_server *s, const char *path);
 
 /* Start `renkei-server serve --data DIR --port P ARGS...` where args is a
  * NULL-terminated list of words ("--login-max-failures", "3", ...; NULL
@@ -193,6 +203,90 @@ void h_env_free(Renkei__V1__Envelope *env);
 /* "error", "login_response", ... for messages. */
 const char *h_body_name(Renkei__V1__Envelope__BodyCase b);
 
+/* ------------------------------------------------------- care requests */
+
+/* One request each (harness_care.c), sent with h_call: the response
+ * envelope (the success body or an Error), or NULL if none came; free
+ * with h_env_free. Strings are not copied; "" or NULL where the proto
+ * field is optional. They make what the integration tests ask most;
+ * anything unusual is built by hand. */
+Renkei__V1__Envelope *h_post_env(struct rkc *c, const char *patient,
+                                 const char *client_id,
+                                 Renkei__V1__Visibility vis, const char *text);
+Renkei__V1__Envelope *h_amend_env(struct rkc *c, uint64_t post_id,
+                                  const char *client_id, const char *text);
+Renkei__V1__Envelope *h_ack_env(struct rkc *c, uint64_t post_id);
+/* The newest page (default limit) of a board. */
+Renkei__V1__Envelope *h_timeline_env(struct rkc *c, const char *patient);
+/* SyncRequest for patients[0..n) (n = 0: every board I may read) from
+ * `cursor`, live_only as given, default page size. */
+Renkei__V1__Envelope *h_sync_env(struct rkc *c, const char *const *patients,
+                                 size_t n, uint64_t cursor, int live_only);
+Renkei__V1__Envelope *h_get_patient_env(struct rkc *c, const char *patient);
+/* valid_from / valid_until: "YYYY-MM-DD" or "" (today / open). */
+Renkei__V1__Envelope *h_sheet_add_env(struct rkc *c, const char *patient,
+                                      const char *login, const char *team_role,
+                                      int primary, const char *valid_from,
+                                      const char *valid_until);
+/* SheetChangeRequest that changes only the member's last valid day. */
+Renkei__V1__Envelope *h_sheet_until_env(struct rkc *c, const char *patient,
+                                        const char *login,
+                                        const char *valid_until);
+Renkei__V1__Envelope *h_sheet_end_env(struct rkc *c, const char *patient,
+                                      const char *login, const char *reason);
+Renkei__V1__Envelope *h_sheet_history_env(struct rkc *c, const char *patient);
+/* new_patient may be NULL (an existing patient). */
+Renkei__V1__Envelope *h_handoff_open_env(struct rkc *c, const char *patient,
+                                         Renkei__V1__Patient *new_patient,
+                                         const char *discharge_date,
+                                         const char *summary,
+                                         const char *client_id);
+/* members[0..n): login, team_role, primary of each proposed member. */
+Renkei__V1__Envelope *
+h_handoff_propose_env(struct rkc *c, const char *patient,
+                      const Renkei__V1__ProposedMember *members, size_t n);
+Renkei__V1__Envelope *h_handoff_conference_env(struct rkc *c,
+                                               const char *patient,
+                                               const char *conference_at);
+Renkei__V1__Envelope *h_handoff_accept_env(struct rkc *c, const char *patient);
+Renkei__V1__Envelope *h_handoff_get_env(struct rkc *c, const char *patient);
+Renkei__V1__Envelope *h_breakglass_env(struct rkc *c, const char *patient,
+                                       const char *reason);
+Renkei__V1__Envelope *h_family_invite_env(struct rkc *c, const char *patient,
+                                          const char *login,
+                                          const char *display_name,
+                                          const char *relation);
+
+/* Pieces of a ward file for h_import (the JSON shape of
+ * data/demo-ward.json), each a new reference for json_array_append_new.
+ * A user's password is H_DEMO_PASSWORD; org NULL (family) for none.
+ * from / until: "YYYY-MM-DD" (JST days; until is the last valid day) or
+ * NULL for open. visibility: "all", "professional" or "clinical". */
+json_t *h_ward_user(const char *login, const char *profession, const char *org);
+json_t *h_ward_member(const char *login, const char *team_role, int primary,
+                      const char *from, const char *until);
+json_t *h_ward_post(const char *author, const char *visibility,
+                    const char *text);
+
+/* The outcome of an answer as a code: RENKEI__V1__CODE__OK for any
+ * body that is not an Error, the Error's code otherwise, -1 for NULL. */
+int h_env_code(const Renkei__V1__Envelope *env);
+
+/* "ok" for a non-Error body, the Error's code name ("PERMISSION_DENIED")
+ * otherwise, "(no answer)" for NULL. */
+const char *h_env_outcome(const Renkei__V1__Envelope *env);
+
+/* The next PostEvent on c within timeout_ms (other events are dropped),
+ * or NULL. */
+Renkei__V1__Envelope *h_next_post_event(struct rkc *c, int timeout_ms);
+
+/* The calendar day `days` from today in Japan (JST, UTC+9; the server's
+ * sheet dates are JST days) as "YYYY-MM-DD" into out. */
+void h_jst_date(int days, char out[11]);
+
+/* Milliseconds until the next JST midnight (the day sheet dates roll). */
+int64_t h_ms_to_jst_midnight(void);
+
 /* ------------------------------------------------------------------- misc */
 
 /* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
@@ -213,6 +307,22 @@ int h_sh(const char *cmd, char **out);
  * found[cap] (if cap > 0). -1 if the folder could not be walked. */
 int h_dir_grep(const char *dir, const void *needle, size_t len, char *found,
                size_t cap);
+
+/* A Markdown table (GitHub style: "| a | b |" lines, a "| --- |"
+ * separator after the header) read from a document, for tests driven by
+ * a table in the docs. cell[r][c] is trimmed text; row 0 is the header.
+ * Escaped pipes (\|) are not supported. */
+struct h_md_table {
+	int nrows, ncols;
+	char ***cell;
+};
+
+/* The first table after the line `heading` (e.g. "## The table") in the
+ * file at path. Every row must have as many cells as the header.
+ * 0, or -1 with the reason printed. */
+int h_md_table_read(const char *path, const char *heading,
+                    struct h_md_table *t);
+void h_md_table_free(struct h_md_table *t);
 
 /* Read a whole file (malloc'ed, NUL-terminated). NULL on failure. */
 char *h_read_file(const char *path, size_t *len);
