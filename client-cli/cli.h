@@ -114,6 +114,12 @@ int cli_cmd_retract(struct cli *cli, int argc, char **argv);
 int cli_cmd_ack(struct cli *cli, int argc, char **argv);
 int cli_cmd_acks(struct cli *cli, int argc, char **argv);
 
+/* ---- commands (sheet.c) */
+int cli_cmd_sheet(struct cli *cli, int argc, char **argv);
+int cli_cmd_handoff(struct cli *cli, int argc, char **argv);
+int cli_cmd_breakglass(struct cli *cli, int argc, char **argv);
+int cli_cmd_family(struct cli *cli, int argc, char **argv);
+
 /* ---- commands (watch.c) */
 int cli_cmd_watch(struct cli *cli, int argc, char **argv);
 

@@ -63,6 +63,26 @@ static const struct command commands[] = {
 	  "first time: everything), then follows live. A lost connection is retried\n"
 	  "(every 0.5 s to 10 s) and resumed without losing or repeating a post.\n"
 	  "Ctrl-C stops. With --json: one JSON object per line." },
+	{ "sheet", cli_cmd_sheet,
+	  "PATIENT | add PATIENT LOGIN --role R [--primary] [--from D] [--until D] [--contact C]"
+	  " | change PATIENT LOGIN [...] | end PATIENT LOGIN [--reason R] | history PATIENT",
+	  "show or change a patient's liaison sheet (連携シート)",
+	  "Dates are YYYY-MM-DD (Japan); --until is the last valid day. Editors: the\n"
+	  "primary physician, the care manager, the community centre, and the\n"
+	  "hospital MSW while a hand-off is open. Every change is kept in the history." },
+	{ "handoff", cli_cmd_handoff,
+	  "open PATIENT [--discharge D] [--summary T] [--new --name N ...] | propose PATIENT "
+	  "LOGIN=ROLE[:primary] ... | conference PATIENT --at TIME | accept PATIENT | show PATIENT",
+	  "discharge hand-off (退院連携) from hospital to the home team",
+	  "The hospital MSW opens, proposes the home team and records the discharge\n"
+	  "conference; the home primary physician or care manager accepts. The\n"
+	  "hospital team then reads only, and loses access after the configured time." },
+	{ "breakglass", cli_cmd_breakglass, "PATIENT --reason TEXT",
+	  "emergency read-only access to a board you are not on (physicians, nurses)",
+	  "The reason (at least 10 characters) is recorded and shown to the team.\n"
+	  "The access is read-only and ends after a few hours." },
+	{ "family", cli_cmd_family, "invite PATIENT LOGIN --name NAME --relation REL",
+	  "invite a family member (primary physician or care manager)", NULL },
 	{ "help", cmd_help, "[COMMAND]", "show this help, or the usage of one command", NULL },
 };
 
