@@ -593,7 +593,7 @@ check_live(void)
 		int ok = strcmp(live[ri], "ok") == 0, n = 0;
 		unsigned want = ok ? expected_mask(r) : 0, m = 0;
 		int expect_n = __builtin_popcount(want);
-		char buf[96], mb[64];
+		char buf[4800], mb[64];
 		const char *actual = live[ri];
 		Renkei__V1__Envelope *e;
 
