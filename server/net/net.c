@@ -68,7 +68,8 @@ start_close(struct pss *p, int code, const char *reason)
 	p->closing = true;
 	p->close_code = code;
 	snprintf(p->close_reason, sizeof(p->close_reason), "%s", reason);
-	lws_callback_on_writable(p->wsi);
+	int w = lws_callback_on_writable(p->wsi);
+	LOG_D("NET-CLOSE-START", "code=%d writable_rc=%d", code, w);
 	/* A client that reads nothing will not take our close frame either:
 	 * do not wait for it forever. */
 	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, 5);
@@ -82,8 +83,11 @@ transport_send(void *handle, struct frame *f)
 
 	if (p->closing)
 		return -1;
+	/* A frame larger than the byte bound on its own (a big sync page)
+	 * is not a sign of a slow client: it may go when nothing waits. */
 	if (p->q_count + 1 > (uint32_t)n->conf->out_queue_frames ||
-	    p->q_bytes + f->len > (size_t)n->conf->out_queue_bytes) {
+	    (p->q_count > 0 &&
+	     p->q_bytes + f->len > (size_t)n->conf->out_queue_bytes)) {
 		n->stats.culled++;
 		LOG_W("NET-CULL", "frames=%u bytes=%zu", p->q_count, p->q_bytes);
 		queue_clear(p);
@@ -150,6 +154,7 @@ on_writeable(struct pss *p)
 		}
 	}
 	if (p->closing) {
+		LOG_D("NET-CLOSE-SEND", "code=%d", p->close_code);
 		lws_close_reason(p->wsi, (enum lws_close_status)p->close_code,
 		                 (unsigned char *)p->close_reason,
 		                 strlen(p->close_reason));
