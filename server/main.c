@@ -58,6 +58,8 @@ usage(FILE *out)
 	        "  user disable LOGIN\n"
 	        "  audit verify          check the whole audit chain and its checkpoints\n"
 	        "  audit pubkey          print the public key that verifies audit exports\n"
+	        "  audit bench --records N   measure verification on N synthetic records\n"
+	        "                        (in a new, empty data folder)\n"
 	        "\n"
 	        "settings (also read from DATA/renkei.conf as \"name = value\"):\n"
 	        "  --data DIR             same as --data-dir\n");
@@ -262,6 +264,9 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "pubkey") == 0)
 		rc = admin_audit_pubkey(&s.conf);
+	else if (strcmp(cmd, "audit") == 0 && nwords == 4 &&
+	         strcmp(words[1], "bench") == 0 && strcmp(words[2], "--records") == 0)
+		rc = admin_audit_bench(&s.conf, strtol(words[3], NULL, 10));
 	else {
 		usage(stderr);
 		rc = 2;

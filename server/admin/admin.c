@@ -149,6 +149,96 @@ admin_audit_verify(const struct conf *conf)
 }
 
 int
+admin_audit_bench(const struct conf *conf, long records)
+{
+	struct store_conn *sc;
+	struct audit_signer *signer;
+	struct audit_verify_result res;
+	char err[512], pub[4200];
+	sqlite3_stmt *q;
+	int64_t t0, t1;
+	int rc = 1;
+
+	if (records < 1 || records > 100000000) {
+		fprintf(stderr, "renkei-server: --records 1..100000000\n");
+		return 2;
+	}
+	if (admin_init(conf) != 0 || open_admin(conf, &sc) != 0)
+		return 1;
+	q = store_stmt(sc, "SELECT (SELECT count(*) FROM users) + "
+	                   "(SELECT count(*) FROM audit.records)");
+	if (q == NULL || sqlite3_step(q) != SQLITE_ROW || sqlite3_column_int64(q, 0) != 0) {
+		fprintf(stderr, "renkei-server: audit bench needs a new, empty data "
+		                "folder (this one holds users or audit records)\n");
+		store_conn_close(sc);
+		return 1;
+	}
+	store_conn_release(sc);
+	signer = audit_signer_load(conf->audit_signing_key, err, sizeof(err));
+	if (signer == NULL) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		store_conn_close(sc);
+		return 1;
+	}
+	t0 = rk_mono_ms();
+	for (long i = 0; i < records;) {
+		if (store_exec(sc, "BEGIN") != RK_OK)
+			goto out;
+		for (int k = 0; k < 10000 && i < records; k++, i++) {
+			char obj[24];
+			struct audit_event ev = {
+				.actor_user_id = 1 + i % 500,
+				.actor_login = "bench.user",
+				.actor_profession = 3,
+				.actor_org = "org-bench",
+				.session_id = 1 + i / 100,
+				.address = "127.0.0.1",
+				.device = "bench",
+				.action = i % 3 ? "board.read" : "post.create",
+				.patient = "pt-bench",
+				.object = obj,
+			};
+			snprintf(obj, sizeof(obj), "%ld", i);
+			if (audit_append(sc, "audit", &ev) != RK_OK)
+				goto out;
+			if (i % 1000 == 999 &&
+			    audit_checkpoint_maybe(sc, "audit", signer, 1000, 0,
+			                           rk_now_ms()) != RK_OK)
+				goto out;
+		}
+		store_conn_release(sc);
+		if (store_exec(sc, "COMMIT") != RK_OK)
+			goto out;
+		fprintf(stderr, "\rwritten %ld / %ld records", i, records);
+	}
+	store_exec(sc, "BEGIN");
+	audit_checkpoint_maybe(sc, "audit", signer, 1, 1, rk_now_ms());
+	store_conn_release(sc);
+	store_exec(sc, "COMMIT");
+	t1 = rk_mono_ms();
+	fprintf(stderr, "\nwrote %ld records in %.1f s\n", records,
+	        (double)(t1 - t0) / 1000.0);
+	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	t0 = rk_mono_ms();
+	if (audit_verify_db(sc, "audit", pub, 0, stderr, &res) != RK_OK || !res.ok) {
+		fprintf(stderr, "renkei-server: verification failed: %s\n", res.why);
+		goto out;
+	}
+	t1 = rk_mono_ms();
+	printf("verified %lld records and %lld checkpoints in %.2f s: %.0f records/s\n",
+	       (long long)res.records, (long long)res.checkpoints,
+	       (double)(t1 - t0) / 1000.0,
+	       t1 > t0 ? (double)res.records * 1000.0 / (double)(t1 - t0) : 0.0);
+	rc = 0;
+out:
+	if (rc != 0 && !sqlite3_get_autocommit(store_conn_db(sc)))
+		store_exec(sc, "ROLLBACK");
+	audit_signer_free(signer);
+	store_conn_close(sc);
+	return rc;
+}
+
+int
 admin_audit_pubkey(const struct conf *conf)
 {
 	char pub[4200];

@@ -32,6 +32,10 @@ int admin_user_disable(const struct conf *conf, int argc, char **argv);
 /* Verify the whole audit chain and every checkpoint against the public
  * key; name the first record that fails. 0 clean, 1 tampered/failed. */
 int admin_audit_verify(const struct conf *conf);
+/* Measure verification: fill a NEW, empty data folder with `records`
+ * synthetic audit records (signed checkpoints every 1000), then verify
+ * them all and print records/s. Refuses a folder that holds real data. */
+int admin_audit_bench(const struct conf *conf, long records);
 /* Print the audit public key (PEM) to stdout. */
 int admin_audit_pubkey(const struct conf *conf);
 
