@@ -2,9 +2,12 @@
  * cli — internals of the `renkei` command-line client, shared by main.c
  * (global options, the command table, help) and one file per command
  * group (session.c: login, logout, whoami; patients.c: patients, patient;
- * posts.c: board, post, amend, retract, ack, acks; watch.c: watch), with
- * conn.c (talking to the server), output.c (reporting, JSON, tables),
- * post_view.c (how a post looks) and config.c (the files).
+ * posts.c: board, post, amend, retract, ack, acks; watch.c: watch;
+ * attach.c: attachment get; audit.c, audit_file.c: audit), with conn.c
+ * (talking to the server), output.c (reporting, JSON, tables),
+ * post_view.c (how a post looks), config.c (the files), upload.c (photo
+ * uploads), progress.c (progress bars) and outfile.c (files written
+ * whole or not at all).
  *
  * Adding a command: write `int cli_cmd_NAME(struct cli *cli, int argc,
  * char **argv)` (argv[0] is the command name; it returns the process exit
@@ -89,6 +92,7 @@ struct cli {
 	char *cfg_server;        /* `server` from the config file, or NULL */
 	char *cfg_ca;            /* `ca` from the config file, or NULL */
 	char session_server[CLI_URL_MAX]; /* set by cli_open_session */
+	int progress_line;       /* a progress bar holds stderr's current line */
 };
 
 /* The cached session: file `session` in the configuration folder. */
@@ -122,6 +126,82 @@ int cli_cmd_family(struct cli *cli, int argc, char **argv);
 
 /* ---- commands (watch.c) */
 int cli_cmd_watch(struct cli *cli, int argc, char **argv);
+int cli_cmd_bench(struct cli *cli, int argc, char **argv); /* bench*.c, bench.h */
+
+/* ---- commands (attach.c): attachment get */
+int cli_cmd_attachment(struct cli *cli, int argc, char **argv);
+
+/* ---- commands (audit.c, audit_file.c): audit query, export, pubkey, verify */
+int cli_cmd_audit(struct cli *cli, int argc, char **argv);
+int cli_audit_export(struct cli *cli, int argc, char **argv);
+int cli_audit_pubkey(struct cli *cli, int argc, char **argv);
+int cli_audit_verify(struct cli *cli, int argc, char **argv);
+/* Parse a --since / --until value: an ISO date or time ("2026-11-15",
+ * "2026-11-15T09:00[:00]", with "Z" or "+09:00" or without a zone: local
+ * time), "now", or an age ("7d", "24h", "30m", "2w": that long before
+ * now_ms). A date alone means its start, or with end_of_day its end (the
+ * start of the next day), so that --until 2026-11-30 includes that day.
+ * 0 with *ms (UTC milliseconds), or -1. */
+int cli_time_parse(const char *s, int end_of_day, int64_t now_ms, int64_t *ms);
+
+/* ---- photos (upload.c) */
+
+#define CLI_PHOTOS_MAX 10 /* per post (renkei.proto) */
+
+struct cli_upload {
+	const char *patient;
+	const char *client_id;    /* the post's: the upload ids derive from it */
+	const char *const *paths; /* the files, in order */
+	size_t n;
+	uint64_t stop_after;      /* test hook: drop the connection after this
+	                           * many bytes of the first photo; 0 = off */
+};
+/* Upload the photos for a post, one after the other, each resumed where
+ * the server has it (after a lost connection, or by an earlier run with
+ * the same client id), with a progress bar on a terminal. ids[i] gets
+ * photo i's attachment id. *c is the connection to use (NULL: one is
+ * opened) and is left open for the post (rkc_close it). Returns an exit
+ * status (reported; a refused photo is named). */
+int cli_upload_photos(struct cli *cli, const struct cli_upload *u, struct rkc **c,
+                      uint64_t *ids);
+
+/* ---- progress bar on stderr, only when it is a terminal (progress.c) */
+struct cli_progress {
+	struct cli *cli;
+	int on;          /* stderr is a terminal */
+	int ended;
+	char label[200];
+	uint64_t total, base, done; /* base: where this run started */
+	int64_t start_ms, last_ms, moved_ms; /* moved: when done last grew */
+};
+/* Start a bar for total bytes of which `done` are there already. */
+void cli_progress_start(struct cli *cli, struct cli_progress *p, const char *label,
+                        uint64_t total, uint64_t done);
+/* Set the bytes done; redrawn at most 10 times a second. */
+void cli_progress_update(struct cli_progress *p, uint64_t done);
+/* Draw the final state and end the line. */
+void cli_progress_end(struct cli_progress *p);
+/* End a bar's line early, before a message on stderr (the reporting
+ * helpers of output.c and cli_retry_wait do it themselves). */
+void cli_progress_break(struct cli *cli);
+
+/* ---- files written whole or not at all (outfile.c) */
+struct cli_outfile {
+	char path[CLI_PATH_MAX];
+	char tmp[CLI_PATH_MAX + 16];
+	int fd;            /* -1 when not open */
+	uint64_t written;
+};
+/* Create a temporary file beside path (mode 0600). Exit status (reported). */
+int cli_outfile_open(struct cli *cli, struct cli_outfile *f, const char *path);
+/* Append n bytes. Exit status (reported). */
+int cli_outfile_write(struct cli *cli, struct cli_outfile *f, const void *p, size_t n);
+/* Start again from an empty file (a transfer restarted). Exit status. */
+int cli_outfile_rewind(struct cli *cli, struct cli_outfile *f);
+/* Sync, set the mode and rename over path. Exit status (reported). */
+int cli_outfile_commit(struct cli *cli, struct cli_outfile *f, unsigned int mode);
+/* Remove the temporary file if it is still there. Safe to repeat. */
+void cli_outfile_abort(struct cli_outfile *f);
 
 /* ---- configuration and the session cache (config.c) */
 
@@ -208,8 +288,21 @@ int cli_check_answer(struct cli *cli, Renkei__V1__Envelope__BodyCase want,
  * failure is reported. Returns like cli_call; *resp is caller's. */
 int cli_request(struct cli *cli, Renkei__V1__Envelope *req, Renkei__V1__Envelope__BodyCase want,
                 Renkei__V1__Envelope **resp, int retries);
+/* The same on a connection kept for further calls: *c is NULL at first
+ * (or a connection from an earlier call); a failed connection is
+ * replaced. The caller rkc_closes *c at the end (NULL ok). */
+int cli_request_on(struct cli *cli, struct rkc **c, Renkei__V1__Envelope *req,
+                   Renkei__V1__Envelope__BodyCase want, Renkei__V1__Envelope **resp,
+                   int retries);
+/* After a transport failure described in why (attempt 0 = the first
+ * try): if attempt < retries, announce the retry on stderr, sleep
+ * *pause_ms (then double it) and return CLI_EXIT_OK; else report why and
+ * return CLI_EXIT_CONNECT. why is scrubbed in place. */
+int cli_retry_wait(struct cli *cli, char *why, int attempt, int retries, int *pause_ms);
 /* Sleep ms milliseconds (a signal may cut it short). */
 void cli_sleep_ms(int ms);
+/* Describe why a call on c failed at the transport level, for why. */
+void cli_transport_reason(struct rkc *c, char *why, size_t whylen);
 /* The exit status for a server status code. */
 int cli_exit_for_code(Renkei__V1__Code code);
 /* "renkei-cli/<hostname>", the device named at login and resume. */
@@ -307,6 +400,13 @@ struct cli_post_ctx {
  * amendments and retractions, vitals, then the text, indented. ctx may
  * be NULL. Server text is scrubbed; p is not changed. */
 void cli_post_print(const Renkei__V1__Post *p, const struct cli_post_ctx *ctx);
+/* Print one line per attachment of p ("photo id 7  image/jpeg  1200×1600
+ * 245.3 KiB  wound.jpg") after indent. */
+void cli_attachments_print(const Renkei__V1__Post *p, const char *indent);
+/* An attachment as a JSON object; a new reference. */
+json_t *cli_json_attachment(const Renkei__V1__Attachment *a);
+/* "812 bytes", "245.3 KiB", "10.0 MiB". */
+void cli_size_text(uint64_t n, char *buf, size_t len);
 /* p as a JSON object with every field; a new reference. */
 json_t *cli_json_post(const Renkei__V1__Post *p);
 /* The readings of v as a JSON object, or JSON null for none. */

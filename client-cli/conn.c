@@ -11,6 +11,9 @@
  * server stores once. The *_quiet variants exist for this: they describe
  * a transport failure instead of reporting it, so that only the last one
  * reaches the user (earlier ones are announced as retries on stderr).
+ * cli_request_on does the same on a connection kept for the next call
+ * (pages of a query, chunks of a download, the post after its photos),
+ * so a run of calls costs one TLS handshake and one session resume.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,9 +107,8 @@ cli_connect(struct cli *cli, const char *url, struct rkc **out)
 	return rc;
 }
 
-/* Why a call on c failed at the transport level. */
-static void
-transport_reason(struct rkc *c, char *why, size_t whylen)
+void
+cli_transport_reason(struct rkc *c, char *why, size_t whylen)
 {
 	if (strcmp(rkc_last_error(c), "timeout") == 0)
 		snprintf(why, whylen, "the server did not answer within %d seconds",
@@ -120,7 +122,7 @@ cli_call_quiet(struct rkc *c, Renkei__V1__Envelope *req, Renkei__V1__Envelope **
                char *why, size_t whylen)
 {
 	if (rkc_call(c, req, CLI_CALL_TIMEOUT_MS, resp) != 0) {
-		transport_reason(c, why, whylen);
+		cli_transport_reason(c, why, whylen);
 		return CLI_EXIT_CONNECT;
 	}
 	return CLI_EXIT_OK;
@@ -261,24 +263,38 @@ cli_sleep_ms(int ms)
 }
 
 int
-cli_request(struct cli *cli, Renkei__V1__Envelope *req, Renkei__V1__Envelope__BodyCase want,
-            Renkei__V1__Envelope **resp, int retries)
+cli_retry_wait(struct cli *cli, char *why, int attempt, int retries, int *pause_ms)
+{
+	cli_scrub(why); /* it may quote the server's close reason */
+	if (attempt >= retries)
+		return cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
+	cli_progress_break(cli);
+	fprintf(stderr, "%s: %s; trying again in %d.%d s (retry %d of %d)\n", cli->prog, why,
+	        *pause_ms / 1000, *pause_ms % 1000 / 100, attempt + 1, retries);
+	cli_sleep_ms(*pause_ms);
+	*pause_ms *= 2;
+	return CLI_EXIT_OK;
+}
+
+int
+cli_request_on(struct cli *cli, struct rkc **c, Renkei__V1__Envelope *req,
+               Renkei__V1__Envelope__BodyCase want, Renkei__V1__Envelope **resp, int retries)
 {
 	char why[1024];
-	struct rkc *c = NULL;
 	int attempt, rc, pause_ms = CLI_RETRY_FIRST_MS;
 
 	*resp = NULL;
 	for (attempt = 0;; attempt++) {
-		rc = cli_open_session_quiet(cli, &c, NULL, 0, why, sizeof why);
+		rc = CLI_EXIT_OK;
+		if (*c == NULL)
+			rc = cli_open_session_quiet(cli, c, NULL, 0, why, sizeof why);
 		if (rc == CLI_EXIT_OK) {
-			rc = cli_call_quiet(c, req, resp, why, sizeof why);
+			rc = cli_call_quiet(*c, req, resp, why, sizeof why);
 			/* no close handshake with a connection that failed */
-			if (rc == CLI_EXIT_OK)
-				rkc_close(c);
-			else
-				rkc_abort(c);
-			c = NULL;
+			if (rc != CLI_EXIT_OK) {
+				rkc_abort(*c);
+				*c = NULL;
+			}
 		}
 		/* UNAVAILABLE: the server could not do it now (shutting down,
 		 * storage busy) and said to try again */
@@ -288,19 +304,28 @@ cli_request(struct cli *cli, Renkei__V1__Envelope *req, Renkei__V1__Envelope__Bo
 			         (*resp)->error->message);
 			renkei__v1__envelope__free_unpacked(*resp, NULL);
 			*resp = NULL;
+			/* a server shutting down closes this connection anyway */
+			rkc_close(*c);
+			*c = NULL;
 			rc = CLI_EXIT_CONNECT;
 		}
 		if (rc != CLI_EXIT_CONNECT)
 			break;
-		cli_scrub(why); /* it may quote the server's close reason */
-		if (attempt >= retries)
-			return cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
-		fprintf(stderr, "%s: %s; trying again in %d.%d s (retry %d of %d)\n", cli->prog, why,
-		        pause_ms / 1000, pause_ms % 1000 / 100, attempt + 1, retries);
-		cli_sleep_ms(pause_ms);
-		pause_ms *= 2;
+		if ((rc = cli_retry_wait(cli, why, attempt, retries, &pause_ms)) != CLI_EXIT_OK)
+			return rc;
 	}
 	if (rc != CLI_EXIT_OK)
 		return rc; /* reported */
 	return cli_check_answer(cli, want, resp);
+}
+
+int
+cli_request(struct cli *cli, Renkei__V1__Envelope *req, Renkei__V1__Envelope__BodyCase want,
+            Renkei__V1__Envelope **resp, int retries)
+{
+	struct rkc *c = NULL;
+	int rc = cli_request_on(cli, &c, req, want, resp, retries);
+
+	rkc_close(c);
+	return rc;
 }

@@ -39,15 +39,22 @@ static const struct command commands[] = {
 	  "(--limit: 1 to 200); --before SEQ pages back, --after SEQ pages forward." },
 	{ "post", cli_cmd_post,
 	  "PATIENT --text TEXT [--kind KIND] [--visibility VIS] [--urgent] [--vitals LIST] "
-	  "[--client-id ID]",
+	  "[--photo FILE]... [--client-id ID]",
 	  "post on a patient's board",
 	  "--text -       read the text from stdin\n"
 	  "--kind         visit_note, vitals, medication, care, handoff or general (default)\n"
 	  "--visibility   all (family too), professional (default: not family) or clinical\n"
 	  "--vitals LIST  e.g. bt=36.8,bp=112/68,p=88,spo2=95,rr=18 (any of them)\n"
+	  "--photo FILE   attach a photo (JPEG or PNG; up to 10, in order). The server\n"
+	  "               keeps the pixels only: no location or other metadata.\n"
 	  "--client-id    the post's idempotency key (default: a new random UUID)\n"
 	  "A lost connection or a timeout is retried, up to 3 times, with the same\n"
-	  "client id: the post is stored once." },
+	  "client id: the post is stored once. Photos go first (a progress bar on a\n"
+	  "terminal); an upload cut off resumes where the server has it, also when the\n"
+	  "same command is run again with the same --client-id. If the server refuses\n"
+	  "a photo (not a photo, HEIC, damaged, too large) nothing is posted.\n"
+	  "For tests: --upload-stop-after BYTES drops the connection after sending\n"
+	  "that many bytes of the first photo, and exits with status 6." },
 	{ "amend", cli_cmd_amend, "POST --text TEXT [--vitals LIST] [--urgent] [--client-id ID]",
 	  "correct one of my posts: a new version, linked to the old one",
 	  "POST is the id of the latest version. The new version replaces the text,\n"
@@ -83,6 +90,29 @@ static const struct command commands[] = {
 	  "The access is read-only and ends after a few hours." },
 	{ "family", cli_cmd_family, "invite PATIENT LOGIN --name NAME --relation REL",
 	  "invite a family member (primary physician or care manager)", NULL },
+	{ "attachment", cli_cmd_attachment, "get ID -o FILE [--thumbnail]",
+	  "save a photo attached to a post (its id as 'board' shows it)",
+	  "Saved whole or not at all (mode 0600): FILE appears only once every byte\n"
+	  "arrived. --thumbnail saves the small JPEG (at most 320 px) instead." },
+	{ "audit", cli_cmd_audit,
+	  "query [--patient CODE] [--user LOGIN] [--org CODE] [--action NAME] "
+	  "[--outcome ok|failed] [--since T] [--until T] [--limit N] [--after ID] [--all] | "
+	  "export [--since T] [--until T] [--format jsonl|csv] -o FILE | pubkey [-o FILE] | "
+	  "verify FILE --pubkey KEY",
+	  "read the audit trail: who did what to which record, when, from where (auditors)",
+	  "query    records oldest first, a page (--limit, default 100, at most 1000) at\n"
+	  "         a time; --after ID goes on from a record, --all fetches every page\n"
+	  "export   a time range to a file: jsonl (verifiable offline) or csv (Excel)\n"
+	  "pubkey   the public key that verifies exports (PEM)\n"
+	  "verify   check an export offline, with only the public key: no server, no\n"
+	  "         login. Prints 'OK: N records, M checkpoints verified', or names the\n"
+	  "         first record that fails (exit 1).\n"
+	  "T is a date or time, local unless it has a zone (2026-11-15, 2026-11-15T09:00,\n"
+	  "2026-11-15T09:00+09:00), or an age: 7d, 24h, 30m, 2w. A date alone in --until\n"
+	  "includes that day. Actions: login, board.read, board.sync, post.create,\n"
+	  "attachment.read, audit.query, ... e.g. who opened a board in the last week:\n"
+	  "  renkei audit query --patient pt-yamada --action board.read --since 7d" },
+	{ "bench", cli_cmd_bench, "SCENARIO [OPTIONS]", "load-test a server on this machine (renkei bench --help)", NULL },
 	{ "help", cmd_help, "[COMMAND]", "show this help, or the usage of one command", NULL },
 };
 

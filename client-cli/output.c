@@ -55,6 +55,7 @@ cli_fail(struct cli *cli, int exit_code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	cli_progress_break(cli);
 	if (cli->json)
 		json_error(cli, local_code_name(exit_code), msg, NULL);
 	else
@@ -109,6 +110,7 @@ cli_server_error(struct cli *cli, const Renkei__V1__Error *e)
 	int rc = cli_exit_for_code(e->code);
 	char *m, *f = NULL;
 
+	cli_progress_break(cli);
 	if (cli->json) {
 		json_error(cli, name, msg, e->field);
 		return rc;

@@ -7,7 +7,8 @@
  * both. Links between posts (amends, amended by, retracts, retracted by)
  * carry ids only; when the linked post is on the same page it is named
  * by its #seq too, and a retraction's reason (the text of the retracting
- * entry) is shown next to the post it retracts.
+ * entry) is shown next to the post it retracts. Photos are listed after
+ * the text with their ids, for `renkei attachment get`.
  */
 #include <stdio.h>
 #include <string.h>
@@ -192,6 +193,43 @@ cli_post_print(const Renkei__V1__Post *p, const struct cli_post_ctx *ctx)
 	if (rkc_vitals_format(p->vitals, vitals, sizeof vitals) > 0)
 		printf(INDENT "%s\n", vitals);
 	cli_print_block(stdout, p->text != NULL ? p->text : "", INDENT);
+	cli_attachments_print(p, INDENT);
+}
+
+void
+cli_size_text(uint64_t n, char *buf, size_t len)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
+	else
+		snprintf(buf, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
+}
+
+/* The photos after the text, one a line, with what `attachment get`
+ * needs (the id) and what tells them apart (type, pixels, size, name). */
+void
+cli_attachments_print(const Renkei__V1__Post *p, const char *indent)
+{
+	const Renkei__V1__Attachment *a;
+	char size[32];
+	size_t i;
+
+	for (i = 0; i < p->n_attachments; i++) {
+		a = p->attachments[i];
+		if (a == NULL)
+			continue;
+		cli_size_text(a->size, size, sizeof size);
+		printf("%sphoto id %llu  ", indent, (unsigned long long)a->id);
+		cli_print_scrubbed(stdout, a->mime);
+		printf("  %u×%u  %s", a->width, a->height, size);
+		if (a->file_name != NULL && *a->file_name != '\0') {
+			fputs("  ", stdout);
+			cli_print_scrubbed(stdout, a->file_name);
+		}
+		fputc('\n', stdout);
+	}
 }
 
 /* ---- JSON */
@@ -226,10 +264,27 @@ cli_json_vitals(const Renkei__V1__Vitals *v)
 }
 
 json_t *
-cli_json_post(const Renkei__V1__Post *p)
+cli_json_attachment(const Renkei__V1__Attachment *a)
 {
 	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_integer((json_int_t)a->id));
+	json_object_set_new(o, "mime", cli_json_str(a->mime));
+	json_object_set_new(o, "size", json_integer((json_int_t)a->size));
+	json_object_set_new(o, "sha256", cli_json_str(a->sha256));
+	json_object_set_new(o, "width", json_integer(a->width));
+	json_object_set_new(o, "height", json_integer(a->height));
+	json_object_set_new(o, "file_name", cli_json_str(a->file_name));
+	json_object_set_new(o, "thumbnail_size", json_integer((json_int_t)a->thumbnail_size));
+	return o;
+}
+
+json_t *
+cli_json_post(const Renkei__V1__Post *p)
+{
+	json_t *o = json_object(), *atts = json_array();
 	char when[64];
+	size_t i;
 
 	cli_time_utc(p->created_at_ms, when, sizeof when);
 	json_object_set_new(o, "id", json_integer((json_int_t)p->id));
@@ -248,5 +303,9 @@ cli_json_post(const Renkei__V1__Post *p)
 	json_object_set_new(o, "amended_by_post_id", id_or_null(p->amended_by_post_id));
 	json_object_set_new(o, "retracts_post_id", id_or_null(p->retracts_post_id));
 	json_object_set_new(o, "retracted_by_post_id", id_or_null(p->retracted_by_post_id));
+	for (i = 0; i < p->n_attachments; i++)
+		if (p->attachments[i] != NULL)
+			json_array_append_new(atts, cli_json_attachment(p->attachments[i]));
+	json_object_set_new(o, "attachments", atts);
 	return o;
 }

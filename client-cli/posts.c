@@ -10,6 +10,11 @@
  * answer under a key we generated can only come from our own earlier
  * attempt, so it is reported as posted; under a key the user chose it
  * means the post existed before this run.
+ *
+ * Photos (--photo) are uploaded first (upload.c), on the connection the
+ * post then goes out on; their upload ids derive from the client id, so
+ * running the same command again with the same --client-id resumes the
+ * uploads and, if the post made it, answers with it (duplicate).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +44,8 @@ enum {
 	OPT_AFTER = 'a',
 	OPT_LIMIT = 'l',
 	OPT_HELP = 'h',
+	OPT_PHOTO = 'p',
+	OPT_STOP_AFTER = 'S',
 };
 
 struct args {
@@ -56,6 +63,9 @@ struct args {
 	int own_client_id;        /* we generated client_id */
 	uint64_t before, after;
 	uint32_t limit;
+	const char *photos[CLI_PHOTOS_MAX]; /* --photo, in order */
+	size_t n_photos;
+	uint64_t stop_after;      /* --upload-stop-after (tests) */
 };
 
 /* A positive decimal number up to max. 0, or -1. */
@@ -182,6 +192,19 @@ parse_args(struct cli *cli, int argc, char **argv, const struct option *opts, in
 				                       LIMIT_MAX);
 			a->limit = (uint32_t)v;
 			break;
+		case OPT_PHOTO:
+			if (a->n_photos >= CLI_PHOTOS_MAX)
+				return cli_usage_error(cli, "at most %d photos per post",
+				                       CLI_PHOTOS_MAX);
+			if (*optarg == '\0')
+				return cli_usage_error(cli, "--photo needs a file");
+			a->photos[a->n_photos++] = optarg;
+			break;
+		case OPT_STOP_AFTER:
+			if (parse_u64(optarg, INT64_MAX, &a->stop_after) != 0)
+				return cli_usage_error(cli, "--upload-stop-after takes a number of "
+				                            "bytes");
+			break;
 		case ':':
 			return cli_usage_error(cli, "%s needs a value", argv[optind - 1]);
 		default:
@@ -202,6 +225,8 @@ parse_args(struct cli *cli, int argc, char **argv, const struct option *opts, in
 		return cli_usage_error(cli, "empty PATIENT");
 	if (a->before != 0 && a->after != 0)
 		return cli_usage_error(cli, "give --before or --after, not both");
+	if (a->stop_after != 0 && a->n_photos == 0)
+		return cli_usage_error(cli, "--upload-stop-after is for uploads: give --photo");
 	if (a->text != NULL && strcmp(a->text, "-") == 0 &&
 	    (rc = read_stdin_text(cli, a)) != CLI_EXIT_OK)
 		return rc;
@@ -327,6 +352,7 @@ print_written(struct cli *cli, const struct args *a, const Renkei__V1__PostRespo
 			printf("already posted (#%llu, id %llu)\n", seq, id);
 		else
 			printf("posted #%llu (id %llu)\n", seq, id);
+		cli_attachments_print(p, "    ");
 		break;
 	case W_AMEND:
 		printf("%samended id %llu: new version #%llu (id %llu)\n", already,
@@ -339,14 +365,19 @@ print_written(struct cli *cli, const struct args *a, const Renkei__V1__PostRespo
 	}
 }
 
-/* Send a write and print its answer. */
+/* Send a write and print its answer. *c: a connection to use (or NULL);
+ * closed here. */
 static int
-write_post(struct cli *cli, struct args *a, Renkei__V1__Envelope *req, enum write_kind w)
+write_post(struct cli *cli, struct args *a, Renkei__V1__Envelope *req, enum write_kind w,
+           struct rkc **c)
 {
 	Renkei__V1__Envelope *resp = NULL;
 	int rc;
 
-	rc = cli_request(cli, req, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE, &resp, CLI_RETRIES);
+	rc = cli_request_on(cli, c, req, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE, &resp,
+	                    CLI_RETRIES);
+	rkc_close(*c);
+	*c = NULL;
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (resp->post_response->post == NULL)
@@ -367,11 +398,16 @@ cli_cmd_post(struct cli *cli, int argc, char **argv)
 		{ "urgent", no_argument, NULL, OPT_URGENT },
 		{ "vitals", required_argument, NULL, OPT_VITALS },
 		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
+		{ "photo", required_argument, NULL, OPT_PHOTO },
+		{ "upload-stop-after", required_argument, NULL, OPT_STOP_AFTER },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__CreatePostRequest cr = RENKEI__V1__CREATE_POST_REQUEST__INIT;
+	uint64_t ids[CLI_PHOTOS_MAX];
+	struct cli_upload up;
+	struct rkc *c = NULL;
 	struct args a;
 	int rc;
 
@@ -388,9 +424,24 @@ cli_cmd_post(struct cli *cli, int argc, char **argv)
 	cr.urgent = a.urgent;
 	cr.text = (char *)a.text;
 	cr.vitals = a.has_vitals ? &a.vitals : NULL;
+	if (a.n_photos > 0) {
+		/* photos first: the post goes out only with all of them */
+		up.patient = a.arg;
+		up.client_id = a.client_id;
+		up.paths = a.photos;
+		up.n = a.n_photos;
+		up.stop_after = a.stop_after;
+		rc = cli_upload_photos(cli, &up, &c, ids);
+		if (rc != CLI_EXIT_OK) {
+			rkc_close(c);
+			goto out;
+		}
+		cr.attachment_ids = ids;
+		cr.n_attachment_ids = a.n_photos;
+	}
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST;
 	req.create_post_request = &cr;
-	rc = write_post(cli, &a, &req, W_POST);
+	rc = write_post(cli, &a, &req, W_POST, &c);
 out:
 	args_free(&a);
 	return rc;
@@ -409,6 +460,7 @@ cli_cmd_amend(struct cli *cli, int argc, char **argv)
 	};
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__AmendPostRequest ar = RENKEI__V1__AMEND_POST_REQUEST__INIT;
+	struct rkc *c = NULL;
 	struct args a;
 	int rc;
 
@@ -425,7 +477,7 @@ cli_cmd_amend(struct cli *cli, int argc, char **argv)
 	ar.vitals = a.has_vitals ? &a.vitals : NULL;
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_AMEND_POST_REQUEST;
 	req.amend_post_request = &ar;
-	rc = write_post(cli, &a, &req, W_AMEND);
+	rc = write_post(cli, &a, &req, W_AMEND, &c);
 out:
 	args_free(&a);
 	return rc;
@@ -442,6 +494,7 @@ cli_cmd_retract(struct cli *cli, int argc, char **argv)
 	};
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__RetractPostRequest rr = RENKEI__V1__RETRACT_POST_REQUEST__INIT;
+	struct rkc *c = NULL;
 	struct args a;
 	int rc;
 
@@ -456,7 +509,7 @@ cli_cmd_retract(struct cli *cli, int argc, char **argv)
 	rr.reason = (char *)a.reason;
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_RETRACT_POST_REQUEST;
 	req.retract_post_request = &rr;
-	rc = write_post(cli, &a, &req, W_RETRACT);
+	rc = write_post(cli, &a, &req, W_RETRACT, &c);
 out:
 	args_free(&a);
 	return rc;

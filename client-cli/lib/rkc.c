@@ -659,6 +659,13 @@ rkc_send_frame(struct rkc *c, int opcode, const void *data, size_t len, int fin)
 }
 
 int
+rkc_send_request(struct rkc *c, Renkei__V1__Envelope *req)
+{
+	req->request_id = ++c->last_id;
+	return rkc_send(c, req);
+}
+
+int
 rkc_call(struct rkc *c, Renkei__V1__Envelope *req, int timeout_ms,
          Renkei__V1__Envelope **resp)
 {
@@ -667,10 +674,9 @@ rkc_call(struct rkc *c, Renkei__V1__Envelope *req, int timeout_ms,
 	uint64_t id;
 
 	*resp = NULL;
-	id = ++c->last_id;
-	req->request_id = id;
-	if (rkc_send(c, req) != 0)
+	if (rkc_send_request(c, req) != 0)
 		return -1;
+	id = req->request_id;
 	for (;;) {
 		if (rkc_recv(c, rkc_remaining_ms(deadline), &env) != 0)
 			return -1;

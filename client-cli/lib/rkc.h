@@ -78,6 +78,12 @@ int rkc_recv(struct rkc *c, int timeout_ms, Renkei__V1__Envelope **out);
 int rkc_call(struct rkc *c, Renkei__V1__Envelope *req, int timeout_ms,
              Renkei__V1__Envelope **resp);
 
+/* Send `req` with the next request id (written into req->request_id)
+ * without waiting for the answer: for callers that keep several requests
+ * in flight (pipelined upload chunks) and collect the answers themselves
+ * with rkc_recv, by request id. Returns 0, or -1. */
+int rkc_send_request(struct rkc *c, Renkei__V1__Envelope *req);
+
 /* Pop an event kept by rkc_call, or receive one (waiting up to
  * timeout_ms). Same return and ownership rules as rkc_recv. */
 int rkc_next_event(struct rkc *c, int timeout_ms, Renkei__V1__Envelope **out);

@@ -183,7 +183,35 @@ out:
 static void
 auditq_done(struct store_op *op, int rc)
 {
-	api_audit_then((struct api_req *)op, rc, auditq_reply);
+	struct auditq_req *q = (struct auditq_req *)op;
+
+	/* An export's record (and a checkpoint over it) was committed before
+	 * the export was made; a query's record commits now, before the
+	 * answer. */
+	if (q->is_export)
+		auditq_reply(&q->r, rc);
+	else
+		api_audit_then(&q->r, rc, auditq_reply);
+}
+
+/* The export's record is committed, with a checkpoint signed right after
+ * it, so that the export covers every record up to and including its own
+ * and verifies offline. Now make it. */
+static void
+export_start(struct api_req *r, int rc)
+{
+	struct auditq_req *q = (struct auditq_req *)r;
+
+	if (rc != RK_OK)
+		return auditq_reply(r, rc);
+	api_req_fini(&q->r);
+	memset(&q->r.op, 0, sizeof(q->r.op));
+	q->r.op.run = auditq_run;
+	q->r.op.done = auditq_done;
+	if (store_submit_read(q->r.api->store, &q->r.op) != RK_OK) {
+		rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "the server is shutting down", NULL);
+		auditq_reply(r, RK_ERR_UNAVAILABLE);
+	}
 }
 
 /* Refuse a non-auditor, with the refusal recorded before it is sent. */
@@ -272,6 +300,7 @@ api_handle_audit(struct api *api, struct api_conn *c,
 		         (long long)m->until_ms);
 		struct audit_entry *e = api_audit(&q->r, c, "audit.export", NULL, NULL);
 		audit_entry_set_reason(e, detail);
+		e->checkpoint_after = true;
 		if (m->until_ms != 0 && m->until_ms <= m->since_ms) {
 			rk_fail(&q->r.st, RK_ERR_INVALID, "until must come after since",
 			        "until_ms");
@@ -283,6 +312,8 @@ api_handle_audit(struct api *api, struct api_conn *c,
 		        NULL);
 		return api_audit_then(&q->r, RK_ERR_DENIED, refuse);
 	}
+	if (q->is_export)
+		return api_audit_then(&q->r, RK_OK, export_start);
 	if (store_submit_read(api->store, &q->r.op) != RK_OK) {
 		api_send_error3(api, c, rid, RK_ERR_UNAVAILABLE,
 		                "the server is shutting down; try again shortly", NULL);

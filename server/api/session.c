@@ -232,6 +232,13 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 
 	int rc;
 
+	/* Who it was, as far as the check found out (a wrong password for
+	 * an existing user still names them). */
+	if (l->s.user.id != 0)
+		audit_entry_set_actor(l->au, l->s.user.id, l->login, l->s.user.profession,
+		                      l->s.user.org_code, l->device);
+	else
+		audit_entry_set_actor(l->au, 0, l->login, 0, NULL, l->device);
 	if (l->check_rc == RK_ERR_UNAUTHENTICATED) {
 		/* Count the failure (committed: return OK) and record it as
 		 * what it was. */
@@ -400,8 +407,11 @@ resume_done(struct store_op *op, int rc)
 {
 	struct resume_req *q = (struct resume_req *)op;
 
-	if (rc == RK_OK)
+	if (rc == RK_OK) {
+		audit_entry_set_actor(q->au, q->s.user.id, q->s.user.login,
+		                      q->s.user.profession, q->s.user.org_code, q->device);
 		audit_entry_set_session(q->au, q->s.id, q->s.user.id);
+	}
 	api_audit_then(&q->r, rc, resume_reply);
 }
 

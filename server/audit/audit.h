@@ -100,6 +100,7 @@ int audit_append(struct store_conn *sc, const char *schema,
 struct audit_entry {
 	struct audit_event ev;
 	bool outcome_from_op;
+	bool checkpoint_after; /* sign a checkpoint right after this batch */
 	struct audit_entry *next;
 	char *copies[12];
 };
@@ -113,6 +114,10 @@ void audit_entry_set_object(struct audit_entry *e, const char *object);
 void audit_entry_set_session(struct audit_entry *e, int64_t session_id,
                              int64_t user_id);
 void audit_entry_set_reason(struct audit_entry *e, const char *reason);
+/* Fill in the actor once known (a login learns who it was). */
+void audit_entry_set_actor(struct audit_entry *e, int64_t user_id,
+                           const char *login, int profession,
+                           const char *org, const char *device);
 /* Fix the outcome now (rc: an rk_err), instead of taking the op's. */
 void audit_entry_set_outcome(struct audit_entry *e, int rc);
 /* Free a list of entries. NULL is fine. */

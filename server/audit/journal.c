@@ -67,6 +67,23 @@ audit_entry_set_session(struct audit_entry *e, int64_t session_id,
 }
 
 void
+audit_entry_set_actor(struct audit_entry *e, int64_t user_id, const char *login,
+                      int profession, const char *org, const char *device)
+{
+	e->ev.actor_user_id = user_id;
+	e->ev.actor_profession = profession;
+	free(e->copies[0]);
+	e->copies[0] = NULL;
+	e->ev.actor_login = copy(e, 0, login);
+	free(e->copies[1]);
+	e->copies[1] = NULL;
+	e->ev.actor_org = copy(e, 1, org != NULL && org[0] ? org : NULL);
+	free(e->copies[3]);
+	e->copies[3] = NULL;
+	e->ev.device = copy(e, 3, device != NULL && device[0] ? device : NULL);
+}
+
+void
 audit_entry_set_reason(struct audit_entry *e, const char *reason)
 {
 	free(e->copies[8]);
@@ -106,9 +123,11 @@ int
 audit_journal_batch(struct store_conn *jc, struct store_op *batch, void *arg)
 {
 	struct audit_journal *j = arg;
+	bool sign_now = false;
 
 	for (struct store_op *op = batch; op != NULL; op = op->next) {
 		for (struct audit_entry *e = op->journal; e != NULL; e = e->next) {
+			sign_now |= e->checkpoint_after;
 			struct audit_event ev = e->ev;
 			if (e->outcome_from_op) {
 				ev.outcome = op->rc;
@@ -119,8 +138,9 @@ audit_journal_batch(struct store_conn *jc, struct store_op *batch, void *arg)
 		}
 	}
 	if (j != NULL && j->signer != NULL &&
-	    audit_checkpoint_maybe(jc, "audit", j->signer, j->every_records,
-	                           j->every_ms, rk_now_ms()) != RK_OK)
+	    audit_checkpoint_maybe(jc, "audit", j->signer,
+	                           sign_now ? 1 : j->every_records,
+	                           sign_now ? 1 : j->every_ms, rk_now_ms()) != RK_OK)
 		return RK_ERR_STORE;
 	return RK_OK;
 }

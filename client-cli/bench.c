@@ -1,0 +1,424 @@
+/*
+ * `renkei bench`: the command, its options, latency samples and the
+ * report. The scenarios live in bench_posts.c, bench_conns.c and
+ * bench_read.c; see bench.h for the map.
+ */
+#include "bench.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* The stop flag (see cli.h: signal flags are the one kind of global). */
+static volatile sig_atomic_t bench_stop;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	bench_stop = 1;
+}
+
+int
+bench_stopping(void)
+{
+	return bench_stop != 0;
+}
+
+int64_t
+bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double
+bench_self_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* ---- samples */
+
+void
+bench_samples_add(struct bench_samples *s, int64_t ns)
+{
+	if (s->n == s->cap) {
+		if (s->cap >= BENCH_SAMPLES_MAX) {
+			s->dropped++;
+			return;
+		}
+		s->cap = s->cap ? s->cap * 2 : 4096;
+		s->v = realloc(s->v, s->cap * sizeof *s->v);
+		if (s->v == NULL)
+			abort();
+	}
+	s->v[s->n++] = ns;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int64_t
+bench_samples_q(struct bench_samples *s, double q)
+{
+	size_t i;
+
+	if (s->n == 0)
+		return 0;
+	/* sorting twice is harmless; the report asks for three quantiles */
+	qsort(s->v, s->n, sizeof *s->v, cmp_i64);
+	i = (size_t)(q * (double)(s->n - 1) + 0.5);
+	return s->v[i < s->n ? i : s->n - 1];
+}
+
+void
+bench_samples_free(struct bench_samples *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+/* ---- the report */
+
+void
+bench_report_init(struct bench_report *r, const char *scenario)
+{
+	static const char *const hdr[] = {"metric", "value", "unit"};
+
+	r->json = json_pack("{s:s}", "scenario", scenario);
+	r->table = cli_table_new(3, hdr, "lrl");
+}
+
+void
+bench_row(struct bench_report *r, const char *label, const char *key, double value,
+          int decimals, const char *unit)
+{
+	char v[64];
+	const char *cells[3] = {label, v, unit};
+
+	snprintf(v, sizeof v, "%.*f", decimals, value);
+	cli_table_add(r->table, cells);
+	if (key != NULL)
+		json_object_set_new(r->json, key, decimals == 0 ? json_integer((json_int_t)value)
+		                                                : json_real(value));
+}
+
+void
+bench_row_text(struct bench_report *r, const char *label, const char *key, const char *text)
+{
+	const char *cells[3] = {label, text, ""};
+
+	cli_table_add(r->table, cells);
+	if (key != NULL)
+		json_object_set_new(r->json, key, json_string(text));
+}
+
+void
+bench_row_latency(struct bench_report *r, const char *label, const char *key,
+                  struct bench_samples *s)
+{
+	static const char *const suffix[] = {" p50", " p99", " p99.9"};
+	static const double qs[] = {0.5, 0.99, 0.999};
+	char l[128];
+	double ms[3];
+
+	for (int i = 0; i < 3; i++) {
+		ms[i] = (double)bench_samples_q(s, qs[i]) / 1e6;
+		snprintf(l, sizeof l, "%s%s", label, suffix[i]);
+		bench_row(r, l, NULL, ms[i], ms[i] < 10 ? 2 : 1, "ms");
+	}
+	json_object_set_new(r->json, key,
+	                    json_pack("{s:f,s:f,s:f,s:I,s:I}", "p50_ms", ms[0], "p99_ms", ms[1],
+	                              "p999_ms", ms[2], "samples", (json_int_t)s->n, "dropped",
+	                              (json_int_t)s->dropped));
+}
+
+void
+bench_describe(struct bench_report *r, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	json_object_set_new(r->json, "description", json_string(buf));
+}
+
+void
+bench_report_print(struct bench_opts *o, struct bench_report *r)
+{
+	if (o->cli->json) {
+		cli_json_print(o->cli, r->json);
+	} else {
+		json_t *d = json_object_get(r->json, "description");
+		printf("renkei bench %s%s%s\n", o->scenario, d ? ": " : "",
+		       d ? json_string_value(d) : "");
+		cli_table_print(r->table, stdout, "  ");
+		json_decref(r->json);
+	}
+	r->json = NULL;
+	cli_table_free(r->table);
+	r->table = NULL;
+}
+
+/* ---- the command */
+
+static const char bench_help[] =
+	"usage: renkei [--server URL] [--ca FILE] [--json] bench SCENARIO [OPTIONS]\n"
+	"\n"
+	"Load-test a renkei server running on this machine (loopback only) over the\n"
+	"real protocol and TLS. Bench accounts (bench-m<M>-u<N>, patients\n"
+	"bench-m<M>-p<N>, organisation org-bench) are imported into the server's data\n"
+	"folder with renkei-server import the first time they are needed.\n"
+	"\n"
+	"Scenarios:\n"
+	"  setup        create the accounts for --boards x --members (done by the others\n"
+	"               when needed)\n"
+	"  posts        B boards x M members online; posters post, everyone receives:\n"
+	"               durable posts/s, ack latency, deliveries/s, delivery latency\n"
+	"  connections  N authenticated idle connections: time to connect, server RSS\n"
+	"  reconnect    B x M clients drop, K posts per board are made, all reconnect\n"
+	"               with their cursors: time until all have caught up\n"
+	"  timeline     reads of the latest page of random boards\n"
+	"  upload       photo uploads (UploadBegin/Chunk/Finish): MiB/s\n"
+	"Every run also reports the server's CPU time (from /proc) and its group\n"
+	"commits and batch sizes (from GET /metrics).\n"
+	"\n"
+	"Options:\n"
+	"  --data DIR          the server's data folder (default renkei-data)\n"
+	"  --server-bin PATH   renkei-server for setup (default: beside renkei)\n"
+	"  --server-pid PID    the server's process (default: found by its port)\n"
+	"  --no-setup          fail rather than import missing bench accounts\n"
+	"  --boards B          boards (patients) (default 100)\n"
+	"  --members M         members on each board, all online (default 8)\n"
+	"  --duration S        measured seconds (default 10)\n"
+	"  --warmup S          seconds before measuring (default 2)\n"
+	"  --window N          TLS handshakes in flight at once (default 64)\n"
+	"  posts:       --rate R (total posts/s, open loop; default: as fast as acks\n"
+	"               come, --inflight N outstanding per poster, default 4),\n"
+	"               --posters P per board (default 1), --text-bytes N (default 1024)\n"
+	"  connections: --conns N (default 1000), --hold S (default 1)\n"
+	"  reconnect:   --posts K per board while away (default 20)\n"
+	"  timeline:    --concurrency C (default 32), --limit N page size (default 50),\n"
+	"               --fill N posts each board should have first (default 50)\n"
+	"  upload:      --concurrency C (default 2), --photo FILE (default: a generated\n"
+	"               1600x1200 PNG)\n"
+	"\n"
+	"Limits: one process holds as many connections as RLIMIT_NOFILE allows\n"
+	"(raised to the hard limit); 'connections' forks worker processes beyond\n"
+	"that. The server has its own file limit, and one client address has about\n"
+	"28000 ports towards one server port.\n";
+
+enum {
+	O_DATA = 256, O_BIN, O_PID, O_NOSETUP, O_BOARDS, O_MEMBERS, O_DURATION, O_WARMUP,
+	O_WINDOW, O_RATE, O_INFLIGHT, O_POSTERS, O_TEXT, O_CONNS, O_HOLD, O_POSTS, O_CONC,
+	O_LIMIT, O_FILL, O_PHOTO
+};
+
+static int
+num(struct cli *cli, const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*s == '\0' || *end != '\0' || !(v >= lo && v <= hi))
+		return cli_usage_error(cli, "--%s: '%s' is not a number from %g to %g", opt, s,
+		                       lo, hi);
+	*out = v;
+	return CLI_EXIT_OK;
+}
+
+static int
+parse(struct bench_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, O_DATA},
+		{"server-bin", required_argument, NULL, O_BIN},
+		{"server-pid", required_argument, NULL, O_PID},
+		{"no-setup", no_argument, NULL, O_NOSETUP},
+		{"boards", required_argument, NULL, O_BOARDS},
+		{"members", required_argument, NULL, O_MEMBERS},
+		{"duration", required_argument, NULL, O_DURATION},
+		{"warmup", required_argument, NULL, O_WARMUP},
+		{"window", required_argument, NULL, O_WINDOW},
+		{"rate", required_argument, NULL, O_RATE},
+		{"inflight", required_argument, NULL, O_INFLIGHT},
+		{"posters", required_argument, NULL, O_POSTERS},
+		{"text-bytes", required_argument, NULL, O_TEXT},
+		{"conns", required_argument, NULL, O_CONNS},
+		{"hold", required_argument, NULL, O_HOLD},
+		{"posts", required_argument, NULL, O_POSTS},
+		{"concurrency", required_argument, NULL, O_CONC},
+		{"limit", required_argument, NULL, O_LIMIT},
+		{"fill", required_argument, NULL, O_FILL},
+		{"photo", required_argument, NULL, O_PHOTO},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const struct {
+		int id;
+		double lo, hi;
+		int *i;
+		double *d;
+	} nums[] = {
+		{O_PID, 1, 1 << 30, &o->server_pid, NULL},
+		{O_BOARDS, 1, 9999, &o->boards, NULL},
+		{O_MEMBERS, 1, 99, &o->members, NULL},
+		{O_DURATION, 0.1, 3600, NULL, &o->duration_s},
+		{O_WARMUP, 0, 600, NULL, &o->warmup_s},
+		{O_WINDOW, 1, 10000, &o->window, NULL},
+		{O_RATE, 0.1, 1e7, NULL, &o->rate},
+		{O_INFLIGHT, 1, 1000, &o->inflight, NULL},
+		{O_POSTERS, 1, 99, &o->posters, NULL},
+		{O_TEXT, 1, 16384, &o->text_bytes, NULL},
+		{O_CONNS, 1, 1000000, &o->conns, NULL},
+		{O_HOLD, 0, 3600, NULL, &o->hold_s},
+		{O_POSTS, 1, 100000, &o->posts_per_board, NULL},
+		{O_CONC, 1, 10000, &o->concurrency, NULL},
+		{O_LIMIT, 1, 1000, &o->limit, NULL},
+		{O_FILL, 0, 100000, &o->fill, NULL},
+	};
+	double v = 0;
+	size_t j, k;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			fputs(bench_help, stdout);
+			return CLI_EXIT_OK;
+		case O_DATA:
+			o->data = optarg;
+			continue;
+		case O_BIN:
+			o->server_bin = optarg;
+			continue;
+		case O_PHOTO:
+			o->photo = optarg;
+			continue;
+		case O_NOSETUP:
+			o->no_setup = 1;
+			continue;
+		case ':':
+			return cli_usage_error(o->cli, "%s needs a value", argv[optind - 1]);
+		case '?':
+			return cli_unknown_option(o->cli, argv[optind - 1]);
+		default:
+			break;
+		}
+		for (k = 0; k < sizeof nums / sizeof nums[0] && nums[k].id != ch; k++)
+			;
+		if (k == sizeof nums / sizeof nums[0])
+			return cli_unknown_option(o->cli, argv[optind - 1]);
+		for (j = 0; opts[j].name != NULL && opts[j].val != ch; j++)
+			;
+		rc = num(o->cli, opts[j].name, optarg, nums[k].lo, nums[k].hi, &v);
+		if (rc != CLI_EXIT_OK)
+			return rc;
+		if (nums[k].i != NULL)
+			*nums[k].i = (int)v;
+		else
+			*nums[k].d = v;
+	}
+	if (argc - optind > 0)
+		return cli_usage_error(o->cli, "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* As many descriptors as the hard limit allows: every connection is one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+cli_cmd_bench(struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(struct bench_opts *o);
+	} scenarios[] = {
+		{"setup", bench_cmd_setup},         {"posts", bench_cmd_posts},
+		{"connections", bench_cmd_connections}, {"reconnect", bench_cmd_reconnect},
+		{"timeline", bench_cmd_timeline},   {"upload", bench_cmd_upload},
+	};
+	struct sigaction sa, old_int, old_term, old_pipe;
+	struct bench_opts o;
+	size_t i;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		if (argc < 2)
+			return cli_usage_error(cli, "which scenario? (renkei bench --help)");
+		fputs(bench_help, stdout);
+		return CLI_EXIT_OK;
+	}
+	memset(&o, 0, sizeof o);
+	o.cli = cli;
+	o.scenario = argv[1];
+	o.url = cli_server_url(cli);
+	o.ca = cli_ca_file(cli) ? cli_ca_file(cli) : BENCH_DEFAULT_CA;
+	o.data = BENCH_DEFAULT_DATA;
+	o.boards = 100;
+	o.members = 8;
+	o.duration_s = 10;
+	o.warmup_s = 2;
+	o.inflight = 4;
+	o.posters = 1;
+	o.text_bytes = 1024;
+	o.conns = 1000;
+	o.hold_s = 1;
+	o.posts_per_board = 20;
+	o.limit = 50;
+	o.fill = 50;
+	o.window = 64;
+	if ((rc = parse(&o, argc - 1, argv + 1)) != -1)
+		return rc;
+	for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+		if (strcmp(scenarios[i].name, o.scenario) == 0)
+			break;
+	if (i == sizeof scenarios / sizeof scenarios[0])
+		return cli_usage_error(cli, "no scenario '%s' (renkei bench --help)", o.scenario);
+	if (o.posters > o.members)
+		return cli_usage_error(cli, "--posters cannot exceed --members");
+
+	raise_nofile();
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	/* a server that resets a connection must not kill the bench */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+	rc = scenarios[i].run(&o);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	return rc;
+}
