@@ -287,6 +287,51 @@ void h_jst_date(int days, char out[11]);
 /* Milliseconds until the next JST midnight (the day sheet dates roll). */
 int64_t h_ms_to_jst_midnight(void);
 
+/* ------------------------------------------------------------------ photos */
+
+/* Photo uploads and downloads over the WebSocket (harness_media.c). */
+
+/* Upload chunk size: the protocol's largest. */
+#define H_CHUNK (512 * 1024)
+
+/* SHA-256 of data[0..len), raw and as lower-case hex. */
+void h_sha256(const void *data, size_t len, uint8_t out[32]);
+void h_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* One request each; the answer (UploadStatus, UploadFinishResponse or an
+ * Error) or NULL. file_name may be NULL. */
+Renkei__V1__Envelope *h_upload_begin_env(struct rkc *c, const char *patient,
+                                         const char *upload_id,
+                                         const char *file_name, uint64_t size,
+                                         const uint8_t sha256[32]);
+Renkei__V1__Envelope *h_upload_chunk_env(struct rkc *c, const char *upload_id,
+                                         uint64_t offset, const void *data,
+                                         size_t len);
+Renkei__V1__Envelope *h_upload_finish_env(struct rkc *c, const char *upload_id);
+
+/* Send data[from..min(len, stop_at)) in H_CHUNK pieces, each from the
+ * offset the server last reported. NULL when all of it was acknowledged
+ * (*sent, if not NULL, counts the bytes sent), else the Error that
+ * stopped it (free with h_env_free). */
+Renkei__V1__Envelope *h_upload_rest_env(struct rkc *c, const char *upload_id,
+                                        const void *data, size_t len,
+                                        uint64_t from, uint64_t stop_at,
+                                        uint64_t *sent);
+
+/* The whole upload: begin with the data's size and SHA-256, send what the
+ * server lacks, finish. The finish answer (UploadFinishResponse), or the
+ * first Error (of begin, a chunk or finish), or NULL. */
+Renkei__V1__Envelope *h_upload_env(struct rkc *c, const char *patient,
+                                   const char *upload_id, const char *file_name,
+                                   const void *data, size_t len);
+
+/* Download a whole attachment (or its thumbnail) in chunks. Returns
+ * RENKEI__V1__CODE__OK with *data (malloc'ed; free it) and *len, and the
+ * mime type in msg; or the Error's code with its message in msg; or -1
+ * (no answer, or chunks that do not fit together). */
+int h_attachment_get(struct rkc *c, uint64_t id, int thumbnail, uint8_t **data,
+                     size_t *len, char *msg, size_t msgcap);
+
 /* ------------------------------------------------------------------- misc */
 
 /* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
@@ -326,6 +371,9 @@ void h_md_table_free(struct h_md_table *t);
 
 /* Read a whole file (malloc'ed, NUL-terminated). NULL on failure. */
 char *h_read_file(const char *path, size_t *len);
+
+/* Write data[0..len) to a new file at path (harness_media.c). 0 or -1. */
+int h_write_file(const char *path, const void *data, size_t len);
 
 /* -------------------------------------------------------------- asserting */
 
