@@ -100,6 +100,11 @@ api_conn_open(struct api *api, void *handle, const char *address)
 
 	c->id = ++api->next_conn_id;
 	c->handle = handle;
+	/* An IPv4 peer on a dual-stack socket reads "::ffff:a.b.c.d": record
+	 * the address people know. */
+	if (address != NULL && strncmp(address, "::ffff:", 7) == 0 &&
+	    strchr(address + 7, ':') == NULL)
+		address += 7;
 	snprintf(c->address, sizeof(c->address), "%s", address ? address : "");
 	c->opened_ms = rk_mono_ms();
 	idmap_set(&api->conns, c->id, c);

@@ -74,7 +74,8 @@ static const char *const notes[] = {
     "内服薬：オキシコドン徐放錠10mg 1日2回に増量。",
 };
 static const char *const amend_text = "訂正：解熱剤使用後37.0℃まで低下。";
-static const char *const retract_reason = "別の利用者様の記録を誤って投稿しました";
+static const char *const retract_reason =
+    "別の利用者様の記録を誤って投稿しました";
 static const char *const bg_reason =
     "深夜に救急搬送され意識レベル低下、服薬内容と既往歴の確認が必要";
 static const char *const ho_summary =
@@ -161,8 +162,10 @@ boards_and_posts(struct rkc *ns, struct rkc *dr, struct rkc *cm,
 {
 	static const char *const all[] = {"pt-yamada", "pt-sato", "pt-suzuki"};
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *e;
-	Renkei__V1__ListPatientsRequest lp = RENKEI__V1__LIST_PATIENTS_REQUEST__INIT;
-	Renkei__V1__RetractPostRequest rr = RENKEI__V1__RETRACT_POST_REQUEST__INIT;
+	Renkei__V1__ListPatientsRequest lp =
+	    RENKEI__V1__LIST_PATIENTS_REQUEST__INIT;
+	Renkei__V1__RetractPostRequest rr =
+	    RENKEI__V1__RETRACT_POST_REQUEST__INIT;
 	Renkei__V1__AckListRequest al = RENKEI__V1__ACK_LIST_REQUEST__INIT;
 	uint64_t p[4], am;
 
@@ -204,7 +207,8 @@ boards_and_posts(struct rkc *ns, struct rkc *dr, struct rkc *cm,
 	expect(h_call(ns, &req), 0);
 	expect(h_timeline_env(ns, "pt-yamada"), 0);
 	/* Refused: nothing of what was sent may be logged either. */
-	expect(h_timeline_env(out, "pt-yamada"), RENKEI__V1__CODE__PERMISSION_DENIED);
+	expect(h_timeline_env(out, "pt-yamada"),
+	       RENKEI__V1__CODE__PERMISSION_DENIED);
 	expect(h_post_env(out, "pt-yamada", "phi-out-1",
 	                  RENKEI__V1__VISIBILITY__VISIBILITY_ALL, denied_text),
 	       RENKEI__V1__CODE__PERMISSION_DENIED);
@@ -223,11 +227,12 @@ sheet_breakglass_handoff(struct rkc *dr, struct rkc *out, struct rkc *msw)
 
 	h_jst_date(14, until);
 	h_jst_date(5, day);
-	expect(h_sheet_add_env(dr, "pt-sato", "ph.watanabe", "訪問薬剤管理指導", 0,
-	                       "", ""),
+	expect(h_sheet_add_env(dr, "pt-sato", "ph.watanabe", "訪問薬剤管理指導",
+	                       0, "", ""),
 	       0);
 	expect(h_sheet_until_env(dr, "pt-sato", "ph.watanabe", until), 0);
-	expect(h_sheet_end_env(dr, "pt-sato", "ph.watanabe", "薬局変更のため"), 0);
+	expect(h_sheet_end_env(dr, "pt-sato", "ph.watanabe", "薬局変更のため"),
+	       0);
 	expect(h_sheet_history_env(dr, "pt-sato"), 0);
 	expect(h_breakglass_env(out, "pt-suzuki", bg_reason), 0);
 	add(0, "a break-glass reason", bg_reason);
@@ -270,17 +275,20 @@ photos_and_audit(struct rkc *ns, struct rkc *aud)
 	struct buf jpg = make_jpeg(40, 30, 3, 0);
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *e;
 	Renkei__V1__AuditQueryRequest q = RENKEI__V1__AUDIT_QUERY_REQUEST__INIT;
-	Renkei__V1__AuditExportRequest x = RENKEI__V1__AUDIT_EXPORT_REQUEST__INIT;
+	Renkei__V1__AuditExportRequest x =
+	    RENKEI__V1__AUDIT_EXPORT_REQUEST__INIT;
 	uint8_t *d;
 	size_t n;
 	char msg[128];
 
 	add(0, "a photo's file name", photo_name);
-	e = h_upload_env(ns, "pt-yamada", "phi-photo-1", photo_name, jpg.p, jpg.n);
+	e = h_upload_env(ns, "pt-yamada", "phi-photo-1", photo_name, jpg.p,
+	                 jpg.n);
 	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_UPLOAD_FINISH_RESPONSE);
-	assert_int_equal(h_attachment_get(ns, e->upload_finish_response->attachment->id,
-	                                  0, &d, &n, msg, sizeof(msg)),
-	                 0);
+	assert_int_equal(
+	    h_attachment_get(ns, e->upload_finish_response->attachment->id, 0,
+	                     &d, &n, msg, sizeof(msg)),
+	    0);
 	free(d);
 	h_env_free(e);
 	free(jpg.p);
@@ -325,7 +333,8 @@ bad_input(struct rkc *ns)
 	                  RENKEI__V1__VISIBILITY__VISIBILITY_ALL, big),
 	       RENKEI__V1__CODE__INVALID_ARGUMENT);
 	/* Bytes that are no Envelope: an Error, the connection lives on. */
-	assert_int_equal(rkc_send_frame(ns, RKC_OP_BINARY, garbage, sizeof(garbage), 1), 0);
+	assert_int_equal(
+	    rkc_send_frame(ns, RKC_OP_BINARY, garbage, sizeof(garbage), 1), 0);
 	e = NULL;
 	assert_int_equal(rkc_recv(ns, H_TIMEOUT_MS, &e), 0);
 	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_ERROR);
@@ -349,7 +358,8 @@ add_ward(void)
 		fail_msg("%s:%d: %s", path, err.line, err.text);
 	pts = json_object_get(w, "patients");
 	assert_true(json_array_size(pts) > 0);
-	json_array_foreach(pts, i, p) {
+	json_array_foreach(pts, i, p)
+	{
 		add_name("a patient's name",
 		         json_string_value(json_object_get(p, "name")));
 		add_name("a patient's kana",
@@ -360,8 +370,8 @@ add_ward(void)
 		    json_string_value(json_object_get(p, "wishes")));
 		posts = json_object_get(p, "posts");
 		json_array_foreach(posts, k, q)
-			add(0, "a ward post",
-			    json_string_value(json_object_get(q, "text")));
+		    add(0, "a ward post",
+		        json_string_value(json_object_get(q, "text")));
 	}
 	json_decref(w);
 }
@@ -390,8 +400,8 @@ static void
 test_logs_hold_no_patient_data(void **state)
 {
 	char *tokens[6] = {0};
-	const char *who[6] = {"ns.kobayashi", "dr.tanaka", "cm.nakamura",
-	                      "dr.outsider", "msw.yoshida", "audit.inoue"};
+	const char *who[6] = {"ns.kobayashi", "dr.tanaka",   "cm.nakamura",
+	                      "dr.outsider",  "msw.yoshida", "audit.inoue"};
 	struct rkc *c[6];
 	char *log;
 	size_t len;
@@ -426,8 +436,7 @@ test_logs_hold_no_patient_data(void **state)
 	hits += grep_all(log, len, "a secret", &secrets);
 	print_message("searched %zu bytes of log (%d lines) for %d patient "
 	              "strings and %d secrets: %d found\n",
-	              len, lines, phi.n,
-	              secrets.n, hits);
+	              len, lines, phi.n, secrets.n, hits);
 	free(log);
 	assert_int_equal(hits, 0);
 }

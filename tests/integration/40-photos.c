@@ -38,26 +38,34 @@
 #include "harness.h"
 #include "media_gen.h"
 
-#define INVALID   RENKEI__V1__CODE__INVALID_ARGUMENT
-#define NOT_FOUND RENKEI__V1__CODE__NOT_FOUND
-#define EXHAUSTED RENKEI__V1__CODE__RESOURCE_EXHAUSTED
+#define INVALID      RENKEI__V1__CODE__INVALID_ARGUMENT
+#define NOT_FOUND    RENKEI__V1__CODE__NOT_FOUND
+#define EXHAUSTED    RENKEI__V1__CODE__RESOURCE_EXHAUSTED
 #define MAX_PER_USER 3
-#define MIB (1024.0 * 1024.0)
+#define MIB          (1024.0 * 1024.0)
 
 static struct h_server *srv;
-static struct rkc *ns;    /* ns.kobayashi, on pt-yamada's sheet */
+static struct rkc *ns; /* ns.kobayashi, on pt-yamada's sheet */
 static char *ns_token;
 
-enum { F_EXIF_JPEG, F_EXIF_PNG, F_POLYGLOT, F_TRUNCATED, F_TEXT, F_SVG,
-       F_HEIC, F_N };
+enum {
+	F_EXIF_JPEG,
+	F_EXIF_PNG,
+	F_POLYGLOT,
+	F_TRUNCATED,
+	F_TEXT,
+	F_SVG,
+	F_HEIC,
+	F_N
+};
 
 struct fixture {
 	const char *name, *file_name;
 	struct buf b;
-	int code;            /* the answer to finish */
-	const char *says;    /* in a refusal's message */
-	uint64_t att;        /* accepted: the attachment */
-	struct buf stored;   /* accepted: what downloads */
+	int code;          /* the answer to finish */
+	const char *says;  /* in a refusal's message */
+	uint64_t att;      /* accepted: the attachment */
+	struct buf stored; /* accepted: what downloads */
 };
 static struct fixture fx[F_N];
 static struct buf big, big_stored; /* the 10 MiB photo */
@@ -123,16 +131,17 @@ fixture(int i, const char *name, const char *file_name, struct buf b, int code,
 static void
 make_fixtures(void)
 {
-	static const uint8_t heic[] = {
-	    0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c', 0, 0, 0, 0,
-	    'm', 'i', 'f', '1', 'h', 'e', 'i', 'c', 0, 0, 0, 0x10, 'm', 'e',
-	    't', 'a', 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t heic[] = {0,   0,   0,   0x18, 'f', 't', 'y', 'p',
+	                               'h', 'e', 'i', 'c',  0,   0,   0,   0,
+	                               'm', 'i', 'f', '1',  'h', 'e', 'i', 'c',
+	                               0,   0,   0,   0x10, 'm', 'e', 't', 'a',
+	                               0,   0,   0,   0,    0,   0,   0,   0};
 	static const char html[] =
 	    "<html><body><script>alert('RKPOLY')</script></body></html>\n";
 	struct buf j = make_jpeg(64, 64, 3, 0), b = {0};
 
-	fixture(F_EXIF_JPEG, "JPEG with Exif GPS, orientation 6", "IMG_0001.JPG",
-	        make_tagged_jpeg(64, 32, 6, 1), 0, NULL);
+	fixture(F_EXIF_JPEG, "JPEG with Exif GPS, orientation 6",
+	        "IMG_0001.JPG", make_tagged_jpeg(64, 32, 6, 1), 0, NULL);
 	fixture(F_EXIF_PNG, "PNG with eXIf GPS", "screen.png",
 	        make_png(40, 24, PNG_COLOR_TYPE_RGB, 8, 1, 0), 0, NULL);
 	b = make_jpeg(32, 32, 3, 0);
@@ -140,7 +149,8 @@ make_fixtures(void)
 	fixture(F_POLYGLOT, "JPEG + HTML polyglot", "poly.jpg", b, 0, NULL);
 	b = (struct buf){0};
 	put(&b, j.p, j.n * 6 / 10);
-	fixture(F_TRUNCATED, "truncated JPEG", "cut.jpg", b, INVALID, "damaged");
+	fixture(F_TRUNCATED, "truncated JPEG", "cut.jpg", b, INVALID,
+	        "damaged");
 	fixture(F_TEXT, "text named .jpg", "photo.jpg",
 	        text_buf("This is not a photo. It is a plain text file that "
 	                 "someone renamed to photo.jpg before sending it.\n"),
@@ -243,8 +253,8 @@ static void
 assert_clean(const struct fixture *f, const struct buf *b)
 {
 	static const char *const planted[] = {
-	    "RKGPS", "RKCAMERA", "RKXMP", "RKICC", "RKTEXT", "RKZTXT",
-	    "RKITXT", "RKPOLY", "<script", "<html"};
+	    "RKGPS",  "RKCAMERA", "RKXMP",  "RKICC",   "RKTEXT",
+	    "RKZTXT", "RKITXT",   "RKPOLY", "<script", "<html"};
 
 	for (size_t i = 0; i < sizeof(planted) / sizeof(*planted); i++)
 		if (has(b, planted[i], strlen(planted[i])))
@@ -256,14 +266,16 @@ assert_clean(const struct fixture *f, const struct buf *b)
 		for (size_t at = 8; at + 12 <= b->n;) {
 			uint32_t len = (uint32_t)b->p[at] << 24 |
 			               (uint32_t)b->p[at + 1] << 16 |
-			               (uint32_t)b->p[at + 2] << 8 | b->p[at + 3];
+			               (uint32_t)b->p[at + 2] << 8 |
+			               b->p[at + 3];
 			const char *type = (const char *)b->p + at + 4;
 			if (memcmp(type, "eXIf", 4) == 0 ||
 			    memcmp(type, "tEXt", 4) == 0 ||
 			    memcmp(type, "zTXt", 4) == 0 ||
 			    memcmp(type, "iTXt", 4) == 0 ||
 			    memcmp(type, "tIME", 4) == 0)
-				fail_msg("%s: PNG chunk %.4s kept", f->name, type);
+				fail_msg("%s: PNG chunk %.4s kept", f->name,
+				         type);
 			at += 12 + (size_t)len;
 		}
 		return;
@@ -277,7 +289,8 @@ assert_clean(const struct fixture *f, const struct buf *b)
 		if (m == 0xe1) {
 			struct buf seg = {b->p + at, len + 2};
 			fail_msg("%s: APP1 segment kept (%s)", f->name,
-			         has(&seg, "\x88\x25", 2) || has(&seg, "\x25\x88", 2)
+			         has(&seg, "\x88\x25", 2) ||
+			                 has(&seg, "\x25\x88", 2)
 			             ? "with a GPS tag"
 			             : "no GPS tag");
 		}
@@ -292,7 +305,8 @@ download(struct rkc *c, const Renkei__V1__Attachment *a, int thumb)
 {
 	struct buf b = {0};
 	char msg[128], hex[65];
-	int code = h_attachment_get(c, a->id, thumb, &b.p, &b.n, msg, sizeof(msg));
+	int code =
+	    h_attachment_get(c, a->id, thumb, &b.p, &b.n, msg, sizeof(msg));
 
 	if (code != 0)
 		fail_msg("download %llu: %s %s", (unsigned long long)a->id,
@@ -352,7 +366,8 @@ test_each_fixture_gets_the_right_answer(void **state)
 		Renkei__V1__Envelope *r;
 
 		snprintf(id, sizeof(id), "fixture-%d", i);
-		r = h_upload_env(ns, "pt-yamada", id, f->file_name, f->b.p, f->b.n);
+		r = h_upload_env(ns, "pt-yamada", id, f->file_name, f->b.p,
+		                 f->b.n);
 		if (h_env_code(r) != f->code)
 			fail_msg("%s: got %s \"%s\", want %s", f->name,
 			         h_env_outcome(r),
@@ -363,14 +378,17 @@ test_each_fixture_gets_the_right_answer(void **state)
 			print_message("%-36s refused: %s\n", f->name,
 			              r->error->message);
 			if (strstr(r->error->message, f->says) == NULL)
-				fail_msg("%s: message \"%s\" does not say \"%s\"",
-				         f->name, r->error->message, f->says);
+				fail_msg(
+				    "%s: message \"%s\" does not say \"%s\"",
+				    f->name, r->error->message, f->says);
 			h_env_free(r);
-			h_assert_error((r = h_upload_finish_env(ns, id)), NOT_FOUND);
+			h_assert_error((r = h_upload_finish_env(ns, id)),
+			               NOT_FOUND);
 			h_env_free(r);
 			continue;
 		}
-		const Renkei__V1__Attachment *a = r->upload_finish_response->attachment;
+		const Renkei__V1__Attachment *a =
+		    r->upload_finish_response->attachment;
 		uint32_t w = 0, h = 0;
 		uint8_t *px = NULL;
 
@@ -382,7 +400,8 @@ test_each_fixture_gets_the_right_answer(void **state)
 			assert_int_equal(decode_png(&f->stored, &w, &h), 0);
 		} else {
 			assert_string_equal(a->mime, "image/jpeg");
-			assert_int_equal(decode_jpeg(&f->stored, &w, &h, &px), 0);
+			assert_int_equal(decode_jpeg(&f->stored, &w, &h, &px),
+			                 0);
 		}
 		assert_int_equal(w, a->width);
 		assert_int_equal(h, a->height);
@@ -393,8 +412,8 @@ test_each_fixture_gets_the_right_answer(void **state)
 			assert_int_equal(w, 32);
 			assert_int_equal(h, 64);
 			if (px[2] < 200 || px[0] > 60 || px[1] > 60)
-				fail_msg("top left is %d,%d,%d, not blue", px[0],
-				         px[1], px[2]);
+				fail_msg("top left is %d,%d,%d, not blue",
+				         px[0], px[1], px[2]);
 		}
 		free(px);
 		struct buf t = download(ns, a, 1);
@@ -413,7 +432,8 @@ test_each_fixture_gets_the_right_answer(void **state)
 	Renkei__V1__Envelope *r;
 	const struct buf *t = &fx[F_TRUNCATED].b;
 	h_sha256(t->p, t->n, sha);
-	r = h_upload_begin_env(ns, "pt-yamada", "fixture-3", "cut.jpg", t->n, sha);
+	r = h_upload_begin_env(ns, "pt-yamada", "fixture-3", "cut.jpg", t->n,
+	                       sha);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS);
 	assert_int_equal(r->upload_status->received, 0);
 	h_env_free(r);
@@ -428,7 +448,8 @@ test_big_photo_resumes_after_a_cut(void **state)
 	const size_t chunks = (big.n + H_CHUNK - 1) / H_CHUNK;
 	const uint64_t half = (uint64_t)(chunks / 2) * H_CHUNK;
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *r;
-	Renkei__V1__UploadChunkRequest k = RENKEI__V1__UPLOAD_CHUNK_REQUEST__INIT;
+	Renkei__V1__UploadChunkRequest k =
+	    RENKEI__V1__UPLOAD_CHUNK_REQUEST__INIT;
 	char *token = NULL;
 	struct rkc *c = h_connect_login(srv, "dr.tanaka", &token);
 	uint64_t received, sent = 0;
@@ -439,12 +460,14 @@ test_big_photo_resumes_after_a_cut(void **state)
 	assert_non_null(c);
 	h_sha256(big.p, big.n, sha);
 	t0 = h_mono_ms();
-	r = h_upload_begin_env(c, "pt-yamada", "big-1", "noise.jpg", big.n, sha);
+	r = h_upload_begin_env(c, "pt-yamada", "big-1", "noise.jpg", big.n,
+	                       sha);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS);
 	h_env_free(r);
 	/* Up to just before half, acknowledged; then one more chunk sent
 	 * and the connection dropped before its answer. */
-	r = h_upload_rest_env(c, "big-1", big.p, big.n, 0, half - H_CHUNK, NULL);
+	r = h_upload_rest_env(c, "big-1", big.p, big.n, 0, half - H_CHUNK,
+	                      NULL);
 	assert_null(r);
 	t_first = h_mono_ms() - t0;
 	k.upload_id = "big-1";
@@ -463,14 +486,16 @@ test_big_photo_resumes_after_a_cut(void **state)
 	              RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE);
 	h_env_free(r);
 	t1 = h_mono_ms();
-	r = h_upload_begin_env(c, "pt-yamada", "big-1", "noise.jpg", big.n, sha);
+	r = h_upload_begin_env(c, "pt-yamada", "big-1", "noise.jpg", big.n,
+	                       sha);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS);
 	received = r->upload_status->received;
 	h_env_free(r);
 	print_message("%zu bytes; the server had %llu after the cut\n", big.n,
 	              (unsigned long long)received);
 	assert_true(received == half - H_CHUNK || received == half);
-	r = h_upload_rest_env(c, "big-1", big.p, big.n, received, UINT64_MAX, &sent);
+	r = h_upload_rest_env(c, "big-1", big.p, big.n, received, UINT64_MAX,
+	                      &sent);
 	assert_null(r);
 	assert_int_equal(sent, big.n - received); /* only the rest */
 	t2 = h_mono_ms();
@@ -499,12 +524,15 @@ https_get(uint64_t id, const char *token, char *head, size_t cap,
 	long n;
 	int st;
 
-	snprintf(path, sizeof(path), "/attachments/%llu", (unsigned long long)id);
+	snprintf(path, sizeof(path), "/attachments/%llu",
+	         (unsigned long long)id);
 	if (token != NULL)
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", token);
-	snprintf(req, sizeof(req),
-	         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n",
-	         path, hdr);
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n",
+		         token);
+	snprintf(
+	    req, sizeof(req),
+	    "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n",
+	    path, hdr);
 	n = h_tls_exchange(srv, req, head, cap, H_TIMEOUT_MS);
 	assert_true(n > 12);
 	for (long i = 0; i < n; i++)
@@ -521,7 +549,8 @@ https_get(uint64_t id, const char *token, char *head, size_t cap,
 static void
 test_unreadable_is_not_found(void **state)
 {
-	const Renkei__V1__Visibility prof = RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL;
+	const Renkei__V1__Visibility prof =
+	    RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL;
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *r;
 	Renkei__V1__CreatePostRequest p = RENKEI__V1__CREATE_POST_REQUEST__INIT;
 	uint64_t ids[1] = {fx[F_EXIF_JPEG].att}, missing = 987654;
@@ -555,24 +584,26 @@ test_unreadable_is_not_found(void **state)
 	/* WebSocket: the stranger and the family get what a missing id gets. */
 	struct rkc *who[2] = {out, fam};
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(h_attachment_get(who[i], ids[0], 0, &d, &n, m1,
-		                                  sizeof(m1)),
-		                 NOT_FOUND);
-		assert_int_equal(h_attachment_get(who[i], missing, 0, &d, &n, m2,
-		                                  sizeof(m2)),
+		assert_int_equal(
+		    h_attachment_get(who[i], ids[0], 0, &d, &n, m1, sizeof(m1)),
+		    NOT_FOUND);
+		assert_int_equal(h_attachment_get(who[i], missing, 0, &d, &n,
+		                                  m2, sizeof(m2)),
 		                 NOT_FOUND);
 		assert_string_equal(m1, m2);
-		assert_int_equal(h_attachment_get(who[i], ids[0], 1, &d, &n, m1,
-		                                  sizeof(m1)),
-		                 NOT_FOUND);
+		assert_int_equal(
+		    h_attachment_get(who[i], ids[0], 1, &d, &n, m1, sizeof(m1)),
+		    NOT_FOUND);
 		assert_string_equal(m1, m2);
 	}
 	/* A team member reads it. */
-	assert_int_equal(h_attachment_get(ns, ids[0], 0, &d, &n, m1, sizeof(m1)), 0);
+	assert_int_equal(
+	    h_attachment_get(ns, ids[0], 0, &d, &n, m1, sizeof(m1)), 0);
 	free(d);
 
 	/* HTTPS: 200 with the safe headers and the same bytes. */
-	assert_int_equal(https_get(ids[0], ns_token, head, sizeof(head), &body), 200);
+	assert_int_equal(https_get(ids[0], ns_token, head, sizeof(head), &body),
+	                 200);
 	assert_non_null(strstr(head, "\r\ncontent-type: image/jpeg"));
 	assert_non_null(strstr(head, "\r\nx-content-type-options: nosniff"));
 	assert_non_null(strstr(head, "\r\ncontent-disposition: attachment"));
@@ -581,15 +612,19 @@ test_unreadable_is_not_found(void **state)
 	assert_memory_equal(body.p, fx[F_EXIF_JPEG].stored.p, body.n);
 	free(body.p);
 	/* No token: 401. */
-	assert_int_equal(https_get(ids[0], NULL, head, sizeof(head), &body), 401);
+	assert_int_equal(https_get(ids[0], NULL, head, sizeof(head), &body),
+	                 401);
 	free(body.p);
 	/* Not allowed, or no such photo: the same 404. */
-	assert_int_equal(https_get(missing, ns_token, head, sizeof(head), &b1), 404);
-	assert_int_equal(https_get(ids[0], out_token, head, sizeof(head), &b2), 404);
+	assert_int_equal(https_get(missing, ns_token, head, sizeof(head), &b1),
+	                 404);
+	assert_int_equal(https_get(ids[0], out_token, head, sizeof(head), &b2),
+	                 404);
 	assert_int_equal(b1.n, b2.n);
 	assert_memory_equal(b1.p, b2.p, b1.n);
 	free(b2.p);
-	assert_int_equal(https_get(ids[0], fam_token, head, sizeof(head), &b2), 404);
+	assert_int_equal(https_get(ids[0], fam_token, head, sizeof(head), &b2),
+	                 404);
 	assert_int_equal(b1.n, b2.n);
 	assert_memory_equal(b1.p, b2.p, b1.n);
 	free(b1.p);
@@ -599,9 +634,11 @@ test_unreadable_is_not_found(void **state)
 	ids[0] = fx[F_EXIF_PNG].att;
 	p.client_id = "photo-post-2";
 	p.visibility = RENKEI__V1__VISIBILITY__VISIBILITY_ALL;
-	h_assert_body((r = h_call(ns, &req)), RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	h_assert_body((r = h_call(ns, &req)),
+	              RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
 	h_env_free(r);
-	assert_int_equal(h_attachment_get(fam, ids[0], 0, &d, &n, m1, sizeof(m1)), 0);
+	assert_int_equal(
+	    h_attachment_get(fam, ids[0], 0, &d, &n, m1, sizeof(m1)), 0);
 	free(d);
 	rkc_close(out);
 	rkc_close(fam);
@@ -620,7 +657,8 @@ test_limits(void **state)
 	(void)state;
 	assert_non_null(c);
 	/* The default limit is 20 MiB. */
-	r = h_upload_begin_env(c, "pt-sato", "too-big", "x.jpg", 20 * 1048576 + 1, sha);
+	r = h_upload_begin_env(c, "pt-sato", "too-big", "x.jpg",
+	                       20 * 1048576 + 1, sha);
 	h_assert_error(r, EXHAUSTED);
 	assert_string_equal(r->error->field, "size");
 	h_env_free(r);
@@ -628,7 +666,8 @@ test_limits(void **state)
 		snprintf(id, sizeof(id), "inflight-%d", i);
 		r = h_upload_begin_env(c, "pt-sato", id, "x.jpg", 1000, sha);
 		if (i < MAX_PER_USER)
-			h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS);
+			h_assert_body(r,
+			              RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS);
 		else
 			h_assert_error(r, EXHAUSTED);
 		h_env_free(r);
@@ -692,7 +731,8 @@ scan_dir(const char *dir, const struct buf *runs, int nruns, int *files)
 			uint8_t *d = (uint8_t *)h_read_file(path, &n);
 			int h = d ? scan(path, d, n, runs, nruns) : 0;
 			if (h > 0)
-				print_message("image bytes in the clear: %s\n", path);
+				print_message("image bytes in the clear: %s\n",
+				              path);
 			hits += h;
 			(*files)++;
 			free(d);
@@ -718,7 +758,8 @@ test_no_image_byte_in_the_clear_on_disk(void **state)
 	runs[nruns++] = big_stored;
 	/* Control: the scanner finds a photo that is there. */
 	for (int i = 0; i < nruns; i++)
-		control += scan("control", runs[i].p, runs[i].n, &runs[i], 1) > 0;
+		control +=
+		    scan("control", runs[i].p, runs[i].n, &runs[i], 1) > 0;
 	assert_int_equal(control, nruns);
 	/* While it runs (the WAL files still hold the newest pages), and
 	 * after a clean stop (everything in the databases). */

@@ -48,7 +48,8 @@ h_upload_begin_env(struct rkc *c, const char *patient, const char *upload_id,
                    const uint8_t sha256[32])
 {
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__UploadBeginRequest b = RENKEI__V1__UPLOAD_BEGIN_REQUEST__INIT;
+	Renkei__V1__UploadBeginRequest b =
+	    RENKEI__V1__UPLOAD_BEGIN_REQUEST__INIT;
 
 	b.upload_id = (char *)upload_id;
 	b.patient = (char *)patient;
@@ -66,7 +67,8 @@ h_upload_chunk_env(struct rkc *c, const char *upload_id, uint64_t offset,
                    const void *data, size_t len)
 {
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__UploadChunkRequest k = RENKEI__V1__UPLOAD_CHUNK_REQUEST__INIT;
+	Renkei__V1__UploadChunkRequest k =
+	    RENKEI__V1__UPLOAD_CHUNK_REQUEST__INIT;
 
 	k.upload_id = (char *)upload_id;
 	k.offset = offset;
@@ -81,7 +83,8 @@ Renkei__V1__Envelope *
 h_upload_finish_env(struct rkc *c, const char *upload_id)
 {
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__UploadFinishRequest f = RENKEI__V1__UPLOAD_FINISH_REQUEST__INIT;
+	Renkei__V1__UploadFinishRequest f =
+	    RENKEI__V1__UPLOAD_FINISH_REQUEST__INIT;
 
 	f.upload_id = (char *)upload_id;
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_UPLOAD_FINISH_REQUEST;
@@ -105,7 +108,8 @@ h_upload_rest_env(struct rkc *c, const char *upload_id, const void *data,
 		if (stop_at < len && n > stop_at - at)
 			n = (size_t)(stop_at - at);
 		r = h_upload_chunk_env(c, upload_id, at, p + at, n);
-		if (r == NULL || r->body_case != RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS)
+		if (r == NULL ||
+		    r->body_case != RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS)
 			return r; /* an Error, or no answer */
 		if (sent != NULL)
 			*sent += n;
@@ -132,7 +136,8 @@ h_upload_env(struct rkc *c, const char *patient, const char *upload_id,
 
 	h_sha256(data, len, sha);
 	r = h_upload_begin_env(c, patient, upload_id, file_name, len, sha);
-	if (r == NULL || r->body_case != RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS)
+	if (r == NULL ||
+	    r->body_case != RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS)
 		return r;
 	from = r->upload_status->received;
 	h_env_free(r);
@@ -164,14 +169,16 @@ h_attachment_get(struct rkc *c, uint64_t id, int thumbnail, uint8_t **data,
 		g.attachment_id = id;
 		g.thumbnail = thumbnail != 0;
 		g.offset = have;
-		req.body_case = RENKEI__V1__ENVELOPE__BODY_ATTACHMENT_GET_REQUEST;
+		req.body_case =
+		    RENKEI__V1__ENVELOPE__BODY_ATTACHMENT_GET_REQUEST;
 		req.attachment_get_request = &g;
 		r = h_call(c, &req);
 		if (r == NULL) {
 			code = -1;
 			break;
 		}
-		if (r->body_case != RENKEI__V1__ENVELOPE__BODY_ATTACHMENT_CHUNK) {
+		if (r->body_case !=
+		    RENKEI__V1__ENVELOPE__BODY_ATTACHMENT_CHUNK) {
 			code = h_env_code(r);
 			if (r->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR &&
 			    msgcap > 0)
@@ -183,8 +190,9 @@ h_attachment_get(struct rkc *c, uint64_t id, int thumbnail, uint8_t **data,
 		}
 		ch = r->attachment_chunk;
 		if (ch->offset != have || have + ch->data.len > ch->total) {
-			fprintf(stderr, "harness: attachment %llu: chunk at %llu "
-			                "(want %zu), total %llu\n",
+			fprintf(stderr,
+			        "harness: attachment %llu: chunk at %llu "
+			        "(want %zu), total %llu\n",
 			        (unsigned long long)id,
 			        (unsigned long long)ch->offset, have,
 			        (unsigned long long)ch->total);
