@@ -93,7 +93,7 @@ parse_age(const char *s, int64_t *age_ms)
 int
 cli_time_parse(const char *s, int end_of_day, int64_t now_ms, int64_t *ms)
 {
-	int y, mo, d, hh = 0, mi = 0, ss = 0, zh, zm, sign = 0, zoned = 0, has_time = 0;
+	int y, mo, d, hh = 0, mi = 0, ss = 0, zh = 0, zm = 0, sign = 0, zoned = 0, has_time = 0;
 	const char *p = s;
 	struct tm tm;
 	int64_t age;

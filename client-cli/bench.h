@@ -5,6 +5,7 @@
  *
  * Files:
  *   bench.c          the command: options, dispatch, samples, the report
+ *   bench_target.c   where to connect (loopback only) and the TLS context
  *   bench_net.c      an event loop of many client connections (epoll,
  *                    non-blocking sockets and OpenSSL, WebSocket frames)
  *   bench_setup.c    bench users, patients and sheets (a ward file
@@ -113,7 +114,7 @@ void bench_describe(struct bench_report *r, const char *fmt, ...)
 /* Print (table or JSON) and free. */
 void bench_report_print(struct bench_opts *o, struct bench_report *r);
 
-/* ---- connections (bench_net.c) */
+/* ---- connections (bench_target.c, bench_net.c) */
 
 /* Where to connect: resolved once, a loopback address only. */
 struct bench_target {

@@ -99,8 +99,13 @@ connect_share(struct bench_opts *o, struct bench_env *e, size_t start, size_t co
 		if (bl_poll(l, 50) != 0)
 			break;
 	s->connecting = 0;
-	if (s->res.ok + s->res.failed < count && s->res.why[0] == '\0')
-		snprintf(s->res.why, sizeof s->res.why, "stopped or timed out while connecting");
+	if (s->res.ok + s->res.failed < count) {
+		/* still queued or handshaking at the deadline: failures too */
+		s->res.failed = count - s->res.ok;
+		if (s->res.why[0] == '\0')
+			snprintf(s->res.why, sizeof s->res.why,
+			         "stopped or timed out while connecting");
+	}
 	return l;
 }
 
@@ -199,8 +204,10 @@ conns_report(struct bench_opts *o, int workers, struct share_run *s, long rss0, 
 	          "/s");
 	bench_row_latency(&r, "connect + resume", "connect_latency", &s->lat);
 	if (rss0 >= 0 && rss1 >= 0 && s->res.ok > 0) {
-		bench_row(&r, "server RSS before", "server_rss_before_mib", rss0 / 1024.0, 1, "MiB");
-		bench_row(&r, "server RSS with them", "server_rss_after_mib", rss1 / 1024.0, 1, "MiB");
+		bench_row(&r, "server RSS before", "server_rss_before_mib", rss0 / 1024.0, 1,
+		          "MiB");
+		bench_row(&r, "server RSS with them", "server_rss_after_mib", rss1 / 1024.0, 1,
+		          "MiB");
 		bench_row(&r, "server RSS per connection", "server_rss_per_conn_kib",
 		          (double)(rss1 - rss0) / (double)s->res.ok, 1, "KiB");
 	}

@@ -24,6 +24,7 @@
 #define OPEN_LOOP_CAP 64
 #define CONNECT_LIMIT_NS (300LL * 1000000000) /* all connected and synced */
 #define DRAIN_NS (5LL * 1000000000)           /* for answers after the window */
+#define ERROR_LIMIT 1000                      /* errors before the run gives up */
 
 enum phase { P_CONNECT, P_WARMUP, P_MEASURE, P_DRAIN };
 
@@ -181,7 +182,8 @@ on_message(struct bconn *c, Renkei__V1__Envelope *env, int64_t now, void *arg)
 			send_post(r, p, now);
 		break;
 	case RENKEI__V1__ENVELOPE__BODY_EVENT:
-		if (env->event->kind_case != RENKEI__V1__EVENT__KIND_POST || env->event->post->post == NULL)
+		if (env->event->kind_case != RENKEI__V1__EVENT__KIND_POST ||
+		    env->event->post->post == NULL)
 			break;
 		t = sent_at(env->event->post->post->client_id);
 		if (t == 0)
@@ -264,7 +266,7 @@ pump(struct run *r, struct bench_loop *l, int64_t until)
 	int64_t now;
 	int wait;
 
-	while ((now = bench_now_ns()) < until && !bench_stopping()) {
+	while ((now = bench_now_ns()) < until && !bench_stopping() && r->errors < ERROR_LIMIT) {
 		wait = 5;
 		if (r->o->rate > 0 && (r->phase == P_WARMUP || r->phase == P_MEASURE))
 			wait = schedule(r, now);
@@ -317,7 +319,8 @@ report(struct run *r, double connect_s, double client_cpu, const struct bench_sn
 		bench_row_text(&rep, "  first error", "first_error", r->first_error);
 	bench_row(&rep, "connections lost", "connections_lost", (double)r->lost, 0, "");
 	if (r->o->rate > 0)
-		bench_row(&rep, "sends skipped (poster behind)", "behind", (double)r->behind, 0, "");
+		bench_row(&rep, "sends skipped (poster behind)", "behind", (double)r->behind, 0,
+		          "");
 	bench_row(&rep, "bench client CPU", "client_cpu_percent", client_cpu / w * 100, 0,
 	          "% of one core");
 	bench_server_rows(&rep, a, b, pid_note);

@@ -31,6 +31,7 @@
 #define CHUNK ((size_t)512 * 1024)
 #define CHUNKS_IN_FLIGHT 2
 #define RETRY_NS 100000000LL
+#define ERROR_LIMIT 1000 /* errors before a scenario gives up */
 
 enum tphase { T_CONNECT, T_FILL, T_WARMUP, T_MEASURE, T_DRAIN };
 
@@ -395,6 +396,7 @@ struct uploader {
 	uint64_t next_off;
 	int inflight;
 	unsigned n;
+	uint64_t first_rid; /* answers before it are for an abandoned upload */
 	int64_t t_start, retry_at;
 };
 
@@ -440,7 +442,7 @@ u_begin(struct urun *r, struct uploader *u)
 	u->state = U_BEGIN;
 	u->inflight = 0;
 	u->t_start = bench_now_ns();
-	u_send(u, &env);
+	u->first_rid = bl_send(u->c, &env);
 }
 
 static void
@@ -500,6 +502,8 @@ u_message(struct bconn *c, Renkei__V1__Envelope *env, int64_t now, void *arg)
 	struct urun *r = arg;
 	struct uploader *u = c->user;
 
+	if (env->request_id < u->first_rid || u->state == U_IDLE)
+		return;
 	switch (env->body_case) {
 	case RENKEI__V1__ENVELOPE__BODY_UPLOAD_STATUS:
 		if (u->state == U_BEGIN) {
@@ -535,9 +539,9 @@ u_message(struct bconn *c, Renkei__V1__Envelope *env, int64_t now, void *arg)
 		if (r->errors++ == 0)
 			snprintf(r->why, sizeof r->why, "%s (%s)", env->error->message,
 			         rkc_code_name(env->error->code));
-		if (u->state == U_CHUNKS && --u->inflight > 0)
-			break; /* wait for the other chunk's answer first */
-		u_next(r, u);
+		if (r->errors >= ERROR_LIMIT)
+			r->failed++; /* something is wrong: stop rather than spin */
+		u_next(r, u); /* abandoned: its late answers are ignored */
 		break;
 	default:
 		break;

@@ -79,8 +79,9 @@ listen_inodes(int port, unsigned long *inodes)
 		while (fgets(line, sizeof line, f) != NULL && n < MAX_INODES) {
 			unsigned int lport, state;
 			unsigned long inode;
-			if (sscanf(line, " %*s %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %lu", &lport,
-			           &state, &inode) == 3 &&
+			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+			if (sscanf(line, " %*s %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %lu",
+			           &lport, &state, &inode) == 3 &&
 			    (int)lport == port && state == 0x0A)
 				inodes[n++] = inode;
 		}
@@ -198,7 +199,8 @@ parse_metrics(const char *body, struct bench_metrics *m)
 			if (strcmp(key, names[i].name) == 0)
 				*names[i].v = strtod(sp, NULL);
 		for (int i = 0; i < BENCH_HIST_BUCKETS; i++) {
-			snprintf(want, sizeof want, "renkei_store_batch_size_bucket{le=\"%s\"}", le[i]);
+			snprintf(want, sizeof want, "renkei_store_batch_size_bucket{le=\"%s\"}",
+			         le[i]);
 			if (strcmp(key, want) == 0)
 				m->hist[i] = strtod(sp, NULL);
 		}
@@ -230,13 +232,17 @@ bench_snapshot_take(struct bench_opts *o, const struct bench_target *t, int pid,
 			while ((d = readdir(dir)) != NULL && s->nthreads < BENCH_THREADS_MAX) {
 				if (!isdigit((unsigned char)d->d_name[0]))
 					continue;
-				snprintf(path, sizeof path, "/proc/%d/task/%.16s/stat", pid, d->d_name);
-				if (stat_cpu(path, &s->tcpu_s[s->nthreads]) != 0)
+				int k = s->nthreads;
+				snprintf(path, sizeof path, "/proc/%d/task/%.16s/stat", pid,
+				         d->d_name);
+				if (stat_cpu(path, &s->tcpu_s[k]) != 0)
 					continue;
-				snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", pid, d->d_name);
-				if (read_small(path, s->tname[s->nthreads], sizeof s->tname[0]) == 0)
-					s->tname[s->nthreads][strcspn(s->tname[s->nthreads], "\n")] = '\0';
-				s->tids[s->nthreads++] = atoi(d->d_name);
+				snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", pid,
+				         d->d_name);
+				if (read_small(path, s->tname[k], sizeof s->tname[k]) == 0)
+					s->tname[k][strcspn(s->tname[k], "\n")] = '\0';
+				s->tids[k] = atoi(d->d_name);
+				s->nthreads++;
 			}
 			closedir(dir);
 		}
@@ -360,16 +366,23 @@ bench_server_rows(struct bench_report *r, const struct bench_snapshot *a,
 	if (wall <= 0)
 		wall = 1e-9;
 	if (a->cpu_ok && b->cpu_ok) {
-		bench_row(r, "server CPU", "server_cpu_percent", cpu / wall * 100, 0, "% of one core");
+		bench_row(r, "server CPU", "server_cpu_percent", cpu / wall * 100, 0,
+		          "% of one core");
+		/* every run says so, even when it made no posts */
 		if (ma->ok && mb->ok && dposts > 0)
 			bench_row(r, "server CPU per durable post", "server_cpu_us_per_post",
 			          cpu * 1e6 / dposts, 1, "µs");
+		else
+			bench_row_text(r, "server CPU per durable post", NULL, "n/a (no posts)");
 		if (ma->ok && mb->ok && ddel > 0)
 			bench_row(r, "server CPU per delivery", "server_cpu_us_per_delivery",
 			          cpu * 1e6 / ddel, 1, "µs");
+		else
+			bench_row_text(r, "server CPU per delivery", NULL, "n/a (no deliveries)");
 		thread_rows(r, a, b, wall);
 		if (b->rss_kib >= 0)
-			bench_row(r, "server RSS", "server_rss_mib", (double)b->rss_kib / 1024, 1, "MiB");
+			bench_row(r, "server RSS", "server_rss_mib", (double)b->rss_kib / 1024, 1,
+			          "MiB");
 	} else {
 		bench_row_text(r, "server CPU", "server_cpu_note",
 		               pid_note && *pid_note ? pid_note : "not measured");

@@ -115,10 +115,10 @@ make_ward(int from, int to, int members, const char *pw, int with_org)
 		for (int m = 0; m < members; m++) {
 			bench_user_name(login, sizeof login, members, b, m);
 			snprintf(name, sizeof name, "ベンチ 看護師%05d", b * members + m + 1);
-			json_array_append_new(users,
-			                      json_pack("{s:s,s:s,s:s,s:s,s:s}", "login", login, "name",
-			                                name, "profession", "nurse", "org", BENCH_ORG,
-			                                "demo_password", pw));
+			json_t *u = json_pack("{s:s,s:s,s:s,s:s,s:s}", "login", login, "name", name,
+			                      "profession", "nurse", "org", BENCH_ORG,
+			                      "demo_password", pw);
+			json_array_append_new(users, u);
 			json_array_append_new(sheet, json_pack("{s:s,s:s}", "login", login,
 			                                       "team_role", "訪問看護"));
 		}
@@ -212,7 +212,8 @@ bench_setup_ensure(struct bench_opts *o, int boards, int members, char *password
 		                o->data);
 	state_path(o, dir, sizeof dir, NULL);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cli_fail(o->cli, CLI_EXIT_FAIL, "cannot create %s: %s", dir, strerror(errno));
+		return cli_fail(o->cli, CLI_EXIT_FAIL, "cannot create %s: %s", dir,
+		                strerror(errno));
 	st = state_load(o);
 	snprintf(key, sizeof key, "%d", members);
 	have = (int)json_integer_value(json_object_get(json_object_get(st, "sets"), key));
@@ -241,7 +242,8 @@ bench_setup_ensure(struct bench_opts *o, int boards, int members, char *password
 	json_decref(doc);
 	if (rc != 0) {
 		json_decref(st);
-		return cli_fail(o->cli, CLI_EXIT_FAIL, "cannot write %s: %s", ward, strerror(errno));
+		return cli_fail(o->cli, CLI_EXIT_FAIL, "cannot write %s: %s", ward,
+		                strerror(errno));
 	}
 	fprintf(stderr, "%s: bench: importing boards %d..%d (%d members each) into %s\n",
 	        o->cli->prog, have + 1, boards, members, o->data);
@@ -264,7 +266,8 @@ bench_setup_ensure(struct bench_opts *o, int boards, int members, char *password
 	rc = write_json(path, st);
 	json_decref(st);
 	if (rc != 0)
-		return cli_fail(o->cli, CLI_EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+		return cli_fail(o->cli, CLI_EXIT_FAIL, "cannot write %s: %s", path,
+		                strerror(errno));
 	return CLI_EXIT_OK;
 }
 
@@ -347,8 +350,8 @@ bench_login_all(struct bench_opts *o, struct bench_target *t, int boards, int me
 		bench_tokens_free(r.tokens, n);
 		if (strstr(r.why, "UNAUTHENTICATED") != NULL)
 			return cli_fail(o->cli, CLI_EXIT_AUTH,
-			                "the bench accounts cannot log in (%s): is %s the data folder "
-			                "of the server at %s?",
+			                "the bench accounts cannot log in (%s): is %s the data "
+			                "folder of the server at %s?",
 			                r.why, o->data, t->url);
 		return cli_fail(o->cli, CLI_EXIT_CONNECT, "logging in the bench accounts: %s",
 		                r.failed ? r.why : "stopped or timed out");
@@ -364,11 +367,14 @@ bench_env_open(struct bench_opts *o, struct bench_env *e)
 	int rc;
 
 	memset(e, 0, sizeof *e);
-	rc = bench_setup_ensure(o, o->boards, o->members, pw, sizeof pw);
-	if (rc != CLI_EXIT_OK)
-		return rc;
+	/* the target first: nothing is imported for a server we will not load */
 	if (bench_target_init(&e->target, o->url, o->ca, err, sizeof err) != 0)
 		return cli_fail(o->cli, CLI_EXIT_CONNECT, "%s", err);
+	rc = bench_setup_ensure(o, o->boards, o->members, pw, sizeof pw);
+	if (rc != CLI_EXIT_OK) {
+		bench_target_fini(&e->target);
+		return rc;
+	}
 	rc = bench_login_all(o, &e->target, o->boards, o->members, pw, &e->tokens);
 	OPENSSL_cleanse(pw, sizeof pw);
 	if (rc != CLI_EXIT_OK) {

@@ -275,7 +275,7 @@ send_chunks(struct up *s, struct photo *ph, size_t i, uint64_t from)
 {
 	struct flight fl[WINDOW];
 	Renkei__V1__Envelope *env, *refused = NULL;
-	uint64_t next = from, rid, left;
+	uint64_t next = from, rid = 0, left;
 	size_t head = 0, nfl = 0, k, len;
 	int stop = 0, hook = 0, rc = CLI_EXIT_OK;
 

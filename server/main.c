@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
@@ -150,6 +151,13 @@ serve(struct server *s)
 	struct api_transport tr = net_transport(s->net);
 	s->api = api_new(&s->conf, s->store, &tr);
 	net_set_api(s->net, s->api);
+
+	/* Every connection is a descriptor: take all the system allows. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */

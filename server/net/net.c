@@ -340,6 +340,10 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 	               LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	/* With IPv6 on, lws binds [::] whatever the IPv4 address asked for:
+	 * a server meant for 127.0.0.1 would answer on every interface. */
+	if (info.iface != NULL && strchr(info.iface, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.ssl_cert_filepath = conf->tls_cert;
 	info.ssl_private_key_filepath = conf->tls_key;
 	info.ssl_cipher_list = TLS12_CIPHERS;
