@@ -96,6 +96,7 @@ api_audit_then(struct api_req *r, int rc, void (*reply)(struct api_req *r, int r
 	r->reply = reply;
 	memset(&r->op, 0, sizeof(r->op));
 	r->op.journal = journal;
+	r->op.lean = true; /* writes nothing of its own */
 	r->op.run = audit_only_run;
 	r->op.done = audit_only_done;
 	if (store_submit_write(r->api->store, &r->op) != RK_OK) {
@@ -134,6 +135,7 @@ api_audit_fire(struct api *api, struct audit_entry *entries)
 	if (entries == NULL)
 		return;
 	f = rk_calloc(1, sizeof(*f));
+	f->op.lean = true;
 	f->op.run = fire_run;
 	f->op.done = fire_done;
 	f->op.journal = entries;

@@ -219,6 +219,8 @@ post_req_new(struct api *api, struct api_conn *c, uint64_t rid,
 	                  NULL, NULL);
 	q->in.client_id = q->client_id;
 	q->in.text = q->text;
+	/* Amend and retract check everything, then insert one row. */
+	q->r.op.lean = what != OP_CREATE;
 	q->r.op.run = post_run;
 	q->r.op.done = post_done;
 	return q;
@@ -287,6 +289,9 @@ handle_create(struct api *api, struct api_conn *c, uint64_t rid,
 	}
 	q->in.attachments = q->attach;
 	q->in.nattachments = m->n_attachment_ids;
+	/* Without photos a post checks everything before its first write;
+	 * attaching photos can still be refused after the insert. */
+	q->r.op.lean = m->n_attachment_ids == 0;
 	if (care_post_input_check(&q->in, &st) != RK_OK) {
 		api_send_error(api, c, rid, &st);
 		return post_release(&q->r);
@@ -421,6 +426,7 @@ handle_ack(struct api *api, struct api_conn *c, uint64_t rid, uint64_t post_id)
 	q->post_id = (int64_t)post_id;
 	q->au = api_audit(&q->r, c, "post.ack", NULL, NULL);
 	set_object_id(q->au, post_id);
+	q->r.op.lean = true; /* checks, then one INSERT OR IGNORE */
 	q->r.op.run = ack_run;
 	q->r.op.done = ack_done;
 	submit_write(api, c, &q->r, ack_release);
@@ -951,6 +957,7 @@ handle_sync(struct api *api, struct api_conn *c, uint64_t rid,
 	q->live_only = m->live_only;
 	q->limit = m->limit == 0 ? SYNC_DEFAULT
 	                         : (m->limit > SYNC_MAX ? SYNC_MAX : (int)m->limit);
+	q->r.op.lean = true; /* reads only */
 	q->r.op.run = sync_run;
 	q->r.op.done = sync_done;
 	/* Stop live delivery while paging: the pages carry everything, and

@@ -222,6 +222,23 @@ fail:
 	return RK_ERR_STORE;
 }
 
+/* Every page read from disk is decrypted and its MAC checked, so the
+ * page cache is worth more here than with plain SQLite: size it for the
+ * working set (the boards' index pages above all). */
+static int
+set_cache(struct store_conn *sc, int mb)
+{
+	char sql[80];
+
+	if (mb <= 0)
+		mb = 64;
+	snprintf(sql, sizeof(sql), "PRAGMA main.cache_size = -%d", mb * 1024);
+	if (store_exec(sc, sql) != RK_OK)
+		return RK_ERR_STORE;
+	snprintf(sql, sizeof(sql), "PRAGMA audit.cache_size = -%d", mb * 1024);
+	return store_exec(sc, sql);
+}
+
 /* SQLCipher settings that must be in force before the first page is read.
  * cipher_default_page_size applies to the ATTACHed audit database too. */
 static int
@@ -296,7 +313,12 @@ open_keyed(struct store_conn *sc, const struct store_config *cfg, int readonly,
 	if (store_exec(sc, "PRAGMA main.synchronous = FULL") != RK_OK ||
 	    store_exec(sc, "PRAGMA audit.synchronous = FULL") != RK_OK ||
 	    store_exec(sc, "PRAGMA foreign_keys = ON") != RK_OK ||
-	    store_exec(sc, "PRAGMA main.cache_size = -16384") != RK_OK)
+	    /* Statement journals (one per savepoint, so one per op) and
+	     * temporary tables stay in memory: no temporary file, and no
+	     * page encryption for a journal that never outlives the
+	     * transaction. */
+	    store_exec(sc, "PRAGMA temp_store = MEMORY") != RK_OK ||
+	    set_cache(sc, cfg->cache_mb) != RK_OK)
 		goto fail;
 	sqlite3_busy_timeout(sc->db, 10000);
 	return RK_OK;
@@ -381,6 +403,15 @@ run_batch(struct store *s, struct store_op *batch, int n)
 	if (store_exec(sc, "BEGIN") != RK_OK)
 		ok = 0;
 	for (op = batch; ok && op; op = op->next) {
+		if (op->lean) {
+			int before = sqlite3_total_changes(sc->db);
+			op->rc = op->run(sc, op);
+			if (op->rc != RK_OK && sqlite3_total_changes(sc->db) != before) {
+				LOG_E("STORE-LEAN-OP-DIRTY", "rc=%d", op->rc);
+				ok = 0; /* never commit half an op */
+			}
+			continue;
+		}
 		if (store_exec(sc, "SAVEPOINT op") != RK_OK) {
 			ok = 0;
 			break;

@@ -37,6 +37,7 @@
 #ifndef RK_STORE_STORE_H
 #define RK_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,12 @@ struct store_op {
 	 * RK_ERR_STORE when the batch's commit failed. */
 	void (*done)(struct store_op *op, int rc);
 	void *journal;         /* the owner's journal entries, or NULL */
+	/* The op checks everything before it writes anything, so it needs no
+	 * savepoint of its own (SQLCipher encrypts every page a savepoint
+	 * journals: per op, that is most of a post's cost). Should it fail
+	 * after all with changes made, the whole batch fails, never half an
+	 * op. */
+	bool lean;
 	struct store_op *next; /* the store's */
 	int rc;                /* the store's */
 };
@@ -68,6 +75,7 @@ struct store_config {
 	struct store_key audit_key;
 	int readers;
 	int max_batch;
+	int cache_mb; /* page cache per connection and database; 0 = 64 */
 	void (*wake)(void *arg); /* any thread: "completions are waiting" */
 	void *wake_arg;
 	/* Writer thread: write the journal of `batch` (linked by ->next; each

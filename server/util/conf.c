@@ -69,6 +69,9 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(store_readers, "2", 1, 64, "database reader threads"),
 	INT_ENTRY(store_max_batch, "1000", 1, 100000,
 	          "most operations committed in one transaction"),
+	INT_ENTRY(store_cache_mb, "64", 2, 65536,
+	          "page cache per database connection (MiB): every page read "
+	          "from disk is decrypted, so size it for the working set"),
 	INT_ENTRY(shutdown_grace_s, "10", 0, 600,
 	          "on SIGTERM, time allowed to finish accepted work"),
 	INT_ENTRY(handoff_readonly_s, "604800", 1, 366 * 86400,

@@ -36,6 +36,7 @@ struct conf {
 	int argon2_m_kib;
 	int store_readers;
 	int store_max_batch;
+	int store_cache_mb;
 	int shutdown_grace_s;
 	int handoff_readonly_s;
 	char *audit_signing_key;

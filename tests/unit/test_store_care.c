@@ -201,6 +201,8 @@ test_group_commit(void **state)
 		ops[i].sleep_ms = i == 0 ? 200 : 0; /* hold the writer: the rest queue */
 		ops[i].ndone = &ndone;
 		assert_int_equal(store_submit_write(s, &ops[i].op), RK_OK);
+		if (i == 0)
+			usleep(50000); /* let the writer take op 0 alone and sleep */
 	}
 	while (ndone < N) {
 		usleep(1000);
@@ -220,6 +222,99 @@ test_group_commit(void **state)
 	assert_int_equal(sqlite3_column_int(q, 0), N - 1);
 	sqlite3_reset(q);
 	free(ops);
+}
+
+static int
+failing_journal(struct store_conn *jc, struct store_op *batch, void *arg)
+{
+	(void)jc;
+	(void)batch;
+	(void)arg;
+	return RK_ERR_STORE; /* the audit store cannot be written */
+}
+
+static int
+count_g(struct fx *f)
+{
+	sqlite3_stmt *q = store_stmt(f->sc, "SELECT count(*) FROM orgs WHERE code LIKE 'g-%'");
+	int n;
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int(q, 0);
+	sqlite3_reset(q);
+	return n;
+}
+
+/* No action without its record: a journal that cannot be written fails
+ * the whole batch, and nothing of it is committed. */
+static void
+test_journal_failure_fails_closed(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg = f->cfg;
+	struct store *s;
+	char err[256];
+	struct gop ops[3];
+	int ndone = 0;
+
+	memset(ops, 0, sizeof(ops));
+	cfg.wake = nowake;
+	cfg.journal = failing_journal;
+	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
+	for (int i = 0; i < 3; i++) {
+		ops[i].op.run = gop_run;
+		ops[i].op.done = gop_done;
+		ops[i].i = 1000 + i;
+		ops[i].ndone = &ndone;
+		assert_int_equal(store_submit_write(s, &ops[i].op), RK_OK);
+	}
+	while (ndone < 3) {
+		usleep(1000);
+		store_complete(s);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ops[i].rc, RK_ERR_STORE);
+	store_close(s, NULL, NULL);
+	assert_int_equal(count_g(f), 0);
+}
+
+/* A lean op (no savepoint) that fails after writing fails its batch:
+ * never half an op committed. */
+static void
+test_lean_dirty_failure_fails_batch(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg = f->cfg;
+	struct store *s;
+	char err[256];
+	struct gop ops[2];
+	int ndone = 0;
+
+	memset(ops, 0, sizeof(ops));
+	cfg.wake = nowake;
+	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
+	ops[0].i = 2000;
+	ops[0].sleep_ms = 100; /* both in one batch */
+	ops[1].i = 2001;
+	ops[1].fail = 1;       /* writes a row, then fails */
+	for (int i = 0; i < 2; i++) {
+		ops[i].op.run = gop_run;
+		ops[i].op.done = gop_done;
+		ops[i].op.lean = true;
+		ops[i].ndone = &ndone;
+		assert_int_equal(store_submit_write(s, &ops[i].op), RK_OK);
+	}
+	while (ndone < 2) {
+		usleep(1000);
+		store_complete(s);
+	}
+	store_close(s, NULL, NULL);
+	/* Either they shared a batch (both fail, nothing kept) or op 0 went
+	 * alone first (kept); the dirty op's row is never kept. */
+	sqlite3_stmt *q = store_stmt(f->sc, "SELECT count(*) FROM orgs WHERE code = 'g-2001'");
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_reset(q);
+	assert_int_not_equal(ops[1].rc, RK_OK);
 }
 
 /* ---- care */
@@ -355,6 +450,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_failure_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lean_dirty_failure_fails_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_idempotent_and_sequenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_denials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_amend_retract, setup, teardown),
