@@ -141,7 +141,14 @@ test_slow_watcher_culled_then_resyncs(void **state)
 	rss_after = h_server_rss_kib(srv);
 	printf("server RSS %ld KiB before, %ld KiB after %d posts to a stuck watcher\n",
 	       rss_before, rss_after, NPOSTS);
+	/* Bounded: the stuck watcher's queue is dropped, not grown. Under
+	 * AddressSanitizer freed memory sits in a 256 MiB quarantine, so
+	 * only the plain build can hold the server to a tight figure. */
+#if defined(__SANITIZE_ADDRESS__)
+	assert_true(rss_after - rss_before < 512 * 1024);
+#else
 	assert_true(rss_after - rss_before < 64 * 1024);
+#endif
 	/* Whether the close frame (1008 and the reason) gets through to a
 	 * client that had stopped reading depends on the kernel buffers in
 	 * between; 06-slow-client checks the close code on a burst. Here what
