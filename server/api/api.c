@@ -89,6 +89,12 @@ api_free(struct api *api)
 	idmap_fini(&api->conns);
 	idmap_fini(&api->sessions);
 	api_sub_free_all(api);
+	while (api->grants != NULL) {
+		struct api_grant *g = api->grants;
+		api->grants = g->next;
+		audit_entries_free(g->end);
+		free(g);
+	}
 	free(api->audit_pubkey);
 	free(api);
 }
@@ -431,6 +437,7 @@ api_tick(struct api *api, int64_t now_ms)
 	for (size_t i = 0; i < nexp; i++)
 		api_session_kill(api, expired[i], "session expired");
 	free(expired);
+	api_grants_expire(api, now_ms);
 	/* Abandoned uploads and orphaned photos, once a minute. */
 	if (mono - api->last_gc_ms >= 60000) {
 		api->last_gc_ms = mono;
@@ -442,6 +449,7 @@ void
 api_shutdown(struct api *api)
 {
 	api->shutting_down = true;
+	api_grants_expire(api, rk_now_ms());
 }
 
 void

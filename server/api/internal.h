@@ -57,6 +57,9 @@ struct api {
 	struct auth_limits limits;
 	char *audit_pubkey; /* PEM, read once at start */
 	int64_t last_gc_ms;
+	/* Break-glass grants running now: their end is recorded when they
+	 * expire (sheet.c, api_tick). */
+	struct api_grant *grants;
 	int decoding;       /* photos being decoded now (bounded) */
 };
 
@@ -180,6 +183,15 @@ void api_sheet_wire_fini(struct api_sheet_wire *w);
 /* ---- sheet, hand-off, break-glass, family (sheet.c) */
 void api_handle_sheet(struct api *api, struct api_conn *c,
                       const Renkei__V1__Envelope *env);
+
+/* ---- break-glass ends (sheet.c) */
+struct api_grant {
+	struct audit_entry *end; /* the record to write at expiry */
+	int64_t expires_ms;
+	struct api_grant *next;
+};
+/* Record the end of every grant that has expired by now_ms. */
+void api_grants_expire(struct api *api, int64_t now_ms);
 
 /* ---- photos (attach.c) */
 void api_handle_attach(struct api *api, struct api_conn *c,

@@ -289,6 +289,17 @@ sheet_done(struct store_op *op, int rc)
 		api_send(api, c, &env);
 		LOG_W("CARE-BREAKGLASS", "user=%s patient_id=%lld", c->sess->user.login,
 		      (long long)q->post.patient_id);
+		/* Its end will be a record too: prepare it now, while the
+		 * actor is known, and write it at expiry. */
+		struct api_req tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		struct audit_entry *end = api_audit(&tmp, c, "breakglass.end", q->code, NULL);
+		audit_entry_set_outcome(end, RK_OK);
+		struct api_grant *g = rk_calloc(1, sizeof(*g));
+		g->end = end;
+		g->expires_ms = q->expires_ms;
+		g->next = api->grants;
+		api->grants = g;
 		break;
 	}
 	case FAM_INVITE: {
@@ -554,4 +565,24 @@ api_handle_sheet(struct api *api, struct api_conn *c,
 		api_send_error3(api, c, rid, RK_ERR_INTERNAL, "unhandled request", NULL);
 	}
 #undef NEED_CODE
+}
+
+void
+api_grants_expire(struct api *api, int64_t now_ms)
+{
+	struct api_grant **pg = &api->grants;
+
+	while (*pg != NULL) {
+		struct api_grant *g = *pg;
+		if (g->expires_ms > now_ms && !api->shutting_down) {
+			pg = &g->next;
+			continue;
+		}
+		*pg = g->next;
+		/* At shutdown a running grant is recorded as ended then: access
+		 * through the server stops with it. */
+		g->end->ev.ts_ms = g->expires_ms < now_ms ? g->expires_ms : now_ms;
+		api_audit_fire(api, g->end);
+		free(g);
+	}
 }
