@@ -13,29 +13,6 @@
 #include "util/text.h"
 #include "util/mem.h"
 
-static void
-appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
-appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int need;
-
-	for (;;) {
-		va_start(ap, fmt);
-		need = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-		va_end(ap);
-		if (need >= 0 && (size_t)need < *cap - *len) {
-			*len += (size_t)need;
-			return;
-		}
-		*cap = *cap * 2 + (size_t)(need > 0 ? need : 0);
-		*buf = rk_realloc(*buf, *cap);
-	}
-}
-
 void
 api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 {
@@ -45,7 +22,7 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	uint64_t cum = 0;
 
 	store_get_stats(api->store, &ss);
-	appendf(buf, len, cap,
+	rk_appendf(buf, len, cap,
 	        "# HELP renkei_logins_total Login attempts by result.\n"
 	        "# TYPE renkei_logins_total counter\n"
 	        "renkei_logins_total{result=\"ok\"} %llu\n"
@@ -88,10 +65,10 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        (unsigned long long)ss.journal_failures, ss.write_queue);
 	for (int i = 0; i < 7; i++) {
 		cum += ss.batch_hist[i];
-		appendf(buf, len, cap, "renkei_store_batch_size_bucket{le=\"%s\"} %llu\n",
+		rk_appendf(buf, len, cap, "renkei_store_batch_size_bucket{le=\"%s\"} %llu\n",
 		        le[i], (unsigned long long)cum);
 	}
-	appendf(buf, len, cap,
+	rk_appendf(buf, len, cap,
 	        "renkei_store_batch_size_sum %llu\n"
 	        "renkei_store_batch_size_count %llu\n",
 	        (unsigned long long)ss.ops_committed, (unsigned long long)ss.commits);

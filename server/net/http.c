@@ -157,34 +157,11 @@ metrics_allowed(const struct net *n, const char *peer)
 }
 
 static void
-appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
-appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int need;
-
-	for (;;) {
-		va_start(ap, fmt);
-		need = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-		va_end(ap);
-		if (need >= 0 && (size_t)need < *cap - *len) {
-			*len += (size_t)need;
-			return;
-		}
-		*cap = *cap * 2 + (size_t)(need > 0 ? need : 0);
-		*buf = rk_realloc(*buf, *cap);
-	}
-}
-
-static void
 metrics_text(struct net *n, char **buf, size_t *len, size_t *cap)
 {
 	const struct net_stats *st = &n->stats;
 
-	appendf(buf, len, cap,
+	rk_appendf(buf, len, cap,
 	        "# HELP renkei_connections Open WebSocket connections.\n"
 	        "# TYPE renkei_connections gauge\n"
 	        "renkei_connections %d\n"

@@ -1,5 +1,6 @@
 #include "util/mem.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +70,23 @@ rk_free_secret_str(char *s)
 {
 	if (s != NULL)
 		rk_free_secret(s, strlen(s));
+}
+
+void
+rk_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int need;
+
+	for (;;) {
+		va_start(ap, fmt);
+		need = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (need >= 0 && (size_t)need < *cap - *len) {
+			*len += (size_t)need;
+			return;
+		}
+		*cap = *cap * 2 + (size_t)(need > 0 ? need : 0);
+		*buf = rk_realloc(*buf, *cap);
+	}
 }

@@ -17,6 +17,11 @@ void *rk_realloc(void *p, size_t n);
 char *rk_strdup(const char *s);
 char *rk_strndup(const char *s, size_t n);
 
+/* Append printf-formatted text to a growing string *buf (*len used of
+ * *cap bytes, NUL-terminated), growing it as needed. */
+void rk_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Overwrite n bytes at p so that the compiler cannot drop it (keys,
  * passwords, tokens), then free(p). NULL is fine. */
 void rk_free_secret(void *p, size_t n);
