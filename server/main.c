@@ -150,6 +150,7 @@ serve(struct server *s)
 	}
 	struct api_transport tr = net_transport(s->net);
 	s->api = api_new(&s->conf, s->store, &tr);
+	api_set_audit_counter(s->api, &s->journal.appended);
 	net_set_api(s->net, s->api);
 
 	/* Every connection is a descriptor: take all the system allows. */

@@ -181,6 +181,7 @@ api_send_error3(struct api *api, struct api_conn *c, uint64_t request_id,
 	Renkei__V1__Error e = RENKEI__V1__ERROR__INIT;
 
 	e.code = api_code_of(err);
+	api->stats.by_code[e.code < 17 ? e.code : 13]++;
 	e.message = (char *)(msg ? msg : rk_strerror(err));
 	e.field = (char *)(field ? field : "");
 	env.request_id = request_id;
@@ -390,6 +391,8 @@ api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
 	}
 	if (c->sess != NULL)
 		api_session_used(api, c, rk_now_ms());
+	if (env->body_case < 128)
+		api->stats.by_type[env->body_case]++;
 	dispatch(api, c, env);
 done:
 	renkei__v1__envelope__free_unpacked(env, NULL);
@@ -443,6 +446,12 @@ api_tick(struct api *api, int64_t now_ms)
 		api->last_gc_ms = mono;
 		api_media_gc(api);
 	}
+}
+
+void
+api_set_audit_counter(struct api *api, const uint64_t *appended)
+{
+	api->audit_appended = appended;
 }
 
 void

@@ -77,6 +77,9 @@ void api_http_get(struct api *api, uint64_t http_id, const char *path,
  * (a growing string: *len used of *cap). */
 void api_metrics(struct api *api, char **buf, size_t *len, size_t *cap);
 
+/* Where the audit journal counts the records it wrote (for /metrics). */
+void api_set_audit_counter(struct api *api, const uint64_t *appended);
+
 /* Housekeeping, about once a second: login timeouts, session expiry. */
 void api_tick(struct api *api, int64_t now_ms);
 
@@ -86,6 +89,9 @@ void api_shutdown(struct api *api);
 /* Counters for metrics and tests. */
 struct api_stats {
 	uint64_t requests, errors, logins_ok, logins_failed, posts, deliveries;
+	uint64_t upload_bytes;
+	uint64_t by_type[128];  /* requests by Envelope body field number */
+	uint64_t by_code[17];   /* errors by wire code */
 	int connections;
 };
 void api_get_stats(const struct api *api, struct api_stats *st);

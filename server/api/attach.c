@@ -190,6 +190,8 @@ att_write_done(struct store_op *op, int rc)
 		api_send_error(api, c, q->r.request_id, &q->r.st);
 		goto out;
 	}
+	if (q->what == UP_CHUNK)
+		api->stats.upload_bytes += q->len;
 	if (q->what == UP_STORE)
 		send_attachment(api, c, q);
 	else

@@ -72,6 +72,56 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        "renkei_store_batch_size_sum %llu\n"
 	        "renkei_store_batch_size_count %llu\n",
 	        (unsigned long long)ss.ops_committed, (unsigned long long)ss.commits);
+
+	static const char *const ms[] = {"0.001", "0.002", "0.005", "0.01",
+	                                 "0.025", "0.05",  "0.1",   "+Inf"};
+	cum = 0;
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_store_commit_seconds Time per group commit (audit "
+	           "journal and fsyncs included).\n"
+	           "# TYPE renkei_store_commit_seconds histogram\n");
+	for (int i = 0; i < 8; i++) {
+		cum += ss.commit_hist[i];
+		rk_appendf(buf, len, cap,
+		           "renkei_store_commit_seconds_bucket{le=\"%s\"} %llu\n", ms[i],
+		           (unsigned long long)cum);
+	}
+	rk_appendf(buf, len, cap,
+	           "renkei_store_commit_seconds_sum %.6f\n"
+	           "renkei_store_commit_seconds_count %llu\n",
+	           (double)ss.commit_us_total / 1e6, (unsigned long long)cum);
+
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_requests_by_type_total Requests by type.\n"
+	           "# TYPE renkei_requests_by_type_total counter\n");
+	for (unsigned i = 0; i < renkei__v1__envelope__descriptor.n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &renkei__v1__envelope__descriptor.fields[i];
+		if (f->id < 128 && a->by_type[f->id] > 0)
+			rk_appendf(buf, len, cap,
+			           "renkei_requests_by_type_total{type=\"%s\"} %llu\n",
+			           f->name, (unsigned long long)a->by_type[f->id]);
+	}
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_errors_by_code_total Error answers by code.\n"
+	           "# TYPE renkei_errors_by_code_total counter\n");
+	for (int i = 1; i < 17; i++)
+		if (a->by_code[i] > 0)
+			rk_appendf(buf, len, cap,
+			           "renkei_errors_by_code_total{code=\"%s\"} %llu\n",
+			           rk_err_grpc_name_of_code(i),
+			           (unsigned long long)a->by_code[i]);
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_upload_bytes_total Photo bytes received.\n"
+	           "# TYPE renkei_upload_bytes_total counter\n"
+	           "renkei_upload_bytes_total %llu\n"
+	           "# HELP renkei_audit_records_total Audit records written.\n"
+	           "# TYPE renkei_audit_records_total counter\n"
+	           "renkei_audit_records_total %llu\n",
+	           (unsigned long long)a->upload_bytes,
+	           (unsigned long long)(api->audit_appended
+	                                        ? __atomic_load_n(api->audit_appended,
+	                                                          __ATOMIC_RELAXED)
+	                                        : 0));
 }
 
 /* ---- GET /attachments/ID[?thumb=1] with Authorization: Bearer TOKEN */

@@ -57,6 +57,7 @@ struct api {
 	struct auth_limits limits;
 	char *audit_pubkey; /* PEM, read once at start */
 	int64_t last_gc_ms;
+	const uint64_t *audit_appended;
 	/* Break-glass grants running now: their end is recorded when they
 	 * expire (sheet.c, api_tick). */
 	struct api_grant *grants;

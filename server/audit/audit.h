@@ -129,6 +129,7 @@ struct audit_journal {
 	struct audit_signer *signer; /* NULL: no checkpoints */
 	int every_records;
 	int64_t every_ms;
+	uint64_t appended; /* records written (atomic: any thread may read) */
 };
 
 /* store_config.journal: append every entry of every op of the batch (in

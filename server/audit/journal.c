@@ -135,6 +135,8 @@ audit_journal_batch(struct store_conn *jc, struct store_op *batch, void *arg)
 			}
 			if (audit_append(jc, "audit", &ev) != RK_OK)
 				return RK_ERR_STORE;
+			if (j != NULL)
+				__atomic_fetch_add(&j->appended, 1, __ATOMIC_RELAXED);
 		}
 	}
 	if (j != NULL && j->signer != NULL &&

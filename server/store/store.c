@@ -486,6 +486,12 @@ writer_main(void *arg)
 			op = next;
 		}
 		if (ok) {
+			static const int64_t ms_bounds[] = {1000, 2000, 5000, 10000,
+			                                    25000, 50000, 100000};
+			int b = 0;
+			while (b < 7 && dt > ms_bounds[b])
+				b++;
+			s->stats.commit_hist[b]++;
 			s->stats.commit_us_total += (uint64_t)dt;
 			s->stats.batch_hist[batch_bucket(n)]++;
 			s->stats.commits++;

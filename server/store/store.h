@@ -124,6 +124,7 @@ struct store_stats {
 	uint64_t commits, ops_committed, batch_max, journal_failures;
 	uint64_t commit_us_total;  /* time spent committing */
 	uint64_t batch_hist[8];    /* batch sizes: 1, 2-3, 4-15, 16-63, 64-255, 256-1023, 1024+ */
+	uint64_t commit_hist[8];   /* commit time: <=1, 2, 5, 10, 25, 50, 100 ms, more */
 	int write_queue;
 };
 void store_get_stats(struct store *s, struct store_stats *st);

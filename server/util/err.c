@@ -63,3 +63,11 @@ rk_err_grpc_name(int err)
 {
 	return grpc_names[rk_err_grpc_code(err)];
 }
+
+const char *
+rk_err_grpc_name_of_code(int code)
+{
+	if (code < 0 || code > 16)
+		return "UNKNOWN";
+	return grpc_names[code];
+}

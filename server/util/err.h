@@ -42,6 +42,8 @@ const char *rk_strerror(int err);
  * to what clients and auditors see. RK_OK maps to 0, "OK". */
 int rk_err_grpc_code(int err);
 const char *rk_err_grpc_name(int err);
+/* The name of a gRPC code number (0..16); "UNKNOWN" beyond. */
+const char *rk_err_grpc_name_of_code(int code);
 
 /* A failure to report: the code, a static message safe to show a client,
  * and the request field at fault (static, or NULL). */
