@@ -320,12 +320,6 @@ get_reply(struct api_req *r, int rc)
 	att_free(q);
 }
 
-static void
-get_done(struct store_op *op, int rc)
-{
-	api_audit_then((struct api_req *)op, rc, get_reply);
-}
-
 static struct att_req *
 att_new(struct api *api, struct api_conn *c, uint64_t rid, enum att_op what)
 {
@@ -432,7 +426,8 @@ api_handle_attach(struct api *api, struct api_conn *c,
 		snprintf(obj, sizeof(obj), "%lld", (long long)q->id);
 		q->au = api_audit(&q->r, c, "attachment.read", NULL, obj);
 		q->r.op.run = get_run;
-		q->r.op.done = get_done;
+		q->r.reply = get_reply;
+	q->r.op.done = api_read_done;
 		if (store_submit_read(api->store, &q->r.op) != RK_OK) {
 			api_send_error3(api, c, rid, RK_ERR_UNAVAILABLE,
 			                "the server is shutting down", NULL);

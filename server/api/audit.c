@@ -144,3 +144,10 @@ api_audit_fire(struct api *api, struct audit_entry *entries)
 		fire_done(&f->op, RK_OK);
 	}
 }
+
+void
+api_read_done(struct store_op *op, int rc)
+{
+	struct api_req *r = (struct api_req *)op;
+	api_audit_then(r, rc, r->reply);
+}

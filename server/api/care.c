@@ -475,15 +475,6 @@ member_user(const struct care_member *m, Renkei__V1__User *u,
 }
 
 static void
-acklist_reply(struct api_req *r, int rc);
-
-static void
-acklist_done(struct store_op *op, int rc)
-{
-	api_audit_then((struct api_req *)op, rc, acklist_reply);
-}
-
-static void
 acklist_reply(struct api_req *r, int rc)
 {
 	struct acklist_req *q = (struct acklist_req *)r;
@@ -552,7 +543,8 @@ handle_ack_list(struct api *api, struct api_conn *c, uint64_t rid,
 		q->au = api_audit(&q->r, c, "post.acks.read", NULL, obj);
 	}
 	q->r.op.run = acklist_run;
-	q->r.op.done = acklist_done;
+	q->r.reply = acklist_reply;
+	q->r.op.done = api_read_done;
 	submit_read(api, c, &q->r, ack_release);
 }
 
@@ -573,15 +565,6 @@ timeline_run(struct store_conn *sc, struct store_op *op)
 	struct timeline_req *q = (struct timeline_req *)op;
 	return care_timeline(sc, &q->who, q->code, q->before, q->after, q->limit,
 	                     rk_now_ms(), &q->page, &q->r.st);
-}
-
-static void
-timeline_reply(struct api_req *r, int rc);
-
-static void
-timeline_done(struct store_op *op, int rc)
-{
-	api_audit_then((struct api_req *)op, rc, timeline_reply);
 }
 
 static void
@@ -636,7 +619,8 @@ handle_timeline(struct api *api, struct api_conn *c, uint64_t rid,
 	q->limit = m->limit > 1000 ? 1000 : (int)m->limit;
 	api_audit(&q->r, c, "board.read", q->code, NULL);
 	q->r.op.run = timeline_run;
-	q->r.op.done = timeline_done;
+	q->r.reply = timeline_reply;
+	q->r.op.done = api_read_done;
 	submit_read(api, c, &q->r, ack_release);
 }
 
@@ -694,15 +678,6 @@ patient_wire(const struct care_patient *p, Renkei__V1__Patient *w)
 	w->wishes = p->wishes;
 	w->last_seq = (uint64_t)p->last_seq;
 	w->my_role = (char *)p->my_role;
-}
-
-static void
-patients_reply(struct api_req *r, int rc);
-
-static void
-patients_done(struct store_op *op, int rc)
-{
-	api_audit_then((struct api_req *)op, rc, patients_reply);
 }
 
 static void
@@ -774,7 +749,8 @@ handle_patients(struct api *api, struct api_conn *c, uint64_t rid,
 	q->au = api_audit(&q->r, c, code ? "patient.read" : "patient.list",
 	                  code ? code : NULL, NULL);
 	q->r.op.run = patients_run;
-	q->r.op.done = patients_done;
+	q->r.reply = patients_reply;
+	q->r.op.done = api_read_done;
 	submit_read(api, c, &q->r, ack_release);
 }
 

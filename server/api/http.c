@@ -210,12 +210,6 @@ http_get_reply(struct api_req *r, int rc)
 	free(q);
 }
 
-static void
-http_get_done(struct store_op *op, int rc)
-{
-	api_audit_then((struct api_req *)op, rc, http_get_reply);
-}
-
 void
 api_http_get(struct api *api, uint64_t http_id, const char *path,
              const char *query, const char *auth, const char *peer)
@@ -250,7 +244,8 @@ api_http_get(struct api *api, uint64_t http_id, const char *path,
 	q->id = id;
 	q->thumbnail = strstr(query, "thumb=1") != NULL;
 	q->r.op.run = http_get_run;
-	q->r.op.done = http_get_done;
+	q->r.reply = http_get_reply;
+	q->r.op.done = api_read_done;
 	if (store_submit_read(api->store, &q->r.op) != RK_OK) {
 		api->tr.http_reply(api->tr.ctx, http_id, 503, "text/plain", NULL,
 		                   (const uint8_t *)"shutting down\n", 14);
