@@ -195,6 +195,13 @@ void
 api_send_error(struct api *api, struct api_conn *c, uint64_t request_id,
                const struct rk_status *st)
 {
+	/* No status: the op itself went well but its batch did not commit
+	 * (or the audit record could not be written). Nothing was done. */
+	if (st->err == RK_OK)
+		return api_send_error3(api, c, request_id, RK_ERR_UNAVAILABLE,
+		                       "could not be saved; nothing was done; try "
+		                       "again",
+		                       NULL);
 	api_send_error3(api, c, request_id, st->err, st->msg, st->field);
 }
 

@@ -111,9 +111,6 @@ att_write_run(struct store_conn *sc, struct store_op *op)
 	case UP_DISCARD: {
 		/* The refusal stands; the pieces go (nothing of a refused photo
 		 * is kept). */
-		int uploads, orphans;
-		(void)uploads;
-		(void)orphans;
 		sqlite3_stmt *s1 = store_stmt(sc, "DELETE FROM upload_parts WHERE upload_id "
 		                                  "IN (SELECT id FROM uploads WHERE user_id = ? "
 		                                  "AND upload_key = ?)");
@@ -132,8 +129,7 @@ att_write_run(struct store_conn *sc, struct store_op *op)
 		sqlite3_bind_text(s2, 2, q->key, -1, SQLITE_STATIC);
 		if (store_step(sc, s2) != SQLITE_DONE)
 			return RK_ERR_STORE;
-		/* Record the refusal as what it was. */
-		return RK_OK;
+		return RK_OK; /* the refusal is recorded by its audit entry */
 	}
 	default:
 		return RK_ERR_INTERNAL;
@@ -185,8 +181,6 @@ att_write_done(struct store_op *op, int rc)
 		goto out;
 	}
 	if (rc != RK_OK) {
-		if (q->r.st.err == RK_OK)
-			rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "try again", NULL);
 		api_send_error(api, c, q->r.request_id, &q->r.st);
 		goto out;
 	}

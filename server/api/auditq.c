@@ -126,8 +126,6 @@ auditq_reply(struct api_req *r, int rc)
 	if (c == NULL)
 		goto out;
 	if (rc != RK_OK) {
-		if (q->r.st.err == RK_OK)
-			rk_fail(&q->r.st, rc, "temporarily unavailable", NULL);
 		api_send_error(api, c, q->r.request_id, &q->r.st);
 		goto out;
 	}

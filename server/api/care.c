@@ -169,9 +169,6 @@ post_done(struct store_op *op, int rc)
 
 	if (rc != RK_OK) {
 		if (c != NULL) {
-			if (q->r.st.err == RK_OK) /* the commit failed */
-				rk_fail(&q->r.st, RK_ERR_UNAVAILABLE,
-				        "could not store the post; try again", NULL);
 			api_send_error(api, c, q->r.request_id, &q->r.st);
 		}
 		goto out;
@@ -380,8 +377,6 @@ ack_done(struct store_op *op, int rc)
 
 	if (rc != RK_OK) {
 		if (c != NULL) {
-			if (q->r.st.err == RK_OK)
-				rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "try again", NULL);
 			api_send_error(api, c, q->r.request_id, &q->r.st);
 		}
 		api_req_fini(&q->r);

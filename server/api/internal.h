@@ -112,7 +112,8 @@ void api_audit_fire(struct api *api, struct audit_entry *entries);
 void api_send(struct api *api, struct api_conn *c,
               const Renkei__V1__Envelope *env);
 /* Answer request_id with an Error built from st (code mapped from
- * st->err in one table). */
+ * st->err in one table). An unset st (err RK_OK) means the batch failed
+ * to commit: answered UNAVAILABLE, try again. */
 void api_send_error(struct api *api, struct api_conn *c, uint64_t request_id,
                     const struct rk_status *st);
 void api_send_error3(struct api *api, struct api_conn *c, uint64_t request_id,

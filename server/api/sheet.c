@@ -240,8 +240,6 @@ sheet_done(struct store_op *op, int rc)
 
 	if (rc != RK_OK) {
 		if (c != NULL) {
-			if (q->r.st.err == RK_OK)
-				rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "try again", NULL);
 			api_send_error(api, c, q->r.request_id, &q->r.st);
 		}
 		goto out;

@@ -1,0 +1,147 @@
+/*
+ * The fixture both audit unit tests share: fresh encrypted databases and
+ * a fresh signing key per test, and a deterministic stream of records.
+ * Header-only (static functions) so that each test stays one executable.
+ */
+#ifndef RENKEI_TEST_AUDIT_FIXTURE_H
+#define RENKEI_TEST_AUDIT_FIXTURE_H
+
+#define BASE_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define TS(i) (BASE_MS + ((int64_t)(i) - 1) * 1000)
+
+static const char break_glass_reason[] = "救急搬送, \"意識レベル低下\"\n要確認";
+
+struct fx {
+	char dir[64];
+	char care[96], audit[96], key[96], pub[100], out[96];
+	struct store_config cfg;
+	struct store_conn *sc;
+	struct audit_signer *signer;
+};
+
+static __attribute__((unused)) void
+rm_rf(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static __attribute__((unused)) struct fx *
+fx_new(void)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	strcpy(f->dir, "/tmp/renkei-audit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->care, sizeof(f->care), "%s/care.db", f->dir);
+	snprintf(f->audit, sizeof(f->audit), "%s/audit.db", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/audit-sign.key", f->dir);
+	snprintf(f->pub, sizeof(f->pub), "%s.pub", f->key);
+	snprintf(f->out, sizeof(f->out), "%s/export", f->dir);
+	f->cfg.care_path = f->care;
+	f->cfg.audit_path = f->audit;
+	rk_random(f->cfg.care_key.bytes, 32);
+	rk_random(f->cfg.audit_key.bytes, 32);
+	f->cfg.readers = 1;
+	f->cfg.max_batch = 100;
+	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
+	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
+	f->signer = audit_signer_load(f->key, err, sizeof(err));
+	assert_non_null(f->signer);
+	return f;
+}
+
+static __attribute__((unused)) void
+fx_free(struct fx *f)
+{
+	audit_signer_free(f->signer);
+	store_conn_close(f->sc);
+	rm_rf(f->dir);
+	free(f);
+}
+
+static __attribute__((unused)) int
+setup(void **state)
+{
+	*state = fx_new();
+	return 0;
+}
+
+static __attribute__((unused)) int
+teardown(void **state)
+{
+	fx_free(*state);
+	return 0;
+}
+static __attribute__((unused)) void
+sql(struct fx *f, const char *text)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(store_conn_db(f->sc), text, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", text, msg ? msg : "?");
+}
+
+static __attribute__((unused)) void
+event_for(int i, struct audit_event *ev, char *obj, size_t objlen)
+{
+	static const char *const logins[] = {"dr", "ns", "cm"};
+	static const char *const orgs[] = {"org-a", "org-a", "org-b"};
+	static const int profs[] = {1, 3, 7};
+	int u = i % 3;
+
+	memset(ev, 0, sizeof(*ev));
+	snprintf(obj, objlen, "post-%d", i);
+	ev->ts_ms = TS(i);
+	ev->actor_user_id = u + 1;
+	ev->actor_login = logins[u];
+	ev->actor_profession = profs[u];
+	ev->actor_org = orgs[u];
+	ev->session_id = 100 + u;
+	ev->address = "192.0.2.10";
+	ev->device = "iPad 訪問用";
+	if (i % 5 == 0) {
+		ev->action = "login";
+	} else {
+		ev->action = i == 4 ? "break_glass.start" : "board.read";
+		ev->patient = i % 2 ? "pt-1" : "pt-2";
+		ev->object = obj;
+	}
+	if (i == 4)
+		ev->reason = break_glass_reason;
+	if (i % 7 == 0) {
+		ev->outcome = RK_ERR_DENIED;
+		ev->error_code = "PERMISSION_DENIED";
+	}
+}
+
+/* Append records from..to, signing a checkpoint every cp_every. */
+static __attribute__((unused)) void
+fill_range(struct fx *f, int from, int to, int cp_every)
+{
+	sql(f, "BEGIN");
+	for (int i = from; i <= to; i++) {
+		struct audit_event ev;
+		char obj[32];
+		event_for(i, &ev, obj, sizeof(obj));
+		assert_int_equal(audit_append(f->sc, "audit", &ev), RK_OK);
+		if (cp_every > 0)
+			assert_int_equal(audit_checkpoint_maybe(f->sc, "audit",
+			                                        f->signer, cp_every,
+			                                        0, TS(i)),
+			                 RK_OK);
+	}
+	store_conn_release(f->sc);
+	sql(f, "COMMIT");
+}
+
+static __attribute__((unused)) void
+fill(struct fx *f, int n, int cp_every)
+{
+	fill_range(f, 1, n, cp_every);
+}
+
+#endif
