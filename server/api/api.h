@@ -92,6 +92,7 @@ struct api_stats {
 	uint64_t upload_bytes;
 	uint64_t by_type[128];  /* requests by Envelope body field number */
 	uint64_t by_code[17];   /* errors by wire code */
+	uint64_t by_rate[8];    /* requests by rate class (api/dispatch.h) */
 	int connections;
 };
 void api_get_stats(const struct api *api, struct api_stats *st);

@@ -16,24 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
-#include "util/log.h"
+#include "api/dispatch.h"
+#include "api/record.h"
+#include "api/reply.h"
 #include "util/mem.h"
 #include "util/text.h"
 
+#define QUERY_MAX 1000
 #define EXPORT_CHUNK (256 * 1024)
 #define EXPORT_MAX ((size_t)512 * 1024 * 1024)
 
-struct auditq_req {
+struct query_req {
 	struct api_req r;
-	bool is_export;
-	/* query */
 	char *patient, *user, *org, *action;
 	struct audit_query q;
 	struct audit_record *recs;
 	size_t n;
 	bool more;
-	/* export */
+};
+
+struct export_req {
+	struct api_req r;
 	int64_t since_ms, until_ms;
 	enum audit_format fmt;
 	char *buf;
@@ -41,17 +44,108 @@ struct auditq_req {
 	int64_t records;
 };
 
-static void
-auditq_free(struct auditq_req *q)
+void
+api_export_drop(struct api_conn *c)
 {
+	free(c->export_buf);
+	c->export_buf = NULL;
+	c->export_len = 0;
+	c->export_records = 0;
+}
+
+/* Only auditors: anyone else is refused, with the refusal recorded before
+ * it is sent. */
+static bool
+auditor_only(struct api_req *r, const struct api_call *call)
+{
+	if (call->c->sess->user.profession == PROF_AUDITOR)
+		return true;
+	rk_fail(&r->st, RK_ERR_DENIED, "only auditors may read the audit trail",
+	        NULL);
+	api_audit_then(r, RK_ERR_DENIED, api_req_finish);
+	return false;
+}
+
+/* ------------------------------------------------------------------ query */
+
+static void
+query_fini(struct api_req *r)
+{
+	struct query_req *q = (struct query_req *)r;
+
 	free(q->patient);
 	free(q->user);
 	free(q->org);
 	free(q->action);
 	audit_records_free(q->recs, q->n);
-	free(q->buf);
-	api_req_fini(&q->r);
-	free(q);
+}
+
+static int
+query_run(struct store_conn *sc, struct store_op *op)
+{
+	struct query_req *q = (struct query_req *)op;
+	int rc = audit_query_run(sc, "audit", &q->q, &q->recs, &q->n, &q->more);
+
+	if (rc != RK_OK)
+		rk_fail(&q->r.st, rc,
+		        rc == RK_ERR_INVALID ? "invalid query" : "temporarily unavailable",
+		        NULL);
+	return rc;
+}
+
+static const char *
+or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+static void
+record_to_wire(const struct audit_record *a, Renkei__V1__AuditRecord *w,
+               char hex[65])
+{
+	renkei__v1__audit_record__init(w);
+	w->id = (uint64_t)a->id;
+	w->time_ms = a->ev.ts_ms;
+	w->actor_login = (char *)or_empty(a->ev.actor_login);
+	w->actor_profession = (Renkei__V1__Profession)a->ev.actor_profession;
+	w->actor_org = (char *)or_empty(a->ev.actor_org);
+	w->session_id = (uint64_t)a->ev.session_id;
+	w->address = (char *)or_empty(a->ev.address);
+	w->device = (char *)or_empty(a->ev.device);
+	w->action = (char *)or_empty(a->ev.action);
+	w->patient = (char *)or_empty(a->ev.patient);
+	w->object = (char *)or_empty(a->ev.object);
+	w->outcome = (Renkei__V1__Code)rk_err_grpc_code(a->ev.outcome);
+	w->reason = (char *)or_empty(a->ev.reason);
+	rk_hex_encode(a->hash, 32, hex);
+	w->hash = hex;
+}
+
+static void
+query_ok(struct api_req *r, struct api_conn *c)
+{
+	struct query_req *q = (struct query_req *)r;
+	Renkei__V1__AuditQueryResponse qr = RENKEI__V1__AUDIT_QUERY_RESPONSE__INIT;
+	Renkei__V1__AuditRecord *ws, **wp;
+	char(*hex)[65];
+
+	if (c == NULL)
+		return;
+	ws = rk_calloc(q->n + 1, sizeof(*ws));
+	wp = rk_calloc(q->n + 1, sizeof(*wp));
+	hex = rk_calloc(q->n + 1, sizeof(*hex));
+	for (size_t i = 0; i < q->n; i++) {
+		record_to_wire(&q->recs[i], &ws[i], hex[i]);
+		wp[i] = &ws[i];
+	}
+	qr.n_records = q->n;
+	qr.records = wp;
+	qr.more = q->more;
+	api_reply(r->api, c, r->request_id,
+	          RENKEI__V1__ENVELOPE__BODY_AUDIT_QUERY_RESPONSE, &qr);
+	free(ws);
+	free(wp);
+	free(hex);
 }
 
 static char *
@@ -60,22 +154,57 @@ opt(const char *s)
 	return s != NULL && s[0] != '\0' ? rk_strdup(s) : NULL;
 }
 
-static int
-auditq_run(struct store_conn *sc, struct store_op *op)
+void
+api_audit_query(const struct api_call *call, const void *msg)
 {
-	struct auditq_req *q = (struct auditq_req *)op;
-	FILE *f;
+	const Renkei__V1__AuditQueryRequest *m = msg;
+	struct query_req *q = api_req_new(sizeof(*q), call);
+	char detail[160];
+
+	q->r.fini = query_fini;
+	q->patient = opt(m->patient);
+	q->user = opt(m->user);
+	q->org = opt(m->org);
+	q->action = opt(m->action);
+	q->q.patient = q->patient;
+	q->q.user = q->user;
+	q->q.org = q->org;
+	q->q.action = q->action;
+	q->q.outcome =
+		m->outcome == RENKEI__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SUCCESS   ? 0
+		: m->outcome == RENKEI__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_FAILURE ? 1
+		                                                                 : -1;
+	q->q.since_ms = m->since_ms;
+	q->q.until_ms = m->until_ms;
+	q->q.after_id = m->after_id > INT64_MAX ? INT64_MAX : (int64_t)m->after_id;
+	q->q.limit = m->limit > QUERY_MAX ? QUERY_MAX : (int)m->limit;
+	/* The query itself is recorded, with what it looked for. */
+	snprintf(detail, sizeof(detail), "user=%s org=%s action=%s",
+	         or_empty(q->user), or_empty(q->org), or_empty(q->action));
+	audit_entry_set_patient(q->r.au, q->patient);
+	audit_entry_set_reason(q->r.au, detail);
+	if (!auditor_only(&q->r, call))
+		return;
+	q->r.op.run = query_run;
+	q->r.ok = query_ok;
+	api_req_read(&q->r);
+}
+
+/* ----------------------------------------------------------------- export */
+
+static void
+export_fini(struct api_req *r)
+{
+	free(((struct export_req *)r)->buf);
+}
+
+static int
+export_run(struct store_conn *sc, struct store_op *op)
+{
+	struct export_req *q = (struct export_req *)op;
+	FILE *f = open_memstream(&q->buf, &q->len);
 	int64_t n;
 
-	if (!q->is_export) {
-		int rc = audit_query_run(sc, "audit", &q->q, &q->recs, &q->n, &q->more);
-		if (rc != RK_OK)
-			rk_fail(&q->r.st, rc,
-			        rc == RK_ERR_INVALID ? "invalid query" : "temporarily unavailable",
-			        NULL);
-		return rc;
-	}
-	f = open_memstream(&q->buf, &q->len);
 	if (f == NULL)
 		return rk_fail(&q->r.st, RK_ERR_INTERNAL, "could not make the export", NULL);
 	n = audit_export(sc, "audit", q->since_ms, q->until_ms, q->fmt, f);
@@ -92,12 +221,11 @@ auditq_run(struct store_conn *sc, struct store_op *op)
 static void
 send_chunk(struct api *api, struct api_conn *c, uint64_t rid, uint64_t offset)
 {
-	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__AuditExportResponse er = RENKEI__V1__AUDIT_EXPORT_RESPONSE__INIT;
 	size_t len = 0;
 
 	if (offset > c->export_len)
-		return api_send_error3(api, c, rid, RK_ERR_INVALID,
+		return api_reply_error(api, c, rid, RK_ERR_INVALID,
 		                       "offset past the end of the export", "offset");
 	len = c->export_len - offset;
 	if (len > EXPORT_CHUNK)
@@ -108,213 +236,85 @@ send_chunk(struct api *api, struct api_conn *c, uint64_t rid, uint64_t offset)
 	er.total = c->export_len;
 	er.more = offset + len < c->export_len;
 	er.records = c->export_records;
-	env.request_id = rid;
-	env.body_case = RENKEI__V1__ENVELOPE__BODY_AUDIT_EXPORT_RESPONSE;
-	env.audit_export_response = &er;
-	api_send(api, c, &env);
+	api_reply(api, c, rid, RENKEI__V1__ENVELOPE__BODY_AUDIT_EXPORT_RESPONSE, &er);
 	if (!er.more)
 		api_export_drop(c);
 }
 
+/* Made: the connection holds it now; send the first chunk. */
 static void
-auditq_reply(struct api_req *r, int rc)
+export_ok(struct api_req *r, struct api_conn *c)
 {
-	struct auditq_req *q = (struct auditq_req *)r;
-	struct api *api = q->r.api;
-	struct api_conn *c = api_req_conn(&q->r);
+	struct export_req *q = (struct export_req *)r;
 
 	if (c == NULL)
-		goto out;
-	if (rc != RK_OK) {
-		api_send_error(api, c, q->r.request_id, &q->r.st);
-		goto out;
-	}
-	if (q->is_export) {
-		api_export_drop(c);
-		c->export_buf = q->buf;
-		c->export_len = q->len;
-		c->export_records = q->records;
-		q->buf = NULL;
-		send_chunk(api, c, q->r.request_id, 0);
-		goto out;
-	}
-	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__AuditQueryResponse qr = RENKEI__V1__AUDIT_QUERY_RESPONSE__INIT;
-	Renkei__V1__AuditRecord *ws = rk_calloc(q->n + 1, sizeof(*ws));
-	Renkei__V1__AuditRecord **wp = rk_calloc(q->n + 1, sizeof(*wp));
-	char (*hex)[65] = rk_calloc(q->n + 1, sizeof(*hex));
-
-	for (size_t i = 0; i < q->n; i++) {
-		const struct audit_record *a = &q->recs[i];
-		renkei__v1__audit_record__init(&ws[i]);
-		ws[i].id = (uint64_t)a->id;
-		ws[i].time_ms = a->ev.ts_ms;
-		ws[i].actor_login = (char *)(a->ev.actor_login ? a->ev.actor_login : "");
-		ws[i].actor_profession = (Renkei__V1__Profession)a->ev.actor_profession;
-		ws[i].actor_org = (char *)(a->ev.actor_org ? a->ev.actor_org : "");
-		ws[i].session_id = (uint64_t)a->ev.session_id;
-		ws[i].address = (char *)(a->ev.address ? a->ev.address : "");
-		ws[i].device = (char *)(a->ev.device ? a->ev.device : "");
-		ws[i].action = (char *)(a->ev.action ? a->ev.action : "");
-		ws[i].patient = (char *)(a->ev.patient ? a->ev.patient : "");
-		ws[i].object = (char *)(a->ev.object ? a->ev.object : "");
-		ws[i].outcome = (Renkei__V1__Code)rk_err_grpc_code(a->ev.outcome);
-		ws[i].reason = (char *)(a->ev.reason ? a->ev.reason : "");
-		rk_hex_encode(a->hash, 32, hex[i]);
-		ws[i].hash = hex[i];
-		wp[i] = &ws[i];
-	}
-	qr.n_records = q->n;
-	qr.records = wp;
-	qr.more = q->more;
-	env.request_id = q->r.request_id;
-	env.body_case = RENKEI__V1__ENVELOPE__BODY_AUDIT_QUERY_RESPONSE;
-	env.audit_query_response = &qr;
-	api_send(api, c, &env);
-	free(ws);
-	free(wp);
-	free(hex);
-out:
-	auditq_free(q);
-}
-
-static void
-auditq_done(struct store_op *op, int rc)
-{
-	struct auditq_req *q = (struct auditq_req *)op;
-
-	/* An export's record (and a checkpoint over it) was committed before
-	 * the export was made; a query's record commits now, before the
-	 * answer. */
-	if (q->is_export)
-		auditq_reply(&q->r, rc);
-	else
-		api_audit_then(&q->r, rc, auditq_reply);
+		return;
+	api_export_drop(c);
+	c->export_buf = q->buf;
+	c->export_len = q->len;
+	c->export_records = q->records;
+	q->buf = NULL;
+	send_chunk(r->api, c, r->request_id, 0);
 }
 
 /* The export's record is committed, with a checkpoint signed right after
  * it, so that the export covers every record up to and including its own
- * and verifies offline. Now make it. */
+ * and verifies offline. Now make it (no second record: done is the
+ * write-side one, which answers without auditing again). */
 static void
 export_start(struct api_req *r, int rc)
 {
-	struct auditq_req *q = (struct auditq_req *)r;
-
 	if (rc != RK_OK)
-		return auditq_reply(r, rc);
-	api_req_fini(&q->r);
-	memset(&q->r.op, 0, sizeof(q->r.op));
-	q->r.op.run = auditq_run;
-	q->r.op.done = auditq_done;
-	if (store_submit_read(q->r.api->store, &q->r.op) != RK_OK) {
-		rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "the server is shutting down", NULL);
-		auditq_reply(r, RK_ERR_UNAVAILABLE);
-	}
-}
-
-/* Refuse a non-auditor, with the refusal recorded before it is sent. */
-static void
-refuse(struct api_req *r, int rc)
-{
-	auditq_reply(r, rc);
+		return api_req_finish(r, rc);
+	audit_entries_free(r->op.journal);
+	r->op.journal = NULL;
+	api_req_next(r, false, export_run, api_req_write_done);
 }
 
 void
-api_export_drop(struct api_conn *c)
+api_audit_export(const struct api_call *call, const void *msg)
 {
-	free(c->export_buf);
-	c->export_buf = NULL;
-	c->export_len = 0;
-	c->export_records = 0;
-}
-
-void
-api_handle_audit(struct api *api, struct api_conn *c,
-                 const Renkei__V1__Envelope *env)
-{
-	uint64_t rid = env->request_id;
-	struct auditq_req *q;
+	const Renkei__V1__AuditExportRequest *m = msg;
+	struct export_req *q;
 	char detail[160];
 
-	if (env->body_case == RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_REQUEST) {
-		Renkei__V1__Envelope out = RENKEI__V1__ENVELOPE__INIT;
-		Renkei__V1__AuditPublicKeyResponse pr =
-			RENKEI__V1__AUDIT_PUBLIC_KEY_RESPONSE__INIT;
-		/* Public: anyone logged in may check an export. */
-		pr.pem = (char *)(api->audit_pubkey ? api->audit_pubkey : "");
-		out.request_id = rid;
-		out.body_case = RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_RESPONSE;
-		out.audit_public_key_response = &pr;
-		return api_send(api, c, &out);
-	}
 	/* The next chunk of an export already made: no new record. */
-	if (env->body_case == RENKEI__V1__ENVELOPE__BODY_AUDIT_EXPORT_REQUEST &&
-	    env->audit_export_request->offset > 0) {
-		if (c->export_buf == NULL)
-			return api_send_error3(api, c, rid, RK_ERR_PRECONDITION,
-			                       "no export in progress: start at offset 0",
-			                       "offset");
-		return send_chunk(api, c, rid, env->audit_export_request->offset);
+	if (m->offset > 0) {
+		if (call->c->export_buf == NULL)
+			return api_refuse(call, RK_ERR_PRECONDITION,
+			                  "no export in progress: start at offset 0",
+			                  "offset");
+		return send_chunk(call->api, call->c, call->rid, m->offset);
 	}
+	q = api_req_new(sizeof(*q), call);
+	q->r.fini = export_fini;
+	q->r.ok = export_ok;
+	q->since_ms = m->since_ms;
+	q->until_ms = m->until_ms;
+	q->fmt = m->format == RENKEI__V1__AUDIT_FORMAT__AUDIT_FORMAT_CSV ? AUDIT_CSV
+	                                                                : AUDIT_JSONL;
+	snprintf(detail, sizeof(detail), "%s %lld..%lld",
+	         q->fmt == AUDIT_CSV ? "csv" : "jsonl", (long long)m->since_ms,
+	         (long long)m->until_ms);
+	audit_entry_set_reason(q->r.au, detail);
+	q->r.au->checkpoint_after = true;
+	if (m->until_ms != 0 && m->until_ms <= m->since_ms) {
+		rk_fail(&q->r.st, RK_ERR_INVALID, "until must come after since",
+		        "until_ms");
+		return api_audit_then(&q->r, RK_ERR_INVALID, api_req_finish);
+	}
+	if (auditor_only(&q->r, call))
+		api_audit_then(&q->r, RK_OK, export_start);
+}
 
-	q = rk_calloc(1, sizeof(*q));
-	api_req_init(&q->r, api, c, rid);
-	q->r.op.run = auditq_run;
-	q->r.op.done = auditq_done;
-	if (env->body_case == RENKEI__V1__ENVELOPE__BODY_AUDIT_QUERY_REQUEST) {
-		const Renkei__V1__AuditQueryRequest *m = env->audit_query_request;
-		q->patient = opt(m->patient);
-		q->user = opt(m->user);
-		q->org = opt(m->org);
-		q->action = opt(m->action);
-		q->q.patient = q->patient;
-		q->q.user = q->user;
-		q->q.org = q->org;
-		q->q.action = q->action;
-		q->q.outcome = m->outcome == RENKEI__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SUCCESS
-		                       ? 0
-		               : m->outcome == RENKEI__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_FAILURE
-		                       ? 1
-		                       : -1;
-		q->q.since_ms = m->since_ms;
-		q->q.until_ms = m->until_ms;
-		q->q.after_id = m->after_id > INT64_MAX ? INT64_MAX : (int64_t)m->after_id;
-		q->q.limit = m->limit > 1000 ? 1000 : (int)m->limit;
-		/* The query itself is recorded, with what it looked for. */
-		snprintf(detail, sizeof(detail), "user=%s org=%s action=%s",
-		         q->user ? q->user : "", q->org ? q->org : "",
-		         q->action ? q->action : "");
-		struct audit_entry *e = api_audit(&q->r, c, "audit.query", q->patient, NULL);
-		audit_entry_set_reason(e, detail);
-	} else {
-		const Renkei__V1__AuditExportRequest *m = env->audit_export_request;
-		q->is_export = true;
-		q->since_ms = m->since_ms;
-		q->until_ms = m->until_ms;
-		q->fmt = m->format == RENKEI__V1__AUDIT_FORMAT__AUDIT_FORMAT_CSV ? AUDIT_CSV
-		                                                                : AUDIT_JSONL;
-		snprintf(detail, sizeof(detail), "%s %lld..%lld",
-		         q->fmt == AUDIT_CSV ? "csv" : "jsonl", (long long)m->since_ms,
-		         (long long)m->until_ms);
-		struct audit_entry *e = api_audit(&q->r, c, "audit.export", NULL, NULL);
-		audit_entry_set_reason(e, detail);
-		e->checkpoint_after = true;
-		if (m->until_ms != 0 && m->until_ms <= m->since_ms) {
-			rk_fail(&q->r.st, RK_ERR_INVALID, "until must come after since",
-			        "until_ms");
-			return api_audit_then(&q->r, RK_ERR_INVALID, refuse);
-		}
-	}
-	if (c->sess->user.profession != PROF_AUDITOR) {
-		rk_fail(&q->r.st, RK_ERR_DENIED, "only auditors may read the audit trail",
-		        NULL);
-		return api_audit_then(&q->r, RK_ERR_DENIED, refuse);
-	}
-	if (q->is_export)
-		return api_audit_then(&q->r, RK_OK, export_start);
-	if (store_submit_read(api->store, &q->r.op) != RK_OK) {
-		api_send_error3(api, c, rid, RK_ERR_UNAVAILABLE,
-		                "the server is shutting down; try again shortly", NULL);
-		auditq_free(q);
-	}
+void
+api_audit_public_key(const struct api_call *call, const void *msg)
+{
+	Renkei__V1__AuditPublicKeyResponse pr = RENKEI__V1__AUDIT_PUBLIC_KEY_RESPONSE__INIT;
+
+	/* Public: anyone logged in may check an export. */
+	(void)msg;
+	pr.pem = (char *)(call->api->audit_pubkey ? call->api->audit_pubkey : "");
+	api_reply(call->api, call->c, call->rid,
+	          RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_RESPONSE, &pr);
 }

@@ -1,20 +1,14 @@
 /*
- * Subscriptions: which connection watches which board, and live delivery.
- *
- * Each board with watchers has a list of (connection id, highest
- * visibility the watcher may see, end of their sheet membership). A post
- * committed on the board is encoded once into one frame, and that frame
- * is queued (by reference) to every watcher allowed to see it. Delivery
- * happens in done() order, which for writes is commit order, so each
- * board's events go out in sequence order.
- *
- * Connections also keep the list of boards they watch, to leave them all
- * when they close or re-sync.
+ * Subscriptions and live delivery (sub.h). Connections also keep the list
+ * of boards they watch, to leave them all when they close or re-sync.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/record.h"
+#include "api/sub.h"
+#include "api/wire.h"
+#include "util/frame.h"
 #include "util/mem.h"
 #include "util/text.h"
 
@@ -33,17 +27,16 @@ struct board_subs {
 void
 api_sub_clear(struct api *api, struct api_conn *c)
 {
-	struct api_req rec;
+	void *ends = NULL;
 
 	/* The end of each live watch is recorded: with its start (the
 	 * board.sync record) it gives how long the board was open. */
-	memset(&rec, 0, sizeof(rec));
 	for (size_t i = 0; i < c->nwatch && c->sess != NULL; i++) {
 		struct board_subs *b = idmap_get(&api->boards, (uint64_t)c->watch[i]);
 		if (b != NULL && b->code != NULL)
-			api_audit(&rec, c, "board.watch.end", b->code, NULL);
+			api_audit_to(&ends, c, "board.watch.end", b->code, NULL, NULL);
 	}
-	api_audit_fire(api, rec.op.journal);
+	api_audit_fire(api, ends);
 	for (size_t i = 0; i < c->nwatch; i++) {
 		struct board_subs *b = idmap_get(&api->boards, (uint64_t)c->watch[i]);
 		if (b == NULL)

@@ -1,21 +1,19 @@
 /*
- * Audit records for requests: who (from the connection's session), from
- * where, what, which patient, and the outcome. Writes carry their records
- * on their own op; reads, which run on reader threads, commit theirs
- * through an audit-only write op before the answer leaves (api_audit_then):
- * nothing is disclosed before its record is durable.
+ * Audit records for requests (record.h). A read's records commit through
+ * an audit-only write op: its run() does nothing and returns the read's
+ * own result, which the journal hook writes as the records' outcome.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/record.h"
+#include "api/reply.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-static struct audit_entry *
-entry_for(struct api_req *r, const struct api_conn *c, const char *action,
-          const char *patient, const char *object, const char *login)
+struct audit_entry *
+api_audit_to(void **journal, const struct api_conn *c, const char *action,
+             const char *patient, const char *object, const char *login)
 {
 	struct audit_event ev = {0};
 	const struct live_session *ls = c != NULL ? c->sess : NULL;
@@ -37,7 +35,7 @@ entry_for(struct api_req *r, const struct api_conn *c, const char *action,
 	}
 	e = audit_entry_new(&ev);
 	e->outcome_from_op = true;
-	audit_entries_append((struct audit_entry **)&r->op.journal, e);
+	audit_entries_append((struct audit_entry **)journal, e);
 	return e;
 }
 
@@ -45,21 +43,7 @@ struct audit_entry *
 api_audit(struct api_req *r, const struct api_conn *c, const char *action,
           const char *patient, const char *object)
 {
-	return entry_for(r, c, action, patient, object, NULL);
-}
-
-struct audit_entry *
-api_audit_anon(struct api_req *r, const struct api_conn *c, const char *action,
-               const char *login)
-{
-	return entry_for(r, c, action, NULL, NULL, login);
-}
-
-void
-api_req_fini(struct api_req *r)
-{
-	audit_entries_free(r->op.journal);
-	r->op.journal = NULL;
+	return api_audit_to(&r->op.journal, c, action, patient, object, NULL);
 }
 
 static int
@@ -84,7 +68,7 @@ audit_only_done(struct store_op *op, int rc)
 		        "again",
 		        NULL);
 	}
-	r->reply(r, rc);
+	r->then(r, rc);
 }
 
 void
@@ -93,15 +77,14 @@ api_audit_then(struct api_req *r, int rc, void (*reply)(struct api_req *r, int r
 	void *journal = r->op.journal;
 
 	r->read_rc = rc;
-	r->reply = reply;
+	r->then = reply;
 	memset(&r->op, 0, sizeof(r->op));
 	r->op.journal = journal;
 	r->op.lean = true; /* writes nothing of its own */
 	r->op.run = audit_only_run;
 	r->op.done = audit_only_done;
 	if (store_submit_write(r->api->store, &r->op) != RK_OK) {
-		rk_fail(&r->st, RK_ERR_UNAVAILABLE,
-		        "the server is shutting down; try again shortly", NULL);
+		rk_fail(&r->st, RK_ERR_UNAVAILABLE, API_MSG_SHUTTING_DOWN, NULL);
 		reply(r, RK_ERR_UNAVAILABLE);
 	}
 }
@@ -143,11 +126,4 @@ api_audit_fire(struct api *api, struct audit_entry *entries)
 		LOG_E("AUDIT-WRITE-FAIL", "what=background reason=closing");
 		fire_done(&f->op, RK_OK);
 	}
-}
-
-void
-api_read_done(struct store_op *op, int rc)
-{
-	struct api_req *r = (struct api_req *)op;
-	api_audit_then(r, rc, r->reply);
 }

@@ -1,0 +1,166 @@
+/*
+ * Acknowledgements (確認): confirm a post, and who has and has not.
+ *
+ * An ack is a lean write (checks, then one INSERT OR IGNORE); the team
+ * hears of a confirmation once, when it is fresh. The list is a read.
+ */
+#include <stdlib.h>
+
+#include "api/dispatch.h"
+#include "api/reply.h"
+#include "api/sub.h"
+#include "api/wire.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+struct ack_req {
+	struct api_req r;
+	struct policy_actor who;
+	int64_t post_id;
+	int64_t acked_ms;
+	bool fresh;
+	struct care_post post;
+};
+
+static void
+ack_fini(struct api_req *r)
+{
+	care_post_fini(&((struct ack_req *)r)->post);
+}
+
+static int
+ack_run(struct store_conn *sc, struct store_op *op)
+{
+	struct ack_req *q = (struct ack_req *)op;
+	int rc = care_ack(sc, &q->who, q->post_id, rk_now_ms(), &q->acked_ms,
+	                  &q->fresh, &q->post, &q->r.st);
+	if (rc == RK_OK)
+		audit_entry_set_patient(q->r.au, q->post.patient_code);
+	return rc;
+}
+
+static void
+ack_ok(struct api_req *r, struct api_conn *c)
+{
+	struct ack_req *q = (struct ack_req *)r;
+	Renkei__V1__AckResponse ar = RENKEI__V1__ACK_RESPONSE__INIT;
+
+	if (c == NULL)
+		return;
+	ar.acked_at_ms = q->acked_ms;
+	api_reply(r->api, c, r->request_id, RENKEI__V1__ENVELOPE__BODY_ACK_RESPONSE,
+	          &ar);
+	if (q->fresh)
+		api_publish_ack(r->api, &q->post, &c->sess->user, q->acked_ms);
+}
+
+void
+api_ack(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__AckRequest *m = msg;
+	struct ack_req *q;
+
+	if (!api_id_ok(m->post_id))
+		return api_refuse(call, RK_ERR_INVALID, "name the post", "post_id");
+	q = api_req_new(sizeof(*q), call);
+	q->who = api_actor(call->c);
+	q->post_id = (int64_t)m->post_id;
+	api_audit_object_id(q->r.au, m->post_id);
+	q->r.op.lean = true; /* checks, then one INSERT OR IGNORE */
+	q->r.op.run = ack_run;
+	q->r.ok = ack_ok;
+	q->r.fini = ack_fini;
+	api_req_write(&q->r);
+}
+
+/* ------------------------------------------------------------ ack lists */
+
+struct acklist_req {
+	struct api_req r;
+	struct policy_actor who;
+	int64_t post_id;
+	char patient[CARE_CODE_MAX + 1];
+	struct care_ack_entry *acked;
+	size_t nacked;
+	struct care_member *pending;
+	size_t npending;
+};
+
+static void
+acklist_fini(struct api_req *r)
+{
+	struct acklist_req *q = (struct acklist_req *)r;
+	free(q->acked);
+	free(q->pending);
+}
+
+static int
+acklist_run(struct store_conn *sc, struct store_op *op)
+{
+	struct acklist_req *q = (struct acklist_req *)op;
+	int rc = care_ack_list(sc, &q->who, q->post_id, rk_now_ms(), &q->acked,
+	                       &q->nacked, &q->pending, &q->npending, &q->r.st,
+	                       q->patient, sizeof(q->patient));
+	if (q->patient[0])
+		audit_entry_set_patient(q->r.au, q->patient);
+	return rc;
+}
+
+static void
+acklist_ok(struct api_req *r, struct api_conn *c)
+{
+	struct acklist_req *q = (struct acklist_req *)r;
+	Renkei__V1__AckListResponse lr = RENKEI__V1__ACK_LIST_RESPONSE__INIT;
+	size_t na = q->nacked, np = q->npending;
+	Renkei__V1__Ack *acks, **ackp;
+	Renkei__V1__User *users, **pendp;
+	Renkei__V1__Organisation *orgs;
+
+	if (c == NULL)
+		return;
+	acks = rk_calloc(na + 1, sizeof(*acks));
+	ackp = rk_calloc(na + 1, sizeof(*ackp));
+	users = rk_calloc(na + np + 1, sizeof(*users));
+	pendp = rk_calloc(np + 1, sizeof(*pendp));
+	orgs = rk_calloc(na + np + 1, sizeof(*orgs));
+	for (size_t i = 0; i < na; i++) {
+		renkei__v1__ack__init(&acks[i]);
+		api_member_to_wire(&q->acked[i].who, &users[i], &orgs[i], true);
+		acks[i].user = &users[i];
+		acks[i].acked_at_ms = q->acked[i].acked_ms;
+		ackp[i] = &acks[i];
+	}
+	for (size_t i = 0; i < np; i++) {
+		api_member_to_wire(&q->pending[i], &users[na + i], &orgs[na + i], true);
+		pendp[i] = &users[na + i];
+	}
+	lr.n_acked = na;
+	lr.acked = ackp;
+	lr.n_pending = np;
+	lr.pending = pendp;
+	api_reply(r->api, c, r->request_id,
+	          RENKEI__V1__ENVELOPE__BODY_ACK_LIST_RESPONSE, &lr);
+	free(acks);
+	free(ackp);
+	free(users);
+	free(pendp);
+	free(orgs);
+}
+
+void
+api_ack_list(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__AckListRequest *m = msg;
+	struct acklist_req *q;
+
+	if (!api_id_ok(m->post_id))
+		return api_refuse(call, RK_ERR_INVALID, "name the post", "post_id");
+	q = api_req_new(sizeof(*q), call);
+	q->who = api_actor(call->c);
+	q->post_id = (int64_t)m->post_id;
+	api_audit_object_id(q->r.au, m->post_id);
+	q->r.op.run = acklist_run;
+	q->r.ok = acklist_ok;
+	q->r.fini = acklist_fini;
+	api_req_read(&q->r);
+}

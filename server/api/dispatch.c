@@ -1,0 +1,225 @@
+/*
+ * The table of verbs, and the checks every message passes before its
+ * handler runs, in this order:
+ *  1. the bytes must decode as an Envelope (else INVALID_ARGUMENT, id 0);
+ *  2. every string in it must be valid UTF-8 (else INVALID_ARGUMENT naming
+ *     the field);
+ *  3. the body must be a request this server knows (else INVALID_ARGUMENT
+ *     naming the field "body": an unknown field number decodes as no body,
+ *     and a response or event has no row in the table);
+ *  4. before login only the rows marked before_login are allowed (else
+ *     UNAUTHENTICATED), and only prelogin_max_requests requests at all;
+ *  5. the handler checks its own fields, then hands work to the store.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/dispatch.h"
+#include "api/live.h"
+#include "api/reply.h"
+#include "util/log.h"
+#include "util/text.h"
+
+#define B(name) RENKEI__V1__ENVELOPE__BODY_##name
+
+/* Every request of renkei.v1, in the order of proto/renkei.proto. */
+static const struct api_verb verbs[] = {
+	{B(LOGIN_REQUEST), api_login, true, "login", API_RATE_AUTH},
+	{B(RESUME_REQUEST), api_resume, true, "session.resume", API_RATE_AUTH},
+	{B(LOGOUT_REQUEST), api_logout, false, "logout", API_RATE_WRITE},
+	{B(WHOAMI_REQUEST), api_whoami, false, NULL, API_RATE_LOCAL},
+
+	{B(LIST_PATIENTS_REQUEST), api_list_patients, false, "patient.list",
+	 API_RATE_READ},
+	{B(GET_PATIENT_REQUEST), api_get_patient, false, "patient.read",
+	 API_RATE_READ},
+	{B(CREATE_POST_REQUEST), api_create_post, false, "post.create",
+	 API_RATE_WRITE},
+	{B(AMEND_POST_REQUEST), api_amend_post, false, "post.amend", API_RATE_WRITE},
+	{B(RETRACT_POST_REQUEST), api_retract_post, false, "post.retract",
+	 API_RATE_WRITE},
+	{B(TIMELINE_REQUEST), api_timeline, false, "board.read", API_RATE_READ},
+	{B(SYNC_REQUEST), api_sync, false, "board.sync", API_RATE_READ},
+	{B(ACK_REQUEST), api_ack, false, "post.ack", API_RATE_WRITE},
+	{B(ACK_LIST_REQUEST), api_ack_list, false, "post.acks.read", API_RATE_READ},
+
+	{B(SHEET_ADD_REQUEST), api_sheet_add, false, "sheet.add", API_RATE_WRITE},
+	{B(SHEET_CHANGE_REQUEST), api_sheet_change, false, "sheet.change",
+	 API_RATE_WRITE},
+	{B(SHEET_END_REQUEST), api_sheet_end, false, "sheet.end", API_RATE_WRITE},
+	{B(SHEET_HISTORY_REQUEST), api_sheet_history, false, "sheet.history.read",
+	 API_RATE_READ},
+	{B(HANDOFF_OPEN_REQUEST), api_handoff_open, false, "handoff.open",
+	 API_RATE_WRITE},
+	{B(HANDOFF_PROPOSE_REQUEST), api_handoff_propose, false, "handoff.propose",
+	 API_RATE_WRITE},
+	{B(HANDOFF_CONFERENCE_REQUEST), api_handoff_conference, false,
+	 "handoff.conference", API_RATE_WRITE},
+	{B(HANDOFF_ACCEPT_REQUEST), api_handoff_accept, false, "handoff.accept",
+	 API_RATE_WRITE},
+	{B(HANDOFF_GET_REQUEST), api_handoff_get, false, "handoff.read",
+	 API_RATE_READ},
+	{B(BREAK_GLASS_REQUEST), api_break_glass, false, "breakglass.start",
+	 API_RATE_WRITE},
+	{B(FAMILY_INVITE_REQUEST), api_family_invite, false, "family.invite",
+	 API_RATE_AUTH},
+
+	{B(AUDIT_QUERY_REQUEST), api_audit_query, false, "audit.query",
+	 API_RATE_READ},
+	{B(AUDIT_EXPORT_REQUEST), api_audit_export, false, "audit.export",
+	 API_RATE_BULK},
+	{B(AUDIT_PUBLIC_KEY_REQUEST), api_audit_public_key, false, NULL,
+	 API_RATE_LOCAL},
+
+	{B(UPLOAD_BEGIN_REQUEST), api_upload_begin, false, "attachment.upload.begin",
+	 API_RATE_WRITE},
+	{B(UPLOAD_CHUNK_REQUEST), api_upload_chunk, false, NULL, API_RATE_BULK},
+	{B(UPLOAD_FINISH_REQUEST), api_upload_finish, false, "attachment.upload",
+	 API_RATE_BULK},
+	{B(ATTACHMENT_GET_REQUEST), api_attachment_get, false, "attachment.read",
+	 API_RATE_BULK},
+};
+
+#undef B
+
+const struct api_verb *
+api_verb_of(Renkei__V1__Envelope__BodyCase body)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (verbs[i].body == body)
+			return &verbs[i];
+	return NULL;
+}
+
+const char *
+api_rate_name(enum api_rate rate)
+{
+	static const char *const names[API_RATE_COUNT] = {
+		[API_RATE_AUTH] = "auth",   [API_RATE_READ] = "read",
+		[API_RATE_WRITE] = "write", [API_RATE_BULK] = "bulk",
+		[API_RATE_LOCAL] = "local",
+	};
+	return (unsigned)rate < API_RATE_COUNT ? names[rate] : "unknown";
+}
+
+/* ------------------------------------------------------------- validation */
+
+static bool strings_valid(const ProtobufCMessage *m, const char **field);
+
+/* One field's value (a string or a message) at `p`. */
+static bool
+value_valid(const ProtobufCFieldDescriptor *f, const void *p, const char **field)
+{
+	if (f->type == PROTOBUF_C_TYPE_STRING) {
+		const char *s = *(char *const *)p;
+		/* protobuf-c copies strings NUL-terminated, so an embedded NUL
+		 * truncates; what we check is what handlers will see. */
+		if (s && !rk_utf8_valid(s, strlen(s))) {
+			*field = f->name;
+			return false;
+		}
+	} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
+		if (sub && !strings_valid(sub, field))
+			return false;
+	}
+	return true;
+}
+
+/* Every string field of a decoded message (recursively) is valid UTF-8;
+ * on failure names the field in *field. */
+static bool
+strings_valid(const ProtobufCMessage *m, const char **field)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m + f->offset;
+		const char *q = (const char *)m + f->quantifier_offset;
+
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			const char *arr = *(char *const *)base;
+			for (size_t k = 0; k < *(const size_t *)q; k++)
+				if (!value_valid(f, arr + k * sizeof(void *), field))
+					return false;
+			continue;
+		}
+		/* Members of a oneof that are not the chosen case hold other
+		 * data at the same offset. */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)q != f->id)
+			continue;
+		if (!value_valid(f, base, field))
+			return false;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+/* The checks before the handler (2-4 above); false if refused. */
+static bool
+admissible(struct api *api, struct api_conn *c, const Renkei__V1__Envelope *env,
+           const struct api_verb *v)
+{
+	const char *field = NULL;
+	const char *msg = NULL;
+	int err = RK_ERR_INVALID;
+
+	if (!strings_valid(&env->base, &field))
+		msg = "text is not valid UTF-8 or holds control characters";
+	else if (env->body_case == RENKEI__V1__ENVELOPE__BODY__NOT_SET)
+		msg = "the envelope has no request (unknown or missing body)",
+		field = "body";
+	else if (v == NULL)
+		msg = "this message type is not a request", field = "body";
+	else if (api->shutting_down)
+		err = RK_ERR_UNAVAILABLE,
+		msg = "the server is shutting down; reconnect shortly";
+	else if (c->sess == NULL && !v->before_login)
+		err = RK_ERR_UNAUTHENTICATED, msg = "log in first";
+	if (msg == NULL)
+		return true;
+	api_reply_error(api, c, env->request_id, err, msg, field);
+	return false;
+}
+
+void
+api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
+               size_t len)
+{
+	Renkei__V1__Envelope *env;
+
+	if (c->closing)
+		return;
+	api->stats.requests++;
+	env = renkei__v1__envelope__unpack(NULL, len, data);
+	if (env == NULL) {
+		LOG_D("API-BAD-ENVELOPE", "conn=%llu bytes=%zu",
+		      (unsigned long long)c->id, len);
+		api_reply_error(api, c, 0, RK_ERR_INVALID,
+		                "the message is not a valid renkei.v1 Envelope", NULL);
+	} else {
+		const struct api_verb *v = api_verb_of(env->body_case);
+		if (admissible(api, c, env, v)) {
+			const ProtobufCFieldDescriptor *f =
+				protobuf_c_message_descriptor_get_field(
+					&renkei__v1__envelope__descriptor,
+					(unsigned)env->body_case);
+			struct api_call call = {api, c, env->request_id, v};
+
+			if (c->sess != NULL)
+				api_session_used(api, c, rk_now_ms());
+			if (env->body_case < 128)
+				api->stats.by_type[env->body_case]++;
+			api->stats.by_rate[v->rate]++;
+			v->handle(&call, *(void *const *)((const char *)env + f->offset));
+		}
+		renkei__v1__envelope__free_unpacked(env, NULL);
+	}
+	if (c->sess == NULL && !c->closing &&
+	    ++c->prelogin_requests > api->conf->prelogin_max_requests)
+		api_conn_close(api, c, API_CLOSE_POLICY,
+		               "too many requests before login");
+}

@@ -1,0 +1,82 @@
+/*
+ * The verbs of renkei.v1: one table (dispatch.c) that says, for each
+ * request body of the Envelope, which handler runs it, whether it is
+ * allowed before login, which audit action its first record carries, and
+ * its rate class. A body case with no row is not a request (a response or
+ * an event sent to the server is refused).
+ *
+ * Adding a verb: a message in proto/renkei.proto, one row in the table,
+ * one handler in the file of its family (or a new <family>.c).
+ */
+#ifndef RK_API_DISPATCH_H
+#define RK_API_DISPATCH_H
+
+#include <stdbool.h>
+
+#include "api/req.h"
+
+/* How costly a request is, for limits and for /metrics. */
+enum api_rate {
+	API_RATE_AUTH,   /* login, resume: a password hash or a token lookup */
+	API_RATE_READ,   /* answered from a reader thread */
+	API_RATE_WRITE,  /* one op through the writer */
+	API_RATE_BULK,   /* photos, exports: large bodies */
+	API_RATE_LOCAL,  /* answered on the service thread */
+	API_RATE_COUNT
+};
+
+/* A handler: msg is the Envelope's body message of the row's type. */
+typedef void api_handler(const struct api_call *call, const void *msg);
+
+struct api_verb {
+	Renkei__V1__Envelope__BodyCase body;
+	api_handler *handle;
+	bool before_login;    /* allowed without a session */
+	const char *audit;    /* action of the request's first record, or NULL */
+	enum api_rate rate;
+};
+
+/* The row for a body case, or NULL if it is not a request. */
+const struct api_verb *api_verb_of(Renkei__V1__Envelope__BodyCase body);
+/* The name of a rate class ("auth", "read", ...). */
+const char *api_rate_name(enum api_rate rate);
+
+/* ---- handlers, by family (the file that holds them) */
+
+/* sessions.c */
+api_handler api_login, api_resume, api_logout, api_whoami;
+/* patients.c */
+api_handler api_list_patients, api_get_patient;
+/* posts.c */
+api_handler api_create_post, api_amend_post, api_retract_post;
+/* acks.c */
+api_handler api_ack, api_ack_list;
+/* boards.c */
+api_handler api_timeline, api_sync;
+/* sheet.c */
+api_handler api_sheet_add, api_sheet_change, api_sheet_end, api_sheet_history;
+/* handoff.c */
+api_handler api_handoff_open, api_handoff_propose, api_handoff_conference,
+	api_handoff_accept, api_handoff_get;
+/* breakglass.c */
+api_handler api_break_glass;
+/* family.c */
+api_handler api_family_invite;
+/* auditq.c */
+api_handler api_audit_query, api_audit_export, api_audit_public_key;
+/* upload.c */
+api_handler api_upload_begin, api_upload_chunk, api_upload_finish;
+/* attachment.c */
+api_handler api_attachment_get;
+
+/* ---- housekeeping of those families, for api.c */
+
+/* Drop c's audit export (auditq.c). */
+void api_export_drop(struct api_conn *c);
+/* Record the end of every break-glass grant expired by now_ms, or of all
+ * of them when shutting down (breakglass.c). */
+void api_grants_expire(struct api *api, int64_t now_ms);
+/* Delete abandoned uploads and orphaned photos (attachment.c). */
+void api_media_gc(struct api *api);
+
+#endif

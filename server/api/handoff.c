@@ -1,0 +1,267 @@
+/*
+ * Discharge hand-off (退院連携): open (with the discharge summary, and
+ * the patient's record when the hospital starts the board), propose the
+ * home team, set the conference, accept, and read the state.
+ *
+ * All are writes. A proposal or an acceptance changes people's access:
+ * live subscriptions follow right after the commit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/dispatch.h"
+#include "api/reply.h"
+#include "api/sub.h"
+#include "api/wire.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+#define PROPOSE_MAX 50
+
+enum handoff_step { HO_OPEN, HO_PROPOSE, HO_CONFERENCE, HO_ACCEPT, HO_GET };
+
+/* The patient's record given with an open: owned copies. */
+enum { NP_NAME, NP_KANA, NP_BIRTH, NP_SEX, NP_AREA, NP_SUMMARY, NP_WISHES, NP_N };
+
+struct handoff_req {
+	struct api_req r;
+	enum handoff_step step;
+	struct policy_actor who;
+	char code[CARE_CODE_MAX + 1];
+	/* open */
+	char *discharge_date, *summary, *client_id;
+	struct care_new_patient np;
+	char *np_strings[NP_N];
+	/* propose */
+	struct care_proposed *proposed;
+	size_t nproposed;
+	/* conference */
+	char *conference_at;
+	/* what it did */
+	struct care_handoff handoff;
+	struct care_post post; /* the summary, posted on open */
+	struct care_access_change *changes;
+	size_t nchanges;
+};
+
+static void
+handoff_fini(struct api_req *r)
+{
+	struct handoff_req *q = (struct handoff_req *)r;
+
+	free(q->discharge_date);
+	free(q->summary);
+	free(q->client_id);
+	for (int i = 0; i < NP_N; i++)
+		free(q->np_strings[i]);
+	for (size_t i = 0; i < q->nproposed; i++) {
+		free((char *)q->proposed[i].login);
+		free((char *)q->proposed[i].team_role);
+	}
+	free(q->proposed);
+	free(q->conference_at);
+	free(q->changes);
+	care_post_fini(&q->post);
+}
+
+static int
+handoff_run(struct store_conn *sc, struct store_op *op)
+{
+	struct handoff_req *q = (struct handoff_req *)op;
+	struct rk_status *st = &q->r.st;
+	int64_t now = rk_now_ms();
+
+	switch (q->step) {
+	case HO_OPEN:
+		return care_handoff_open(sc, &q->who, q->code, &q->np, q->discharge_date,
+		                         q->summary, q->client_id, now, &q->handoff,
+		                         &q->post, st);
+	case HO_PROPOSE:
+		q->changes = rk_calloc(q->nproposed + 1, sizeof(*q->changes));
+		q->nchanges = q->nproposed;
+		return care_handoff_propose(sc, &q->who, q->code, q->proposed,
+		                            q->nproposed, now, &q->handoff, q->changes, st);
+	case HO_CONFERENCE:
+		return care_handoff_conference(sc, &q->who, q->code, q->conference_at,
+		                               now, &q->handoff, st);
+	case HO_ACCEPT:
+		return care_handoff_accept(
+			sc, &q->who, q->code, now,
+			(int64_t)q->r.api->conf->handoff_readonly_s * 1000, &q->handoff,
+			&q->changes, &q->nchanges, st);
+	case HO_GET:
+		return care_handoff_get(sc, &q->who, q->code, now, &q->handoff, st);
+	}
+	return RK_ERR_INTERNAL;
+}
+
+static void
+handoff_ok(struct api_req *r, struct api_conn *c)
+{
+	struct handoff_req *q = (struct handoff_req *)r;
+	const struct care_handoff *h = &q->handoff;
+	Renkei__V1__HandoffResponse hr = RENKEI__V1__HANDOFF_RESPONSE__INIT;
+	Renkei__V1__Handoff w = RENKEI__V1__HANDOFF__INIT;
+	Renkei__V1__User ob, ab;
+
+	/* Committed: first make live delivery match the new sheet. */
+	for (size_t i = 0; i < q->nchanges; i++)
+		api_sub_access(r->api, &q->changes[i]);
+	if (q->post.id != 0) {
+		r->api->stats.posts++;
+		api_publish_post(r->api, &q->post);
+	}
+	if (c == NULL)
+		return;
+	w.patient = (char *)h->patient_code;
+	w.state = (Renkei__V1__HandoffState)h->state;
+	w.from_org = (char *)h->from_org;
+	w.discharge_date = (char *)h->discharge_date;
+	w.conference_at = (char *)h->conference_at;
+	if (h->opened_by.login[0]) {
+		api_member_to_wire(&h->opened_by, &ob, NULL, false);
+		w.opened_by = &ob;
+	}
+	if (h->accepted_by.login[0]) {
+		api_member_to_wire(&h->accepted_by, &ab, NULL, false);
+		w.accepted_by = &ab;
+	}
+	w.accepted_at_ms = h->accepted_ms;
+	w.hospital_until_ms = h->hospital_until_ms;
+	hr.handoff = &w;
+	api_reply(r->api, c, r->request_id,
+	          RENKEI__V1__ENVELOPE__BODY_HANDOFF_RESPONSE, &hr);
+}
+
+/* A hand-off request for `patient`, or NULL (refused) if the code is bad. */
+static struct handoff_req *
+handoff_req_new(const struct api_call *call, enum handoff_step step,
+                const char *patient)
+{
+	struct handoff_req *q;
+
+	if (!api_code_ok(patient)) {
+		api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
+		           "patient");
+		return NULL;
+	}
+	q = api_req_new(sizeof(*q), call);
+	q->step = step;
+	q->who = api_actor(call->c);
+	snprintf(q->code, sizeof(q->code), "%s", patient);
+	audit_entry_set_patient(q->r.au, q->code);
+	q->r.op.run = handoff_run;
+	q->r.ok = handoff_ok;
+	q->r.fini = handoff_fini;
+	return q;
+}
+
+/* Keep owned copies of the new patient's record. */
+static void
+new_patient_in(struct handoff_req *q, const Renkei__V1__Patient *p)
+{
+	const char *src[NP_N] = {
+		[NP_NAME] = p->name, [NP_KANA] = p->kana,
+		[NP_BIRTH] = p->birth_date, [NP_SEX] = p->sex,
+		[NP_AREA] = p->area, [NP_SUMMARY] = p->summary,
+		[NP_WISHES] = p->wishes,
+	};
+
+	for (int i = 0; i < NP_N; i++)
+		q->np_strings[i] = rk_strdup(src[i]);
+	q->np.present = true;
+	q->np.in.name = q->np_strings[NP_NAME];
+	q->np.in.kana = q->np_strings[NP_KANA];
+	q->np.in.birth_date = q->np_strings[NP_BIRTH];
+	q->np.in.sex = q->np_strings[NP_SEX];
+	q->np.in.area = q->np_strings[NP_AREA];
+	q->np.in.summary = q->np_strings[NP_SUMMARY];
+	q->np.in.wishes = q->np_strings[NP_WISHES];
+}
+
+void
+api_handoff_open(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__HandoffOpenRequest *m = msg;
+	struct handoff_req *q;
+
+	if (!api_code_ok(m->patient))
+		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
+		                  "patient");
+	if (m->summary[0] && !care_client_id_valid(m->client_id))
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "client_id must be 1-64 printable ASCII characters",
+		                  "client_id");
+	if (strlen(m->summary) > CARE_TEXT_MAX)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "the summary is longer than 16384 bytes", "summary");
+	q = handoff_req_new(call, HO_OPEN, m->patient);
+	q->discharge_date = rk_strdup(m->discharge_date);
+	q->summary = rk_strdup(m->summary);
+	q->client_id = rk_strdup(m->client_id);
+	if (m->new_patient != NULL)
+		new_patient_in(q, m->new_patient);
+	api_req_write(&q->r);
+}
+
+void
+api_handoff_propose(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__HandoffProposeRequest *m = msg;
+	struct handoff_req *q;
+
+	if (!api_code_ok(m->patient))
+		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
+		                  "patient");
+	if (m->n_members == 0 || m->n_members > PROPOSE_MAX)
+		return api_refuse(call, RK_ERR_INVALID, "propose 1 to 50 members",
+		                  "members");
+	for (size_t i = 0; i < m->n_members; i++)
+		if (m->members[i]->team_role[0] == '\0' ||
+		    strlen(m->members[i]->team_role) > CARE_NAME_MAX)
+			return api_refuse(call, RK_ERR_INVALID,
+			                  "each member needs a team role",
+			                  "members.team_role");
+	q = handoff_req_new(call, HO_PROPOSE, m->patient);
+	q->proposed = rk_calloc(m->n_members, sizeof(*q->proposed));
+	for (size_t i = 0; i < m->n_members; i++) {
+		q->proposed[i].login = rk_strdup(m->members[i]->login);
+		q->proposed[i].team_role = rk_strdup(m->members[i]->team_role);
+		q->proposed[i].primary = m->members[i]->primary;
+		q->nproposed++;
+	}
+	api_req_write(&q->r);
+}
+
+void
+api_handoff_conference(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__HandoffConferenceRequest *m = msg;
+	struct handoff_req *q = handoff_req_new(call, HO_CONFERENCE, m->patient);
+
+	if (q == NULL)
+		return;
+	q->conference_at = rk_strdup(m->conference_at);
+	api_req_write(&q->r);
+}
+
+void
+api_handoff_accept(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__HandoffAcceptRequest *m = msg;
+	struct handoff_req *q = handoff_req_new(call, HO_ACCEPT, m->patient);
+
+	if (q != NULL)
+		api_req_write(&q->r);
+}
+
+void
+api_handoff_get(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__HandoffGetRequest *m = msg;
+	struct handoff_req *q = handoff_req_new(call, HO_GET, m->patient);
+
+	if (q != NULL)
+		api_req_write(&q->r);
+}

@@ -1,0 +1,127 @@
+/*
+ * What api and the store contribute to /metrics (Prometheus text).
+ */
+#include <stdio.h>
+
+#include "api/dispatch.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+void
+api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
+{
+	struct store_stats ss;
+	const struct api_stats *a = &api->stats;
+	static const char *const le[] = {"1", "3", "15", "63", "255", "1023", "+Inf"};
+	uint64_t cum = 0;
+
+	store_get_stats(api->store, &ss);
+	rk_appendf(buf, len, cap,
+	        "# HELP renkei_logins_total Login attempts by result.\n"
+	        "# TYPE renkei_logins_total counter\n"
+	        "renkei_logins_total{result=\"ok\"} %llu\n"
+	        "renkei_logins_total{result=\"failed\"} %llu\n"
+	        "# HELP renkei_requests_total Requests received.\n"
+	        "# TYPE renkei_requests_total counter\n"
+	        "renkei_requests_total %llu\n"
+	        "# HELP renkei_errors_total Error answers sent.\n"
+	        "# TYPE renkei_errors_total counter\n"
+	        "renkei_errors_total %llu\n"
+	        "# HELP renkei_posts_committed_total Posts committed.\n"
+	        "# TYPE renkei_posts_committed_total counter\n"
+	        "renkei_posts_committed_total %llu\n"
+	        "# HELP renkei_deliveries_total Live events queued to watchers.\n"
+	        "# TYPE renkei_deliveries_total counter\n"
+	        "renkei_deliveries_total %llu\n"
+	        "# HELP renkei_store_commits_total Group commits.\n"
+	        "# TYPE renkei_store_commits_total counter\n"
+	        "renkei_store_commits_total %llu\n"
+	        "# HELP renkei_store_ops_committed_total Operations committed.\n"
+	        "# TYPE renkei_store_ops_committed_total counter\n"
+	        "renkei_store_ops_committed_total %llu\n"
+	        "# HELP renkei_store_commit_seconds_total Time spent in group commits.\n"
+	        "# TYPE renkei_store_commit_seconds_total counter\n"
+	        "renkei_store_commit_seconds_total %.6f\n"
+	        "# HELP renkei_store_journal_failures_total Batches refused because "
+	        "the audit journal could not be written.\n"
+	        "# TYPE renkei_store_journal_failures_total counter\n"
+	        "renkei_store_journal_failures_total %llu\n"
+	        "# HELP renkei_store_write_queue Operations waiting for the writer.\n"
+	        "# TYPE renkei_store_write_queue gauge\n"
+	        "renkei_store_write_queue %d\n"
+	        "# HELP renkei_store_batch_size Operations per group commit.\n"
+	        "# TYPE renkei_store_batch_size histogram\n",
+	        (unsigned long long)a->logins_ok, (unsigned long long)a->logins_failed,
+	        (unsigned long long)a->requests, (unsigned long long)a->errors,
+	        (unsigned long long)a->posts, (unsigned long long)a->deliveries,
+	        (unsigned long long)ss.commits, (unsigned long long)ss.ops_committed,
+	        (double)ss.commit_us_total / 1e6,
+	        (unsigned long long)ss.journal_failures, ss.write_queue);
+	for (int i = 0; i < 7; i++) {
+		cum += ss.batch_hist[i];
+		rk_appendf(buf, len, cap, "renkei_store_batch_size_bucket{le=\"%s\"} %llu\n",
+		        le[i], (unsigned long long)cum);
+	}
+	rk_appendf(buf, len, cap,
+	        "renkei_store_batch_size_sum %llu\n"
+	        "renkei_store_batch_size_count %llu\n",
+	        (unsigned long long)ss.ops_committed, (unsigned long long)ss.commits);
+
+	static const char *const ms[] = {"0.001", "0.002", "0.005", "0.01",
+	                                 "0.025", "0.05",  "0.1",   "+Inf"};
+	cum = 0;
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_store_commit_seconds Time per group commit (audit "
+	           "journal and fsyncs included).\n"
+	           "# TYPE renkei_store_commit_seconds histogram\n");
+	for (int i = 0; i < 8; i++) {
+		cum += ss.commit_hist[i];
+		rk_appendf(buf, len, cap,
+		           "renkei_store_commit_seconds_bucket{le=\"%s\"} %llu\n", ms[i],
+		           (unsigned long long)cum);
+	}
+	rk_appendf(buf, len, cap,
+	           "renkei_store_commit_seconds_sum %.6f\n"
+	           "renkei_store_commit_seconds_count %llu\n",
+	           (double)ss.commit_us_total / 1e6, (unsigned long long)cum);
+
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_requests_by_type_total Requests by type.\n"
+	           "# TYPE renkei_requests_by_type_total counter\n");
+	for (unsigned i = 0; i < renkei__v1__envelope__descriptor.n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &renkei__v1__envelope__descriptor.fields[i];
+		if (f->id < 128 && a->by_type[f->id] > 0)
+			rk_appendf(buf, len, cap,
+			           "renkei_requests_by_type_total{type=\"%s\"} %llu\n",
+			           f->name, (unsigned long long)a->by_type[f->id]);
+	}
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_requests_by_class_total Requests by rate class.\n"
+	           "# TYPE renkei_requests_by_class_total counter\n");
+	for (int i = 0; i < API_RATE_COUNT; i++)
+		rk_appendf(buf, len, cap,
+		           "renkei_requests_by_class_total{class=\"%s\"} %llu\n",
+		           api_rate_name((enum api_rate)i),
+		           (unsigned long long)a->by_rate[i]);
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_errors_by_code_total Error answers by code.\n"
+	           "# TYPE renkei_errors_by_code_total counter\n");
+	for (int i = 1; i < 17; i++)
+		if (a->by_code[i] > 0)
+			rk_appendf(buf, len, cap,
+			           "renkei_errors_by_code_total{code=\"%s\"} %llu\n",
+			           rk_err_grpc_name_of_code(i),
+			           (unsigned long long)a->by_code[i]);
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_upload_bytes_total Photo bytes received.\n"
+	           "# TYPE renkei_upload_bytes_total counter\n"
+	           "renkei_upload_bytes_total %llu\n"
+	           "# HELP renkei_audit_records_total Audit records written.\n"
+	           "# TYPE renkei_audit_records_total counter\n"
+	           "renkei_audit_records_total %llu\n",
+	           (unsigned long long)a->upload_bytes,
+	           (unsigned long long)(api->audit_appended
+	                                        ? __atomic_load_n(api->audit_appended,
+	                                                          __ATOMIC_RELAXED)
+	                                        : 0));
+}

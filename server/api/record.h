@@ -1,0 +1,34 @@
+/*
+ * Audit records for requests: who (from the connection's session), from
+ * where, what, which patient, and the outcome. Writes carry their records
+ * on their own op and commit with it; reads, which run on reader threads,
+ * commit theirs through an audit-only write op before the answer leaves
+ * (api_audit_then): nothing is disclosed before its record is durable.
+ */
+#ifndef RK_API_RECORD_H
+#define RK_API_RECORD_H
+
+#include "api/req.h"
+
+/* A record for a request from c (actor, session, address, device from c;
+ * before login the actor is `login` as typed), appended to *journal. Its
+ * outcome is the op's that carries it. Returns the entry so that the op
+ * can fill in the patient or object once it knows them. */
+struct audit_entry *api_audit_to(void **journal, const struct api_conn *c,
+                                 const char *action, const char *patient,
+                                 const char *object, const char *login);
+/* The same on r's own journal. */
+struct audit_entry *api_audit(struct api_req *r, const struct api_conn *c,
+                              const char *action, const char *patient,
+                              const char *object);
+
+/* After a read: commit r's audit records (an audit-only write op whose
+ * outcome is rc), then call reply(r, rc) — or reply(r,
+ * RK_ERR_UNAVAILABLE) if they could not be written (fail closed). */
+void api_audit_then(struct api_req *r, int rc,
+                    void (*reply)(struct api_req *r, int rc));
+
+/* Commit `entries` on their own (takes them; nobody waits). */
+void api_audit_fire(struct api *api, struct audit_entry *entries);
+
+#endif

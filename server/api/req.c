@@ -1,0 +1,149 @@
+/*
+ * The request pattern (req.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/dispatch.h"
+#include "api/record.h"
+#include "api/reply.h"
+#include "util/mem.h"
+
+void *
+api_req_new(size_t size, const struct api_call *call)
+{
+	struct api_req *r = rk_calloc(1, size);
+
+	r->api = call->api;
+	r->conn_id = call->c->id;
+	r->request_id = call->rid;
+	if (call->verb != NULL && call->verb->audit != NULL)
+		r->au = api_audit(r, call->c, call->verb->audit, NULL, NULL);
+	return r;
+}
+
+void
+api_req_release(struct api_req *r)
+{
+	if (r == NULL)
+		return;
+	if (r->fini != NULL)
+		r->fini(r);
+	audit_entries_free(r->op.journal);
+	free(r);
+}
+
+struct api_conn *
+api_req_conn(struct api_req *r)
+{
+	struct api_conn *c = idmap_get(&r->api->conns, r->conn_id);
+	return c != NULL && !c->closing ? c : NULL;
+}
+
+void
+api_req_finish(struct api_req *r, int rc)
+{
+	struct api_conn *c = api_req_conn(r);
+
+	if (rc != RK_OK) {
+		if (c != NULL)
+			api_reply_status(r->api, c, r->request_id, &r->st);
+	} else if (r->ok != NULL) {
+		r->ok(r, c);
+	}
+	api_req_release(r);
+}
+
+void
+api_req_write_done(struct store_op *op, int rc)
+{
+	api_req_finish((struct api_req *)op, rc);
+}
+
+void
+api_req_read_done(struct store_op *op, int rc)
+{
+	api_audit_then((struct api_req *)op, rc, api_req_finish);
+}
+
+/* Hand r to the store; answer UNAVAILABLE if it takes no more work. */
+static int
+submit(struct api_req *r, bool write)
+{
+	struct api_conn *c;
+	int rc;
+
+	if (r->op.done == NULL)
+		r->op.done = write ? api_req_write_done : api_req_read_done;
+	rc = write ? store_submit_write(r->api->store, &r->op)
+	           : store_submit_read(r->api->store, &r->op);
+	if (rc == RK_OK)
+		return RK_OK;
+	if ((c = api_req_conn(r)) != NULL)
+		api_reply_error(r->api, c, r->request_id, RK_ERR_UNAVAILABLE,
+		                API_MSG_SHUTTING_DOWN, NULL);
+	api_req_release(r);
+	return RK_ERR_UNAVAILABLE;
+}
+
+int
+api_req_write(struct api_req *r)
+{
+	return submit(r, true);
+}
+
+int
+api_req_read(struct api_req *r)
+{
+	return submit(r, false);
+}
+
+int
+api_req_next(struct api_req *r, bool write,
+             int (*run)(struct store_conn *sc, struct store_op *op),
+             void (*done)(struct store_op *op, int rc))
+{
+	void *journal = r->op.journal;
+
+	memset(&r->op, 0, sizeof(r->op));
+	r->op.journal = journal;
+	r->op.run = run;
+	r->op.done = done;
+	return submit(r, write);
+}
+
+void
+api_refuse(const struct api_call *call, int err, const char *msg,
+           const char *field)
+{
+	api_reply_error(call->api, call->c, call->rid, err, msg, field);
+}
+
+struct policy_actor
+api_actor(const struct api_conn *c)
+{
+	struct policy_actor a = {c->sess->user.id, c->sess->user.profession};
+	return a;
+}
+
+bool
+api_code_ok(const char *code)
+{
+	size_t n = strlen(code);
+	return n > 0 && n <= CARE_CODE_MAX;
+}
+
+bool
+api_id_ok(uint64_t id)
+{
+	return id != 0 && id <= INT64_MAX;
+}
+
+void
+api_audit_object_id(struct audit_entry *e, uint64_t id)
+{
+	char obj[24];
+	snprintf(obj, sizeof(obj), "%llu", (unsigned long long)id);
+	audit_entry_set_object(e, obj);
+}

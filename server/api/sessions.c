@@ -1,0 +1,385 @@
+/*
+ * Login, resume, logout, whoami.
+ *
+ * A login is two ops: the password check runs on a reader thread (argon2
+ * is slow and must not hold up the writer's group commits, nor the
+ * service thread), then a write op records the outcome (a failure counted
+ * toward lockout, or a new session). The answer goes out after that
+ * write commits, so a client never holds a token the database lacks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "api/dispatch.h"
+#include "api/live.h"
+#include "api/record.h"
+#include "api/reply.h"
+#include "api/wire.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+#define PASSWORD_MAX 1024
+#define DEVICE_MAX 128
+
+static void
+send_login_response(struct api *api, struct api_conn *c, uint64_t rid,
+                    const char *token)
+{
+	Renkei__V1__LoginResponse lr = RENKEI__V1__LOGIN_RESPONSE__INIT;
+	Renkei__V1__User u;
+	Renkei__V1__Organisation org;
+
+	api_user_to_wire(&c->sess->user, &u, &org);
+	lr.token = (char *)(token ? token : "");
+	lr.user = &u;
+	lr.expires_at_ms = c->sess->expires_ms;
+	lr.idle_timeout_s = (uint32_t)api->conf->session_idle_s;
+	api_reply(api, c, rid, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &lr);
+}
+
+/* Login and resume are refused while another is running, or after one
+ * succeeded, on the same connection. */
+static bool
+login_allowed(const struct api_call *call)
+{
+	if (call->c->sess != NULL) {
+		api_refuse(call, RK_ERR_PRECONDITION,
+		           "already logged in on this connection", NULL);
+		return false;
+	}
+	if (call->c->login_busy) {
+		api_refuse(call, RK_ERR_PRECONDITION, "a login is already in progress",
+		           NULL);
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ login */
+
+struct login_req {
+	struct api_req r;
+	int check_rc;
+	char login[AUTH_LOGIN_MAX + 1];
+	char *password; /* wiped and freed as soon as checked */
+	char device[DEVICE_MAX + 1];
+	char address[64];
+	struct auth_session s;
+	char token[AUTH_TOKEN_LEN + 1];
+};
+
+static void
+login_fini(struct api_req *r)
+{
+	struct login_req *l = (struct login_req *)r;
+
+	if (l->password)
+		rk_free_secret(l->password, strlen(l->password));
+	OPENSSL_cleanse(l->token, sizeof(l->token));
+}
+
+static int
+login_record_run(struct store_conn *sc, struct store_op *op)
+{
+	struct login_req *l = (struct login_req *)op;
+	int64_t now = rk_now_ms();
+	int rc;
+
+	/* Who it was, as far as the check found out (a wrong password for
+	 * an existing user still names them). */
+	if (l->s.user.id != 0)
+		audit_entry_set_actor(l->r.au, l->s.user.id, l->login,
+		                      l->s.user.profession, l->s.user.org_code,
+		                      l->device);
+	else
+		audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, l->device);
+	if (l->check_rc == RK_ERR_UNAUTHENTICATED) {
+		/* Count the failure (committed: return OK) and record it as
+		 * what it was. */
+		audit_entry_set_outcome(l->r.au, RK_ERR_UNAUTHENTICATED);
+		return auth_login_failed(sc, l->login, now, &l->r.api->limits);
+	}
+	if (l->check_rc != RK_OK)
+		return l->check_rc; /* locked out, or the check failed */
+	rc = auth_session_create(sc, l->s.user.id, l->device, l->address, now,
+	                         &l->r.api->limits, l->token, &l->s.id,
+	                         &l->s.expires_ms);
+	if (rc == RK_OK)
+		audit_entry_set_session(l->r.au, l->s.id, l->s.user.id);
+	return rc;
+}
+
+/* The check failed (check_rc) and its outcome is recorded (rc). */
+static void
+login_refused(struct login_req *l, struct api_conn *c, int rc)
+{
+	struct api *api = l->r.api;
+
+	api->stats.logins_failed++;
+	LOG_I("AUTH-LOGIN-FAIL", "login=%s conn=%llu", l->login,
+	      (unsigned long long)l->r.conn_id);
+	if (c == NULL)
+		return; /* gone: nobody to tell */
+	if (rc != RK_ERR_STORE && (l->check_rc == RK_ERR_UNAUTHENTICATED ||
+	                           l->check_rc == RK_ERR_EXHAUSTED))
+		api_reply_status(api, c, l->r.request_id, &l->r.st);
+	else
+		api_reply_error(api, c, l->r.request_id, RK_ERR_UNAVAILABLE,
+		                "temporarily unavailable; try again", NULL);
+}
+
+static void
+login_record_done(struct store_op *op, int rc)
+{
+	struct login_req *l = (struct login_req *)op;
+	struct api *api = l->r.api;
+	struct api_conn *c = api_req_conn(&l->r);
+
+	if (c != NULL)
+		c->login_busy = false;
+	if (l->check_rc != RK_OK) {
+		login_refused(l, c, rc);
+	} else if (rc != RK_OK) {
+		api->stats.logins_failed++;
+		if (c != NULL)
+			api_reply_error(api, c, l->r.request_id,
+			                rc == RK_ERR_UNAUTHENTICATED ? rc : RK_ERR_UNAVAILABLE,
+			                rc == RK_ERR_UNAUTHENTICATED
+			                        ? "wrong login or password"
+			                        : "could not open a session; try again",
+			                NULL);
+	} else {
+		api->stats.logins_ok++;
+		LOG_I("AUTH-LOGIN-OK", "login=%s session=%lld conn=%llu", l->login,
+		      (long long)l->s.id, (unsigned long long)l->r.conn_id);
+		if (c != NULL) {
+			l->s.last_seen_ms = rk_now_ms();
+			api_session_attach(api, c, &l->s, rk_now_ms());
+			snprintf(c->sess->device, sizeof(c->sess->device), "%s", l->device);
+			send_login_response(api, c, l->r.request_id, l->token);
+		}
+	}
+	api_req_release(&l->r);
+}
+
+static int
+login_check_run(struct store_conn *sc, struct store_op *op)
+{
+	struct login_req *l = (struct login_req *)op;
+	int rc = auth_login_check(sc, l->login, l->password, rk_now_ms(),
+	                          &l->s.user, &l->r.st);
+
+	rk_free_secret(l->password, strlen(l->password));
+	l->password = NULL;
+	return rc;
+}
+
+static void
+login_check_done(struct store_op *op, int rc)
+{
+	struct login_req *l = (struct login_req *)op;
+	struct api_conn *c = api_req_conn(&l->r);
+
+	/* Whatever the check found, the outcome is written (failure count,
+	 * session) and recorded before the client hears it. */
+	l->check_rc = rc;
+	if (api_req_next(&l->r, true, login_record_run, login_record_done) !=
+	            RK_OK &&
+	    c != NULL)
+		c->login_busy = false;
+}
+
+void
+api_login(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__LoginRequest *m = msg;
+	struct login_req *l;
+	size_t pwlen = strlen(m->password);
+
+	if (!login_allowed(call))
+		return;
+	if (!auth_login_valid(m->login))
+		return api_refuse(call, RK_ERR_UNAUTHENTICATED,
+		                  "wrong login or password", NULL);
+	if (pwlen == 0 || pwlen > PASSWORD_MAX)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "password must be 1 to 1024 bytes", "password");
+	if (strlen(m->device) > DEVICE_MAX)
+		return api_refuse(call, RK_ERR_INVALID, "device name is too long",
+		                  "device");
+
+	l = api_req_new(sizeof(*l), call);
+	snprintf(l->login, sizeof(l->login), "%s", m->login);
+	l->password = rk_strndup(m->password, pwlen);
+	snprintf(l->device, sizeof(l->device), "%s", m->device);
+	snprintf(l->address, sizeof(l->address), "%s", call->c->address);
+	audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, NULL);
+	l->r.fini = login_fini;
+	l->r.op.run = login_check_run;
+	l->r.op.done = login_check_done;
+	call->c->login_busy = api_req_read(&l->r) == RK_OK;
+}
+
+/* ----------------------------------------------------------------- resume */
+
+struct resume_req {
+	struct api_req r;
+	char device[DEVICE_MAX + 1];
+	char token[AUTH_TOKEN_LEN + 1];
+	struct auth_session s;
+};
+
+static void
+resume_fini(struct api_req *r)
+{
+	struct resume_req *q = (struct resume_req *)r;
+	OPENSSL_cleanse(q->token, sizeof(q->token));
+}
+
+static int
+resume_run(struct store_conn *sc, struct store_op *op)
+{
+	struct resume_req *q = (struct resume_req *)op;
+	int rc = auth_session_resume(sc, q->token, rk_now_ms(), &q->r.api->limits,
+	                             &q->s);
+
+	OPENSSL_cleanse(q->token, sizeof(q->token));
+	if (rc == RK_OK) {
+		audit_entry_set_actor(q->r.au, q->s.user.id, q->s.user.login,
+		                      q->s.user.profession, q->s.user.org_code,
+		                      q->device);
+		audit_entry_set_session(q->r.au, q->s.id, q->s.user.id);
+	}
+	return rc;
+}
+
+static void
+resume_reply(struct api_req *r, int rc)
+{
+	struct resume_req *q = (struct resume_req *)r;
+	struct api *api = q->r.api;
+	struct api_conn *c = api_req_conn(&q->r);
+	struct live_session *ls;
+
+	if (c == NULL)
+		goto out;
+	c->login_busy = false;
+	/* A session ended on this thread after the reader looked (logout,
+	 * expiry) must not come back to life. */
+	ls = idmap_get(&api->sessions, (uint64_t)q->s.id);
+	if (rc == RK_OK && ls != NULL && ls->ended)
+		rc = RK_ERR_UNAUTHENTICATED;
+	if (rc == RK_ERR_UNAUTHENTICATED) {
+		api_reply_error(api, c, q->r.request_id, rc,
+		                "the session has ended or expired; log in again", NULL);
+	} else if (rc != RK_OK) {
+		api_reply_error(api, c, q->r.request_id, RK_ERR_UNAVAILABLE,
+		                "temporarily unavailable; try again", NULL);
+	} else {
+		LOG_D("AUTH-RESUME", "session=%lld conn=%llu", (long long)q->s.id,
+		      (unsigned long long)c->id);
+		api_session_attach(api, c, &q->s, rk_now_ms());
+		if (c->sess->device[0] == '\0')
+			snprintf(c->sess->device, sizeof(c->sess->device), "%s", q->device);
+		send_login_response(api, c, q->r.request_id, NULL);
+	}
+out:
+	api_req_release(&q->r);
+}
+
+/* The record commits before the answer, as for any read. */
+static void
+resume_done(struct store_op *op, int rc)
+{
+	api_audit_then((struct api_req *)op, rc, resume_reply);
+}
+
+void
+api_resume(const struct api_call *call, const void *msg)
+{
+	const Renkei__V1__ResumeRequest *m = msg;
+	struct resume_req *q;
+
+	if (!login_allowed(call))
+		return;
+	if (strlen(m->token) != AUTH_TOKEN_LEN)
+		return api_refuse(call, RK_ERR_UNAUTHENTICATED,
+		                  "the session has ended or expired; log in again",
+		                  NULL);
+	q = api_req_new(sizeof(*q), call);
+	memcpy(q->token, m->token, AUTH_TOKEN_LEN);
+	snprintf(q->device, sizeof(q->device), "%s", m->device);
+	q->r.fini = resume_fini;
+	q->r.op.run = resume_run;
+	q->r.op.done = resume_done;
+	call->c->login_busy = api_req_read(&q->r) == RK_OK;
+}
+
+/* ----------------------------------------------------------------- logout */
+
+struct logout_req {
+	struct api_req r;
+	int64_t session_id;
+};
+
+static int
+logout_run(struct store_conn *sc, struct store_op *op)
+{
+	struct logout_req *q = (struct logout_req *)op;
+	return auth_session_end(sc, q->session_id, rk_now_ms(), "logout");
+}
+
+static void
+logout_ok(struct api_req *r, struct api_conn *c)
+{
+	struct logout_req *q = (struct logout_req *)r;
+
+	if (c != NULL) {
+		Renkei__V1__LogoutResponse lr = RENKEI__V1__LOGOUT_RESPONSE__INIT;
+		api_reply(r->api, c, r->request_id,
+		          RENKEI__V1__ENVELOPE__BODY_LOGOUT_RESPONSE, &lr);
+		/* This connection stays open, logged out. */
+		api_session_detach(r->api, c);
+		c->prelogin_requests = 0;
+		c->opened_ms = rk_mono_ms();
+	}
+	/* Every other connection of the session goes. */
+	api_session_kill(r->api, q->session_id, "logged out");
+}
+
+void
+api_logout(const struct api_call *call, const void *msg)
+{
+	struct logout_req *q = api_req_new(sizeof(*q), call);
+
+	(void)msg;
+	q->session_id = call->c->sess->id;
+	/* Whatever fails (the op or its commit), this is the answer. */
+	rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "could not log out; try again", NULL);
+	q->r.op.run = logout_run;
+	q->r.ok = logout_ok;
+	api_req_write(&q->r);
+}
+
+/* ----------------------------------------------------------------- whoami */
+
+void
+api_whoami(const struct api_call *call, const void *msg)
+{
+	Renkei__V1__WhoAmIResponse w = RENKEI__V1__WHO_AM_IRESPONSE__INIT;
+	Renkei__V1__User u;
+	Renkei__V1__Organisation org;
+	const struct live_session *ls = call->c->sess;
+
+	(void)msg;
+	api_user_to_wire(&ls->user, &u, &org);
+	w.user = &u;
+	w.expires_at_ms = ls->expires_ms;
+	w.idle_timeout_s = (uint32_t)call->api->conf->session_idle_s;
+	api_reply(call->api, call->c, call->rid,
+	          RENKEI__V1__ENVELOPE__BODY_WHOAMI_RESPONSE, &w);
+}
