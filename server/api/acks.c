@@ -13,10 +13,33 @@
 #include "util/mem.h"
 #include "util/text.h"
 
-struct ack_req {
+/* What both verbs start with: the one post they name. */
+struct on_post {
 	struct api_req r;
 	struct policy_actor who;
 	int64_t post_id;
+};
+
+/* Check the post id and open a request of `size` bytes on it; NULL if
+ * refused. */
+static void *
+on_post_new(const struct api_call *call, size_t size, uint64_t post_id)
+{
+	struct on_post *p;
+
+	if (!api_id_ok(post_id)) {
+		api_refuse(call, RK_ERR_INVALID, "name the post", "post_id");
+		return NULL;
+	}
+	p = api_req_new(size, call);
+	p->who = api_actor(call->c);
+	p->post_id = (int64_t)post_id;
+	api_audit_object_id(p->r.au, post_id);
+	return p;
+}
+
+struct ack_req {
+	struct on_post p;
 	int64_t acked_ms;
 	bool fresh;
 	struct care_post post;
@@ -32,11 +55,9 @@ static int
 ack_run(struct store_conn *sc, struct store_op *op)
 {
 	struct ack_req *q = (struct ack_req *)op;
-	int rc = care_ack(sc, &q->who, q->post_id, rk_now_ms(), &q->acked_ms,
-	                  &q->fresh, &q->post, &q->r.st);
-	if (rc == RK_OK)
-		audit_entry_set_patient(q->r.au, q->post.patient_code);
-	return rc;
+	int rc = care_ack(sc, &q->p.who, q->p.post_id, rk_now_ms(), &q->acked_ms,
+	                  &q->fresh, &q->post, &q->p.r.st);
+	return api_req_found(&q->p.r, rc, q->post.patient_code);
 }
 
 static void
@@ -58,27 +79,21 @@ void
 api_ack(const struct api_call *call, const void *msg)
 {
 	const Renkei__V1__AckRequest *m = msg;
-	struct ack_req *q;
+	struct ack_req *q = on_post_new(call, sizeof(*q), m->post_id);
 
-	if (!api_id_ok(m->post_id))
-		return api_refuse(call, RK_ERR_INVALID, "name the post", "post_id");
-	q = api_req_new(sizeof(*q), call);
-	q->who = api_actor(call->c);
-	q->post_id = (int64_t)m->post_id;
-	api_audit_object_id(q->r.au, m->post_id);
-	q->r.op.lean = true; /* checks, then one INSERT OR IGNORE */
-	q->r.op.run = ack_run;
-	q->r.ok = ack_ok;
-	q->r.fini = ack_fini;
-	api_req_write(&q->r);
+	if (q == NULL)
+		return;
+	q->p.r.op.lean = true; /* checks, then one INSERT OR IGNORE */
+	q->p.r.op.run = ack_run;
+	q->p.r.ok = ack_ok;
+	q->p.r.fini = ack_fini;
+	api_req_write(&q->p.r);
 }
 
 /* ------------------------------------------------------------ ack lists */
 
 struct acklist_req {
-	struct api_req r;
-	struct policy_actor who;
-	int64_t post_id;
+	struct on_post p;
 	char patient[CARE_CODE_MAX + 1];
 	struct care_ack_entry *acked;
 	size_t nacked;
@@ -98,11 +113,12 @@ static int
 acklist_run(struct store_conn *sc, struct store_op *op)
 {
 	struct acklist_req *q = (struct acklist_req *)op;
-	int rc = care_ack_list(sc, &q->who, q->post_id, rk_now_ms(), &q->acked,
-	                       &q->nacked, &q->pending, &q->npending, &q->r.st,
+	int rc = care_ack_list(sc, &q->p.who, q->p.post_id, rk_now_ms(), &q->acked,
+	                       &q->nacked, &q->pending, &q->npending, &q->p.r.st,
 	                       q->patient, sizeof(q->patient));
+	/* Named even when refused, once the post's board is known. */
 	if (q->patient[0])
-		audit_entry_set_patient(q->r.au, q->patient);
+		audit_entry_set_patient(q->p.r.au, q->patient);
 	return rc;
 }
 
@@ -116,8 +132,6 @@ acklist_ok(struct api_req *r, struct api_conn *c)
 	Renkei__V1__User *users, **pendp;
 	Renkei__V1__Organisation *orgs;
 
-	if (c == NULL)
-		return;
 	acks = rk_calloc(na + 1, sizeof(*acks));
 	ackp = rk_calloc(na + 1, sizeof(*ackp));
 	users = rk_calloc(na + np + 1, sizeof(*users));
@@ -151,16 +165,12 @@ void
 api_ack_list(const struct api_call *call, const void *msg)
 {
 	const Renkei__V1__AckListRequest *m = msg;
-	struct acklist_req *q;
+	struct acklist_req *q = on_post_new(call, sizeof(*q), m->post_id);
 
-	if (!api_id_ok(m->post_id))
-		return api_refuse(call, RK_ERR_INVALID, "name the post", "post_id");
-	q = api_req_new(sizeof(*q), call);
-	q->who = api_actor(call->c);
-	q->post_id = (int64_t)m->post_id;
-	api_audit_object_id(q->r.au, m->post_id);
-	q->r.op.run = acklist_run;
-	q->r.ok = acklist_ok;
-	q->r.fini = acklist_fini;
-	api_req_read(&q->r);
+	if (q == NULL)
+		return;
+	q->p.r.op.run = acklist_run;
+	q->p.r.ok = acklist_ok;
+	q->p.r.fini = acklist_fini;
+	api_req_read(&q->p.r);
 }

@@ -39,9 +39,7 @@ get_run(struct store_conn *sc, struct store_op *op)
 	int rc = care_attachment_read(sc, &q->who, q->id, q->thumbnail, q->offset,
 	                              q->length, rk_now_ms(), &q->att, &q->data,
 	                              &q->len, &q->total, &q->r.st);
-	if (rc == RK_OK)
-		audit_entry_set_patient(q->r.au, q->att.patient_code);
-	return rc;
+	return api_req_found(&q->r, rc, q->att.patient_code);
 }
 
 static void
@@ -50,8 +48,6 @@ get_ok(struct api_req *r, struct api_conn *c)
 	struct get_req *q = (struct get_req *)r;
 	Renkei__V1__AttachmentChunk ch = RENKEI__V1__ATTACHMENT_CHUNK__INIT;
 
-	if (c == NULL)
-		return;
 	ch.attachment_id = (uint64_t)q->id;
 	ch.data.data = q->data;
 	ch.data.len = q->len;

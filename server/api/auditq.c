@@ -28,7 +28,6 @@
 
 struct query_req {
 	struct api_req r;
-	char *patient, *user, *org, *action;
 	struct audit_query q;
 	struct audit_record *recs;
 	size_t n;
@@ -73,10 +72,6 @@ query_fini(struct api_req *r)
 {
 	struct query_req *q = (struct query_req *)r;
 
-	free(q->patient);
-	free(q->user);
-	free(q->org);
-	free(q->action);
 	audit_records_free(q->recs, q->n);
 }
 
@@ -129,8 +124,6 @@ query_ok(struct api_req *r, struct api_conn *c)
 	Renkei__V1__AuditRecord *ws, **wp;
 	char(*hex)[65];
 
-	if (c == NULL)
-		return;
 	ws = rk_calloc(q->n + 1, sizeof(*ws));
 	wp = rk_calloc(q->n + 1, sizeof(*wp));
 	hex = rk_calloc(q->n + 1, sizeof(*hex));
@@ -148,10 +141,11 @@ query_ok(struct api_req *r, struct api_conn *c)
 	free(hex);
 }
 
-static char *
-opt(const char *s)
+/* An optional filter: NULL when not given. */
+static const char *
+opt(struct api_req *r, const char *s)
 {
-	return s != NULL && s[0] != '\0' ? rk_strdup(s) : NULL;
+	return s != NULL && s[0] != '\0' ? api_req_strdup(r, s) : NULL;
 }
 
 void
@@ -162,14 +156,10 @@ api_audit_query(const struct api_call *call, const void *msg)
 	char detail[160];
 
 	q->r.fini = query_fini;
-	q->patient = opt(m->patient);
-	q->user = opt(m->user);
-	q->org = opt(m->org);
-	q->action = opt(m->action);
-	q->q.patient = q->patient;
-	q->q.user = q->user;
-	q->q.org = q->org;
-	q->q.action = q->action;
+	q->q.patient = opt(&q->r, m->patient);
+	q->q.user = opt(&q->r, m->user);
+	q->q.org = opt(&q->r, m->org);
+	q->q.action = opt(&q->r, m->action);
 	q->q.outcome =
 		m->outcome == RENKEI__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SUCCESS   ? 0
 		: m->outcome == RENKEI__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_FAILURE ? 1
@@ -180,8 +170,8 @@ api_audit_query(const struct api_call *call, const void *msg)
 	q->q.limit = m->limit > QUERY_MAX ? QUERY_MAX : (int)m->limit;
 	/* The query itself is recorded, with what it looked for. */
 	snprintf(detail, sizeof(detail), "user=%s org=%s action=%s",
-	         or_empty(q->user), or_empty(q->org), or_empty(q->action));
-	audit_entry_set_patient(q->r.au, q->patient);
+	         or_empty(q->q.user), or_empty(q->q.org), or_empty(q->q.action));
+	audit_entry_set_patient(q->r.au, q->q.patient);
 	audit_entry_set_reason(q->r.au, detail);
 	if (!auditor_only(&q->r, call))
 		return;

@@ -56,8 +56,6 @@ timeline_ok(struct api_req *r, struct api_conn *c)
 	Renkei__V1__TimelineResponse tr = RENKEI__V1__TIMELINE_RESPONSE__INIT;
 	struct api_posts_wire w;
 
-	if (c == NULL)
-		return;
 	api_posts_to_wire(&q->page, &w);
 	tr.posts = w.ptrs;
 	tr.n_posts = w.n;
@@ -74,9 +72,8 @@ api_timeline(const struct api_call *call, const void *msg)
 	const Renkei__V1__TimelineRequest *m = msg;
 	struct timeline_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (m->before_seq > INT64_MAX || m->after_seq > INT64_MAX ||
 	    (m->before_seq != 0 && m->after_seq != 0))
 		return api_refuse(call, RK_ERR_INVALID,

@@ -23,7 +23,7 @@ struct breakglass_req {
 	struct api_req r;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
-	char *reason;
+	const char *reason;
 	int64_t expires_ms;
 	struct care_post post;
 	struct audit_entry *end; /* the grant's end record, until it is kept */
@@ -35,7 +35,6 @@ breakglass_fini(struct api_req *r)
 {
 	struct breakglass_req *q = (struct breakglass_req *)r;
 
-	free(q->reason);
 	care_post_fini(&q->post);
 	audit_entries_free(q->end);
 }
@@ -81,16 +80,15 @@ api_break_glass(const struct api_call *call, const void *msg)
 	struct breakglass_req *q;
 	void *end = NULL;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (strlen(m->reason) > REASON_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "the reason is too long",
 		                  "reason");
 	q = api_req_new(sizeof(*q), call);
 	q->who = api_actor(call->c);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
-	q->reason = rk_strdup(m->reason);
+	q->reason = api_req_strdup(&q->r, m->reason);
 	audit_entry_set_patient(q->r.au, q->code);
 	audit_entry_set_reason(q->r.au, m->reason);
 	snprintf(q->login, sizeof(q->login), "%s", call->c->sess->user.login);

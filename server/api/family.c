@@ -24,7 +24,7 @@ struct family_req {
 	struct api_req r;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
-	char *login, *display_name, *relation;
+	const char *login, *display_name, *relation;
 	char password[PASSWORD_CHARS + 1];
 	char pw_hash[160];
 	bool created; /* a new account (else an existing one was added) */
@@ -36,9 +36,6 @@ family_fini(struct api_req *r)
 {
 	struct family_req *q = (struct family_req *)r;
 
-	free(q->login);
-	free(q->display_name);
-	free(q->relation);
 	OPENSSL_cleanse(q->password, sizeof(q->password));
 	OPENSSL_cleanse(q->pw_hash, sizeof(q->pw_hash));
 }
@@ -61,7 +58,7 @@ invite_ok(struct api_req *r, struct api_conn *c)
 	api_sub_access(r->api, &q->change);
 	if (c == NULL)
 		return;
-	fr.login = q->login;
+	fr.login = (char *)q->login;
 	fr.initial_password = q->created ? q->password : (char *)"";
 	api_reply(r->api, c, r->request_id,
 	          RENKEI__V1__ENVELOPE__BODY_FAMILY_INVITE_RESPONSE, &fr);
@@ -106,9 +103,8 @@ api_family_invite(const struct api_call *call, const void *msg)
 	const Renkei__V1__FamilyInviteRequest *m = msg;
 	struct family_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (!auth_login_valid(m->login))
 		return api_refuse(call, RK_ERR_INVALID, "login: 1-64 of a-z 0-9 . _ -",
 		                  "login");
@@ -122,9 +118,9 @@ api_family_invite(const struct api_call *call, const void *msg)
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	audit_entry_set_object(q->r.au, m->login);
-	q->login = rk_strdup(m->login);
-	q->display_name = rk_strdup(m->display_name);
-	q->relation = rk_strdup(m->relation);
+	q->login = api_req_strdup(&q->r, m->login);
+	q->display_name = api_req_strdup(&q->r, m->display_name);
+	q->relation = api_req_strdup(&q->r, m->relation);
 	q->r.op.run = hash_run;
 	q->r.op.done = hash_done;
 	q->r.ok = invite_ok;

@@ -21,23 +21,19 @@
 
 enum handoff_step { HO_OPEN, HO_PROPOSE, HO_CONFERENCE, HO_ACCEPT, HO_GET };
 
-/* The patient's record given with an open: owned copies. */
-enum { NP_NAME, NP_KANA, NP_BIRTH, NP_SEX, NP_AREA, NP_SUMMARY, NP_WISHES, NP_N };
-
 struct handoff_req {
 	struct api_req r;
 	enum handoff_step step;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
 	/* open */
-	char *discharge_date, *summary, *client_id;
+	const char *discharge_date, *summary, *client_id;
 	struct care_new_patient np;
-	char *np_strings[NP_N];
 	/* propose */
 	struct care_proposed *proposed;
 	size_t nproposed;
 	/* conference */
-	char *conference_at;
+	const char *conference_at;
 	/* what it did */
 	struct care_handoff handoff;
 	struct care_post post; /* the summary, posted on open */
@@ -50,17 +46,7 @@ handoff_fini(struct api_req *r)
 {
 	struct handoff_req *q = (struct handoff_req *)r;
 
-	free(q->discharge_date);
-	free(q->summary);
-	free(q->client_id);
-	for (int i = 0; i < NP_N; i++)
-		free(q->np_strings[i]);
-	for (size_t i = 0; i < q->nproposed; i++) {
-		free((char *)q->proposed[i].login);
-		free((char *)q->proposed[i].team_role);
-	}
 	free(q->proposed);
-	free(q->conference_at);
 	free(q->changes);
 	care_post_fini(&q->post);
 }
@@ -134,19 +120,13 @@ handoff_ok(struct api_req *r, struct api_conn *c)
 	          RENKEI__V1__ENVELOPE__BODY_HANDOFF_RESPONSE, &hr);
 }
 
-/* A hand-off request for `patient`, or NULL (refused) if the code is bad. */
+/* A hand-off request for `patient` (a valid code). */
 static struct handoff_req *
 handoff_req_new(const struct api_call *call, enum handoff_step step,
                 const char *patient)
 {
-	struct handoff_req *q;
+	struct handoff_req *q = api_req_new(sizeof(*q), call);
 
-	if (!api_code_ok(patient)) {
-		api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		           "patient");
-		return NULL;
-	}
-	q = api_req_new(sizeof(*q), call);
 	q->step = step;
 	q->who = api_actor(call->c);
 	snprintf(q->code, sizeof(q->code), "%s", patient);
@@ -161,23 +141,14 @@ handoff_req_new(const struct api_call *call, enum handoff_step step,
 static void
 new_patient_in(struct handoff_req *q, const Renkei__V1__Patient *p)
 {
-	const char *src[NP_N] = {
-		[NP_NAME] = p->name, [NP_KANA] = p->kana,
-		[NP_BIRTH] = p->birth_date, [NP_SEX] = p->sex,
-		[NP_AREA] = p->area, [NP_SUMMARY] = p->summary,
-		[NP_WISHES] = p->wishes,
-	};
-
-	for (int i = 0; i < NP_N; i++)
-		q->np_strings[i] = rk_strdup(src[i]);
 	q->np.present = true;
-	q->np.in.name = q->np_strings[NP_NAME];
-	q->np.in.kana = q->np_strings[NP_KANA];
-	q->np.in.birth_date = q->np_strings[NP_BIRTH];
-	q->np.in.sex = q->np_strings[NP_SEX];
-	q->np.in.area = q->np_strings[NP_AREA];
-	q->np.in.summary = q->np_strings[NP_SUMMARY];
-	q->np.in.wishes = q->np_strings[NP_WISHES];
+	q->np.in.name = api_req_strdup(&q->r, p->name);
+	q->np.in.kana = api_req_strdup(&q->r, p->kana);
+	q->np.in.birth_date = api_req_strdup(&q->r, p->birth_date);
+	q->np.in.sex = api_req_strdup(&q->r, p->sex);
+	q->np.in.area = api_req_strdup(&q->r, p->area);
+	q->np.in.summary = api_req_strdup(&q->r, p->summary);
+	q->np.in.wishes = api_req_strdup(&q->r, p->wishes);
 }
 
 void
@@ -186,9 +157,8 @@ api_handoff_open(const struct api_call *call, const void *msg)
 	const Renkei__V1__HandoffOpenRequest *m = msg;
 	struct handoff_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (m->summary[0] && !care_client_id_valid(m->client_id))
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "client_id must be 1-64 printable ASCII characters",
@@ -197,9 +167,9 @@ api_handoff_open(const struct api_call *call, const void *msg)
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "the summary is longer than 16384 bytes", "summary");
 	q = handoff_req_new(call, HO_OPEN, m->patient);
-	q->discharge_date = rk_strdup(m->discharge_date);
-	q->summary = rk_strdup(m->summary);
-	q->client_id = rk_strdup(m->client_id);
+	q->discharge_date = api_req_strdup(&q->r, m->discharge_date);
+	q->summary = api_req_strdup(&q->r, m->summary);
+	q->client_id = api_req_strdup(&q->r, m->client_id);
 	if (m->new_patient != NULL)
 		new_patient_in(q, m->new_patient);
 	api_req_write(&q->r);
@@ -211,9 +181,8 @@ api_handoff_propose(const struct api_call *call, const void *msg)
 	const Renkei__V1__HandoffProposeRequest *m = msg;
 	struct handoff_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (m->n_members == 0 || m->n_members > PROPOSE_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "propose 1 to 50 members",
 		                  "members");
@@ -226,8 +195,9 @@ api_handoff_propose(const struct api_call *call, const void *msg)
 	q = handoff_req_new(call, HO_PROPOSE, m->patient);
 	q->proposed = rk_calloc(m->n_members, sizeof(*q->proposed));
 	for (size_t i = 0; i < m->n_members; i++) {
-		q->proposed[i].login = rk_strdup(m->members[i]->login);
-		q->proposed[i].team_role = rk_strdup(m->members[i]->team_role);
+		q->proposed[i].login = api_req_strdup(&q->r, m->members[i]->login);
+		q->proposed[i].team_role =
+			api_req_strdup(&q->r, m->members[i]->team_role);
 		q->proposed[i].primary = m->members[i]->primary;
 		q->nproposed++;
 	}
@@ -238,30 +208,34 @@ void
 api_handoff_conference(const struct api_call *call, const void *msg)
 {
 	const Renkei__V1__HandoffConferenceRequest *m = msg;
-	struct handoff_req *q = handoff_req_new(call, HO_CONFERENCE, m->patient);
+	struct handoff_req *q;
 
-	if (q == NULL)
+	if (!api_patient_named(call, m->patient))
 		return;
-	q->conference_at = rk_strdup(m->conference_at);
+	q = handoff_req_new(call, HO_CONFERENCE, m->patient);
+	q->conference_at = api_req_strdup(&q->r, m->conference_at);
 	api_req_write(&q->r);
+}
+
+/* Accept and get carry nothing but the patient. */
+static void
+handoff_step(const struct api_call *call, enum handoff_step step,
+             const char *patient)
+{
+	if (api_patient_named(call, patient))
+		api_req_write(&handoff_req_new(call, step, patient)->r);
 }
 
 void
 api_handoff_accept(const struct api_call *call, const void *msg)
 {
-	const Renkei__V1__HandoffAcceptRequest *m = msg;
-	struct handoff_req *q = handoff_req_new(call, HO_ACCEPT, m->patient);
-
-	if (q != NULL)
-		api_req_write(&q->r);
+	handoff_step(call, HO_ACCEPT,
+	             ((const Renkei__V1__HandoffAcceptRequest *)msg)->patient);
 }
 
 void
 api_handoff_get(const struct api_call *call, const void *msg)
 {
-	const Renkei__V1__HandoffGetRequest *m = msg;
-	struct handoff_req *q = handoff_req_new(call, HO_GET, m->patient);
-
-	if (q != NULL)
-		api_req_write(&q->r);
+	handoff_step(call, HO_GET,
+	             ((const Renkei__V1__HandoffGetRequest *)msg)->patient);
 }

@@ -55,8 +55,6 @@ list_ok(struct api_req *r, struct api_conn *c)
 	Renkei__V1__ListPatientsResponse lr = RENKEI__V1__LIST_PATIENTS_RESPONSE__INIT;
 	Renkei__V1__Patient *ws, **wp;
 
-	if (c == NULL)
-		return;
 	ws = rk_calloc(q->n + 1, sizeof(*ws));
 	wp = rk_calloc(q->n + 1, sizeof(*wp));
 	for (size_t i = 0; i < q->n; i++) {
@@ -93,8 +91,6 @@ get_ok(struct api_req *r, struct api_conn *c)
 	Renkei__V1__Patient pw;
 	struct api_sheet_wire w;
 
-	if (c == NULL)
-		return;
 	api_patient_to_wire(&q->pts[0], &pw);
 	api_sheet_to_wire(q->sheet, q->nsheet, &w);
 	gr.patient = &pw;
@@ -132,9 +128,8 @@ api_get_patient(const struct api_call *call, const void *msg)
 	const Renkei__V1__GetPatientRequest *m = msg;
 	struct patients_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	q = patients_req_new(call);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
 	audit_entry_set_patient(q->r.au, q->code);

@@ -26,7 +26,7 @@ struct post_req {
 	char code[CARE_CODE_MAX + 1]; /* create */
 	int64_t post_id;              /* amend, retract */
 	char client_id[CARE_CODE_MAX + 1];
-	char *text; /* the text, or the retraction's reason */
+	const char *text; /* the text, or the retraction's reason */
 	int64_t attach[CARE_ATTACH_MAX];
 	struct care_post_input in;
 	struct care_post out;
@@ -38,7 +38,6 @@ post_fini(struct api_req *r)
 {
 	struct post_req *q = (struct post_req *)r;
 	care_post_fini(&q->out);
-	free(q->text);
 }
 
 static int
@@ -100,7 +99,7 @@ post_req_new(const struct api_call *call, enum post_op what,
 	q->what = what;
 	q->who = api_actor(call->c);
 	snprintf(q->client_id, sizeof(q->client_id), "%s", client_id);
-	q->text = rk_strdup(text);
+	q->text = api_req_strdup(&q->r, text);
 	q->in.client_id = q->client_id;
 	q->in.text = q->text;
 	/* Amend and retract check everything, then insert one row. */
@@ -130,9 +129,8 @@ api_create_post(const struct api_call *call, const void *msg)
 	const Renkei__V1__CreatePostRequest *m = msg;
 	struct post_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (m->n_attachment_ids > CARE_ATTACH_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "at most 10 photos on one post",
 		                  "attachment_ids");

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "api/dispatch.h"
 #include "api/record.h"
 #include "api/reply.h"
@@ -23,6 +25,32 @@ api_req_new(size_t size, const struct api_call *call)
 	return r;
 }
 
+/* One string a request owns. */
+struct api_owned {
+	struct api_owned *next;
+	char s[];
+};
+
+char *
+api_req_strdup(struct api_req *r, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	struct api_owned *o = rk_malloc(sizeof(*o) + n + 1);
+
+	memcpy(o->s, s != NULL ? s : "", n + 1);
+	o->next = r->owned;
+	r->owned = o;
+	return o->s;
+}
+
+int
+api_req_found(struct api_req *r, int rc, const char *patient)
+{
+	if (rc == RK_OK)
+		audit_entry_set_patient(r->au, patient);
+	return rc;
+}
+
 void
 api_req_release(struct api_req *r)
 {
@@ -30,6 +58,12 @@ api_req_release(struct api_req *r)
 		return;
 	if (r->fini != NULL)
 		r->fini(r);
+	while (r->owned != NULL) {
+		struct api_owned *o = r->owned;
+		r->owned = o->next;
+		OPENSSL_cleanse(o->s, strlen(o->s));
+		free(o);
+	}
 	audit_entries_free(r->op.journal);
 	free(r);
 }
@@ -49,7 +83,7 @@ api_req_finish(struct api_req *r, int rc)
 	if (rc != RK_OK) {
 		if (c != NULL)
 			api_reply_status(r->api, c, r->request_id, &r->st);
-	} else if (r->ok != NULL) {
+	} else if (r->ok != NULL && (c != NULL || !r->is_read)) {
 		r->ok(r, c);
 	}
 	api_req_release(r);
@@ -64,7 +98,10 @@ api_req_write_done(struct store_op *op, int rc)
 void
 api_req_read_done(struct store_op *op, int rc)
 {
-	api_audit_then((struct api_req *)op, rc, api_req_finish);
+	struct api_req *r = (struct api_req *)op;
+
+	r->is_read = true;
+	api_audit_then(r, rc, api_req_finish);
 }
 
 /* Hand r to the store; answer UNAVAILABLE if it takes no more work. */
@@ -132,6 +169,15 @@ api_code_ok(const char *code)
 {
 	size_t n = strlen(code);
 	return n > 0 && n <= CARE_CODE_MAX;
+}
+
+bool
+api_patient_named(const struct api_call *call, const char *code)
+{
+	if (api_code_ok(code))
+		return true;
+	api_refuse(call, RK_ERR_INVALID, "name the patient (their code)", "patient");
+	return false;
 }
 
 bool

@@ -49,11 +49,14 @@ struct api_req {
 	int read_rc;          /* a read's result while its records commit */
 	void (*then)(struct api_req *r, int rc); /* api_audit_then's reply */
 	/* Success, on the service thread, after the commit (for a read,
-	 * after its audit records). c is NULL if the connection has gone:
-	 * then answer nothing, but do what must happen anyway (publish). */
+	 * after its audit records). For a write c is NULL if the connection
+	 * has gone: then answer nothing, but do what must happen anyway
+	 * (publish). A read's ok is called only with its connection. */
 	void (*ok)(struct api_req *r, struct api_conn *c);
 	/* Free what the verb's struct owns beyond this header; may be NULL. */
 	void (*fini)(struct api_req *r);
+	struct api_owned *owned; /* api_req_strdup's copies */
+	bool is_read;            /* answered by api_req_read_done */
 };
 
 /* Allocate a request of `size` bytes (>= sizeof(struct api_req)),
@@ -83,6 +86,13 @@ int api_req_next(struct api_req *r, bool write,
                   int (*run)(struct store_conn *sc, struct store_op *op),
                   void (*done)(struct store_op *op, int rc));
 
+/* A copy of s owned by r (freed with it); "" for NULL. */
+char *api_req_strdup(struct api_req *r, const char *s);
+
+/* After a domain call that found the patient: name them in r's audit
+ * record if rc is RK_OK. Returns rc. */
+int api_req_found(struct api_req *r, int rc, const char *patient);
+
 /* Free r and all it owns. */
 void api_req_release(struct api_req *r);
 
@@ -98,6 +108,8 @@ struct policy_actor api_actor(const struct api_conn *c);
 
 /* Shared field checks. */
 bool api_code_ok(const char *code);        /* a patient code: 1..CARE_CODE_MAX */
+/* The request names a patient by a valid code; else it is refused (false). */
+bool api_patient_named(const struct api_call *call, const char *code);
 bool api_id_ok(uint64_t id);               /* a row id: 1..INT64_MAX */
 /* Set e's object to a decimal id. */
 void api_audit_object_id(struct audit_entry *e, uint64_t id);

@@ -26,8 +26,8 @@ struct member_req {
 	enum member_op what;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
-	char *login, *team_role, *valid_from, *valid_until, *contact;
-	char *reason; /* end */
+	const char *login, *team_role, *valid_from, *valid_until, *contact;
+	const char *reason; /* end */
 	bool set_primary, primary;
 	struct care_access_change change;
 	struct care_member *sheet; /* the sheet after the change */
@@ -39,12 +39,6 @@ member_fini(struct api_req *r)
 {
 	struct member_req *q = (struct member_req *)r;
 
-	free(q->login);
-	free(q->team_role);
-	free(q->valid_from);
-	free(q->valid_until);
-	free(q->contact);
-	free(q->reason);
 	free(q->sheet);
 }
 
@@ -107,7 +101,7 @@ member_req_new(const struct api_call *call, enum member_op what,
 	snprintf(q->code, sizeof(q->code), "%s", patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	audit_entry_set_object(q->r.au, login);
-	q->login = rk_strdup(login);
+	q->login = api_req_strdup(&q->r, login);
 	q->r.op.run = member_run;
 	q->r.ok = member_ok;
 	q->r.fini = member_fini;
@@ -129,19 +123,18 @@ member_fields(const struct api_call *call, enum member_op what,
 {
 	struct member_req *q;
 
-	if (!api_code_ok(patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, patient))
+		return;
 	if (what == MEMBER_ADD && role[0] == '\0')
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "give the member's role on the team", "team_role");
 	if (!short_ok(role) || !short_ok(contact))
 		return api_refuse(call, RK_ERR_INVALID, "a field is too long", NULL);
 	q = member_req_new(call, what, patient, login);
-	q->team_role = rk_strdup(role);
-	q->valid_from = rk_strdup(from);
-	q->valid_until = rk_strdup(until);
-	q->contact = rk_strdup(contact);
+	q->team_role = api_req_strdup(&q->r, role);
+	q->valid_from = api_req_strdup(&q->r, from);
+	q->valid_until = api_req_strdup(&q->r, until);
+	q->contact = api_req_strdup(&q->r, contact);
 	q->set_primary = set_primary;
 	q->primary = primary;
 	api_req_write(&q->r);
@@ -172,14 +165,13 @@ api_sheet_end(const struct api_call *call, const void *msg)
 	const Renkei__V1__SheetEndRequest *m = msg;
 	struct member_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (strlen(m->reason) > CARE_NAME_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "the reason is too long",
 		                  "reason");
 	q = member_req_new(call, MEMBER_END, m->patient, m->login);
-	q->reason = rk_strdup(m->reason[0] ? m->reason : "ended");
+	q->reason = api_req_strdup(&q->r, m->reason[0] ? m->reason : "ended");
 	api_req_write(&q->r);
 }
 
@@ -252,9 +244,8 @@ api_sheet_history(const struct api_call *call, const void *msg)
 	const Renkei__V1__SheetHistoryRequest *m = msg;
 	struct history_req *q;
 
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	q = api_req_new(sizeof(*q), call);
 	q->who = api_actor(call->c);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);

@@ -182,9 +182,8 @@ api_upload_begin(const struct api_call *call, const void *msg)
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "upload_id must be 1-64 printable ASCII characters",
 		                  "upload_id");
-	if (!api_code_ok(m->patient))
-		return api_refuse(call, RK_ERR_INVALID, "name the patient (their code)",
-		                  "patient");
+	if (!api_patient_named(call, m->patient))
+		return;
 	if (m->sha256.len != 32)
 		return api_refuse(call, RK_ERR_INVALID, "sha256 must be the 32-byte digest",
 		                  "sha256");
