@@ -35,12 +35,6 @@ struct timeline_req {
 	struct care_page page;
 };
 
-static void
-timeline_fini(struct api_req *r)
-{
-	care_page_fini(&((struct timeline_req *)r)->page);
-}
-
 static int
 timeline_run(struct store_conn *sc, struct store_op *op)
 {
@@ -64,6 +58,12 @@ timeline_ok(struct api_req *r, struct api_conn *c)
 	api_reply(r->api, c, r->request_id,
 	          RENKEI__V1__ENVELOPE__BODY_TIMELINE_RESPONSE, &tr);
 	api_posts_wire_fini(&w);
+}
+
+static void
+timeline_fini(struct api_req *r)
+{
+	care_page_fini(&((struct timeline_req *)r)->page);
 }
 
 void
