@@ -13,18 +13,18 @@
  * times. The file appears under its name only when complete.
  *
  * Verify. Runs with no server, no login and no configuration: only the
- * export and the public key. It is the server's own verifier
- * (server/audit/canon.c and verify_export.c, built into this program),
- * so the CLI and the server can never disagree on what a valid export
- * is. Exit 0 when the export verifies, 1 when it does not (or cannot be
- * read).
+ * export and the public key. It is the server's own verifier (the
+ * library renkei_auditfmt: server/audit/canon.c and verify_export.c,
+ * linked into this program), so the CLI and the server can never
+ * disagree on what a valid export is. Exit 0 when the export verifies,
+ * 1 when it does not (or cannot be read).
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "audit/audit.h"
+#include "audit/verify_export.h"
 #include "cli.h"
 #include "util/err.h"
 

@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "audit/verify_export.h" /* struct audit_verify_result, audit_verify_export */
 #include "store/store.h"
 
 /* A text field longer than this many bytes is cut (at a character
@@ -172,21 +173,12 @@ int audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
                            struct audit_signer *s, int every_records,
                            int64_t every_ms, int64_t now_ms);
 
-/* ---- verification */
-
-struct audit_verify_result {
-	bool ok;
-	int64_t records;          /* records found good */
-	int64_t checkpoints;      /* checkpoints found good */
-	int64_t first_bad_id;     /* 0 if ok: the first record that is
-	                           * missing, altered, out of place, or not
-	                           * proven by a valid checkpoint */
-	int64_t bad_checkpoint_id; /* the checkpoint at fault, if one is */
-	int64_t last_signed_id;   /* newest record a good checkpoint signs */
-	int64_t last_signed_ms;   /* and when it was signed */
-	int64_t unsigned_tail;    /* good records after last_signed_id */
-	char why[200];            /* what was wrong, for people */
-};
+/* ---- verification
+ *
+ * The verdict, struct audit_verify_result, and the offline check of an
+ * export, audit_verify_export(), are in audit/verify_export.h (included
+ * above): with canon.c they are the library renkei_auditfmt, which needs
+ * no SQLite, so that the CLI links the very same verifier. */
 
 /* Every record must be covered by a checkpoint (an unsigned tail fails).
  * Use it on a database whose server has stopped cleanly. */
@@ -207,16 +199,6 @@ struct audit_verify_result {
 int audit_verify_db(struct store_conn *sc, const char *schema,
                     const char *pubkey_path, unsigned flags, FILE *progress,
                     struct audit_verify_result *out);
-
-/* Check an export file (JSON Lines, as written by audit_export) offline
- * with only the public key: always strict (a record after the export's
- * last checkpoint fails, since anyone could have written it). Returns
- * RK_OK when the check ran (verdict in *out), else RK_ERR_CONFIG,
- * RK_ERR_IO or RK_ERR_CRYPTO with a reason in out->why. The code lives in
- * canon.c and verify_export.c, which need only OpenSSL, jansson and
- * util/{text,mem}.c, so the client can build them in. */
-int audit_verify_export(const char *export_path, const char *pubkey_path,
-                        struct audit_verify_result *out);
 
 /* ---- queries and export (auditors) */
 

@@ -28,9 +28,10 @@
  * 1). The id is inside the encoding, so a record cannot be moved to
  * another place in the chain either.
  *
- * This file depends on OpenSSL and util/ only (see internal.h).
+ * This file depends on OpenSSL and util/ only: it is part of the library
+ * renkei_auditfmt, which the CLI links too (see canon.h).
  */
-#include "audit/internal.h"
+#include "audit/canon.h"
 
 #include <stdio.h>
 #include <stdlib.h>

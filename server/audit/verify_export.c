@@ -19,9 +19,10 @@
  * checkpoint line and given a matching "end" line — compare with the
  * server's own `audit verify`, or with the range that was asked for.
  *
- * Uses OpenSSL, jansson and util/ only (see internal.h).
+ * Uses OpenSSL, jansson and util/ only: it is part of the library
+ * renkei_auditfmt, which the CLI links too (see verify_export.h).
  */
-#include "audit/internal.h"
+#include "audit/verify_export.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 
 #include <jansson.h>
 
+#include "audit/canon.h"
 #include "util/err.h"
 #include "util/text.h"
 
