@@ -6,8 +6,15 @@
  * attach.c: attachment get; audit.c, audit_file.c: audit), with conn.c
  * (talking to the server), output.c (reporting, JSON, tables),
  * post_view.c (how a post looks), config.c (the files), upload.c (photo
- * uploads), progress.c (progress bars) and outfile.c (files written
- * whole or not at all).
+ * uploads), progress.c (progress bars), outfile.c (files written whole
+ * or not at all), time_arg.c (--since and --until) and scrub.c (server
+ * text made safe for a terminal).
+ *
+ * Calls between these files go one way, down: the commands call conn.c,
+ * which calls config.c, output.c, progress.c and scrub.c; config.c and
+ * outfile.c call output.c, output.c calls progress.c, progress.c calls
+ * scrub.c; scrub.c and time_arg.c call nothing of the CLI. No file calls
+ * one that calls it back.
  *
  * Adding a command: write `int cli_cmd_NAME(struct cli *cli, int argc,
  * char **argv)` (argv[0] is the command name; it returns the process exit
@@ -136,6 +143,9 @@ int cli_cmd_audit(struct cli *cli, int argc, char **argv);
 int cli_audit_export(struct cli *cli, int argc, char **argv);
 int cli_audit_pubkey(struct cli *cli, int argc, char **argv);
 int cli_audit_verify(struct cli *cli, int argc, char **argv);
+
+/* ---- the time syntax of --since and --until (time_arg.c) */
+
 /* Parse a --since / --until value: an ISO date or time ("2026-11-15",
  * "2026-11-15T09:00[:00]", with "Z" or "+09:00" or without a zone: local
  * time), "now", or an age ("7d", "24h", "30m", "2w": that long before
@@ -303,10 +313,21 @@ int cli_retry_wait(struct cli *cli, char *why, int attempt, int retries, int *pa
 void cli_sleep_ms(int ms);
 /* Describe why a call on c failed at the transport level, for why. */
 void cli_transport_reason(struct rkc *c, char *why, size_t whylen);
-/* The exit status for a server status code. */
-int cli_exit_for_code(Renkei__V1__Code code);
 /* "renkei-cli/<hostname>", the device named at login and resume. */
 void cli_device(char *buf, size_t len);
+
+/* ---- server text on its way to a terminal (scrub.c) */
+
+/* Replace terminal control characters (C0, DEL, C1) in s with '?', in
+ * place, so that text from the server cannot drive the terminal. UTF-8
+ * text (Japanese included) is left as is. NULL ok. */
+void cli_scrub(char *s);
+/* Print server text s on f through cli_scrub (s is not changed); line
+ * breaks become spaces. NULL prints nothing. */
+void cli_print_scrubbed(FILE *f, const char *s);
+/* Print multi-line server text s on f, each line after `indent` and
+ * through cli_scrub (s is not changed). */
+void cli_print_block(FILE *f, const char *s, const char *indent);
 
 /* ---- output (output.c) */
 
@@ -314,6 +335,8 @@ void cli_device(char *buf, size_t len);
  * (stderr, or {"error":{"code","message","field"}} on stdout with --json)
  * and an exit status (cli_exit_for_code). */
 int cli_server_error(struct cli *cli, const Renkei__V1__Error *e);
+/* The exit status for a server status code. */
+int cli_exit_for_code(Renkei__V1__Code code);
 
 /* Report a local failure (message on stderr, or JSON error on stdout)
  * and return exit_code. */
@@ -338,10 +361,6 @@ json_t *cli_json_user(const Renkei__V1__User *u);
 /* A JSON object for a session: user, expiry (ISO and ms), idle timeout. */
 json_t *cli_json_session(const Renkei__V1__User *u, int64_t expires_at_ms,
                          uint32_t idle_timeout_s);
-/* Replace terminal control characters (C0, DEL, C1) in s with '?', in
- * place, so that text from the server cannot drive the terminal. UTF-8
- * text (Japanese included) is left as is. NULL ok. */
-void cli_scrub(char *s);
 /* "nurse", "care manager", ... for people. */
 const char *cli_profession_text(Renkei__V1__Profession p);
 /* "NURSE", "CARE_MANAGER", ... for JSON. */
@@ -356,12 +375,6 @@ void cli_print_usage(const struct cli *cli, FILE *f);
 /* Answer `renkei CMD --help` on stdout: the usage, the summary and the
  * details. Returns CLI_EXIT_OK. */
 int cli_command_help(const struct cli *cli);
-/* Print server text s on f through cli_scrub (s is not changed); line
- * breaks become spaces. NULL prints nothing. */
-void cli_print_scrubbed(FILE *f, const char *s);
-/* Print multi-line server text s on f, each line after `indent` and
- * through cli_scrub (s is not changed). */
-void cli_print_block(FILE *f, const char *s, const char *indent);
 
 /* A table for people: columns padded to their widest cell (in terminal
  * columns, Japanese counted double), two spaces apart. Cells are copied

@@ -26,22 +26,6 @@
 #include "cli.h"
 #include "rkc_url.h"
 
-int
-cli_exit_for_code(Renkei__V1__Code code)
-{
-	switch (code) {
-	case RENKEI__V1__CODE__OK:
-		return CLI_EXIT_OK;
-	case RENKEI__V1__CODE__UNAUTHENTICATED:
-		return CLI_EXIT_AUTH;
-	case RENKEI__V1__CODE__PERMISSION_DENIED:
-	case RENKEI__V1__CODE__NOT_FOUND:
-		return CLI_EXIT_DENIED;
-	default:
-		return CLI_EXIT_SERVER;
-	}
-}
-
 void
 cli_device(char *buf, size_t len)
 {

@@ -1,8 +1,8 @@
 /*
  * How the renkei CLI speaks: failures (text on stderr, or JSON on stdout
- * with --json), JSON documents, times, professions, help, tables, and
- * scrubbing of text that came from the server before it reaches a
- * terminal (every printer here that takes server text scrubs it).
+ * with --json) and their exit statuses, JSON documents, times,
+ * professions, help and tables. Every printer here that takes server
+ * text scrubs it first (scrub.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +31,22 @@ local_code_name(int exit_code)
 		return "UNAVAILABLE";
 	default:
 		return "FAILED_PRECONDITION";
+	}
+}
+
+int
+cli_exit_for_code(Renkei__V1__Code code)
+{
+	switch (code) {
+	case RENKEI__V1__CODE__OK:
+		return CLI_EXIT_OK;
+	case RENKEI__V1__CODE__UNAUTHENTICATED:
+		return CLI_EXIT_AUTH;
+	case RENKEI__V1__CODE__PERMISSION_DENIED:
+	case RENKEI__V1__CODE__NOT_FOUND:
+		return CLI_EXIT_DENIED;
+	default:
+		return CLI_EXIT_SERVER;
 	}
 }
 
@@ -210,25 +226,6 @@ cli_json_str(const char *s)
 	return j;
 }
 
-void
-cli_scrub(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	if (s == NULL)
-		return;
-	for (; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			/* C1 controls U+0080..U+009F (e.g. CSI) */
-			p[0] = '?';
-			p[1] = '?';
-			p++;
-		}
-	}
-}
-
 static const struct {
 	const char *name;
 	const char *text;
@@ -365,61 +362,6 @@ cli_command_help(const struct cli *cli)
 	return CLI_EXIT_OK;
 }
 
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (d == NULL)
-		abort();
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
-void
-cli_print_scrubbed(FILE *f, const char *s)
-{
-	char *d, *p;
-
-	if (s == NULL)
-		return;
-	d = xstrndup(s, strlen(s));
-	for (p = d; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	cli_scrub(d);
-	fputs(d, f);
-	free(d);
-}
-
-void
-cli_print_block(FILE *f, const char *s, const char *indent)
-{
-	const char *line = s, *nl;
-	size_t n;
-	char *d, *p;
-
-	if (s == NULL)
-		return;
-	for (;;) {
-		nl = strchr(line, '\n');
-		n = nl != NULL ? (size_t)(nl - line) : strlen(line);
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		d = xstrndup(line, n);
-		for (p = d; *p != '\0'; p++)
-			if (*p == '\t')
-				*p = ' ';
-		cli_scrub(d);
-		fprintf(f, "%s%s\n", indent, d);
-		free(d);
-		if (nl == NULL)
-			break;
-		line = nl + 1;
-	}
-}
-
 /* ---- tables */
 
 struct cli_table {
@@ -437,7 +379,9 @@ table_put(struct cli_table *t, size_t r, const char *const *cells)
 	char *c;
 
 	for (i = 0; i < t->ncols; i++) {
-		c = xstrndup(cells[i] != NULL ? cells[i] : "", cells[i] != NULL ? strlen(cells[i]) : 0);
+		c = strdup(cells[i] != NULL ? cells[i] : "");
+		if (c == NULL)
+			abort();
 		cli_scrub(c);
 		w = rkc_text_width(c);
 		if (w > t->width[i])
