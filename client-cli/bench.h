@@ -4,7 +4,9 @@
  * file-descriptor limit requires it).
  *
  * Files:
- *   bench.c          the command: options, dispatch, samples, the report
+ *   bench.c          the command: options, dispatch, signals
+ *   bench_run.c      what the scenarios share: the stop flag, clocks,
+ *                    samples, the report
  *   bench_target.c   where to connect (loopback only) and the TLS context
  *   bench_net.c      an event loop of many client connections (epoll,
  *                    non-blocking sockets and OpenSSL, WebSocket frames)
@@ -14,6 +16,11 @@
  *   bench_posts.c    scenario posts
  *   bench_conns.c    scenarios connections and reconnect
  *   bench_read.c     scenarios timeline and upload
+ *
+ * Calls go one way: bench.c calls the scenarios, which call
+ * bench_setup.c, bench_server.c and bench_net.c; bench_setup.c calls
+ * bench_target.c; bench_run.c is called by all but bench_target.c and
+ * calls none of them.
  *
  * Why a separate client stack rather than rkc: rkc is blocking, one
  * connection per call site, and the scenarios need thousands of
@@ -70,10 +77,13 @@ struct bench_opts {
 	int no_setup;            /* do not run setup by ourselves */
 };
 
+/* ---- the stop flag, time and samples (bench_run.c) */
+
+/* The SIGINT/SIGTERM handler of a run (bench.c installs it): sets the
+ * flag that bench_stopping() reads. */
+void bench_on_stop(int sig);
 /* Set by SIGINT/SIGTERM during a run: every loop stops soon after. */
 int bench_stopping(void);
-
-/* ---- time and samples (bench.c) */
 
 int64_t bench_now_ns(void);
 /* CPU time this process has used (user + system), in seconds. */
@@ -92,7 +102,7 @@ void bench_samples_add(struct bench_samples *s, int64_t ns);
 int64_t bench_samples_q(struct bench_samples *s, double q);
 void bench_samples_free(struct bench_samples *s);
 
-/* ---- the report: one table for people, one JSON object for --json */
+/* ---- the report: one table for people, one JSON object for --json (bench_run.c) */
 
 struct bench_report {
 	json_t *json;            /* the scenario's object */

@@ -14,7 +14,7 @@
  * which calls config.c, output.c, progress.c and scrub.c; config.c and
  * outfile.c call output.c, output.c calls progress.c, progress.c calls
  * scrub.c; scrub.c and time_arg.c call nothing of the CLI. No file calls
- * one that calls it back.
+ * one that calls it back (bench*.c likewise: see bench.h).
  *
  * Adding a command: write `int cli_cmd_NAME(struct cli *cli, int argc,
  * char **argv)` (argv[0] is the command name; it returns the process exit
