@@ -1,9 +1,12 @@
 /*
  * The table of verbs, and the checks every message passes before its
  * handler runs, in this order:
- *  1. the bytes must decode as an Envelope (else INVALID_ARGUMENT, id 0);
- *  2. every string in it must be valid UTF-8 (else INVALID_ARGUMENT naming
- *     the field);
+ *  1. the bytes must decode as an Envelope (else INVALID_ARGUMENT, with
+ *     the request id if field 1 could still be read);
+ *  2. every string in it must be valid UTF-8 without NUL or control
+ *     characters, and no longer than its maximum (wirecheck.c, on the
+ *     bytes), and the request id must not be 0 (else INVALID_ARGUMENT
+ *     naming the field);
  *  3. the body must be a request this server knows (else INVALID_ARGUMENT
  *     naming the field "body": an unknown field number decodes as no body,
  *     and a response or event has no row in the table);
@@ -17,6 +20,7 @@
 #include "api/dispatch.h"
 #include "api/live.h"
 #include "api/reply.h"
+#include "api/wirecheck.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -102,73 +106,29 @@ api_rate_name(enum api_rate rate)
 	return (unsigned)rate < API_RATE_COUNT ? names[rate] : "unknown";
 }
 
-/* ------------------------------------------------------------- validation */
-
-static bool strings_valid(const ProtobufCMessage *m, const char **field);
-
-/* One field's value (a string or a message) at `p`. */
-static bool
-value_valid(const ProtobufCFieldDescriptor *f, const void *p, const char **field)
-{
-	if (f->type == PROTOBUF_C_TYPE_STRING) {
-		const char *s = *(char *const *)p;
-		/* protobuf-c copies strings NUL-terminated, so an embedded NUL
-		 * truncates; what we check is what handlers will see. */
-		if (s && !rk_utf8_valid(s, strlen(s))) {
-			*field = f->name;
-			return false;
-		}
-	} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-		if (sub && !strings_valid(sub, field))
-			return false;
-	}
-	return true;
-}
-
-/* Every string field of a decoded message (recursively) is valid UTF-8;
- * on failure names the field in *field. */
-static bool
-strings_valid(const ProtobufCMessage *m, const char **field)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const char *base = (const char *)m + f->offset;
-		const char *q = (const char *)m + f->quantifier_offset;
-
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			const char *arr = *(char *const *)base;
-			for (size_t k = 0; k < *(const size_t *)q; k++)
-				if (!value_valid(f, arr + k * sizeof(void *), field))
-					return false;
-			continue;
-		}
-		/* Members of a oneof that are not the chosen case hold other
-		 * data at the same offset. */
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)q != f->id)
-			continue;
-		if (!value_valid(f, base, field))
-			return false;
-	}
-	return true;
-}
-
 /* ---------------------------------------------------------------- dispatch */
 
 /* The checks before the handler (2-4 above); false if refused. */
 static bool
 admissible(struct api *api, struct api_conn *c, const Renkei__V1__Envelope *env,
-           const struct api_verb *v)
+           const struct api_verb *v, const struct wirecheck *w)
 {
 	const char *field = NULL;
 	const char *msg = NULL;
+	char toolong[160];
 	int err = RK_ERR_INVALID;
 
-	if (!strings_valid(&env->base, &field))
-		msg = "text is not valid UTF-8 or holds control characters";
+	if (w->result == WIRECHECK_BAD_TEXT) {
+		msg = "text is not valid UTF-8 or holds a NUL or control character";
+		field = w->field;
+	} else if (w->result == WIRECHECK_TOO_LONG) {
+		snprintf(toolong, sizeof(toolong), "%s is longer than %zu bytes",
+		         w->field, w->max);
+		msg = toolong;
+		field = w->field;
+	} else if (env->request_id == 0)
+		msg = "request_id 0 is for events: number requests from 1",
+		field = "request_id";
 	else if (env->body_case == RENKEI__V1__ENVELOPE__BODY__NOT_SET)
 		msg = "the envelope has no request (unknown or missing body)",
 		field = "body";
@@ -190,19 +150,25 @@ api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
                size_t len)
 {
 	Renkei__V1__Envelope *env;
+	struct wirecheck w;
 
 	if (c->closing)
 		return;
 	api->stats.requests++;
+	/* The strings are checked on the bytes, before protobuf-c copies
+	 * them; the walk also finds the request id of a message that does
+	 * not decode, so that its Error can carry it. */
+	api_wirecheck(data, len, &w);
 	env = renkei__v1__envelope__unpack(NULL, len, data);
 	if (env == NULL) {
 		LOG_D("API-BAD-ENVELOPE", "conn=%llu bytes=%zu",
 		      (unsigned long long)c->id, len);
-		api_reply_error(api, c, 0, RK_ERR_INVALID,
+		api_reply_error(api, c, w.has_request_id ? w.request_id : 0,
+		                RK_ERR_INVALID,
 		                "the message is not a valid renkei.v1 Envelope", NULL);
 	} else {
 		const struct api_verb *v = api_verb_of(env->body_case);
-		if (admissible(api, c, env, v)) {
+		if (admissible(api, c, env, v, &w)) {
 			const ProtobufCFieldDescriptor *f =
 				protobuf_c_message_descriptor_get_field(
 					&renkei__v1__envelope__descriptor,
