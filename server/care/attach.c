@@ -53,36 +53,12 @@ upload_find(struct store_conn *sc, int64_t user_id, const char *key,
 	return RK_OK;
 }
 
-#define ATT_COLS                                                               \
-	"a.id, a.owner_id, a.patient_id, coalesce(a.post_id, 0), a.mime, "     \
-	"a.size, length(a.thumb), a.sha256, a.width, a.height, a.file_name, "  \
-	"p.code FROM attachments a JOIN patients p ON p.id = a.patient_id "
-
-static void
-att_row(sqlite3_stmt *q, struct care_attachment *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->id = sqlite3_column_int64(q, 0);
-	a->owner_id = sqlite3_column_int64(q, 1);
-	a->patient_id = sqlite3_column_int64(q, 2);
-	a->post_id = sqlite3_column_int64(q, 3);
-	care_col(a->mime, sizeof(a->mime), q, 4);
-	a->size = sqlite3_column_int64(q, 5);
-	a->thumb_size = sqlite3_column_int64(q, 6);
-	if (sqlite3_column_bytes(q, 7) == 32)
-		memcpy(a->sha256, sqlite3_column_blob(q, 7), 32);
-	a->width = (uint32_t)sqlite3_column_int(q, 8);
-	a->height = (uint32_t)sqlite3_column_int(q, 9);
-	care_col(a->file_name, sizeof(a->file_name), q, 10);
-	care_col(a->patient_code, sizeof(a->patient_code), q, 11);
-}
-
 /* The finished attachment of (owner, key), if any. */
 static int
 attachment_by_key(struct store_conn *sc, int64_t owner, const char *key,
                   struct care_attachment *a)
 {
-	sqlite3_stmt *q = store_stmt(sc, "SELECT " ATT_COLS "WHERE a.owner_id = ? "
+	sqlite3_stmt *q = store_stmt(sc, "SELECT " CARE_ATT_COLS "WHERE a.owner_id = ? "
 	                                 "AND a.upload_key = ?");
 	int rc;
 
@@ -95,7 +71,7 @@ attachment_by_key(struct store_conn *sc, int64_t owner, const char *key,
 		return RK_ERR_STORE;
 	if (rc != SQLITE_ROW)
 		return RK_ERR_NOT_FOUND;
-	att_row(q, a);
+	care_att_row(q, a);
 	sqlite3_reset(q);
 	return RK_OK;
 }
@@ -361,7 +337,7 @@ care_attachment_read(struct store_conn *sc, const struct policy_actor *who,
                      uint8_t **data, size_t *len, int64_t *total,
                      struct rk_status *st)
 {
-	sqlite3_stmt *q = store_stmt(sc, "SELECT " ATT_COLS "WHERE a.id = ?");
+	sqlite3_stmt *q = store_stmt(sc, "SELECT " CARE_ATT_COLS "WHERE a.id = ?");
 	int rc;
 
 	*data = NULL;
@@ -374,7 +350,7 @@ care_attachment_read(struct store_conn *sc, const struct policy_actor *who,
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	if (rc != SQLITE_ROW)
 		return rk_fail(st, RK_ERR_NOT_FOUND, NOT_FOUND_MSG, "attachment_id");
-	att_row(q, meta);
+	care_att_row(q, meta);
 	sqlite3_reset(q);
 
 	/* Exactly the post's policy: readable iff its post is. */
@@ -443,28 +419,6 @@ care_attach_to_post(struct store_conn *sc, int64_t author_id,
 			               "attachment_ids");
 	}
 	return RK_OK;
-}
-
-int
-care_post_attachments(struct store_conn *sc, struct care_post *p)
-{
-	sqlite3_stmt *q = store_stmt(sc, "SELECT " ATT_COLS "WHERE a.post_id = ? "
-	                                 "ORDER BY a.id");
-	size_t cap = 0;
-	int rc;
-
-	if (q == NULL)
-		return RK_ERR_STORE;
-	sqlite3_bind_int64(q, 1, p->id);
-	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
-		if (p->natt == cap) {
-			cap = cap ? cap * 2 : 2;
-			p->att = rk_realloc(p->att, cap * sizeof(*p->att));
-		}
-		att_row(q, &p->att[p->natt++]);
-	}
-	sqlite3_reset(q);
-	return rc < 0 ? RK_ERR_STORE : RK_OK;
 }
 
 int

@@ -20,6 +20,17 @@
 
 void care_post_row(sqlite3_stmt *q, struct care_post *p);
 
+/* The columns care_att_row() reads: "SELECT " CARE_ATT_COLS "WHERE ...". */
+#define CARE_ATT_COLS                                                               \
+	"a.id, a.owner_id, a.patient_id, coalesce(a.post_id, 0), a.mime, "     \
+	"a.size, length(a.thumb), a.sha256, a.width, a.height, a.file_name, "  \
+	"p.code FROM attachments a JOIN patients p ON p.id = a.patient_id "
+
+void care_att_row(sqlite3_stmt *q, struct care_attachment *a);
+
+/* s is valid UTF-8 without control characters, at most max bytes. */
+bool care_text_ok(const char *s, size_t max);
+
 /* Copy a text column into dst (cap bytes, truncated, NUL-terminated). */
 void care_col(char *dst, size_t cap, sqlite3_stmt *q, int col);
 

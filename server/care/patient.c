@@ -1,10 +1,10 @@
 /*
- * Patients, liaison sheets, acknowledgement lists, and sheet dates.
+ * Patients: the boards I may read, one patient with the sheet valid now,
+ * who has confirmed a post, and adding a patient (ward import, hand-off).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth/auth.h"
 #include "care/care.h"
@@ -12,52 +12,11 @@
 #include "util/mem.h"
 #include "util/text.h"
 
-#define JST_OFFSET_MS (9LL * 3600 * 1000)
-
-void
-care_col(char *dst, size_t cap, sqlite3_stmt *q, int col)
-{
-	const unsigned char *s = sqlite3_column_text(q, col);
-	snprintf(dst, cap, "%s", s ? (const char *)s : "");
-}
-
 static char *
 col_dup(sqlite3_stmt *q, int col)
 {
 	const unsigned char *s = sqlite3_column_text(q, col);
 	return rk_strdup(s ? (const char *)s : "");
-}
-
-int64_t
-care_date_to_ms(const char *ymd, bool end_of_day)
-{
-	struct tm tm;
-	int y, mo, d;
-	char extra;
-
-	if (ymd == NULL || sscanf(ymd, "%4d-%2d-%2d%c", &y, &mo, &d, &extra) != 3 ||
-	    y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31)
-		return INT64_MIN;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d + (end_of_day ? 1 : 0);
-	return (int64_t)timegm(&tm) * 1000 - JST_OFFSET_MS;
-}
-
-void
-care_ms_to_date(int64_t ms, char out[11])
-{
-	struct tm tm;
-	time_t t;
-
-	if (ms == 0) {
-		out[0] = '\0';
-		return;
-	}
-	t = (time_t)((ms + JST_OFFSET_MS) / 1000);
-	gmtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 void
@@ -123,73 +82,6 @@ care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
 	sqlite3_reset(q);
 	if (rc < 0) {
 		care_patients_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return RK_ERR_STORE;
-	}
-	return RK_OK;
-}
-
-#define MEMBER_COLS                                                            \
-	"u.id, u.login, u.display_name, u.profession, coalesce(o.code, ''), "  \
-	"coalesce(o.name, ''), m.team_role, m.is_primary, m.valid_from_ms, "   \
-	"m.valid_until_ms, m.read_only, m.contact FROM sheet_members m "        \
-	"JOIN users u ON u.id = m.user_id "                                   \
-	"LEFT JOIN orgs o ON o.id = u.org_id "
-
-static void
-member_row(sqlite3_stmt *q, struct care_member *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->user_id = sqlite3_column_int64(q, 0);
-	care_col(m->login, sizeof(m->login), q, 1);
-	care_col(m->display_name, sizeof(m->display_name), q, 2);
-	m->profession = sqlite3_column_int(q, 3);
-	care_col(m->org_code, sizeof(m->org_code), q, 4);
-	care_col(m->org_name, sizeof(m->org_name), q, 5);
-	care_col(m->team_role, sizeof(m->team_role), q, 6);
-	m->primary = sqlite3_column_int(q, 7) != 0;
-	m->valid_from_ms = sqlite3_column_int64(q, 8);
-	m->valid_until_ms = sqlite3_column_int64(q, 9);
-	m->read_only = sqlite3_column_int(q, 10) != 0;
-	care_col(m->contact, sizeof(m->contact), q, 11);
-}
-
-int
-care_sheet_list(struct store_conn *sc, int64_t patient_id,
-                struct care_member **out, size_t *n)
-{
-	return care_sheet_rows(sc, patient_id, 0, false, out, n);
-}
-
-int
-care_sheet_rows(struct store_conn *sc, int64_t patient_id, int64_t now_ms,
-              bool only_active, struct care_member **out, size_t *n)
-{
-	sqlite3_stmt *q;
-	size_t cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	q = store_stmt(sc, "SELECT " MEMBER_COLS "WHERE m.patient_id = ?1 AND (?3 = 0 "
-	                   "OR (m.valid_from_ms <= ?2 AND (m.valid_until_ms = 0 OR "
-	                   "m.valid_until_ms > ?2))) ORDER BY m.is_primary DESC, m.id");
-	if (q == NULL)
-		return RK_ERR_STORE;
-	sqlite3_bind_int64(q, 1, patient_id);
-	sqlite3_bind_int64(q, 2, now_ms);
-	sqlite3_bind_int(q, 3, only_active);
-	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*out = rk_realloc(*out, cap * sizeof(**out));
-		}
-		member_row(q, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(q);
-	if (rc < 0) {
-		free(*out);
 		*out = NULL;
 		*n = 0;
 		return RK_ERR_STORE;
@@ -317,12 +209,6 @@ fail:
 
 /* ------------------------------------------------------------------ import */
 
-static bool
-text_ok(const char *s, size_t max)
-{
-	return s != NULL && strlen(s) <= max && rk_utf8_valid(s, strlen(s));
-}
-
 int
 care_patient_add(struct store_conn *sc, const struct care_patient_input *in,
                  int64_t now_ms, int64_t *patient_id, struct rk_status *st)
@@ -335,11 +221,11 @@ care_patient_add(struct store_conn *sc, const struct care_patient_input *in,
 	if (!auth_login_valid(in->code))
 		return rk_fail(st, RK_ERR_INVALID, "patient code: 1-64 of a-z 0-9 . _ -",
 		               "code");
-	if (!text_ok(in->name, CARE_NAME_MAX) || in->name[0] == '\0')
+	if (!care_text_ok(in->name, CARE_NAME_MAX) || in->name[0] == '\0')
 		return rk_fail(st, RK_ERR_INVALID, "patient name is empty or invalid",
 		               "name");
 	for (int i = 0; i < 6; i++)
-		if (opt[i] != NULL && !text_ok(opt[i], CARE_TEXT_MAX))
+		if (opt[i] != NULL && !care_text_ok(opt[i], CARE_TEXT_MAX))
 			return rk_fail(st, RK_ERR_INVALID, "a patient field is invalid", NULL);
 	if (in->birth_date && in->birth_date[0] &&
 	    care_date_to_ms(in->birth_date, false) == INT64_MIN)
@@ -360,43 +246,5 @@ care_patient_add(struct store_conn *sc, const struct care_patient_input *in,
 	if (rc != SQLITE_DONE)
 		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
 	*patient_id = sqlite3_last_insert_rowid(store_conn_db(sc));
-	return RK_OK;
-}
-
-int
-care_sheet_add(struct store_conn *sc, int64_t patient_id, const char *login,
-               const char *team_role, bool primary, int64_t valid_from_ms,
-               int64_t valid_until_ms, int64_t added_by, int64_t now_ms,
-               struct rk_status *st)
-{
-	struct auth_user u;
-	sqlite3_stmt *q;
-
-	if (auth_user_load(sc, login, 0, &u) != RK_OK)
-		return rk_fail(st, RK_ERR_NOT_FOUND, "no such user", "login");
-	if (!text_ok(team_role, CARE_NAME_MAX) || team_role[0] == '\0')
-		return rk_fail(st, RK_ERR_INVALID, "team role is empty or invalid",
-		               "team_role");
-	if (valid_until_ms != 0 && valid_until_ms <= valid_from_ms)
-		return rk_fail(st, RK_ERR_INVALID, "the end must come after the start",
-		               "valid_until");
-	q = store_stmt(sc, "INSERT INTO sheet_members(patient_id, user_id, team_role, "
-	                   "is_primary, valid_from_ms, valid_until_ms, added_by, "
-	                   "added_ms) VALUES (?,?,?,?,?,?,?,?)");
-	if (q == NULL)
-		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
-	sqlite3_bind_int64(q, 1, patient_id);
-	sqlite3_bind_int64(q, 2, u.id);
-	sqlite3_bind_text(q, 3, team_role, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 4, primary);
-	sqlite3_bind_int64(q, 5, valid_from_ms);
-	sqlite3_bind_int64(q, 6, valid_until_ms);
-	if (added_by)
-		sqlite3_bind_int64(q, 7, added_by);
-	else
-		sqlite3_bind_null(q, 7);
-	sqlite3_bind_int64(q, 8, now_ms);
-	if (store_step(sc, q) != SQLITE_DONE)
-		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
 	return RK_OK;
 }

@@ -103,104 +103,7 @@ care_post_input_check(const struct care_post_input *in, struct rk_status *st)
 	return care_vitals_check(&in->vitals, st);
 }
 
-void
-care_post_fini(struct care_post *p)
-{
-	if (p == NULL)
-		return;
-	free(p->text);
-	p->text = NULL;
-	free(p->att);
-	p->att = NULL;
-	p->natt = 0;
-}
-
-void
-care_posts_free(struct care_post *posts, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		care_post_fini(&posts[i]);
-	free(posts);
-}
-
-void
-care_page_fini(struct care_page *pg)
-{
-	care_posts_free(pg->posts, pg->n);
-	memset(pg, 0, sizeof(*pg));
-}
-
 /* ------------------------------------------------------------- row reading */
-
-void
-care_post_row(sqlite3_stmt *q, struct care_post *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->id = sqlite3_column_int64(q, 0);
-	p->patient_id = sqlite3_column_int64(q, 1);
-	care_col(p->patient_code, sizeof(p->patient_code), q, 2);
-	p->seq = sqlite3_column_int64(q, 3);
-	p->author_id = sqlite3_column_int64(q, 4);
-	care_col(p->author_login, sizeof(p->author_login), q, 5);
-	care_col(p->author_name, sizeof(p->author_name), q, 6);
-	p->author_profession = sqlite3_column_int(q, 7);
-	p->kind = sqlite3_column_int(q, 8);
-	p->visibility = sqlite3_column_int(q, 9);
-	p->urgent = sqlite3_column_int(q, 10) != 0;
-	p->text = rk_strdup(sqlite3_column_text(q, 11)
-	                            ? (const char *)sqlite3_column_text(q, 11)
-	                            : "");
-	p->vitals.temperature_dc = (uint32_t)sqlite3_column_int(q, 12);
-	p->vitals.bp_systolic = (uint32_t)sqlite3_column_int(q, 13);
-	p->vitals.bp_diastolic = (uint32_t)sqlite3_column_int(q, 14);
-	p->vitals.pulse = (uint32_t)sqlite3_column_int(q, 15);
-	p->vitals.spo2 = (uint32_t)sqlite3_column_int(q, 16);
-	p->vitals.respiration = (uint32_t)sqlite3_column_int(q, 17);
-	care_col(p->client_id, sizeof(p->client_id), q, 18);
-	p->created_ms = sqlite3_column_int64(q, 19);
-	p->amends_id = sqlite3_column_int64(q, 20);
-	p->retracts_id = sqlite3_column_int64(q, 21);
-	p->amended_by = sqlite3_column_int64(q, 22);
-	p->retracted_by = sqlite3_column_int64(q, 23);
-}
-
-int
-care_post_load(struct store_conn *sc, int64_t post_id, struct care_post *out)
-{
-	sqlite3_stmt *q = store_stmt(sc, "SELECT " CARE_POST_COLS "WHERE p.id = ?");
-	int rc;
-
-	if (q == NULL)
-		return RK_ERR_STORE;
-	sqlite3_bind_int64(q, 1, post_id);
-	rc = store_step(sc, q);
-	if (rc < 0)
-		return RK_ERR_STORE;
-	if (rc != SQLITE_ROW)
-		return RK_ERR_NOT_FOUND;
-	care_post_row(q, out);
-	sqlite3_reset(q);
-	if (care_post_attachments(sc, out) != RK_OK) {
-		care_post_fini(out);
-		return RK_ERR_STORE;
-	}
-	return RK_OK;
-}
-
-int64_t
-care_patient_id(struct store_conn *sc, const char *code)
-{
-	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM patients WHERE code = ?");
-	int64_t id = 0;
-
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		id = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	return id;
-}
 
 /* ------------------------------------------------------------------ writes */
 
@@ -295,18 +198,6 @@ care_insert_post(struct store_conn *sc, int64_t patient_id, int64_t author_id,
 	return RK_OK;
 fail:
 	return rk_fail(st, RK_ERR_STORE, "could not store the post; try again", NULL);
-}
-
-int
-care_member_check(struct store_conn *sc, const struct policy_actor *who,
-             int64_t patient_id, int64_t now_ms, enum policy_op op,
-             int visibility, struct rk_status *st)
-{
-	struct policy_membership m;
-
-	if (policy_membership_load(sc, who->user_id, patient_id, now_ms, &m) != RK_OK)
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
-	return policy_check(who, &m, op, visibility, st);
 }
 
 int
@@ -438,28 +329,6 @@ care_post_retract(struct store_conn *sc, const struct policy_actor *who,
 	                 out, st);
 	care_post_fini(&orig);
 	return rc;
-}
-
-/* Load a post the actor may read, or the same NOT_FOUND as for a post
- * that does not exist. */
-int
-care_post_readable(struct store_conn *sc, const struct policy_actor *who,
-                   int64_t post_id, int64_t now_ms, enum policy_op op,
-                   struct care_post *out, struct rk_status *st)
-{
-	int rc = care_post_load(sc, post_id, out);
-
-	if (rc == RK_ERR_NOT_FOUND)
-		return rk_fail(st, RK_ERR_NOT_FOUND, "no such post", "post_id");
-	if (rc != RK_OK)
-		return rk_fail(st, rc, "temporarily unavailable", NULL);
-	rc = care_member_check(sc, who, out->patient_id, now_ms, op, out->visibility, st);
-	if (rc != RK_OK) {
-		care_post_fini(out);
-		/* Not on the sheet: the post is not there for them. */
-		return rk_fail(st, RK_ERR_NOT_FOUND, "no such post", "post_id");
-	}
-	return RK_OK;
 }
 
 int

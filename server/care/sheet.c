@@ -1,6 +1,7 @@
 /*
  * The liaison sheet (連携シート): adding, changing and ending members,
- * its history, break-glass grants and family invitations.
+ * its history, break-glass grants and family invitations, and reading
+ * and adding its rows.
  *
  * A member has at most one row valid at a time. Ending a member sets the
  * row's end to now (rows are kept: they are the record of who had access
@@ -427,5 +428,112 @@ care_family_invite(struct store_conn *sc, const struct policy_actor *who,
 	                     now_ms) != RK_OK ||
 	    access_now(sc, u.id, pid, now_ms, change) != RK_OK)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	return RK_OK;
+}
+
+/* ------------------------------------------------------------ sheet rows */
+
+#define MEMBER_COLS                                                            \
+	"u.id, u.login, u.display_name, u.profession, coalesce(o.code, ''), "  \
+	"coalesce(o.name, ''), m.team_role, m.is_primary, m.valid_from_ms, "   \
+	"m.valid_until_ms, m.read_only, m.contact FROM sheet_members m "        \
+	"JOIN users u ON u.id = m.user_id "                                   \
+	"LEFT JOIN orgs o ON o.id = u.org_id "
+
+static void
+member_row(sqlite3_stmt *q, struct care_member *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->user_id = sqlite3_column_int64(q, 0);
+	care_col(m->login, sizeof(m->login), q, 1);
+	care_col(m->display_name, sizeof(m->display_name), q, 2);
+	m->profession = sqlite3_column_int(q, 3);
+	care_col(m->org_code, sizeof(m->org_code), q, 4);
+	care_col(m->org_name, sizeof(m->org_name), q, 5);
+	care_col(m->team_role, sizeof(m->team_role), q, 6);
+	m->primary = sqlite3_column_int(q, 7) != 0;
+	m->valid_from_ms = sqlite3_column_int64(q, 8);
+	m->valid_until_ms = sqlite3_column_int64(q, 9);
+	m->read_only = sqlite3_column_int(q, 10) != 0;
+	care_col(m->contact, sizeof(m->contact), q, 11);
+}
+
+int
+care_sheet_list(struct store_conn *sc, int64_t patient_id,
+                struct care_member **out, size_t *n)
+{
+	return care_sheet_rows(sc, patient_id, 0, false, out, n);
+}
+
+int
+care_sheet_rows(struct store_conn *sc, int64_t patient_id, int64_t now_ms,
+              bool only_active, struct care_member **out, size_t *n)
+{
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	q = store_stmt(sc, "SELECT " MEMBER_COLS "WHERE m.patient_id = ?1 AND (?3 = 0 "
+	                   "OR (m.valid_from_ms <= ?2 AND (m.valid_until_ms = 0 OR "
+	                   "m.valid_until_ms > ?2))) ORDER BY m.is_primary DESC, m.id");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, patient_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	sqlite3_bind_int(q, 3, only_active);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = rk_realloc(*out, cap * sizeof(**out));
+		}
+		member_row(q, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(q);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return RK_ERR_STORE;
+	}
+	return RK_OK;
+}
+
+int
+care_sheet_add(struct store_conn *sc, int64_t patient_id, const char *login,
+               const char *team_role, bool primary, int64_t valid_from_ms,
+               int64_t valid_until_ms, int64_t added_by, int64_t now_ms,
+               struct rk_status *st)
+{
+	struct auth_user u;
+	sqlite3_stmt *q;
+
+	if (auth_user_load(sc, login, 0, &u) != RK_OK)
+		return rk_fail(st, RK_ERR_NOT_FOUND, "no such user", "login");
+	if (!care_text_ok(team_role, CARE_NAME_MAX) || team_role[0] == '\0')
+		return rk_fail(st, RK_ERR_INVALID, "team role is empty or invalid",
+		               "team_role");
+	if (valid_until_ms != 0 && valid_until_ms <= valid_from_ms)
+		return rk_fail(st, RK_ERR_INVALID, "the end must come after the start",
+		               "valid_until");
+	q = store_stmt(sc, "INSERT INTO sheet_members(patient_id, user_id, team_role, "
+	                   "is_primary, valid_from_ms, valid_until_ms, added_by, "
+	                   "added_ms) VALUES (?,?,?,?,?,?,?,?)");
+	if (q == NULL)
+		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
+	sqlite3_bind_int64(q, 1, patient_id);
+	sqlite3_bind_int64(q, 2, u.id);
+	sqlite3_bind_text(q, 3, team_role, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 4, primary);
+	sqlite3_bind_int64(q, 5, valid_from_ms);
+	sqlite3_bind_int64(q, 6, valid_until_ms);
+	if (added_by)
+		sqlite3_bind_int64(q, 7, added_by);
+	else
+		sqlite3_bind_null(q, 7);
+	sqlite3_bind_int64(q, 8, now_ms);
+	if (store_step(sc, q) != SQLITE_DONE)
+		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
 	return RK_OK;
 }

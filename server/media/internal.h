@@ -4,7 +4,7 @@
  * The pipeline is: sniff (sniff.c) -> decode to struct media_pixels
  * (jpeg.c, png.c, which also pick up the EXIF orientation via exif.c) ->
  * orient and scale (pixels.c) -> encode (jpeg.c, png.c). media.c strings
- * them together and owns the messages users see.
+ * them together; limits.c holds the limits and the messages users see.
  */
 #ifndef RK_MEDIA_INTERNAL_H
 #define RK_MEDIA_INTERNAL_H
@@ -48,6 +48,10 @@ struct media_pixels {
 };
 
 void media_pixels_fini(struct media_pixels *p);
+
+/* A copy of *in (or the defaults when in is NULL) with every unusable
+ * setting replaced by its default. */
+void media_limits_fix(const struct media_limits *in, struct media_limits *lim);
 
 /* RK_OK if a w x h image is within lim; else RK_ERR_INVALID in st. */
 int media_check_size(uint32_t w, uint32_t h, const struct media_limits *lim,
