@@ -52,6 +52,8 @@ api_new(const struct conf *conf, struct store *store,
 	api->limits.lockout_s = conf->login_lockout_s;
 	api->limits.session_max_s = conf->session_max_s;
 	api->limits.session_idle_s = conf->session_idle_s;
+	api->limits.argon2_t = conf->argon2_t;
+	api->limits.argon2_m_kib = conf->argon2_m_kib;
 	api->audit_pubkey = read_small_file(conf->audit_signing_key, ".pub");
 	return api;
 }

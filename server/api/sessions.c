@@ -171,7 +171,7 @@ login_check_run(struct store_conn *sc, struct store_op *op)
 {
 	struct login_req *l = (struct login_req *)op;
 	int rc = auth_login_check(sc, l->login, l->password, rk_now_ms(),
-	                          &l->s.user, &l->r.st);
+	                          &l->r.api->limits, &l->s.user, &l->r.st);
 
 	rk_free_secret(l->password, strlen(l->password));
 	l->password = NULL;

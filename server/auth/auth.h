@@ -95,15 +95,25 @@ struct auth_limits {
 	int lockout_s;
 	int session_max_s;
 	int session_idle_s;
+	int argon2_t;     /* the settings new hashes are made with; an */
+	int argon2_m_kib; /* unknown login is verified against these too */
 };
 
 /* Reader side of a login: refuse while locked (RK_ERR_EXHAUSTED), load
  * the user, verify the password (argon2 runs even for unknown logins, so
- * timing does not tell which logins exist). RK_OK fills *u;
- * RK_ERR_UNAUTHENTICATED for a wrong login, password or disabled user. */
+ * timing does not tell which logins exist: the stand-in hash is made
+ * with lim's argon2 settings). RK_OK fills *u; RK_ERR_UNAUTHENTICATED
+ * for a wrong login, password or disabled user. */
 int auth_login_check(struct store_conn *sc, const char *login,
-                     const char *password, int64_t now_ms, struct auth_user *u,
+                     const char *password, int64_t now_ms,
+                     const struct auth_limits *lim, struct auth_user *u,
                      struct rk_status *st);
+
+/* The stand-in hash an unknown login is verified against: made once per
+ * (t, m_kib) with exactly those settings, so that it costs what a real
+ * user's hash made with them costs. Copies it into out; RK_OK or
+ * RK_ERR_CRYPTO. Thread-safe. */
+int auth_dummy_hash(int t, int m_kib, char *out, size_t outlen);
 
 /* Writer side of a failed login: count it, lock when due. */
 int auth_login_failed(struct store_conn *sc, const char *login, int64_t now_ms,

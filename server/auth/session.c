@@ -19,22 +19,42 @@
 #include "util/log.h"
 #include "util/text.h"
 
-/* A hash to verify against when the login does not exist, so that an
- * unknown login costs the same argon2 time as a known one. */
-static char dummy_hash[128];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+/* The hash to verify against when the login does not exist, so that an
+ * unknown login costs the same argon2 time as a known one. Made lazily
+ * for the settings asked (the configured ones: a hard-coded cost would
+ * make unknown logins answer faster once an operator raises it), and
+ * remade if they change. */
+static struct {
+	pthread_mutex_t lock;
+	int t, m_kib;
+	char hash[160];
+} dummy = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void
-make_dummy(void)
+int
+auth_dummy_hash(int t, int m_kib, char *out, size_t outlen)
 {
-	if (auth_password_hash("renkei-no-such-user", 2, 19456, dummy_hash,
-	                       sizeof(dummy_hash)) != RK_OK)
-		dummy_hash[0] = '\0';
+	int rc = RK_OK;
+
+	pthread_mutex_lock(&dummy.lock);
+	if (dummy.hash[0] == '\0' || dummy.t != t || dummy.m_kib != m_kib) {
+		rc = auth_password_hash("renkei-no-such-user", t, m_kib, dummy.hash,
+		                        sizeof(dummy.hash));
+		if (rc == RK_OK) {
+			dummy.t = t;
+			dummy.m_kib = m_kib;
+		} else {
+			dummy.hash[0] = '\0';
+		}
+	}
+	snprintf(out, outlen, "%s", dummy.hash);
+	pthread_mutex_unlock(&dummy.lock);
+	return rc;
 }
 
 int
 auth_login_check(struct store_conn *sc, const char *login,
-                 const char *password, int64_t now_ms, struct auth_user *u,
+                 const char *password, int64_t now_ms,
+                 const struct auth_limits *lim, struct auth_user *u,
                  struct rk_status *st)
 {
 	sqlite3_stmt *q;
@@ -65,8 +85,9 @@ auth_login_check(struct store_conn *sc, const char *login,
 		snprintf(hash, sizeof(hash), "%s", h ? (const char *)h : "");
 	} else {
 		memset(u, 0, sizeof(*u));
-		pthread_once(&dummy_once, make_dummy);
-		snprintf(hash, sizeof(hash), "%s", dummy_hash);
+		if (auth_dummy_hash(lim->argon2_t, lim->argon2_m_kib, hash,
+		                    sizeof(hash)) != RK_OK)
+			hash[0] = '\0';
 	}
 	sqlite3_reset(q); /* release the row before argon2's long wait */
 

@@ -1,7 +1,7 @@
 /*
  * Unit tests: media/ (sniffing, sanitising, orientation, thumbnails).
  *
- * Every input is built here (../fuzz/media_gen.h: libjpeg and libpng plus
+ * Every input is built here (tests/fuzz/media_gen.h: libjpeg and libpng plus
  * hand-made EXIF, HEIC and markup bytes), so the tests need nothing
  * outside the repo.
  * Outputs are checked with an independent decode, not with media's own.
@@ -23,7 +23,7 @@
 #include "media/internal.h"
 #include "media/media.h"
 
-#include "../fuzz/media_gen.h"
+#include "../../fuzz/media_gen.h"
 
 /* memmem() is a GNU extension; this is enough for tests. */
 static int
@@ -575,7 +575,7 @@ static const char *
 photos_dir(char *dir, size_t cap)
 {
 	const char *env = getenv("RENKEI_FIXTURES"), *src = __FILE__;
-	const char *tail = strstr(src, "tests/unit/test_media.c");
+	const char *tail = strstr(src, "tests/unit/media/test_media.c");
 	struct stat sb;
 
 	if (env != NULL)
