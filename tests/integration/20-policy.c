@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "md_table.h"
 
 #define MAXC  24 /* operation columns */
 #define MAXR  96 /* rows of the main table */
@@ -116,7 +117,7 @@ op_named(const char *name)
 static int
 load_tables(void)
 {
-	struct h_md_table m = {0}, x = {0};
+	struct md_table m = {0}, x = {0};
 	char path[512];
 	int rc = -1;
 
@@ -125,8 +126,8 @@ load_tables(void)
 	else
 		snprintf(path, sizeof(path), "%s/docs/policy.md",
 		         h_source_dir());
-	if (h_md_table_read(path, "## The table", &m) != 0 ||
-	    h_md_table_read(path, "## Hand-off transitions", &x) != 0)
+	if (md_table_read(path, "## The table", &m) != 0 ||
+	    md_table_read(path, "## Hand-off transitions", &x) != 0)
 		goto out;
 	if (m.ncols < 3 || m.ncols - 2 > MAXC || m.nrows - 1 > MAXR ||
 	    m.nrows < 2 || strcmp(m.cell[0][0], "profession") != 0 ||
@@ -175,8 +176,8 @@ load_tables(void)
 	}
 	rc = T.see_col < 0 ? -1 : 0;
 out:
-	h_md_table_free(&m);
-	h_md_table_free(&x);
+	md_table_free(&m);
+	md_table_free(&x);
 	return rc;
 }
 

@@ -353,22 +353,6 @@ int h_sh(const char *cmd, char **out);
 int h_dir_grep(const char *dir, const void *needle, size_t len, char *found,
                size_t cap);
 
-/* A Markdown table (GitHub style: "| a | b |" lines, a "| --- |"
- * separator after the header) read from a document, for tests driven by
- * a table in the docs. cell[r][c] is trimmed text; row 0 is the header.
- * Escaped pipes (\|) are not supported. */
-struct h_md_table {
-	int nrows, ncols;
-	char ***cell;
-};
-
-/* The first table after the line `heading` (e.g. "## The table") in the
- * file at path. Every row must have as many cells as the header.
- * 0, or -1 with the reason printed. */
-int h_md_table_read(const char *path, const char *heading,
-                    struct h_md_table *t);
-void h_md_table_free(struct h_md_table *t);
-
 /* Read a whole file (malloc'ed, NUL-terminated). NULL on failure. */
 char *h_read_file(const char *path, size_t *len);
 
