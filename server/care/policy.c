@@ -146,11 +146,9 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 	if (!member && !(m->breakglass &&
 	                 (op == POLICY_READ || op == POLICY_ACK ||
 	                  op == POLICY_SHEET_VIEW))) {
-		if (m->on_sheet)
-			return rk_fail(st, RK_ERR_DENIED,
-			               "your place on this patient's liaison sheet is not "
-			               "valid at this time",
-			               "patient");
+		/* Not on the sheet, before one's start, after one's end: the
+		 * same bytes as a patient that does not exist, so that no
+		 * answer tells which patients exist. */
 		return rk_fail(st, RK_ERR_DENIED, POLICY_NO_ACCESS, "patient");
 	}
 

@@ -2,9 +2,12 @@
  * Posts: create, amend, retract, acknowledge, and reading them back.
  *
  * Idempotency: (author, client_id) is unique. A retry with a client id
- * the author already used returns the first post — checked before any
- * access or content check, so that a retry after a dropped connection
- * gets the same answer even if, say, the text was re-encoded.
+ * the author already used on the same board returns the first post, so
+ * that a retry after a dropped connection gets the same answer — but only
+ * after the same access check as the request itself: a repeat is never a
+ * way to learn of a post, or of a patient, one may not see now. The same
+ * client id on another board is refused (ALREADY_EXISTS), not answered
+ * with the other board's post.
  *
  * Sequence numbers: the board's counter (patients.last_seq) is bumped in
  * the same savepoint as the insert; a failed op rolls both back, so a
@@ -131,6 +134,34 @@ find_duplicate(struct store_conn *sc, int64_t author_id, const char *client_id,
 	return care_post_load(sc, id, out);
 }
 
+/* The author's earlier post with this client id, as a repeat on
+ * patient_id's board: RK_OK (a repeat: *out holds it), RK_ERR_NOT_FOUND
+ * (no such client id yet), or a refusal in st. Callers have checked the
+ * actor's access to the board already; this checks the post's mark. */
+static int
+repeat_of(struct store_conn *sc, const struct policy_actor *who,
+          int64_t patient_id, const char *client_id, int64_t now_ms,
+          struct care_post *out, struct rk_status *st)
+{
+	int rc = find_duplicate(sc, who->user_id, client_id, out);
+
+	if (rc == RK_ERR_NOT_FOUND)
+		return rc;
+	if (rc != RK_OK)
+		return rk_fail(st, rc, "temporarily unavailable", NULL);
+	if (out->patient_id != patient_id) {
+		care_post_fini(out);
+		return rk_fail(st, RK_ERR_EXISTS,
+		               "this client id was used for another post",
+		               "client_id");
+	}
+	rc = care_member_check(sc, who, patient_id, now_ms, POLICY_READ,
+	                       out->visibility, st);
+	if (rc != RK_OK)
+		care_post_fini(out);
+	return rc;
+}
+
 int
 care_insert_post(struct store_conn *sc, int64_t patient_id, int64_t author_id,
             const struct care_post_input *in, int64_t amends_id,
@@ -210,13 +241,6 @@ care_post_create(struct store_conn *sc, const struct policy_actor *who,
 	int rc;
 
 	*duplicate = false;
-	rc = find_duplicate(sc, who->user_id, in->client_id, out);
-	if (rc == RK_OK) {
-		*duplicate = true;
-		return RK_OK;
-	}
-	if (rc != RK_ERR_NOT_FOUND)
-		return rk_fail(st, rc, "temporarily unavailable", NULL);
 	pid = care_patient_id(sc, code);
 	if (pid < 0)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
@@ -225,42 +249,61 @@ care_post_create(struct store_conn *sc, const struct policy_actor *who,
 	rc = care_member_check(sc, who, pid, now_ms, POLICY_POST, in->visibility, st);
 	if (rc != RK_OK)
 		return rc;
+	rc = repeat_of(sc, who, pid, in->client_id, now_ms, out, st);
+	if (rc != RK_ERR_NOT_FOUND) {
+		*duplicate = rc == RK_OK;
+		return rc;
+	}
 	return care_insert_post(sc, pid, who->user_id, in, 0, 0, now_ms, out, st);
 }
 
-/* Load post_id for a change by `who`: it must exist and be visible to
- * them (else the same NOT_FOUND as a missing id), be theirs, and not be
- * a retraction entry. */
+/* May `who` change `orig` (loaded by care_post_readable, so it exists
+ * and they may see it)? It must be theirs, on a board they may post to,
+ * and not a retraction or retracted. */
 static int
-load_own(struct store_conn *sc, const struct policy_actor *who, int64_t post_id,
-         int64_t now_ms, struct care_post *orig, struct rk_status *st)
+check_own(struct store_conn *sc, const struct policy_actor *who,
+          const struct care_post *orig, int64_t now_ms, struct rk_status *st)
 {
-	int rc = care_post_readable(sc, who, post_id, now_ms, POLICY_READ, orig, st);
+	int rc = care_member_check(sc, who, orig->patient_id, now_ms, POLICY_POST,
+	                           orig->visibility, st);
 
 	if (rc != RK_OK)
 		return rc;
-	rc = care_member_check(sc, who, orig->patient_id, now_ms, POLICY_POST,
-	                  orig->visibility, st);
-	if (rc != RK_OK)
-		goto fail;
-	if (orig->author_id != who->user_id) {
-		rc = rk_fail(st, RK_ERR_DENIED, "only the author may change a post",
-		             "post_id");
-		goto fail;
-	}
-	if (orig->retracts_id != 0) {
-		rc = rk_fail(st, RK_ERR_PRECONDITION, "a retraction cannot be changed",
-		             "post_id");
-		goto fail;
-	}
-	if (orig->retracted_by != 0) {
-		rc = rk_fail(st, RK_ERR_PRECONDITION, "this post has been retracted",
-		             "post_id");
-		goto fail;
-	}
+	if (orig->author_id != who->user_id)
+		return rk_fail(st, RK_ERR_DENIED, "only the author may change a post",
+		               "post_id");
+	if (orig->retracts_id != 0)
+		return rk_fail(st, RK_ERR_PRECONDITION, "a retraction cannot be changed",
+		               "post_id");
+	if (orig->retracted_by != 0)
+		return rk_fail(st, RK_ERR_PRECONDITION, "this post has been retracted",
+		               "post_id");
 	return RK_OK;
-fail:
-	care_post_fini(orig);
+}
+
+/* The common start of amend and retract: load the post the change is
+ * about (NOT_FOUND unless `who` may see it), then answer a repeat of the
+ * change (same client id, same board) with the first answer. RK_OK with
+ * *duplicate set means *out is the answer; RK_OK otherwise leaves the
+ * loaded post in *orig for the caller (who must fini it). */
+static int
+change_start(struct store_conn *sc, const struct policy_actor *who,
+             int64_t post_id, const char *client_id, int64_t now_ms,
+             struct care_post *orig, struct care_post *out, bool *duplicate,
+             struct rk_status *st)
+{
+	int rc = care_post_readable(sc, who, post_id, now_ms, POLICY_READ, orig, st);
+
+	*duplicate = false;
+	if (rc != RK_OK)
+		return rc;
+	rc = repeat_of(sc, who, orig->patient_id, client_id, now_ms, out, st);
+	if (rc == RK_ERR_NOT_FOUND)
+		rc = check_own(sc, who, orig, now_ms, st);
+	else
+		*duplicate = rc == RK_OK;
+	if (rc != RK_OK || *duplicate)
+		care_post_fini(orig);
 	return rc;
 }
 
@@ -274,16 +317,9 @@ care_post_amend(struct store_conn *sc, const struct policy_actor *who,
 	struct care_post_input x = *in;
 	int rc;
 
-	*duplicate = false;
-	rc = find_duplicate(sc, who->user_id, in->client_id, out);
-	if (rc == RK_OK) {
-		*duplicate = true;
-		return RK_OK;
-	}
-	if (rc != RK_ERR_NOT_FOUND)
-		return rk_fail(st, rc, "temporarily unavailable", NULL);
-	rc = load_own(sc, who, post_id, now_ms, &orig, st);
-	if (rc != RK_OK)
+	rc = change_start(sc, who, post_id, in->client_id, now_ms, &orig, out,
+	                  duplicate, st);
+	if (rc != RK_OK || *duplicate)
 		return rc;
 	if (orig.amended_by != 0) {
 		care_post_fini(&orig);
@@ -309,16 +345,9 @@ care_post_retract(struct store_conn *sc, const struct policy_actor *who,
 	struct care_post_input x;
 	int rc;
 
-	*duplicate = false;
-	rc = find_duplicate(sc, who->user_id, client_id, out);
-	if (rc == RK_OK) {
-		*duplicate = true;
-		return RK_OK;
-	}
-	if (rc != RK_ERR_NOT_FOUND)
-		return rk_fail(st, rc, "temporarily unavailable", NULL);
-	rc = load_own(sc, who, post_id, now_ms, &orig, st);
-	if (rc != RK_OK)
+	rc = change_start(sc, who, post_id, client_id, now_ms, &orig, out,
+	                  duplicate, st);
+	if (rc != RK_OK || *duplicate)
 		return rc;
 	memset(&x, 0, sizeof(x));
 	x.client_id = client_id;
