@@ -21,6 +21,7 @@
 #include "util/mem.h"
 
 #define HTTP_PIECE 16384
+#define HSTS "max-age=31536000"
 
 static void
 set_reply(struct http_pss *h, int status, const char *ctype, const char *extra,
@@ -62,13 +63,20 @@ write_headers(struct http_pss *h)
 	char line[512];
 	const char *cur = h->extra;
 
+	/* libwebsockets adds the other security headers itself (the vhost's
+	 * HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE: CSP, nosniff, frame
+	 * and referrer policy); HSTS it does not, so it is sent here. Each
+	 * header goes out once. */
 	if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype,
 	                                (lws_filepos_t)h->len, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 	                                (const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_add_http_header_by_name(
-		    wsi, (const unsigned char *)"x-content-type-options:",
-		    (const unsigned char *)"nosniff", 7, &p, end))
+		    wsi, (const unsigned char *)"strict-transport-security:",
+		    (const unsigned char *)HSTS, (int)strlen(HSTS), &p, end) ||
+	    (h->close_after &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+	                                 (const unsigned char *)"close", 5, &p, end)))
 		return -1;
 	/* Extra lines, "name: value\n" each. */
 	while (*cur != '\0') {
@@ -110,7 +118,9 @@ on_http_writeable(struct http_pss *h)
 	if (!h->headers_sent) {
 		if (write_headers(h) != 0)
 			return -1;
-		if (h->len > 0) {
+		if (h->head)
+			h->off = h->len; /* the length is told, the body is not sent */
+		if (h->len > 0 && !h->head) {
 			lws_callback_on_writable(h->wsi);
 			return 0;
 		}
@@ -139,6 +149,8 @@ on_http_writeable(struct http_pss *h)
 		}
 	}
 	h->net->stats.http_responses++;
+	if (h->close_after)
+		return -1;
 	return lws_http_transaction_completed(h->wsi) ? -1 : 0;
 }
 
@@ -204,9 +216,15 @@ on_http(struct lws *wsi, struct http_pss *h, const char *path)
 	h->wsi = wsi;
 	if (n == NULL)
 		return -1;
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
-		set_reply(h, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "allow: GET\n",
-		          (const uint8_t *)"only GET\n", 9);
+	/* GET and HEAD only; anything else is answered 405 and the
+	 * connection closed, so that no request body is left to read. */
+	h->head = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
+	          lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 && !h->head) {
+		h->close_after = true;
+		set_reply(h, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain",
+		          "allow: GET, HEAD\n", (const uint8_t *)"only GET and HEAD\n",
+		          18);
 		return 0;
 	}
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
@@ -254,6 +272,12 @@ net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return -1;
 	case LWS_CALLBACK_HTTP:
 		return on_http(wsi, h, (const char *)in);
+	case LWS_CALLBACK_HTTP_BODY:
+		return 0; /* a body is never read: such a request gets 405 */
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (h != NULL && h->ready)
+			lws_callback_on_writable(wsi);
+		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return h != NULL ? on_http_writeable(h) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:

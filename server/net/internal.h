@@ -39,6 +39,8 @@ struct http_pss {
 	uint64_t id;      /* in net->http while api may still answer */
 	bool ready;       /* the answer is here; write it */
 	bool headers_sent;
+	bool head;        /* HEAD: the headers of the GET answer, no body */
+	bool close_after; /* close the connection once answered (405) */
 	int status;
 	char ctype[64];
 	char extra[512];  /* more header lines: "name: value\n"... */

@@ -45,6 +45,17 @@ lowercase(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* How often needle occurs in s. */
+static int
+count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, needle)) != NULL; s++)
+		n++;
+	return n;
+}
+
 static void
 test_healthz(void **state)
 {
@@ -73,6 +84,46 @@ test_healthz(void **state)
 	assert_non_null(strstr(head, "http/1.1 200"));
 	assert_non_null(strstr(head, "x-content-type-options: nosniff"));
 	assert_non_null(strstr(head, "cache-control: no-store"));
+	/* Each security header once; HSTS on every HTTPS answer. */
+	assert_int_equal(count(head, "x-content-type-options:"), 1);
+	assert_int_equal(count(head, "content-security-policy:"), 1);
+	assert_int_equal(count(head, "x-frame-options:"), 1);
+	assert_int_equal(count(head, "strict-transport-security: max-age="), 1);
+}
+
+/* GET and HEAD only: HEAD has GET's head and no body; any other method
+ * is 405 with Allow, and the connection closes (its body never read). */
+static void
+test_https_methods(void **state)
+{
+	struct h_server *s = *state;
+	const char *methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+	char head[8192], req[256];
+	int closed;
+
+	assert_true(h_tls_exchange_eof(s,
+	                               "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	                               "Connection: close\r\n\r\n",
+	                               head, sizeof(head), 5000, &closed) > 0);
+	lowercase(head);
+	assert_non_null(strstr(head, "http/1.1 200"));
+	assert_non_null(strstr(head, "content-length: 3\r\n"));
+	assert_non_null(strstr(head, "strict-transport-security: max-age="));
+	assert_null(strstr(head, "\r\n\r\nok")); /* no body */
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(req, sizeof(req),
+		         "%s /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		         "Content-Length: 5\r\n\r\nhello",
+		         methods[i]);
+		assert_true(h_tls_exchange_eof(s, req, head, sizeof(head), 5000,
+		                               &closed) > 0);
+		lowercase(head);
+		if (strstr(head, "http/1.1 405") == NULL)
+			fail_msg("%s: %s", methods[i], head);
+		assert_non_null(strstr(head, "allow: get, head\r\n"));
+		assert_true(closed);
+	}
 }
 
 static void
@@ -259,6 +310,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_healthz),
+	    cmocka_unit_test(test_https_methods),
 	    cmocka_unit_test(test_whoami_before_login),
 	    cmocka_unit_test(test_no_subprotocol_refused),
 	    cmocka_unit_test(test_wrong_subprotocol_refused),

@@ -135,6 +135,10 @@ int h_https_get(const struct h_server *s, const char *path, char **body);
  * TLS could not be set up. For requests rkc would never send. */
 long h_tls_exchange(const struct h_server *s, const char *request, char *buf,
                     size_t cap, int timeout_ms);
+/* The same, reading everything until the server closes the connection
+ * (*closed = 1) or timeout_ms passes (*closed = 0). */
+long h_tls_exchange_eof(const struct h_server *s, const char *request,
+                        char *buf, size_t cap, int timeout_ms, int *closed);
 
 /* ------------------------------------------------------------ raw clients */
 

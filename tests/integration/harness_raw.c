@@ -274,30 +274,49 @@ h_raw_recv_frame(struct h_raw *r, int timeout_ms, uint8_t **payload,
 	}
 }
 
-long
-h_tls_exchange(const struct h_server *s, const char *request, char *buf,
-               size_t cap, int timeout_ms)
+/* Both exchanges: write request, read until the end of the head (or,
+ * with to_eof, until the server closes), EOF, a reset or the deadline. */
+static long
+exchange(const struct h_server *s, const char *request, char *buf, size_t cap,
+         int timeout_ms, int to_eof, int *closed)
 {
 	struct h_raw *r;
 	int64_t deadline = h_mono_ms() + timeout_ms;
 	size_t n;
+	long got = 1;
 
+	if (closed != NULL)
+		*closed = 0;
 	if (cap == 0 || (r = raw_tls(s, timeout_ms)) == NULL)
 		return -1;
 	if (h_raw_write(r, request, strlen(request)) == 0) {
-		/* Until the end of the head, EOF, a reset or the deadline:
-		 * what we have then is the answer. */
-		while (r->in_len == 0 ||
+		while (to_eof || r->in_len == 0 ||
 		       memmem(r->in, r->in_len, "\r\n\r\n", 4) == NULL) {
 			int64_t left = deadline - h_mono_ms();
-			if (left <= 0 || raw_fill(r, (int)left) <= 0)
+			if (left <= 0 || (got = raw_fill(r, (int)left)) <= 0)
 				break;
 		}
 	}
+	if (closed != NULL)
+		*closed = got == 0;
 	n = r->in_len < cap - 1 ? r->in_len : cap - 1;
 	if (n > 0)
 		memcpy(buf, r->in, n);
 	buf[n] = '\0';
 	h_raw_close(r);
 	return (long)n;
+}
+
+long
+h_tls_exchange(const struct h_server *s, const char *request, char *buf,
+               size_t cap, int timeout_ms)
+{
+	return exchange(s, request, buf, cap, timeout_ms, 0, NULL);
+}
+
+long
+h_tls_exchange_eof(const struct h_server *s, const char *request, char *buf,
+                   size_t cap, int timeout_ms, int *closed)
+{
+	return exchange(s, request, buf, cap, timeout_ms, 1, closed);
 }
