@@ -176,6 +176,8 @@ test_before_login(void **state)
 	size_t allowed = 0;
 
 	(void)state;
+	assert_non_null(api_verb_of(RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST));
+	assert_non_null(api_verb_of(RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST));
 	assert_true(api_verb_of(RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST)->before_login);
 	assert_true(api_verb_of(RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST)->before_login);
 	for (unsigned i = 0; i < d->n_fields; i++) {
@@ -204,20 +206,25 @@ test_some_rows(void **state)
 
 	(void)state;
 	v = api_verb_of(RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST);
+	assert_non_null(v);
 	assert_ptr_equal(v->handle, api_login);
 	assert_string_equal(v->audit, "login");
 	assert_int_equal(v->rate, API_RATE_AUTH);
 	v = api_verb_of(RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST);
+	assert_non_null(v);
 	assert_ptr_equal(v->handle, api_create_post);
 	assert_string_equal(v->audit, "post.create");
 	assert_int_equal(v->rate, API_RATE_WRITE);
 	v = api_verb_of(RENKEI__V1__ENVELOPE__BODY_SYNC_REQUEST);
+	assert_non_null(v);
 	assert_ptr_equal(v->handle, api_sync);
 	assert_int_equal(v->rate, API_RATE_READ);
 	v = api_verb_of(RENKEI__V1__ENVELOPE__BODY_ATTACHMENT_GET_REQUEST);
+	assert_non_null(v);
 	assert_ptr_equal(v->handle, api_attachment_get);
 	assert_int_equal(v->rate, API_RATE_BULK);
 	v = api_verb_of(RENKEI__V1__ENVELOPE__BODY_WHOAMI_REQUEST);
+	assert_non_null(v);
 	assert_ptr_equal(v->handle, api_whoami);
 	assert_int_equal(v->rate, API_RATE_LOCAL);
 }
