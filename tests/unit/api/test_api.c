@@ -402,6 +402,8 @@ test_login_ok(void **state)
 	assert_int_equal(st.logins_failed, 0);
 	assert_int_equal(st.connections, 1);
 	assert_int_equal(st.by_type[RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST], 2);
+	/* The login was recorded in the audit journal before it was answered. */
+	assert_true(__atomic_load_n(&f->journal.appended, __ATOMIC_SEQ_CST) >= 1);
 	assert_int_equal(p.close_code, 0);
 	close_peer(f, &p);
 	api_get_stats(f->api, &st);
@@ -419,6 +421,8 @@ test_wrong_password_and_unknown_login(void **state)
 	send_login(f, &p, 7, "dr.a", "pw-wrong");
 	expect_error(f, &p, 7, RENKEI__V1__CODE__UNAUTHENTICATED,
 	             "wrong login or password", "");
+	/* A failed login is recorded too (the answer waits for the record). */
+	assert_true(__atomic_load_n(&f->journal.appended, __ATOMIC_SEQ_CST) >= 1);
 	/* An unknown login reads exactly the same. */
 	send_login(f, &p, 8, "nobody", "pw-right");
 	expect_error(f, &p, 8, RENKEI__V1__CODE__UNAUTHENTICATED,
