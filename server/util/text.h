@@ -17,8 +17,8 @@ int64_t rk_mono_ms(void);
 int64_t rk_mono_us(void);
 
 /* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, no
- * code points above U+10FFFF) and holds no NUL and no C0 control other
- * than tab, LF and CR. */
+ * code points above U+10FFFF) and holds no NUL, no C0 control other than
+ * tab, LF and CR, and no DEL (0x7f). */
 bool rk_utf8_valid(const char *s, size_t n);
 
 /* Number of code points in valid UTF-8. */
