@@ -188,7 +188,7 @@ api_retract_post(const struct api_call *call, const void *msg)
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "client_id must be 1-64 printable ASCII characters",
 		                  "client_id");
-	if (rk_utf8_len(m->reason, n) < CARE_REASON_MIN || n > CARE_TEXT_MAX)
+	if (rk_text_visible_len(m->reason, n) < CARE_REASON_MIN || n > CARE_TEXT_MAX)
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "give a reason for the retraction", "reason");
 	q = post_req_new(call, OP_RETRACT, m->client_id, m->reason);

@@ -18,7 +18,7 @@
 #include "util/mem.h"
 #include "util/text.h"
 
-#define BREAKGLASS_REASON_MIN 10 /* characters */
+#define BREAKGLASS_REASON_MIN 10 /* characters other than spaces */
 
 int
 care_history_add(struct store_conn *sc, int64_t patient_id, int64_t by_user_id,
@@ -339,9 +339,10 @@ care_breakglass(struct store_conn *sc, const struct policy_actor *who,
 	size_t tlen;
 	int rc;
 
-	if (rk_utf8_len(reason, strlen(reason)) < BREAKGLASS_REASON_MIN)
+	if (rk_text_visible_len(reason, strlen(reason)) < BREAKGLASS_REASON_MIN)
 		return rk_fail(st, RK_ERR_INVALID,
-		               "give the emergency reason (at least 10 characters)",
+		               "give the emergency reason (at least 10 characters other than "
+		               "spaces)",
 		               "reason");
 	pid = care_patient_id(sc, code);
 	if (pid < 0)

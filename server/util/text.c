@@ -82,6 +82,31 @@ rk_utf8_len(const char *s, size_t n)
 	return count;
 }
 
+size_t
+rk_text_visible_len(const char *s, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c & 0xc0) == 0x80 || c == ' ' || c == '\t' || c == '\r' ||
+		    c == '\n')
+			continue;
+		/* U+3000 IDEOGRAPHIC SPACE (e3 80 80), U+00A0 (c2 a0). */
+		if (c == 0xe3 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+		    (unsigned char)s[i + 2] == 0x80) {
+			i += 2;
+			continue;
+		}
+		if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] == 0xa0) {
+			i += 1;
+			continue;
+		}
+		count++;
+	}
+	return count;
+}
+
 void
 rk_hex_encode(const uint8_t *in, size_t n, char *out)
 {

@@ -21,6 +21,11 @@ int64_t rk_mono_us(void);
  * tab, LF and CR, and no DEL (0x7f). */
 bool rk_utf8_valid(const char *s, size_t n);
 
+/* Number of code points in valid UTF-8 that are not white space (space,
+ * tab, CR, LF, no-break space, ideographic space U+3000): how a written
+ * reason is measured, so that ten spaces are not a reason. */
+size_t rk_text_visible_len(const char *s, size_t n);
+
 /* Number of code points in valid UTF-8. */
 size_t rk_utf8_len(const char *s, size_t n);
 

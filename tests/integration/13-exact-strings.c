@@ -149,6 +149,10 @@ test_nul_is_refused_not_cut(void **state)
 	env.body_case = RENKEI__V1__ENVELOPE__BODY_RETRACT_POST_REQUEST;
 	env.retract_post_request = &rt;
 	assert_refused(send_with_nul(st->ns, &env, 904), "reason");
+	/* Nor is a reason of spaces only a reason. */
+	rt.reason = " \u3000 \t ";
+	r = h_call(st->ns, &env);
+	assert_refused(r, "reason");
 	/* The original stands, unamended and unretracted. */
 	assert_int_equal(posts_with_text(st->ns, "the original", 12), 1);
 }

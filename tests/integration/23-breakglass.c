@@ -72,6 +72,14 @@ test_refusals(void **state)
 	            RENKEI__V1__CODE__INVALID_ARGUMENT);
 	expect_code(h_breakglass_env(o, "pt-sato", "救急搬送で既往歴確"),
 	            RENKEI__V1__CODE__INVALID_ARGUMENT);
+	/* Spaces are not a reason: ten ASCII spaces, nine kanji padded
+	 * with ideographic spaces, tabs and newlines. */
+	expect_code(h_breakglass_env(o, "pt-sato", "          "),
+	            RENKEI__V1__CODE__INVALID_ARGUMENT);
+	expect_code(h_breakglass_env(o, "pt-sato", "救急搬送で既往歴確\u3000\u3000"),
+	            RENKEI__V1__CODE__INVALID_ARGUMENT);
+	expect_code(h_breakglass_env(o, "pt-sato", "急変 \t\n\r 急変 \u00a0 急変"),
+	            RENKEI__V1__CODE__INVALID_ARGUMENT);
 	/* A care worker never breaks the glass (cw.yamamoto is not on
 	 * pt-yamada's sheet). */
 	expect_code(h_breakglass_env(cw, "pt-yamada", reason),

@@ -53,6 +53,22 @@ test_utf8(void **state)
 	assert_int_equal(rk_utf8_len("山田", strlen("山田")), 2);
 }
 
+/* A reason is measured without its white space. */
+static void
+test_visible_len(void **state)
+{
+	(void)state;
+	assert_int_equal(rk_text_visible_len("", 0), 0);
+	assert_int_equal(rk_text_visible_len("          ", 10), 0);
+	assert_int_equal(rk_text_visible_len(" \t\r\n", 4), 0);
+	assert_int_equal(rk_text_visible_len("\xe3\x80\x80\xc2\xa0", 5), 0);
+	assert_int_equal(rk_text_visible_len("a b", 3), 2);
+	assert_int_equal(rk_text_visible_len("急変\xe3\x80\x80のため", 18), 5);
+	/* Other characters that start with the same bytes count. */
+	assert_int_equal(rk_text_visible_len("\xe3\x80\x81", 3), 1); /* 、 */
+	assert_int_equal(rk_text_visible_len("\xc2\xa9", 2), 1);     /* © */
+}
+
 static void
 test_hex(void **state)
 {
@@ -123,6 +139,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_error_has_a_string),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_visible_len),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_conf),
