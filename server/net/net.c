@@ -223,6 +223,31 @@ on_receive(struct pss *p, const void *in, size_t len)
 	return 0;
 }
 
+/* RFC 6455 4.4: an upgrade asking for a version other than 13 is
+ * answered 426 with the version we speak (libwebsockets 4.1 would
+ * otherwise carry on as if it had asked for 13), and closed. */
+static int
+refuse_ws_version(struct lws *wsi)
+{
+	char v[16] = "";
+	uint8_t buf[LWS_PRE + 512], *start = &buf[LWS_PRE], *p = start,
+	                            *end = &buf[sizeof(buf) - 1];
+
+	if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_VERSION) > 0 &&
+	    strcmp(v, "13") == 0)
+		return 0;
+	if (lws_add_http_header_status(wsi, 426, &p, end) == 0 &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"sec-websocket-version:",
+	                                (const unsigned char *)"13", 2, &p, end) == 0 &&
+	    lws_add_http_header_content_length(wsi, 0, &p, end) == 0 &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+	                                (const unsigned char *)"close", 5, &p, end) == 0 &&
+	    lws_finalize_http_header(wsi, &p, end) == 0)
+		lws_write(wsi, start, (size_t)(p - start),
+		          LWS_WRITE_HTTP_HEADERS);
+	return -1;
+}
+
 static int
 callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                 void *in, size_t len)
@@ -237,6 +262,8 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	}
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return refuse_ws_version(wsi);
 	case LWS_CALLBACK_PROTOCOL_INIT:
 		pn = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi),
 		                                 lws_get_protocol(wsi), sizeof(*pn));

@@ -21,6 +21,15 @@
 	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"                      \
 	"Sec-WebSocket-Version: 13\r\n" proto_line "\r\n"
 
+/* An upgrade to renkei.v1 with the given version line ("" for none). */
+#define VERSION_REQ(version_line)                                              \
+	"GET / HTTP/1.1\r\n"                                                   \
+	"Host: 127.0.0.1\r\n"                                                  \
+	"Upgrade: websocket\r\n"                                               \
+	"Connection: Upgrade\r\n"                                              \
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" version_line         \
+	"Sec-WebSocket-Protocol: renkei.v1\r\n\r\n"
+
 static int
 setup(void **state)
 {
@@ -305,12 +314,39 @@ test_login_timeout(void **state)
 	rkc_close(c);
 }
 
+/* RFC 6455 4.4: another version is answered 426 with the version the
+ * server speaks, and the connection closes; 13 is upgraded. */
+static void
+test_websocket_version(void **state)
+{
+	struct h_server *s = *state;
+	const char *reqs[] = {VERSION_REQ("Sec-WebSocket-Version: 8\r\n"),
+	                      VERSION_REQ("Sec-WebSocket-Version: 14\r\n"),
+	                      VERSION_REQ("")};
+	char head[8192];
+	int closed;
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		assert_true(h_tls_exchange_eof(s, reqs[i], head, sizeof(head), 5000,
+		                               &closed) > 0);
+		lowercase(head);
+		if (strstr(head, " 426") == NULL)
+			fail_msg("request %zu: %s", i, head);
+		assert_non_null(strstr(head, "sec-websocket-version: 13\r\n"));
+		assert_true(closed);
+	}
+	assert_true(h_tls_exchange(s, VERSION_REQ("Sec-WebSocket-Version: 13\r\n"),
+	                           head, sizeof(head), 5000) > 0);
+	assert_non_null(strstr(head, " 101 "));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_healthz),
 	    cmocka_unit_test(test_https_methods),
+	    cmocka_unit_test(test_websocket_version),
 	    cmocka_unit_test(test_whoami_before_login),
 	    cmocka_unit_test(test_no_subprotocol_refused),
 	    cmocka_unit_test(test_wrong_subprotocol_refused),
