@@ -105,6 +105,17 @@ api_conn_open(struct api *api, void *handle, const char *address)
 	return c;
 }
 
+size_t
+api_conn_message_max(const struct api *api, const struct api_conn *c)
+{
+	int before = api->conf->prelogin_max_message_bytes;
+	int after = api->conf->max_message_bytes;
+
+	if (c != NULL && c->sess != NULL)
+		return (size_t)after;
+	return (size_t)(before < after ? before : after);
+}
+
 void
 api_conn_closed(struct api *api, struct api_conn **cp)
 {

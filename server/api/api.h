@@ -63,6 +63,12 @@ struct api_conn *api_conn_open(struct api *api, void *handle,
 /* The connection is gone; frees the state and NULLs *cp. */
 void api_conn_closed(struct api *api, struct api_conn **cp);
 
+/* The largest message the connection may send now: far smaller before
+ * it has logged in (prelogin_max_message_bytes) than after
+ * (max_message_bytes), so that connections that never log in cannot make
+ * the server hold large unfinished messages. */
+size_t api_conn_message_max(const struct api *api, const struct api_conn *c);
+
 /* One complete binary message from the connection. */
 void api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
                     size_t len);

@@ -169,7 +169,7 @@ static int
 on_receive(struct pss *p, const void *in, size_t len)
 {
 	struct net *n = p->net;
-	size_t max = (size_t)n->conf->max_message_bytes;
+	size_t max = api_conn_message_max(n->api, p->conn);
 
 	if (p->closing)
 		return 0;

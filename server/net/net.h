@@ -3,8 +3,9 @@
  * subprotocol "renkei.v1" and plain HTTPS (GET /healthz) on the same port.
  *
  * What it guarantees to api/: complete binary messages only (fragments
- * reassembled, at most max_message_bytes; text frames and oversize
- * messages close the connection with 1003 / 1009), one callback per
+ * reassembled, at most api_conn_message_max(): smaller before login;
+ * text frames and oversize messages close the connection with 1003 /
+ * 1009), one callback per
  * message, and a bounded outbound queue per connection: when a client
  * stops reading and its queue passes out_queue_frames or out_queue_bytes,
  * its queue is dropped and it is closed with 1008 and a reason — the

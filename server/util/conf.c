@@ -55,6 +55,9 @@ static const struct conf_entry conf_table[] = {
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
 	          "requests allowed on a connection before it logs in"),
+	INT_ENTRY(prelogin_max_message_bytes, "8192", 1024, 1 << 20,
+	          "largest WebSocket message before login (a login is ~1.5 KB); "
+	          "larger closes with 1009"),
 	INT_ENTRY(session_idle_s, "1800", 10, 30 * 86400,
 	          "a session unused for this long ends"),
 	INT_ENTRY(session_max_s, "43200", 60, 90 * 86400,

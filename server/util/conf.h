@@ -28,6 +28,7 @@ struct conf {
 	int ping_hangup_s;
 	int login_timeout_s;
 	int prelogin_max_requests;
+	int prelogin_max_message_bytes;
 	int session_idle_s;
 	int session_max_s;
 	int login_max_failures;

@@ -12,6 +12,7 @@
 #include "harness.h"
 
 #define MAX_MESSAGE 65536
+#define PRELOGIN_MAX 8192 /* the default prelogin_max_message_bytes */
 
 struct state {
 	struct h_server *s;
@@ -293,12 +294,13 @@ static void
 test_message_at_limit_is_answered(void **state)
 {
 	struct state *st = *state;
-	struct rkc *a = h_connect(st->s);
+	struct rkc *a = h_connect_login(st->s, "pt.ito", NULL);
 	uint8_t *msg = login_of_size(MAX_MESSAGE);
 	Renkei__V1__Envelope *r;
 
 	assert_non_null(a);
-	/* Within the limit: decoded and refused for its content. */
+	/* Within the limit (after login): decoded and refused for its
+	 * content. */
 	r = send_raw(a, msg, MAX_MESSAGE);
 	h_assert_error(r, RENKEI__V1__CODE__INVALID_ARGUMENT);
 	assert_string_equal(r->error->field, "device");
@@ -363,6 +365,47 @@ test_oversize_message_closes_1009(void **state)
 		assert_int_equal(
 		    rkc_send_frame(a, i == 0 ? RKC_OP_BINARY : RKC_OP_CONT,
 		                   msg + i * 14000, 14000, i == 4),
+		    0);
+	expect_1009(a);
+	rkc_close(a);
+	free(msg);
+	assert_server_fine(st);
+}
+
+/* Before login the limit is prelogin_max_message_bytes (8192 by
+ * default), far below the limit after: at it a message is answered; one
+ * byte more, in one frame or in fragments, closes with 1009. */
+static void
+test_prelogin_message_limit(void **state)
+{
+	struct state *st = *state;
+	struct rkc *a = h_connect(st->s);
+	uint8_t *msg = login_of_size(PRELOGIN_MAX);
+	Renkei__V1__Envelope *r;
+
+	assert_non_null(a);
+	r = send_raw(a, msg, PRELOGIN_MAX);
+	h_assert_error(r, RENKEI__V1__CODE__INVALID_ARGUMENT);
+	assert_string_equal(r->error->field, "device");
+	h_env_free(r);
+	free(msg);
+	rkc_close(a);
+
+	msg = login_of_size(PRELOGIN_MAX + 1);
+	a = h_connect(st->s);
+	assert_non_null(a);
+	assert_int_equal(
+	    rkc_send_frame(a, RKC_OP_BINARY, msg, PRELOGIN_MAX + 1, 1), 0);
+	expect_1009(a);
+	rkc_close(a);
+
+	/* In fragments: the first 3000 bytes are fine, the total is not. */
+	a = h_connect(st->s);
+	assert_non_null(a);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(
+		    rkc_send_frame(a, i == 0 ? RKC_OP_BINARY : RKC_OP_CONT,
+		                   msg + i * 3000, 3000, 0),
 		    0);
 	expect_1009(a);
 	rkc_close(a);
@@ -468,6 +511,7 @@ main(void)
 	    cmocka_unit_test(test_text_frame_closes_1003),
 	    cmocka_unit_test(test_message_at_limit_is_answered),
 	    cmocka_unit_test(test_oversize_message_closes_1009),
+	    cmocka_unit_test(test_prelogin_message_limit),
 	    cmocka_unit_test(test_prelogin_request_limit_1008),
 	    cmocka_unit_test(test_framing_violations_close_1002),
 	};
