@@ -254,6 +254,16 @@ net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return -1;
 	case LWS_CALLBACK_HTTP:
 		return on_http(wsi, h, (const char *)in);
+	case LWS_CALLBACK_HTTP_BODY:
+		return 0; /* nothing here takes a body: drop it */
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		/* lws reads a request's body (POST, PUT...) before it lets us
+		 * write. lws_callback_http_dummy would end the transaction
+		 * here, and the answer on_http made (405) would never go out:
+		 * ask for it to be written now instead. */
+		if (h != NULL && h->ready)
+			lws_callback_on_writable(wsi);
+		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return h != NULL ? on_http_writeable(h) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
