@@ -281,6 +281,10 @@ net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return h != NULL ? on_http_writeable(h) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		/* DROP_PROTOCOL: a keep-alive transaction is over (or the
+		 * connection upgrades); lws frees this pss right after, and
+		 * CLOSED_HTTP will see a fresh one. */
 		if (h != NULL && h->net != NULL) {
 			if (h->id != 0)
 				idmap_del(&h->net->http, h->id);
