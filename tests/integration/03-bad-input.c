@@ -400,6 +400,9 @@ test_prelogin_message_limit(void **state)
 	rkc_close(a);
 
 	/* In fragments: the first 3000 bytes are fine, the total is not. */
+	free(msg);
+	msg = calloc(1, 3 * 3000);
+	assert_non_null(msg);
 	a = h_connect(st->s);
 	assert_non_null(a);
 	for (int i = 0; i < 3; i++)
