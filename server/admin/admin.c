@@ -29,6 +29,7 @@ admin_store_config(const struct conf *conf, struct store_config *cfg,
 	cfg->audit_path = audit_path;
 	cfg->readers = conf->store_readers;
 	cfg->max_batch = conf->store_max_batch;
+	cfg->queue_max = conf->store_queue_max;
 	cfg->cache_mb = conf->store_cache_mb;
 	if (store_key_load(&cfg->care_key, "RENKEI_CARE_KEY", conf->care_key_file,
 	                   err, errlen) != 0)

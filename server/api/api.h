@@ -48,6 +48,11 @@ struct api_transport {
 	void (*http_reply)(void *ctx, uint64_t http_id, int status,
 	                   const char *content_type, const char *extra_headers,
 	                   const uint8_t *body, size_t len);
+	/* Stop (allow = 0) or resume (1) reading the connection's socket:
+	 * api stops a connection that has max_inflight requests in flight,
+	 * so that a client pipelining without waiting is slowed to the
+	 * server's pace instead of queueing without bound. May be NULL. */
+	void (*rx_flow)(void *handle, int allow);
 	void *ctx;
 };
 
@@ -96,6 +101,7 @@ void api_shutdown(struct api *api);
 struct api_stats {
 	uint64_t requests, errors, logins_ok, logins_failed, posts, deliveries;
 	uint64_t upload_bytes;
+	uint64_t rx_paused;     /* times a connection hit max_inflight */
 	uint64_t by_type[128];  /* requests by Envelope body field number */
 	uint64_t by_code[17];   /* errors by wire code */
 	uint64_t by_rate[8];    /* requests by rate class (api/dispatch.h) */

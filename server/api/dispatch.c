@@ -188,4 +188,12 @@ api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
 	    ++c->prelogin_requests > api->conf->prelogin_max_requests)
 		api_conn_close(api, c, API_CLOSE_POLICY,
 		               "too many requests before login");
+	/* At the cap, stop reading this socket until half are answered
+	 * (api_req_release): TCP then pushes back on the client. */
+	if (!c->closing && !c->rx_paused && c->inflight >= api->conf->max_inflight &&
+	    api->tr.rx_flow != NULL) {
+		c->rx_paused = true;
+		api->stats.rx_paused++;
+		api->tr.rx_flow(c->handle, 0);
+	}
 }

@@ -48,6 +48,8 @@ struct api_conn {
 	int prelogin_requests;
 	bool closing;
 	bool login_busy; /* a login or resume is in flight */
+	int inflight;    /* requests handed to the store, not yet answered */
+	bool rx_paused;  /* its socket is not read: inflight hit the cap */
 	struct live_session *sess; /* NULL until logged in */
 	int64_t *watch;            /* boards watched live (patient ids) */
 	size_t nwatch;

@@ -46,6 +46,10 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        "the audit journal could not be written.\n"
 	        "# TYPE renkei_store_journal_failures_total counter\n"
 	        "renkei_store_journal_failures_total %llu\n"
+	        "# HELP renkei_store_refused_full_total Requests answered "
+	        "UNAVAILABLE because a store queue was at store_queue_max.\n"
+	        "# TYPE renkei_store_refused_full_total counter\n"
+	        "renkei_store_refused_full_total %llu\n"
 	        "# HELP renkei_store_write_queue Operations waiting for the writer.\n"
 	        "# TYPE renkei_store_write_queue gauge\n"
 	        "renkei_store_write_queue %d\n"
@@ -56,7 +60,8 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        (unsigned long long)a->posts, (unsigned long long)a->deliveries,
 	        (unsigned long long)ss.commits, (unsigned long long)ss.ops_committed,
 	        (double)ss.commit_us_total / 1e6,
-	        (unsigned long long)ss.journal_failures, ss.write_queue);
+	        (unsigned long long)ss.journal_failures,
+	        (unsigned long long)ss.refused_full, ss.write_queue);
 	for (int i = 0; i < 7; i++) {
 		cum += ss.batch_hist[i];
 		rk_appendf(buf, len, cap, "renkei_store_batch_size_bucket{le=\"%s\"} %llu\n",
@@ -103,6 +108,12 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 		           "renkei_requests_by_class_total{class=\"%s\"} %llu\n",
 		           api_rate_name((enum api_rate)i),
 		           (unsigned long long)a->by_rate[i]);
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_rx_paused_total Times a connection reached "
+	           "max_inflight and its socket was not read for a while.\n"
+	           "# TYPE renkei_rx_paused_total counter\n"
+	           "renkei_rx_paused_total %llu\n",
+	           (unsigned long long)a->rx_paused);
 	rk_appendf(buf, len, cap,
 	           "# HELP renkei_errors_by_code_total Error answers by code.\n"
 	           "# TYPE renkei_errors_by_code_total counter\n");

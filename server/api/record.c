@@ -83,8 +83,12 @@ api_audit_then(struct api_req *r, int rc, void (*reply)(struct api_req *r, int r
 	r->op.lean = true; /* writes nothing of its own */
 	r->op.run = audit_only_run;
 	r->op.done = audit_only_done;
-	if (store_submit_write(r->api->store, &r->op) != RK_OK) {
-		rk_fail(&r->st, RK_ERR_UNAVAILABLE, API_MSG_SHUTTING_DOWN, NULL);
+	int sub = store_submit_write(r->api->store, &r->op);
+
+	if (sub != RK_OK) {
+		rk_fail(&r->st, RK_ERR_UNAVAILABLE,
+		        sub == RK_ERR_EXHAUSTED ? API_MSG_BUSY : API_MSG_SHUTTING_DOWN,
+		        NULL);
 		reply(r, RK_ERR_UNAVAILABLE);
 	}
 }

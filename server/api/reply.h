@@ -36,6 +36,7 @@ void api_reply_status(struct api *api, struct api_conn *c, uint64_t rid,
 
 /* The answer when the store no longer takes work. */
 #define API_MSG_SHUTTING_DOWN "the server is shutting down; try again shortly"
+#define API_MSG_BUSY "the server is busy; try again shortly"
 
 /* Close a connection (once) after what is queued, with a WebSocket close
  * code and reason. */

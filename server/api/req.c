@@ -20,6 +20,7 @@ api_req_new(size_t size, const struct api_call *call)
 	r->api = call->api;
 	r->conn_id = call->c->id;
 	r->request_id = call->rid;
+	call->c->inflight++;
 	if (call->verb != NULL && call->verb->audit != NULL)
 		r->au = api_audit(r, call->c, call->verb->audit, NULL, NULL);
 	return r;
@@ -54,8 +55,20 @@ api_req_found(struct api_req *r, int rc, const char *patient)
 void
 api_req_release(struct api_req *r)
 {
+	struct api_conn *c;
+
 	if (r == NULL)
 		return;
+	/* One less in flight: read the socket again once half are done. */
+	if ((c = idmap_get(&r->api->conns, r->conn_id)) != NULL) {
+		c->inflight--;
+		if (c->rx_paused && !c->closing &&
+		    c->inflight <= r->api->conf->max_inflight / 2) {
+			c->rx_paused = false;
+			if (r->api->tr.rx_flow != NULL)
+				r->api->tr.rx_flow(c->handle, 1);
+		}
+	}
 	if (r->fini != NULL)
 		r->fini(r);
 	while (r->owned != NULL) {
@@ -117,9 +130,13 @@ submit(struct api_req *r, bool write)
 	           : store_submit_read(r->api->store, &r->op);
 	if (rc == RK_OK)
 		return RK_OK;
+	/* Closing, or the queue is at store_queue_max: UNAVAILABLE either
+	 * way (a retry later will do), with the words for which. */
 	if ((c = api_req_conn(r)) != NULL)
 		api_reply_error(r->api, c, r->request_id, RK_ERR_UNAVAILABLE,
-		                API_MSG_SHUTTING_DOWN, NULL);
+		                rc == RK_ERR_EXHAUSTED ? API_MSG_BUSY
+		                                       : API_MSG_SHUTTING_DOWN,
+		                NULL);
 	api_req_release(r);
 	return RK_ERR_UNAVAILABLE;
 }

@@ -118,6 +118,15 @@ transport_close(void *handle, int code, const char *reason)
 	start_close(handle, code, reason);
 }
 
+static void
+transport_rx_flow(void *handle, int allow)
+{
+	struct pss *p = handle;
+
+	if (p->wsi != NULL && !p->closing)
+		lws_rx_flow_control(p->wsi, allow);
+}
+
 struct api_transport
 net_transport(struct net *n)
 {
@@ -125,6 +134,7 @@ net_transport(struct net *n)
 		.send = transport_send,
 		.close = transport_close,
 		.http_reply = net_http_reply,
+		.rx_flow = transport_rx_flow,
 		.ctx = n,
 	};
 	return t;

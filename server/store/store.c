@@ -616,6 +616,11 @@ submit(struct store *s, struct opq *q, pthread_cond_t *cond, struct store_op *op
 		pthread_mutex_unlock(&s->mu);
 		return RK_ERR_UNAVAILABLE;
 	}
+	if (s->cfg.queue_max > 0 && q->len >= s->cfg.queue_max) {
+		s->stats.refused_full++;
+		pthread_mutex_unlock(&s->mu);
+		return RK_ERR_EXHAUSTED;
+	}
 	opq_push(q, op);
 	pthread_cond_signal(cond);
 	pthread_mutex_unlock(&s->mu);

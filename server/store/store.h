@@ -76,6 +76,10 @@ struct store_config {
 	int readers;
 	int max_batch;
 	int cache_mb; /* page cache per connection and database; 0 = 64 */
+	/* The most ops waiting in the write queue, and in the read queue,
+	 * before a submit is refused (RK_ERR_EXHAUSTED): a burst waits, a
+	 * flood is turned away instead of growing memory. 0 = no limit. */
+	int queue_max;
 	void (*wake)(void *arg); /* any thread: "completions are waiting" */
 	void *wake_arg;
 	/* Writer thread: write the journal of `batch` (linked by ->next; each
@@ -101,7 +105,8 @@ int store_key_create(const char *path, char *err, size_t errlen);
 int store_open(struct store **out, const struct store_config *cfg, char *err,
                size_t errlen);
 
-/* Queue an op. Any thread. Returns RK_ERR_UNAVAILABLE once closing. */
+/* Queue an op. Any thread. Returns RK_ERR_UNAVAILABLE once closing,
+ * RK_ERR_EXHAUSTED while its queue holds queue_max ops. */
 int store_submit_write(struct store *s, struct store_op *op);
 int store_submit_read(struct store *s, struct store_op *op);
 
@@ -122,6 +127,7 @@ void store_close(struct store *s,
 /* Counters for metrics. */
 struct store_stats {
 	uint64_t commits, ops_committed, batch_max, journal_failures;
+	uint64_t refused_full;     /* submits refused: queue at queue_max */
 	uint64_t commit_us_total;  /* time spent committing */
 	uint64_t batch_hist[8];    /* batch sizes: 1, 2-3, 4-15, 16-63, 64-255, 256-1023, 1024+ */
 	uint64_t commit_hist[8];   /* commit time: <=1, 2, 5, 10, 25, 50, 100 ms, more */

@@ -55,6 +55,9 @@ static const struct conf_entry conf_table[] = {
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
 	          "requests allowed on a connection before it logs in"),
+	INT_ENTRY(max_inflight, "64", 1, 100000,
+	          "requests one connection may have in flight; at this many its "
+	          "socket is not read until half are answered"),
 	INT_ENTRY(prelogin_max_message_bytes, "8192", 1024, 1 << 20,
 	          "largest WebSocket message before login (a login is ~1.5 KB); "
 	          "larger closes with 1009"),
@@ -72,6 +75,9 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(store_readers, "2", 1, 64, "database reader threads"),
 	INT_ENTRY(store_max_batch, "1000", 1, 100000,
 	          "most operations committed in one transaction"),
+	INT_ENTRY(store_queue_max, "20000", 16, 10000000,
+	          "most operations waiting for the writer (and for the readers) "
+	          "before new requests are answered UNAVAILABLE"),
 	INT_ENTRY(store_cache_mb, "64", 2, 65536,
 	          "page cache per database connection (MiB): every page read "
 	          "from disk is decrypted, so size it for the working set"),

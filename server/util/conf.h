@@ -29,6 +29,7 @@ struct conf {
 	int login_timeout_s;
 	int prelogin_max_requests;
 	int prelogin_max_message_bytes;
+	int max_inflight;
 	int session_idle_s;
 	int session_max_s;
 	int login_max_failures;
@@ -37,6 +38,7 @@ struct conf {
 	int argon2_m_kib;
 	int store_readers;
 	int store_max_batch;
+	int store_queue_max;
 	int store_cache_mb;
 	int shutdown_grace_s;
 	int handoff_readonly_s;

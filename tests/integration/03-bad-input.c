@@ -416,6 +416,49 @@ test_prelogin_message_limit(void **state)
 	assert_server_fine(st);
 }
 
+/* 2000 requests pipelined on one connection without reading an answer:
+ * the server stops reading the socket while max_inflight are in flight
+ * (renkei_rx_paused_total counts it), answers every one exactly once,
+ * and keeps serving everyone else. */
+static void
+test_pipelined_flood_is_paced(void **state)
+{
+	struct state *st = *state;
+	struct rkc *a = h_connect_login(st->s, "pt.ito", NULL);
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT, *r;
+	Renkei__V1__ListPatientsRequest lp = RENKEI__V1__LIST_PATIENTS_REQUEST__INIT;
+	char *metrics = NULL;
+	enum { N = 2000 };
+
+	assert_non_null(a);
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_REQUEST;
+	env.list_patients_request = &lp;
+	for (uint64_t i = 1; i <= N; i++) {
+		env.request_id = 1000 + i;
+		assert_int_equal(rkc_send(a, &env), 0);
+	}
+	/* Reads run on several reader threads: answers may come in any
+	 * order, but each exactly once. */
+	static char seen[N + 1];
+	memset(seen, 0, sizeof(seen));
+	for (uint64_t i = 1; i <= N; i++) {
+		if (rkc_recv(a, H_TIMEOUT_MS, &r) != 0)
+			fail_msg("answer %llu: %s", (unsigned long long)i,
+			         rkc_last_error(a));
+		assert_true(r->request_id > 1000 && r->request_id <= 1000 + N);
+		assert_int_equal(seen[r->request_id - 1000]++, 0);
+		h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_RESPONSE);
+		h_env_free(r);
+	}
+	rkc_close(a);
+	assert_int_equal(h_https_get(st->s, "/metrics", &metrics), 200);
+	assert_non_null(metrics);
+	assert_null(strstr(metrics, "renkei_rx_paused_total 0\n"));
+	assert_non_null(strstr(metrics, "renkei_rx_paused_total "));
+	free(metrics);
+	assert_server_fine(st);
+}
+
 static void
 test_prelogin_request_limit_1008(void **state)
 {
@@ -515,6 +558,7 @@ main(void)
 	    cmocka_unit_test(test_message_at_limit_is_answered),
 	    cmocka_unit_test(test_oversize_message_closes_1009),
 	    cmocka_unit_test(test_prelogin_message_limit),
+	    cmocka_unit_test(test_pipelined_flood_is_paced),
 	    cmocka_unit_test(test_prelogin_request_limit_1008),
 	    cmocka_unit_test(test_framing_violations_close_1002),
 	};

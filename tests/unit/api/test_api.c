@@ -33,6 +33,8 @@ struct peer {
 	int nframes, taken;
 	int close_code;
 	char close_reason[128];
+	int rx_stops, rx_resumes; /* rx_flow(0) and rx_flow(1) calls */
+	int rx_allowed;
 };
 
 struct fx {
@@ -83,6 +85,19 @@ fake_close(void *handle, int code, const char *reason)
 }
 
 static void
+fake_rx_flow(void *handle, int allow)
+{
+	struct peer *p = handle;
+
+	assert_int_not_equal(p->rx_allowed, allow); /* a change each time */
+	p->rx_allowed = allow;
+	if (allow)
+		p->rx_resumes++;
+	else
+		p->rx_stops++;
+}
+
+static void
 fake_http_reply(void *ctx, uint64_t http_id, int status, const char *content_type,
                 const char *extra_headers, const uint8_t *body, size_t len)
 {
@@ -123,7 +138,10 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct store_conn *sc;
 	struct rk_status st = {0};
-	struct api_transport tr = {fake_send, fake_close, fake_http_reply, NULL};
+	struct api_transport tr = {.send = fake_send,
+	                           .close = fake_close,
+	                           .http_reply = fake_http_reply,
+	                           .rx_flow = fake_rx_flow};
 	char err[256];
 
 	strcpy(f->dir, "/tmp/renkei-api-XXXXXX");
@@ -137,6 +155,7 @@ setup(void **state)
 	set(f, "argon2_m_kib", "8");
 	set(f, "login_max_failures", "3");
 	set(f, "prelogin_max_requests", "10");
+	set(f, "max_inflight", "4");
 	set(f, "store_readers", "1");
 
 	f->cfg.care_path = f->care;
@@ -191,6 +210,7 @@ static void
 open_peer(struct fx *f, struct peer *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->rx_allowed = 1;
 	p->c = api_conn_open(f->api, p, "::ffff:192.0.2.7");
 	assert_non_null(p->c);
 }
@@ -616,6 +636,35 @@ test_resume_and_logout(void **state)
 
 /* A connection that goes while its login is in the store: the answer
  * finds nobody, and nothing is sent or leaked. */
+/* A client that pipelines without waiting: at max_inflight (4 here) its
+ * socket stops being read, and is read again once half are answered;
+ * every request is still answered, in order. */
+static void
+test_inflight_cap_stops_reading(void **state)
+{
+	struct fx *f = *state;
+	struct peer pp, *p = &pp;
+
+	open_peer(f, p);
+	login_ok(f, p, 1, "dr.a", "pw-right");
+	pump_idle(f);
+	for (uint64_t rid = 10; rid < 18; rid++)
+		send_empty(f, p, rid, RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_REQUEST);
+	assert_int_equal(p->rx_stops, 1);
+	assert_int_equal(p->rx_allowed, 0);
+	for (uint64_t rid = 10; rid < 18; rid++) {
+		Renkei__V1__Envelope *env = next_reply(f, p);
+		assert_int_equal(env->request_id, rid);
+		assert_int_equal(env->body_case,
+		                 RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_RESPONSE);
+		renkei__v1__envelope__free_unpacked(env, NULL);
+	}
+	pump_idle(f);
+	assert_int_equal(p->rx_allowed, 1);
+	assert_true(p->rx_resumes >= 1);
+	close_peer(f, p);
+}
+
 static void
 test_conn_gone_mid_login(void **state)
 {
@@ -647,6 +696,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_undecodable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prelogin_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_and_logout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inflight_cap_stops_reading, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_conn_gone_mid_login, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

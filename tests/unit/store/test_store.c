@@ -225,15 +225,6 @@ test_group_commit(void **state)
 }
 
 static int
-failing_journal(struct store_conn *jc, struct store_op *batch, void *arg)
-{
-	(void)jc;
-	(void)batch;
-	(void)arg;
-	return RK_ERR_STORE; /* the audit store cannot be written */
-}
-
-static int
 count_g(struct fx *f)
 {
 	sqlite3_stmt *q = store_stmt(f->sc, "SELECT count(*) FROM orgs WHERE code LIKE 'g-%'");
@@ -242,6 +233,65 @@ count_g(struct fx *f)
 	n = sqlite3_column_int(q, 0);
 	sqlite3_reset(q);
 	return n;
+}
+
+/* A full queue turns work away instead of growing: with the writer held
+ * by one op, queue_max more are taken and the next is refused
+ * (RK_ERR_EXHAUSTED, counted); once the queue drains, submits work
+ * again, and everything taken is committed. */
+static void
+test_queue_high_water(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg = f->cfg;
+	struct store *s;
+	struct store_stats st;
+	char err[256];
+	enum { MAX = 4 };
+	struct gop ops[MAX + 3];
+	int ndone = 0;
+
+	memset(ops, 0, sizeof(ops));
+	cfg.wake = nowake;
+	cfg.queue_max = MAX;
+	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
+	for (int i = 0; i < MAX + 3; i++) {
+		ops[i].op.run = gop_run;
+		ops[i].op.done = gop_done;
+		ops[i].i = 1000 + i;
+		ops[i].sleep_ms = i == 0 ? 300 : 0;
+		ops[i].ndone = &ndone;
+	}
+	assert_int_equal(store_submit_write(s, &ops[0].op), RK_OK);
+	usleep(100000); /* the writer takes op 0 and sleeps */
+	for (int i = 1; i <= MAX; i++)
+		assert_int_equal(store_submit_write(s, &ops[i].op), RK_OK);
+	assert_int_equal(store_submit_write(s, &ops[MAX + 1].op), RK_ERR_EXHAUSTED);
+	store_get_stats(s, &st);
+	assert_int_equal(st.refused_full, 1);
+	while (ndone < MAX + 1) {
+		usleep(1000);
+		store_complete(s);
+	}
+	assert_int_equal(store_submit_write(s, &ops[MAX + 2].op), RK_OK);
+	while (ndone < MAX + 2) {
+		usleep(1000);
+		store_complete(s);
+	}
+	for (int i = 0; i < MAX + 3; i++)
+		if (i != MAX + 1)
+			assert_int_equal(ops[i].rc, RK_OK);
+	store_close(s, NULL, NULL);
+	assert_int_equal(count_g(f), MAX + 2);
+}
+
+static int
+failing_journal(struct store_conn *jc, struct store_op *batch, void *arg)
+{
+	(void)jc;
+	(void)batch;
+	(void)arg;
+	return RK_ERR_STORE; /* the audit store cannot be written */
 }
 
 /* No action without its record: a journal that cannot be written fails
@@ -450,6 +500,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_high_water, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lean_dirty_failure_fails_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_idempotent_and_sequenced, setup, teardown),
