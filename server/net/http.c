@@ -196,12 +196,21 @@ metrics_text(struct net *n, char **buf, size_t *len, size_t *cap)
 	        "# HELP renkei_closed_total Connections closed for framing errors.\n"
 	        "# TYPE renkei_closed_total counter\n"
 	        "renkei_closed_total{reason=\"oversize\"} %llu\n"
-	        "renkei_closed_total{reason=\"text_frame\"} %llu\n",
+	        "renkei_closed_total{reason=\"text_frame\"} %llu\n"
+	        "# HELP renkei_refused_connections_total Sockets closed at accept.\n"
+	        "# TYPE renkei_refused_connections_total counter\n"
+	        "renkei_refused_connections_total{reason=\"max_connections\"} %llu\n"
+	        "renkei_refused_connections_total{reason=\"per_address\"} %llu\n"
+	        "# HELP renkei_sockets Accepted sockets open (TLS, HTTPS, WebSocket).\n"
+	        "# TYPE renkei_sockets gauge\n"
+	        "renkei_sockets %d\n",
 	        n->nconns, (unsigned long long)st->frames_out,
 	        (unsigned long long)st->bytes_out, (unsigned long long)st->frames_in,
 	        (unsigned long long)st->bytes_in, (unsigned long long)st->culled,
 	        (unsigned long long)st->closed_oversize,
-	        (unsigned long long)st->closed_text);
+	        (unsigned long long)st->closed_text,
+	        (unsigned long long)st->refused_total,
+	        (unsigned long long)st->refused_address, n->admitted);
 	api_metrics(n->api, buf, len, cap);
 }
 
@@ -266,6 +275,16 @@ net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct net *n;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* A TCP accept, before TLS: in is the socket. */
+		return net_admit(lws_context_user(lws_get_context(wsi)),
+		                 (int)(lws_intptr_t)in) != 0;
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		net_admit_bind(lws_context_user(lws_get_context(wsi)), wsi);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		net_admit_release(lws_context_user(lws_get_context(wsi)), wsi);
+		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* A WebSocket upgrade that did not ask for renkei.v1 lands
 		 * here: refuse it. */

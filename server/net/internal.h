@@ -57,12 +57,23 @@ struct net {
 	lws_sorted_usec_list_t tick_sul;
 	lws_retry_bo_t retry;
 	int nconns;
+	int admitted;             /* accepted sockets not yet ended (admit.c) */
+	struct idmap per_address; /* address key -> count (as a pointer) */
+	struct idmap admit_fd;    /* fd + 1 -> address key, until bound */
 	struct net_stats stats;
 	struct idmap http;   /* id -> struct http_pss waiting for api */
 	uint64_t next_http_id;
 };
 
 struct net *net_of(struct lws *wsi);
+
+/* Admission (admit.c). At accept: 0 to take the socket on fd, -1 to
+ * refuse it (over max_connections or max_connections_per_address). When
+ * lws makes a connection of it: bind. When that connection ends:
+ * release (a connection never bound is ignored). */
+int net_admit(struct net *n, int fd);
+void net_admit_bind(struct net *n, struct lws *wsi);
+void net_admit_release(struct net *n, struct lws *wsi);
 
 /* The http protocol's callback (http.c). */
 int net_callback_http(struct lws *wsi, enum lws_callback_reasons reason,

@@ -274,6 +274,10 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return refuse_ws_version(wsi);
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* A WebSocket ends in this protocol, not in http's. */
+		net_admit_release(lws_context_user(lws_get_context(wsi)), wsi);
+		return 0;
 	case LWS_CALLBACK_PROTOCOL_INIT:
 		pn = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi),
 		                                 lws_get_protocol(wsi), sizeof(*pn));
@@ -353,6 +357,8 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 	n->conf = conf;
 	n->hooks = *hooks;
 	idmap_init(&n->http);
+	idmap_init(&n->per_address);
+	idmap_init(&n->admit_fd);
 	n->retry.secs_since_valid_ping = (uint16_t)conf->ping_interval_s;
 	n->retry.secs_since_valid_hangup = (uint16_t)conf->ping_hangup_s;
 
@@ -476,5 +482,7 @@ net_free(struct net *n)
 	lws_sul_cancel(&n->tick_sul);
 	lws_context_destroy(n->ctx);
 	idmap_fini(&n->http);
+	idmap_fini(&n->per_address);
+	idmap_fini(&n->admit_fd);
 	free(n);
 }

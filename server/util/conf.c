@@ -55,6 +55,10 @@ static const struct conf_entry conf_table[] = {
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
 	          "requests allowed on a connection before it logs in"),
+	INT_ENTRY(max_connections, "10000", 1, 1000000,
+	          "open sockets in all; more are closed at accept"),
+	INT_ENTRY(max_connections_per_address, "256", 1, 1000000,
+	          "open sockets from one peer address; more are closed at accept"),
 	INT_ENTRY(max_inflight, "64", 1, 100000,
 	          "requests one connection may have in flight; at this many its "
 	          "socket is not read until half are answered"),

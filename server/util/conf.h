@@ -30,6 +30,8 @@ struct conf {
 	int prelogin_max_requests;
 	int prelogin_max_message_bytes;
 	int max_inflight;
+	int max_connections;
+	int max_connections_per_address;
 	int session_idle_s;
 	int session_max_s;
 	int login_max_failures;
