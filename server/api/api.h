@@ -102,6 +102,7 @@ struct api_stats {
 	uint64_t requests, errors, logins_ok, logins_failed, posts, deliveries;
 	uint64_t upload_bytes;
 	uint64_t rx_paused;     /* times a connection hit max_inflight */
+	uint64_t rate_limited[8]; /* requests refused by the rate, by class */
 	uint64_t by_type[128];  /* requests by Envelope body field number */
 	uint64_t by_code[17];   /* errors by wire code */
 	uint64_t by_rate[8];    /* requests by rate class (api/dispatch.h) */

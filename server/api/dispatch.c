@@ -145,6 +145,55 @@ admissible(struct api *api, struct api_conn *c, const Renkei__V1__Envelope *env,
 	return false;
 }
 
+/* The session's rate for a class, requests per second; 0: not limited
+ * (logins have their own lockout; local answers cost nothing). */
+static int
+rate_of(const struct api *api, enum api_rate rate)
+{
+	switch (rate) {
+	case API_RATE_READ:
+		return api->conf->rate_read_per_s;
+	case API_RATE_WRITE:
+		return api->conf->rate_write_per_s;
+	case API_RATE_BULK:
+		return api->conf->rate_bulk_per_s;
+	default:
+		return 0;
+	}
+}
+
+/* Take one token of the session's bucket for v's class (refilled at the
+ * class's rate, holding up to two seconds of it). 0 if taken; else the
+ * milliseconds until one is there. */
+static uint32_t
+rate_take(struct api *api, struct live_session *s, const struct api_verb *v)
+{
+	int per_s = rate_of(api, v->rate);
+	int64_t now = rk_mono_us();
+
+	_Static_assert(API_RATE_COUNT <= 8, "live_session.tokens holds 8 classes");
+	if (per_s <= 0)
+		return 0;
+	if (s->tokens_us == 0) {
+		for (int i = 0; i < API_RATE_COUNT; i++)
+			s->tokens[i] = 2.0 * rate_of(api, (enum api_rate)i);
+	} else {
+		double dt = (double)(now - s->tokens_us) / 1e6;
+		for (int i = 0; i < API_RATE_COUNT; i++) {
+			double cap = 2.0 * rate_of(api, (enum api_rate)i);
+			s->tokens[i] += dt * rate_of(api, (enum api_rate)i);
+			if (s->tokens[i] > cap)
+				s->tokens[i] = cap;
+		}
+	}
+	s->tokens_us = now;
+	if (s->tokens[v->rate] >= 1.0) {
+		s->tokens[v->rate] -= 1.0;
+		return 0;
+	}
+	return (uint32_t)((1.0 - s->tokens[v->rate]) * 1000.0 / per_s) + 1;
+}
+
 void
 api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
                size_t len)
@@ -174,13 +223,26 @@ api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
 					&renkei__v1__envelope__descriptor,
 					(unsigned)env->body_case);
 			struct api_call call = {api, c, env->request_id, v};
+			uint32_t wait_ms = 0;
 
-			if (c->sess != NULL)
+			if (c->sess != NULL) {
 				api_session_used(api, c, rk_now_ms());
+				wait_ms = rate_take(api, c->sess, v);
+			}
 			if (env->body_case < 128)
 				api->stats.by_type[env->body_case]++;
 			api->stats.by_rate[v->rate]++;
-			v->handle(&call, *(void *const *)((const char *)env + f->offset));
+			if (wait_ms > 0) {
+				api->stats.rate_limited[v->rate]++;
+				api_reply_error_retry(api, c, env->request_id,
+				                      RK_ERR_EXHAUSTED,
+				                      "too many requests: slow down and "
+				                      "try again",
+				                      wait_ms);
+			} else {
+				v->handle(&call,
+				          *(void *const *)((const char *)env + f->offset));
+			}
 		}
 		renkei__v1__envelope__free_unpacked(env, NULL);
 	}

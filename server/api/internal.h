@@ -38,6 +38,10 @@ struct live_session {
 	bool ended; /* killed: its connections are closing */
 	char device[129];
 	struct auth_user user;
+	/* The request rate (dispatch.c): one token bucket per rate class,
+	 * shared by every connection of the session. */
+	double tokens[8];
+	int64_t tokens_us;
 };
 
 struct api_conn {

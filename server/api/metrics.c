@@ -109,6 +109,16 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 		           api_rate_name((enum api_rate)i),
 		           (unsigned long long)a->by_rate[i]);
 	rk_appendf(buf, len, cap,
+	           "# HELP renkei_rate_limited_total Requests refused by the "
+	           "per-session rate, by class.\n"
+	           "# TYPE renkei_rate_limited_total counter\n");
+	for (int i = 0; i < API_RATE_COUNT; i++)
+		if (i == API_RATE_READ || i == API_RATE_WRITE || i == API_RATE_BULK)
+			rk_appendf(buf, len, cap,
+			           "renkei_rate_limited_total{class=\"%s\"} %llu\n",
+			           api_rate_name((enum api_rate)i),
+			           (unsigned long long)a->rate_limited[i]);
+	rk_appendf(buf, len, cap,
 	           "# HELP renkei_rx_paused_total Times a connection reached "
 	           "max_inflight and its socket was not read for a while.\n"
 	           "# TYPE renkei_rx_paused_total counter\n"

@@ -44,9 +44,9 @@ api_reply(struct api *api, struct api_conn *c, uint64_t rid,
 	api_send(api, c, &env);
 }
 
-void
-api_reply_error(struct api *api, struct api_conn *c, uint64_t rid, int err,
-                const char *msg, const char *field)
+static void
+reply_error(struct api *api, struct api_conn *c, uint64_t rid, int err,
+            const char *msg, const char *field, uint32_t retry_after_ms)
 {
 	Renkei__V1__Error e = RENKEI__V1__ERROR__INIT;
 
@@ -54,8 +54,23 @@ api_reply_error(struct api *api, struct api_conn *c, uint64_t rid, int err,
 	api->stats.by_code[e.code < 17 ? e.code : 13]++;
 	e.message = (char *)(msg ? msg : rk_strerror(err));
 	e.field = (char *)(field ? field : "");
+	e.retry_after_ms = retry_after_ms;
 	api->stats.errors++;
 	api_reply(api, c, rid, RENKEI__V1__ENVELOPE__BODY_ERROR, &e);
+}
+
+void
+api_reply_error(struct api *api, struct api_conn *c, uint64_t rid, int err,
+                const char *msg, const char *field)
+{
+	reply_error(api, c, rid, err, msg, field, 0);
+}
+
+void
+api_reply_error_retry(struct api *api, struct api_conn *c, uint64_t rid,
+                      int err, const char *msg, uint32_t retry_after_ms)
+{
+	reply_error(api, c, rid, err, msg, NULL, retry_after_ms);
 }
 
 void

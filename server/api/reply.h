@@ -28,6 +28,9 @@ void api_reply(struct api *api, struct api_conn *c, uint64_t rid,
  * standard text), field (NULL: none). */
 void api_reply_error(struct api *api, struct api_conn *c, uint64_t rid,
                      int err, const char *msg, const char *field);
+/* The same, with a retry hint (Error.retry_after_ms). */
+void api_reply_error_retry(struct api *api, struct api_conn *c, uint64_t rid,
+                           int err, const char *msg, uint32_t retry_after_ms);
 
 /* Answer rid with the Error held in st. An unset st (err RK_OK) means the
  * op went well but its batch did not commit: UNAVAILABLE, try again. */

@@ -59,6 +59,15 @@ static const struct conf_entry conf_table[] = {
 	          "open sockets in all; more are closed at accept"),
 	INT_ENTRY(max_connections_per_address, "256", 1, 1000000,
 	          "open sockets from one peer address; more are closed at accept"),
+	INT_ENTRY(rate_read_per_s, "10000", 1, 1000000,
+	          "read requests per second per session (burst: 2 s worth); "
+	          "more get RESOURCE_EXHAUSTED with a retry hint"),
+	INT_ENTRY(rate_write_per_s, "2000", 1, 1000000,
+	          "write requests (posts, acks, sheet changes) per second per "
+	          "session (burst: 2 s worth)"),
+	INT_ENTRY(rate_bulk_per_s, "200", 1, 100000,
+	          "photo and export requests per second per session (burst: 2 s "
+	          "worth)"),
 	INT_ENTRY(max_inflight, "64", 1, 100000,
 	          "requests one connection may have in flight; at this many its "
 	          "socket is not read until half are answered"),

@@ -30,6 +30,9 @@ struct conf {
 	int prelogin_max_requests;
 	int prelogin_max_message_bytes;
 	int max_inflight;
+	int rate_read_per_s;
+	int rate_write_per_s;
+	int rate_bulk_per_s;
 	int max_connections;
 	int max_connections_per_address;
 	int session_idle_s;

@@ -3,6 +3,10 @@
  * past max_connections_per_address (4 here) another from the same
  * address is closed at accept, before TLS; when one ends, its place is
  * free again. WebSocket connections and HTTPS requests count alike.
+ *
+ * And a session's request rate (5 writes per second here, a burst of 10):
+ * past it a request is RESOURCE_EXHAUSTED with a retry hint, nothing is
+ * stored, and after the hint the same request goes through.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +20,7 @@ static int
 setup(void **state)
 {
 	static const char *const args[] = {"--max-connections-per-address", "4",
-	                                   NULL};
+	                                   "--rate-write-per-s", "5", NULL};
 	struct h_server *s = h_server_up(args);
 
 	*state = s;
@@ -84,11 +88,58 @@ test_per_address_limit(void **state)
 	assert_int_equal(metric(s, "\nrenkei_sockets "), 1); /* this request */
 }
 
+static void
+test_session_rate(void **state)
+{
+	struct h_server *s = *state;
+	struct rkc *c = h_connect_login(s, "ns.kobayashi", NULL);
+	Renkei__V1__Envelope *r;
+	char cid[32];
+	int ok = 0, limited = 0, i;
+	uint32_t wait_ms = 0;
+
+	assert_non_null(c);
+	for (i = 0; i < 30; i++) {
+		snprintf(cid, sizeof(cid), "rate-%d", i);
+		r = h_post_env(c, "pt-yamada", cid,
+		               RENKEI__V1__VISIBILITY__VISIBILITY_ALL, "訪問");
+		assert_non_null(r);
+		if (r->body_case == RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE) {
+			assert_int_equal(limited, 0); /* the burst first, then refusals */
+			ok++;
+		} else {
+			h_assert_error(r, RENKEI__V1__CODE__RESOURCE_EXHAUSTED);
+			assert_true(r->error->retry_after_ms > 0);
+			assert_true(r->error->retry_after_ms <= 1000);
+			wait_ms = r->error->retry_after_ms;
+			limited++;
+		}
+		h_env_free(r);
+		if (limited == 3)
+			break;
+	}
+	assert_true(ok >= 9 && ok <= 12); /* ~2 s worth, and what refilled */
+	assert_int_equal(limited, 3);
+	/* After the hint the refused post goes through, once. */
+	h_sleep_ms((int)wait_ms + 20);
+	r = h_post_env(c, "pt-yamada", cid, RENKEI__V1__VISIBILITY__VISIBILITY_ALL,
+	               "訪問");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	assert_false(r->post_response->duplicate);
+	h_env_free(r);
+	/* Reads have a rate of their own. */
+	r = h_timeline_env(c, "pt-yamada");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_TIMELINE_RESPONSE);
+	h_env_free(r);
+	rkc_close(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_per_address_limit),
+	    cmocka_unit_test(test_session_rate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
