@@ -28,6 +28,7 @@ admin_store_config(const struct conf *conf, struct store_config *cfg,
 	cfg->care_path = care_path;
 	cfg->audit_path = audit_path;
 	cfg->readers = conf->store_readers;
+	cfg->hashers = conf->store_hashers;
 	cfg->max_batch = conf->store_max_batch;
 	cfg->queue_max = conf->store_queue_max;
 	cfg->cache_mb = conf->store_cache_mb;

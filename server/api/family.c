@@ -125,5 +125,5 @@ api_family_invite(const struct api_call *call, const void *msg)
 	q->r.op.done = hash_done;
 	q->r.ok = invite_ok;
 	q->r.fini = family_fini;
-	api_req_read(&q->r);
+	api_req_hash(&q->r);
 }

@@ -117,17 +117,20 @@ api_req_read_done(struct store_op *op, int rc)
 	api_audit_then(r, rc, api_req_finish);
 }
 
+enum lane { LANE_WRITE, LANE_READ, LANE_HASH };
+
 /* Hand r to the store; answer UNAVAILABLE if it takes no more work. */
 static int
-submit(struct api_req *r, bool write)
+submit_to(struct api_req *r, enum lane lane)
 {
 	struct api_conn *c;
 	int rc;
 
 	if (r->op.done == NULL)
-		r->op.done = write ? api_req_write_done : api_req_read_done;
-	rc = write ? store_submit_write(r->api->store, &r->op)
-	           : store_submit_read(r->api->store, &r->op);
+		r->op.done = lane == LANE_WRITE ? api_req_write_done : api_req_read_done;
+	rc = lane == LANE_WRITE  ? store_submit_write(r->api->store, &r->op)
+	     : lane == LANE_READ ? store_submit_read(r->api->store, &r->op)
+	                         : store_submit_hash(r->api->store, &r->op);
 	if (rc == RK_OK)
 		return RK_OK;
 	/* Closing, or the queue is at store_queue_max: UNAVAILABLE either
@@ -141,10 +144,22 @@ submit(struct api_req *r, bool write)
 	return RK_ERR_UNAVAILABLE;
 }
 
+static int
+submit(struct api_req *r, bool write)
+{
+	return submit_to(r, write ? LANE_WRITE : LANE_READ);
+}
+
 int
 api_req_write(struct api_req *r)
 {
 	return submit(r, true);
+}
+
+int
+api_req_hash(struct api_req *r)
+{
+	return submit_to(r, LANE_HASH);
 }
 
 int

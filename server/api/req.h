@@ -70,6 +70,9 @@ void *api_req_new(size_t size, const struct api_call *call);
  * returns RK_ERR_UNAVAILABLE. */
 int api_req_write(struct api_req *r);
 int api_req_read(struct api_req *r);
+/* As api_req_read, on the store's password hashers (a login check, a
+ * new password's hash): argon2 never runs on the readers. */
+int api_req_hash(struct api_req *r);
 
 /* The standard done()s (see above). */
 void api_req_write_done(struct store_op *op, int rc);

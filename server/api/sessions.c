@@ -221,7 +221,7 @@ api_login(const struct api_call *call, const void *msg)
 	l->r.fini = login_fini;
 	l->r.op.run = login_check_run;
 	l->r.op.done = login_check_done;
-	call->c->login_busy = api_req_read(&l->r) == RK_OK;
+	call->c->login_busy = api_req_hash(&l->r) == RK_OK;
 }
 
 /* ----------------------------------------------------------------- resume */

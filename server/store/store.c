@@ -47,12 +47,16 @@ struct store {
 	pthread_mutex_t mu;
 	pthread_cond_t wcond; /* writer: work or closing */
 	pthread_cond_t rcond; /* readers: work or closing */
-	struct opq wq, rq, cq;
+	pthread_cond_t hcond; /* password hashers: work or closing */
+	struct opq wq, rq, hq, cq;
 	int closing;
 	int pending; /* owner's thread only */
 	pthread_t writer;
 	pthread_t *readers;
 	int nreaders;
+	pthread_t *hashers;
+	int nhashers;
+	struct store_conn **hconns;
 	struct store_conn *wconn;
 	struct store_conn *jconn; /* the journal's own connection */
 	struct store_conn **rconns;
@@ -505,16 +509,21 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* A reader thread serves one queue: the readers' (rq) or the password
+ * hashers' (hq), so that argon2's long waits never hold up reads. */
 struct reader_arg {
 	struct store *s;
 	struct store_conn *sc;
+	struct opq *q;
+	pthread_cond_t *cond;
 };
 
 static void *
 reader_main(void *arg)
 {
-	struct store *s = ((struct reader_arg *)arg)->s;
-	struct store_conn *sc = ((struct reader_arg *)arg)->sc;
+	struct reader_arg a = *(struct reader_arg *)arg;
+	struct store *s = a.s;
+	struct store_conn *sc = a.sc;
 
 	free(arg);
 	for (;;) {
@@ -522,9 +531,9 @@ reader_main(void *arg)
 		int rc;
 
 		pthread_mutex_lock(&s->mu);
-		while (s->rq.len == 0 && !s->closing)
-			pthread_cond_wait(&s->rcond, &s->mu);
-		op = opq_pop(&s->rq);
+		while (a.q->len == 0 && !s->closing)
+			pthread_cond_wait(a.cond, &s->mu);
+		op = opq_pop(a.q);
 		pthread_mutex_unlock(&s->mu);
 		if (op == NULL)
 			break; /* closing and nothing left */
@@ -555,9 +564,12 @@ store_open(struct store **out, const struct store_config *cfg, char *err,
 		s->cfg.max_batch = 1;
 	if (s->cfg.readers < 1)
 		s->cfg.readers = 1;
+	if (s->cfg.hashers < 1)
+		s->cfg.hashers = 1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->wcond, NULL);
 	pthread_cond_init(&s->rcond, NULL);
+	pthread_cond_init(&s->hcond, NULL);
 
 	rc = store_conn_open(&s->wconn, cfg, 0, err, errlen);
 	if (rc != RK_OK)
@@ -575,22 +587,38 @@ store_open(struct store **out, const struct store_config *cfg, char *err,
 			goto fail;
 		store_exec(s->rconns[i], "PRAGMA query_only = 1");
 	}
+	s->hconns = rk_calloc((size_t)s->cfg.hashers, sizeof(*s->hconns));
+	s->hashers = rk_calloc((size_t)s->cfg.hashers, sizeof(*s->hashers));
+	for (int i = 0; i < s->cfg.hashers; i++) {
+		rc = store_conn_open(&s->hconns[i], cfg, 1, err, errlen);
+		if (rc != RK_OK)
+			goto fail;
+		store_exec(s->hconns[i], "PRAGMA query_only = 1");
+	}
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		rc = RK_ERR_INTERNAL;
 		goto fail;
 	}
-	for (int i = 0; i < s->cfg.readers; i++) {
+	for (int i = 0; i < s->cfg.readers + s->cfg.hashers; i++) {
 		struct reader_arg *ra = rk_malloc(sizeof(*ra));
+		bool hasher = i >= s->cfg.readers;
 		ra->s = s;
-		ra->sc = s->rconns[i];
-		if (pthread_create(&s->readers[i], NULL, reader_main, ra) != 0) {
+		ra->sc = hasher ? s->hconns[i - s->cfg.readers] : s->rconns[i];
+		ra->q = hasher ? &s->hq : &s->rq;
+		ra->cond = hasher ? &s->hcond : &s->rcond;
+		if (pthread_create(hasher ? &s->hashers[s->nhashers]
+		                          : &s->readers[s->nreaders],
+		                   NULL, reader_main, ra) != 0) {
 			free(ra);
 			snprintf(err, errlen, "cannot start a reader thread");
 			store_close(s, NULL, NULL);
 			return RK_ERR_INTERNAL;
 		}
-		s->nreaders++;
+		if (hasher)
+			s->nhashers++;
+		else
+			s->nreaders++;
 	}
 	OPENSSL_cleanse(&s->cfg.care_key, sizeof(s->cfg.care_key));
 	OPENSSL_cleanse(&s->cfg.audit_key, sizeof(s->cfg.audit_key));
@@ -599,6 +627,10 @@ store_open(struct store **out, const struct store_config *cfg, char *err,
 fail:
 	for (int i = 0; s->rconns && i < s->cfg.readers; i++)
 		store_conn_close(s->rconns[i]);
+	for (int i = 0; s->hconns && i < s->cfg.hashers; i++)
+		store_conn_close(s->hconns[i]);
+	free(s->hconns);
+	free(s->hashers);
 	store_conn_close(s->wconn);
 	store_conn_close(s->jconn);
 	free(s->rconns);
@@ -638,6 +670,12 @@ int
 store_submit_read(struct store *s, struct store_op *op)
 {
 	return submit(s, &s->rq, &s->rcond, op);
+}
+
+int
+store_submit_hash(struct store *s, struct store_op *op)
+{
+	return submit(s, &s->hq, &s->hcond, op);
 }
 
 void
@@ -682,11 +720,14 @@ store_close(struct store *s,
 	s->closing = 1;
 	pthread_cond_broadcast(&s->wcond);
 	pthread_cond_broadcast(&s->rcond);
+	pthread_cond_broadcast(&s->hcond);
 	pthread_mutex_unlock(&s->mu);
 
 	pthread_join(s->writer, NULL);
 	for (int i = 0; i < s->nreaders; i++)
 		pthread_join(s->readers[i], NULL);
+	for (int i = 0; i < s->nhashers; i++)
+		pthread_join(s->hashers[i], NULL);
 	store_complete(s);
 	if (final_journal != NULL && s->jconn != NULL) {
 		if (store_exec(s->jconn, "BEGIN") != RK_OK ||
@@ -700,12 +741,17 @@ store_close(struct store *s,
 
 	for (int i = 0; i < s->cfg.readers; i++)
 		store_conn_close(s->rconns[i]);
+	for (int i = 0; i < s->cfg.hashers; i++)
+		store_conn_close(s->hconns[i]);
 	store_conn_close(s->wconn);
 	store_conn_close(s->jconn);
 	free(s->rconns);
 	free(s->readers);
+	free(s->hconns);
+	free(s->hashers);
 	pthread_cond_destroy(&s->wcond);
 	pthread_cond_destroy(&s->rcond);
+	pthread_cond_destroy(&s->hcond);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -74,6 +74,7 @@ struct store_config {
 	struct store_key care_key;
 	struct store_key audit_key;
 	int readers;
+	int hashers;  /* threads for password checks (argon2): 0 = 1 */
 	int max_batch;
 	int cache_mb; /* page cache per connection and database; 0 = 64 */
 	/* The most ops waiting in the write queue, and in the read queue,
@@ -109,6 +110,10 @@ int store_open(struct store **out, const struct store_config *cfg, char *err,
  * RK_ERR_EXHAUSTED while its queue holds queue_max ops. */
 int store_submit_write(struct store *s, struct store_op *op);
 int store_submit_read(struct store *s, struct store_op *op);
+/* A read op that spends most of its time hashing a password: it runs on
+ * the hashers, never on the readers, so that a flood of logins cannot
+ * slow down everyone's reads. */
+int store_submit_hash(struct store *s, struct store_op *op);
 
 /* Run done() of every completed op, in completion order. Owner's thread. */
 void store_complete(struct store *s);

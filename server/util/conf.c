@@ -86,6 +86,9 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(argon2_m_kib, "19456", 8, 4 << 20,
 	          "argon2id memory (KiB) for new password hashes"),
 	INT_ENTRY(store_readers, "2", 1, 64, "database reader threads"),
+	INT_ENTRY(store_hashers, "1", 1, 64,
+	          "threads that check passwords (argon2), apart from the readers "
+	          "so that a flood of logins does not slow reads"),
 	INT_ENTRY(store_max_batch, "1000", 1, 100000,
 	          "most operations committed in one transaction"),
 	INT_ENTRY(store_queue_max, "20000", 16, 10000000,

@@ -42,6 +42,7 @@ struct conf {
 	int argon2_t;
 	int argon2_m_kib;
 	int store_readers;
+	int store_hashers;
 	int store_max_batch;
 	int store_queue_max;
 	int store_cache_mb;

@@ -164,6 +164,17 @@ gop_run(struct store_conn *sc, struct store_op *op)
 	return g->fail ? RK_ERR_INVALID : RK_OK;
 }
 
+/* A read-side op that only waits. */
+static int
+sleep_run(struct store_conn *sc, struct store_op *op)
+{
+	struct gop *g = (struct gop *)op;
+	(void)sc;
+	if (g->sleep_ms)
+		usleep((useconds_t)g->sleep_ms * 1000);
+	return RK_OK;
+}
+
 static void
 gop_done(struct store_op *op, int rc)
 {
@@ -283,6 +294,45 @@ test_queue_high_water(void **state)
 			assert_int_equal(ops[i].rc, RK_OK);
 	store_close(s, NULL, NULL);
 	assert_int_equal(count_g(f), MAX + 2);
+}
+
+/* Password checks have threads of their own: a read submitted behind a
+ * slow hash op is answered first (it would wait on one reader). */
+static void
+test_hashers_apart_from_readers(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg = f->cfg;
+	struct store *s;
+	char err[256];
+	struct gop slow = {0}, fast = {0};
+	int ndone = 0;
+
+	cfg.wake = nowake;
+	cfg.readers = 1;
+	cfg.hashers = 1;
+	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
+	slow.op.run = sleep_run;
+	slow.op.done = gop_done;
+	slow.sleep_ms = 500;
+	slow.ndone = &ndone;
+	fast.op.run = sleep_run;
+	fast.op.done = gop_done;
+	fast.ndone = &ndone;
+	assert_int_equal(store_submit_hash(s, &slow.op), RK_OK);
+	usleep(50000);
+	assert_int_equal(store_submit_read(s, &fast.op), RK_OK);
+	for (int i = 0; i < 300 && !fast.done; i++) {
+		usleep(1000);
+		store_complete(s);
+	}
+	assert_true(fast.done);
+	assert_false(slow.done);
+	while (ndone < 2) {
+		usleep(1000);
+		store_complete(s);
+	}
+	store_close(s, NULL, NULL);
 }
 
 static int
@@ -501,6 +551,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_high_water, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hashers_apart_from_readers, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lean_dirty_failure_fails_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_idempotent_and_sequenced, setup, teardown),
