@@ -7,8 +7,8 @@
 
 int
 care_member_check(struct store_conn *sc, const struct policy_actor *who,
-             int64_t patient_id, int64_t now_ms, enum policy_op op,
-             int visibility, struct rk_status *st)
+                  int64_t patient_id, int64_t now_ms, enum policy_op op,
+                  int visibility, struct rk_status *st)
 {
 	struct policy_membership m;
 

@@ -1,5 +1,6 @@
 /*
- * Posts: create, amend, retract, acknowledge, and reading them back.
+ * Posts: create, amend, retract, acknowledge (a post's row is read back
+ * by rows.c, and loaded for a reader by access.c).
  *
  * Idempotency: (author, client_id) is unique. A retry with a client id
  * the author already used on the same board returns the first post, so
