@@ -170,28 +170,22 @@ rate_take(struct api *api, struct live_session *s, const struct api_verb *v)
 {
 	int per_s = rate_of(api, v->rate);
 	int64_t now = rk_mono_us();
+	double cap = 2.0 * per_s, *t = &s->tokens[v->rate];
+	int64_t *at = &s->tokens_us[v->rate];
 
 	_Static_assert(API_RATE_COUNT <= 8, "live_session.tokens holds 8 classes");
 	if (per_s <= 0)
 		return 0;
-	if (s->tokens_us == 0) {
-		for (int i = 0; i < API_RATE_COUNT; i++)
-			s->tokens[i] = 2.0 * rate_of(api, (enum api_rate)i);
-	} else {
-		double dt = (double)(now - s->tokens_us) / 1e6;
-		for (int i = 0; i < API_RATE_COUNT; i++) {
-			double cap = 2.0 * rate_of(api, (enum api_rate)i);
-			s->tokens[i] += dt * rate_of(api, (enum api_rate)i);
-			if (s->tokens[i] > cap)
-				s->tokens[i] = cap;
-		}
-	}
-	s->tokens_us = now;
-	if (s->tokens[v->rate] >= 1.0) {
-		s->tokens[v->rate] -= 1.0;
+	/* A new bucket is full; a used one has refilled since its last use. */
+	*t = *at == 0 ? cap : *t + (double)(now - *at) * per_s / 1e6;
+	if (*t > cap)
+		*t = cap;
+	*at = now;
+	if (*t >= 1.0) {
+		*t -= 1.0;
 		return 0;
 	}
-	return (uint32_t)((1.0 - s->tokens[v->rate]) * 1000.0 / per_s) + 1;
+	return (uint32_t)((1.0 - *t) * 1000.0 / per_s) + 1;
 }
 
 void

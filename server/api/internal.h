@@ -41,7 +41,7 @@ struct live_session {
 	/* The request rate (dispatch.c): one token bucket per rate class,
 	 * shared by every connection of the session. */
 	double tokens[8];
-	int64_t tokens_us;
+	int64_t tokens_us[8]; /* last use of each; 0: never */
 };
 
 struct api_conn {

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "unit_store.h"
+
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
@@ -31,15 +33,6 @@ struct fx {
 };
 
 static void
-rm_rf(const char *dir)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
-static void
 set(struct fx *f, const char *name, const char *value)
 {
 	char err[160];
@@ -52,8 +45,7 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	strcpy(f->tmp, "/tmp/renkei-admin-XXXXXX");
-	assert_non_null(mkdtemp(f->tmp));
+	unit_tmpdir(f->tmp, "admin");
 	snprintf(f->data, sizeof(f->data), "%s/data", f->tmp);
 	conf_init(&f->conf);
 	set(f, "data_dir", f->data);
@@ -74,7 +66,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 	conf_fini(&f->conf);
-	rm_rf(f->tmp);
+	unit_rm_rf(f->tmp);
 	free(f);
 	return 0;
 }

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "unit_store.h"
+
 #include "api/api.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
@@ -46,15 +48,6 @@ struct fx {
 	struct store *store;
 	struct api *api;
 };
-
-static void
-rm_rf(const char *dir)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 /* ---------------------------------------------------------- the transport */
 
@@ -144,10 +137,8 @@ setup(void **state)
 	                           .rx_flow = fake_rx_flow};
 	char err[256];
 
-	strcpy(f->dir, "/tmp/renkei-api-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->care, sizeof(f->care), "%s/care.db", f->dir);
-	snprintf(f->audit, sizeof(f->audit), "%s/audit.db", f->dir);
+	unit_tmpdir(f->dir, "api");
+	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
 
 	conf_init(&f->conf);
 	set(f, "data_dir", f->dir);
@@ -158,12 +149,6 @@ setup(void **state)
 	set(f, "max_inflight", "4");
 	set(f, "store_readers", "1");
 
-	f->cfg.care_path = f->care;
-	f->cfg.audit_path = f->audit;
-	rk_random(f->cfg.care_key.bytes, 32);
-	rk_random(f->cfg.audit_key.bytes, 32);
-	f->cfg.readers = 1;
-	f->cfg.max_batch = 100;
 	f->cfg.wake = nowake;
 	f->cfg.journal = audit_journal_batch; /* every access recorded */
 	f->cfg.journal_arg = &f->journal;     /* no signer: no checkpoints */
@@ -201,7 +186,7 @@ teardown(void **state)
 	store_close(f->store, NULL, NULL);
 	api_free(f->api);
 	conf_fini(&f->conf);
-	rm_rf(f->dir);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -6,6 +6,8 @@
 #ifndef RENKEI_TEST_AUDIT_FIXTURE_H
 #define RENKEI_TEST_AUDIT_FIXTURE_H
 
+#include "unit_store.h"
+
 #define BASE_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define TS(i) (BASE_MS + ((int64_t)(i) - 1) * 1000)
 
@@ -19,34 +21,17 @@ struct fx {
 	struct audit_signer *signer;
 };
 
-static __attribute__((unused)) void
-rm_rf(const char *dir)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
 static __attribute__((unused)) struct fx *
 fx_new(void)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[256];
 
-	strcpy(f->dir, "/tmp/renkei-audit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->care, sizeof(f->care), "%s/care.db", f->dir);
-	snprintf(f->audit, sizeof(f->audit), "%s/audit.db", f->dir);
+	unit_tmpdir(f->dir, "audit");
+	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
 	snprintf(f->key, sizeof(f->key), "%s/audit-sign.key", f->dir);
 	snprintf(f->pub, sizeof(f->pub), "%s.pub", f->key);
 	snprintf(f->out, sizeof(f->out), "%s/export", f->dir);
-	f->cfg.care_path = f->care;
-	f->cfg.audit_path = f->audit;
-	rk_random(f->cfg.care_key.bytes, 32);
-	rk_random(f->cfg.audit_key.bytes, 32);
-	f->cfg.readers = 1;
-	f->cfg.max_batch = 100;
 	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
 	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
 	f->signer = audit_signer_load(f->key, err, sizeof(err));
@@ -59,7 +44,7 @@ fx_free(struct fx *f)
 {
 	audit_signer_free(f->signer);
 	store_conn_close(f->sc);
-	rm_rf(f->dir);
+	unit_rm_rf(f->dir);
 	free(f);
 }
 

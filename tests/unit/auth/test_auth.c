@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "unit_store.h"
+
 #include "auth/auth.h"
 #include "store/store.h"
 #include "util/text.h"
@@ -29,15 +31,6 @@ struct fx {
 	struct store_conn *sc;
 	struct auth_limits lim;
 };
-
-static void
-rm_rf(const char *dir)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 static void
 add_user(struct fx *f, const char *login, const char *password,
@@ -58,16 +51,8 @@ setup(void **state)
 	char err[256];
 	struct rk_status st = {0};
 
-	strcpy(f->dir, "/tmp/renkei-auth-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->care, sizeof(f->care), "%s/care.db", f->dir);
-	snprintf(f->audit, sizeof(f->audit), "%s/audit.db", f->dir);
-	f->cfg.care_path = f->care;
-	f->cfg.audit_path = f->audit;
-	rk_random(f->cfg.care_key.bytes, 32);
-	rk_random(f->cfg.audit_key.bytes, 32);
-	f->cfg.readers = 1;
-	f->cfg.max_batch = 100;
+	unit_tmpdir(f->dir, "auth");
+	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
 	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
 	f->lim = (struct auth_limits){.max_failures = 3,
 	                              .lockout_s = 60,
@@ -90,7 +75,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 	store_conn_close(f->sc);
-	rm_rf(f->dir);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

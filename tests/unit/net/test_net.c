@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "unit_store.h"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -240,8 +242,7 @@ fx_new(const char *metrics_access)
 	struct store_config cfg;
 	char err[512];
 
-	strcpy(f->dir, "/tmp/renkei-net-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	unit_tmpdir(f->dir, "net");
 	conf_for(&f->conf, f->dir);
 	set(&f->conf, "metrics_access", metrics_access);
 	pthread_mutex_init(&f->mu, NULL);
@@ -254,14 +255,7 @@ fx_new(const char *metrics_access)
 	assert_true(f->port > 0);
 
 	memset(&cfg, 0, sizeof(cfg));
-	snprintf(f->care, sizeof(f->care), "%s/care.db", f->dir);
-	snprintf(f->audit, sizeof(f->audit), "%s/audit.db", f->dir);
-	cfg.care_path = f->care;
-	cfg.audit_path = f->audit;
-	rk_random(cfg.care_key.bytes, 32);
-	rk_random(cfg.audit_key.bytes, 32);
-	cfg.readers = 1;
-	cfg.max_batch = 100;
+	unit_store_config(&cfg, f->dir, f->care, f->audit);
 	cfg.cache_mb = 2;
 	cfg.wake = store_wake;
 	cfg.wake_arg = f;
@@ -277,8 +271,6 @@ fx_new(const char *metrics_access)
 static void
 fx_free(struct fx *f)
 {
-	char cmd[128];
-
 	atomic_store(&f->stop, 1);
 	net_wake(f->net);
 	pthread_join(f->thread, NULL);
@@ -291,9 +283,7 @@ fx_free(struct fx *f)
 	conf_fini(&f->conf);
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->mu);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", f->dir);
+	unit_rm_rf(f->dir);
 	free(f);
 }
 

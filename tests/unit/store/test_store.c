@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "unit_store.h"
+
 #include "auth/auth.h"
 #include "care/care.h"
 #include "store/store.h"
@@ -23,15 +25,6 @@ struct fx {
 	struct store_config cfg;
 	struct store_conn *sc;
 };
-
-static void
-rm_rf(const char *dir)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 static int
 setup(void **state)
@@ -47,15 +40,8 @@ setup(void **state)
 	                          {"aud", "auditor", "org-a"},
 	                          {"out", "physician", "org-a"}};
 
-	strcpy(f->dir, "/tmp/renkei-unit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->care, sizeof(f->care), "%s/care.db", f->dir);
-	snprintf(f->audit, sizeof(f->audit), "%s/audit.db", f->dir);
-	f->cfg.care_path = f->care;
-	f->cfg.audit_path = f->audit;
-	rk_random(f->cfg.care_key.bytes, 32);
-	rk_random(f->cfg.audit_key.bytes, 32);
-	f->cfg.readers = 1;
+	unit_tmpdir(f->dir, "store");
+	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
 	f->cfg.max_batch = 1000;
 	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
 	assert_int_equal(auth_org_add(f->sc, "org-a", "A", "clinic", "", &st), RK_OK);
@@ -82,7 +68,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 	store_conn_close(f->sc);
-	rm_rf(f->dir);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
