@@ -130,7 +130,7 @@ serve(struct server *s)
 	}
 	s->journal.every_records = s->conf.audit_checkpoint_records;
 	s->journal.every_ms = (int64_t)s->conf.audit_checkpoint_s * 1000;
-	scfg.journal = audit_journal_batch;
+	scfg.journal = &audit_store_journal;
 	scfg.journal_arg = &s->journal;
 
 	s->net = net_new(&s->conf, &hooks, err, sizeof(err));

@@ -31,6 +31,7 @@ admin_store_config(const struct conf *conf, struct store_config *cfg,
 	cfg->hashers = conf->store_hashers;
 	cfg->max_batch = conf->store_max_batch;
 	cfg->queue_max = conf->store_queue_max;
+	cfg->disk_reserve_mb = conf->store_disk_reserve_mb;
 	cfg->cache_mb = conf->store_cache_mb;
 	if (store_key_load(&cfg->care_key, "RENKEI_CARE_KEY", conf->care_key_file,
 	                   err, errlen) != 0)

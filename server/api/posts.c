@@ -117,7 +117,7 @@ post_submit(const struct api_call *call, struct post_req *q)
 	struct rk_status st = {0};
 
 	if (care_post_input_check(&q->in, &st) != RK_OK) {
-		api_reply_status(call->api, call->c, call->rid, &st);
+		api_reply_status(call->api, call->c, call->rid, &st, st.err);
 		return api_req_release(&q->r);
 	}
 	api_req_write(&q->r);

@@ -60,8 +60,9 @@ audit_only_done(struct store_op *op, int rc)
 	struct api_req *r = (struct api_req *)op;
 
 	/* rc is read_rc unless the batch (and so the journal) failed. */
-	if (rc == RK_ERR_STORE && r->read_rc != RK_ERR_STORE) {
-		LOG_E("AUDIT-WRITE-FAIL", "conn=%llu", (unsigned long long)r->conn_id);
+	if (rc != r->read_rc && (rc == RK_ERR_STORE || rc == RK_ERR_EXHAUSTED)) {
+		LOG_E("AUDIT-WRITE-FAIL", "conn=%llu full=%d",
+		      (unsigned long long)r->conn_id, rc == RK_ERR_EXHAUSTED);
 		rc = RK_ERR_UNAVAILABLE;
 		rk_fail(&r->st, RK_ERR_UNAVAILABLE,
 		        "the access could not be recorded, so it was refused; try "

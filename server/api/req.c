@@ -95,7 +95,7 @@ api_req_finish(struct api_req *r, int rc)
 
 	if (rc != RK_OK) {
 		if (c != NULL)
-			api_reply_status(r->api, c, r->request_id, &r->st);
+			api_reply_status(r->api, c, r->request_id, &r->st, rc);
 	} else if (r->ok != NULL && (c != NULL || !r->is_read)) {
 		r->ok(r, c);
 	}

@@ -126,7 +126,7 @@ login_refused(struct login_req *l, struct api_conn *c, int rc)
 		return; /* gone: nobody to tell */
 	if (rc != RK_ERR_STORE && (l->check_rc == RK_ERR_UNAUTHENTICATED ||
 	                           l->check_rc == RK_ERR_EXHAUSTED))
-		api_reply_status(api, c, l->r.request_id, &l->r.st);
+		api_reply_status(api, c, l->r.request_id, &l->r.st, rc);
 	else
 		api_reply_error(api, c, l->r.request_id, RK_ERR_UNAVAILABLE,
 		                "temporarily unavailable; try again", NULL);

@@ -152,7 +152,7 @@ discard_done(struct store_op *op, int rc)
 
 	(void)rc;
 	if (c != NULL)
-		api_reply_status(r->api, c, r->request_id, &r->st);
+		api_reply_status(r->api, c, r->request_id, &r->st, r->st.err);
 	api_req_release(r);
 }
 

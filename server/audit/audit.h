@@ -133,10 +133,11 @@ struct audit_journal {
 	uint64_t appended; /* records written (atomic: any thread may read) */
 };
 
-/* store_config.journal: append every entry of every op of the batch (in
- * op order), then sign a checkpoint when due. arg: struct audit_journal. */
-int audit_journal_batch(struct store_conn *jc, struct store_op *batch,
-                        void *arg);
+/* store_config.journal: where the store's writer puts each batch's
+ * entries (store.h; docs/audit-commit.md). Entries are written in op
+ * order, then a checkpoint is signed when due. journal_arg: struct
+ * audit_journal. */
+extern const struct store_journal audit_store_journal;
 /* At shutdown: sign a checkpoint covering every record. */
 int audit_journal_close(struct store_conn *jc, void *arg);
 

@@ -197,6 +197,34 @@ static const struct schema_migration care_migrations[] = {
 	    "CREATE TRIGGER attachments_kept BEFORE DELETE ON attachments"
 	    " WHEN OLD.post_id IS NOT NULL"
 	    " BEGIN SELECT RAISE(ABORT, 'an attached photo is part of the record'); END;"},
+	/*
+	 * The audit outbox (docs/audit-commit.md). A batch that changes
+	 * care.db writes its audit records here, in its own transaction, so
+	 * that the records commit with what they record or not at all; the
+	 * writer then moves them into audit.db's chain and notes the last id
+	 * moved there (audit.meta 'outbox_upto'), and the next batch deletes
+	 * the moved rows. After a crash the rows not yet moved are moved at
+	 * start. AUTOINCREMENT: an id is never used twice, even once the
+	 * table has emptied. Columns as in audit.records; sign_after asks
+	 * for a checkpoint once the row is in the chain.
+	 */
+	{5, "CREATE TABLE audit_outbox ("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " ts_ms INTEGER NOT NULL,"
+	    " actor_user_id INTEGER NOT NULL,"
+	    " actor_login TEXT,"
+	    " actor_profession INTEGER NOT NULL,"
+	    " actor_org TEXT,"
+	    " session_id INTEGER NOT NULL,"
+	    " address TEXT,"
+	    " device TEXT,"
+	    " action TEXT NOT NULL,"
+	    " patient TEXT,"
+	    " object TEXT,"
+	    " outcome INTEGER NOT NULL,"
+	    " error_code TEXT,"
+	    " reason TEXT,"
+	    " sign_after INTEGER NOT NULL DEFAULT 0);"},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

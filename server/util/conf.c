@@ -94,6 +94,10 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(store_queue_max, "20000", 16, 10000000,
 	          "most operations waiting for the writer (and for the readers) "
 	          "before new requests are answered UNAVAILABLE"),
+	INT_ENTRY(store_disk_reserve_mb, "64", 0, 1 << 20,
+	          "free space (MiB) kept on each database's filesystem: below it, "
+	          "changes are refused (RESOURCE_EXHAUSTED) while reads and their "
+	          "audit records go on; 0 = none"),
 	INT_ENTRY(store_cache_mb, "64", 2, 65536,
 	          "page cache per database connection (MiB): every page read "
 	          "from disk is decrypted, so size it for the working set"),

@@ -45,6 +45,7 @@ struct conf {
 	int store_hashers;
 	int store_max_batch;
 	int store_queue_max;
+	int store_disk_reserve_mb;
 	int store_cache_mb;
 	int shutdown_grace_s;
 	int handoff_readonly_s;

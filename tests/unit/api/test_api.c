@@ -150,7 +150,7 @@ setup(void **state)
 	set(f, "store_readers", "1");
 
 	f->cfg.wake = nowake;
-	f->cfg.journal = audit_journal_batch; /* every access recorded */
+	f->cfg.journal = &audit_store_journal; /* every access recorded */
 	f->cfg.journal_arg = &f->journal;     /* no signer: no checkpoints */
 
 	/* A tiny ward: one clinic, one physician, one family member. */

@@ -321,14 +321,45 @@ test_hashers_apart_from_readers(void **state)
 	store_close(s, NULL, NULL);
 }
 
+/* A journal whose records cannot be written anywhere. */
 static int
-failing_journal(struct store_conn *jc, struct store_op *batch, void *arg)
+failing_stage(struct store_conn *wc, struct store_op *batch, void *arg)
+{
+	(void)wc;
+	(void)batch;
+	(void)arg;
+	return RK_ERR_STORE;
+}
+
+static int
+failing_forward(struct store_conn *jc, void *arg)
+{
+	(void)jc;
+	(void)arg;
+	return RK_ERR_STORE;
+}
+
+static int
+failing_append(struct store_conn *jc, struct store_op *batch, int batch_rc,
+               void *arg)
 {
 	(void)jc;
 	(void)batch;
+	(void)batch_rc;
 	(void)arg;
-	return RK_ERR_STORE; /* the audit store cannot be written */
+	return RK_ERR_STORE;
 }
+
+static int
+ok_reconcile(struct store_conn *wc, void *arg)
+{
+	(void)wc;
+	(void)arg;
+	return RK_OK;
+}
+
+static const struct store_journal failing_journal = {
+	failing_stage, failing_forward, failing_append, ok_reconcile};
 
 /* No action without its record: a journal that cannot be written fails
  * the whole batch, and nothing of it is committed. */
@@ -344,7 +375,7 @@ test_journal_failure_fails_closed(void **state)
 
 	memset(ops, 0, sizeof(ops));
 	cfg.wake = nowake;
-	cfg.journal = failing_journal;
+	cfg.journal = &failing_journal;
 	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
 	for (int i = 0; i < 3; i++) {
 		ops[i].op.run = gop_run;
