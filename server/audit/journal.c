@@ -124,7 +124,9 @@ audit_entries_append(struct audit_entry **list, struct audit_entry *more)
 
 /* The event as recorded: an entry that takes its op's outcome gets it
  * now; in a batch that failed as a whole (batch_rc), what would have
- * been a success is recorded as that failure. */
+ * been a success is recorded as that failure. An op that was not kept
+ * (its batch failed, or the store undid it) loses its object: an id it
+ * was given was never stored, and may be given to something else. */
 static struct audit_event
 resolved(const struct audit_entry *e, const struct store_op *op, int batch_rc)
 {
@@ -132,6 +134,9 @@ resolved(const struct audit_entry *e, const struct store_op *op, int batch_rc)
 
 	if (e->outcome_from_op)
 		ev.outcome = op->rc;
+	if ((ev.outcome == RK_OK && batch_rc != RK_OK) ||
+	    (e->outcome_from_op && op->undone))
+		ev.object = NULL;
 	if (ev.outcome == RK_OK && batch_rc != RK_OK)
 		ev.outcome = batch_rc;
 	if (e->outcome_from_op || batch_rc != RK_OK)

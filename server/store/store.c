@@ -461,6 +461,7 @@ run_op(struct store *s, struct store_op *op, bool reserve)
 	struct store_conn *sc = s->wconn;
 	int before = sqlite3_total_changes(sc->db);
 
+	op->undone = false;
 	if (op->lean && !reserve) {
 		op->rc = op->run(sc, op);
 		if (op->rc != RK_OK && sqlite3_total_changes(sc->db) != before) {
@@ -474,6 +475,7 @@ run_op(struct store *s, struct store_op *op, bool reserve)
 	op->rc = op->run(sc, op);
 	if (op->rc == RK_OK && reserve && sqlite3_total_changes(sc->db) != before) {
 		op->rc = RK_ERR_EXHAUSTED;
+		op->undone = true;
 		s->stats.refused_disk++;
 	}
 	if (op->rc != RK_OK && store_exec(sc, "ROLLBACK TO op") != RK_OK)

@@ -78,6 +78,9 @@ struct store_op {
 	bool lean;
 	struct store_op *next; /* the store's */
 	int rc;                /* the store's */
+	/* The store's: run() went well but the store rolled the op back
+	 * (storage reserve), so whatever ids it handed out were never kept. */
+	bool undone;
 };
 
 struct store_key {
