@@ -659,18 +659,21 @@ reader_main(void *arg)
 	return NULL;
 }
 
-/* The folder a file is in, for statvfs. */
+/* The folder a database really is in, for statvfs: a symbolic link is
+ * followed, as SQLite follows it (its WAL lives beside the target). */
 static char *
 dir_of(const char *path)
 {
-	const char *slash = strrchr(path, '/');
+	char *real = realpath(path, NULL);
+	char *d = rk_strdup(real != NULL ? real : path);
+	char *slash = strrchr(d, '/');
 
-	if (slash == NULL)
+	free(real);
+	if (slash == NULL) {
+		free(d);
 		return rk_strdup(".");
-	if (slash == path)
-		return rk_strdup("/");
-	char *d = rk_strdup(path);
-	d[slash - path] = '\0';
+	}
+	slash[slash == d ? 1 : 0] = '\0';
 	return d;
 }
 
