@@ -184,6 +184,21 @@ key_sql(char *out, size_t outlen, const char *prefix, const struct store_key *k,
 	snprintf(out + n, outlen - n, "'\"%s", suffix);
 }
 
+/* PRAGMA foreign_key_check finds no row that breaks a reference. */
+static bool
+foreign_keys_hold(struct store_conn *sc)
+{
+	sqlite3_stmt *st;
+	bool ok;
+
+	if (sqlite3_prepare_v2(sc->db, "PRAGMA foreign_key_check", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return false;
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok;
+}
+
 static int
 migrate(struct store_conn *sc, const char *schema, char *err, size_t errlen)
 {
@@ -208,6 +223,9 @@ migrate(struct store_conn *sc, const char *schema, char *err, size_t errlen)
 		char *msg = NULL;
 		if (m[i].version <= version)
 			continue;
+		/* Foreign keys can only be switched outside a transaction. */
+		if (m[i].rebuild && store_exec(sc, "PRAGMA foreign_keys = OFF") != RK_OK)
+			goto fail;
 		if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
 			goto fail;
 		if (sqlite3_exec(sc->db, m[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -215,14 +233,25 @@ migrate(struct store_conn *sc, const char *schema, char *err, size_t errlen)
 			         m[i].version, msg ? msg : "?");
 			sqlite3_free(msg);
 			store_exec(sc, "ROLLBACK");
+			store_exec(sc, "PRAGMA foreign_keys = ON");
+			return RK_ERR_STORE;
+		}
+		if (m[i].rebuild && !foreign_keys_hold(sc)) {
+			snprintf(err, errlen, "%s migration %d: a reference no longer "
+			         "holds (PRAGMA foreign_key_check)", schema, m[i].version);
+			store_exec(sc, "ROLLBACK");
+			store_exec(sc, "PRAGMA foreign_keys = ON");
 			return RK_ERR_STORE;
 		}
 		snprintf(sql, sizeof(sql), "PRAGMA %s.user_version = %d", schema,
 		         m[i].version);
 		if (store_exec(sc, sql) != RK_OK || store_exec(sc, "COMMIT") != RK_OK) {
 			store_exec(sc, "ROLLBACK");
+			store_exec(sc, "PRAGMA foreign_keys = ON");
 			goto fail;
 		}
+		if (m[i].rebuild && store_exec(sc, "PRAGMA foreign_keys = ON") != RK_OK)
+			goto fail;
 		LOG_I("STORE-MIGRATED", "schema=%s version=%d", schema, m[i].version);
 	}
 	return RK_OK;
