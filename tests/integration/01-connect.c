@@ -133,6 +133,16 @@ test_https_methods(void **state)
 		assert_non_null(strstr(head, "allow: get, head\r\n"));
 		assert_true(closed);
 	}
+	/* CONNECT (which lws would hand over as a raw socket): the same. */
+	assert_true(h_tls_exchange_eof(s,
+	                               "CONNECT example.com:443 HTTP/1.1\r\n"
+	                               "Host: example.com:443\r\n\r\n",
+	                               head, sizeof(head), 5000, &closed) > 0);
+	lowercase(head);
+	if (strstr(head, "http/1.1 405") == NULL)
+		fail_msg("CONNECT: %s", head);
+	assert_non_null(strstr(head, "allow: get, head\r\n"));
+	assert_true(closed);
 }
 
 static void
