@@ -482,33 +482,39 @@ in_reserve(struct store *s)
 }
 
 /* Run one op. In the reserve every op gets a savepoint, and one that
- * changed anything is rolled back: RK_ERR_EXHAUSTED. Returns false if
- * the batch cannot go on. */
+ * changed anything is rolled back: RK_ERR_EXHAUSTED. *kept is set when
+ * the op changed care.db and its changes stay. Returns false if the
+ * batch cannot go on. */
 static bool
-run_op(struct store *s, struct store_op *op, bool reserve)
+run_op(struct store *s, struct store_op *op, bool reserve, bool *kept)
 {
 	struct store_conn *sc = s->wconn;
 	int before = sqlite3_total_changes(sc->db);
+	bool changed;
 
 	op->undone = false;
 	if (op->lean && !reserve) {
 		op->rc = op->run(sc, op);
-		if (op->rc != RK_OK && sqlite3_total_changes(sc->db) != before) {
+		changed = sqlite3_total_changes(sc->db) != before;
+		if (op->rc != RK_OK && changed) {
 			LOG_E("STORE-LEAN-OP-DIRTY", "rc=%d", op->rc);
 			return false; /* never commit half an op */
 		}
+		*kept |= changed;
 		return true;
 	}
 	if (store_exec(sc, "SAVEPOINT op") != RK_OK)
 		return false;
 	op->rc = op->run(sc, op);
-	if (op->rc == RK_OK && reserve && sqlite3_total_changes(sc->db) != before) {
+	changed = sqlite3_total_changes(sc->db) != before;
+	if (op->rc == RK_OK && reserve && changed) {
 		op->rc = RK_ERR_EXHAUSTED;
 		op->undone = true;
 		s->stats.refused_disk++;
 	}
 	if (op->rc != RK_OK && store_exec(sc, "ROLLBACK TO op") != RK_OK)
 		return false;
+	*kept |= op->rc == RK_OK && changed;
 	return store_exec(sc, "RELEASE op") == RK_OK;
 }
 
@@ -521,8 +527,8 @@ run_batch(struct store *s, struct store_op *batch)
 {
 	const struct store_journal *j = s->cfg.journal;
 	struct store_conn *sc = s->wconn;
-	bool reserve = in_reserve(s), changed, appended = false;
-	int rc = RK_OK, changes;
+	bool reserve = in_reserve(s), changed = false, appended = false;
+	int rc = RK_OK;
 
 	/* Records reach the trail in commit order, and nothing more is done
 	 * while what is staged cannot be moved into it (fail closed). */
@@ -536,12 +542,10 @@ run_batch(struct store *s, struct store_op *batch)
 	 * locking early. */
 	if (store_exec(sc, "BEGIN") != RK_OK)
 		return fail_class(sc->db);
-	changes = sqlite3_total_changes(sc->db);
 	for (struct store_op *op = batch; rc == RK_OK && op; op = op->next)
-		if (!run_op(s, op, reserve))
+		if (!run_op(s, op, reserve, &changed))
 			rc = fail_class(sc->db);
 	store_conn_release(sc);
-	changed = sqlite3_total_changes(sc->db) != changes;
 
 	if (rc == RK_OK && j != NULL) {
 		if (changed) {
