@@ -510,6 +510,7 @@ test_posts_rebuild_keeps_rows(void **state)
 
 	assert_int_equal(post(f, "ns", "r-1", VIS_PROFESSIONAL, "一つ目", &a, &dup, &st), RK_OK);
 	assert_int_equal(post(f, "dr", "r-2", VIS_CLINICAL, "二つ目", &b, &dup, &st), RK_OK);
+	care_post_fini(&b);
 	assert_int_equal(store_exec(f->sc, "INSERT INTO acks VALUES (1, 1, 1)"), RK_OK);
 	/* Back to schema 5: opening again runs step 6 over these rows. */
 	assert_int_equal(store_exec(f->sc, "PRAGMA main.user_version = 5"), RK_OK);
