@@ -82,7 +82,8 @@ struct api {
 	bool shutting_down;
 	struct api_stats stats;
 	struct auth_limits limits;
-	char *audit_pubkey; /* PEM, read once at start */
+	char *audit_pubkey;         /* the root key (PEM), read once at start */
+	char *audit_pubkey_current; /* the key signing now (PEM) */
 	int64_t last_gc_ms;
 	const uint64_t *audit_appended;
 	struct api_grant *grants;

@@ -328,6 +328,14 @@ static const struct schema_migration audit_migrations[] = {
 	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
 	    "CREATE TRIGGER audit.checkpoints_no_delete BEFORE DELETE ON checkpoints"
 	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;", 0},
+	/*
+	 * Signing-key rotation (audit/canon.h, "the chain of signing keys"):
+	 * a rotation checkpoint names the next public key (32 raw bytes) and
+	 * carries the old key's signature of the rotation statement. NULL
+	 * on every other checkpoint.
+	 */
+	{3, "ALTER TABLE audit.checkpoints ADD COLUMN next_key BLOB;"
+	    "ALTER TABLE audit.checkpoints ADD COLUMN rotate_sig BLOB;", 0},
 };
 
 const struct schema_migration *

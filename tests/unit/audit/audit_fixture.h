@@ -15,11 +15,32 @@ static const char break_glass_reason[] = "救急搬送, \"意識レベル低下\
 
 struct fx {
 	char dir[64];
-	char care[96], audit[96], key[96], pub[100], out[96];
+	char care[96], audit[96], pub[100], out[96];
+	uint8_t seed[32]; /* the signing key's secret */
 	struct store_config cfg;
 	struct store_conn *sc;
 	struct audit_signer *signer;
 };
+
+/* A fresh random signing key; its public key (PEM) written to pub_path
+ * if not NULL. */
+static __attribute__((unused)) struct audit_signer *
+fx_signer(const char *pub_path, uint8_t seed_out[32])
+{
+	uint8_t seed[32];
+	char err[256];
+	struct audit_signer *s;
+
+	rk_random(seed, sizeof(seed));
+	s = audit_signer_new(seed, err, sizeof(err));
+	assert_non_null(s);
+	if (pub_path != NULL)
+		assert_int_equal(audit_signer_write_pub(s, pub_path, err, sizeof(err)),
+		                 RK_OK);
+	if (seed_out != NULL)
+		memcpy(seed_out, seed, 32);
+	return s;
+}
 
 static __attribute__((unused)) struct fx *
 fx_new(void)
@@ -29,13 +50,10 @@ fx_new(void)
 
 	unit_tmpdir(f->dir, "audit");
 	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
-	snprintf(f->key, sizeof(f->key), "%s/audit-sign.key", f->dir);
-	snprintf(f->pub, sizeof(f->pub), "%s.pub", f->key);
+	snprintf(f->pub, sizeof(f->pub), "%s/audit-root.pub", f->dir);
 	snprintf(f->out, sizeof(f->out), "%s/export", f->dir);
 	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
-	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
-	f->signer = audit_signer_load(f->key, err, sizeof(err));
-	assert_non_null(f->signer);
+	f->signer = fx_signer(f->pub, f->seed);
 	return f;
 }
 

@@ -232,13 +232,9 @@ test_forged_checkpoint_detected(void **state)
 	                         .action = "board.read", .ts_ms = TS(51)};
 	struct audit_signer *other;
 	struct audit_verify_result r;
-	char path[128], err[256];
 
 	fill(f, 50, 10);
-	snprintf(path, sizeof(path), "%s/other.key", f->dir);
-	assert_int_equal(audit_key_init(path, err, sizeof(err)), RK_OK);
-	other = audit_signer_load(path, err, sizeof(err));
-	assert_non_null(other);
+	other = fx_signer(NULL, NULL);
 	assert_int_equal(audit_append(f->sc, "audit", &ev), RK_OK);
 	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", other, 1, 0, TS(51)),
 	                 RK_OK);
@@ -247,7 +243,7 @@ test_forged_checkpoint_detected(void **state)
 	assert_false(r.ok);
 	assert_int_equal(r.first_bad_id, 51);
 	assert_int_equal(r.bad_checkpoint_id, 6);
-	assert_non_null(strstr(r.why, "another key"));
+	assert_non_null(strstr(r.why, "a key that no rotation introduced"));
 }
 
 /* Rewrite record 23 and recompute every hash after it: the chain is
@@ -378,11 +374,14 @@ test_keys(void **state)
 {
 	struct fx *f = *state;
 	struct stat st;
-	char err[256], pub1[512] = {0}, pub2[512] = {0};
+	char err[256], pub1[512] = {0}, pub2[512] = {0}, priv[160];
+	uint8_t raw1[32], raw2[32], id[32], want[32];
+	struct audit_signer *again;
 	FILE *p;
 
-	assert_int_equal(stat(f->key, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
+	/* The public key file: PEM, public only, readable by anyone. */
+	assert_int_equal(stat(f->pub, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
 	p = fopen(f->pub, "r");
 	assert_non_null(p);
 	assert_true(fread(pub1, 1, sizeof(pub1) - 1, p) > 0);
@@ -390,24 +389,34 @@ test_keys(void **state)
 	assert_non_null(strstr(pub1, "BEGIN PUBLIC KEY"));
 	assert_null(strstr(pub1, "PRIVATE"));
 
-	/* init again: the key stays; a lost .pub is written again, the same */
-	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
+	/* The same seed is the same key (what unwrapping relies on); the id
+	 * is SHA-256 of the raw public key. */
+	again = audit_signer_new(f->seed, err, sizeof(err));
+	assert_non_null(again);
+	assert_int_equal(audit_signer_pub(f->signer, raw1, id), RK_OK);
+	assert_int_equal(audit_signer_pub(again, raw2, NULL), RK_OK);
+	assert_memory_equal(raw1, raw2, 32);
+	rk_sha256(raw1, 32, want);
+	assert_memory_equal(id, want, 32);
 	unlink(f->pub);
-	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
+	assert_int_equal(audit_signer_write_pub(again, f->pub, err, sizeof(err)),
+	                 RK_OK);
+	audit_signer_free(again);
 	p = fopen(f->pub, "r");
 	assert_non_null(p);
 	assert_true(fread(pub2, 1, sizeof(pub2) - 1, p) > 0);
 	fclose(p);
 	assert_string_equal(pub1, pub2);
 
-	chmod(f->key, 0644);
-	assert_null(audit_signer_load(f->key, err, sizeof(err)));
-	assert_non_null(strstr(err, "0600"));
-	assert_null(audit_signer_load("/nonexistent/key", err, sizeof(err)));
+	/* A PEM private key (the layout before wrapping) gives its seed. */
+	snprintf(priv, sizeof(priv), "%s/old-signing.pem", f->dir);
+	assert_int_equal(audit_pem_seed(priv, raw2, err, sizeof(err)), RK_ERR_IO);
+	assert_int_equal(audit_pem_seed(f->pub, raw2, err, sizeof(err)),
+	                 RK_ERR_CONFIG); /* a public key has no seed */
 
 	struct audit_verify_result r;
-	assert_int_equal(audit_verify_db(f->sc, "audit", f->key, 0, NULL, &r),
-	                 RK_ERR_CONFIG); /* a private key is not a public key */
+	assert_int_equal(audit_verify_db(f->sc, "audit", f->care, 0, NULL, &r),
+	                 RK_ERR_CONFIG); /* a database is not a public key */
 	assert_int_equal(audit_verify_db(f->sc, "nope", f->pub, 0, NULL, &r),
 	                 RK_ERR_INVALID);
 }
