@@ -141,7 +141,10 @@ serve(struct server *s, struct admin *adm)
 	                       sizeof(err));
 	if (lock < 0)
 		return refuse("SERVER-LOCKED", err);
-	if (admin_store_config(adm, &scfg, err, sizeof(err)) != 0) {
+	if (admin_store_config(adm, &scfg, err, sizeof(err)) != 0 ||
+	    keys_outside_data(s->conf.tls_key, s->conf.data_dir, err,
+	                      sizeof(err)) != 0) {
+		OPENSSL_cleanse(&scfg, sizeof(scfg));
 		store_unlock_data(lock);
 		return refuse("SERVER-NO-KEY", err);
 	}

@@ -115,6 +115,21 @@ keys_dir_make(const char *keys_dir, const char *data_dir, char *err,
 }
 
 int
+keys_outside_data(const char *path, const char *data_dir, char *err,
+                  size_t errlen)
+{
+	char real[PATH_MAX];
+
+	if (!inside_data(path, data_dir, real))
+		return 0;
+	snprintf(err, errlen,
+	         "key file %s is inside the data folder %s (as %s): keys must be "
+	         "kept apart from the data (set keys_dir, or tls_key, elsewhere)",
+	         path, data_dir, real);
+	return -1;
+}
+
+int
 keys_file_check(const char *path, const char *data_dir, bool secret,
                 bool *missing, char *err, size_t errlen)
 {

@@ -114,6 +114,12 @@ int keys_dir_make(const char *keys_dir, const char *data_dir, char *err,
 int keys_file_check(const char *path, const char *data_dir, bool secret,
                     bool *missing, char *err, size_t errlen);
 
+/* Only the first check: 0 if `path` is not inside data_dir, else -1
+ * with a reason (for keys the server reads but does not wrap, such as
+ * the TLS private key). */
+int keys_outside_data(const char *path, const char *data_dir, char *err,
+                      size_t errlen);
+
 /* Read and unwrap the key file `path` whose name is `name` ("care",
  * "audit", "audit-signing"): keys_file_check first, then the format,
  * then AES-256-GCM under kek. 0, or -1 with a reason; out is wiped on

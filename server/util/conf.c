@@ -34,8 +34,10 @@ static const struct conf_entry conf_table[] = {
 	STR_ENTRY(listen, "127.0.0.1",
 	          "address to listen on (\"*\" for every interface)"),
 	INT_ENTRY(port, "8443", 1, 65535, "TCP port for wss:// and https://"),
-	STR_ENTRY(tls_cert, "", "server certificate (PEM); default DATA/certs/server.pem"),
-	STR_ENTRY(tls_key, "", "server private key (PEM); default DATA/certs/server.key"),
+	STR_ENTRY(tls_cert, "", "server certificate (PEM); default KEYS/certs/server.pem"),
+	STR_ENTRY(tls_key, "",
+	          "server private key (PEM); default KEYS/certs/server.key (never "
+	          "inside the data folder)"),
 	STR_ENTRY(keys_dir, "",
 	          "key folder (wrapped database keys, audit signing key), kept "
 	          "apart from the data folder; default: beside the data folder, "
@@ -333,9 +335,11 @@ default_keys_dir(struct conf *c)
 void
 conf_resolve_paths(struct conf *c)
 {
-	default_path(&c->tls_cert, c->data_dir, "certs/server.pem");
-	default_path(&c->tls_key, c->data_dir, "certs/server.key");
+	/* The TLS private key is a key too: beside the others, never in the
+	 * data folder, whose copy must reveal nothing. */
 	default_keys_dir(c);
+	default_path(&c->tls_cert, c->keys_dir, "certs/server.pem");
+	default_path(&c->tls_key, c->keys_dir, "certs/server.key");
 }
 
 void

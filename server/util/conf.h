@@ -80,8 +80,8 @@ int conf_known(const char *name);
  * an error. Returns 0, or -1 with the line and reason in err. */
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
 
-/* Fill settings that default to a place derived from data_dir (the
- * certificate and its key under it; keys_dir beside it). Call once after
+/* Fill settings that default to a place derived from data_dir: keys_dir
+ * beside it, the TLS certificate and key under keys_dir. Call once after
  * all sources are applied. */
 void conf_resolve_paths(struct conf *c);
 

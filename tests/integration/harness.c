@@ -370,10 +370,10 @@ h_server_new(void)
 		return NULL;
 	}
 	snprintf(s->keys, sizeof(s->keys), "%s-keys", s->dir);
-	snprintf(s->ca, sizeof(s->ca), "%s/certs/ca.pem", s->dir);
+	snprintf(s->ca, sizeof(s->ca), "%s/certs/ca.pem", s->keys);
 	snprintf(s->log_path, sizeof(s->log_path), "%s/server.log", s->dir);
 	snprintf(setup_log, sizeof(setup_log), "%s/setup.log", s->dir);
-	snprintf(certs, sizeof(certs), "%s/certs", s->dir);
+	snprintf(certs, sizeof(certs), "%s/certs", s->keys);
 
 	char *mkcerts[] = {"/bin/sh",
 	                   RENKEI_SOURCE_DIR "/certs/make-dev-certs.sh", certs,
@@ -390,8 +390,8 @@ h_server_new(void)
 	                  "64",
 	                  RENKEI_SOURCE_DIR "/data/demo-ward.json",
 	                  NULL};
-	if (setup_step("make-dev-certs.sh", mkcerts, setup_log) != 0 ||
-	    setup_step("renkei-server init", init, setup_log) != 0 ||
+	if (setup_step("renkei-server init", init, setup_log) != 0 ||
+	    setup_step("make-dev-certs.sh", mkcerts, setup_log) != 0 ||
 	    setup_step("renkei-server import", import, setup_log) != 0) {
 		fprintf(stderr, "harness: (data folder %s)\n", s->dir);
 		rm_tree(s->dir);

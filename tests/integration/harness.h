@@ -8,10 +8,11 @@
  * that every file owns its own port and folder and `ctest -j` is safe.
  *
  * Lifecycle of a server:
- *   h_server_new    makes DIR (mkdtemp under $TMPDIR or /tmp), the dev
- *                   certificates, the key folder DIR-keys beside it (the
- *                   server's default for DIR) with keys wrapped under the
- *                   test process's KEK, the databases, and imports the
+ *   h_server_new    makes DIR (mkdtemp under $TMPDIR or /tmp), the key
+ *                   folder DIR-keys beside it (the server's default for
+ *                   DIR) with keys wrapped under the test process's KEK,
+ *                   the databases, the dev certificates (KEYS/certs, where
+ *                   the server looks by default), and imports the
  *                   demo ward with cheap argon2 parameters (fast logins);
  *   h_server_start  picks a free port and runs `renkei-server serve` with
  *                   stderr to DIR/server.log, then waits for /healthz;
@@ -57,7 +58,7 @@
 struct h_server {
 	char dir[256];      /* the data folder (removed by h_server_free) */
 	char keys[270];     /* the key folder, DIR-keys (removed too) */
-	char ca[300];       /* DIR/certs/ca.pem, for rkc_opts.ca_file */
+	char ca[300];       /* KEYS/certs/ca.pem, for rkc_opts.ca_file */
 	char log_path[300]; /* DIR/server.log: the server's stderr, appended */
 	char url[64];       /* wss://127.0.0.1:PORT/ */
 	char https[64];     /* https://127.0.0.1:PORT (no trailing slash) */
