@@ -112,8 +112,9 @@ from_env(struct keys_kek *kek, char *err, size_t errlen)
 		return -1;
 	}
 	rc = parse_kek(kek, val, strlen(val), false);
-	/* Not left for /proc/PID/environ or a child to read. */
-	OPENSSL_cleanse(val, strlen(val));
+	/* Not left for /proc/PID/environ or a child to read: the whole
+	 * "RENKEI_KEK=..." string, which getenv's answer ends. */
+	OPENSSL_cleanse(val - sizeof(KEYS_KEK_ENV), strlen(val) + sizeof(KEYS_KEK_ENV));
 	unsetenv(KEYS_KEK_ENV);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s must hold 64 hex digits", KEYS_KEK_ENV);
@@ -278,6 +279,7 @@ from_passphrase(struct keys_kek *kek, const struct keys_kek_opts *o, char *err,
 	} else if (rc != 0) {
 		return -1;
 	}
+	rc = 0;
 	if (o->passphrase_fd >= 0) {
 		if (read_line(o->passphrase_fd, pass, sizeof(pass)) < 0) {
 			snprintf(err, errlen, "cannot read the passphrase from fd %d",
