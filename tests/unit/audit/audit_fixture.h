@@ -147,4 +147,44 @@ fill(struct fx *f, int n, int cp_every)
 	fill_range(f, 1, n, cp_every);
 }
 
+/* `audit rotate-key` in miniature: record `id` (the rotation's own
+ * record) and the rotation checkpoint over it, signed by the signer in
+ * use and naming `next`, which signs from then on (f->signer; the old
+ * one is freed). One transaction. */
+static __attribute__((unused)) void
+fx_rotate(struct fx *f, int id, struct audit_signer *next)
+{
+	struct audit_event ev = {.actor_login = "os:root",
+	                         .action = "audit.key.rotate",
+	                         .device = "renkei-server audit rotate-key",
+	                         .ts_ms = TS(id)};
+	uint8_t pub[32];
+
+	assert_int_equal(audit_signer_pub(next, pub, NULL), RK_OK);
+	sql(f, "BEGIN");
+	assert_int_equal(audit_append(f->sc, "audit", &ev), RK_OK);
+	assert_int_equal(audit_rotate_sign(f->sc, "audit", f->signer, pub, TS(id)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	sql(f, "COMMIT");
+	audit_signer_free(f->signer);
+	f->signer = next;
+}
+
+/* Record `id`, and a checkpoint over it signed by `by` (not f->signer):
+ * what someone holding another key could add. */
+static __attribute__((unused)) void
+fx_sign_with(struct fx *f, int id, struct audit_signer *by)
+{
+	struct audit_event ev = {.actor_user_id = 1, .actor_login = "dr",
+	                         .action = "board.read", .ts_ms = TS(id)};
+
+	sql(f, "BEGIN");
+	assert_int_equal(audit_append(f->sc, "audit", &ev), RK_OK);
+	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", by, 1, 0, TS(id)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	sql(f, "COMMIT");
+}
+
 #endif

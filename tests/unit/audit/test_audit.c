@@ -246,6 +246,114 @@ test_forged_checkpoint_detected(void **state)
 	assert_non_null(strstr(r.why, "a key that no rotation introduced"));
 }
 
+/* ---- the chain of signing keys */
+
+/* S0 signs 1..30, rotates at 31 to S1, which signs to 60 and rotates at
+ * 61 to S2, which signs to 80: all of it verifies from the root key,
+ * the rotation checkpoints counted like any other. */
+static void
+test_rotated_keys_verify(void **state)
+{
+	struct fx *f = *state;
+	struct audit_verify_result r;
+	uint8_t want[32], pub[32];
+	char err[256];
+
+	fill(f, 30, 10);
+	fx_rotate(f, 31, fx_signer(NULL, NULL));
+	fill_range(f, 32, 60, 10);
+	fx_rotate(f, 61, fx_signer(NULL, NULL));
+	fill_range(f, 62, 80, 10);
+	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", f->signer, 1, 0,
+	                                        TS(81)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	r = verify(f, AUDIT_VERIFY_STRICT);
+	if (!r.ok)
+		fail_msg("%s", r.why);
+	assert_int_equal(r.records, 80);
+	assert_int_equal(r.checkpoints,
+	                 sql_int(f, "SELECT count(*) FROM audit.checkpoints"));
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM audit.checkpoints "
+	                            "WHERE next_key IS NOT NULL"),
+	                 2);
+	/* The server's check at start: the key in use is the one the last
+	 * rotation named. */
+	assert_int_equal(audit_trail_key(f->sc, "audit", f->pub, want, err,
+	                                 sizeof(err)),
+	                 RK_OK);
+	assert_int_equal(audit_signer_pub(f->signer, pub, NULL), RK_OK);
+	assert_memory_equal(want, pub, 32);
+	/* A rotation needs a record of its own first. */
+	assert_int_equal(audit_rotate_sign(f->sc, "audit", f->signer, pub, TS(90)),
+	                 RK_ERR_PRECONDITION);
+}
+
+/* After a rotation, a checkpoint signed by a key that no rotation
+ * introduced fails, and so does one by the key the rotation replaced. */
+static void
+test_checkpoint_by_a_key_not_in_the_chain_fails(void **state)
+{
+	struct fx *f = *state;
+	struct audit_signer *old, *stranger;
+	struct audit_verify_result r;
+	uint8_t seed0[32];
+
+	memcpy(seed0, f->seed, 32);
+	fill(f, 30, 10);
+	fx_rotate(f, 31, fx_signer(NULL, NULL));
+	fill_range(f, 32, 40, 10);
+	stranger = fx_signer(NULL, NULL);
+	fx_sign_with(f, 41, stranger);
+	audit_signer_free(stranger);
+	r = verify(f, 0);
+	assert_false(r.ok);
+	assert_int_equal(r.first_bad_id, 32); /* after the last good cp (31) */
+	assert_non_null(strstr(r.why, "a key that no rotation introduced"));
+	/* The same checkpoint by the replaced key: refused as well. */
+	sql(f, "DROP TRIGGER audit.checkpoints_no_delete");
+	sql(f, "DELETE FROM audit.checkpoints WHERE record_id = 41");
+	old = audit_signer_new(seed0, (char[64]){0}, 64);
+	assert_non_null(old);
+	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", old, 1, 0, TS(42)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	audit_signer_free(old);
+	r = verify(f, 0);
+	assert_false(r.ok);
+	assert_int_equal(r.first_bad_id, 32);
+	assert_non_null(strstr(r.why, "a rotation had already replaced"));
+}
+
+/* A rotation checkpoint altered to name another key (as someone with the
+ * database key, not the signing key, could): its statement no longer
+ * verifies, and nothing after it is proven. */
+static void
+test_altered_rotation_fails(void **state)
+{
+	struct fx *f = *state;
+	struct audit_signer *mine = fx_signer(NULL, NULL);
+	struct audit_verify_result r;
+	uint8_t pub[32];
+	char hex[65], text[200];
+
+	fill(f, 20, 10);
+	fx_rotate(f, 21, fx_signer(NULL, NULL));
+	fill_range(f, 22, 40, 10);
+	assert_int_equal(audit_signer_pub(mine, pub, NULL), RK_OK);
+	rk_hex_encode(pub, 32, hex);
+	sql(f, "DROP TRIGGER audit.checkpoints_no_update");
+	snprintf(text, sizeof(text),
+	         "UPDATE audit.checkpoints SET next_key = x'%s' WHERE record_id = 21",
+	         hex);
+	sql(f, text);
+	audit_signer_free(mine);
+	r = verify(f, 0);
+	assert_false(r.ok);
+	assert_int_equal(r.first_bad_id, 21);
+	assert_non_null(strstr(r.why, "rotation statement does not verify"));
+}
+
 /* Rewrite record 23 and recompute every hash after it: the chain is
  * self-consistent, and only the checkpoint at 30 shows it. The fault is
  * located to the interval after the last good checkpoint (21..30). */
@@ -473,6 +581,10 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_cleans_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotated_keys_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_by_a_key_not_in_the_chain_fails,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_altered_rotation_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
