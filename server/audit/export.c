@@ -38,8 +38,11 @@
  * and "rotate_sig". Version 1 (no "rotations", no rotation lines) is
  * what exports were before keys could rotate; the verifier reads both.
  *
+ * docs/audit-export.md is this format's reference.
+ *
  * CSV holds exactly the records of the range, then an empty row and the
- * checkpoints covering them: UTF-8 with a byte order mark (without it,
+ * checkpoints covering them (their last column next_key, empty unless
+ * the checkpoint is a rotation): UTF-8 with a byte order mark (without it,
  * Japanese Excel reads the file as Shift_JIS), CRLF, RFC 4180 quoting.
  * A text cell that begins with = + - @ or a tab is prefixed with ' so
  * that Excel shows it instead of running it as a formula (a failed login
