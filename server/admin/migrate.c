@@ -130,8 +130,22 @@ admin_keys_migrate(struct admin *a)
 		moved++;
 	}
 	/* The databases open with the moved keys before the old ones go. */
-	if (admin_open(a, &sc) != 0)
+	struct store_config cfg;
+	admin_store_paths(a, &cfg);
+	admin_key_path(a, KEYS_CARE, to, sizeof(to));
+	int ok = keys_unwrap_file(to, "care", conf->data_dir, &a->kek,
+	                          cfg.care_key.bytes, err, sizeof(err)) == 0;
+	admin_key_path(a, KEYS_AUDIT, to, sizeof(to));
+	ok = ok && keys_unwrap_file(to, "audit", conf->data_dir, &a->kek,
+	                            cfg.audit_key.bytes, err, sizeof(err)) == 0;
+	ok = ok && store_conn_open(&sc, &cfg, 0, err, sizeof(err)) == RK_OK;
+	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	if (!ok) {
+		fprintf(stderr, "renkei-server: %s (the old keys are left as they "
+		                "were)\n",
+		        err);
 		goto out;
+	}
 	store_conn_close(sc);
 	for (int i = 0; i < 3; i++) {
 		snprintf(from, sizeof(from), "%s/keys/%s", conf->data_dir, old[i]);

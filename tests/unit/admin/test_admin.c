@@ -19,11 +19,15 @@
 
 #include <openssl/crypto.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "admin/admin.h"
 #include "auth/auth.h"
 #include "store/store.h"
 #include "util/conf.h"
 #include "util/err.h"
+#include "util/text.h"
 
 struct fx {
 	char tmp[64];       /* the mkdtemp folder, removed at teardown */
@@ -825,6 +829,129 @@ test_audit_bench_refuses_real_data(void **state)
 	assert_int_equal(count(f, "audit.records"), 0);
 }
 
+/* ------------------------------------------------------- keys, offline */
+
+/* rekey, rotate-key and keys check on a stopped folder: each audited
+ * once, the databases open with the new keys, the chain verifies; none
+ * runs while the data folder's lock is held (a server). */
+static void
+test_rekey_rotate_and_check(void **state)
+{
+	struct fx *f = *state;
+	char *before_care, *before_audit, *after, *sign;
+	char err[512];
+	int lock;
+
+	init_ok(f);
+	char *argv[] = {"org-x", "X"};
+	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
+	before_care = read_all(key_file(f, "care.key"));
+	before_audit = read_all(key_file(f, "audit.key"));
+	sign = read_all(key_file(f, "audit-signing.key"));
+
+	lock = store_lock_data(f->data, "the test", err, sizeof(err));
+	assert_true(lock >= 0);
+	assert_int_equal(admin_rekey(&f->adm, "care"), 1);
+	assert_int_equal(admin_audit_rotate_key(&f->adm), 1);
+	assert_int_equal(admin_keys_check(&f->adm), 1);
+	store_unlock_data(lock);
+
+	assert_int_equal(admin_rekey(&f->adm, "both"), 2);
+	assert_int_equal(admin_rekey(&f->adm, "care"), 0);
+	after = read_all(key_file(f, "care.key"));
+	assert_string_not_equal(before_care, after);
+	free(after);
+	assert_int_equal(admin_rekey(&f->adm, "audit"), 0);
+	after = read_all(key_file(f, "audit.key"));
+	assert_string_not_equal(before_audit, after);
+	free(after);
+	assert_int_equal(admin_audit_rotate_key(&f->adm), 0);
+	after = read_all(key_file(f, "audit-signing.key"));
+	assert_string_not_equal(sign, after);
+	free(after);
+	assert_false(exists(key_file(f, "care.key.new")));
+	assert_int_equal(admin_keys_check(&f->adm), 0);
+	assert_int_equal(admin_audit_verify(&f->adm), 0);
+	assert_int_equal(count(f, "orgs"), 1);
+	struct store_conn *sc = open_store(f);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'key.rekey' AND outcome = 0 AND "
+	                             "actor_login LIKE 'os:%' AND object LIKE "
+	                             "'care.db:%'"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'key.rekey' AND object LIKE "
+	                             "'audit.db:%'"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'audit.key.rotate' AND outcome = 0"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.checkpoints "
+	                             "WHERE next_key IS NOT NULL"),
+	                 1);
+	store_conn_close(sc);
+	free(before_care);
+	free(before_audit);
+	free(sign);
+}
+
+/* A folder of the layout before keys_dir (DATA/keys/ with the raw keys
+ * and a PEM signing key) is refused, then migrated: the keys move into
+ * the key folder, wrapped; the old files are gone; nothing is lost. */
+static void
+test_keys_migrate(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg;
+	char err[2048], hex[65], old[200], cmd[400];
+	uint8_t seed[32];
+	FILE *fp;
+
+	init_ok(f);
+	char *argv[] = {"org-x", "X"};
+	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
+	assert_int_equal(admin_store_config(&f->adm, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(keys_unwrap_file(key_file(f, "audit-signing.key"),
+	                                  "audit-signing", f->data, &f->adm.kek,
+	                                  seed, err, sizeof(err)),
+	                 0);
+	snprintf(old, sizeof(old), "%s/keys", f->data);
+	assert_int_equal(mkdir(old, 0700), 0);
+	const struct store_key *k[2] = {&cfg.care_key, &cfg.audit_key};
+	const char *names[2] = {"care.key", "audit.key"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(old, sizeof(old), "%s/keys/%s", f->data, names[i]);
+		rk_hex_encode(k[i]->bytes, 32, hex);
+		write_file(old, hex);
+	}
+	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	assert_non_null(pk);
+	snprintf(old, sizeof(old), "%s/keys/audit-signing.pem", f->data);
+	fp = fopen(old, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_PrivateKey(fp, pk, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(fp);
+	EVP_PKEY_free(pk);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	snprintf(cmd, sizeof(cmd), "rm -r %s", f->keys);
+	assert_int_equal(system(cmd), 0);
+
+	assert_int_equal(admin_store_config(&f->adm, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "keys migrate"));
+	assert_int_equal(admin_keys_migrate(&f->adm), 0);
+	snprintf(old, sizeof(old), "%s/keys", f->data);
+	assert_false(exists(old));
+	char *wrapped = read_all(key_file(f, "care.key"));
+	assert_true(strncmp(wrapped, "renkei-key 1 care ", 18) == 0);
+	free(wrapped);
+	assert_true(exists(key_file(f, "audit-root.pub")));
+	assert_int_equal(count(f, "orgs"), 1);
+	assert_int_equal(admin_audit_verify(&f->adm), 0);
+	/* Nothing left to do the second time. */
+	assert_int_equal(admin_keys_migrate(&f->adm), 0);
+}
+
 int
 main(void)
 {
@@ -850,6 +977,8 @@ main(void)
 		T(test_audit_pubkey),
 		T(test_audit_bench),
 		T(test_audit_bench_refuses_real_data),
+		T(test_rekey_rotate_and_check),
+		T(test_keys_migrate),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
