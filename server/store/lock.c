@@ -26,7 +26,10 @@ store_lock_data(const char *data_dir, const char *what, char *err,
 	snprintf(path, sizeof(path), "%s/renkei.lock", data_dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open %s: %s%s", path, strerror(errno),
+		         errno == ENOENT ? " (no data folder there: run renkei-server "
+		                           "init)"
+		                         : "");
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

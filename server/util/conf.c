@@ -29,8 +29,7 @@ struct conf_entry {
 
 static const struct conf_entry conf_table[] = {
 	STR_ENTRY(data_dir, "renkei-data",
-	          "folder holding the databases and certificates (never the "
-	          "keys: see keys_dir)"),
+	          "folder holding the databases (never a key: see keys_dir)"),
 	STR_ENTRY(listen, "127.0.0.1",
 	          "address to listen on (\"*\" for every interface)"),
 	INT_ENTRY(port, "8443", 1, 65535, "TCP port for wss:// and https://"),

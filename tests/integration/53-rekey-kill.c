@@ -25,8 +25,12 @@
  *    `audit verify` passes.
  * At the end the server starts on the rekeyed folder and serves.
  *
- * RENKEI_REKEY_CYCLES sets the cycles (default 8, CI), RENKEI_REKEY_SEED
- * the random seed (printed, to replay a failure).
+ * Then `audit rotate-key` is killed the same way: `keys check` settles
+ * each, the trail holds one record per rotation, and it verifies.
+ *
+ * RENKEI_REKEY_CYCLES sets the cycles (default 8, CI; half as many for
+ * rotations), RENKEI_REKEY_SEED the random seed (printed, to replay a
+ * failure).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -152,12 +156,13 @@ exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* Start `renkei-server rekey WHICH`, and SIGKILL it after delay_ms unless
- * it ended before. Returns 1 if it was killed, 0 if it had ended by
- * itself (its exit status in *status). */
+/* Start `renkei-server CMD ARG` (rekey care, audit rotate-key), and
+ * SIGKILL it after delay_ms unless it ended before. Returns 1 if it was
+ * killed, 0 if it had ended by itself (its exit status in *status, the
+ * time it ran in *took_ms). */
 static int
-rekey_killed_after(const char *which, int delay_ms, int *status,
-                   int64_t *took_ms)
+killed_after(const char *cmd, const char *arg, int delay_ms, int *status,
+             int64_t *took_ms)
 {
 	char log[600];
 	pid_t pid;
@@ -175,8 +180,8 @@ rekey_killed_after(const char *which, int delay_ms, int *status,
 			dup2(fd, 2);
 			close(fd);
 		}
-		execl(h_server_bin(), h_server_bin(), "rekey", which, "--data",
-		      srv->dir, (char *)NULL);
+		execl(h_server_bin(), h_server_bin(), cmd, arg, "--data", srv->dir,
+		      (char *)NULL);
 		_exit(127);
 	}
 	*took_ms = h_mono_ms();
@@ -197,6 +202,13 @@ rekey_killed_after(const char *which, int delay_ms, int *status,
 	*status = st;
 	*took_ms = h_mono_ms() - *took_ms;
 	return killed;
+}
+
+static int
+rekey_killed_after(const char *which, int delay_ms, int *status,
+                   int64_t *took_ms)
+{
+	return killed_after("rekey", which, delay_ms, status, took_ms);
 }
 
 static int64_t
@@ -355,11 +367,63 @@ test_rekey_killed_at_random_points(void **state)
 	assert_trail_and_posts();
 }
 
+/* `audit rotate-key` killed the same way: afterwards `keys check` settles
+ * it (the signing key in place is the one the trail expects), every
+ * rotation in the trail has its one record, and audit verify passes. */
+static void
+test_rotate_key_killed_at_random_points(void **state)
+{
+	const char *ev = getenv("RENKEI_REKEY_CYCLES");
+	int cycles = ev != NULL && atoi(ev) > 0 ? (atoi(ev) + 1) / 2 : 4;
+	char cmd[1000], *out = NULL;
+	int64_t full, took;
+	int st, killed, rotated = 0, kills = 0;
+
+	(void)state;
+	assert_int_equal(killed_after("audit", "rotate-key", 600000, &st, &full), 0);
+	assert_true(h_exited_cleanly(st));
+	rotated++;
+	for (int c = 0; c < cycles; c++) {
+		int delay = (int)((double)rand() / RAND_MAX * 1.3 * (double)full);
+
+		killed = killed_after("audit", "rotate-key", delay, &st, &took);
+		kills += killed;
+		if (!killed) {
+			assert_true(h_exited_cleanly(st));
+			full = (full + took) / 2;
+		}
+		snprintf(cmd, sizeof(cmd), "%s keys check --data %s", h_server_bin(),
+		         srv->dir);
+		if (h_sh(cmd, &out) != 0)
+			fail_msg("rotation cycle %d: keys check: %s", c, out);
+		print_message("rotation cycle %d: killed after %d ms (%s): %s", c,
+		              delay, killed ? "killed" : "had ended",
+		              strstr(out, "had committed")       ? "it had committed\n"
+		              : strstr(out, "had not committed") ? "it had not committed\n"
+		                                                 : "nothing left\n");
+		free(out);
+		out = NULL;
+		rotated = (int)db_count("SELECT count(*) FROM audit.checkpoints WHERE "
+		                        "next_key IS NOT NULL");
+		assert_int_equal(db_count("SELECT count(*) FROM audit.records WHERE "
+		                          "action = 'audit.key.rotate' AND outcome = 0"),
+		                 rotated);
+		assert_int_equal(db_count("SELECT count(*) - count(DISTINCT object) "
+		                          "FROM audit.records WHERE action = "
+		                          "'audit.key.rotate'"),
+		                 0);
+		assert_trail_and_posts();
+	}
+	print_message("%d rotation cycles: %d killed; %d rotations in the trail\n",
+	              cycles, kills, rotated);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rekey_killed_at_random_points),
+	    cmocka_unit_test(test_rotate_key_killed_at_random_points),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
