@@ -164,9 +164,21 @@ store_file_rekey(const char *path, const struct store_key *old,
 		         sqlite3_errmsg(db));
 		goto out;
 	}
+	sqlite3_close(db);
+	db = NULL;
+	/* SQLCipher 3's PRAGMA rekey does not report a failed rekey: what
+	 * opens the file says whether it took. */
+	if ((r = store_file_opens(path, next, err, errlen)) != 1) {
+		if (r == 0)
+			snprintf(err, errlen, "%s: PRAGMA rekey did not take (the new "
+			                      "key does not open it)",
+			         path);
+		return -1;
+	}
 	/* From here the file is under the new key, committed. */
 	rc = 0;
-	if (journal_mode(db, "wal", path, err, errlen) != 0)
+	if (open_file(path, next, &db) != 0 ||
+	    journal_mode(db, "wal", path, err, errlen) != 0)
 		rc = 1; /* harmless: the server sets WAL at open */
 out:
 	sqlite3_close(db);
