@@ -67,6 +67,10 @@ struct audit_event {
 	int outcome;               /* 0 = success, else an rk_err */
 	const char *error_code;    /* wire code name when outcome != 0 */
 	const char *reason;        /* break-glass reason, logout reason, ... */
+	/* SHA-256 (lower-case hex) of the canonical content of what the
+	 * action created or changed (server/care/digest.c), or NULL: what
+	 * `renkei-server verify --content` holds the stored data against. */
+	const char *content;
 };
 
 /* A stored record: the event plus its place in the chain. */
@@ -115,6 +119,7 @@ void audit_entry_set_object(struct audit_entry *e, const char *object);
 void audit_entry_set_session(struct audit_entry *e, int64_t session_id,
                              int64_t user_id);
 void audit_entry_set_reason(struct audit_entry *e, const char *reason);
+void audit_entry_set_content(struct audit_entry *e, const char *content);
 /* Fill in the actor once known (a login learns who it was). */
 void audit_entry_set_actor(struct audit_entry *e, int64_t user_id,
                            const char *login, int profession,

@@ -265,6 +265,9 @@ static const struct schema_migration care_migrations[] = {
 	    "CREATE TRIGGER posts_no_delete BEFORE DELETE ON posts"
 	    " BEGIN SELECT RAISE(ABORT, 'posts are append-only'); END;",
 	 1},
+	/* Records staged in the outbox carry their content digest too (see
+	 * audit.records below). */
+	{7, "ALTER TABLE audit_outbox ADD COLUMN content_sha256 TEXT;", 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */
@@ -328,6 +331,16 @@ static const struct schema_migration audit_migrations[] = {
 	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
 	    "CREATE TRIGGER audit.checkpoints_no_delete BEFORE DELETE ON checkpoints"
 	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;", 0},
+	/*
+	 * The SHA-256 (lower-case hex) of the canonical content of what a
+	 * record's action created or changed: a post, a sheet row, a
+	 * hand-off, a photo (server/care/digest.c). NULL for the rest, and
+	 * for every record written before. Part of the hash chain (the
+	 * record's encoding version 2, server/audit/canon.c), so the stored
+	 * data can be held against a trail that only the signing key could
+	 * rewrite: `renkei-server verify --content`.
+	 */
+	{3, "ALTER TABLE audit.records ADD COLUMN content_sha256 TEXT;", 0},
 };
 
 const struct schema_migration *
