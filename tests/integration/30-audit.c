@@ -69,6 +69,7 @@ struct recs {
 	size_t nenv;
 	Renkei__V1__AuditRecord **r;
 	size_t n;
+	size_t sheet_rows; /* "sheet.row" records (the sheet's digests), apart */
 };
 
 static void
@@ -105,8 +106,16 @@ recs_new(struct recs *rs)
 		for (size_t i = 0; i < a->n_records; i++) {
 			assert_true(a->records[i]->id > X.last_id); /* oldest first */
 			X.last_id = a->records[i]->id;
-			if (strcmp(a->records[i]->device, "bookkeeper") != 0)
-				rs->r[rs->n++] = a->records[i];
+			if (strcmp(a->records[i]->device, "bookkeeper") == 0)
+				continue;
+			if (strcmp(a->records[i]->action, "sheet.row") == 0) {
+				/* Each names a member and carries its row's digest. */
+				assert_int_equal(strlen(a->records[i]->content_sha256), 64);
+				assert_true(a->records[i]->object[0] != '\0');
+				rs->sheet_rows++;
+				continue;
+			}
+			rs->r[rs->n++] = a->records[i];
 		}
 	} while (a->more && a->n_records > 0);
 }
@@ -407,7 +416,8 @@ static const struct row rows[] = {
     R(SHEET_END, DR, OK_, W("sheet.end", Y, OK_)),
     R(SHEET_END_NS, NS, DENIED, W("sheet.end", Y, DENIED)),
     R(SHEET_HISTORY, NS, OK_, W("sheet.history.read", Y, OK_)),
-    R(HO_OPEN, MSW, OK_, W("handoff.open", Y, OK_)),
+    /* Opening writes the summary post: it has its own record. */
+    R(HO_OPEN, MSW, OK_, W("handoff.open", Y, OK_), W("post.create", Y, OK_)),
     R(HO_PROPOSE, MSW, OK_, W("handoff.propose", Y, OK_)),
     R(HO_CONFERENCE, MSW, OK_, W("handoff.conference", Y, OK_)),
     R(HO_GET, DR, OK_, W("handoff.read", Y, OK_)),
@@ -493,6 +503,26 @@ matches(const Renkei__V1__AuditRecord *a, const struct want *w,
 }
 
 /* Are rs exactly the records row r wants, from here and now? */
+/* A successful record of an action that makes or changes a post, a sheet
+ * row, a hand-off or a photo (docs/audit-content.md). */
+static int
+changes_content(const Renkei__V1__AuditRecord *a)
+{
+	static const char *const actions[] = {
+	    "post.create", "post.amend", "post.retract", "sheet.add",
+	    "sheet.change", "sheet.end", "family.invite", "handoff.open",
+	    "handoff.propose", "handoff.conference", "handoff.accept",
+	    "attachment.upload"};
+
+	if (a->outcome != RENKEI__V1__CODE__OK)
+		return 0;
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(a->action, actions[i]) == 0)
+			return strcmp(a->action, "attachment.upload") != 0 ||
+			       a->object[0] != '\0';
+	return 0;
+}
+
 static int
 row_ok(const struct row *r, const struct recs *rs, int64_t t0)
 {
@@ -518,7 +548,14 @@ row_ok(const struct row *r, const struct recs *rs, int64_t t0)
 		    a->time_ms > h_now_ms() + 1000 || strlen(a->hash) != 64 ||
 		    (strcmp(a->action, "login") != 0 && a->session_id == 0))
 			return 0;
+		/* What a change made carries its digest; nothing else does. */
+		if (strlen(a->content_sha256) != (changes_content(a) ? 64u : 0u))
+			return 0;
 	}
+	/* Steps that change several sheet rows record each row in force. */
+	if ((rs->sheet_rows > 0) !=
+	    (r->op == HO_OPEN || r->op == HO_PROPOSE || r->op == HO_ACCEPT))
+		return 0;
 	/* What the request named, on a row with one record. */
 	return n == 0 ||
 	       ((!X.obj[0] || strcmp(rs->r[0]->object, X.obj) == 0) &&
