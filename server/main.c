@@ -58,6 +58,8 @@ usage(FILE *out)
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
 	        "  audit verify          check the whole audit chain and its checkpoints\n"
+	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
+	        "                        again and compare with the audit trail\n"
 	        "  audit pubkey          print the public key that verifies audit exports\n"
 	        "  audit bench --records N   measure verification on N synthetic records\n"
 	        "                        (in a new, empty data folder)\n"
@@ -270,6 +272,9 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "verify") == 0)
 		rc = admin_audit_verify(&s.conf);
+	else if (strcmp(cmd, "verify") == 0 && nwords == 2 &&
+	         strcmp(words[1], "--content") == 0)
+		rc = admin_verify_content(&s.conf);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "pubkey") == 0)
 		rc = admin_audit_pubkey(&s.conf);

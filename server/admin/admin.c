@@ -55,8 +55,8 @@ mkdir_private(const char *path)
 	return 0;
 }
 
-static int
-open_admin(const struct conf *conf, struct store_conn **sc)
+int
+admin_open(const struct conf *conf, struct store_conn **sc)
 {
 	struct store_config cfg;
 	char err[512];
@@ -111,7 +111,7 @@ admin_init(const struct conf *conf)
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	store_conn_close(sc);
 	printf("databases ready in %s (audit signing key %s)\n", conf->data_dir,
@@ -129,7 +129,7 @@ admin_audit_verify(const struct conf *conf)
 	int rc;
 
 	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = audit_verify_db(sc, "audit", pub, 0, stderr, &res);
 	store_conn_close(sc);
@@ -167,7 +167,7 @@ admin_audit_bench(const struct conf *conf, long records)
 		fprintf(stderr, "renkei-server: --records 1..100000000\n");
 		return 2;
 	}
-	if (admin_init(conf) != 0 || open_admin(conf, &sc) != 0)
+	if (admin_init(conf) != 0 || admin_open(conf, &sc) != 0)
 		return 1;
 	q = store_stmt(sc, "SELECT (SELECT count(*) FROM users) + "
 	                   "(SELECT count(*) FROM audit.records)");
@@ -284,7 +284,7 @@ admin_org_add(const struct conf *conf, int argc, char **argv)
 	}
 	if (code == NULL || name == NULL)
 		goto usage;
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_org_add(sc, code, name, kind, area, &st);
 	store_conn_close(sc);
@@ -386,7 +386,7 @@ admin_user_add(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "renkei-server: cannot hash the password\n");
 		return 1;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_user_add(sc, login, name, p, org, hash, &st);
 	store_conn_close(sc);
@@ -413,7 +413,7 @@ admin_user_disable(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "usage: renkei-server user disable LOGIN\n");
 		return 2;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_user_disable(sc, argv[0], rk_now_ms(), &st);
 	store_conn_close(sc);

@@ -143,6 +143,13 @@ struct audit_journal {
  * order, then a checkpoint is signed when due. journal_arg: struct
  * audit_journal. */
 extern const struct store_journal audit_store_journal;
+/* For commands that change care.db without a running server (import,
+ * admin): stage one record in care.db's outbox, inside the caller's own
+ * care.db transaction, so that it commits with the change it records or
+ * not at all; the server moves it into the chain at its next start
+ * (docs/audit-commit.md). ts_ms 0 means now. RK_OK or RK_ERR_STORE. */
+int audit_stage(struct store_conn *wc, const struct audit_event *ev);
+
 /* At shutdown: sign a checkpoint covering every record. */
 int audit_journal_close(struct store_conn *jc, void *arg);
 

@@ -252,11 +252,39 @@ bind_text_or_null(sqlite3_stmt *q, int col, const char *s)
 		sqlite3_bind_null(q, col);
 }
 
+/* One outbox row, in the caller's care.db transaction. */
+static int
+put(struct store_conn *wc, const struct audit_event *ev, bool sign_after)
+{
+	sqlite3_stmt *q = store_stmt(wc, q_put);
+	int rc;
+
+	if (q == NULL || ev->action == NULL || ev->action[0] == '\0')
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, ev->ts_ms ? ev->ts_ms : rk_now_ms());
+	sqlite3_bind_int64(q, 2, ev->actor_user_id);
+	bind_text_or_null(q, 3, ev->actor_login);
+	sqlite3_bind_int64(q, 4, ev->actor_profession);
+	bind_text_or_null(q, 5, ev->actor_org);
+	sqlite3_bind_int64(q, 6, ev->session_id);
+	bind_text_or_null(q, 7, ev->address);
+	bind_text_or_null(q, 8, ev->device);
+	bind_text_or_null(q, 9, ev->action);
+	bind_text_or_null(q, 10, ev->patient);
+	bind_text_or_null(q, 11, ev->object);
+	sqlite3_bind_int64(q, 12, ev->outcome);
+	bind_text_or_null(q, 13, ev->error_code);
+	bind_text_or_null(q, 14, ev->reason);
+	sqlite3_bind_int(q, 15, sign_after);
+	bind_text_or_null(q, 16, ev->content);
+	rc = step_done(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
 static int
 journal_stage(struct store_conn *wc, struct store_op *batch, void *arg)
 {
-	sqlite3_stmt *q;
-
 	(void)arg;
 	/* What the trail already holds goes: the outbox stays small. */
 	if (step_done(store_stmt(wc, q_clear)) != RK_OK)
@@ -264,32 +292,18 @@ journal_stage(struct store_conn *wc, struct store_op *batch, void *arg)
 	for (struct store_op *op = batch; op != NULL; op = op->next) {
 		for (struct audit_entry *e = op->journal; e != NULL; e = e->next) {
 			struct audit_event ev = resolved(e, op, RK_OK);
-
-			if ((q = store_stmt(wc, q_put)) == NULL)
-				return RK_ERR_STORE;
-			sqlite3_bind_int64(q, 1, ev.ts_ms);
-			sqlite3_bind_int64(q, 2, ev.actor_user_id);
-			bind_text_or_null(q, 3, ev.actor_login);
-			sqlite3_bind_int64(q, 4, ev.actor_profession);
-			bind_text_or_null(q, 5, ev.actor_org);
-			sqlite3_bind_int64(q, 6, ev.session_id);
-			bind_text_or_null(q, 7, ev.address);
-			bind_text_or_null(q, 8, ev.device);
-			bind_text_or_null(q, 9, ev.action);
-			bind_text_or_null(q, 10, ev.patient);
-			bind_text_or_null(q, 11, ev.object);
-			sqlite3_bind_int64(q, 12, ev.outcome);
-			bind_text_or_null(q, 13, ev.error_code);
-			bind_text_or_null(q, 14, ev.reason);
-			sqlite3_bind_int(q, 15, e->checkpoint_after);
-			bind_text_or_null(q, 16, ev.content);
-			int rc = step_done(q);
-			sqlite3_clear_bindings(q);
+			int rc = put(wc, &ev, e->checkpoint_after);
 			if (rc != RK_OK)
 				return rc;
 		}
 	}
 	return RK_OK;
+}
+
+int
+audit_stage(struct store_conn *wc, const struct audit_event *ev)
+{
+	return put(wc, ev, false);
 }
 
 static const char *
