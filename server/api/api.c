@@ -170,6 +170,7 @@ api_tick(struct api *api, int64_t now_ms)
 		api_session_kill(api, expired[i], "session expired");
 	free(expired);
 	api_grants_expire(api, now_ms);
+	api_revoke_poll(api, now_ms);
 	/* Abandoned uploads and orphaned photos, once a minute. */
 	if (mono - api->last_gc_ms >= 60000) {
 		api->last_gc_ms = mono;

@@ -148,4 +148,14 @@ int auth_session_touch(struct store_conn *sc, int64_t session_id,
 int auth_session_end(struct store_conn *sc, int64_t session_id, int64_t now_ms,
                      const char *reason);
 
+/* RK_OK if the session is user_id's, not ended, and the account is
+ * enabled; else RK_ERR_UNAUTHENTICATED (or RK_ERR_STORE). */
+int auth_session_live(struct store_conn *sc, int64_t user_id,
+                      int64_t session_id);
+
+/* The sessions ended at or after since_ms (*ids malloc'ed, caller frees;
+ * NULL when none). RK_OK or RK_ERR_STORE. */
+int auth_sessions_ended_since(struct store_conn *sc, int64_t since_ms,
+                              int64_t **ids, size_t *n);
+
 #endif

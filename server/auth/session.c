@@ -9,6 +9,7 @@
  * lock cannot be stretched forever by someone else.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 
 #include "auth/internal.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/text.h"
 
 /* The hash to verify against when the login does not exist, so that an
@@ -261,4 +263,55 @@ auth_session_end(struct store_conn *sc, int64_t session_id, int64_t now_ms,
 	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, session_id);
 	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+int
+auth_session_live(struct store_conn *sc, int64_t user_id, int64_t session_id)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT 1 FROM sessions s JOIN users u"
+	                                 " ON u.id = s.user_id WHERE s.id = ?"
+	                                 " AND s.user_id = ? AND s.ended_ms IS NULL"
+	                                 " AND u.disabled = 0");
+	int rc;
+
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, session_id);
+	sqlite3_bind_int64(q, 2, user_id);
+	rc = store_step(sc, q);
+	sqlite3_reset(q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	return rc == SQLITE_ROW ? RK_OK : RK_ERR_UNAUTHENTICATED;
+}
+
+int
+auth_sessions_ended_since(struct store_conn *sc, int64_t since_ms,
+                          int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM sessions WHERE"
+	                                 " ended_ms IS NOT NULL AND ended_ms >= ?");
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, since_ms);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*ids = rk_realloc(*ids, cap * sizeof(**ids));
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_reset(q);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return RK_ERR_STORE;
+	}
+	return RK_OK;
 }

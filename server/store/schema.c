@@ -268,6 +268,10 @@ static const struct schema_migration care_migrations[] = {
 	/* Records staged in the outbox carry their content digest too (see
 	 * audit.records below). */
 	{7, "ALTER TABLE audit_outbox ADD COLUMN content_sha256 TEXT;", 0},
+	/* Sessions ended recently, looked for by the running server so that
+	 * one ended by another process (an admin command) closes at once. */
+	{8, "CREATE INDEX IF NOT EXISTS sessions_ended ON sessions(ended_ms)"
+	    " WHERE ended_ms IS NOT NULL;", 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

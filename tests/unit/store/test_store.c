@@ -514,7 +514,8 @@ test_posts_rebuild_keeps_rows(void **state)
 	care_post_fini(&b);
 	assert_int_equal(store_exec(f->sc, "INSERT INTO acks VALUES (1, 1, 1)"), RK_OK);
 	/* Back to schema 5 (the outbox, still empty, as step 5 made it):
-	 * opening again runs steps 6 and 7 over these rows. */
+	 * opening again runs steps 6 onwards over these rows. (A later step
+	 * that cannot run twice must be undone here as well.) */
 	{
 		int count;
 		const struct schema_migration *m = schema_migrations("main", &count);
