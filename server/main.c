@@ -57,6 +57,7 @@ usage(FILE *out)
 	        "  org add CODE NAME [--kind K] [--area A]\n"
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
+	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
 	        "  audit verify          check the whole audit chain and its checkpoints\n"
 	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
 	        "                        again and compare with the audit trail\n"
@@ -269,6 +270,9 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
 	         strcmp(words[1], "disable") == 0)
 		rc = admin_user_disable(&s.conf, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
+	         strcmp(words[1], "unlock") == 0)
+		rc = admin_user_unlock(&s.conf, nwords - 2, words + 2);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "verify") == 0)
 		rc = admin_audit_verify(&s.conf);

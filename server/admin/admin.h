@@ -32,6 +32,9 @@ int admin_import(const struct conf *conf, const char *path);
 int admin_org_add(const struct conf *conf, int argc, char **argv);
 int admin_user_add(const struct conf *conf, int argc, char **argv);
 int admin_user_disable(const struct conf *conf, int argc, char **argv);
+/* Forget a login's failed attempts from every address (it waits no
+ * more). */
+int admin_user_unlock(const struct conf *conf, int argc, char **argv);
 
 /* Verify the whole audit chain and every checkpoint against the public
  * key; name the first record that fails. 0 clean, 1 tampered/failed. */

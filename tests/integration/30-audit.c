@@ -224,7 +224,7 @@ run(struct ctx *x, enum op op)
 		return login_as(x, c[U_NS], "ns.kobayashi", H_DEMO_PASSWORD);
 	case LOGIN_BAD:
 		return login_as(x, x->pre, "pt.ito", "not-the-password");
-	case LOGIN_LOCKED: /* the right password, but locked now */
+	case LOGIN_LOCKED: /* the right password, but it must wait now */
 		return login_as(x, x->pre, "pt.ito", H_DEMO_PASSWORD);
 	case LOGIN_NOBODY:
 		return login_as(x, x->pre, "no.such.user", "whatever-1");
@@ -383,7 +383,6 @@ run(struct ctx *x, enum op op)
 static const struct row rows[] = {
     R(LOGIN_OK, NS, OK_, W("login", "", OK_)),
     R(LOGIN_BAD, ITO, UNAUTH, W("login", "", UNAUTH)),
-    R(LOGIN_BAD, ITO, UNAUTH, W("login", "", UNAUTH)),
     R(LOGIN_LOCKED, ITO, EXHAUSTED, W("login", "", EXHAUSTED)),
     R(LOGIN_NOBODY, "no.such.user", UNAUTH, W("login", "", UNAUTH)),
     R(RESUME, NS, OK_, W("session.resume", "", OK_)),
@@ -444,8 +443,10 @@ static const struct row rows[] = {
 static int
 group_setup(void **state)
 {
-	/* Two failures lock a login: the lockout row. */
-	const char *args[] = {"--login-max-failures", "2", NULL};
+	/* After one failure a login waits (from this address): the row of
+	 * a throttled login. */
+	const char *args[] = {"--login-max-failures", "0", "--login-delay-s", "60",
+	                      NULL};
 	Renkei__V1__Envelope *e;
 
 	(void)state;
