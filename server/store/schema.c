@@ -4,8 +4,9 @@
 
 /*
  * care.db ("main"). Times are ms since the epoch, UTC.
- * Accounts: a login that fails repeatedly is locked in login_failures even
- * when no such user exists, so throttling does not reveal which logins exist (keys: "LOGIN ADDRESS" and " ADDRESS", see auth/session.c).
+ * Accounts: failed logins are counted in login_failures (keys "LOGIN
+ * ADDRESS" and " ADDRESS", see auth/session.c) even when no such user
+ * exists, so throttling does not reveal which logins exist.
  * Sessions keep only the SHA-256 of their token.
  */
 static const struct schema_migration care_migrations[] = {
