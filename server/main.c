@@ -61,6 +61,7 @@ usage(FILE *out)
 	        "  org add CODE NAME [--kind K] [--area A]\n"
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
+	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
 	        "  audit verify          check the whole audit chain and its checkpoints,\n"
 	        "                        following the signing keys from the root key\n"
 	        "  audit pubkey [--current]  print the root public key that verifies audit\n"
@@ -71,6 +72,8 @@ usage(FILE *out)
 	        "                        say which key opens each database (server stopped)\n"
 	        "  keys migrate          move unwrapped keys from DATA/keys/ into keys_dir\n"
 	        "  kek new               print a random key-encryption key (64 hex digits)\n"
+	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
+	        "                        again and compare with the audit trail\n"
 	        "  audit bench --records N   measure verification on N synthetic records\n"
 	        "                        (in a new, empty data folder)\n"
 	        "\n"
@@ -333,6 +336,11 @@ main(int argc, char **argv)
 	         (nwords == 2 ||
 	          (nwords == 3 && strcmp(words[2], "--current") == 0)))
 		rc = admin_audit_pubkey(&adm, nwords == 3);
+	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "unlock") == 0)
+		rc = admin_user_unlock(&adm, nwords - 2, words + 2);
+	else if (strcmp(cmd, "verify") == 0 && nwords == 2 &&
+	         strcmp(sub, "--content") == 0)
+		rc = admin_verify_content(&adm);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(sub, "rotate-key") == 0)
 		rc = admin_audit_rotate_key(&adm);

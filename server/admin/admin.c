@@ -334,3 +334,26 @@ admin_user_disable(struct admin *a, int argc, char **argv)
 	printf("user %s disabled; their sessions are ended\n", argv[0]);
 	return 0;
 }
+
+int
+admin_user_unlock(struct admin *a, int argc, char **argv)
+{
+	struct store_conn *sc;
+	int rc;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: renkei-server user unlock LOGIN\n");
+		return 2;
+	}
+	if (admin_open(a, &sc) != 0)
+		return 1;
+	rc = auth_login_unlock(sc, argv[0]);
+	store_conn_close(sc);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: user unlock: %s\n",
+		        rc == RK_ERR_NOT_FOUND ? "no such user" : "database error");
+		return 1;
+	}
+	printf("user %s: failed logins forgotten (from every address)\n", argv[0]);
+	return 0;
+}

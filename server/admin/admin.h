@@ -118,6 +118,9 @@ int admin_import(struct admin *a, const char *path);
 int admin_org_add(struct admin *a, int argc, char **argv);
 int admin_user_add(struct admin *a, int argc, char **argv);
 int admin_user_disable(struct admin *a, int argc, char **argv);
+/* Forget a login's failed attempts from every address (it waits no
+ * more). */
+int admin_user_unlock(struct admin *a, int argc, char **argv);
 
 /* Verify the whole audit chain and every checkpoint, following the
  * signing keys from KEYS/audit-root.pub; name the first record that
@@ -159,5 +162,10 @@ int admin_keys_migrate(struct admin *a);
 
 /* `kek new`: print 32 fresh random bytes as 64 hex digits. */
 int admin_kek_new(void);
+
+/* Hash every post, sheet row, hand-off and photo again and compare each
+ * with the digest its latest audit record holds (verify_content.c);
+ * print each one that differs or has none. 0 clean, 1 otherwise. */
+int admin_verify_content(struct admin *a);
 
 #endif

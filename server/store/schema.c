@@ -4,8 +4,9 @@
 
 /*
  * care.db ("main"). Times are ms since the epoch, UTC.
- * Accounts: a login that fails repeatedly is locked in login_failures even
- * when no such user exists, so lockouts do not reveal which logins exist.
+ * Accounts: failed logins are counted in login_failures (keys "LOGIN
+ * ADDRESS" and " ADDRESS", see auth/session.c) even when no such user
+ * exists, so throttling does not reveal which logins exist.
  * Sessions keep only the SHA-256 of their token.
  */
 static const struct schema_migration care_migrations[] = {
@@ -265,6 +266,13 @@ static const struct schema_migration care_migrations[] = {
 	    "CREATE TRIGGER posts_no_delete BEFORE DELETE ON posts"
 	    " BEGIN SELECT RAISE(ABORT, 'posts are append-only'); END;",
 	 1},
+	/* Records staged in the outbox carry their content digest too (see
+	 * audit.records below). */
+	{7, "ALTER TABLE audit_outbox ADD COLUMN content_sha256 TEXT;", 0},
+	/* Sessions ended recently, looked for by the running server so that
+	 * one ended by another process (an admin command) closes at once. */
+	{8, "CREATE INDEX IF NOT EXISTS sessions_ended ON sessions(ended_ms)"
+	    " WHERE ended_ms IS NOT NULL;", 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */
@@ -329,12 +337,22 @@ static const struct schema_migration audit_migrations[] = {
 	    "CREATE TRIGGER audit.checkpoints_no_delete BEFORE DELETE ON checkpoints"
 	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;", 0},
 	/*
+	 * The SHA-256 (lower-case hex) of the canonical content of what a
+	 * record's action created or changed: a post, a sheet row, a
+	 * hand-off, a photo (server/care/digest.c). NULL for the rest, and
+	 * for every record written before. Part of the hash chain (the
+	 * record's encoding version 2, server/audit/canon.c), so the stored
+	 * data can be held against a trail that only the signing key could
+	 * rewrite: `renkei-server verify --content`.
+	 */
+	{3, "ALTER TABLE audit.records ADD COLUMN content_sha256 TEXT;", 0},
+	/*
 	 * Signing-key rotation (audit/canon.h, "the chain of signing keys"):
 	 * a rotation checkpoint names the next public key (32 raw bytes) and
 	 * carries the old key's signature of the rotation statement. NULL
 	 * on every other checkpoint.
 	 */
-	{3, "ALTER TABLE audit.checkpoints ADD COLUMN next_key BLOB;"
+	{4, "ALTER TABLE audit.checkpoints ADD COLUMN next_key BLOB;"
 	    "ALTER TABLE audit.checkpoints ADD COLUMN rotate_sig BLOB;", 0},
 };
 

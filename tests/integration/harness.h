@@ -384,6 +384,12 @@ int h_key_hex(const struct h_server *s, const char *file, char hex[65]);
  * close with sqlite3_close. NULL (reason printed) on failure. */
 sqlite3 *h_db_open(const struct h_server *s);
 
+/* DIR/care.db alone, with the care key of DIR-keys/care.key (the key
+ * folder beside DIR, as the server finds it), unwrapped with the test
+ * KEK: what someone holding only the care key could open and change.
+ * NULL (reason printed). */
+sqlite3 *h_db_open_care(const char *dir);
+
 /* The first column of the first row of sql, or -1 (error printed). */
 int64_t h_db_int(sqlite3 *db, const char *sql);
 

@@ -14,8 +14,9 @@
 #include "keys/keys.h"
 #include "util/text.h"
 
-int
-h_key_hex(const struct h_server *s, const char *file, char hex[65])
+/* KEYS/file unwrapped with the test KEK (checked against data_dir). */
+static int
+key_hex_in(const char *keys, const char *data, const char *file, char hex[65])
 {
 	struct keys_kek kek = {.source = "the test KEK"};
 	char path[600], err[1400], name[32];
@@ -26,8 +27,8 @@ h_key_hex(const struct h_server *s, const char *file, char hex[65])
 	if (rk_hex_decode(h_kek_hex(), 64, kek.bytes, KEYS_LEN) != 0)
 		return -1;
 	snprintf(name, sizeof(name), "%.*s", (int)n, file);
-	snprintf(path, sizeof(path), "%s/%s", s->keys, file);
-	rc = keys_unwrap_file(path, name, s->dir, &kek, raw, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/%s", keys, file);
+	rc = keys_unwrap_file(path, name, data, &kek, raw, err, sizeof(err));
 	keys_kek_wipe(&kek);
 	if (rc != 0) {
 		fprintf(stderr, "harness: %s\n", err);
@@ -39,15 +40,21 @@ h_key_hex(const struct h_server *s, const char *file, char hex[65])
 	return 0;
 }
 
+int
+h_key_hex(const struct h_server *s, const char *file, char hex[65])
+{
+	return key_hex_in(s->keys, s->dir, file, hex);
+}
+
 /* Key the connection with the key in KEYS/NAME. */
 static int
-key_with(sqlite3 *db, const struct h_server *s, const char *keyname,
+key_with(sqlite3 *db, const char *keys, const char *data, const char *keyname,
          const char *schema, const char *attach_path)
 {
 	char sql[700], key[65];
 	int rc;
 
-	if (h_key_hex(s, keyname, key) != 0)
+	if (key_hex_in(keys, data, keyname, key) != 0)
 		return -1;
 	if (attach_path != NULL)
 		snprintf(sql, sizeof(sql), "ATTACH DATABASE '%s' AS %s KEY \"x'%s'\"",
@@ -71,10 +78,10 @@ h_db_open(const struct h_server *s)
 	snprintf(care, sizeof(care), "%s/care.db", s->dir);
 	snprintf(audit, sizeof(audit), "%s/audit.db", s->dir);
 	if (sqlite3_open_v2(care, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    key_with(db, s, "care.key", "main", NULL) != 0 ||
+	    key_with(db, s->keys, s->dir, "care.key", "main", NULL) != 0 ||
 	    sqlite3_exec(db, "PRAGMA cipher_default_page_size = 4096", NULL, NULL,
 	                 NULL) != SQLITE_OK ||
-	    key_with(db, s, "audit.key", "audit", audit) != 0 ||
+	    key_with(db, s->keys, s->dir, "audit.key", "audit", audit) != 0 ||
 	    sqlite3_exec(db, "SELECT count(*) FROM sqlite_master; SELECT count(*)"
 	                     " FROM audit.sqlite_master",
 	                 NULL, NULL, NULL) != SQLITE_OK) {
@@ -84,6 +91,26 @@ h_db_open(const struct h_server *s)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 10000);
+	return db;
+}
+
+sqlite3 *
+h_db_open_care(const char *dir)
+{
+	char care[512], keys[512];
+	sqlite3 *db = NULL;
+
+	snprintf(care, sizeof(care), "%s/care.db", dir);
+	snprintf(keys, sizeof(keys), "%s-keys", dir);
+	if (sqlite3_open_v2(care, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    key_with(db, keys, dir, "care.key", "main", NULL) != 0 ||
+	    sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
+	                 NULL) != SQLITE_OK) {
+		fprintf(stderr, "harness: cannot open %s: %s\n", care,
+		        db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
 	return db;
 }
 
