@@ -67,7 +67,9 @@ rkc_http_header(const char *head, size_t len, const char *name, char *out,
 				vs++;
 			while (ve > vs && is_blank(head[ve - 1]))
 				ve--;
-			if (ve - vs + 1 > outlen)
+			/* A NUL would cut the C string short of the value
+			 * ("accept-key\0junk" would pass for "accept-key"). */
+			if (ve - vs + 1 > outlen || memchr(head + vs, '\0', ve - vs) != NULL)
 				return -1;
 			memcpy(out, head + vs, ve - vs);
 			out[ve - vs] = '\0';
@@ -201,7 +203,7 @@ rkc_http_response(char *buf, size_t len, size_t *body_off, size_t *body_len,
 	const char *why = "malformed";
 	char val[256];
 	size_t head_len, blen, cl;
-	int status;
+	int status, te, cl_found;
 
 	if (buf == NULL || (head_len = rkc_http_head_end(buf, len)) == 0) {
 		rkc_seterr(err, errlen, "incomplete HTTP response");
@@ -213,14 +215,23 @@ rkc_http_response(char *buf, size_t len, size_t *body_off, size_t *body_len,
 		return -1;
 	}
 	blen = len - head_len;
-	if (rkc_http_header(buf, head_len, "Transfer-Encoding", val, sizeof val) != 0) {
+	/* A header that is there but unusable (too long, a NUL) leaves val
+	 * unset: the response is refused, never read by what val held. */
+	te = rkc_http_header(buf, head_len, "Transfer-Encoding", val, sizeof val);
+	cl_found = te == 0 ? rkc_http_header(buf, head_len, "Content-Length", val, sizeof val) : 0;
+	if (te < 0 || cl_found < 0) {
+		rkc_seterr(err, errlen, "bad %s in the HTTP response",
+		           te < 0 ? "Transfer-Encoding" : "Content-Length");
+		return -1;
+	}
+	if (te == 1) {
 		if (!rkc_http_has_token(val, "chunked") ||
 		    rkc_http_dechunk(buf + head_len, blen, &blen, &why) != 0) {
 			rkc_seterr(err, errlen, "bad chunked HTTP body: %s",
 			           rkc_http_has_token(val, "chunked") ? why : "unsupported encoding");
 			return -1;
 		}
-	} else if (rkc_http_header(buf, head_len, "Content-Length", val, sizeof val) != 0) {
+	} else if (cl_found == 1) {
 		if (parse_length(val, &cl) != 0) {
 			rkc_seterr(err, errlen, "bad Content-Length in the HTTP response");
 			return -1;

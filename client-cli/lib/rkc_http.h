@@ -27,7 +27,8 @@ int rkc_http_status(const char *head, size_t len);
 
 /* Copy the value of the first header called `name` (case-insensitive),
  * without surrounding blanks, into out (NUL-terminated). Returns 1 if
- * found, 0 if absent, -1 if present but longer than outlen - 1. */
+ * found, 0 if absent, -1 if present but unusable: longer than outlen - 1,
+ * or holding a NUL byte (out is then left as it was). */
 int rkc_http_header(const char *head, size_t len, const char *name, char *out,
                     size_t outlen);
 
