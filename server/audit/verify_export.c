@@ -55,7 +55,12 @@ bad(struct xv *v, int64_t id, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	v->res->first_bad_id = id;
+	/* A fault always names a record: first_bad_id 0 means "none", so an
+	 * id from the file that names no record (a line with "id": 0 or
+	 * below) must not be what is reported, or the verdict would read ok
+	 * and the line would ride along unverified. The record expected
+	 * next is the first one not proven. */
+	v->res->first_bad_id = id >= 1 ? id : v->last_id + 1;
 	n = snprintf(v->res->why, sizeof(v->res->why), "line %ld: ", v->line);
 	if (n < 0 || (size_t)n >= sizeof(v->res->why))
 		return;
