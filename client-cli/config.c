@@ -263,6 +263,7 @@ cli_config_save(struct cli *cli, const char *server, const char *ca)
 	char path[CLI_PATH_MAX], *old = NULL, *out = NULL, *line, *next, set[CLI_PATH_MAX + 16];
 	size_t olen = 0, len = 0, cap = 0;
 	int rc, in_root = 1, done[2] = { 0, 0 }, i, n;
+	int after_setting = 0, continues_ours = 0; /* as inih reads the file */
 	FILE *f;
 
 	for (i = 0; i < 2; i++) {
@@ -297,12 +298,30 @@ cli_config_save(struct cli *cli, const char *server, const char *ca)
 
 	/* Copy line by line; in the root section, the first setting of a key
 	 * we set gets the new value and later ones are dropped; keys never
-	 * seen are added at the end of the root section. */
+	 * seen are added at the end of the root section. inih reads an
+	 * indented line after a setting as more of that setting's value
+	 * (a continuation), so those after a setting we replace go with it:
+	 * else "server = NEW" would read back as whatever they hold. */
 	for (line = old; line != NULL && *line != '\0'; line = next) {
+		const char *start = line + strspn(line, " \t");
+		int ours;
+
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
-		if (line[strspn(line, " \t")] == '[' && in_root) {
+		if (*start == '\0' || *start == ';' || *start == '#') {
+			append(&out, &len, &cap, line, strlen(line));
+			append(&out, &len, &cap, "\n", 1);
+			continue; /* inih: no setting, and no change of setting */
+		}
+		if (start > line && after_setting) {
+			if (!continues_ours) {
+				append(&out, &len, &cap, line, strlen(line));
+				append(&out, &len, &cap, "\n", 1);
+			}
+			continue; /* a continuation */
+		}
+		if (*start == '[' && in_root) {
 			for (i = 0; i < 2; i++)
 				if (vals[i] != NULL && !done[i]) {
 					n = snprintf(set, sizeof set, "%s = %s\n", keys[i], vals[i]);
@@ -311,10 +330,19 @@ cli_config_save(struct cli *cli, const char *server, const char *ca)
 				}
 			in_root = 0;
 		}
+		if (*start == '[') {
+			after_setting = continues_ours = 0;
+			append(&out, &len, &cap, line, strlen(line));
+			append(&out, &len, &cap, "\n", 1);
+			continue;
+		}
 		for (i = 0; in_root && i < 2; i++)
 			if (vals[i] != NULL && line_sets(line, keys[i]))
 				break;
-		if (in_root && i < 2) {
+		ours = in_root && i < 2;
+		after_setting = 1;
+		continues_ours = ours;
+		if (ours) {
 			if (!done[i]) {
 				n = snprintf(set, sizeof set, "%s = %s\n", keys[i], vals[i]);
 				append(&out, &len, &cap, set, (size_t)n);
