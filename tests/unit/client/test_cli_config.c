@@ -89,11 +89,69 @@ test_save_drops_continuations(void **state)
 	unit_rm_rf(dir);
 }
 
+/* Found by fuzz_cli_files too: inih counts \v and \f as blanks (isspace),
+ * the rewrite counted only spaces and tabs, so "ca\v = /old" was a ca
+ * setting to one and not to the other, and the old value won; and a
+ * "[]" section is the root section to the loader (inih names it ""),
+ * where the rewrite had stopped looking. */
+static void
+test_save_blanks_as_inih(void **state)
+{
+	struct cli cli = {.prog = "renkei"};
+	char dir[64];
+
+	(void)state;
+	unit_tmpdir(dir, "cli-config");
+	setenv("RENKEI_CONFIG_DIR", dir, 1);
+	write_config(dir, "server = wss://old.example\nca\v\v = /old/ca.pem\n"
+	                  "[bench]\nserver = wss://bench.example\n"
+	                  "[]\nserver = wss://root-again.example\n");
+	assert_int_equal(cli_config_load(&cli), CLI_EXIT_OK);
+	assert_string_equal(cli.cfg_ca, "/old/ca.pem");
+	assert_string_equal(cli.cfg_server, "wss://root-again.example"); /* "[]" is root */
+	cli_config_free(&cli);
+	assert_int_equal(cli_config_save(&cli, "wss://new.example", "/etc/renkei/ca.pem"),
+	                 CLI_EXIT_OK);
+	assert_int_equal(cli_config_load(&cli), CLI_EXIT_OK);
+	assert_string_equal(cli.cfg_server, "wss://new.example");
+	assert_string_equal(cli.cfg_ca, "/etc/renkei/ca.pem");
+	cli_config_free(&cli);
+	unit_rm_rf(dir);
+}
+
+/* ... and a section header indented by a blank (here a CR) is a header
+ * to inih only while no setting comes before it: the settings the
+ * rewrite adds before the first section must not turn it into more of
+ * theirs. */
+static void
+test_save_before_indented_section(void **state)
+{
+	struct cli cli = {.prog = "renkei"};
+	char dir[64];
+
+	(void)state;
+	unit_tmpdir(dir, "cli-config");
+	setenv("RENKEI_CONFIG_DIR", dir, 1);
+	write_config(dir, "; mine\n\r[bench]\nserver = wss://bench.example\n");
+	assert_int_equal(cli_config_load(&cli), CLI_EXIT_OK);
+	assert_null(cli.cfg_server);
+	cli_config_free(&cli);
+	assert_int_equal(cli_config_save(&cli, "wss://new.example", "/etc/renkei/ca.pem"),
+	                 CLI_EXIT_OK);
+	assert_int_equal(cli_config_load(&cli), CLI_EXIT_OK);
+	assert_string_equal(cli.cfg_server, "wss://new.example");
+	assert_string_equal(cli.cfg_ca, "/etc/renkei/ca.pem");
+	cli_config_free(&cli);
+	unit_rm_rf(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_save_drops_continuations),
+		cmocka_unit_test(test_save_blanks_as_inih),
+		cmocka_unit_test(test_save_before_indented_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
