@@ -471,8 +471,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	set("rate_read_per_s", "1000000");
 	set("rate_write_per_s", "1000000");
 	set("rate_bulk_per_s", "100000");
-	/* Pipelined inputs reach the cap. */
+	/* Pipelined inputs reach the cap; inputs of MAX_MSGS messages reach
+	 * the limit before login. */
 	set("max_inflight", "3");
+	set("prelogin_max_requests", "5");
 	/* One thread of each kind (the run is to use one core); a
 	 * checkpoint now and then. */
 	set("store_readers", "1");
