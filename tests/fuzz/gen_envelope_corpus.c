@@ -8,7 +8,12 @@
  *   build-fuzz/tests/fuzz/gen_envelope_corpus tests/fuzz/corpus
  *
  * An envelope seed is byte 0 (who sends it: see fuzz_envelope.c), then
- * the messages, separated by "#RKMSG#". A wirecheck seed is one message.
+ * the messages, separated by "#RKMSG#"; each message of a sequence is
+ * also a seed of its own (NAME.N), so that most of the corpus is one
+ * message an input (what costs a store round trip is the message: one
+ * an input keeps the target fast, and its findings easy to replay), and
+ * the sequences are there for what needs one (log in, then ask; upload,
+ * then post). A wirecheck seed is one message.
  * The logins that fresh connections use (pt.ito, ph.watanabe, ...) are
  * not the ones the harness keeps logged in, so that the fuzzer's wrong
  * passwords lock out nobody the harness needs.
@@ -86,6 +91,15 @@ add(Renkei__V1__Envelope *env)
 	renkei__v1__envelope__pack(env, seed + seed_len);
 	if (nmsgs == 0)
 		write_file("wirecheck", seed_name, seed + seed_len, n);
+	{
+		uint8_t one[sizeof(seed)];
+		char name[256];
+
+		one[0] = seed[0];
+		memcpy(one + 1, seed + seed_len, n);
+		snprintf(name, sizeof(name), "%s.%d", seed_name, nmsgs + 1);
+		write_file("envelope", name, one, n + 1);
+	}
 	seed_len += n;
 	nmsgs++;
 }
@@ -105,7 +119,15 @@ add_raw(const void *p, size_t n)
 static void
 end(void)
 {
-	write_file("envelope", seed_name, seed, seed_len);
+	char name[256];
+
+	/* a one-message seed is already written as NAME.1 */
+	if (nmsgs > 1) {
+		write_file("envelope", seed_name, seed, seed_len);
+	} else {
+		snprintf(name, sizeof(name), "%s.1", seed_name);
+		write_file("envelope", name, seed, seed_len);
+	}
 }
 
 /* One request: body field `field` of the Envelope set to msg. */
