@@ -8,6 +8,8 @@
 #ifndef RK_ADMIN_ADMIN_H
 #define RK_ADMIN_ADMIN_H
 
+#include <jansson.h>
+
 #include "store/store.h"
 #include "util/conf.h"
 
@@ -28,6 +30,16 @@ int admin_init(const struct conf *conf);
  * organisations, users (passwords hashed with the configured argon2
  * cost), patients, liaison sheets and posts, all in one transaction. */
 int admin_import(const struct conf *conf, const char *path);
+
+/* What admin_import does with the parsed file (root: a JSON object, or
+ * anything, which then imports nothing), through sc inside the caller's
+ * transaction: the caller commits on 0 and rolls back on -1 (after a
+ * message on stderr), as admin_import does. Fills *n with what it read. */
+struct admin_import_counts {
+	int orgs, users, patients;
+};
+int admin_import_json(struct store_conn *sc, const struct conf *conf,
+                      json_t *root, struct admin_import_counts *n);
 
 int admin_org_add(const struct conf *conf, int argc, char **argv);
 int admin_user_add(const struct conf *conf, int argc, char **argv);

@@ -93,4 +93,15 @@ struct api {
 	int decoding;       /* photos being decoded now (bounded) */
 };
 
+/* What GET path?query with Authorization `auth` asks for (http.c; pure,
+ * and what fuzz_http drives): 0 with *t filled (t->token is a secret:
+ * wipe it), or the HTTP status to answer at once, 404 or 401. */
+struct api_http_target {
+	int64_t id; /* the attachment */
+	bool thumbnail;
+	char token[AUTH_TOKEN_LEN + 1];
+};
+int api_http_parse(const char *path, const char *query, const char *auth,
+                   struct api_http_target *t);
+
 #endif

@@ -55,7 +55,12 @@ bad(struct xv *v, int64_t id, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	v->res->first_bad_id = id;
+	/* A fault always names a record: first_bad_id 0 means "none", so an
+	 * id from the file that names no record (a line with "id": 0 or
+	 * below) must not be what is reported, or the verdict would read ok
+	 * and the line would ride along unverified. The record expected
+	 * next is the first one not proven. */
+	v->res->first_bad_id = id >= 1 ? id : v->last_id + 1;
 	n = snprintf(v->res->why, sizeof(v->res->why), "line %ld: ", v->line);
 	if (n < 0 || (size_t)n >= sizeof(v->res->why))
 		return;
@@ -273,11 +278,10 @@ end(struct xv *v, json_t *o)
 }
 
 int
-audit_verify_export(const char *export_path, const char *pubkey_path,
-                    struct audit_verify_result *out)
+audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
+                           struct audit_verify_result *out)
 {
-	struct xv v = {.res = out};
-	FILE *f;
+	struct xv v = {.res = out, .pkey = pkey};
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -285,21 +289,9 @@ audit_verify_export(const char *export_path, const char *pubkey_path,
 	int rc = RK_OK;
 
 	memset(out, 0, sizeof(*out));
-	v.pkey = audit_pubkey_load(pubkey_path, v.key_id, out->why,
-	                           sizeof(out->why));
-	if (v.pkey == NULL)
-		return RK_ERR_CONFIG;
-	f = fopen(export_path, "r");
-	if (f == NULL) {
-		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
-		EVP_PKEY_free(v.pkey);
-		return RK_ERR_IO;
-	}
-	if (audit_hasher_init(&v.h) != RK_OK) {
-		fclose(f);
-		EVP_PKEY_free(v.pkey);
+	memcpy(v.key_id, key_id, sizeof(v.key_id));
+	if (audit_hasher_init(&v.h) != RK_OK)
 		return RK_ERR_CRYPTO;
-	}
 
 	while (out->first_bad_id == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		json_error_t jerr;
@@ -330,7 +322,7 @@ audit_verify_export(const char *export_path, const char *pubkey_path,
 		json_decref(o);
 	}
 	if (ferror(f)) {
-		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
+		snprintf(out->why, sizeof(out->why), "cannot read the export");
 		rc = RK_ERR_IO;
 	} else if (out->first_bad_id == 0 && v.line == 0) {
 		bad(&v, 1, "the export is empty");
@@ -339,8 +331,33 @@ audit_verify_export(const char *export_path, const char *pubkey_path,
 	}
 	out->ok = rc == RK_OK && out->first_bad_id == 0;
 	free(line);
-	fclose(f);
 	audit_hasher_fini(&v.h);
-	EVP_PKEY_free(v.pkey);
+	return rc;
+}
+
+int
+audit_verify_export(const char *export_path, const char *pubkey_path,
+                    struct audit_verify_result *out)
+{
+	uint8_t key_id[32];
+	EVP_PKEY *pkey;
+	FILE *f;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pkey = audit_pubkey_load(pubkey_path, key_id, out->why, sizeof(out->why));
+	if (pkey == NULL)
+		return RK_ERR_CONFIG;
+	f = fopen(export_path, "r");
+	if (f == NULL) {
+		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
+		EVP_PKEY_free(pkey);
+		return RK_ERR_IO;
+	}
+	rc = audit_verify_export_stream(f, pkey, key_id, out);
+	if (rc == RK_ERR_IO)
+		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
+	fclose(f);
+	EVP_PKEY_free(pkey);
 	return rc;
 }

@@ -15,6 +15,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/evp.h>
 
 /* The verdict of a verification (of a database or of an export). */
 struct audit_verify_result {
@@ -38,5 +41,13 @@ struct audit_verify_result {
  * RK_ERR_IO or RK_ERR_CRYPTO with a reason in out->why. */
 int audit_verify_export(const char *export_path, const char *pubkey_path,
                         struct audit_verify_result *out);
+
+/* The same check of an export already open as f (read to its end; not
+ * closed), with the public key and its id already loaded
+ * (audit_pubkey_load in canon.h; borrowed). Returns RK_OK when the check
+ * ran, RK_ERR_IO (reading f failed) or RK_ERR_CRYPTO, with a reason in
+ * out->why. What the fuzz target calls, on an export in memory. */
+int audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
+                               struct audit_verify_result *out);
 
 #endif

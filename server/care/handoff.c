@@ -114,6 +114,13 @@ care_handoff_open(struct store_conn *sc, const struct policy_actor *who,
 		return rk_fail(st, RK_ERR_INVALID, "dates are YYYY-MM-DD", "discharge_date");
 	if (auth_user_load(sc, NULL, who->user_id, &me) != RK_OK)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	/* The summary is a post: its client id must be new, checked before
+	 * anything is written. */
+	if (summary != NULL && summary[0] != '\0') {
+		rc = care_client_id_unused(sc, who->user_id, client_id, st);
+		if (rc != RK_OK)
+			return rc;
+	}
 	pid = care_patient_id(sc, code);
 	if (pid < 0)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);

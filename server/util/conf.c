@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,7 +266,8 @@ conf_ini_line(void *user, const char *section, const char *name,
 }
 
 int
-conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+conf_load_stream(struct conf *c, FILE *f, const char *name, char *err,
+                 size_t errlen)
 {
 	struct ini_ctx x = {c, err, errlen, 0};
 	char inner[160] = "";
@@ -273,15 +275,26 @@ conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 
 	x.err = inner;
 	x.errlen = sizeof(inner);
-	r = ini_parse(path, conf_ini_line, &x);
-	if (r == -1)
-		return 0; /* no file: defaults stand */
+	r = ini_parse_file(f, conf_ini_line, &x);
 	if (r != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, r,
+		snprintf(err, errlen, "%s:%d: %s", name, r,
 		         inner[0] ? inner : "malformed line");
 		return -1;
 	}
 	return 0;
+}
+
+int
+conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	int r;
+
+	if (f == NULL)
+		return 0; /* no file: defaults stand */
+	r = conf_load_stream(c, f, path, err, errlen);
+	fclose(f);
+	return r;
 }
 
 static void

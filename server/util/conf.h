@@ -80,6 +80,10 @@ int conf_known(const char *name);
 /* Load an INI file of settings (root section only). A missing file is not
  * an error. Returns 0, or -1 with the line and reason in err. */
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+/* The same from an open stream (read to its end, not closed); `name`
+ * names it in err. */
+int conf_load_stream(struct conf *c, FILE *f, const char *name, char *err,
+                     size_t errlen);
 
 /* Fill settings that default to a place under data_dir (certificate, key
  * files). Call once after all sources are applied. */
