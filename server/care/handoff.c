@@ -114,13 +114,6 @@ care_handoff_open(struct store_conn *sc, const struct policy_actor *who,
 		return rk_fail(st, RK_ERR_INVALID, "dates are YYYY-MM-DD", "discharge_date");
 	if (auth_user_load(sc, NULL, who->user_id, &me) != RK_OK)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
-	/* The summary is a post: its client id must be new, checked before
-	 * anything is written. */
-	if (summary != NULL && summary[0] != '\0') {
-		rc = care_client_id_unused(sc, who->user_id, client_id, st);
-		if (rc != RK_OK)
-			return rc;
-	}
 	pid = care_patient_id(sc, code);
 	if (pid < 0)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
@@ -144,6 +137,14 @@ care_handoff_open(struct store_conn *sc, const struct policy_actor *who,
 			return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	} else {
 		rc = care_member_check(sc, who, pid, now_ms, POLICY_HANDOFF_OPEN, 0, st);
+		if (rc != RK_OK)
+			return rc;
+	}
+	/* The summary is a post: its client id must be new on this board,
+	 * checked before the hand-off is written (a board just made has no
+	 * posts yet). */
+	if (summary != NULL && summary[0] != '\0') {
+		rc = care_client_id_unused(sc, who->user_id, pid, client_id, st);
 		if (rc != RK_OK)
 			return rc;
 	}

@@ -161,10 +161,11 @@ repeat_of(struct store_conn *sc, const struct policy_actor *who,
 
 int
 care_client_id_unused(struct store_conn *sc, int64_t author_id,
-                      const char *client_id, struct rk_status *st)
+                      int64_t patient_id, const char *client_id,
+                      struct rk_status *st)
 {
 	struct care_post p;
-	int rc = find_duplicate(sc, author_id, client_id, &p);
+	int rc = find_duplicate(sc, author_id, patient_id, client_id, &p);
 
 	if (rc == RK_ERR_NOT_FOUND)
 		return RK_OK;

@@ -106,21 +106,41 @@ open_new_board(struct fx *f, const char *code, const char *client_id,
 }
 
 /* Found by fuzz_envelope: the hand-off's summary post skipped the client
- * id check, so a second hand-off whose summary reused the id failed in
- * the UNIQUE index: INTERNAL ("could not store the post; try again"),
- * with the hand-off half made until the savepoint rolled it back. */
+ * id check, so a hand-off whose summary reused an id the author had used
+ * on that board failed in the UNIQUE index: INTERNAL ("could not store
+ * the post; try again"), with the hand-off half made until the savepoint
+ * rolled it back. Client ids are per (author, board): on another board
+ * the same id is simply another post. */
 static void
 test_handoff_summary_reused_client_id(void **state)
 {
 	struct fx *f = *state;
 	struct rk_status st;
 
-	assert_int_equal(open_new_board(f, "pt-c", "4d3c2b1a-0001", &st), RK_OK);
-	assert_int_equal(open_new_board(f, "pt-d", "4d3c2b1a-0001", &st), RK_ERR_EXISTS);
+	struct care_post_input in = {.client_id = "4d3c2b1a-0001", .kind = KIND_GENERAL,
+	                             .visibility = VIS_PROFESSIONAL, .text = "面談予定"};
+	struct care_post p;
+	int64_t pid;
+	bool dup;
+
+	/* The hospital's MSW is on pt-e's sheet and has posted there. */
+	struct care_patient_input e = {.code = "pt-e", .name = "北村 一郎"};
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(care_patient_add(f->sc, &e, f->now, &pid, &st), RK_OK);
+	assert_int_equal(care_sheet_add(f->sc, pid, "msw.a", "医療連携室", false, 0, 0,
+	                                0, f->now, &st),
+	                 RK_OK);
+	assert_int_equal(care_post_create(f->sc, &f->msw, "pt-e", &in, f->now, &p,
+	                                  &dup, &st),
+	                 RK_OK);
+	care_post_fini(&p);
+	/* A hand-off whose summary reuses that id on that board: refused
+	 * before anything is written; with a new id it opens. */
+	assert_int_equal(open_new_board(f, "pt-e", "4d3c2b1a-0001", &st), RK_ERR_EXISTS);
 	assert_string_equal(st.field, "client_id");
-	/* nothing of it was made: the board can still be opened, with a new id */
-	assert_int_equal(care_patient_id(f->sc, "pt-d"), 0);
-	assert_int_equal(open_new_board(f, "pt-d", "4d3c2b1a-0002", &st), RK_OK);
+	assert_int_equal(open_new_board(f, "pt-e", "4d3c2b1a-0002", &st), RK_OK);
+	/* Another board: the same id is simply another post. */
+	assert_int_equal(open_new_board(f, "pt-d", "4d3c2b1a-0001", &st), RK_OK);
 	store_conn_release(f->sc);
 }
 
