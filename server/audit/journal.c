@@ -144,6 +144,27 @@ resolved(const struct audit_entry *e, const struct store_op *op, int batch_rc)
 	return ev;
 }
 
+/* Take audit.db's write lock before anything in the transaction reads
+ * it. The journal's transactions read the chain's head before they
+ * append; should another process (an offline admin command writing its
+ * own record, docs/audit-commit.md) hold the lock or commit in between,
+ * SQLite would fail the upgrade at once with SQLITE_BUSY, without its
+ * busy handler, and with it the batch. A statement that writes (and
+ * changes nothing) takes the lock first instead, waiting for the other
+ * writer like any writer does (busy timeout). */
+static const char q_lock[] = "UPDATE audit.meta SET value = value WHERE 0";
+
+static int
+lock_trail(struct store_conn *jc)
+{
+	sqlite3_stmt *q = store_stmt(jc, q_lock);
+	int rc = q != NULL && store_step(jc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+
+	if (q != NULL)
+		sqlite3_reset(q);
+	return rc;
+}
+
 static int
 sign_if_due(struct store_conn *jc, struct audit_journal *j, bool sign_now)
 {
@@ -161,6 +182,8 @@ journal_append(struct store_conn *jc, struct store_op *batch, int batch_rc,
 	struct audit_journal *j = arg;
 	bool sign_now = false;
 
+	if (lock_trail(jc) != RK_OK)
+		return RK_ERR_STORE;
 	for (struct store_op *op = batch; op != NULL; op = op->next) {
 		for (struct audit_entry *e = op->journal; e != NULL; e = e->next) {
 			struct audit_event ev = resolved(e, op, batch_rc);
@@ -296,6 +319,8 @@ journal_forward(struct store_conn *jc, void *arg)
 	sqlite3_stmt *q;
 	int rc, step;
 
+	if (lock_trail(jc) != RK_OK)
+		return RK_ERR_STORE;
 	upto = outbox_upto(jc, &rc);
 	if (rc != RK_OK || (q = store_stmt(jc, q_take)) == NULL)
 		return RK_ERR_STORE;
@@ -376,5 +401,7 @@ audit_journal_close(struct store_conn *jc, void *arg)
 
 	if (j == NULL || j->signer == NULL)
 		return RK_OK;
+	if (lock_trail(jc) != RK_OK)
+		return RK_ERR_STORE;
 	return audit_checkpoint_maybe(jc, "audit", j->signer, 1, 1, rk_now_ms());
 }
