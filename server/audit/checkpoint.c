@@ -30,6 +30,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -221,7 +222,7 @@ AUDIT_SQL(q_last_cp, Q_LAST_CP);
 AUDIT_SQL(q_ts_of, Q_TS_OF);
 #define Q_CP_INSERT(S)                                                         \
 	"INSERT INTO " S "checkpoints(record_id, record_hash, signed_ms, "      \
-	"key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5)"
+	"key_id, sig, clock_sync) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 AUDIT_SQL(q_cp_insert, Q_CP_INSERT);
 
 /* Is a checkpoint due? -1 on a database error. */
@@ -269,9 +270,10 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
                        struct audit_signer *s, int every_records,
                        int64_t every_ms, int64_t now_ms)
 {
-	int ix = audit_schema_ix(schema), rc, d;
+	int ix = audit_schema_ix(schema), rc, d, clock;
 	int64_t head, cp_rec = 0;
-	uint8_t head_hash[32], cp_hash[32] = {0}, msg[AUDIT_CP_MSG_LEN], sig[64];
+	uint8_t head_hash[32], cp_hash[32] = {0}, msg[AUDIT_CP_MSG_MAX], sig[64];
+	size_t msglen;
 	char hex[65];
 	sqlite3_stmt *q;
 	struct audit_hasher h;
@@ -318,8 +320,10 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
 		return RK_ERR_STORE;
 	}
 
-	audit_cp_message(msg, head, head_hash, now_ms);
-	if (sign(s, msg, sizeof(msg), sig) != RK_OK) {
+	/* The time signed is only as good as the clock: say which. */
+	clock = rk_clock_sync_state();
+	msglen = audit_cp_message_for(msg, head, head_hash, now_ms, clock);
+	if (sign(s, msg, msglen, sig) != RK_OK) {
 		LOG_E("AUDIT-SIGN-FAIL", "record=%lld", (long long)head);
 		return RK_ERR_CRYPTO;
 	}
@@ -330,7 +334,8 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
 	     sqlite3_bind_blob(q, 2, head_hash, 32, SQLITE_STATIC) |
 	     sqlite3_bind_int64(q, 3, now_ms) |
 	     sqlite3_bind_blob(q, 4, s->key_id, 32, SQLITE_STATIC) |
-	     sqlite3_bind_blob(q, 5, sig, 64, SQLITE_STATIC)) != SQLITE_OK ||
+	     sqlite3_bind_blob(q, 5, sig, 64, SQLITE_STATIC) |
+	     sqlite3_bind_int(q, 6, clock)) != SQLITE_OK ||
 	    store_step(sc, q) != SQLITE_DONE) {
 		sqlite3_reset(q);
 		sqlite3_clear_bindings(q);
@@ -339,6 +344,7 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	rk_hex_encode(head_hash, 32, hex);
-	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s", (long long)head, hex);
+	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s clock_sync=%d",
+	      (long long)head, hex, clock);
 	return RK_OK;
 }
