@@ -20,6 +20,8 @@
  */
 #include "audit/internal.h"
 
+#include "audit/anchor.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -39,6 +41,8 @@
 struct audit_signer {
 	EVP_PKEY *key;
 	uint8_t key_id[32];
+	struct audit_anchor last; /* the newest checkpoint signed */
+	bool untaken;             /* ... not yet taken (audit_signer_take) */
 };
 
 static int
@@ -205,6 +209,22 @@ audit_signer_load(const char *key_path, char *err, size_t errlen)
 }
 
 void
+audit_signer_key_id(const struct audit_signer *s, uint8_t out[32])
+{
+	memcpy(out, s->key_id, 32);
+}
+
+bool
+audit_signer_take(struct audit_signer *s, struct audit_anchor *out)
+{
+	if (s == NULL || !s->untaken)
+		return false;
+	*out = s->last;
+	s->untaken = false;
+	return true;
+}
+
+void
 audit_signer_free(struct audit_signer *s)
 {
 	if (s == NULL)
@@ -343,6 +363,16 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
 	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
+	/* For the anchor sink, once the caller's transaction has committed. */
+	memset(&s->last, 0, sizeof(s->last));
+	s->last.cp_id = sqlite3_last_insert_rowid(store_conn_db(sc));
+	s->last.record_id = head;
+	s->last.signed_ms = now_ms;
+	s->last.clock_sync = clock;
+	memcpy(s->last.hash, head_hash, 32);
+	memcpy(s->last.key_id, s->key_id, 32);
+	memcpy(s->last.sig, sig, 64);
+	s->untaken = true;
 	rk_hex_encode(head_hash, 32, hex);
 	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s clock_sync=%d",
 	      (long long)head, hex, clock);

@@ -518,13 +518,15 @@ journal_txn(struct store *s, struct store_op *batch, int batch_rc,
 	store_conn_release(jc);
 	if (rc == RK_OK && store_exec(jc, "COMMIT") != RK_OK)
 		rc = fail_class(jc->db);
+	if (rc != RK_OK && !sqlite3_get_autocommit(jc->db))
+		store_exec(jc, "ROLLBACK");
+	if (j->settled != NULL)
+		j->settled(rc == RK_OK, s->cfg.journal_arg);
 	if (rc == RK_OK)
 		return RK_OK;
 	LOG_E("STORE-JOURNAL-FAIL", "step=%s full=%d error=\"%s\"",
 	      forward ? "forward" : "append", rc == RK_ERR_EXHAUSTED,
 	      sqlite3_errmsg(jc->db));
-	if (!sqlite3_get_autocommit(jc->db))
-		store_exec(jc, "ROLLBACK");
 	return rc;
 }
 
@@ -1001,13 +1003,17 @@ store_close(struct store *s,
 		pthread_join(s->hashers[i], NULL);
 	store_complete(s);
 	if (final_journal != NULL && s->jconn != NULL) {
+		bool ok = true;
 		if (store_exec(s->jconn, "BEGIN") != RK_OK ||
 		    final_journal(s->jconn, arg) != RK_OK ||
 		    (store_conn_release(s->jconn), store_exec(s->jconn, "COMMIT")) != RK_OK) {
 			LOG_E("STORE-JOURNAL-FAIL", "at=close");
+			ok = false;
 			if (!sqlite3_get_autocommit(store_conn_db(s->jconn)))
 				store_exec(s->jconn, "ROLLBACK");
 		}
+		if (s->cfg.journal != NULL && s->cfg.journal->settled != NULL)
+			s->cfg.journal->settled(ok, s->cfg.journal_arg);
 	}
 
 	for (int i = 0; i < s->cfg.readers; i++)

@@ -127,6 +127,10 @@ struct store_journal {
 	/* At open, on the writer's connection, before anything is staged:
 	 * make sure no staged record can take an id already forwarded. */
 	int (*reconcile)(struct store_conn *wc, void *arg);
+	/* On the writer thread, after each transaction on the journal
+	 * connection (forward, append, the final one of store_close) has
+	 * ended: committed, or rolled back. May be NULL. */
+	void (*settled)(bool committed, void *arg);
 };
 
 /* Read a key: from the environment variable `env` if set (64 hex digits),
