@@ -227,7 +227,8 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
              struct bundle_info *info, char *err, size_t errlen)
 {
 	struct store_conn *src = NULL;
-	struct bundle_progress bp = {.verb = "backup"};
+	struct bundle_progress bp = {.verb = "backup",
+	                             .max_mb_s = conf->backup_max_mb_s};
 	struct snap sn;
 	char path[4400], pub[4200], digest[65];
 	uint8_t signing_id[32];
@@ -269,7 +270,7 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 	               &bp, err, errlen) != RK_OK)
 		goto out;
 	snprintf(path, sizeof(path), "%s/audit.db", dir);
-	bp.last_ms = 0;
+	bp.last_ms = bp.start_ms = 0;
 	if (store_copy(src, "audit", path, bkey, 256, "audit.db", bundle_progress_cb,
 	               &bp, err, errlen) != RK_OK)
 		goto out;

@@ -519,6 +519,18 @@ bundle_progress_cb(const struct store_copy_progress *p, void *arg)
 	bool done = p->pages_done == p->pages_total;
 	double mib = 1024.0 * 1024.0;
 
+	if (bp->start_ms == 0)
+		bp->start_ms = now;
+	if (bp->max_mb_s > 0 && !done) {
+		/* Where the copy may be by now at that rate; sleep off the
+		 * lead. */
+		int64_t due = bp->start_ms + p->pages_done * p->page_size * 1000 /
+		                                     ((int64_t)bp->max_mb_s << 20);
+		if (due > now)
+			usleep((useconds_t)(due - now) * 1000);
+		now = rk_mono_ms();
+	}
+
 	if (!done && now - bp->last_ms < 1000)
 		return;
 	bp->last_ms = now;

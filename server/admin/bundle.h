@@ -75,11 +75,13 @@ int bundle_list(const char *parent, char ***names);
 int bundle_rm_rf(const char *path);
 
 /* Print "what: 12.0 / 48.0 MiB (25%)" for a copy in progress, at most
- * once a second unless done (store_copy_cb's shape; arg: a
- * struct bundle_progress). */
+ * once a second unless done, and hold the copy to max_mb_s (store_copy_cb's
+ * shape; arg: a struct bundle_progress). */
 struct bundle_progress {
 	const char *verb; /* "backup", "restore" */
+	int max_mb_s;     /* 0: no limit */
 	int64_t last_ms;
+	int64_t start_ms; /* of this copy; 0 before its first step */
 };
 struct store_copy_progress;
 void bundle_progress_cb(const struct store_copy_progress *p, void *arg);

@@ -279,6 +279,7 @@ admin_restore(const struct conf *conf, const char *from)
 	/* 3 */
 	if (admin_init(conf) != 0)
 		goto out;
+	fflush(stdout); /* its lines before our progress on stderr */
 	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		goto out;
@@ -325,7 +326,7 @@ admin_restore(const struct conf *conf, const char *from)
 	}
 	if (store_copy(src, "main", rcare, &cfg.care_key, 256, "care.db",
 	               bundle_progress_cb, &bp, err, sizeof(err)) != RK_OK ||
-	    (bp.last_ms = 0,
+	    (bp.last_ms = bp.start_ms = 0,
 	     store_copy(src, "audit", raudit, &cfg.audit_key, 256, "audit.db",
 	                bundle_progress_cb, &bp, err, sizeof(err))) != RK_OK) {
 		fprintf(stderr, "renkei-server: restore failed: %s\n", err);

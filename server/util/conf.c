@@ -128,6 +128,10 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(backup_keep, "7", 1, 1000,
 	          "backups kept in the folder given to backup --to; older ones "
 	          "are removed"),
+	INT_ENTRY(backup_max_mb_s, "0", 0, 100000,
+	          "a backup copies at most this many MiB/s, to leave the disk and "
+	          "the CPU (every page is decrypted and encrypted again) to the "
+	          "running server; 0 = as fast as it can"),
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
 	INT_ENTRY(upload_max_bytes, "20971520", 1024, 256 << 20,

@@ -56,6 +56,7 @@ struct conf {
 	int clock_jump_ms;
 	char *backup_key_file;
 	int backup_keep;
+	int backup_max_mb_s;
 	int breakglass_s;
 	char *log_level;
 	char *metrics_access;
