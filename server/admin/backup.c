@@ -232,7 +232,7 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 	struct snap sn;
 	char path[4400], pub[4200], digest[65];
 	uint8_t signing_id[32];
-	int64_t created_ms = rk_now_ms();
+	int64_t created_ms = rk_now_ms(), t0 = 0, t1 = 0;
 	json_t *m = NULL;
 	EVP_PKEY *pk;
 	int rc = -1;
@@ -256,6 +256,7 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 		         newest_schema("main"), newest_schema("audit"));
 		goto out;
 	}
+	t0 = rk_mono_ms();
 	if (take_snapshot(src, &sn, err, errlen) != 0)
 		goto out;
 	if (sn.tries > 1)
@@ -278,6 +279,7 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 	store_exec(src, "COMMIT");
 	store_conn_close(src);
 	src = NULL;
+	t1 = rk_mono_ms();
 
 	if (copy_pub(conf, dir, err, errlen) != 0)
 		goto out;
@@ -299,6 +301,9 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 	/* What was written is what a restore will read. */
 	if (bundle_check(dir, bkey, NULL, info, err, errlen) != 0)
 		goto out;
+	fprintf(stderr, "backup: copied in %.2f s (the snapshot held that long), "
+	                "written and checked in %.2f s\n",
+	        (double)(t1 - t0) / 1000.0, (double)(rk_mono_ms() - t1) / 1000.0);
 	rc = 0;
 out:
 	json_decref(m);
@@ -346,6 +351,7 @@ admin_backup(const struct conf *conf, const char *to_dir)
 	struct tm tm;
 	time_t now = time(NULL);
 	int lfd = -1, rc = 1;
+	int64_t t_rec;
 	bool made = false;
 
 	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0) {
@@ -410,6 +416,7 @@ admin_backup(const struct conf *conf, const char *to_dir)
 	         to_dir, (long long)info.care_bytes, (long long)info.audit_bytes,
 	         (long long)info.head_id, (long long)info.staged, info.digest);
 	ev.reason = reason;
+	t_rec = rk_mono_ms();
 	if (admin_trail_append(conf, &cfg, &ev, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: the backup could not be recorded in "
 		                "the audit trail, so it was not kept: %s\n",
@@ -422,6 +429,8 @@ admin_backup(const struct conf *conf, const char *to_dir)
 		goto out;
 	}
 	made = false;
+	fprintf(stderr, "backup: recorded in the audit trail in %lld ms\n",
+	        (long long)(rk_mono_ms() - t_rec));
 	{
 		char hh[65];
 		rk_hex_encode(info.head_hash, 32, hh);
