@@ -116,6 +116,25 @@ copy_pub(const struct conf *conf, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* Backups never live in the data folder: a copy of one must not carry
+ * the other (nor may the data folder's size include its own backups). */
+static int
+inside_data(const struct conf *conf, const char *to_dir)
+{
+	char *data = realpath(conf->data_dir, NULL), *to = realpath(to_dir, NULL);
+	size_t n = data != NULL ? strlen(data) : 0;
+	int inside = data != NULL && to != NULL && strncmp(to, data, n) == 0 &&
+	             (to[n] == '/' || to[n] == '\0');
+
+	if (inside)
+		fprintf(stderr, "renkei-server: %s is inside the data folder %s: keep "
+		                "backups elsewhere (another disk, then off the machine)\n",
+		        to_dir, conf->data_dir);
+	free(data);
+	free(to);
+	return inside ? -1 : 0;
+}
+
 /* What a crashed run left in parent: only ever removed under the lock. */
 static void
 remove_partials(const char *parent)
@@ -368,7 +387,7 @@ admin_backup(const struct conf *conf, const char *to_dir)
 		                "keys: backups must have a key of their own\n");
 		goto out;
 	}
-	if (mkdir_private(to_dir) != 0)
+	if (mkdir_private(to_dir) != 0 || inside_data(conf, to_dir) != 0)
 		goto out;
 	snprintf(lock, sizeof(lock), "%s/.renkei-backup.lock", to_dir);
 	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -389,9 +408,10 @@ admin_backup(const struct conf *conf, const char *to_dir)
 		snprintf(final, sizeof(final), "%s/%s", to_dir, name);
 		if (stat(final, &st) != 0)
 			break;
-		/* Two backups in one second: the second gets a suffix. */
+		/* Two backups in one second: the second gets a suffix (two
+		 * digits, so that names still sort by time). */
 		snprintf(name + strlen(BUNDLE_PREFIX) + 16,
-		         sizeof(name) - strlen(BUNDLE_PREFIX) - 16, "-%d", i);
+		         sizeof(name) - strlen(BUNDLE_PREFIX) - 16, "-%02d", i);
 	}
 	snprintf(partial, sizeof(partial), "%s/.%s.partial", to_dir, name);
 	if (mkdir(partial, 0700) != 0) {

@@ -439,6 +439,34 @@ bundle_check(const char *dir, const struct store_key *key, FILE *progress,
 		         (long long)info->head_id);
 		goto out;
 	}
+	/* The pair is one moment: the trail names no post change the care
+	 * copy lacks (docs/backup.md). */
+	{
+		sqlite3_stmt *q = NULL;
+		int64_t bad = -1;
+		if (sqlite3_prepare_v2(
+		            store_conn_db(sc),
+		            "SELECT count(*), min(r.id) FROM audit.records r"
+		            " WHERE r.action IN ('post.create', 'post.amend',"
+		            " 'post.retract') AND r.outcome = 0 AND NOT EXISTS"
+		            " (SELECT 1 FROM main.posts p JOIN main.patients pt"
+		            " ON pt.id = p.patient_id WHERE p.id = CAST(r.object AS"
+		            " INTEGER) AND p.author_id = r.actor_user_id"
+		            " AND pt.code = r.patient)",
+		            -1, &q, NULL) == SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW)
+			bad = sqlite3_column_int64(q, 0);
+		if (bad != 0) {
+			snprintf(err, errlen,
+			         "audit record %lld (and %lld in all) names a post that "
+			         "care.db does not hold: the two are not one moment",
+			         bad > 0 ? (long long)sqlite3_column_int64(q, 1) : 0LL,
+			         (long long)bad);
+			sqlite3_finalize(q);
+			goto out;
+		}
+		sqlite3_finalize(q);
+	}
 	{
 		struct audit_anchor last;
 		if (audit_anchor_latest(sc, "audit", &last) != RK_OK ||

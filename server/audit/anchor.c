@@ -255,7 +255,7 @@ load(const char *path, EVP_PKEY *pkey, const uint8_t key_id[32],
 		count++;
 	}
 	fclose(f);
-	if (res->ok)
+	if (res->ok && count > 0)
 		qsort(v, count, sizeof(*v), by_record);
 	*out = v;
 	*n = count;

@@ -14,7 +14,8 @@
  *    byte changed (in care.db, in audit.db, in the manifest), on a file
  *    added, and with another backup key; restore refuses each.
  *  - restore refuses a folder that holds databases and a missing signing
- *    key; backup_keep keeps the newest generations.
+ *    key; backup refuses a folder inside the data folder; backup_keep
+ *    keeps the newest generations.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -712,6 +713,15 @@ test_restore_refusals(void **state)
 		const char *args[] = {"restore", "--from", path, "--data", r->s->dir, NULL};
 		assert_int_equal(admin(r, &out, args), 1);
 		assert_non_null(strstr(out, "fresh data folder"));
+		free(out);
+	}
+	/* No backup inside the data folder. */
+	{
+		char inside[400];
+		snprintf(inside, sizeof(inside), "%s/backups", r->s->dir);
+		const char *args[] = {"backup", "--data", r->s->dir, "--to", inside, NULL};
+		assert_int_equal(admin(r, &out, args), 1);
+		assert_non_null(strstr(out, "inside the data folder"));
 		free(out);
 	}
 	/* Not without the key that signed the chain. */
