@@ -60,9 +60,12 @@ usage(FILE *out)
 	        "  org add CODE NAME [--kind K] [--area A]\n"
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
+	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
 	        "  audit verify [--anchors FILE]\n"
 	        "                        check the whole audit chain and its checkpoints\n"
 	        "                        (and against the anchors shipped off the host)\n"
+	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
+	        "                        again and compare with the audit trail\n"
 	        "  backup --to DIR       an online backup of both databases into a new\n"
 	        "                        folder under DIR (backup_keep are kept)\n"
 	        "  backup verify DIR     check a backup (or all in DIR) without restoring\n"
@@ -288,6 +291,9 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
 	         strcmp(words[1], "disable") == 0)
 		rc = admin_user_disable(&s.conf, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
+	         strcmp(words[1], "unlock") == 0)
+		rc = admin_user_unlock(&s.conf, nwords - 2, words + 2);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "verify") == 0)
 		rc = admin_audit_verify(&s.conf);
@@ -306,6 +312,9 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "restore") == 0 && nwords == 3 &&
 	         strcmp(words[1], "--from") == 0)
 		rc = admin_restore(&s.conf, words[2]);
+	else if (strcmp(cmd, "verify") == 0 && nwords == 2 &&
+	         strcmp(words[1], "--content") == 0)
+		rc = admin_verify_content(&s.conf);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "pubkey") == 0)
 		rc = admin_audit_pubkey(&s.conf);

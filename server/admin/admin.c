@@ -55,8 +55,8 @@ mkdir_private(const char *path)
 	return 0;
 }
 
-static int
-open_admin(const struct conf *conf, struct store_conn **sc)
+int
+admin_open(const struct conf *conf, struct store_conn **sc)
 {
 	struct store_config cfg;
 	char err[512];
@@ -123,7 +123,7 @@ admin_init(const struct conf *conf)
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	store_conn_close(sc);
 	printf("databases ready in %s (audit signing key %s)\n", conf->data_dir,
@@ -141,7 +141,7 @@ admin_audit_verify(const struct conf *conf)
 	int rc;
 
 	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = audit_verify_db(sc, "audit", pub, 0, stderr, &res);
 	store_conn_close(sc);
@@ -184,7 +184,7 @@ admin_audit_bench(const struct conf *conf, long records)
 		fprintf(stderr, "renkei-server: --records 1..100000000\n");
 		return 2;
 	}
-	if (admin_init(conf) != 0 || open_admin(conf, &sc) != 0)
+	if (admin_init(conf) != 0 || admin_open(conf, &sc) != 0)
 		return 1;
 	q = store_stmt(sc, "SELECT (SELECT count(*) FROM users) + "
 	                   "(SELECT count(*) FROM audit.records)");
@@ -301,7 +301,7 @@ admin_org_add(const struct conf *conf, int argc, char **argv)
 	}
 	if (code == NULL || name == NULL)
 		goto usage;
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_org_add(sc, code, name, kind, area, &st);
 	store_conn_close(sc);
@@ -403,7 +403,7 @@ admin_user_add(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "renkei-server: cannot hash the password\n");
 		return 1;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_user_add(sc, login, name, p, org, hash, &st);
 	store_conn_close(sc);
@@ -430,7 +430,7 @@ admin_user_disable(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "usage: renkei-server user disable LOGIN\n");
 		return 2;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_user_disable(sc, argv[0], rk_now_ms(), &st);
 	store_conn_close(sc);
@@ -439,5 +439,28 @@ admin_user_disable(const struct conf *conf, int argc, char **argv)
 		return 1;
 	}
 	printf("user %s disabled; their sessions are ended\n", argv[0]);
+	return 0;
+}
+
+int
+admin_user_unlock(const struct conf *conf, int argc, char **argv)
+{
+	struct store_conn *sc;
+	int rc;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: renkei-server user unlock LOGIN\n");
+		return 2;
+	}
+	if (admin_open(conf, &sc) != 0)
+		return 1;
+	rc = auth_login_unlock(sc, argv[0]);
+	store_conn_close(sc);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: user unlock: %s\n",
+		        rc == RK_ERR_NOT_FOUND ? "no such user" : "database error");
+		return 1;
+	}
+	printf("user %s: failed logins forgotten (from every address)\n", argv[0]);
 	return 0;
 }

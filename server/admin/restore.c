@@ -131,8 +131,6 @@ stage_record(const struct store_config *rcfg, const char *backup,
 {
 	struct store_conn *sc;
 	struct audit_event ev = {0};
-	struct audit_entry *e;
-	struct store_op op;
 	char login[64], device[64], reason[600], hh[65], when[40];
 	int rc;
 
@@ -149,16 +147,11 @@ stage_record(const struct store_config *rcfg, const char *backup,
 	         "are not in this folder",
 	         backup, when, (long long)info->head_id, hh, (long long)info->staged);
 	ev.reason = reason;
-	e = audit_entry_new(&ev);
-	e->checkpoint_after = true;
-	memset(&op, 0, sizeof(op));
-	op.journal = e;
-	op.rc = RK_OK;
 	rc = store_exec(sc, "BEGIN IMMEDIATE");
 	if (rc == RK_OK)
 		rc = audit_store_journal.reconcile(sc, NULL);
 	if (rc == RK_OK)
-		rc = audit_store_journal.stage(sc, &op, NULL);
+		rc = audit_stage(sc, &ev); /* signed over at step 7 */
 	store_conn_release(sc);
 	if (rc == RK_OK)
 		rc = store_exec(sc, "COMMIT");
@@ -169,7 +162,6 @@ stage_record(const struct store_config *rcfg, const char *backup,
 			store_exec(sc, "ROLLBACK");
 	}
 	store_conn_close(sc);
-	audit_entries_free(e);
 	return rc == RK_OK ? 0 : -1;
 }
 

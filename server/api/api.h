@@ -100,6 +100,7 @@ void api_shutdown(struct api *api);
 /* Counters for metrics and tests. */
 struct api_stats {
 	uint64_t requests, errors, logins_ok, logins_failed, posts, deliveries;
+	uint64_t auth_attacks; /* AUTH-ATTACK events */
 	uint64_t upload_bytes;
 	uint64_t rx_paused;     /* times a connection hit max_inflight */
 	uint64_t rate_limited[8]; /* requests refused by the rate, by class */

@@ -150,4 +150,10 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	                                        ? __atomic_load_n(api->audit_appended,
 	                                                          __ATOMIC_RELAXED)
 	                                        : 0));
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_auth_attacks_total Logins that reached many recent "
+	           "failures from all addresses together (AUTH-ATTACK).\n"
+	           "# TYPE renkei_auth_attacks_total counter\n"
+	           "renkei_auth_attacks_total %llu\n",
+	           (unsigned long long)a->auth_attacks);
 }

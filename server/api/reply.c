@@ -88,7 +88,7 @@ api_reply_status(struct api *api, struct api_conn *c, uint64_t rid,
 		                       "could not be saved; nothing was done; try "
 		                       "again",
 		                       NULL);
-	api_reply_error(api, c, rid, st->err, st->msg, st->field);
+	reply_error(api, c, rid, st->err, st->msg, st->field, st->retry_after_ms);
 }
 
 void

@@ -40,6 +40,7 @@ audit_entry_new(const struct audit_event *ev)
 	e->ev.object = copy(e, 6, ev->object);
 	e->ev.error_code = copy(e, 7, ev->error_code);
 	e->ev.reason = copy(e, 8, ev->reason);
+	e->ev.content = copy(e, 9, ev->content);
 	if (e->ev.ts_ms == 0)
 		e->ev.ts_ms = rk_now_ms();
 	return e;
@@ -96,6 +97,14 @@ audit_entry_set_reason(struct audit_entry *e, const char *reason)
 }
 
 void
+audit_entry_set_content(struct audit_entry *e, const char *content)
+{
+	free(e->copies[9]);
+	e->copies[9] = NULL;
+	e->ev.content = copy(e, 9, content);
+}
+
+void
 audit_entry_set_outcome(struct audit_entry *e, int rc)
 {
 	e->outcome_from_op = false;
@@ -136,8 +145,10 @@ resolved(const struct audit_entry *e, const struct store_op *op, int batch_rc)
 	if (e->outcome_from_op)
 		ev.outcome = op->rc;
 	if ((ev.outcome == RK_OK && batch_rc != RK_OK) ||
-	    (e->outcome_from_op && op->undone))
+	    (e->outcome_from_op && op->undone)) {
 		ev.object = NULL;
+		ev.content = NULL;
+	}
 	if (ev.outcome == RK_OK && batch_rc != RK_OK)
 		ev.outcome = batch_rc;
 	if (e->outcome_from_op || batch_rc != RK_OK)
@@ -203,7 +214,7 @@ journal_append(struct store_conn *jc, struct store_op *batch, int batch_rc,
 #define OUTBOX_COLS                                                         \
 	"ts_ms, actor_user_id, actor_login, actor_profession, actor_org,"   \
 	" session_id, address, device, action, patient, object, outcome,"   \
-	" error_code, reason, sign_after"
+	" error_code, reason, sign_after, content_sha256"
 
 static const char q_upto[] =
 	"SELECT coalesce((SELECT value FROM audit.meta"
@@ -215,7 +226,8 @@ static const char q_clear[] =
 	" audit.meta WHERE name = 'outbox_upto'), 0)";
 static const char q_put[] =
 	"INSERT INTO main.audit_outbox(" OUTBOX_COLS ")"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+	" ?16)";
 static const char q_take[] =
 	"SELECT id, " OUTBOX_COLS " FROM main.audit_outbox WHERE id > ?1"
 	" ORDER BY id";
@@ -264,11 +276,39 @@ bind_text_or_null(sqlite3_stmt *q, int col, const char *s)
 		sqlite3_bind_null(q, col);
 }
 
+/* One outbox row, in the caller's care.db transaction. */
+static int
+put(struct store_conn *wc, const struct audit_event *ev, bool sign_after)
+{
+	sqlite3_stmt *q = store_stmt(wc, q_put);
+	int rc;
+
+	if (q == NULL || ev->action == NULL || ev->action[0] == '\0')
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, ev->ts_ms ? ev->ts_ms : rk_now_ms());
+	sqlite3_bind_int64(q, 2, ev->actor_user_id);
+	bind_text_or_null(q, 3, ev->actor_login);
+	sqlite3_bind_int64(q, 4, ev->actor_profession);
+	bind_text_or_null(q, 5, ev->actor_org);
+	sqlite3_bind_int64(q, 6, ev->session_id);
+	bind_text_or_null(q, 7, ev->address);
+	bind_text_or_null(q, 8, ev->device);
+	bind_text_or_null(q, 9, ev->action);
+	bind_text_or_null(q, 10, ev->patient);
+	bind_text_or_null(q, 11, ev->object);
+	sqlite3_bind_int64(q, 12, ev->outcome);
+	bind_text_or_null(q, 13, ev->error_code);
+	bind_text_or_null(q, 14, ev->reason);
+	sqlite3_bind_int(q, 15, sign_after);
+	bind_text_or_null(q, 16, ev->content);
+	rc = step_done(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
 static int
 journal_stage(struct store_conn *wc, struct store_op *batch, void *arg)
 {
-	sqlite3_stmt *q;
-
 	(void)arg;
 	/* What the trail already holds goes: the outbox stays small. */
 	if (step_done(store_stmt(wc, q_clear)) != RK_OK)
@@ -276,31 +316,18 @@ journal_stage(struct store_conn *wc, struct store_op *batch, void *arg)
 	for (struct store_op *op = batch; op != NULL; op = op->next) {
 		for (struct audit_entry *e = op->journal; e != NULL; e = e->next) {
 			struct audit_event ev = resolved(e, op, RK_OK);
-
-			if ((q = store_stmt(wc, q_put)) == NULL)
-				return RK_ERR_STORE;
-			sqlite3_bind_int64(q, 1, ev.ts_ms);
-			sqlite3_bind_int64(q, 2, ev.actor_user_id);
-			bind_text_or_null(q, 3, ev.actor_login);
-			sqlite3_bind_int64(q, 4, ev.actor_profession);
-			bind_text_or_null(q, 5, ev.actor_org);
-			sqlite3_bind_int64(q, 6, ev.session_id);
-			bind_text_or_null(q, 7, ev.address);
-			bind_text_or_null(q, 8, ev.device);
-			bind_text_or_null(q, 9, ev.action);
-			bind_text_or_null(q, 10, ev.patient);
-			bind_text_or_null(q, 11, ev.object);
-			sqlite3_bind_int64(q, 12, ev.outcome);
-			bind_text_or_null(q, 13, ev.error_code);
-			bind_text_or_null(q, 14, ev.reason);
-			sqlite3_bind_int(q, 15, e->checkpoint_after);
-			int rc = step_done(q);
-			sqlite3_clear_bindings(q);
+			int rc = put(wc, &ev, e->checkpoint_after);
 			if (rc != RK_OK)
 				return rc;
 		}
 	}
 	return RK_OK;
+}
+
+int
+audit_stage(struct store_conn *wc, const struct audit_event *ev)
+{
+	return put(wc, ev, false);
 }
 
 static const char *
@@ -343,6 +370,7 @@ journal_forward(struct store_conn *jc, void *arg)
 			.outcome = sqlite3_column_int(q, 12),
 			.error_code = col_text(q, 13),
 			.reason = col_text(q, 14),
+			.content = col_text(q, 16),
 		};
 		sign_now |= sqlite3_column_int(q, 15) != 0;
 		last = sqlite3_column_int64(q, 0);

@@ -4,8 +4,9 @@
 
 /*
  * care.db ("main"). Times are ms since the epoch, UTC.
- * Accounts: a login that fails repeatedly is locked in login_failures even
- * when no such user exists, so lockouts do not reveal which logins exist.
+ * Accounts: failed logins are counted in login_failures (keys "LOGIN
+ * ADDRESS" and " ADDRESS", see auth/session.c) even when no such user
+ * exists, so throttling does not reveal which logins exist.
  * Sessions keep only the SHA-256 of their token.
  */
 static const struct schema_migration care_migrations[] = {
@@ -265,6 +266,13 @@ static const struct schema_migration care_migrations[] = {
 	    "CREATE TRIGGER posts_no_delete BEFORE DELETE ON posts"
 	    " BEGIN SELECT RAISE(ABORT, 'posts are append-only'); END;",
 	 1},
+	/* Records staged in the outbox carry their content digest too (see
+	 * audit.records below). */
+	{7, "ALTER TABLE audit_outbox ADD COLUMN content_sha256 TEXT;", 0},
+	/* Sessions ended recently, looked for by the running server so that
+	 * one ended by another process (an admin command) closes at once. */
+	{8, "CREATE INDEX IF NOT EXISTS sessions_ended ON sessions(ended_ms)"
+	    " WHERE ended_ms IS NOT NULL;", 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */
@@ -329,13 +337,23 @@ static const struct schema_migration audit_migrations[] = {
 	    "CREATE TRIGGER audit.checkpoints_no_delete BEFORE DELETE ON checkpoints"
 	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;", 0},
 	/*
+	 * The SHA-256 (lower-case hex) of the canonical content of what a
+	 * record's action created or changed: a post, a sheet row, a
+	 * hand-off, a photo (server/care/digest.c). NULL for the rest, and
+	 * for every record written before. Part of the hash chain (the
+	 * record's encoding version 2, server/audit/canon.c), so the stored
+	 * data can be held against a trail that only the signing key could
+	 * rewrite: `renkei-server verify --content`.
+	 */
+	{3, "ALTER TABLE audit.records ADD COLUMN content_sha256 TEXT;", 0},
+	/*
 	 * Trusted time: a checkpoint says whether the wall clock that gave
 	 * its signed_ms was synchronised (adjtimex: 0 no, 1 yes, 2 could
 	 * not tell), and its signature covers that (message version 2,
 	 * audit/canon.h). Checkpoints signed before this step keep NULL and
 	 * their version 1 signature.
 	 */
-	{3, "ALTER TABLE audit.checkpoints ADD COLUMN clock_sync INTEGER;", 0},
+	{4, "ALTER TABLE audit.checkpoints ADD COLUMN clock_sync INTEGER;", 0},
 };
 
 const struct schema_migration *

@@ -38,7 +38,10 @@ struct conf {
 	int session_idle_s;
 	int session_max_s;
 	int login_max_failures;
-	int login_lockout_s;
+	int login_max_failures_per_address;
+	int login_delay_s;
+	int login_delay_max_s;
+	int login_quiet_s;
 	int argon2_t;
 	int argon2_m_kib;
 	int store_readers;

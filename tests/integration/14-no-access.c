@@ -316,6 +316,52 @@ test_client_id_on_another_board(void **state)
 	rkc_close(ns);
 }
 
+/* A former member who posts again with a client id they used while on
+ * the sheet is not handed the post back: the answer is that of a patient
+ * that does not exist, and the trail records a denial. */
+static void
+test_replay_after_leaving_the_sheet(void **state)
+{
+	struct state *st = *state;
+	struct rkc *ns = h_connect_login(st->s, "ns.kobayashi", NULL);
+	struct rkc *dr = h_connect_login(st->s, "dr.tanaka", NULL);
+	Renkei__V1__Envelope *e;
+	Renkei__V1__AuditRecord *last;
+	size_t n0, n;
+	char *ref, *b;
+
+	assert_non_null(ns);
+	assert_non_null(dr);
+	e = h_post_env(ns, "pt-sato", "ns-before-leaving",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL, "最後の訪問");
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	h_env_free(e);
+	e = h_sheet_end_env(dr, "pt-sato", "ns.kobayashi", "担当交代");
+	assert_int_equal(h_env_code(e), RENKEI__V1__CODE__OK);
+	h_env_free(e);
+
+	ref = error_bytes(h_timeline_env(ns, "pt-no-such"), &n0);
+	b = error_bytes(h_post_env(ns, "pt-sato", "ns-before-leaving",
+	                           RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL,
+	                           "最後の訪問"),
+	                &n);
+	assert_true(n == n0 && memcmp(b, ref, n) == 0);
+	free(b);
+	free(ref);
+
+	{
+		Renkei__V1__AuditQueryResponse *a = creates_of(st->s, "ns.kobayashi", &e);
+		assert_true(a->n_records >= 2);
+		last = a->records[a->n_records - 1];
+		assert_int_equal(last->outcome, RENKEI__V1__CODE__PERMISSION_DENIED);
+		assert_string_equal(last->patient, "pt-sato");
+		assert_string_equal(last->object, "");
+	}
+	h_env_free(e);
+	rkc_close(ns);
+	rkc_close(dr);
+}
+
 int
 main(void)
 {
@@ -323,6 +369,7 @@ main(void)
 	    cmocka_unit_test(test_one_answer_for_no_access),
 	    cmocka_unit_test(test_repeat_on_a_foreign_board),
 	    cmocka_unit_test(test_client_id_on_another_board),
+	    cmocka_unit_test(test_replay_after_leaving_the_sheet), /* last: ends a membership */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -371,6 +371,10 @@ int h_write_file(const char *path, const void *data, size_t len);
  * close with sqlite3_close. NULL (reason printed) on failure. */
 sqlite3 *h_db_open(const struct h_server *s);
 
+/* DIR/care.db alone, with DIR/keys/care.key: what someone holding only
+ * the care key could open and change. NULL (reason printed). */
+sqlite3 *h_db_open_care(const char *dir);
+
 /* The first column of the first row of sql, or -1 (error printed). */
 int64_t h_db_int(sqlite3 *db, const char *sql);
 

@@ -66,6 +66,25 @@ h_db_open(const struct h_server *s)
 	return db;
 }
 
+sqlite3 *
+h_db_open_care(const char *dir)
+{
+	char care[512];
+	sqlite3 *db = NULL;
+
+	snprintf(care, sizeof(care), "%s/care.db", dir);
+	if (sqlite3_open_v2(care, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    key_with(db, dir, "care.key", "main", NULL) != 0 ||
+	    sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
+	                 NULL) != SQLITE_OK) {
+		fprintf(stderr, "harness: cannot open %s: %s\n", care,
+		        db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
 int64_t
 h_db_int(sqlite3 *db, const char *sql)
 {

@@ -16,6 +16,7 @@
 
 #include "auth/auth.h"
 #include "care/care.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "util/text.h"
 
@@ -512,7 +513,16 @@ test_posts_rebuild_keeps_rows(void **state)
 	assert_int_equal(post(f, "dr", "r-2", VIS_CLINICAL, "二つ目", &b, &dup, &st), RK_OK);
 	care_post_fini(&b);
 	assert_int_equal(store_exec(f->sc, "INSERT INTO acks VALUES (1, 1, 1)"), RK_OK);
-	/* Back to schema 5: opening again runs step 6 over these rows. */
+	/* Back to schema 5 (the outbox, still empty, as step 5 made it):
+	 * opening again runs steps 6 onwards over these rows. (A later step
+	 * that cannot run twice must be undone here as well.) */
+	{
+		int count;
+		const struct schema_migration *m = schema_migrations("main", &count);
+		assert_true(count >= 7 && m[4].version == 5);
+		assert_int_equal(store_exec(f->sc, "DROP TABLE audit_outbox"), RK_OK);
+		assert_int_equal(store_exec(f->sc, m[4].sql), RK_OK);
+	}
 	assert_int_equal(store_exec(f->sc, "PRAGMA main.user_version = 5"), RK_OK);
 	store_conn_close(f->sc);
 	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);

@@ -1,12 +1,13 @@
 /*
- * 52-backup: online backup and restore (admin/backup.h), on the real
+ * 53-backup: online backup and restore (admin/backup.h), on the real
  * server over real TLS with real SQLCipher files.
  *
  *  - A backup taken while three members post continuously restores into a
  *    new folder where every post acknowledged up to the backup's audit
  *    head is present, byte for byte (and every post acknowledged before
  *    the backup began); the restored posts are exactly the acknowledged
- *    ones up to some point, with no hole; `audit verify` passes; no ok
+ *    ones up to some point, with no hole; `audit verify` and `verify
+ *    --content` pass; no ok
  *    record names a post that is not stored; the server serves from the
  *    restored folder and takes new posts; the backup holds none of the
  *    live keys, the backup key or the signing key (hex and raw bytes).
@@ -509,6 +510,13 @@ test_backup_under_load_restores(void **state)
 		const char *args[] = {"audit", "verify", "--data", n->dir, NULL};
 		assert_int_equal(admin(r, &out, args), 0);
 		assert_non_null(strstr(out, "OK: "));
+		free(out);
+	}
+	/* ... and every post, sheet row, hand-off and photo hashes as the
+	 * restored trail says. */
+	{
+		const char *args[] = {"verify", "--content", "--data", n->dir, NULL};
+		assert_int_equal(admin(r, &out, args), 0);
 		free(out);
 	}
 	db = h_db_open(n);
