@@ -27,13 +27,18 @@
  * shutdown should sign a last checkpoint), and the removal of the newest
  * checkpoints together with the records they cover — for that, each
  * checkpoint is also written to the operational log (AUDIT-CHECKPOINT,
- * record id and hash), a copy outside audit.db to compare with.
+ * record id and hash) and, signed, to the anchor sink off the host
+ * (audit/anchor.h), which `audit verify --anchors` compares the chain
+ * with; that also catches a chain rewritten and signed again by someone
+ * who took the signing key too, up to the newest anchor shipped. Each
+ * checkpoint signs the state of the clock with its time.
  * docs/audit-fhir.md maps the fields onto FHIR AuditEvent.
  *
  * Thread rules: functions taking a store_conn run on whichever thread
  * owns it (the writer for appends and checkpoints, readers for queries
  * and exports, admin commands for verify). No globals; no function keeps
- * state between calls.
+ * state between calls, but for the signer, which remembers the last
+ * checkpoint it signed until it is taken (audit_signer_take).
  */
 #ifndef RK_AUDIT_AUDIT_H
 #define RK_AUDIT_AUDIT_H

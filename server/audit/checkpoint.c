@@ -16,7 +16,10 @@
  * Every checkpoint is also written to the operational log (record id and
  * hash only: no patient data), which keeps a copy of the chain head
  * outside audit.db — the only thing that can later show that records AND
- * their newest checkpoints were removed together.
+ * their newest checkpoints were removed together — and the signer keeps
+ * it for whoever commits it to hand to the anchor sink (audit/anchor.h).
+ * Checkpoints sign the clock's state (util/clock.h) with their time:
+ * message version 2 (audit/canon.h).
  */
 #include "audit/internal.h"
 
