@@ -4,6 +4,7 @@
  *
  *   renkei-server [serve] [--SETTING VALUE ...]
  *   renkei-server init | import FILE | org add ... | user add ... | user disable LOGIN
+ *   renkei-server backup --to DIR | backup verify DIR | restore --from DIR
  *
  * Settings come from the table in util/conf.c: defaults, then
  * DATA/renkei.conf, then the command line.
@@ -18,7 +19,9 @@
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
+#include "admin/backup.h"
 #include "api/api.h"
+#include "audit/anchor.h"
 #include "audit/audit.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -58,9 +61,15 @@ usage(FILE *out)
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
 	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
-	        "  audit verify          check the whole audit chain and its checkpoints\n"
+	        "  audit verify [--anchors FILE]\n"
+	        "                        check the whole audit chain and its checkpoints\n"
+	        "                        (and against the anchors shipped off the host)\n"
 	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
 	        "                        again and compare with the audit trail\n"
+	        "  backup --to DIR       an online backup of both databases into a new\n"
+	        "                        folder under DIR (backup_keep are kept)\n"
+	        "  backup verify DIR     check a backup (or all in DIR) without restoring\n"
+	        "  restore --from DIR    restore a backup into the (new) --data folder\n"
 	        "  audit pubkey          print the public key that verifies audit exports\n"
 	        "  audit bench --records N   measure verification on N synthetic records\n"
 	        "                        (in a new, empty data folder)\n"
@@ -131,6 +140,14 @@ serve(struct server *s)
 		fprintf(stderr, "renkei-server: %s (run renkei-server init)\n", err);
 		return 1;
 	}
+	/* Checkpoints anchored off the host, if a sink is set. */
+	s->journal.sink = audit_sink_new(s->conf.checkpoint_sink, err, sizeof(err));
+	if (s->journal.sink == NULL && err[0] != '\0') {
+		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		audit_signer_free(s->journal.signer);
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
 	s->journal.every_records = s->conf.audit_checkpoint_records;
 	s->journal.every_ms = (int64_t)s->conf.audit_checkpoint_s * 1000;
 	scfg.journal = &audit_store_journal;
@@ -139,6 +156,7 @@ serve(struct server *s)
 	s->net = net_new(&s->conf, &hooks, err, sizeof(err));
 	if (s->net == NULL) {
 		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		audit_sink_free(s->journal.sink);
 		audit_signer_free(s->journal.signer);
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
@@ -148,6 +166,7 @@ serve(struct server *s)
 	if (rc != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		net_free(s->net);
+		audit_sink_free(s->journal.sink);
 		audit_signer_free(s->journal.signer);
 		return 1;
 	}
@@ -188,6 +207,8 @@ serve(struct server *s)
 	store_close(s->store, audit_journal_close, &s->journal);
 	s->store = NULL;
 	api_free(s->api);
+	/* The last checkpoint's anchor goes out before we do. */
+	audit_sink_free(s->journal.sink);
 	audit_signer_free(s->journal.signer);
 	LOG_I("SERVER-STOPPED", "clean=1");
 	return 0;
@@ -276,6 +297,21 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "verify") == 0)
 		rc = admin_audit_verify(&s.conf);
+	else if (strcmp(cmd, "audit") == 0 && nwords == 4 &&
+	         strcmp(words[1], "verify") == 0 &&
+	         strcmp(words[2], "--anchors") == 0) {
+		rc = admin_audit_verify(&s.conf);
+		if (admin_audit_anchors(&s.conf, words[3]) != 0)
+			rc = 1;
+	} else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
+	           strcmp(words[1], "--to") == 0)
+		rc = admin_backup(&s.conf, words[2]);
+	else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
+	         strcmp(words[1], "verify") == 0)
+		rc = admin_backup_verify(&s.conf, words[2]);
+	else if (strcmp(cmd, "restore") == 0 && nwords == 3 &&
+	         strcmp(words[1], "--from") == 0)
+		rc = admin_restore(&s.conf, words[2]);
 	else if (strcmp(cmd, "verify") == 0 && nwords == 2 &&
 	         strcmp(words[1], "--content") == 0)
 		rc = admin_verify_content(&s.conf);

@@ -107,6 +107,18 @@ admin_init(const struct conf *conf)
 		}
 		printf("created key %s (mode 0600)\n", keys[i]);
 	}
+	/* The backups' own key: a copy of the data folder's backups is
+	 * useless without it, and it opens nothing live. */
+	if (getenv("RENKEI_BACKUP_KEY") == NULL &&
+	    stat(conf->backup_key_file, &st) != 0) {
+		if (store_key_create(conf->backup_key_file, err, sizeof(err)) != 0) {
+			fprintf(stderr, "renkei-server: %s\n", err);
+			return 1;
+		}
+		printf("created backup key %s (mode 0600): keep a copy off this "
+		       "machine, backups cannot be read without it\n",
+		       conf->backup_key_file);
+	}
 	if (audit_key_init(conf->audit_signing_key, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
@@ -149,6 +161,11 @@ admin_audit_verify(const struct conf *conf)
 	       (long long)res.records, (long long)res.checkpoints, secs,
 	       secs > 0 ? (double)res.records / secs : 0.0,
 	       (long long)res.unsigned_tail);
+	if (res.unsynced_checkpoints > 0)
+		printf("note: %lld checkpoints were signed while the clock was not "
+		       "known to be synchronised (their times rest on the host's "
+		       "clock alone)\n",
+		       (long long)res.unsynced_checkpoints);
 	return 0;
 }
 

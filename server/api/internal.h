@@ -24,6 +24,7 @@
 #include "auth/auth.h"
 #include "care/care.h"
 #include "renkei.pb-c.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/idmap.h"
 
@@ -84,6 +85,7 @@ struct api {
 	struct auth_limits limits;
 	char *audit_pubkey; /* PEM, read once at start */
 	int64_t last_gc_ms;
+	struct rk_clock_watch clock; /* backward steps of the wall clock */
 	/* Revocation (revoke.c): sessions ended since this wall time (less
 	 * a margin) are looked for; a look is in flight. */
 	int64_t revoke_since_ms;

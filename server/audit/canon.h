@@ -71,6 +71,18 @@ int audit_hash_record(struct audit_hasher *h, const uint8_t prev[32],
 void audit_cp_message(uint8_t out[AUDIT_CP_MSG_LEN], int64_t record_id,
                       const uint8_t hash[32], int64_t signed_ms);
 
+/* Version 2 adds the state of the clock that gave signed_ms (one byte,
+ * util/clock.h: 0 not synchronised, 1 synchronised, 2 unknown):
+ * "renkei-audit-v2", a zero byte, id, hash, signed_ms as in version 1,
+ * then the byte. Checkpoints signed before the clock was recorded have
+ * none (clock_sync < 0) and keep the version 1 message, so that they
+ * verify as they were signed. Writes the message for clock_sync (< 0:
+ * version 1) and returns its length. */
+#define AUDIT_CP_MSG_MAX (AUDIT_CP_MSG_LEN + 1)
+size_t audit_cp_message_for(uint8_t out[AUDIT_CP_MSG_MAX], int64_t record_id,
+                            const uint8_t hash[32], int64_t signed_ms,
+                            int clock_sync);
+
 /* Load an Ed25519 public key (PEM) and its id, SHA-256 of the raw 32
  * key bytes. NULL with a reason in err; the caller owns the key
  * (EVP_PKEY_free). */

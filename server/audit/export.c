@@ -18,7 +18,11 @@
  *   {"id":1,"time":"...Z","ts_ms":..,"actor_user_id":..,...,
  *    "prev_hash":"<hex>","hash":"<hex>"}
  *   {"checkpoint":{"id":..,"record_id":..,"record_hash":"<hex>",
- *    "signed_ms":..,"time":"...Z","key_id":"<hex>","sig":"<hex>"}}
+ *    "signed_ms":..,"time":"...Z","key_id":"<hex>","sig":"<hex>",
+ *    "clock_sync":0|1|2}}
+ *
+ * ("clock_sync", the state of the clock that gave signed_ms, signed with
+ * it, is absent on checkpoints signed before it was recorded.)
  *   {"end":{"records":..,"checkpoints":..,"last_id":..}}
  *
  * Absent text fields are null. "time" is derived from ts_ms and is not
@@ -230,7 +234,7 @@ static const char csv_header[] =
 	"error_code,reason,prev_hash,hash,content_sha256\r\n";
 static const char csv_cp_header[] =
 	"\r\ncheckpoint_id,record_id,record_hash,time_jst,time_utc,signed_ms,"
-	"key_id,signature\r\n";
+	"key_id,signature,clock_sync\r\n";
 
 /* The current row of q_cps_range, as JSON (csv false) or a CSV row. */
 static void
@@ -249,6 +253,9 @@ cp_line(struct obuf *b, sqlite3_stmt *q, bool csv)
 		ob_hex(b, sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4));
 		ob_put(b, ",", 1);
 		ob_hex(b, sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5));
+		ob_put(b, ",", 1);
+		if (sqlite3_column_type(q, 6) != SQLITE_NULL)
+			ob_printf(b, "%d", sqlite3_column_int(q, 6));
 		ob_put(b, "\r\n", 2);
 		return;
 	}
@@ -263,7 +270,11 @@ cp_line(struct obuf *b, sqlite3_stmt *q, bool csv)
 	ob_hex(b, sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4));
 	ob_puts(b, "\",\"sig\":\"");
 	ob_hex(b, sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5));
-	ob_puts(b, "\"}}\n");
+	ob_puts(b, "\"");
+	/* Checkpoints signed since audit schema 3 say what the clock was. */
+	if (sqlite3_column_type(q, 6) != SQLITE_NULL)
+		ob_printf(b, ",\"clock_sync\":%d", sqlite3_column_int(q, 6));
+	ob_puts(b, "}}\n");
 }
 
 /* ----------------------------------------------------------------- export */
@@ -280,8 +291,9 @@ AUDIT_SQL(q_cover, Q_COVER);
 	"WHERE id >= ?1 AND id <= ?2 ORDER BY id"
 AUDIT_SQL(q_rows, Q_ROWS);
 #define Q_CPS_RANGE(S)                                                         \
-	"SELECT id, record_id, record_hash, signed_ms, key_id, sig FROM " S    \
-	"checkpoints WHERE record_id >= ?1 AND record_id <= ?2 "               \
+	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
+	"clock_sync FROM " S "checkpoints "                                    \
+	"WHERE record_id >= ?1 AND record_id <= ?2 "                           \
 	"ORDER BY record_id"
 AUDIT_SQL(q_cps_range, Q_CPS_RANGE);
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -144,8 +145,8 @@ stop:
 }
 
 #define Q_CPS(S)                                                               \
-	"SELECT id, record_id, record_hash, signed_ms, key_id, sig FROM " S    \
-	"checkpoints ORDER BY id"
+	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
+	"coalesce(clock_sync, -1) FROM " S "checkpoints ORDER BY id"
 AUDIT_SQL(q_cps, Q_CPS);
 
 /* Read and check every checkpoint. Keeps in *out the good ones before the
@@ -159,7 +160,8 @@ load_cps(struct store_conn *sc, int ix, EVP_PKEY *pkey,
 	sqlite3_stmt *q = store_stmt(sc, q_cps[ix]);
 	struct audit_cp *cps = NULL;
 	size_t cap = 0, count = 0;
-	uint8_t msg[AUDIT_CP_MSG_LEN];
+	uint8_t msg[AUDIT_CP_MSG_MAX];
+	size_t msglen;
 	int64_t prev_rec = 0;
 	int rc;
 
@@ -168,21 +170,25 @@ load_cps(struct store_conn *sc, int ix, EVP_PKEY *pkey,
 	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
 		struct audit_cp cp;
 		const char *bad = NULL;
+		int clock = -1;
 
 		cp.id = sqlite3_column_int64(q, 0);
 		cp.record_id = sqlite3_column_int64(q, 1);
 		cp.signed_ms = sqlite3_column_int64(q, 3);
 		if (sqlite3_column_bytes(q, 2) != 32 ||
-		    sqlite3_column_bytes(q, 4) != 32) {
+		    sqlite3_column_bytes(q, 4) != 32 ||
+		    sqlite3_column_int(q, 6) < -1 || sqlite3_column_int(q, 6) > 2) {
 			bad = "is malformed";
 		} else {
+			clock = sqlite3_column_int(q, 6);
 			memcpy(cp.hash, sqlite3_column_blob(q, 2), 32);
-			audit_cp_message(msg, cp.record_id, cp.hash, cp.signed_ms);
+			msglen = audit_cp_message_for(msg, cp.record_id, cp.hash,
+			                              cp.signed_ms, clock);
 			if (memcmp(sqlite3_column_blob(q, 4), key_id, 32) != 0)
 				bad = "was signed by another key";
 			else if (cp.record_id <= prev_rec)
 				bad = "is out of order";
-			else if (!audit_sig_ok(pkey, msg, sizeof(msg),
+			else if (!audit_sig_ok(pkey, msg, msglen,
 			                       sqlite3_column_blob(q, 5),
 			                       (size_t)sqlite3_column_bytes(q, 5)))
 				bad = "has a signature that does not verify";
@@ -197,6 +203,8 @@ load_cps(struct store_conn *sc, int ix, EVP_PKEY *pkey,
 			         (long long)prev_rec + 1);
 			break;
 		}
+		if (clock == RK_CLOCK_UNSYNCED || clock == RK_CLOCK_UNKNOWN)
+			res->unsynced_checkpoints++;
 		if (count == cap) {
 			cap = cap ? 2 * cap : 64;
 			cps = rk_realloc(cps, cap * sizeof(*cps));

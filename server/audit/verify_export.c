@@ -208,16 +208,20 @@ record(struct xv *v, json_t *o)
 static int
 checkpoint(struct xv *v, json_t *o)
 {
-	int64_t id, rec, signed_ms;
-	uint8_t hash[32], key_id[32], sig[64], msg[AUDIT_CP_MSG_LEN];
+	int64_t id, rec, signed_ms, clock = -1;
+	uint8_t hash[32], key_id[32], sig[64], msg[AUDIT_CP_MSG_MAX];
+	size_t msglen;
 	const char *why = NULL;
+	bool has_clock = json_is_object(o) && json_object_get(o, "clock_sync") != NULL;
 
 	if (!json_is_object(o) || !get_int(o, "id", &id) ||
 	    !get_int(o, "record_id", &rec) ||
 	    !get_int(o, "signed_ms", &signed_ms) ||
 	    !get_hex(o, "record_hash", hash, 32) ||
 	    !get_hex(o, "key_id", key_id, 32) || !get_hex(o, "sig", sig, 64) ||
-	    json_object_size(o) != 7 || !time_ok(o, signed_ms)) {
+	    (has_clock && (!get_int(o, "clock_sync", &clock) || clock < 0 ||
+	                   clock > 2)) ||
+	    json_object_size(o) != (has_clock ? 8u : 7u) || !time_ok(o, signed_ms)) {
 		id = 0;
 		why = "is malformed";
 	} else if (rec > v->last_id) {
@@ -232,8 +236,8 @@ checkpoint(struct xv *v, json_t *o)
 	} else if (memcmp(hash, v->prev, 32) != 0) {
 		why = "signs another hash than the records give";
 	} else {
-		audit_cp_message(msg, rec, hash, signed_ms);
-		if (!audit_sig_ok(v->pkey, msg, sizeof(msg), sig, sizeof(sig)))
+		msglen = audit_cp_message_for(msg, rec, hash, signed_ms, (int)clock);
+		if (!audit_sig_ok(v->pkey, msg, msglen, sig, sizeof(sig)))
 			why = "has a signature that does not verify";
 	}
 	if (why != NULL) {
@@ -247,6 +251,8 @@ checkpoint(struct xv *v, json_t *o)
 	v->res->checkpoints++;
 	v->res->last_signed_id = rec;
 	v->res->last_signed_ms = signed_ms;
+	if (clock == 0 || clock == 2) /* not synchronised, or unknown */
+		v->res->unsynced_checkpoints++;
 	return 0;
 }
 

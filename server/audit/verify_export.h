@@ -31,6 +31,8 @@ struct audit_verify_result {
 	int64_t last_signed_id;    /* newest record a good checkpoint signs */
 	int64_t last_signed_ms;    /* and when it was signed */
 	int64_t unsigned_tail;     /* good records after last_signed_id */
+	int64_t unsynced_checkpoints; /* good checkpoints whose clock was not
+	                              * known to be synchronised */
 	char why[200];             /* what was wrong, for people */
 };
 

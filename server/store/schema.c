@@ -346,6 +346,14 @@ static const struct schema_migration audit_migrations[] = {
 	 * rewrite: `renkei-server verify --content`.
 	 */
 	{3, "ALTER TABLE audit.records ADD COLUMN content_sha256 TEXT;", 0},
+	/*
+	 * Trusted time: a checkpoint says whether the wall clock that gave
+	 * its signed_ms was synchronised (adjtimex: 0 no, 1 yes, 2 could
+	 * not tell), and its signature covers that (message version 2,
+	 * audit/canon.h). Checkpoints signed before this step keep NULL and
+	 * their version 1 signature.
+	 */
+	{4, "ALTER TABLE audit.checkpoints ADD COLUMN clock_sync INTEGER;", 0},
 };
 
 const struct schema_migration *

@@ -121,6 +121,25 @@ static const struct conf_entry conf_table[] = {
 	          "sign an audit checkpoint after this many records"),
 	INT_ENTRY(audit_checkpoint_s, "60", 1, 86400,
 	          "... or when the oldest unsigned record is this old"),
+	STR_ENTRY(checkpoint_sink, "",
+	          "where each signed audit checkpoint is also handed, to anchor "
+	          "the chain off the host: file:/PATH (appended, on another "
+	          "mount), syslog, or exec:/PATH (run with the anchor line on "
+	          "stdin); empty = none"),
+	INT_ENTRY(clock_jump_ms, "2000", 100, 86400000,
+	          "a backward step of the wall clock larger than this is logged "
+	          "(CLOCK-JUMP) and recorded in the audit trail"),
+	STR_ENTRY(backup_key_file, "",
+	          "key of the backups (64 hex digits, mode 0600), apart from the "
+	          "live keys; default DATA/keys/backup.key; env RENKEI_BACKUP_KEY "
+	          "wins"),
+	INT_ENTRY(backup_keep, "7", 1, 1000,
+	          "backups kept in the folder given to backup --to; older ones "
+	          "are removed"),
+	INT_ENTRY(backup_max_mb_s, "0", 0, 100000,
+	          "a backup copies at most this many MiB/s, to leave the disk and "
+	          "the CPU (every page is decrypted and encrypted again) to the "
+	          "running server; 0 = as fast as it can"),
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
 	INT_ENTRY(upload_max_bytes, "20971520", 1024, 256 << 20,
@@ -169,6 +188,14 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 		    strcmp(value, "loopback") != 0 && strcmp(value, "any") != 0 &&
 		    strcmp(value, "off") != 0) {
 			snprintf(err, errlen, "%s: expected loopback, any or off", e->name);
+			return -1;
+		}
+		if (strcmp(e->name, "checkpoint_sink") == 0 && value[0] != '\0' &&
+		    strcmp(value, "syslog") != 0 &&
+		    strncmp(value, "file:/", 6) != 0 &&
+		    strncmp(value, "exec:/", 6) != 0) {
+			snprintf(err, errlen, "%s: expected file:/PATH, syslog or "
+			         "exec:/PATH (an absolute path)", e->name);
 			return -1;
 		}
 		if (strcmp(e->name, "log_level") == 0 && log_level_parse(value) < 0) {
@@ -318,6 +345,7 @@ conf_resolve_paths(struct conf *c)
 	default_path(&c->care_key_file, c->data_dir, "keys/care.key");
 	default_path(&c->audit_key_file, c->data_dir, "keys/audit.key");
 	default_path(&c->audit_signing_key, c->data_dir, "keys/audit-signing.pem");
+	default_path(&c->backup_key_file, c->data_dir, "keys/backup.key");
 }
 
 void

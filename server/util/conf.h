@@ -55,6 +55,11 @@ struct conf {
 	char *audit_signing_key;
 	int audit_checkpoint_records;
 	int audit_checkpoint_s;
+	char *checkpoint_sink;
+	int clock_jump_ms;
+	char *backup_key_file;
+	int backup_keep;
+	int backup_max_mb_s;
 	int breakglass_s;
 	char *log_level;
 	char *metrics_access;

@@ -360,7 +360,7 @@ ok_reconcile(struct store_conn *wc, void *arg)
 }
 
 static const struct store_journal failing_journal = {
-	failing_stage, failing_forward, failing_append, ok_reconcile};
+	failing_stage, failing_forward, failing_append, ok_reconcile, NULL};
 
 /* No action without its record: a journal that cannot be written fails
  * the whole batch, and nothing of it is committed. */
