@@ -13,6 +13,7 @@
  *            replaced atomically like the session, at most CURSOR_KEYS
  *            lines (the most recently saved first).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,19 +227,25 @@ replace_file(struct cli *cli, const char *path, const char *data, size_t len)
 	return CLI_EXIT_OK;
 }
 
+/* Past the blanks at s, as inih counts them (isspace: \v and \f too). */
+static const char *
+skip_blanks(const char *s)
+{
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
 /* Is `line` a root-section setting of `key`? */
 static int
 line_sets(const char *line, const char *key)
 {
 	size_t klen = strlen(key);
 
-	while (*line == ' ' || *line == '\t')
-		line++;
+	line = skip_blanks(line);
 	if (strncmp(line, key, klen) != 0)
 		return 0;
-	line += klen;
-	while (*line == ' ' || *line == '\t')
-		line++;
+	line = skip_blanks(line + klen);
 	return *line == '=' || *line == ':';
 }
 
@@ -263,6 +270,7 @@ cli_config_save(struct cli *cli, const char *server, const char *ca)
 	char path[CLI_PATH_MAX], *old = NULL, *out = NULL, *line, *next, set[CLI_PATH_MAX + 16];
 	size_t olen = 0, len = 0, cap = 0;
 	int rc, in_root = 1, done[2] = { 0, 0 }, i, n;
+	int after_setting = 0, continues_ours = 0; /* as inih reads the file */
 	FILE *f;
 
 	for (i = 0; i < 2; i++) {
@@ -297,24 +305,60 @@ cli_config_save(struct cli *cli, const char *server, const char *ca)
 
 	/* Copy line by line; in the root section, the first setting of a key
 	 * we set gets the new value and later ones are dropped; keys never
-	 * seen are added at the end of the root section. */
+	 * seen are added at the end of the root section. inih reads an
+	 * indented line after a setting as more of that setting's value
+	 * (a continuation), so those after a setting we replace go with it:
+	 * else "server = NEW" would read back as whatever they hold. */
 	for (line = old; line != NULL && *line != '\0'; line = next) {
+		const char *start;
+		int ours;
+
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
-		if (line[strspn(line, " \t")] == '[' && in_root) {
-			for (i = 0; i < 2; i++)
-				if (vals[i] != NULL && !done[i]) {
-					n = snprintf(set, sizeof set, "%s = %s\n", keys[i], vals[i]);
-					append(&out, &len, &cap, set, (size_t)n);
-					done[i] = 1;
-				}
-			in_root = 0;
+		start = skip_blanks(line);
+		if (*start == '\0' || *start == ';' || *start == '#') {
+			append(&out, &len, &cap, line, strlen(line));
+			append(&out, &len, &cap, "\n", 1);
+			continue; /* inih: no setting, and no change of setting */
+		}
+		if (start > line && after_setting) {
+			if (!continues_ours) {
+				append(&out, &len, &cap, line, strlen(line));
+				append(&out, &len, &cap, "\n", 1);
+			}
+			continue; /* a continuation */
+		}
+		/* "[]" names the root section again: inih reports its
+		 * settings in section "", which the loader takes as root. */
+		if (*start == '[') {
+			const char *text = line;
+
+			if (in_root && start[1] != ']')
+				for (i = 0; i < 2; i++)
+					if (vals[i] != NULL && !done[i]) {
+						n = snprintf(set, sizeof set, "%s = %s\n", keys[i],
+						             vals[i]);
+						append(&out, &len, &cap, set, (size_t)n);
+						done[i] = 1;
+						/* after a setting, an indented header would
+						 * read as a continuation of it */
+						text = start;
+					}
+			in_root = start[1] == ']';
+			after_setting = continues_ours = 0;
+			append(&out, &len, &cap, text, strlen(text));
+			append(&out, &len, &cap, "\n", 1);
+			continue;
 		}
 		for (i = 0; in_root && i < 2; i++)
 			if (vals[i] != NULL && line_sets(line, keys[i]))
 				break;
-		if (in_root && i < 2) {
+		ours = in_root && i < 2;
+		/* inih continues only a setting with a name ("= x" has none) */
+		after_setting = *start != '=' && *start != ':';
+		continues_ours = ours;
+		if (ours) {
 			if (!done[i]) {
 				n = snprintf(set, sizeof set, "%s = %s\n", keys[i], vals[i]);
 				append(&out, &len, &cap, set, (size_t)n);

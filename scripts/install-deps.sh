@@ -2,12 +2,19 @@
 # Install what renkei needs to build, run and test, from Debian 12's
 # packages, if it is missing. Needs root (or sudo) only when something is
 # missing.
+#
+#   scripts/install-deps.sh          build, run, test
+#   scripts/install-deps.sh fuzz     ... and the fuzz targets (scripts/fuzz):
+#                                    clang 14 and its libFuzzer runtime
 set -eu
 
 pkgs="build-essential cmake pkg-config openssl libssl-dev
       libwebsockets-dev libsqlcipher-dev protobuf-c-compiler libprotobuf-c-dev
       libargon2-dev libjansson-dev libinih-dev libcmocka-dev sqlite3
       libjpeg62-turbo-dev libpng-dev sqlcipher"
+if [ "${1:-}" = fuzz ]; then
+	pkgs="$pkgs clang-14 clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $pkgs; do

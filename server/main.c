@@ -6,6 +6,7 @@
  *   renkei-server init | import FILE | org add ... | user add ... |
  *                 user disable LOGIN | audit ... | rekey care|audit |
  *                 keys check|migrate | kek new
+ *   renkei-server backup --to DIR | backup verify DIR | restore --from DIR
  *
  * Settings come from the table in util/conf.c: defaults, then
  * DATA/renkei.conf, then the command line.
@@ -21,7 +22,9 @@
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
+#include "admin/backup.h"
 #include "api/api.h"
+#include "audit/anchor.h"
 #include "audit/audit.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -62,8 +65,10 @@ usage(FILE *out)
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
 	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
-	        "  audit verify          check the whole audit chain and its checkpoints,\n"
+	        "  audit verify [--anchors FILE]\n"
+	        "                        check the whole audit chain and its checkpoints,\n"
 	        "                        following the signing keys from the root key\n"
+	        "                        (and against the anchors shipped off the host)\n"
 	        "  audit pubkey [--current]  print the root public key that verifies audit\n"
 	        "                        exports (--current: the key signing now)\n"
 	        "  audit rotate-key      replace the audit signing key (server stopped)\n"
@@ -71,9 +76,14 @@ usage(FILE *out)
 	        "  keys check            finish or undo an interrupted rekey or rotation and\n"
 	        "                        say which key opens each database (server stopped)\n"
 	        "  keys migrate          move unwrapped keys from DATA/keys/ into keys_dir\n"
+	        "  keys backup-key > FILE  the backup key, for a copy off the machine\n"
 	        "  kek new               print a random key-encryption key (64 hex digits)\n"
 	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
 	        "                        again and compare with the audit trail\n"
+	        "  backup --to DIR       an online backup of both databases into a new\n"
+	        "                        folder under DIR (backup_keep are kept)\n"
+	        "  backup verify DIR     check a backup (or all in DIR) without restoring\n"
+	        "  restore --from DIR    restore a backup into the (new) --data folder\n"
 	        "  audit bench --records N   measure verification on N synthetic records\n"
 	        "                        (in a new, empty data folder)\n"
 	        "\n"
@@ -162,6 +172,15 @@ serve(struct server *s, struct admin *adm)
 		store_unlock_data(lock);
 		return refuse("SERVER-NO-KEY", err);
 	}
+	/* Checkpoints anchored off the host, if a sink is set. */
+	s->journal.sink = audit_sink_new(s->conf.checkpoint_sink, err, sizeof(err));
+	if (s->journal.sink == NULL && err[0] != '\0') {
+		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		audit_signer_free(s->journal.signer);
+		store_unlock_data(lock);
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
 	s->journal.every_records = s->conf.audit_checkpoint_records;
 	s->journal.every_ms = (int64_t)s->conf.audit_checkpoint_s * 1000;
 	scfg.journal = &audit_store_journal;
@@ -170,6 +189,7 @@ serve(struct server *s, struct admin *adm)
 	s->net = net_new(&s->conf, &hooks, err, sizeof(err));
 	if (s->net == NULL) {
 		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		audit_sink_free(s->journal.sink);
 		audit_signer_free(s->journal.signer);
 		store_unlock_data(lock);
 		fprintf(stderr, "renkei-server: %s\n", err);
@@ -192,6 +212,7 @@ serve(struct server *s, struct admin *adm)
 		store_close(s->store, NULL, NULL);
 		s->store = NULL;
 		net_free(s->net);
+		audit_sink_free(s->journal.sink);
 		audit_signer_free(s->journal.signer);
 		store_unlock_data(lock);
 		return 1;
@@ -233,6 +254,8 @@ serve(struct server *s, struct admin *adm)
 	store_close(s->store, audit_journal_close, &s->journal);
 	s->store = NULL;
 	api_free(s->api);
+	/* The last checkpoint's anchor goes out before we do. */
+	audit_sink_free(s->journal.sink);
 	audit_signer_free(s->journal.signer);
 	LOG_I("SERVER-STOPPED", "clean=1");
 	store_unlock_data(lock);
@@ -332,12 +355,26 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(sub, "verify") == 0)
 		rc = admin_audit_verify(&adm);
-	else if (strcmp(cmd, "audit") == 0 && strcmp(sub, "pubkey") == 0 &&
-	         (nwords == 2 ||
-	          (nwords == 3 && strcmp(words[2], "--current") == 0)))
+	else if (strcmp(cmd, "audit") == 0 && nwords == 4 &&
+	         strcmp(sub, "verify") == 0 && strcmp(words[2], "--anchors") == 0) {
+		rc = admin_audit_verify(&adm);
+		if (admin_audit_anchors(&adm, words[3]) != 0)
+			rc = 1;
+	} else if (strcmp(cmd, "audit") == 0 && strcmp(sub, "pubkey") == 0 &&
+	           (nwords == 2 ||
+	            (nwords == 3 && strcmp(words[2], "--current") == 0)))
 		rc = admin_audit_pubkey(&adm, nwords == 3);
 	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "unlock") == 0)
 		rc = admin_user_unlock(&adm, nwords - 2, words + 2);
+	else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
+	         strcmp(sub, "--to") == 0)
+		rc = admin_backup(&adm, words[2]);
+	else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
+	         strcmp(sub, "verify") == 0)
+		rc = admin_backup_verify(&adm, words[2]);
+	else if (strcmp(cmd, "restore") == 0 && nwords == 3 &&
+	         strcmp(sub, "--from") == 0)
+		rc = admin_restore(&adm, words[2]);
 	else if (strcmp(cmd, "verify") == 0 && nwords == 2 &&
 	         strcmp(sub, "--content") == 0)
 		rc = admin_verify_content(&adm);
@@ -355,6 +392,9 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "keys") == 0 && nwords == 2 &&
 	         strcmp(sub, "migrate") == 0)
 		rc = admin_keys_migrate(&adm);
+	else if (strcmp(cmd, "keys") == 0 && nwords == 2 &&
+	         strcmp(sub, "backup-key") == 0)
+		rc = admin_keys_backup_key(&adm);
 	else if (strcmp(cmd, "kek") == 0 && nwords == 2 && strcmp(sub, "new") == 0)
 		rc = admin_kek_new();
 	else {

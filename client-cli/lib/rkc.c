@@ -438,11 +438,10 @@ upgrade(struct rkc *c, const struct rkc_url *u, const struct rkc_opts *opts,
         int64_t deadline, char *err, size_t errlen)
 {
 	char key[RKC_WS_KEY_LEN + 1], accept[RKC_WS_ACCEPT_LEN + 1];
-	char hosthdr[RKC_URL_HOST_MAX + 16], val[256];
+	char hosthdr[RKC_URL_HOST_MAX + 16];
 	char req[RKC_URL_PATH_MAX + 1024];
-	const char *head;
 	size_t head_len = 0;
-	int n, status, found;
+	int n;
 	long got;
 
 	if (rkc_ws_make_key(key) != 0 || rkc_ws_accept_for(key, accept) != 0) {
@@ -490,44 +489,10 @@ upgrade(struct rkc *c, const struct rkc_url *u, const struct rkc_opts *opts,
 			rkc_seterr(err, errlen, "the server closed the connection during the WebSocket upgrade");
 		return -1;
 	}
-	head = (const char *)c->in;
-	status = rkc_http_status(head, head_len);
-	if (status < 0) {
-		rkc_seterr(err, errlen, "the server's answer to the WebSocket upgrade is not HTTP");
+	if (rkc_http_upgrade_check((const char *)c->in, head_len, accept,
+	                           opts->no_subprotocol ? NULL : RKC_SUBPROTOCOL, err,
+	                           errlen) != 0)
 		return -1;
-	}
-	if (status != 101) {
-		rkc_seterr(err, errlen, "the server refused the WebSocket upgrade: HTTP %d", status);
-		return -1;
-	}
-	if (rkc_http_header(head, head_len, "Upgrade", val, sizeof val) != 1 ||
-	    !rkc_http_has_token(val, "websocket")) {
-		rkc_seterr(err, errlen, "WebSocket upgrade: missing 'Upgrade: websocket'");
-		return -1;
-	}
-	if (rkc_http_header(head, head_len, "Connection", val, sizeof val) != 1 ||
-	    !rkc_http_has_token(val, "upgrade")) {
-		rkc_seterr(err, errlen, "WebSocket upgrade: missing 'Connection: Upgrade'");
-		return -1;
-	}
-	if (rkc_http_header(head, head_len, "Sec-WebSocket-Accept", val, sizeof val) != 1 ||
-	    strcmp(val, accept) != 0) {
-		rkc_seterr(err, errlen, "WebSocket upgrade: wrong or missing Sec-WebSocket-Accept");
-		return -1;
-	}
-	found = rkc_http_header(head, head_len, "Sec-WebSocket-Protocol", val, sizeof val);
-	if (!opts->no_subprotocol && (found != 1 || strcmp(val, RKC_SUBPROTOCOL) != 0)) {
-		rkc_seterr(err, errlen, "the server did not accept subprotocol " RKC_SUBPROTOCOL);
-		return -1;
-	}
-	if (opts->no_subprotocol && found != 0) {
-		rkc_seterr(err, errlen, "the server chose a subprotocol that was not offered");
-		return -1;
-	}
-	if (rkc_http_header(head, head_len, "Sec-WebSocket-Extensions", val, sizeof val) != 0) {
-		rkc_seterr(err, errlen, "the server chose a WebSocket extension that was not offered");
-		return -1;
-	}
 	/* bytes after the head are already frames */
 	c->in_off = head_len;
 	return 0;

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rkc_util.h"
+
 size_t
 rkc_http_head_end(const char *buf, size_t len)
 {
@@ -65,7 +67,9 @@ rkc_http_header(const char *head, size_t len, const char *name, char *out,
 				vs++;
 			while (ve > vs && is_blank(head[ve - 1]))
 				ve--;
-			if (ve - vs + 1 > outlen)
+			/* A NUL would cut the C string short of the value
+			 * ("accept-key\0junk" would pass for "accept-key"). */
+			if (ve - vs + 1 > outlen || memchr(head + vs, '\0', ve - vs) != NULL)
 				return -1;
 			memcpy(out, head + vs, ve - vs);
 			out[ve - vs] = '\0';
@@ -156,5 +160,136 @@ rkc_http_dechunk(char *buf, size_t len, size_t *out_len, const char **err_desc)
 		in += 2;
 	}
 	*out_len = out;
+	return 0;
+}
+
+/* Parse a Content-Length value strictly (digits only). */
+static int
+parse_length(const char *s, size_t *out)
+{
+	size_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (RKC_HTTP_MAX_RESPONSE / 10))
+			return -1;
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+rkc_http_complete(const char *buf, size_t len)
+{
+	size_t head_len = rkc_http_head_end(buf, len), cl;
+	char val[64];
+
+	if (head_len == 0)
+		return 0;
+	if (rkc_http_header(buf, head_len, "Transfer-Encoding", val, sizeof val) != 0)
+		return 0;
+	if (rkc_http_header(buf, head_len, "Content-Length", val, sizeof val) != 1 ||
+	    parse_length(val, &cl) != 0)
+		return 0;
+	return len - head_len >= cl;
+}
+
+int
+rkc_http_response(char *buf, size_t len, size_t *body_off, size_t *body_len,
+                  char *err, size_t errlen)
+{
+	const char *why = "malformed";
+	char val[256];
+	size_t head_len, blen, cl;
+	int status, te, cl_found;
+
+	if (buf == NULL || (head_len = rkc_http_head_end(buf, len)) == 0) {
+		rkc_seterr(err, errlen, "incomplete HTTP response");
+		return -1;
+	}
+	status = rkc_http_status(buf, head_len);
+	if (status < 0) {
+		rkc_seterr(err, errlen, "not an HTTP response");
+		return -1;
+	}
+	blen = len - head_len;
+	/* A header that is there but unusable (too long, a NUL) leaves val
+	 * unset: the response is refused, never read by what val held. */
+	te = rkc_http_header(buf, head_len, "Transfer-Encoding", val, sizeof val);
+	cl_found = te == 0 ? rkc_http_header(buf, head_len, "Content-Length", val, sizeof val) : 0;
+	if (te < 0 || cl_found < 0) {
+		rkc_seterr(err, errlen, "bad %s in the HTTP response",
+		           te < 0 ? "Transfer-Encoding" : "Content-Length");
+		return -1;
+	}
+	if (te == 1) {
+		if (!rkc_http_has_token(val, "chunked") ||
+		    rkc_http_dechunk(buf + head_len, blen, &blen, &why) != 0) {
+			rkc_seterr(err, errlen, "bad chunked HTTP body: %s",
+			           rkc_http_has_token(val, "chunked") ? why : "unsupported encoding");
+			return -1;
+		}
+	} else if (cl_found == 1) {
+		if (parse_length(val, &cl) != 0) {
+			rkc_seterr(err, errlen, "bad Content-Length in the HTTP response");
+			return -1;
+		}
+		if (blen < cl) {
+			rkc_seterr(err, errlen, "HTTP response cut short");
+			return -1;
+		}
+		blen = cl;
+	}
+	*body_off = head_len;
+	*body_len = blen;
+	return status;
+}
+
+int
+rkc_http_upgrade_check(const char *head, size_t head_len, const char *accept,
+                       const char *subprotocol, char *err, size_t errlen)
+{
+	char val[256];
+	int status, found;
+
+	status = rkc_http_status(head, head_len);
+	if (status < 0) {
+		rkc_seterr(err, errlen, "the server's answer to the WebSocket upgrade is not HTTP");
+		return -1;
+	}
+	if (status != 101) {
+		rkc_seterr(err, errlen, "the server refused the WebSocket upgrade: HTTP %d", status);
+		return -1;
+	}
+	if (rkc_http_header(head, head_len, "Upgrade", val, sizeof val) != 1 ||
+	    !rkc_http_has_token(val, "websocket")) {
+		rkc_seterr(err, errlen, "WebSocket upgrade: missing 'Upgrade: websocket'");
+		return -1;
+	}
+	if (rkc_http_header(head, head_len, "Connection", val, sizeof val) != 1 ||
+	    !rkc_http_has_token(val, "upgrade")) {
+		rkc_seterr(err, errlen, "WebSocket upgrade: missing 'Connection: Upgrade'");
+		return -1;
+	}
+	if (rkc_http_header(head, head_len, "Sec-WebSocket-Accept", val, sizeof val) != 1 ||
+	    strcmp(val, accept) != 0) {
+		rkc_seterr(err, errlen, "WebSocket upgrade: wrong or missing Sec-WebSocket-Accept");
+		return -1;
+	}
+	found = rkc_http_header(head, head_len, "Sec-WebSocket-Protocol", val, sizeof val);
+	if (subprotocol != NULL && (found != 1 || strcmp(val, subprotocol) != 0)) {
+		rkc_seterr(err, errlen, "the server did not accept subprotocol %s", subprotocol);
+		return -1;
+	}
+	if (subprotocol == NULL && found != 0) {
+		rkc_seterr(err, errlen, "the server chose a subprotocol that was not offered");
+		return -1;
+	}
+	if (rkc_http_header(head, head_len, "Sec-WebSocket-Extensions", val, sizeof val) != 0) {
+		rkc_seterr(err, errlen, "the server chose a WebSocket extension that was not offered");
+		return -1;
+	}
 	return 0;
 }

@@ -16,55 +16,18 @@
 #include "rkc_url.h"
 #include "rkc_util.h"
 
-#define HTTPS_MAX_RESPONSE ((size_t)64 << 20)
 #define HTTPS_DEFAULT_TIMEOUT_MS 10000
-
-/* Parse a Content-Length value strictly (digits only). */
-static int
-parse_length(const char *s, size_t *out)
-{
-	size_t v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (HTTPS_MAX_RESPONSE / 10))
-			return -1;
-		v = v * 10 + (size_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Is the response in buf[0..len) complete before the end of the stream?
- * Only when Content-Length says so: a server should close after
- * "Connection: close", but we need not wait for it. */
-static int
-complete_early(const char *buf, size_t len)
-{
-	size_t head_len = rkc_http_head_end(buf, len), cl;
-	char val[64];
-
-	if (head_len == 0)
-		return 0;
-	if (rkc_http_header(buf, head_len, "Transfer-Encoding", val, sizeof val) != 0)
-		return 0;
-	if (rkc_http_header(buf, head_len, "Content-Length", val, sizeof val) != 1 ||
-	    parse_length(val, &cl) != 0)
-		return 0;
-	return len - head_len >= cl;
-}
 
 int
 rkc_https_get(const struct rkc_opts *opts, const char *path, const char *headers,
               char **body, size_t *body_len, char *err, size_t errlen)
 {
-	char hosthdr[RKC_URL_HOST_MAX + 16], val[256];
+	char hosthdr[RKC_URL_HOST_MAX + 16];
 	const char *why = "invalid URL", *p;
 	struct rkc_url u;
 	struct rkc_tls t;
 	char *req = NULL, *buf = NULL;
-	size_t reqcap, cap = 0, len = 0, head_len, blen, cl;
+	size_t reqcap, cap = 0, len = 0, boff = 0, blen = 0;
 	int64_t deadline;
 	int n, status = -1, timeout;
 	long got;
@@ -135,47 +98,19 @@ rkc_https_get(const struct rkc_opts *opts, const char *path, const char *headers
 		if (got < 0)
 			goto out;
 		len += (size_t)got;
-		if (len > HTTPS_MAX_RESPONSE) {
+		if (len > RKC_HTTP_MAX_RESPONSE) {
 			rkc_seterr(err, errlen, "HTTP response larger than 64 MiB");
 			goto out;
 		}
-		if (complete_early(buf, len))
+		if (rkc_http_complete(buf, len))
 			break;
 	}
-	if (buf == NULL || (head_len = rkc_http_head_end(buf, len)) == 0) {
-		rkc_seterr(err, errlen, "incomplete HTTP response");
+	status = rkc_http_response(buf, len, &boff, &blen, err, errlen);
+	if (status < 0)
 		goto out;
-	}
-	status = rkc_http_status(buf, head_len);
-	if (status < 0) {
-		rkc_seterr(err, errlen, "not an HTTP response");
-		goto out;
-	}
-	blen = len - head_len;
-	if (rkc_http_header(buf, head_len, "Transfer-Encoding", val, sizeof val) != 0) {
-		if (!rkc_http_has_token(val, "chunked") ||
-		    rkc_http_dechunk(buf + head_len, blen, &blen, &why) != 0) {
-			rkc_seterr(err, errlen, "bad chunked HTTP body: %s",
-			           rkc_http_has_token(val, "chunked") ? why : "unsupported encoding");
-			status = -1;
-			goto out;
-		}
-	} else if (rkc_http_header(buf, head_len, "Content-Length", val, sizeof val) != 0) {
-		if (parse_length(val, &cl) != 0) {
-			rkc_seterr(err, errlen, "bad Content-Length in the HTTP response");
-			status = -1;
-			goto out;
-		}
-		if (blen < cl) {
-			rkc_seterr(err, errlen, "HTTP response cut short");
-			status = -1;
-			goto out;
-		}
-		blen = cl;
-	}
 	if (body != NULL) {
 		*body = rkc_xmalloc(blen + 1);
-		memcpy(*body, buf + head_len, blen);
+		memcpy(*body, buf + boff, blen);
 		(*body)[blen] = '\0';
 	}
 	if (body_len != NULL)

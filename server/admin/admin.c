@@ -58,6 +58,11 @@ admin_audit_verify(struct admin *a)
 	       (long long)res.records, (long long)res.checkpoints, secs,
 	       secs > 0 ? (double)res.records / secs : 0.0,
 	       (long long)res.unsigned_tail);
+	if (res.unsynced_checkpoints > 0)
+		printf("note: %lld checkpoints were signed while the clock was not "
+		       "known to be synchronised (their times rest on the host's "
+		       "clock alone)\n",
+		       (long long)res.unsynced_checkpoints);
 	return 0;
 }
 

@@ -32,6 +32,8 @@
 
 #include "audit/audit.h"
 #include "keys/keys.h"
+#include <jansson.h>
+
 #include "store/store.h"
 #include "util/conf.h"
 
@@ -90,16 +92,21 @@ int admin_signer_matches(struct admin *a, struct store_conn *sc,
 int admin_open(struct admin *a, struct store_conn **sc);
 
 /* Append one record of an offline command to the chain, in the caller's
- * transaction: the actor is the operating-system user ("os:NAME", user
- * id 0), the device the command. 0 or -1. */
+ * transaction: the actor is the operating-system user, user id 0, the
+ * device "renkei-server COMMAND" (admin_trail_actor). 0 or -1. */
 int admin_append(struct store_conn *sc, const char *command,
                  const char *action, const char *object, int outcome,
                  const char *reason);
 /* admin_append and a checkpoint signed over it, in one audit.db
- * transaction of its own. 0 or -1 (printed). */
-int admin_record(struct store_conn *sc, struct audit_signer *signer,
-                 const char *command, const char *action, const char *object,
-                 int outcome, const char *reason);
+ * transaction of its own; once committed, the checkpoint goes to the
+ * checkpoint_sink (admin_anchor). 0 or -1 (printed). */
+int admin_record(struct admin *a, struct store_conn *sc,
+                 struct audit_signer *signer, const char *command,
+                 const char *action, const char *object, int outcome,
+                 const char *reason);
+/* Hand the checkpoint the signer signed last, if any, to the anchor
+ * sink (audit/anchor.h): after its transaction committed. */
+void admin_anchor(struct admin *a, struct audit_signer *signer);
 /* Is there a record of `action` naming `object`? 1, 0, -1 (error). */
 int admin_recorded(struct store_conn *sc, const char *action,
                    const char *object);
@@ -118,6 +125,16 @@ int admin_import(struct admin *a, const char *path);
 int admin_org_add(struct admin *a, int argc, char **argv);
 int admin_user_add(struct admin *a, int argc, char **argv);
 int admin_user_disable(struct admin *a, int argc, char **argv);
+/* What admin_import does with the parsed file (root: a JSON object, or
+ * anything, which then imports nothing), through sc inside the caller's
+ * transaction: the caller commits on 0 and rolls back on -1 (after a
+ * message on stderr), as admin_import does. Fills *n with what it read. */
+struct admin_import_counts {
+	int orgs, users, patients;
+};
+int admin_import_json(struct store_conn *sc, const struct conf *conf,
+                      json_t *root, struct admin_import_counts *n);
+
 /* Forget a login's failed attempts from every address (it waits no
  * more). */
 int admin_user_unlock(struct admin *a, int argc, char **argv);
@@ -159,6 +176,11 @@ int admin_rotation_recover(struct admin *a, struct store_conn *sc,
  * (before keys_dir) into the key folder, wrapped, and wipes the old
  * files. */
 int admin_keys_migrate(struct admin *a);
+
+/* `keys backup-key`: print the backup key (64 hex digits) for a copy
+ * kept off the machine, recorded in the trail first (key.export);
+ * refuses a terminal as stdout. */
+int admin_keys_backup_key(struct admin *a);
 
 /* `kek new`: print 32 fresh random bytes as 64 hex digits. */
 int admin_kek_new(void);

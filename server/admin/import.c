@@ -90,15 +90,32 @@ import_users(struct store_conn *sc, const struct conf *conf, json_t *users)
 }
 
 int
+admin_import_json(struct store_conn *sc, const struct conf *conf, json_t *root,
+                  struct admin_import_counts *n)
+{
+	n->orgs = import_orgs(sc, json_object_get(root, "organisations"));
+	if (n->orgs < 0)
+		return -1;
+	n->users = import_users(sc, conf, json_object_get(root, "users"));
+	if (n->users < 0)
+		return -1;
+	n->patients = ward_import_patients(sc, json_object_get(root, "patients"));
+	if (n->patients < 0)
+		return -1;
+	return 0;
+}
+
+int
 admin_import(struct admin *a, const char *path)
 {
 	const struct conf *conf = a->conf;
 	struct store_config cfg;
 	struct store_conn *sc = NULL;
+	struct admin_import_counts n;
 	json_error_t jerr;
 	json_t *root;
 	char err[ADMIN_ERR];
-	int norgs, nusers, npatients = 0, rc = 1;
+	int rc = 1;
 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
@@ -115,19 +132,12 @@ admin_import(struct admin *a, const char *path)
 	OPENSSL_cleanse(&cfg, sizeof(cfg));
 	if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
 		goto out;
-	norgs = import_orgs(sc, json_object_get(root, "organisations"));
-	if (norgs < 0)
-		goto rollback;
-	nusers = import_users(sc, conf, json_object_get(root, "users"));
-	if (nusers < 0)
-		goto rollback;
-	npatients = ward_import_patients(sc, json_object_get(root, "patients"));
-	if (npatients < 0)
+	if (admin_import_json(sc, conf, root, &n) != 0)
 		goto rollback;
 	if (store_exec(sc, "COMMIT") != RK_OK)
 		goto rollback;
-	printf("imported %d organisations, %d users, %d patients from %s\n", norgs,
-	       nusers, npatients, path);
+	printf("imported %d organisations, %d users, %d patients from %s\n", n.orgs,
+	       n.users, n.patients, path);
 	rc = 0;
 	goto out;
 rollback:

@@ -5,6 +5,10 @@
  */
 #include "admin/admin.h"
 
+#include "admin/bundle.h"
+#include "admin/trail.h"
+#include "audit/anchor.h"
+
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -70,7 +74,7 @@ admin_keys_sane(struct admin *a, char *err, size_t errlen)
 {
 	static const char *const retired[] = {"RENKEI_CARE_KEY", "RENKEI_AUDIT_KEY"};
 	static const char *const legacy[] = {"care.key", "audit.key",
-	                                     "audit-signing.pem"};
+	                                     "audit-signing.pem", "backup.key"};
 	char path[4200];
 
 	for (size_t i = 0; i < 2; i++) {
@@ -83,7 +87,7 @@ admin_keys_sane(struct admin *a, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/keys/%s", a->conf->data_dir,
 		         legacy[i]);
 		if (exists(path)) {
@@ -233,11 +237,8 @@ int
 admin_append(struct store_conn *sc, const char *command, const char *action,
              const char *object, int outcome, const char *reason)
 {
-	struct passwd *pw = getpwuid(geteuid());
-	char login[96];
+	char login[64], device[64];
 	struct audit_event ev = {
-		.actor_login = login,
-		.device = command,
 		.action = action,
 		.object = object,
 		.outcome = outcome,
@@ -245,31 +246,51 @@ admin_append(struct store_conn *sc, const char *command, const char *action,
 		.reason = reason,
 	};
 
-	if (pw != NULL)
-		snprintf(login, sizeof(login), "os:%s", pw->pw_name);
-	else
-		snprintf(login, sizeof(login), "os:uid%u", (unsigned)geteuid());
+	admin_trail_actor(&ev, command, login, device);
 	return audit_append(sc, "audit", &ev) == RK_OK ? 0 : -1;
 }
 
-int
-admin_record(struct store_conn *sc, struct audit_signer *signer,
-             const char *command, const char *action, const char *object,
-             int outcome, const char *reason)
+void
+admin_anchor(struct admin *a, struct audit_signer *signer)
 {
+	struct audit_anchor anchor;
+	struct audit_sink *sink;
+	char serr[256] = "";
+
+	if (!audit_signer_take(signer, &anchor))
+		return;
+	sink = audit_sink_new(a->conf->checkpoint_sink, serr, sizeof(serr));
+	if (sink == NULL && serr[0] != '\0')
+		fprintf(stderr, "renkei-server: the checkpoint is not anchored: %s\n",
+		        serr);
+	audit_sink_put(sink, &anchor);
+	audit_sink_free(sink);
+}
+
+int
+admin_record(struct admin *a, struct store_conn *sc,
+             struct audit_signer *signer, const char *command,
+             const char *action, const char *object, int outcome,
+             const char *reason)
+{
+	struct audit_anchor dropped;
+
 	if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
 		goto fail;
 	if (admin_append(sc, command, action, object, outcome, reason) != 0 ||
 	    audit_checkpoint_maybe(sc, "audit", signer, 1, 0, 0) != RK_OK) {
 		store_conn_release(sc);
 		store_exec(sc, "ROLLBACK");
+		audit_signer_take(signer, &dropped); /* never stored */
 		goto fail;
 	}
 	store_conn_release(sc);
 	if (store_exec(sc, "COMMIT") != RK_OK) {
 		store_exec(sc, "ROLLBACK");
+		audit_signer_take(signer, &dropped);
 		goto fail;
 	}
+	admin_anchor(a, signer);
 	return 0;
 fail:
 	fprintf(stderr, "renkei-server: cannot write the audit record %s %s\n",
@@ -414,6 +435,22 @@ admin_init(struct admin *a)
 		}
 		OPENSSL_cleanse(key, sizeof(key));
 	}
+	/* The backups' own key: it opens nothing live, and a backup is
+	 * useless without it (admin/bundle.h). */
+	if (getenv("RENKEI_BACKUP_KEY") == NULL && !exists(conf->backup_key_file)) {
+		rk_random(key, KEYS_LEN);
+		if (keys_wrap_file(conf->backup_key_file, "backup", &a->kek, key,
+		                   false, err, sizeof(err)) != 0) {
+			OPENSSL_cleanse(key, sizeof(key));
+			fprintf(stderr, "renkei-server: %s\n", err);
+			return 1;
+		}
+		OPENSSL_cleanse(key, sizeof(key));
+		printf("created backup key %s (wrapped): keep a copy off this "
+		       "machine (renkei-server keys backup-key), backups cannot be "
+		       "read elsewhere without it\n",
+		       conf->backup_key_file);
+	}
 	if (init_signing(a, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
@@ -424,6 +461,53 @@ admin_init(struct admin *a)
 	printf("databases ready in %s; keys in %s (audit root public key %s/%s)\n",
 	       conf->data_dir, conf->keys_dir, conf->keys_dir, KEYS_ROOT_PUB);
 	return 0;
+}
+
+int
+admin_keys_backup_key(struct admin *a)
+{
+	struct store_key bkey;
+	struct store_conn *sc = NULL;
+	struct audit_signer *signer = NULL;
+	char err[ADMIN_ERR], hex[65], id[17], object[64];
+	int rc = 1;
+
+	if (isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "renkei-server: keys backup-key writes the raw backup "
+		                "key: send it to a file on offline media (> FILE), "
+		                "not to a terminal\n");
+		return 1;
+	}
+	if (bundle_key_load(a, &bkey, err, sizeof(err)) != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
+	/* Handing out a key is recorded before it is handed out. */
+	keys_id(bkey.bytes, id);
+	snprintf(object, sizeof(object), "backup.key:%s", id);
+	if (admin_open(a, &sc) != 0 ||
+	    (signer = admin_signer(a, err, sizeof(err))) == NULL ||
+	    admin_record(a, sc, signer, "keys backup-key", "key.export", object,
+	                 RK_OK, "the backup key, copied for keeping off the "
+	                        "machine") != 0) {
+		if (signer == NULL && sc != NULL)
+			fprintf(stderr, "renkei-server: %s\n", err);
+		goto out;
+	}
+	rk_hex_encode(bkey.bytes, KEYS_LEN, hex);
+	printf("%s\n", hex);
+	fflush(stdout);
+	OPENSSL_cleanse(hex, sizeof(hex));
+	fprintf(stderr, "renkei-server: the backup key (key id %s) was written "
+	                "in the clear: keep that file off this machine, mode "
+	                "0600\n",
+	        id);
+	rc = 0;
+out:
+	OPENSSL_cleanse(&bkey, sizeof(bkey));
+	audit_signer_free(signer);
+	store_conn_close(sc);
+	return rc;
 }
 
 int

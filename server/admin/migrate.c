@@ -1,7 +1,7 @@
 /*
  * `renkei-server keys migrate`: from the layout before keys_dir, where
- * DATA/keys/ held the database keys as 64 hex digits and the signing key
- * as PEM, in the clear and inside the data folder, to the key folder
+ * DATA/keys/ held the database keys and the backup key as 64 hex digits
+ * and the signing key as PEM, in the clear and inside the data folder, to the key folder
  * with every key wrapped under the KEK. Each old file is overwritten
  * with zeros, fsynced and removed once its wrapped copy is in place;
  * copies of the data folder made before still hold the old keys, which
@@ -66,10 +66,12 @@ int
 admin_keys_migrate(struct admin *a)
 {
 	const struct conf *conf = a->conf;
-	static const char *const old[3] = {"care.key", "audit.key",
-	                                   "audit-signing.pem"};
-	static const char *const files[3] = {KEYS_CARE, KEYS_AUDIT, KEYS_SIGNING};
-	static const char *const names[3] = {"care", "audit", "audit-signing"};
+	static const char *const old[4] = {"care.key", "audit.key",
+	                                   "audit-signing.pem", "backup.key"};
+	static const char *const files[4] = {KEYS_CARE, KEYS_AUDIT, KEYS_SIGNING,
+	                                     NULL};
+	static const char *const names[4] = {"care", "audit", "audit-signing",
+	                                     "backup"};
 	char from[4200], to[4200], err[ADMIN_ERR] = "";
 	uint8_t key[32];
 	struct store_conn *sc;
@@ -84,9 +86,12 @@ admin_keys_migrate(struct admin *a)
 		fprintf(stderr, "renkei-server: %s\n", err);
 		goto out;
 	}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		snprintf(from, sizeof(from), "%s/keys/%s", conf->data_dir, old[i]);
-		admin_key_path(a, files[i], to, sizeof(to));
+		if (files[i] != NULL)
+			admin_key_path(a, files[i], to, sizeof(to));
+		else
+			snprintf(to, sizeof(to), "%s", conf->backup_key_file);
 		if (lstat(from, &st) != 0)
 			continue;
 		if (lstat(to, &st) == 0) {
@@ -96,7 +101,7 @@ admin_keys_migrate(struct admin *a)
 			        from, to);
 			goto out;
 		}
-		if ((i < 2 ? read_hex_key(from, key, err, sizeof(err))
+		if ((i != 2 ? read_hex_key(from, key, err, sizeof(err))
 		           : (audit_pem_seed(from, key, err, sizeof(err)) == RK_OK
 		                  ? 0
 		                  : -1)) != 0 ||
@@ -126,7 +131,7 @@ admin_keys_migrate(struct admin *a)
 		}
 		OPENSSL_cleanse(key, sizeof(key));
 		printf("moved %s to %s, wrapped under the key-encryption key (%s)\n",
-		       from, files[i], a->kek.source);
+		       from, to, a->kek.source);
 		moved++;
 	}
 	/* The databases open with the moved keys before the old ones go. */
@@ -147,7 +152,7 @@ admin_keys_migrate(struct admin *a)
 		goto out;
 	}
 	store_conn_close(sc);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		snprintf(from, sizeof(from), "%s/keys/%s", conf->data_dir, old[i]);
 		if (shred(from) != 0)
 			fprintf(stderr, "renkei-server: cannot remove %s: %s\n", from,

@@ -140,7 +140,7 @@ open_with(struct admin *a, const struct store_key *care,
 /* Record a rekey's outcome (once: a record naming the new key is never
  * written twice). */
 static int
-record(struct store_conn *sc, struct audit_signer *signer,
+record(struct admin *a, struct store_conn *sc, struct audit_signer *signer,
        const struct dbstate *d, const char *id_old, const char *id_new,
        bool done)
 {
@@ -158,7 +158,7 @@ record(struct store_conn *sc, struct audit_signer *signer,
 		snprintf(reason, sizeof(reason),
 		         "interrupted before it committed: %s.db keeps key %s",
 		         d->t->name, id_old);
-	return admin_record(sc, signer, "renkei-server rekey", "key.rekey", object,
+	return admin_record(a, sc, signer, "rekey", "key.rekey", object,
 	                    done ? RK_OK : RK_ERR_UNAVAILABLE, reason);
 }
 
@@ -227,7 +227,7 @@ recover(struct admin *a, struct dbstate d[2], struct store_conn **sc_out)
 		if (signer == NULL &&
 		    (signer = admin_signer(a, err, sizeof(err))) == NULL)
 			goto out;
-		if (record(sc, signer, &d[i], d[i].id_old, d[i].id_new,
+		if (record(a, sc, signer, &d[i], d[i].id_old, d[i].id_new,
 		           d[i].state == 'C') != 0) {
 			err[0] = '\0';
 			goto out;
@@ -349,7 +349,7 @@ admin_rekey(struct admin *a, const char *which)
 		        err);
 		goto out;
 	}
-	if (record(sc, signer, &d[me], d[me].id_old, d[me].id_new, true) != 0)
+	if (record(a, sc, signer, &d[me], d[me].id_old, d[me].id_new, true) != 0)
 		goto out;
 	/* D -> E */
 	if (keys_rename_durable(d[me].newp, d[me].keyp) != 0) {

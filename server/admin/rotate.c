@@ -29,6 +29,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit/anchor.h"
 #include "util/err.h"
 #include "util/text.h"
 
@@ -87,7 +88,7 @@ admin_rotation_recover(struct admin *a, struct store_conn *sc, bool *changed)
 		r = admin_recorded(sc, "audit.key.rotate", object);
 		if (r < 0 ||
 		    (r == 0 &&
-		     admin_record(sc, old, "renkei-server audit rotate-key",
+		     admin_record(a, sc, old, "audit rotate-key",
 		                  "audit.key.rotate", object, RK_ERR_UNAVAILABLE,
 		                  "interrupted before it committed: the signing key "
 		                  "stays") != 0)) {
@@ -156,22 +157,27 @@ admin_audit_rotate_key(struct admin *a)
 	snprintf(reason, sizeof(reason), "signing key %.16s... replaced by %.16s...",
 	         old_hex, new_hex);
 	if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK ||
-	    admin_append(sc, "renkei-server audit rotate-key", "audit.key.rotate",
+	    admin_append(sc, "audit rotate-key", "audit.key.rotate",
 	                 object, RK_OK, reason) != 0 ||
 	    audit_rotate_sign(sc, "audit", old, new_pub, 0) != RK_OK) {
+		struct audit_anchor dropped;
 		store_conn_release(sc);
 		store_exec(sc, "ROLLBACK");
+		audit_signer_take(old, &dropped);
 		fprintf(stderr, "renkei-server: cannot write the rotation "
 		                "checkpoint (run renkei-server keys check)\n");
 		goto out;
 	}
 	store_conn_release(sc);
 	if (store_exec(sc, "COMMIT") != RK_OK) {
+		struct audit_anchor dropped;
 		store_exec(sc, "ROLLBACK");
+		audit_signer_take(old, &dropped);
 		fprintf(stderr, "renkei-server: cannot commit the rotation "
 		                "checkpoint (run renkei-server keys check)\n");
 		goto out;
 	}
+	admin_anchor(a, old); /* the rotation checkpoint, off the host too */
 	/* C -> D */
 	if (audit_signer_write_pub(next, pubp, err, sizeof(err)) != RK_OK ||
 	    keys_rename_durable(newp, keyp) != 0) {

@@ -8,10 +8,12 @@
 #include <string.h>
 
 #include "api/dispatch.h"
+#include "api/record.h"
 #include "api/live.h"
 #include "api/reply.h"
 #include "api/sub.h"
 #include "keys/keys.h"
+#include "audit/canon.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/text.h"
@@ -141,6 +143,39 @@ api_conn_closed(struct api *api, struct api_conn **cp)
 
 /* ------------------------------------------------------------ housekeeping */
 
+/* A wall clock stepped back makes every time recorded after it suspect
+ * (records out of order, a checkpoint signed "before" the one it
+ * follows): say so in the log and in the trail, and sign at once, so
+ * that the checkpoint after the step carries the clock's state. */
+static void
+watch_clock(struct api *api, int64_t now_ms, int64_t mono)
+{
+	int64_t back = rk_clock_watch_step(&api->clock, now_ms, mono,
+	                                   api->conf->clock_jump_ms);
+	char reason[160], was[40], is[40];
+	struct audit_event ev = {0};
+	struct audit_entry *e;
+	int sync;
+
+	if (back == 0)
+		return;
+	sync = rk_clock_sync_state();
+	audit_format_time(now_ms + back, 0, true, was, sizeof(was));
+	audit_format_time(now_ms, 0, true, is, sizeof(is));
+	LOG_W("CLOCK-JUMP", "back_ms=%lld expected=%s now=%s clock_sync=%d",
+	      (long long)back, was, is, sync);
+	snprintf(reason, sizeof(reason),
+	         "the wall clock went back %lld ms (expected %s, read %s; %s)",
+	         (long long)back, was, is, rk_clock_sync_name(sync));
+	ev.ts_ms = now_ms;
+	ev.action = "clock.jump";
+	ev.device = "renkei-server";
+	ev.reason = reason;
+	e = audit_entry_new(&ev);
+	e->checkpoint_after = true;
+	api_audit_fire(api, e);
+}
+
 void
 api_tick(struct api *api, int64_t now_ms)
 {
@@ -153,6 +188,7 @@ api_tick(struct api *api, int64_t now_ms)
 	int64_t *expired = NULL;
 	size_t nexp = 0, cap = 0;
 
+	watch_clock(api, now_ms, mono);
 	while (idmap_next(&api->conns, &pos, &id, &v)) {
 		struct api_conn *c = v;
 		if (c->sess == NULL && !c->closing && !c->login_busy &&

@@ -5,8 +5,9 @@
  *     the request id if field 1 could still be read);
  *  2. every string in it must be valid UTF-8 without NUL or control
  *     characters, and no longer than its maximum (wirecheck.c, on the
- *     bytes), and the request id must not be 0 (else INVALID_ARGUMENT
- *     naming the field);
+ *     bytes; bytes the walk cannot read are refused as not an Envelope
+ *     even where the decoder reads them), and the request id must not be
+ *     0 (else INVALID_ARGUMENT naming the field);
  *  3. the body must be a request this server knows (else INVALID_ARGUMENT
  *     naming the field "body": an unknown field number decodes as no body,
  *     and a response or event has no row in the table);
@@ -118,7 +119,12 @@ admissible(struct api *api, struct api_conn *c, const Renkei__V1__Envelope *env,
 	char toolong[160];
 	int err = RK_ERR_INVALID;
 
-	if (w->result == WIRECHECK_BAD_TEXT) {
+	/* What the walk could not read was never checked (protobuf-c is
+	 * more lenient: it skips a field numbered 0, where the walk stops),
+	 * so it is not dispatched, whatever the decoder made of it. */
+	if (w->result == WIRECHECK_MALFORMED) {
+		msg = "the message is not a valid renkei.v1 Envelope";
+	} else if (w->result == WIRECHECK_BAD_TEXT) {
 		msg = "text is not valid UTF-8 or holds a NUL or control character";
 		field = w->field;
 	} else if (w->result == WIRECHECK_TOO_LONG) {

@@ -120,30 +120,47 @@ http_get_done(struct store_op *op, int rc)
 	api_audit_then((struct api_req *)op, rc, http_get_reply);
 }
 
-void
-api_http_get(struct api *api, uint64_t http_id, const char *path,
-             const char *query, const char *auth, const char *peer)
+int
+api_http_parse(const char *path, const char *query, const char *auth,
+               struct api_http_target *t)
 {
-	struct http_req *q;
 	const char *num = path + strlen("/attachments/");
 	char *end;
 	long long id;
 
 	if (strncmp(path, "/attachments/", 13) != 0)
-		return http_plain(api, http_id, 404);
+		return 404;
 	id = strtoll(num, &end, 10);
 	if (*num == '\0' || *end != '\0' || id <= 0)
-		return http_plain(api, http_id, 404);
+		return 404;
 	if (strncmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) != AUTH_TOKEN_LEN)
-		return http_plain(api, http_id, 401);
+		return 401;
+	t->id = id;
+	t->thumbnail = strstr(query, "thumb=1") != NULL;
+	memcpy(t->token, auth + 7, AUTH_TOKEN_LEN);
+	t->token[AUTH_TOKEN_LEN] = '\0';
+	return 0;
+}
+
+void
+api_http_get(struct api *api, uint64_t http_id, const char *path,
+             const char *query, const char *auth, const char *peer)
+{
+	struct api_http_target t;
+	struct http_req *q;
+	int status = api_http_parse(path, query, auth, &t);
+
+	if (status != 0)
+		return http_plain(api, http_id, status);
 	q = rk_calloc(1, sizeof(*q));
 	q->r.api = api;
 	q->r.fini = http_fini;
 	q->http_id = http_id;
-	memcpy(q->token, auth + 7, AUTH_TOKEN_LEN);
+	memcpy(q->token, t.token, AUTH_TOKEN_LEN);
+	OPENSSL_cleanse(t.token, sizeof(t.token));
 	snprintf(q->peer, sizeof(q->peer), "%s", peer);
-	q->id = id;
-	q->thumbnail = strstr(query, "thumb=1") != NULL;
+	q->id = t.id;
+	q->thumbnail = t.thumbnail;
 	q->r.op.run = http_get_run;
 	q->r.op.done = http_get_done;
 	if (store_submit_read(api->store, &q->r.op) != RK_OK) {

@@ -24,6 +24,7 @@
 #include "auth/auth.h"
 #include "care/care.h"
 #include "renkei.pb-c.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/idmap.h"
 
@@ -85,6 +86,7 @@ struct api {
 	char *audit_pubkey;         /* the root key (PEM), read once at start */
 	char *audit_pubkey_current; /* the key signing now (PEM) */
 	int64_t last_gc_ms;
+	struct rk_clock_watch clock; /* backward steps of the wall clock */
 	/* Revocation (revoke.c): sessions ended since this wall time (less
 	 * a margin) are looked for; a look is in flight. */
 	int64_t revoke_since_ms;
@@ -93,5 +95,16 @@ struct api {
 	struct api_grant *grants;
 	int decoding;       /* photos being decoded now (bounded) */
 };
+
+/* What GET path?query with Authorization `auth` asks for (http.c; pure,
+ * and what fuzz_http drives): 0 with *t filled (t->token is a secret:
+ * wipe it), or the HTTP status to answer at once, 404 or 401. */
+struct api_http_target {
+	int64_t id; /* the attachment */
+	bool thumbnail;
+	char token[AUTH_TOKEN_LEN + 1];
+};
+int api_http_parse(const char *path, const char *query, const char *auth,
+                   struct api_http_target *t);
 
 #endif

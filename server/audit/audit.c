@@ -98,6 +98,17 @@ audit_head(struct store_conn *sc, int ix, int64_t *id, uint8_t hash[32])
 	return RK_OK;
 }
 
+int
+audit_chain_head(struct store_conn *sc, const char *schema, int64_t *id,
+                 uint8_t hash[32])
+{
+	int ix = audit_schema_ix(schema);
+
+	if (ix < 0)
+		return RK_ERR_INVALID;
+	return audit_head(sc, ix, id, hash);
+}
+
 /* ------------------------------------------------------------------ append */
 
 /* Make one field well-formed (see the top of the file). Returns a heap

@@ -30,13 +30,18 @@
  * shutdown should sign a last checkpoint), and the removal of the newest
  * checkpoints together with the records they cover — for that, each
  * checkpoint is also written to the operational log (AUDIT-CHECKPOINT,
- * record id and hash), a copy outside audit.db to compare with.
+ * record id and hash) and, signed, to the anchor sink off the host
+ * (audit/anchor.h), which `audit verify --anchors` compares the chain
+ * with; that also catches a chain rewritten and signed again by someone
+ * who took the signing key too, up to the newest anchor shipped. Each
+ * checkpoint signs the state of the clock with its time.
  * docs/audit-fhir.md maps the fields onto FHIR AuditEvent.
  *
  * Thread rules: functions taking a store_conn run on whichever thread
  * owns it (the writer for appends and checkpoints, readers for queries
  * and exports, admin commands for verify). No globals; no function keeps
- * state between calls.
+ * state between calls, but for the signer, which remembers the last
+ * checkpoint it signed until it is taken (audit_signer_take).
  */
 #ifndef RK_AUDIT_AUDIT_H
 #define RK_AUDIT_AUDIT_H
@@ -134,8 +139,10 @@ void audit_entries_free(struct audit_entry *e);
 /* Append entry list `more` to *list. */
 void audit_entries_append(struct audit_entry **list, struct audit_entry *more);
 
+struct audit_sink;
 struct audit_journal {
 	struct audit_signer *signer; /* NULL: no checkpoints */
+	struct audit_sink *sink;     /* NULL: checkpoints are not anchored */
 	int every_records;
 	int64_t every_ms;
 	uint64_t appended; /* records written (atomic: any thread may read) */
@@ -155,6 +162,28 @@ int audit_stage(struct store_conn *wc, const struct audit_event *ev);
 
 /* At shutdown: sign a checkpoint covering every record. */
 int audit_journal_close(struct store_conn *jc, void *arg);
+
+/* ---- snapshots (backups: admin/backup.h) */
+
+/* Call first thing in a read transaction on sc (care.db as "main",
+ * audit.db attached as "audit"): reads care.db (which fixes its
+ * snapshot), then audit.db (which fixes audit.db's, a moment later),
+ * and says whether the pair is a consistent backup: *covered is true
+ * unless the audit snapshot holds records forwarded from outbox rows the
+ * care snapshot has not got — records of changes made between the two
+ * moments, which the care snapshot lacks. (Every change the care
+ * snapshot has is covered anyway: its records are in the audit snapshot
+ * or still in the care snapshot's outbox, see docs/audit-commit.md.)
+ * *staged counts the care snapshot's outbox rows not yet in the audit
+ * snapshot (forwarded when the copy is next opened by a store). RK_OK or
+ * RK_ERR_STORE. */
+int audit_snapshot_check(struct store_conn *sc, bool *covered,
+                         int64_t *staged);
+
+/* The newest record's id and hash in schema ("audit" or "main"); id 0
+ * and a zero hash if there is none. RK_OK, RK_ERR_INVALID, RK_ERR_STORE. */
+int audit_chain_head(struct store_conn *sc, const char *schema, int64_t *id,
+                     uint8_t hash[32]);
 
 /* ---- checkpoints and keys */
 
@@ -182,6 +211,16 @@ int audit_signer_write_pub(const struct audit_signer *s, const char *path,
  * RK_ERR_CONFIG with a reason; seed wiped on failure. */
 int audit_pem_seed(const char *path, uint8_t seed[32], char *err,
                    size_t errlen);
+/* The id of the signer's key: SHA-256 of its raw public key, as in
+ * checkpoints.key_id. */
+void audit_signer_key_id(const struct audit_signer *s, uint8_t out[32]);
+/* The checkpoint this signer signed last, if it has not been taken yet
+ * (then it is, and true is returned): whoever committed the transaction
+ * that stored it hands it to the anchor sink (audit/anchor.h); whoever
+ * rolled it back drops it. The signer's one piece of state; the thread
+ * that signs with it takes. */
+struct audit_anchor;
+bool audit_signer_take(struct audit_signer *s, struct audit_anchor *out);
 
 /* Sign a checkpoint over the newest record if it is not yet covered and
  * either at least `every_records` records are unsigned or the oldest

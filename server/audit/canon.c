@@ -175,6 +175,18 @@ audit_cp_message(uint8_t out[AUDIT_CP_MSG_LEN], int64_t record_id,
 	put64(out + 56, signed_ms);
 }
 
+size_t
+audit_cp_message_for(uint8_t out[AUDIT_CP_MSG_MAX], int64_t record_id,
+                     const uint8_t hash[32], int64_t signed_ms, int clock_sync)
+{
+	audit_cp_message(out, record_id, hash, signed_ms);
+	if (clock_sync < 0)
+		return AUDIT_CP_MSG_LEN;
+	memcpy(out, "renkei-audit-v2", 16);
+	out[AUDIT_CP_MSG_LEN] = (uint8_t)clock_sync;
+	return AUDIT_CP_MSG_MAX;
+}
+
 EVP_PKEY *
 audit_pubkey_load(const char *path, uint8_t key_id[32], char *err,
                   size_t errlen)

@@ -123,6 +123,17 @@ const char *audit_keychain_rotate(struct audit_keychain *kc, int64_t record_id,
                                   const uint8_t hash[32], int64_t signed_ms,
                                   const uint8_t next_pub[32],
                                   const uint8_t *sig, size_t siglen);
+/* Version 2 adds the state of the clock that gave signed_ms (one byte,
+ * util/clock.h: 0 not synchronised, 1 synchronised, 2 unknown):
+ * "renkei-audit-v2", a zero byte, id, hash, signed_ms as in version 1,
+ * then the byte. Checkpoints signed before the clock was recorded have
+ * none (clock_sync < 0) and keep the version 1 message, so that they
+ * verify as they were signed. Writes the message for clock_sync (< 0:
+ * version 1) and returns its length. */
+#define AUDIT_CP_MSG_MAX (AUDIT_CP_MSG_LEN + 1)
+size_t audit_cp_message_for(uint8_t out[AUDIT_CP_MSG_MAX], int64_t record_id,
+                            const uint8_t hash[32], int64_t signed_ms,
+                            int clock_sync);
 
 /* Load an Ed25519 public key (PEM) and its id, SHA-256 of the raw 32
  * key bytes. NULL with a reason in err; the caller owns the key

@@ -21,9 +21,14 @@
  * Every checkpoint is also written to the operational log (record id and
  * hash only: no patient data), which keeps a copy of the chain head
  * outside audit.db — the only thing that can later show that records AND
- * their newest checkpoints were removed together.
+ * their newest checkpoints were removed together — and the signer keeps
+ * it for whoever commits it to hand to the anchor sink (audit/anchor.h).
+ * Checkpoints sign the clock's state (util/clock.h) with their time:
+ * message version 2 (audit/canon.h).
  */
 #include "audit/internal.h"
+
+#include "audit/anchor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +41,7 @@
 #include <openssl/pem.h>
 
 #include "keys/keys.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -44,6 +50,8 @@
 struct audit_signer {
 	EVP_PKEY *key;
 	uint8_t key_id[32];
+	struct audit_anchor last; /* the newest checkpoint signed */
+	bool untaken;             /* ... not yet taken (audit_signer_take) */
 };
 
 static int
@@ -165,6 +173,22 @@ audit_pem_seed(const char *path, uint8_t seed[32], char *err, size_t errlen)
 }
 
 void
+audit_signer_key_id(const struct audit_signer *s, uint8_t out[32])
+{
+	memcpy(out, s->key_id, 32);
+}
+
+bool
+audit_signer_take(struct audit_signer *s, struct audit_anchor *out)
+{
+	if (s == NULL || !s->untaken)
+		return false;
+	*out = s->last;
+	s->untaken = false;
+	return true;
+}
+
+void
 audit_signer_free(struct audit_signer *s)
 {
 	if (s == NULL)
@@ -182,7 +206,8 @@ AUDIT_SQL(q_last_cp, Q_LAST_CP);
 AUDIT_SQL(q_ts_of, Q_TS_OF);
 #define Q_CP_INSERT(S)                                                         \
 	"INSERT INTO " S "checkpoints(record_id, record_hash, signed_ms, "      \
-	"key_id, sig, next_key, rotate_sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	"key_id, sig, clock_sync, next_key, rotate_sig) "                      \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 AUDIT_SQL(q_cp_insert, Q_CP_INSERT);
 #define Q_LAST_ROT(S)                                                          \
 	"SELECT next_key FROM " S "checkpoints WHERE next_key IS NOT NULL "    \
@@ -236,10 +261,11 @@ sign_head(struct store_conn *sc, const char *schema, struct audit_signer *s,
           int every_records, int64_t every_ms, int64_t now_ms,
           const uint8_t *next_pub)
 {
-	int ix = audit_schema_ix(schema), rc, d;
+	int ix = audit_schema_ix(schema), rc, d, clock;
 	int64_t head, cp_rec = 0;
-	uint8_t head_hash[32], cp_hash[32] = {0}, msg[AUDIT_CP_MSG_LEN], sig[64];
+	uint8_t head_hash[32], cp_hash[32] = {0}, msg[AUDIT_CP_MSG_MAX], sig[64];
 	uint8_t rmsg[AUDIT_ROT_MSG_LEN], rsig[64];
+	size_t msglen;
 	char hex[65];
 	sqlite3_stmt *q;
 	struct audit_hasher h;
@@ -286,8 +312,10 @@ sign_head(struct store_conn *sc, const char *schema, struct audit_signer *s,
 		return RK_ERR_STORE;
 	}
 
-	audit_cp_message(msg, head, head_hash, now_ms);
-	if (sign(s, msg, sizeof(msg), sig) != RK_OK) {
+	/* The time signed is only as good as the clock: say which. */
+	clock = rk_clock_sync_state();
+	msglen = audit_cp_message_for(msg, head, head_hash, now_ms, clock);
+	if (sign(s, msg, msglen, sig) != RK_OK) {
 		LOG_E("AUDIT-SIGN-FAIL", "record=%lld", (long long)head);
 		return RK_ERR_CRYPTO;
 	}
@@ -307,9 +335,10 @@ sign_head(struct store_conn *sc, const char *schema, struct audit_signer *s,
 	     sqlite3_bind_int64(q, 3, now_ms) |
 	     sqlite3_bind_blob(q, 4, s->key_id, 32, SQLITE_STATIC) |
 	     sqlite3_bind_blob(q, 5, sig, 64, SQLITE_STATIC) |
-	     (next_pub ? sqlite3_bind_blob(q, 6, next_pub, 32, SQLITE_STATIC) |
-	                     sqlite3_bind_blob(q, 7, rsig, 64, SQLITE_STATIC)
-	               : sqlite3_bind_null(q, 6) | sqlite3_bind_null(q, 7))) !=
+	     sqlite3_bind_int(q, 6, clock) |
+	     (next_pub ? sqlite3_bind_blob(q, 7, next_pub, 32, SQLITE_STATIC) |
+	                     sqlite3_bind_blob(q, 8, rsig, 64, SQLITE_STATIC)
+	               : sqlite3_bind_null(q, 7) | sqlite3_bind_null(q, 8))) !=
 	        SQLITE_OK ||
 	    store_step(sc, q) != SQLITE_DONE) {
 		sqlite3_reset(q);
@@ -318,9 +347,19 @@ sign_head(struct store_conn *sc, const char *schema, struct audit_signer *s,
 	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
+	/* For the anchor sink, once the caller's transaction has committed. */
+	memset(&s->last, 0, sizeof(s->last));
+	s->last.cp_id = sqlite3_last_insert_rowid(store_conn_db(sc));
+	s->last.record_id = head;
+	s->last.signed_ms = now_ms;
+	s->last.clock_sync = clock;
+	memcpy(s->last.hash, head_hash, 32);
+	memcpy(s->last.key_id, s->key_id, 32);
+	memcpy(s->last.sig, sig, 64);
+	s->untaken = true;
 	rk_hex_encode(head_hash, 32, hex);
-	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s%s", (long long)head, hex,
-	      next_pub ? " rotation=1" : "");
+	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s clock_sync=%d%s",
+	      (long long)head, hex, clock, next_pub ? " rotation=1" : "");
 	return RK_OK;
 }
 

@@ -21,8 +21,12 @@
  *   {"id":1,"time":"...Z","ts_ms":..,"actor_user_id":..,...,
  *    "prev_hash":"<hex>","hash":"<hex>"}
  *   {"checkpoint":{"id":..,"record_id":..,"record_hash":"<hex>",
- *    "signed_ms":..,"time":"...Z","key_id":"<hex>","sig":"<hex>"}}
+ *    "signed_ms":..,"time":"...Z","key_id":"<hex>","sig":"<hex>",
+ *    "clock_sync":0|1|2}}
  *   {"end":{"records":..,"checkpoints":..,"last_id":..}}
+ *
+ * ("clock_sync", the state of the clock that gave signed_ms, signed with
+ * it, is absent on checkpoints signed before it was recorded.)
  *
  * Absent text fields are null. "time" is derived from ts_ms and is not
  * part of what the chain hashes.
@@ -41,8 +45,8 @@
  * docs/audit-export.md is this format's reference.
  *
  * CSV holds exactly the records of the range, then an empty row and the
- * checkpoints covering them (their last column next_key, empty unless
- * the checkpoint is a rotation): UTF-8 with a byte order mark (without it,
+ * checkpoints covering them (their last columns clock_sync, and next_key,
+ * empty unless the checkpoint is a rotation): UTF-8 with a byte order mark (without it,
  * Japanese Excel reads the file as Shift_JIS), CRLF, RFC 4180 quoting.
  * A text cell that begins with = + - @ or a tab is prefixed with ' so
  * that Excel shows it instead of running it as a formula (a failed login
@@ -247,7 +251,7 @@ static const char csv_header[] =
 	"error_code,reason,prev_hash,hash,content_sha256\r\n";
 static const char csv_cp_header[] =
 	"\r\ncheckpoint_id,record_id,record_hash,time_jst,time_utc,signed_ms,"
-	"key_id,signature,next_key\r\n";
+	"key_id,signature,clock_sync,next_key\r\n";
 
 /* The current row of q_cps_range, as JSON (csv false) or a CSV row. */
 static void
@@ -267,7 +271,10 @@ cp_line(struct obuf *b, sqlite3_stmt *q, bool csv)
 		ob_put(b, ",", 1);
 		ob_hex(b, sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5));
 		ob_put(b, ",", 1);
-		ob_hex(b, sqlite3_column_blob(q, 6), (size_t)sqlite3_column_bytes(q, 6));
+		if (sqlite3_column_type(q, 6) != SQLITE_NULL)
+			ob_printf(b, "%d", sqlite3_column_int(q, 6));
+		ob_put(b, ",", 1);
+		ob_hex(b, sqlite3_column_blob(q, 7), (size_t)sqlite3_column_bytes(q, 7));
 		ob_put(b, "\r\n", 2);
 		return;
 	}
@@ -282,13 +289,19 @@ cp_line(struct obuf *b, sqlite3_stmt *q, bool csv)
 	ob_hex(b, sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4));
 	ob_puts(b, "\",\"sig\":\"");
 	ob_hex(b, sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5));
-	if (sqlite3_column_type(q, 6) != SQLITE_NULL) {
-		ob_puts(b, "\",\"next_key\":\"");
-		ob_hex(b, sqlite3_column_blob(q, 6), (size_t)sqlite3_column_bytes(q, 6));
-		ob_puts(b, "\",\"rotate_sig\":\"");
+	ob_puts(b, "\"");
+	/* Checkpoints signed since audit schema 3 say what the clock was. */
+	if (sqlite3_column_type(q, 6) != SQLITE_NULL)
+		ob_printf(b, ",\"clock_sync\":%d", sqlite3_column_int(q, 6));
+	/* A rotation checkpoint names the next key (docs/audit-export.md). */
+	if (sqlite3_column_type(q, 7) != SQLITE_NULL) {
+		ob_puts(b, ",\"next_key\":\"");
 		ob_hex(b, sqlite3_column_blob(q, 7), (size_t)sqlite3_column_bytes(q, 7));
+		ob_puts(b, "\",\"rotate_sig\":\"");
+		ob_hex(b, sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8));
+		ob_puts(b, "\"");
 	}
-	ob_puts(b, "\"}}\n");
+	ob_puts(b, "}}\n");
 }
 
 /* The current row of q_rots_before as a rotation line. */
@@ -304,9 +317,9 @@ rot_line(struct obuf *b, sqlite3_stmt *q)
 	          (long long)sqlite3_column_int64(q, 3));
 	ob_hex(b, sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4));
 	ob_puts(b, "\",\"next_key\":\"");
-	ob_hex(b, sqlite3_column_blob(q, 6), (size_t)sqlite3_column_bytes(q, 6));
-	ob_puts(b, "\",\"sig\":\"");
 	ob_hex(b, sqlite3_column_blob(q, 7), (size_t)sqlite3_column_bytes(q, 7));
+	ob_puts(b, "\",\"sig\":\"");
+	ob_hex(b, sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8));
 	ob_puts(b, "\"}}\n");
 }
 
@@ -324,14 +337,15 @@ AUDIT_SQL(q_cover, Q_COVER);
 	"WHERE id >= ?1 AND id <= ?2 ORDER BY id"
 AUDIT_SQL(q_rows, Q_ROWS);
 #define Q_CPS_RANGE(S)                                                         \
-	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, next_key, " \
-	"rotate_sig FROM " S "checkpoints WHERE record_id >= ?1 AND "          \
-	"record_id <= ?2 ORDER BY record_id"
+	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
+	"clock_sync, next_key, rotate_sig FROM " S "checkpoints "              \
+	"WHERE record_id >= ?1 AND record_id <= ?2 "                           \
+	"ORDER BY record_id"
 AUDIT_SQL(q_cps_range, Q_CPS_RANGE);
 #define Q_ROTS_BEFORE(S)                                                       \
-	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, next_key, " \
-	"rotate_sig FROM " S "checkpoints WHERE next_key IS NOT NULL AND "     \
-	"record_id < ?1 ORDER BY record_id"
+	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
+	"clock_sync, next_key, rotate_sig FROM " S "checkpoints WHERE "        \
+	"next_key IS NOT NULL AND record_id < ?1 ORDER BY record_id"
 AUDIT_SQL(q_rots_before, Q_ROTS_BEFORE);
 
 struct export {

@@ -78,4 +78,10 @@ struct audit_scan {
 int audit_chain_scan(struct store_conn *sc, int ix, struct audit_hasher *h,
                      struct audit_scan *s);
 
+/* ---- the anchor sink's syslog (sink_syslog.c, apart from util/log.h,
+ * whose level names <syslog.h> also defines) */
+void audit_syslog_open(void);
+void audit_syslog_line(const char *line);
+void audit_syslog_close(void);
+
 #endif

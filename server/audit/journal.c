@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/anchor.h"
 #include "audit/audit.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -155,6 +156,27 @@ resolved(const struct audit_entry *e, const struct store_op *op, int batch_rc)
 	return ev;
 }
 
+/* Take audit.db's write lock before anything in the transaction reads
+ * it. The journal's transactions read the chain's head before they
+ * append; should another process (an offline admin command writing its
+ * own record, docs/audit-commit.md) hold the lock or commit in between,
+ * SQLite would fail the upgrade at once with SQLITE_BUSY, without its
+ * busy handler, and with it the batch. A statement that writes (and
+ * changes nothing) takes the lock first instead, waiting for the other
+ * writer like any writer does (busy timeout). */
+static const char q_lock[] = "UPDATE audit.meta SET value = value WHERE 0";
+
+static int
+lock_trail(struct store_conn *jc)
+{
+	sqlite3_stmt *q = store_stmt(jc, q_lock);
+	int rc = q != NULL && store_step(jc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+
+	if (q != NULL)
+		sqlite3_reset(q);
+	return rc;
+}
+
 static int
 sign_if_due(struct store_conn *jc, struct audit_journal *j, bool sign_now)
 {
@@ -172,6 +194,8 @@ journal_append(struct store_conn *jc, struct store_op *batch, int batch_rc,
 	struct audit_journal *j = arg;
 	bool sign_now = false;
 
+	if (lock_trail(jc) != RK_OK)
+		return RK_ERR_STORE;
 	for (struct store_op *op = batch; op != NULL; op = op->next) {
 		for (struct audit_entry *e = op->journal; e != NULL; e = e->next) {
 			struct audit_event ev = resolved(e, op, batch_rc);
@@ -323,6 +347,8 @@ journal_forward(struct store_conn *jc, void *arg)
 	sqlite3_stmt *q;
 	int rc, step;
 
+	if (lock_trail(jc) != RK_OK)
+		return RK_ERR_STORE;
 	upto = outbox_upto(jc, &rc);
 	if (rc != RK_OK || (q = store_stmt(jc, q_take)) == NULL)
 		return RK_ERR_STORE;
@@ -390,11 +416,67 @@ journal_reconcile(struct store_conn *wc, void *arg)
 	return RK_OK;
 }
 
+/* The highest outbox id care.db has handed out, in its snapshot. */
+static const char q_seq[] =
+	"SELECT coalesce((SELECT seq FROM main.sqlite_sequence"
+	" WHERE name = 'audit_outbox'), 0)";
+static const char q_staged[] =
+	"SELECT count(*) FROM main.audit_outbox WHERE id > ?1";
+
+int
+audit_snapshot_check(struct store_conn *sc, bool *covered, int64_t *staged)
+{
+	sqlite3_stmt *q = store_stmt(sc, q_seq);
+	int64_t seq, upto;
+	int rc;
+
+	*covered = false;
+	*staged = 0;
+	/* care.db first: this read fixes its snapshot. */
+	if (q == NULL || sqlite3_step(q) != SQLITE_ROW) {
+		if (q != NULL)
+			sqlite3_reset(q);
+		return RK_ERR_STORE;
+	}
+	seq = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	/* ... then audit.db. Outbox ids grow in commit order (one writer),
+	 * and a row is forwarded only after the care.db commit that staged
+	 * it: every row forwarded into the audit snapshot (ids up to
+	 * outbox_upto) was staged by a commit in the care snapshot exactly
+	 * when outbox_upto <= seq. */
+	upto = outbox_upto(sc, &rc);
+	if (rc != RK_OK)
+		return rc;
+	*covered = upto <= seq;
+	q = store_stmt(sc, q_staged);
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, upto);
+	rc = sqlite3_step(q) == SQLITE_ROW ? RK_OK : RK_ERR_STORE;
+	*staged = rc == RK_OK ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	return rc;
+}
+
+/* A checkpoint signed in the transaction just ended is anchored off the
+ * host if that transaction committed; one rolled back never existed. */
+static void
+journal_settled(bool committed, void *arg)
+{
+	struct audit_journal *j = arg;
+	struct audit_anchor a;
+
+	if (j != NULL && audit_signer_take(j->signer, &a) && committed)
+		audit_sink_put(j->sink, &a);
+}
+
 const struct store_journal audit_store_journal = {
 	.stage = journal_stage,
 	.forward = journal_forward,
 	.append = journal_append,
 	.reconcile = journal_reconcile,
+	.settled = journal_settled,
 };
 
 int
@@ -404,5 +486,7 @@ audit_journal_close(struct store_conn *jc, void *arg)
 
 	if (j == NULL || j->signer == NULL)
 		return RK_OK;
+	if (lock_trail(jc) != RK_OK)
+		return RK_ERR_STORE;
 	return audit_checkpoint_maybe(jc, "audit", j->signer, 1, 1, rk_now_ms());
 }

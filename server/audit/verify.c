@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -148,8 +149,9 @@ stop:
 }
 
 #define Q_CPS(S)                                                               \
-	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, next_key, " \
-	"rotate_sig FROM " S "checkpoints ORDER BY id"
+	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
+	"coalesce(clock_sync, -1), next_key, rotate_sig FROM " S "checkpoints " \
+	"ORDER BY id"
 AUDIT_SQL(q_cps, Q_CPS);
 
 /* Read and check every checkpoint, following the chain of signing keys
@@ -163,7 +165,8 @@ load_cps(struct store_conn *sc, int ix, struct audit_keychain *kc,
 	sqlite3_stmt *q = store_stmt(sc, q_cps[ix]);
 	struct audit_cp *cps = NULL;
 	size_t cap = 0, count = 0;
-	uint8_t msg[AUDIT_CP_MSG_LEN];
+	uint8_t msg[AUDIT_CP_MSG_MAX];
+	size_t msglen;
 	int64_t prev_rec = 0;
 	int rc;
 
@@ -172,30 +175,34 @@ load_cps(struct store_conn *sc, int ix, struct audit_keychain *kc,
 	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
 		struct audit_cp cp;
 		const char *bad = NULL;
+		int clock = -1;
 
 		cp.id = sqlite3_column_int64(q, 0);
 		cp.record_id = sqlite3_column_int64(q, 1);
 		cp.signed_ms = sqlite3_column_int64(q, 3);
-		bool rot = sqlite3_column_type(q, 6) != SQLITE_NULL;
+		bool rot = sqlite3_column_type(q, 7) != SQLITE_NULL;
 		if (sqlite3_column_bytes(q, 2) != 32 ||
 		    sqlite3_column_bytes(q, 4) != 32 ||
-		    (rot && sqlite3_column_bytes(q, 6) != 32)) {
+		    sqlite3_column_int(q, 6) < -1 || sqlite3_column_int(q, 6) > 2 ||
+		    (rot && sqlite3_column_bytes(q, 7) != 32)) {
 			bad = "is malformed";
 		} else if (cp.record_id <= prev_rec) {
 			bad = "is out of order";
 		} else {
+			clock = sqlite3_column_int(q, 6);
 			memcpy(cp.hash, sqlite3_column_blob(q, 2), 32);
-			audit_cp_message(msg, cp.record_id, cp.hash, cp.signed_ms);
+			msglen = audit_cp_message_for(msg, cp.record_id, cp.hash,
+			                              cp.signed_ms, clock);
 			bad = audit_keychain_check(
-			    kc, sqlite3_column_blob(q, 4), msg, sizeof(msg),
+			    kc, sqlite3_column_blob(q, 4), msg, msglen,
 			    sqlite3_column_blob(q, 5),
 			    (size_t)sqlite3_column_bytes(q, 5));
 			if (bad == NULL && rot)
 				bad = audit_keychain_rotate(
 				    kc, cp.record_id, cp.hash, cp.signed_ms,
-				    sqlite3_column_blob(q, 6),
 				    sqlite3_column_blob(q, 7),
-				    (size_t)sqlite3_column_bytes(q, 7));
+				    sqlite3_column_blob(q, 8),
+				    (size_t)sqlite3_column_bytes(q, 8));
 		}
 		if (bad != NULL) {
 			res->bad_checkpoint_id = cp.id;
@@ -207,6 +214,8 @@ load_cps(struct store_conn *sc, int ix, struct audit_keychain *kc,
 			         (long long)prev_rec + 1);
 			break;
 		}
+		if (clock == RK_CLOCK_UNSYNCED || clock == RK_CLOCK_UNKNOWN)
+			res->unsynced_checkpoints++;
 		if (count == cap) {
 			cap = cap ? 2 * cap : 64;
 			cps = rk_realloc(cps, cap * sizeof(*cps));

@@ -65,7 +65,12 @@ bad(struct xv *v, int64_t id, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	v->res->first_bad_id = id;
+	/* A fault always names a record: first_bad_id 0 means "none", so an
+	 * id from the file that names no record (a line with "id": 0 or
+	 * below) must not be what is reported, or the verdict would read ok
+	 * and the line would ride along unverified. The record expected
+	 * next is the first one not proven. */
+	v->res->first_bad_id = id >= 1 ? id : v->last_id + 1;
 	n = snprintf(v->res->why, sizeof(v->res->why), "line %ld: ", v->line);
 	if (n < 0 || (size_t)n >= sizeof(v->res->why))
 		return;
@@ -253,20 +258,25 @@ record(struct xv *v, json_t *o)
 static int
 checkpoint(struct xv *v, json_t *o)
 {
-	int64_t id, rec, signed_ms;
-	uint8_t hash[32], key_id[32], sig[64], msg[AUDIT_CP_MSG_LEN];
+	int64_t id, rec, signed_ms, clock = -1;
+	uint8_t hash[32], key_id[32], sig[64], msg[AUDIT_CP_MSG_MAX];
 	uint8_t next[32], rsig[64];
+	size_t msglen;
 	const char *why = NULL;
-	bool rot = json_object_get(o, "next_key") != NULL;
+	bool has_clock = json_is_object(o) && json_object_get(o, "clock_sync") != NULL;
+	bool rot = json_is_object(o) && json_object_get(o, "next_key") != NULL;
 
 	if (!json_is_object(o) || !get_int(o, "id", &id) ||
 	    !get_int(o, "record_id", &rec) ||
 	    !get_int(o, "signed_ms", &signed_ms) ||
 	    !get_hex(o, "record_hash", hash, 32) ||
 	    !get_hex(o, "key_id", key_id, 32) || !get_hex(o, "sig", sig, 64) ||
+	    (has_clock && (!get_int(o, "clock_sync", &clock) || clock < 0 ||
+	                   clock > 2)) ||
 	    (rot && (!get_hex(o, "next_key", next, 32) ||
 	             !get_hex(o, "rotate_sig", rsig, 64))) ||
-	    json_object_size(o) != (rot ? 9u : 7u) || !time_ok(o, signed_ms)) {
+	    json_object_size(o) != 7u + (has_clock ? 1u : 0u) + (rot ? 2u : 0u) ||
+	    !time_ok(o, signed_ms)) {
 		id = 0;
 		why = "is malformed";
 	} else if (rec > v->last_id) {
@@ -279,8 +289,8 @@ checkpoint(struct xv *v, json_t *o)
 	} else if (memcmp(hash, v->prev, 32) != 0) {
 		why = "signs another hash than the records give";
 	} else {
-		audit_cp_message(msg, rec, hash, signed_ms);
-		why = audit_keychain_check(&v->kc, key_id, msg, sizeof(msg), sig,
+		msglen = audit_cp_message_for(msg, rec, hash, signed_ms, (int)clock);
+		why = audit_keychain_check(&v->kc, key_id, msg, msglen, sig,
 		                           sizeof(sig));
 		if (why == NULL && rot)
 			why = audit_keychain_rotate(&v->kc, rec, hash, signed_ms,
@@ -297,6 +307,8 @@ checkpoint(struct xv *v, json_t *o)
 	v->res->checkpoints++;
 	v->res->last_signed_id = rec;
 	v->res->last_signed_ms = signed_ms;
+	if (clock == 0 || clock == 2) /* not synchronised, or unknown */
+		v->res->unsynced_checkpoints++;
 	return 0;
 }
 
@@ -328,13 +340,10 @@ end(struct xv *v, json_t *o)
 }
 
 int
-audit_verify_export(const char *export_path, const char *pubkey_path,
-                    struct audit_verify_result *out)
+audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
+                           struct audit_verify_result *out)
 {
 	struct xv v = {.res = out};
-	uint8_t root_id[32];
-	EVP_PKEY *root;
-	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -342,19 +351,11 @@ audit_verify_export(const char *export_path, const char *pubkey_path,
 	int rc = RK_OK;
 
 	memset(out, 0, sizeof(*out));
-	root = audit_pubkey_load(pubkey_path, root_id, out->why,
-	                         sizeof(out->why));
-	if (root == NULL)
-		return RK_ERR_CONFIG;
-	audit_keychain_init(&v.kc, root, root_id);
-	f = fopen(export_path, "r");
-	if (f == NULL) {
-		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
-		audit_keychain_fini(&v.kc);
-		return RK_ERR_IO;
-	}
+	/* The keychain holds a reference of its own to the trusted key. */
+	if (EVP_PKEY_up_ref(pkey) != 1)
+		return RK_ERR_CRYPTO;
+	audit_keychain_init(&v.kc, pkey, key_id);
 	if (audit_hasher_init(&v.h) != RK_OK) {
-		fclose(f);
 		audit_keychain_fini(&v.kc);
 		return RK_ERR_CRYPTO;
 	}
@@ -400,7 +401,7 @@ audit_verify_export(const char *export_path, const char *pubkey_path,
 		json_decref(o);
 	}
 	if (ferror(f)) {
-		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
+		snprintf(out->why, sizeof(out->why), "cannot read the export");
 		rc = RK_ERR_IO;
 	} else if (out->first_bad_id == 0 && v.line == 0) {
 		bad(&v, 1, "the export is empty");
@@ -409,8 +410,34 @@ audit_verify_export(const char *export_path, const char *pubkey_path,
 	}
 	out->ok = rc == RK_OK && out->first_bad_id == 0;
 	free(line);
-	fclose(f);
 	audit_hasher_fini(&v.h);
 	audit_keychain_fini(&v.kc);
+	return rc;
+}
+
+int
+audit_verify_export(const char *export_path, const char *pubkey_path,
+                    struct audit_verify_result *out)
+{
+	uint8_t key_id[32];
+	EVP_PKEY *pkey;
+	FILE *f;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pkey = audit_pubkey_load(pubkey_path, key_id, out->why, sizeof(out->why));
+	if (pkey == NULL)
+		return RK_ERR_CONFIG;
+	f = fopen(export_path, "r");
+	if (f == NULL) {
+		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
+		EVP_PKEY_free(pkey);
+		return RK_ERR_IO;
+	}
+	rc = audit_verify_export_stream(f, pkey, key_id, out);
+	if (rc == RK_ERR_IO)
+		snprintf(out->why, sizeof(out->why), "cannot read %s", export_path);
+	fclose(f);
+	EVP_PKEY_free(pkey);
 	return rc;
 }

@@ -15,6 +15,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/evp.h>
 
 /* The verdict of a verification (of a database or of an export). */
 struct audit_verify_result {
@@ -28,15 +31,26 @@ struct audit_verify_result {
 	int64_t last_signed_id;    /* newest record a good checkpoint signs */
 	int64_t last_signed_ms;    /* and when it was signed */
 	int64_t unsigned_tail;     /* good records after last_signed_id */
+	int64_t unsynced_checkpoints; /* good checkpoints whose clock was not
+	                              * known to be synchronised */
 	char why[200];             /* what was wrong, for people */
 };
 
 /* Check an export file (JSON Lines, as written by audit_export) offline
- * with only the public key (PEM file): always strict (a record after the
+ * with only the root public key (PEM file), following the signing keys'
+ * rotations the export carries (docs/audit-export.md): always strict (a record after the
  * export's last checkpoint fails, since anyone could have written it).
  * Returns RK_OK when the check ran (verdict in *out), else RK_ERR_CONFIG,
  * RK_ERR_IO or RK_ERR_CRYPTO with a reason in out->why. */
 int audit_verify_export(const char *export_path, const char *pubkey_path,
                         struct audit_verify_result *out);
+
+/* The same check of an export already open as f (read to its end; not
+ * closed), with the root public key and its id already loaded
+ * (audit_pubkey_load in canon.h; borrowed). Returns RK_OK when the check
+ * ran, RK_ERR_IO (reading f failed) or RK_ERR_CRYPTO, with a reason in
+ * out->why. What the fuzz target calls, on an export in memory. */
+int audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
+                               struct audit_verify_result *out);
 
 #endif

@@ -146,7 +146,8 @@ care_sync_page(struct store_conn *sc, const struct care_board *boards,
 		if (rc < 0)
 			goto fail;
 	}
-	qsort(ids, nids, sizeof(*ids), cmp_id);
+	if (nids > 1) /* qsort's array may not be NULL, even for 0 items */
+		qsort(ids, nids, sizeof(*ids), cmp_id);
 	if (nids > (size_t)limit) {
 		out->more = true;
 		nids = (size_t)limit;

@@ -140,6 +140,14 @@ care_handoff_open(struct store_conn *sc, const struct policy_actor *who,
 		if (rc != RK_OK)
 			return rc;
 	}
+	/* The summary is a post: its client id must be new on this board,
+	 * checked before the hand-off is written (a board just made has no
+	 * posts yet). */
+	if (summary != NULL && summary[0] != '\0') {
+		rc = care_client_id_unused(sc, who->user_id, pid, client_id, st);
+		if (rc != RK_OK)
+			return rc;
+	}
 	q = store_stmt(sc, "INSERT OR REPLACE INTO handoffs(patient_id, state, "
 	                   "from_org_id, discharge_date, conference_at, opened_by, "
 	                   "opened_ms) VALUES (?,?,?,?,'',?,?)");

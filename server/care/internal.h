@@ -43,8 +43,18 @@ int care_post_readable(struct store_conn *sc, const struct policy_actor *who,
                        int64_t post_id, int64_t now_ms, enum policy_op op,
                        struct care_post *out, struct rk_status *st);
 
+/* RK_OK if the author has no post on this board with this client id yet; else a
+ * refusal in st (ALREADY_EXISTS, field client_id). For a post written on
+ * the way of another request (a hand-off's summary): (author, patient,
+ * client_id) is unique, and care_insert_post would fail in the index. */
+int care_client_id_unused(struct store_conn *sc, int64_t author_id,
+                          int64_t patient_id, const char *client_id,
+                          struct rk_status *st);
+
 /* Insert a post row on patient_id's board with the next sequence number
- * and read it back into *out. No access check: callers do that. */
+ * and read it back into *out. No access check: callers do that, and
+ * make sure (author_id, patient_id, in->client_id) is new (repeat_of, or
+ * care_client_id_unused, or an id no client can send). */
 int care_insert_post(struct store_conn *sc, int64_t patient_id,
                      int64_t author_id, const struct care_post_input *in,
                      int64_t amends_id, int64_t retracts_id, int64_t now_ms,

@@ -160,6 +160,23 @@ repeat_of(struct store_conn *sc, const struct policy_actor *who,
 }
 
 int
+care_client_id_unused(struct store_conn *sc, int64_t author_id,
+                      int64_t patient_id, const char *client_id,
+                      struct rk_status *st)
+{
+	struct care_post p;
+	int rc = find_duplicate(sc, author_id, patient_id, client_id, &p);
+
+	if (rc == RK_ERR_NOT_FOUND)
+		return RK_OK;
+	if (rc != RK_OK)
+		return rk_fail(st, rc, "temporarily unavailable", NULL);
+	care_post_fini(&p);
+	return rk_fail(st, RK_ERR_EXISTS, "this client id was used for another post",
+	               "client_id");
+}
+
+int
 care_insert_post(struct store_conn *sc, int64_t patient_id, int64_t author_id,
             const struct care_post_input *in, int64_t amends_id,
             int64_t retracts_id, int64_t now_ms, struct care_post *out,

@@ -368,7 +368,9 @@ care_breakglass(struct store_conn *sc, const struct policy_actor *who,
 	tlen = strlen(reason) + 128;
 	text = rk_malloc(tlen);
 	snprintf(text, tlen, "緊急アクセス (break-glass) — 理由 / reason: %s", reason);
-	snprintf(client_id, sizeof(client_id), "breakglass-%lld",
+	/* A client id with a space: never one a client can send (see
+	 * care_client_id_valid), so it cannot collide with the user's own. */
+	snprintf(client_id, sizeof(client_id), "breakglass %lld",
 	         (long long)sqlite3_last_insert_rowid(store_conn_db(sc)));
 	memset(&in, 0, sizeof(in));
 	in.client_id = client_id;

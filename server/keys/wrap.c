@@ -77,25 +77,36 @@ keys_wrap(const char *name, const struct keys_kek *kek,
 	return n > 0 && n < KEYS_LINE_MAX ? 0 : -1;
 }
 
-/* The next space-separated word of line[*pos..len) must be exactly w
- * (w NULL: any word of want_len hex digits, decoded into out). */
+/* The word at line[*pos..len) must be exactly w (w NULL: lower-case hex
+ * decoding into out[outlen]); words are separated by exactly one space
+ * (`sep`: one is expected after this word). Strict on purpose: the
+ * format has one spelling. */
 static int
 word(const char *line, size_t len, size_t *pos, const char *w, uint8_t *out,
-     size_t outlen)
+     size_t outlen, bool sep)
 {
-	size_t i = *pos, start;
+	size_t i = *pos, start = i;
+	int rc;
 
-	while (i < len && line[i] == ' ')
-		i++;
-	start = i;
 	while (i < len && line[i] != ' ' && line[i] != '\n' && line[i] != '\r')
 		i++;
-	*pos = i;
+	if (i == start)
+		return -1;
 	if (w != NULL)
-		return i - start == strlen(w) && memcmp(line + start, w, i - start) == 0
-		           ? 0
-		           : -1;
-	return rk_hex_decode(line + start, i - start, out, outlen);
+		rc = i - start == strlen(w) && memcmp(line + start, w, i - start) == 0
+		         ? 0
+		         : -1;
+	else
+		rc = rk_hex_decode(line + start, i - start, out, outlen);
+	if (rc != 0)
+		return -1;
+	if (sep) {
+		if (i >= len || line[i] != ' ')
+			return -1;
+		i++;
+	}
+	*pos = i;
+	return 0;
 }
 
 int
@@ -107,13 +118,13 @@ keys_unwrap(const char *line, size_t len, const char *name,
 	int aadlen = aad_of(name, aad, sizeof(aad));
 	size_t pos = 0;
 
-	if (aadlen < 0 || word(line, len, &pos, "renkei-key", NULL, 0) != 0 ||
-	    word(line, len, &pos, "1", NULL, 0) != 0 ||
-	    word(line, len, &pos, name, NULL, 0) != 0 ||
-	    word(line, len, &pos, "aes-256-gcm", NULL, 0) != 0 ||
-	    word(line, len, &pos, NULL, iv, IV_LEN) != 0 ||
-	    word(line, len, &pos, NULL, ct, KEYS_LEN) != 0 ||
-	    word(line, len, &pos, NULL, tag, TAG_LEN) != 0)
+	if (aadlen < 0 || word(line, len, &pos, "renkei-key", NULL, 0, true) != 0 ||
+	    word(line, len, &pos, "1", NULL, 0, true) != 0 ||
+	    word(line, len, &pos, name, NULL, 0, true) != 0 ||
+	    word(line, len, &pos, "aes-256-gcm", NULL, 0, true) != 0 ||
+	    word(line, len, &pos, NULL, iv, IV_LEN, true) != 0 ||
+	    word(line, len, &pos, NULL, ct, KEYS_LEN, true) != 0 ||
+	    word(line, len, &pos, NULL, tag, TAG_LEN, false) != 0)
 		return -1;
 	while (pos < len && (line[pos] == '\n' || line[pos] == '\r'))
 		pos++;

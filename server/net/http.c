@@ -54,14 +54,45 @@ net_http_reply(void *ctx, uint64_t http_id, int status,
 	set_reply(h, status, content_type, extra_headers, body, len);
 }
 
+int
+net_http_extra_next(const char **cur, char name[NET_HTTP_NAME_MAX],
+                    const char **val, size_t *vlen)
+{
+	while (**cur != '\0') {
+		const char *line = *cur, *nl = strchr(line, '\n');
+		size_t l = nl ? (size_t)(nl - line) : strlen(line);
+		const char *colon = memchr(line, ':', l);
+
+		*cur += l + (nl ? 1 : 0);
+		if (colon != NULL && l < NET_HTTP_LINE_MAX) {
+			size_t nlen = (size_t)(colon - line) + 1;
+			const char *v = colon + 1;
+			while (*v == ' ')
+				v++;
+			if (nlen < NET_HTTP_NAME_MAX) {
+				for (size_t i = 0; i < nlen; i++)
+					name[i] = (char)(line[i] >= 'A' && line[i] <= 'Z'
+					                         ? line[i] + 32
+					                         : line[i]);
+				name[nlen] = '\0';
+				*val = v;
+				*vlen = (size_t)(line + l - v);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 static int
 write_headers(struct http_pss *h)
 {
 	uint8_t buf[LWS_PRE + 2048], *start = &buf[LWS_PRE], *p = start,
 	                             *end = &buf[sizeof(buf) - 1];
 	struct lws *wsi = h->wsi;
-	char line[512];
-	const char *cur = h->extra;
+	char name[NET_HTTP_NAME_MAX];
+	const char *cur = h->extra, *val;
+	size_t vlen;
 
 	/* libwebsockets adds the other security headers itself (the vhost's
 	 * HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE: CSP, nosniff, frame
@@ -79,31 +110,11 @@ write_headers(struct http_pss *h)
 	                                 (const unsigned char *)"close", 5, &p, end)))
 		return -1;
 	/* Extra lines, "name: value\n" each. */
-	while (*cur != '\0') {
-		const char *nl = strchr(cur, '\n');
-		size_t l = nl ? (size_t)(nl - cur) : strlen(cur);
-		const char *colon = memchr(cur, ':', l);
-		if (colon != NULL && l < sizeof(line)) {
-			char name[128];
-			size_t nlen = (size_t)(colon - cur) + 1;
-			const char *val = colon + 1;
-			while (*val == ' ')
-				val++;
-			if (nlen < sizeof(name)) {
-				for (size_t i = 0; i < nlen; i++)
-					name[i] = (char)(cur[i] >= 'A' && cur[i] <= 'Z'
-					                         ? cur[i] + 32
-					                         : cur[i]);
-				name[nlen] = '\0';
-				if (lws_add_http_header_by_name(
-					    wsi, (const unsigned char *)name,
-					    (const unsigned char *)val,
-					    (int)(cur + l - val), &p, end))
-					return -1;
-			}
-		}
-		cur += l + (nl ? 1 : 0);
-	}
+	while (net_http_extra_next(&cur, name, &val, &vlen))
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+		                                (const unsigned char *)val, (int)vlen,
+		                                &p, end))
+			return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	h->headers_sent = true;
@@ -156,9 +167,9 @@ on_http_writeable(struct http_pss *h)
 
 /* Peers allowed to read /metrics. */
 static bool
-metrics_allowed(const struct net *n, const char *peer)
+metrics_allowed(const struct conf *conf, const char *peer)
 {
-	const char *mode = n->conf->metrics_access;
+	const char *mode = conf->metrics_access;
 
 	if (strcmp(mode, "any") == 0)
 		return true;
@@ -214,48 +225,63 @@ metrics_text(struct net *n, char **buf, size_t *len, size_t *cap)
 	api_metrics(n->api, buf, len, cap);
 }
 
+enum net_http_route
+net_http_route(const struct conf *conf, bool get, bool head, const char *path,
+               const char *peer)
+{
+	/* GET and HEAD only; anything else is answered 405 and the
+	 * connection closed, so that no request body is left to read. */
+	if (!get && !head)
+		return NET_HTTP_NOT_ALLOWED;
+	if (strcmp(path, "/healthz") == 0)
+		return NET_HTTP_HEALTHZ;
+	if (strcmp(path, "/metrics") == 0)
+		return metrics_allowed(conf, peer) ? NET_HTTP_METRICS
+		                                   : NET_HTTP_FORBIDDEN;
+	return NET_HTTP_API;
+}
+
 static int
 on_http(struct lws *wsi, struct http_pss *h, const char *path)
 {
 	struct net *n = net_of(wsi);
 	char peer[64] = "", query[512] = "", auth[512] = "";
+	bool get;
 
 	memset(h, 0, sizeof(*h));
 	h->net = n;
 	h->wsi = wsi;
 	if (n == NULL)
 		return -1;
-	/* GET and HEAD only; anything else is answered 405 and the
-	 * connection closed, so that no request body is left to read. */
-	h->head = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
-	          lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 && !h->head) {
+	get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+	h->head = !get && lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	switch (net_http_route(n->conf, get, h->head, path, peer)) {
+	case NET_HTTP_NOT_ALLOWED:
 		h->close_after = true;
 		set_reply(h, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain",
 		          "allow: GET, HEAD\n", (const uint8_t *)"only GET and HEAD\n",
 		          18);
 		return 0;
-	}
-	lws_get_peer_simple(wsi, peer, sizeof(peer));
-	if (strcmp(path, "/healthz") == 0) {
+	case NET_HTTP_HEALTHZ:
 		set_reply(h, HTTP_STATUS_OK, "text/plain", NULL, (const uint8_t *)"ok\n", 3);
 		return 0;
-	}
-	if (strcmp(path, "/metrics") == 0) {
+	case NET_HTTP_FORBIDDEN:
+		set_reply(h, HTTP_STATUS_FORBIDDEN, "text/plain", NULL,
+		          (const uint8_t *)"forbidden\n", 10);
+		return 0;
+	case NET_HTTP_METRICS: {
 		size_t len = 0, cap = 8192;
-		char *buf;
-		if (!metrics_allowed(n, peer)) {
-			set_reply(h, HTTP_STATUS_FORBIDDEN, "text/plain", NULL,
-			          (const uint8_t *)"forbidden\n", 10);
-			return 0;
-		}
-		buf = rk_malloc(cap);
+		char *buf = rk_malloc(cap);
 		buf[0] = '\0';
 		metrics_text(n, &buf, &len, &cap);
 		set_reply(h, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
 		          NULL, (const uint8_t *)buf, len);
 		free(buf);
 		return 0;
+	}
+	case NET_HTTP_API:
+		break;
 	}
 	if (lws_hdr_copy(wsi, query, sizeof(query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
 		query[0] = '\0';

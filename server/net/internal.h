@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include "net/net.h"
+#include "util/conf.h"
 #include "util/frame.h"
 #include "util/idmap.h"
 
@@ -78,6 +79,32 @@ void net_admit_release(struct net *n, struct lws *wsi);
 /* The http protocol's callback (http.c). */
 int net_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
                       void *user, void *in, size_t len);
+
+/* What an HTTPS request asks for, from what lws parsed of it: its method
+ * (GET, HEAD or another), path and peer address (http.c; pure, and what
+ * fuzz_http drives). */
+enum net_http_route {
+	NET_HTTP_NOT_ALLOWED, /* neither GET nor HEAD: 405, then close */
+	NET_HTTP_HEALTHZ,
+	NET_HTTP_METRICS,
+	NET_HTTP_FORBIDDEN,   /* /metrics, from a peer metrics_access refuses */
+	NET_HTTP_API,         /* anything else: api_http_get answers */
+};
+enum net_http_route net_http_route(const struct conf *conf, bool get, bool head,
+                                   const char *path, const char *peer);
+
+/* The extra header lines api hands over with an answer ("name: value\n"
+ * each; see api_transport.http_reply), one at a time: returns 1 with
+ * name (lowercased, with its ':', NUL-terminated) and the value
+ * (*val, *vlen bytes: after the blanks that follow ':', up to the line's
+ * end), or 0 at the end. Lines without ':', of NET_HTTP_LINE_MAX bytes or
+ * more, or whose name with its ':' takes NET_HTTP_NAME_MAX bytes or more,
+ * are skipped.
+ * *cur moves past what was read (http.c; pure). */
+#define NET_HTTP_LINE_MAX 512
+#define NET_HTTP_NAME_MAX 128
+int net_http_extra_next(const char **cur, char name[NET_HTTP_NAME_MAX],
+                        const char **val, size_t *vlen);
 
 /* api_transport.http_reply (http.c). */
 void net_http_reply(void *ctx, uint64_t http_id, int status,

@@ -347,12 +347,20 @@ static const struct schema_migration audit_migrations[] = {
 	 */
 	{3, "ALTER TABLE audit.records ADD COLUMN content_sha256 TEXT;", 0},
 	/*
+	 * Trusted time: a checkpoint says whether the wall clock that gave
+	 * its signed_ms was synchronised (adjtimex: 0 no, 1 yes, 2 could
+	 * not tell), and its signature covers that (message version 2,
+	 * audit/canon.h). Checkpoints signed before this step keep NULL and
+	 * their version 1 signature.
+	 */
+	{4, "ALTER TABLE audit.checkpoints ADD COLUMN clock_sync INTEGER;", 0},
+	/*
 	 * Signing-key rotation (audit/canon.h, "the chain of signing keys"):
 	 * a rotation checkpoint names the next public key (32 raw bytes) and
 	 * carries the old key's signature of the rotation statement. NULL
 	 * on every other checkpoint.
 	 */
-	{4, "ALTER TABLE audit.checkpoints ADD COLUMN next_key BLOB;"
+	{5, "ALTER TABLE audit.checkpoints ADD COLUMN next_key BLOB;"
 	    "ALTER TABLE audit.checkpoints ADD COLUMN rotate_sig BLOB;", 0},
 };
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <openssl/crypto.h>
@@ -367,12 +368,36 @@ fail:
 	return RK_ERR_STORE;
 }
 
+/* A restore writes care.db.restoring and renames it to care.db last
+ * (admin/restore.c): while that file is there, the folder is half
+ * restored, and nothing may open it. */
+static int
+restore_unfinished(const char *care_path, char *err, size_t errlen)
+{
+	char marker[4200];
+	struct stat st;
+
+	snprintf(marker, sizeof(marker), "%s.restoring", care_path);
+	if (stat(marker, &st) != 0)
+		return 0;
+	snprintf(err, errlen,
+	         "a restore into this folder did not finish (%s is there): "
+	         "remove the folder's databases and run restore again",
+	         marker);
+	return 1;
+}
+
 int
 store_conn_open(struct store_conn **out, const struct store_config *cfg,
                 int readonly, char *err, size_t errlen)
 {
-	struct store_conn *sc = rk_calloc(1, sizeof(*sc));
-	int rc = open_keyed(sc, cfg, readonly, err, errlen);
+	struct store_conn *sc;
+	int rc;
+
+	if (restore_unfinished(cfg->care_path, err, errlen))
+		return RK_ERR_CONFIG;
+	sc = rk_calloc(1, sizeof(*sc));
+	rc = open_keyed(sc, cfg, readonly, err, errlen);
 
 	if (rc == RK_OK && !readonly) {
 		rc = migrate(sc, "main", err, errlen);
@@ -383,6 +408,59 @@ store_conn_open(struct store_conn **out, const struct store_config *cfg,
 		store_conn_close(sc);
 		return rc;
 	}
+	*out = sc;
+	return RK_OK;
+}
+
+int
+store_conn_open_one(struct store_conn **out, const char *path,
+                    const struct store_key *key, int readonly, char *err,
+                    size_t errlen)
+{
+	struct store_conn *sc = rk_calloc(1, sizeof(*sc));
+	int flags = (readonly ? SQLITE_OPEN_READONLY
+	                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+	            SQLITE_OPEN_NOMUTEX;
+	char sql[160];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(path, &sc->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		         sc->db ? sqlite3_errmsg(sc->db) : "out of memory");
+		store_conn_close(sc);
+		return RK_ERR_STORE;
+	}
+	key_sql(sql, sizeof(sql), "PRAGMA key = ", key, "");
+	rc = sqlite3_exec(sc->db, sql, NULL, NULL, NULL);
+	wipe(sql);
+	if (rc != SQLITE_OK ||
+	    store_exec(sc, "PRAGMA cipher_page_size = 4096") != RK_OK) {
+		snprintf(err, errlen, "cannot key %s: %s", path,
+		         sqlite3_errmsg(sc->db));
+		store_conn_close(sc);
+		return RK_ERR_STORE;
+	}
+	if (sqlite3_prepare_v2(sc->db, "SELECT count(*) FROM sqlite_master", -1,
+	                       &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		snprintf(err, errlen,
+		         "%s: the key does not open this database (wrong key, or "
+		         "not a renkei database)",
+		         path);
+		store_conn_close(sc);
+		return RK_ERR_CONFIG;
+	}
+	sqlite3_finalize(st);
+	if (store_exec(sc, "PRAGMA synchronous = FULL") != RK_OK ||
+	    store_exec(sc, "PRAGMA temp_store = MEMORY") != RK_OK) {
+		snprintf(err, errlen, "cannot set up %s: %s", path,
+		         sqlite3_errmsg(sc->db));
+		store_conn_close(sc);
+		return RK_ERR_STORE;
+	}
+	sqlite3_busy_timeout(sc->db, 10000);
 	*out = sc;
 	return RK_OK;
 }
@@ -440,13 +518,15 @@ journal_txn(struct store *s, struct store_op *batch, int batch_rc,
 	store_conn_release(jc);
 	if (rc == RK_OK && store_exec(jc, "COMMIT") != RK_OK)
 		rc = fail_class(jc->db);
+	if (rc != RK_OK && !sqlite3_get_autocommit(jc->db))
+		store_exec(jc, "ROLLBACK");
+	if (j->settled != NULL)
+		j->settled(rc == RK_OK, s->cfg.journal_arg);
 	if (rc == RK_OK)
 		return RK_OK;
 	LOG_E("STORE-JOURNAL-FAIL", "step=%s full=%d error=\"%s\"",
 	      forward ? "forward" : "append", rc == RK_ERR_EXHAUSTED,
 	      sqlite3_errmsg(jc->db));
-	if (!sqlite3_get_autocommit(jc->db))
-		store_exec(jc, "ROLLBACK");
 	return rc;
 }
 
@@ -923,13 +1003,17 @@ store_close(struct store *s,
 		pthread_join(s->hashers[i], NULL);
 	store_complete(s);
 	if (final_journal != NULL && s->jconn != NULL) {
+		bool ok = true;
 		if (store_exec(s->jconn, "BEGIN") != RK_OK ||
 		    final_journal(s->jconn, arg) != RK_OK ||
 		    (store_conn_release(s->jconn), store_exec(s->jconn, "COMMIT")) != RK_OK) {
 			LOG_E("STORE-JOURNAL-FAIL", "at=close");
+			ok = false;
 			if (!sqlite3_get_autocommit(store_conn_db(s->jconn)))
 				store_exec(s->jconn, "ROLLBACK");
 		}
+		if (s->cfg.journal != NULL && s->cfg.journal->settled != NULL)
+			s->cfg.journal->settled(ok, s->cfg.journal_arg);
 	}
 
 	for (int i = 0; i < s->cfg.readers; i++)

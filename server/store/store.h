@@ -129,6 +129,10 @@ struct store_journal {
 	/* At open, on the writer's connection, before anything is staged:
 	 * make sure no staged record can take an id already forwarded. */
 	int (*reconcile)(struct store_conn *wc, void *arg);
+	/* On the writer thread, after each transaction on the journal
+	 * connection (forward, append, the final one of store_close) has
+	 * ended: committed, or rolled back. May be NULL. */
+	void (*settled)(bool committed, void *arg);
 };
 
 /* ---- one database file on its own (rekey.c), for the offline rekey */
@@ -203,10 +207,21 @@ void store_get_stats(struct store *s, struct store_stats *st);
 /* ---- connections, for ops and for the offline admin commands ---- */
 
 /* Open a connection of its own, migrated (if !readonly), for single-
- * threaded use by admin subcommands. */
+ * threaded use by admin subcommands. Refused (RK_ERR_CONFIG) while
+ * care_path + ".restoring" exists: a restore into the folder did not
+ * finish (admin/restore.c). */
 int store_conn_open(struct store_conn **out, const struct store_config *cfg,
                     int readonly, char *err, size_t errlen);
 void store_conn_close(struct store_conn *sc);
+/* Open one database file on a connection of its own, as "main" (no
+ * ATTACH, no migration, journal mode left as the file has it), keyed
+ * with `key`, 4 KiB pages: for copies of a database (store/backup.h)
+ * and for an admin command that writes audit.db alone. A new file is
+ * created unless readonly. RK_OK, or an rk_err with a reason in err
+ * (RK_ERR_CONFIG: the key does not open it). */
+int store_conn_open_one(struct store_conn **out, const char *path,
+                        const struct store_key *key, int readonly, char *err,
+                        size_t errlen);
 
 sqlite3 *store_conn_db(struct store_conn *sc);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,25 @@ static const struct conf_entry conf_table[] = {
 	          "sign an audit checkpoint after this many records"),
 	INT_ENTRY(audit_checkpoint_s, "60", 1, 86400,
 	          "... or when the oldest unsigned record is this old"),
+	STR_ENTRY(checkpoint_sink, "",
+	          "where each signed audit checkpoint is also handed, to anchor "
+	          "the chain off the host: file:/PATH (appended, on another "
+	          "mount), syslog, or exec:/PATH (run with the anchor line on "
+	          "stdin); empty = none"),
+	INT_ENTRY(clock_jump_ms, "2000", 100, 86400000,
+	          "a backward step of the wall clock larger than this is logged "
+	          "(CLOCK-JUMP) and recorded in the audit trail"),
+	STR_ENTRY(backup_key_file, "",
+	          "key of the backups (64 hex digits, mode 0600), apart from the "
+	          "live keys; default DATA/keys/backup.key; env RENKEI_BACKUP_KEY "
+	          "wins"),
+	INT_ENTRY(backup_keep, "7", 1, 1000,
+	          "backups kept in the folder given to backup --to; older ones "
+	          "are removed"),
+	INT_ENTRY(backup_max_mb_s, "0", 0, 100000,
+	          "a backup copies at most this many MiB/s, to leave the disk and "
+	          "the CPU (every page is decrypted and encrypted again) to the "
+	          "running server; 0 = as fast as it can"),
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
 	INT_ENTRY(upload_max_bytes, "20971520", 1024, 256 << 20,
@@ -189,6 +209,14 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 			snprintf(err, errlen,
 			         "%s: expected auto, credential, passphrase or env",
 			         e->name);
+			return -1;
+		}
+		if (strcmp(e->name, "checkpoint_sink") == 0 && value[0] != '\0' &&
+		    strcmp(value, "syslog") != 0 &&
+		    strncmp(value, "file:/", 6) != 0 &&
+		    strncmp(value, "exec:/", 6) != 0) {
+			snprintf(err, errlen, "%s: expected file:/PATH, syslog or "
+			         "exec:/PATH (an absolute path)", e->name);
 			return -1;
 		}
 		if (strcmp(e->name, "log_level") == 0 && log_level_parse(value) < 0) {
@@ -286,7 +314,8 @@ conf_ini_line(void *user, const char *section, const char *name,
 }
 
 int
-conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+conf_load_stream(struct conf *c, FILE *f, const char *name, char *err,
+                 size_t errlen)
 {
 	struct ini_ctx x = {c, err, errlen, 0};
 	char inner[160] = "";
@@ -294,15 +323,26 @@ conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 
 	x.err = inner;
 	x.errlen = sizeof(inner);
-	r = ini_parse(path, conf_ini_line, &x);
-	if (r == -1)
-		return 0; /* no file: defaults stand */
+	r = ini_parse_file(f, conf_ini_line, &x);
 	if (r != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, r,
+		snprintf(err, errlen, "%s:%d: %s", name, r,
 		         inner[0] ? inner : "malformed line");
 		return -1;
 	}
 	return 0;
+}
+
+int
+conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	int r;
+
+	if (f == NULL)
+		return 0; /* no file: defaults stand */
+	r = conf_load_stream(c, f, path, err, errlen);
+	fclose(f);
+	return r;
 }
 
 static void
@@ -346,6 +386,7 @@ conf_resolve_paths(struct conf *c)
 	default_keys_dir(c);
 	default_path(&c->tls_cert, c->keys_dir, "certs/server.pem");
 	default_path(&c->tls_key, c->keys_dir, "certs/server.key");
+	default_path(&c->backup_key_file, c->keys_dir, "backup.key");
 }
 
 void

@@ -57,6 +57,11 @@ struct conf {
 	int handoff_readonly_s;
 	int audit_checkpoint_records;
 	int audit_checkpoint_s;
+	char *checkpoint_sink;
+	int clock_jump_ms;
+	char *backup_key_file;
+	int backup_keep;
+	int backup_max_mb_s;
 	int breakglass_s;
 	char *log_level;
 	char *metrics_access;
@@ -82,6 +87,10 @@ int conf_known(const char *name);
 /* Load an INI file of settings (root section only). A missing file is not
  * an error. Returns 0, or -1 with the line and reason in err. */
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+/* The same from an open stream (read to its end, not closed); `name`
+ * names it in err. */
+int conf_load_stream(struct conf *c, FILE *f, const char *name, char *err,
+                     size_t errlen);
 
 /* Fill settings that default to a place derived from data_dir: keys_dir
  * beside it, the TLS certificate and key under keys_dir. Call once after

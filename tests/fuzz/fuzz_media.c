@@ -10,16 +10,9 @@
  * Limits are small so that each run is quick; the pixel-count check is
  * what keeps libjpeg and libpng from spending seconds on one input.
  *
- * Not built by default. With clang (libFuzzer), from the repo root:
+ * Built with -DRENKEI_FUZZ=ON (tests/fuzz/CMakeLists.txt); run it with
  *
- *   clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
- *     -fsanitize=fuzzer,address,undefined -Iserver \
- *     tests/fuzz/fuzz_media.c $(find server/media -name '*.c') \
- *     server/util/err.c server/util/log.c server/util/mem.c \
- *     server/util/text.c \
- *     $(pkg-config --cflags --libs libjpeg libpng openssl) -o fuzz_media
- *   mkdir -p /tmp/media-corpus
- *   ./fuzz_media -max_len=65536 /tmp/media-corpus tests/fuzz/corpus/media
+ *   scripts/fuzz media 60
  *
  * (libjpeg and libpng are the system's, not instrumented: coverage guides
  * through our code only, and ASan sees memory errors inside them only

@@ -1,10 +1,9 @@
 /*
  * Writes the seed corpus of fuzz_media (tests/fuzz/corpus/media/), so
- * that it can be made again rather than trusted as opaque files:
+ * that it can be made again rather than trusted as opaque files (built
+ * with the fuzz targets, -DRENKEI_FUZZ=ON):
  *
- *   cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
- *     tests/fuzz/gen_media_corpus.c $(pkg-config --cflags --libs libjpeg \
- *     libpng) -o gen_media_corpus && ./gen_media_corpus tests/fuzz/corpus/media
+ *   build-fuzz/tests/fuzz/gen_media_corpus tests/fuzz/corpus/media
  *
  * The seeds are small on purpose (each fuzz run starts from them):
  *  - exif-gps-orient6.jpg: 16x8 JPEG with Exif (GPS IFD, orientation 6),

@@ -876,7 +876,8 @@ test_rekey_rotate_and_check(void **state)
 	struct store_conn *sc = open_store(f);
 	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
 	                             "action = 'key.rekey' AND outcome = 0 AND "
-	                             "actor_login LIKE 'os:%' AND object LIKE "
+	                             "actor_user_id = 0 AND device = "
+	                             "'renkei-server rekey' AND object LIKE "
 	                             "'care.db:%'"),
 	                 1);
 	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "

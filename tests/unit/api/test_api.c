@@ -540,6 +540,34 @@ test_undecodable(void **state)
 	close_peer(f, &p);
 }
 
+/* Found by fuzz_wirecheck: protobuf-c skips a field numbered 0 (as an
+ * unknown field) where wirecheck stops, calling it malformed; dispatch
+ * went on, and the strings after the stop were never checked. Here the
+ * login "dr.a\0x" (a NUL: cut short to "dr.a" once decoded) after a
+ * field 0 logged in as dr.a. What wirecheck cannot read is not
+ * dispatched. */
+static void
+test_unwalkable_refused(void **state)
+{
+	struct fx *f = *state;
+	struct peer p;
+	static const uint8_t field0[] = {
+		0x08, 44,                            /* request_id 44 */
+		0x85, 0x00, 0, 0, 0, 0,              /* field 0, fixed32 */
+		0x52, 18,                            /* LoginRequest: */
+		0x0a, 6, 'd', 'r', '.', 'a', 0, 'x', /*   login "dr.a\0x" */
+		0x12, 8, 'p', 'w', '-', 'r', 'i', 'g', 'h', 't',
+	};
+
+	open_peer(f, &p);
+	send_bytes(f, &p, field0, sizeof(field0));
+	expect_error(f, &p, 44, RENKEI__V1__CODE__INVALID_ARGUMENT,
+	             "the message is not a valid renkei.v1 Envelope", "");
+	assert_int_equal(store_pending(f->store), 0);
+	assert_int_equal(p.close_code, 0);
+	close_peer(f, &p);
+}
+
 /* More than prelogin_max_requests requests without a session: closed. */
 static void
 test_prelogin_limit(void **state)
@@ -680,6 +708,7 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_request_id_zero_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undecodable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwalkable_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prelogin_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_and_logout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inflight_cap_stops_reading, setup,

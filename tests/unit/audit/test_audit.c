@@ -14,9 +14,13 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "audit/audit.h"
 #include "audit/internal.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/text.h"
 
@@ -572,6 +576,94 @@ test_append_cleans_fields(void **state)
 	store_conn_release(f->sc);
 	assert_true(verify(f, 0).ok);
 }
+/* ---------------------------------------------------------- trusted time */
+
+/* Sign msg with the fixture's private key, as a server that predates the
+ * clock's state would have. */
+static void
+sign_raw(struct fx *f, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+	EVP_PKEY *pkey =
+	    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, f->seed, 32);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t siglen = 64;
+
+	assert_non_null(pkey);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, msg, len), 1);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+}
+
+/* A checkpoint signs the clock's state with its time (message version
+ * 2): changing the state breaks the signature. A checkpoint signed
+ * before the state was recorded (version 1, clock_sync NULL) still
+ * verifies, and so does an export holding both kinds. */
+static void
+test_checkpoint_signs_the_clock_state(void **state)
+{
+	struct fx *f = *state;
+	struct audit_verify_result r;
+	int clock = rk_clock_sync_state();
+	uint8_t msg[AUDIT_CP_MSG_MAX], hash[32], sig[64];
+	sqlite3_stmt *q;
+	char upd[400], hex[129];
+	FILE *out;
+
+	fill(f, 20, 10);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM audit.checkpoints"
+	                            " WHERE clock_sync IS NOT NULL"),
+	                 2);
+	assert_int_equal(sql_int(f, "SELECT min(clock_sync) FROM audit.checkpoints"),
+	                 clock);
+	r = verify(f, AUDIT_VERIFY_STRICT);
+	assert_true(r.ok);
+	assert_int_equal(r.unsynced_checkpoints, clock == RK_CLOCK_SYNCED ? 0 : 2);
+
+	drop_triggers(f);
+	snprintf(upd, sizeof(upd), "UPDATE audit.checkpoints SET clock_sync = %d"
+	                           " WHERE record_id = 10",
+	         clock == RK_CLOCK_SYNCED ? 0 : 1);
+	sql(f, upd);
+	r = verify(f, AUDIT_VERIFY_STRICT);
+	assert_false(r.ok);
+	assert_int_equal(r.bad_checkpoint_id, 1);
+	assert_non_null(strstr(r.why, "signature"));
+
+	/* The first checkpoint as an older server signed it: version 1. */
+	assert_int_equal(sqlite3_prepare_v2(store_conn_db(f->sc),
+	                                    "SELECT record_hash, signed_ms FROM"
+	                                    " audit.checkpoints WHERE record_id = 10",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	memcpy(hash, sqlite3_column_blob(q, 0), 32);
+	assert_int_equal(audit_cp_message_for(msg, 10, hash, sqlite3_column_int64(q, 1), -1),
+	                 AUDIT_CP_MSG_LEN);
+	sqlite3_finalize(q);
+	assert_memory_equal(msg, "renkei-audit-v1", 16);
+	sign_raw(f, msg, AUDIT_CP_MSG_LEN, sig);
+	rk_hex_encode(sig, 64, hex);
+	snprintf(upd, sizeof(upd), "UPDATE audit.checkpoints SET clock_sync = NULL,"
+	                           " sig = x'%s' WHERE record_id = 10",
+	         hex);
+	sql(f, upd);
+	r = verify(f, AUDIT_VERIFY_STRICT);
+	assert_true(r.ok);
+	assert_int_equal(r.checkpoints, 2);
+	assert_int_equal(r.unsynced_checkpoints, clock == RK_CLOCK_SYNCED ? 0 : 1);
+
+	/* The export carries both kinds and verifies offline. */
+	out = fopen(f->out, "w");
+	assert_non_null(out);
+	assert_true(audit_export(f->sc, "audit", 0, 0, AUDIT_JSONL, out) == 20);
+	fclose(out);
+	assert_int_equal(audit_verify_export(f->out, f->pub, &r), RK_OK);
+	assert_true(r.ok);
+	assert_int_equal(r.checkpoints, 2);
+	assert_int_equal(r.unsynced_checkpoints, clock == RK_CLOCK_SYNCED ? 0 : 1);
+}
+
 int
 main(void)
 {
@@ -588,6 +680,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoint_refuses_broken_chain, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_signs_the_clock_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_cleans_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotated_keys_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_by_a_key_not_in_the_chain_fails,

@@ -207,6 +207,38 @@ edit_line(struct fx *f, const char *prefix, const char *from, const char *to)
 	free(buf);
 }
 
+/* Insert, before the export's line that starts with `prefix`, a copy of
+ * it with its first `from` replaced by `to`. */
+static void
+copy_line_before(struct fx *f, const char *prefix, const char *from, const char *to)
+{
+	size_t len, o;
+	char *buf = slurp(f->out, &len), *line, *eol, *at, *out;
+
+	line = strstr(buf, prefix);
+	assert_non_null(line);
+	eol = strchr(line, '\n');
+	assert_non_null(eol);
+	*eol = '\0';
+	at = strstr(line, from);
+	assert_non_null(at);
+	*eol = '\n';
+	out = calloc(1, 2 * len + strlen(to) + 1);
+	o = (size_t)(line - buf);
+	memcpy(out, buf, o);                                /* before the line */
+	memcpy(out + o, line, (size_t)(at - line));          /* the copy, edited */
+	o += (size_t)(at - line);
+	memcpy(out + o, to, strlen(to));
+	o += strlen(to);
+	memcpy(out + o, at + strlen(from), (size_t)(eol + 1 - at - strlen(from)));
+	o += (size_t)(eol + 1 - at - strlen(from));
+	memcpy(out + o, line, len - (size_t)(line - buf)); /* the line and the rest */
+	o += len - (size_t)(line - buf);
+	spit(f->out, out, o);
+	free(out);
+	free(buf);
+}
+
 /* Does the line starting with `prefix` contain `needle`? */
 static bool
 line_has(const char *buf, const char *prefix, const char *needle)
@@ -461,6 +493,19 @@ test_export_tamper_detected(void **state)
 	assert_false(r.ok);
 	assert_int_equal(r.first_bad_id, 1);
 	assert_int_equal(r.bad_checkpoint_id, 1);
+
+	/* Found by fuzz_audit_verify (its corpus keeps the input): a record
+	 * whose id names no record (0, or negative) was reported with that
+	 * id as the first bad one, and 0 means "none": a forged line with
+	 * "id":0 slipped into a signed export, and the export verified. */
+	assert_int_equal(export_to(f, 0, 0, AUDIT_JSONL), 51);
+	copy_line_before(f, "{\"id\":18,", "{\"id\":18,", "{\"id\":0,");
+	expect_export_bad(f, 18, "a record with id 0 added");
+	r = verify_export(f);
+	assert_non_null(strstr(r.why, "record 0 is out of place (expected record 18)"));
+	assert_int_equal(export_to(f, 0, 0, AUDIT_JSONL), 51);
+	copy_line_before(f, "{\"id\":18,", "{\"id\":18,", "{\"id\":-3,");
+	expect_export_bad(f, 18, "a record with a negative id added");
 
 	/* not an export at all */
 	spit(f->out, "id,time\r\n", 9);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -95,6 +96,73 @@ test_dechunk(void **state)
 	assert_int_equal(rkc_http_dechunk(huge, strlen(huge), &n, NULL), -1);
 }
 
+/* Found by fuzz_cli_http (its corpus keeps both inputs): a header value
+ * holding a NUL was copied as if it ended there, so that
+ * "Sec-WebSocket-Accept: <the right key>\0junk" passed for the right
+ * key; now such a value is unusable (-1), like one too long. */
+static void
+test_header_nul(void **state)
+{
+	static const char head[] =
+		"HTTP/1.1 101 Switching Protocols\r\n"
+		"Upgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\0junk\r\n"
+		"Sec-WebSocket-Protocol: renkei.v1\r\n"
+		"\r\n";
+	size_t len = sizeof head - 1;
+	char v[64] = "untouched", err[256];
+
+	(void)state;
+	assert_int_equal(rkc_http_header(head, len, "Sec-WebSocket-Accept", v, sizeof v), -1);
+	assert_string_equal(v, "untouched");
+	assert_int_equal(rkc_http_upgrade_check(head, len, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+	                                        "renkei.v1", err, sizeof err),
+	                 -1);
+	assert_string_equal(err, "WebSocket upgrade: wrong or missing Sec-WebSocket-Accept");
+}
+
+/* Found by fuzz_cli_http: a Transfer-Encoding (or Content-Length) header
+ * that is present but unusable (longer than the buffer, or holding a
+ * NUL) left the value buffer unset, and the response was then judged by
+ * whatever the stack held there. Now it is refused. */
+static void
+test_response_unusable_header(void **state)
+{
+	static const char te_nul[] =
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\0x\r\n\r\n0\r\n\r\n";
+	char resp[1024], err[256];
+	size_t off = 1, blen = 1;
+	int n;
+
+	(void)state;
+	n = snprintf(resp, sizeof resp,
+	             "HTTP/1.1 200 OK\r\nTransfer-Encoding: %0300d\r\n\r\n0\r\n\r\n", 7);
+	assert_int_equal(rkc_http_response(resp, (size_t)n, &off, &blen, err, sizeof err), -1);
+	assert_string_equal(err, "bad Transfer-Encoding in the HTTP response");
+	n = snprintf(resp, sizeof resp,
+	             "HTTP/1.1 200 OK\r\nContent-Length: %0300d\r\n\r\nok", 2);
+	assert_int_equal(rkc_http_response(resp, (size_t)n, &off, &blen, err, sizeof err), -1);
+	assert_string_equal(err, "bad Content-Length in the HTTP response");
+	memcpy(resp, te_nul, sizeof te_nul - 1);
+	assert_int_equal(rkc_http_response(resp, sizeof te_nul - 1, &off, &blen, err, sizeof err),
+	                 -1);
+	assert_string_equal(err, "bad Transfer-Encoding in the HTTP response");
+	assert_int_equal(off, 1); /* nothing set on failure */
+
+	/* ... and a usable one still works. */
+	n = snprintf(resp, sizeof resp,
+	             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA");
+	assert_int_equal(rkc_http_response(resp, (size_t)n, &off, &blen, err, sizeof err), 200);
+	assert_int_equal(off, (size_t)n - 7);
+	assert_int_equal(blen, 2);
+	n = snprintf(resp, sizeof resp,
+	             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+	assert_int_equal(rkc_http_response(resp, (size_t)n, &off, &blen, err, sizeof err), 200);
+	assert_int_equal(blen, 2);
+	assert_memory_equal(resp + off, "ok", 2);
+}
+
 int
 main(void)
 {
@@ -103,6 +171,8 @@ main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_dechunk),
+		cmocka_unit_test(test_header_nul),
+		cmocka_unit_test(test_response_unusable_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

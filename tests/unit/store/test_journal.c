@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -327,6 +328,69 @@ test_reserve_refuses_changes_not_reads(void **state)
 	assert_int_equal(orgs(f, 4), 1);
 }
 
+/* Another process holds audit.db's write lock for a moment (an offline
+ * admin command appending its own record beside the running server):
+ * the journal waits for it, like any writer, instead of failing the
+ * batch — a change's forward and a read's direct append both get
+ * through, and so does the other process's record. */
+struct holder {
+	const struct fx *f;
+	int rc;
+};
+
+static void *
+hold_trail(void *arg)
+{
+	struct holder *h = arg;
+	char sql[200];
+	sqlite3 *db = NULL;
+	int n;
+
+	n = snprintf(sql, sizeof(sql), "PRAGMA key = \"x'");
+	for (int i = 0; i < 32; i++)
+		n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%02x",
+		              h->f->cfg.audit_key.bytes[i]);
+	snprintf(sql + n, sizeof(sql) - (size_t)n, "'\"");
+	h->rc = -1;
+	if (sqlite3_open(h->f->audit, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA cipher_page_size = 4096", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	usleep(300 * 1000);
+	h->rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+out:
+	sqlite3_close(db);
+	return NULL;
+}
+
+static void
+test_waits_for_another_writer_of_the_trail(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_store(f);
+	struct holder h = {.f = f};
+	pthread_t t;
+
+	assert_int_equal(run_one(s, JOP_WRITE, 1, false), RK_OK);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(pthread_create(&t, NULL, hold_trail, &h), 0);
+		usleep(50 * 1000); /* the other process has the lock now */
+		if (round == 0)
+			assert_int_equal(run_one(s, JOP_WRITE, 2, false), RK_OK);
+		else
+			assert_int_equal(run_one(s, JOP_READ, 3, true), RK_OK);
+		pthread_join(t, NULL);
+		assert_int_equal(h.rc, SQLITE_OK);
+	}
+	store_close(s, NULL, NULL);
+	assert_int_equal(records(f, "test.write", 2, RK_OK), 1);
+	assert_int_equal(records(f, "test.read", 3, RK_OK), 1);
+	assert_int_equal(orgs(f, 2), 1);
+}
+
 int
 main(void)
 {
@@ -336,6 +400,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_failure_recorded_as_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_ids_not_reused_after_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_refuses_changes_not_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waits_for_another_writer_of_the_trail, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

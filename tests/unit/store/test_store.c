@@ -109,7 +109,7 @@ test_wrong_key_refused(void **state)
 /* PRAGMA rekey on a file of its own: afterwards only the new key opens
  * it, the rows are all there and integrity_check is ok; a key that
  * opens nothing is told apart from an unreadable file. (Killing it
- * midway is tests/integration/53-rekey-kill.c.) */
+ * midway is tests/integration/56-rekey-kill.c.) */
 static void
 test_file_rekey(void **state)
 {
@@ -402,7 +402,7 @@ ok_reconcile(struct store_conn *wc, void *arg)
 }
 
 static const struct store_journal failing_journal = {
-	failing_stage, failing_forward, failing_append, ok_reconcile};
+	failing_stage, failing_forward, failing_append, ok_reconcile, NULL};
 
 /* No action without its record: a journal that cannot be written fails
  * the whole batch, and nothing of it is committed. */

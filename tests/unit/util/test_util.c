@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "renkei.pb-c.h"
+#include "util/clock.h"
 #include "util/conf.h"
 #include "util/err.h"
 #include "util/idmap.h"
@@ -159,6 +160,29 @@ test_conf(void **state)
 	conf_fini(&c);
 }
 
+/* The watch counts a step of the wall clock back, beyond the threshold,
+ * against the monotonic clock; forward steps and small drift do not. */
+static void
+test_clock_watch(void **state)
+{
+	struct rk_clock_watch w = {0};
+	int st = rk_clock_sync_state();
+
+	(void)state;
+	assert_true(st == RK_CLOCK_SYNCED || st == RK_CLOCK_UNSYNCED ||
+	            st == RK_CLOCK_UNKNOWN);
+	assert_non_null(rk_clock_sync_name(st));
+	assert_int_equal(rk_clock_watch_step(&w, 1000000, 500, 2000), 0); /* first */
+	assert_int_equal(rk_clock_watch_step(&w, 1001000, 1500, 2000), 0);
+	assert_int_equal(rk_clock_watch_step(&w, 1001990, 2500, 2000), 0); /* drift */
+	assert_int_equal(rk_clock_watch_step(&w, 1090000, 3500, 2000), 0); /* forward */
+	/* back 1 s in 1 s: 2 s behind, not more than the threshold */
+	assert_int_equal(rk_clock_watch_step(&w, 1089000, 4500, 2000), 0);
+	/* back 6 s in 1 s: 7 s behind */
+	assert_int_equal(rk_clock_watch_step(&w, 1083000, 5500, 2000), 7000);
+	assert_int_equal(rk_clock_watch_step(&w, 1084000, 6500, 2000), 0);
+}
+
 int
 main(void)
 {
@@ -169,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_conf),
+		cmocka_unit_test(test_clock_watch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * 54-signing-rotation: `renkei-server audit rotate-key` (issue 12,
+ * 57-signing-rotation: `renkei-server audit rotate-key` (issue 12,
  * item 2). The server records, stops, the signing key is rotated
  * offline (refused while the server runs), the server records more and
  * stops, and then:

@@ -1,5 +1,5 @@
 /*
- * 52-keys: keys apart from the data, wrapped under a key-encryption key
+ * 55-keys: keys apart from the data, wrapped under a key-encryption key
  * (issue 12, item 1).
  *
  *  - The server starts with its keys wrapped in the key folder beside

@@ -1,5 +1,5 @@
 /*
- * 53-rekey-kill: `renkei-server rekey` killed with SIGKILL at random
+ * 56-rekey-kill: `renkei-server rekey` killed with SIGKILL at random
  * moments (issue 12, item 2). care.db is made large enough (tens of MiB
  * of posts) that a rekey takes a while; one rekey is timed whole (T),
  * then each cycle starts `rekey care` (every third cycle `rekey audit`)
