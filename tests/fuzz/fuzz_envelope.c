@@ -359,7 +359,7 @@ server_open(void)
 	CHECK(cfg.care_path != NULL);
 	cfg.wake = on_wake;
 	h.journal.appended = 0;
-	cfg.journal = audit_journal_batch;
+	cfg.journal = &audit_store_journal;
 	cfg.journal_arg = &h.journal;
 	if (store_open(&h.store, &cfg, err, sizeof(err)) != RK_OK)
 		dprintf(fuzz_report_fd, "fuzz_envelope: %s\n", err);
@@ -463,7 +463,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	set("argon2_t", "1");
 	set("argon2_m_kib", "8");
 	set("login_max_failures", "1000");
-	set("login_lockout_s", "1");
+	set("login_delay_s", "1");
+	set("login_max_failures_per_address", "100000");
 	/* Sessions that last the run; rates that never refuse the harness
 	 * (rate_take itself still runs for every request). */
 	set("session_idle_s", "2592000");
