@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
@@ -60,6 +61,22 @@ queue_clear(struct pss *p)
 	p->q_cap = p->q_head = 0;
 }
 
+/*
+ * Closing a connection we decided to close (culled, too large, timed out,
+ * session ended, shutdown). First politely: the close frame, with code
+ * and reason, goes out after what is queued. A client that reads nothing
+ * will not take it, nor one whose socket buffers hold megabytes it has
+ * stopped reading (a culled watcher). lws's own close steps would wait
+ * 5 s for the frame to go, then 5 s for a TLS shutdown that never comes;
+ * and once the socket is closed the kernel goes on sending what it holds,
+ * so such a client would see its end only after reading all of that — in
+ * practice at its ping hang-up, or never. So after close_grace_s the TCP
+ * connection is reset (SO_LINGER 0, then closed): the kernel drops what
+ * it still holds for it, and the client sees ECONNRESET as soon as it
+ * reads. The timer is lws's per-connection hrtimer, which lws's close
+ * steps leave alone (they use the pending-timeout slot, and set it anew
+ * at each step).
+ */
 static void
 start_close(struct pss *p, int code, const char *reason)
 {
@@ -70,9 +87,25 @@ start_close(struct pss *p, int code, const char *reason)
 	snprintf(p->close_reason, sizeof(p->close_reason), "%s", reason);
 	int w = lws_callback_on_writable(p->wsi);
 	LOG_D("NET-CLOSE-START", "code=%d writable_rc=%d", code, w);
-	/* A client that reads nothing will not take our close frame either:
-	 * do not wait for it forever. */
-	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, 5);
+	lws_set_timer_usecs(p->wsi,
+	                    (lws_usec_t)p->net->conf->close_grace_s * LWS_US_PER_SEC);
+}
+
+/* The grace is over: reset the connection now (see start_close). */
+static void
+reset_connection(struct pss *p)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	lws_sockfd_type fd = lws_get_socket_fd(p->wsi);
+
+	p->net->stats.closed_reset++;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+		LOG_W("NET-CLOSE-RESET-FAIL", "code=%d fd=%d", p->close_code, (int)fd);
+	LOG_I("NET-CLOSE-RESET", "code=%d grace_s=%d", p->close_code,
+	      p->net->conf->close_grace_s);
+	/* lws marks a timed-out socket unusable and closes it without a
+	 * shutdown or a flush: with SO_LINGER 0, a reset. */
+	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 static int
@@ -306,6 +339,10 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		return on_receive(p, in, len);
+	case LWS_CALLBACK_TIMER:
+		if (p != NULL && p->net != NULL && p->closing)
+			reset_connection(p);
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(p);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

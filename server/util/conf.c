@@ -51,6 +51,10 @@ static const struct conf_entry conf_table[] = {
 	          "send a WebSocket ping after this long without traffic"),
 	INT_ENTRY(ping_hangup_s, "75", 10, 7200,
 	          "close a connection silent for this long"),
+	INT_ENTRY(close_grace_s, "2", 1, 60,
+	          "a connection the server closes (culled, too large, timed out, "
+	          "session ended) that has not taken its close frame by then is "
+	          "reset"),
 	INT_ENTRY(login_timeout_s, "30", 1, 3600,
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,

@@ -26,6 +26,7 @@ struct conf {
 	int out_queue_bytes;
 	int ping_interval_s;
 	int ping_hangup_s;
+	int close_grace_s;
 	int login_timeout_s;
 	int prelogin_max_requests;
 	int prelogin_max_message_bytes;

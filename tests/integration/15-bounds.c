@@ -7,6 +7,11 @@
  * And a session's request rate (5 writes per second here, a burst of 10):
  * past it a request is RESOURCE_EXHAUSTED with a retry hint, nothing is
  * stored, and after the hint the same request goes through.
+ *
+ * And a connection the server closes because it timed out (no login
+ * within login_timeout_s, 2 s here) that does not answer the close frame
+ * is reset close_grace_s (2 s) after the close began, not kept for lws's
+ * close timeouts or the ping hang-up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +25,8 @@ static int
 setup(void **state)
 {
 	static const char *const args[] = {"--max-connections-per-address", "4",
-	                                   "--rate-write-per-s", "5", NULL};
+	                                   "--rate-write-per-s", "5",
+	                                   "--login-timeout-s", "2", "--log-level", "debug", NULL};
 	struct h_server *s = h_server_up(args);
 
 	*state = s;
@@ -134,12 +140,55 @@ test_session_rate(void **state)
 	rkc_close(c);
 }
 
+static void
+test_timed_out_socket_is_reset(void **state)
+{
+	struct h_server *s = *state;
+	long resets = metric(s, "\nrenkei_close_resets_total "), open = -1;
+	struct h_raw *r = h_raw_connect(s, "renkei.v1", 5000);
+	uint8_t *payload = NULL;
+	size_t len = 0;
+	int op, code = -1;
+	int64_t t0, took;
+
+	assert_true(resets >= 0);
+	assert_non_null(r);
+	/* It never logs in and reads nothing, so it never answers the close
+	 * frame of the login timeout either. Its socket ends anyway, within
+	 * the grace of the start of the close (lws alone would hold it 5 s
+	 * for a TLS shutdown that never comes, and the ping hang-up is 75 s). */
+	assert_int_equal(h_server_wait_log(s, "event=NET-CLOSE-START code=4002", 10000), 0);
+	t0 = h_mono_ms();
+	while ((open = metric(s, "\nrenkei_sockets ")) != 1 && h_mono_ms() - t0 < 15000)
+		h_sleep_ms(100);
+	took = h_mono_ms() - t0;
+	print_message("timed-out socket ended %lld ms after its close began\n",
+	              (long long)took);
+	assert_int_equal(open, 1); /* only this /metrics request */
+	assert_true(took < 2000 + 1000);
+	assert_int_equal(h_server_wait_log(s, "event=NET-CLOSE-RESET code=4002", 1000), 0);
+	assert_true(metric(s, "\nrenkei_close_resets_total ") > resets);
+	/* What reached it before: the close frame with 4002, then the end. */
+	op = h_raw_recv_frame(r, 5000, &payload, &len);
+	assert_int_equal(op, RKC_OP_CLOSE);
+	if (len >= 2)
+		code = payload[0] << 8 | payload[1];
+	free(payload);
+	assert_int_equal(code, 4002);
+	t0 = h_mono_ms();
+	assert_int_equal(h_raw_recv_frame(r, 5000, &payload, &len), -1);
+	assert_true(h_mono_ms() - t0 < 1000);
+	free(payload);
+	h_raw_close(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_per_address_limit),
 	    cmocka_unit_test(test_session_rate),
+	    cmocka_unit_test(test_timed_out_socket_is_reset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
