@@ -57,8 +57,13 @@ struct conf {
 	char *metrics_access;
 	int upload_max_bytes;
 	int upload_max_per_user;
+	int upload_quota_mb;
 	int upload_max_total_mb;
 	int upload_abandon_s;
+	int export_max_mb;
+	int export_max_per_user;
+	int export_max_concurrent;
+	int export_idle_s;
 	int attachment_orphan_s;
 };
 
