@@ -116,7 +116,8 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
 	INT_ENTRY(upload_max_bytes, "20971520", 1024, 256 << 20,
-	          "largest photo accepted (bytes)"),
+	          "largest photo accepted (bytes); a larger one is refused "
+	          "RESOURCE_EXHAUSTED"),
 	INT_ENTRY(upload_max_per_user, "4", 1, 1000,
 	          "uploads one user may have in progress (begun, not finished); "
 	          "one more is refused RESOURCE_EXHAUSTED"),
@@ -331,10 +332,10 @@ conf_print_help(FILE *out)
 			name[j] = e->name[j] == '_' ? '-' : e->name[j];
 		name[j] = '\0';
 		if (e->type == CONF_INT)
-			fprintf(out, "  --%-22s %s [default %s, %ld..%ld]\n", name,
+			fprintf(out, "  --%-27s %s [default %s, %ld..%ld]\n", name,
 			        e->help, e->def, e->min, e->max);
 		else
-			fprintf(out, "  --%-22s %s%s%s%s\n", name, e->help,
+			fprintf(out, "  --%-27s %s%s%s%s\n", name, e->help,
 			        e->def[0] ? " [default " : "", e->def,
 			        e->def[0] ? "]" : "");
 	}
