@@ -9,7 +9,9 @@
  *                    samples, the report
  *   bench_target.c   where to connect (loopback only) and the TLS context
  *   bench_net.c      an event loop of many client connections (epoll,
- *                    non-blocking sockets and OpenSSL, WebSocket frames)
+ *                    non-blocking sockets and OpenSSL)
+ *   bench_ws.c       ... and what they say: the WebSocket upgrade, frames,
+ *                    login (bench_loop.h: what the two share)
  *   bench_setup.c    bench users, patients and sheets (a ward file
  *                    imported with renkei-server import), logging them in
  *   bench_server.c   the server seen from outside: PID, CPU, RSS, /metrics
@@ -162,7 +164,7 @@ struct bconn {
 	int64_t t_begin;       /* handshake started (ns) */
 	int64_t t_ready;       /* ready (ns) */
 	char why[160];         /* why it closed */
-	/* private to bench_net.c */
+	/* private to bench_net.c and bench_ws.c */
 	struct bench_loop *loop;
 	uint32_t idx, gen;
 	int hs;                /* counted as handshaking */
