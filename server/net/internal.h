@@ -13,6 +13,13 @@
 #include "util/frame.h"
 #include "util/idmap.h"
 
+/* A message read while reads were paused (net.c, transport_rx_flow). */
+struct held_msg {
+	struct held_msg *next;
+	size_t len;
+	uint8_t data[];
+};
+
 /* A WebSocket connection. */
 struct pss {
 	struct net *net;
@@ -29,6 +36,12 @@ struct pss {
 	bool closing;
 	int close_code;
 	char close_reason[124];
+	/* paused reads (max_inflight): see transport_rx_flow */
+	bool rx_paused;  /* api asked: hand it nothing more for now */
+	bool lws_paused; /* lws does not read the socket */
+	struct held_msg *held, **held_tail;
+	size_t held_bytes;
+	lws_sorted_usec_list_t rx_sul;
 };
 
 /* An HTTPS request: answered at once (healthz, metrics) or later by api

@@ -151,13 +151,101 @@ transport_close(void *handle, int code, const char *reason)
 	start_close(handle, code, reason);
 }
 
+/*
+ * Pausing reads while a connection has max_inflight requests in flight.
+ * The pause is asked for while a message is being handed over, that is
+ * inside lws's read of the socket. Turning lws's rx flow control on right
+ * there is what the lws examples do, but in lws 4.1 it can spin forever:
+ * when the rest of the chunk it read is cached and OpenSSL still holds
+ * decrypted bytes of the same record (requests pipelined in 16 KiB
+ * records), its read loop goes back to the cache, which flow control
+ * will not let it use, then back to OpenSSL's pending bytes, and so on —
+ * the service thread at 100 % and nobody answered. So the pause takes
+ * effect in two steps: at once for api (what lws still hands over in
+ * this read is held here, in order: at most about one TLS record, or one
+ * message), and for the socket on the next turn of the service loop (a
+ * zero-delay sul), where lws has nothing cached. Resuming hands api what
+ * was held first, and lets lws read again only if api did not pause
+ * once more.
+ */
+static void
+rx_sul_cb(lws_sorted_usec_list_t *sul)
+{
+	struct pss *p = lws_container_of(sul, struct pss, rx_sul);
+
+	if (p->net == NULL || p->closing)
+		return;
+	if (p->rx_paused) {
+		if (!p->lws_paused && lws_rx_flow_control(p->wsi, 0) == 0)
+			p->lws_paused = true;
+		return;
+	}
+	while (p->held != NULL && !p->rx_paused && !p->closing) {
+		struct held_msg *h = p->held;
+		p->held = h->next;
+		if (p->held == NULL)
+			p->held_tail = &p->held;
+		p->held_bytes -= h->len;
+		api_on_message(p->net->api, p->conn, h->data, h->len);
+		free(h);
+	}
+	if (!p->rx_paused && !p->closing && p->lws_paused &&
+	    lws_rx_flow_control(p->wsi, 1) == 0)
+		p->lws_paused = false;
+}
+
 static void
 transport_rx_flow(void *handle, int allow)
 {
 	struct pss *p = handle;
 
-	if (p->wsi != NULL && !p->closing)
-		lws_rx_flow_control(p->wsi, allow);
+	if (p->wsi == NULL || p->closing)
+		return;
+	p->rx_paused = !allow;
+	lws_sul_schedule(lws_get_context(p->wsi), 0, &p->rx_sul, rx_sul_cb, 1);
+}
+
+static void
+held_free(struct pss *p)
+{
+	while (p->held != NULL) {
+		struct held_msg *h = p->held;
+		p->held = h->next;
+		free(h);
+	}
+	p->held_tail = &p->held;
+	p->held_bytes = 0;
+}
+
+/* A whole message for api: now, or after the pause. */
+static void
+deliver(struct pss *p, const void *data, size_t len)
+{
+	struct net *n = p->net;
+	struct held_msg *h;
+
+	n->stats.frames_in++;
+	n->stats.bytes_in += len;
+	if (!p->rx_paused && p->held == NULL) {
+		api_on_message(n->api, p->conn, data, len);
+		return;
+	}
+	/* Bounded by what one read of lws can hold; anything more is a bug
+	 * here, not the client's doing, but memory stays bounded anyway. */
+	if (p->held_bytes + len > (size_t)n->conf->max_message_bytes + 262144) {
+		LOG_E("NET-HELD-OVER", "bytes=%zu", p->held_bytes + len);
+		held_free(p);
+		start_close(p, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+		            "too many requests in flight");
+		return;
+	}
+	h = rk_malloc(sizeof(*h) + len);
+	h->next = NULL;
+	h->len = len;
+	memcpy(h->data, data, len);
+	*p->held_tail = h;
+	p->held_tail = &h->next;
+	p->held_bytes += len;
 }
 
 struct api_transport
@@ -235,9 +323,7 @@ on_receive(struct pss *p, const void *in, size_t len)
 	             lws_remaining_packet_payload(p->wsi) == 0;
 	if (final && p->rx_len == 0) {
 		/* The common case: a whole message in one piece, no copy. */
-		n->stats.frames_in++;
-		n->stats.bytes_in += len;
-		api_on_message(n->api, p->conn, in, len);
+		deliver(p, in, len);
 		return 0;
 	}
 	if (p->rx_len + len > p->rx_cap) {
@@ -252,9 +338,7 @@ on_receive(struct pss *p, const void *in, size_t len)
 	memcpy(p->rx + p->rx_len, in, len);
 	p->rx_len += len;
 	if (final) {
-		n->stats.frames_in++;
-		n->stats.bytes_in += p->rx_len;
-		api_on_message(n->api, p->conn, p->rx, p->rx_len);
+		deliver(p, p->rx, p->rx_len);
 		p->rx_len = 0;
 		/* Do not keep a large buffer around for an idle connection. */
 		if (p->rx_cap > 65536) {
@@ -322,6 +406,7 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		memset(p, 0, sizeof(*p));
 		p->net = net_of(wsi);
 		p->wsi = wsi;
+		p->held_tail = &p->held;
 		addr[0] = '\0';
 		lws_get_peer_simple(wsi, addr, sizeof(addr));
 		p->conn = api_conn_open(p->net->api, p, addr);
@@ -330,6 +415,8 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLOSED:
 		if (p->net == NULL)
 			return 0;
+		lws_sul_cancel(&p->rx_sul);
+		held_free(p);
 		api_conn_closed(p->net->api, &p->conn);
 		queue_clear(p);
 		free(p->rx);
