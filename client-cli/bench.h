@@ -18,6 +18,7 @@
  *   bench_posts.c    scenario posts
  *   bench_conns.c    scenarios connections and reconnect
  *   bench_read.c     scenarios timeline and upload
+ *   bench_flood.c    scenario flood
  *
  * Calls go one way: bench.c calls the scenarios, which call
  * bench_setup.c, bench_server.c and bench_net.c; bench_setup.c calls
@@ -76,6 +77,13 @@ struct bench_opts {
 	int limit;               /* timeline: page size */
 	const char *photo;       /* upload: a file to send; NULL = generated */
 	int window;              /* handshakes in flight at once */
+	int requests;            /* flood: pipelined requests */
+	int partial;             /* flood: connections with a partial message */
+	int partial_bytes;       /* flood: ... the size it announces */
+	int partial_sent;        /* flood: ... the bytes of it sent */
+	int attempts;            /* flood: wrong passwords in all */
+	int attackers;           /* flood: ... from this many connections */
+	double read_rate;        /* flood: the reader's timeline reads/s */
 	int no_setup;            /* do not run setup by ourselves */
 };
 
@@ -215,6 +223,14 @@ void bl_drop(struct bconn *c, int graceful);
 /* Send env with the connection's next request id (written into env);
  * returns the id, or 0 if the connection is not usable. */
 uint64_t bl_send(struct bconn *c, Renkei__V1__Envelope *env);
+/* The same, queued only: many go out in one write with bl_kick (0, or -1
+ * if the connection failed). */
+uint64_t bl_queue(struct bconn *c, Renkei__V1__Envelope *env);
+int bl_kick(struct bconn *c);
+/* Start one binary message announcing `declared` bytes and send only
+ * `sent` (< declared) of them; nothing more can be sent on c after it.
+ * For the flood scenario. 0, or -1. */
+int bl_send_partial(struct bconn *c, uint64_t declared, size_t sent);
 /* Wait up to timeout_ms for events and handle them. Returns -1 on an
  * epoll failure, else 0. */
 int bl_poll(struct bench_loop *l, int timeout_ms);
@@ -297,5 +313,6 @@ int bench_cmd_connections(struct bench_opts *o);
 int bench_cmd_reconnect(struct bench_opts *o);
 int bench_cmd_timeline(struct bench_opts *o);
 int bench_cmd_upload(struct bench_opts *o);
+int bench_cmd_flood(struct bench_opts *o);
 
 #endif

@@ -44,7 +44,7 @@ bws_send_control(struct bconn *c, int opcode, const uint8_t *payload, size_t len
 }
 
 uint64_t
-bl_send(struct bconn *c, Renkei__V1__Envelope *env)
+bl_queue(struct bconn *c, Renkei__V1__Envelope *env)
 {
 	uint8_t mask[4], *p;
 	size_t len;
@@ -56,9 +56,48 @@ bl_send(struct bconn *c, Renkei__V1__Envelope *env)
 	p = frame_begin(c, RKC_OP_BINARY, len, mask);
 	renkei__v1__envelope__pack(env, p);
 	rkc_ws_mask(p, len, mask, 0);
-	if (bn_flush(c) != 0)
-		return 0;
 	return env->request_id;
+}
+
+int
+bl_kick(struct bconn *c)
+{
+	if (c->ssl == NULL)
+		return -1;
+	return bn_flush(c);
+}
+
+uint64_t
+bl_send(struct bconn *c, Renkei__V1__Envelope *env)
+{
+	uint64_t rid = bl_queue(c, env);
+
+	if (rid == 0 || bn_flush(c) != 0)
+		return 0;
+	return rid;
+}
+
+int
+bl_send_partial(struct bconn *c, uint64_t declared, size_t sent)
+{
+	uint8_t hdr[RKC_WS_MAX_HEADER], mask[4], *p;
+	size_t h;
+
+	if (c->state != BC_READY || c->ssl == NULL || sent >= declared)
+		return -1;
+	if (RAND_bytes(mask, 4) != 1)
+		memset(mask, 0x5a, 4);
+	h = rkc_ws_header_encode(hdr, 1, RKC_OP_BINARY, declared, mask);
+	bn_ensure(&c->out, &c->out_cap, c->out_len + h + sent);
+	memcpy(c->out + c->out_len, hdr, h);
+	p = c->out + c->out_len + h;
+	/* A protobuf field 1 (request_id) and then bytes that never end. */
+	memset(p, 0x41, sent);
+	if (sent > 0)
+		p[0] = 0x08;
+	rkc_ws_mask(p, sent, mask, 0);
+	c->out_len += h + sent;
+	return bn_flush(c);
 }
 
 static void
