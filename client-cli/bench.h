@@ -18,7 +18,7 @@
  *   bench_posts.c    scenario posts
  *   bench_conns.c    scenarios connections and reconnect
  *   bench_read.c     scenarios timeline and upload
- *   bench_flood.c    scenario flood
+ *   bench_flood.c    scenario flood (its reader: bench_flood_reader.c)
  *
  * Calls go one way: bench.c calls the scenarios, which call
  * bench_setup.c, bench_server.c and bench_net.c; bench_setup.c calls
@@ -306,6 +306,26 @@ long bench_rss_kib(int pid);
  * delivery), threads, commits and batch sizes. */
 void bench_server_rows(struct bench_report *r, const struct bench_snapshot *a,
                        const struct bench_snapshot *b, const char *pid_note);
+
+/* ---- the flood scenario's reader (bench_flood_reader.c) */
+
+#define FLOOD_PHASES 5
+struct flood_reader;
+/* Connect with token in a process of its own, fill `board` up to --fill
+ * posts, then read its latest page at --read-rate. Returns once it
+ * reads, or NULL with why. */
+struct flood_reader *flood_reader_start(struct bench_opts *o, struct bench_target *t,
+                                        const char *token, const char *board, char *why,
+                                        size_t whylen);
+/* Reads due from now on count for `phase` (0..FLOOD_PHASES-1; -1: none). */
+void flood_reader_phase(struct flood_reader *r, int phase);
+/* Stop reading and collect the samples (before flood_reader_samples). */
+void flood_reader_stop(struct flood_reader *r);
+struct bench_samples *flood_reader_samples(struct flood_reader *r, int phase,
+                                           uint64_t *errors);
+/* Why it stopped early or what went wrong first; "" if nothing. */
+const char *flood_reader_why(const struct flood_reader *r);
+void flood_reader_free(struct flood_reader *r);
 
 /* ---- scenarios */
 int bench_cmd_posts(struct bench_opts *o);

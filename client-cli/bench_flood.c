@@ -2,11 +2,11 @@
  * Scenario flood: what hostile or broken clients do to everyone else.
  *
  * One user (the first member of the first bench board) reads the latest
- * page of its board at a steady --read-rate from start to end; each
- * read's latency is measured from the moment it was due (so a server
- * that stalls is not hidden by a reader that waits for it). First a
- * quiet baseline (--duration), then one phase after another, each with
- * nothing else running:
+ * page of its board at a steady --read-rate from start to end, on a
+ * thread of its own (bench_flood_reader.c); each read's latency is
+ * measured from the moment it was due. First a quiet baseline
+ * (--duration), then one phase after another, each with nothing else
+ * running:
  *
  *   (a) --conns connections (default 5000) from this one address: TCP,
  *       TLS and the WebSocket upgrade, then held (--hold) without a login;
@@ -42,21 +42,18 @@
 #define SETTLE_NS 1000000000LL
 #define PHASE_MAX_NS (300LL * 1000000000)
 #define RSS_EVERY_NS 50000000LL
-#define READ_WINDOW 16  /* reads in flight at most */
-#define RING 64         /* > READ_WINDOW: request id -> when it was due */
 #define BATCH 1000      /* pipelined requests queued per turn of the loop */
 #define OUT_HIGH ((size_t)256 * 1024)
 #define TARGET_P99_MS 200.0
 #define TARGET_PARTIAL_MIB 50.0
 
-enum role { R_READER = 1, R_FLOODER, R_CONN, R_PARTIAL, R_GUESSER };
+enum role { R_FLOODER = 1, R_CONN, R_PARTIAL, R_GUESSER };
 enum { PH_BASE, PH_CONNS, PH_PIPE, PH_PARTIAL, PH_LOGINS, PH_N };
+_Static_assert(PH_N == FLOOD_PHASES, "the reader counts every phase");
 
 struct phase {
 	const char *key; /* JSON */
 	char title[96];
-	struct bench_samples lat;
-	uint64_t read_errors;
 	int64_t t0, t1, work_ns;
 	long rss_before, rss_peak, rss_end, rss_after;
 	struct bench_snapshot sa, sb;
@@ -65,28 +62,17 @@ struct phase {
 	char why[160]; /* the first unexpected end or answer */
 };
 
-struct due {
-	uint64_t rid;
-	int64_t due_ns;
-	struct phase *ph;
-};
-
 struct flood {
 	struct bench_opts *o;
 	struct bench_env e;
 	struct bench_loop *l;
+	struct flood_reader *reader;
 	int pid;
 	char board[64], flood_board[64];
 	struct phase ph[PH_N];
-	struct phase *cur;  /* the phase reads are counted in, or NULL */
 	int64_t now;
-	/* the reader */
-	struct bconn *reader, *flooder;
-	int reading, filling, to_post, posting;
-	int64_t next_read, period_ns;
-	int outstanding;
-	struct due ring[RING];
-	char reader_why[200];
+	struct bconn *flooder;
+	char why[200];
 	/* the phase's connections */
 	struct bconn **conns;
 	size_t nconns, ended;
@@ -98,102 +84,6 @@ note(struct phase *p, const char *why)
 {
 	if (p != NULL && p->why[0] == '\0')
 		snprintf(p->why, sizeof p->why, "%s", why);
-}
-
-/* ---- the reader */
-
-static void
-send_read(struct flood *f, int64_t due_ns)
-{
-	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__TimelineRequest tr = RENKEI__V1__TIMELINE_REQUEST__INIT;
-	uint64_t rid;
-
-	tr.patient = f->board;
-	tr.limit = (uint32_t)f->o->limit;
-	env.body_case = RENKEI__V1__ENVELOPE__BODY_TIMELINE_REQUEST;
-	env.timeline_request = &tr;
-	rid = bl_send(f->reader, &env);
-	if (rid == 0)
-		return;
-	f->ring[rid % RING] = (struct due){rid, due_ns, f->cur};
-	f->outstanding++;
-}
-
-static void
-send_fill_post(struct flood *f)
-{
-	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__CreatePostRequest cp = RENKEI__V1__CREATE_POST_REQUEST__INIT;
-	char id[64];
-
-	snprintf(id, sizeof id, "flood-%lld-%d-%d", (long long)bench_now_ns(), (int)getpid(),
-	         f->to_post);
-	cp.patient = f->board;
-	cp.client_id = id;
-	cp.kind = RENKEI__V1__POST_KIND__VISIT_NOTE;
-	cp.visibility = RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL;
-	cp.text = "訪問。血圧118/70、SpO2 97%。食事は半量、水分よく摂れている。";
-	env.body_case = RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST;
-	env.create_post_request = &cp;
-	if (bl_send(f->reader, &env) != 0) {
-		f->to_post--;
-		f->posting++;
-	}
-}
-
-/* Reads that are due, at most READ_WINDOW in flight. A reader more than
- * a second behind skips ahead (the lateness it had is in the samples). */
-static void
-reader_tick(struct flood *f)
-{
-	if (!f->reading || f->reader->state != BC_READY)
-		return;
-	if (f->now - f->next_read > 1000000000LL)
-		f->next_read = f->now;
-	while (f->next_read <= f->now && f->outstanding < READ_WINDOW) {
-		send_read(f, f->next_read);
-		f->next_read += f->period_ns;
-	}
-}
-
-static void
-reader_message(struct flood *f, Renkei__V1__Envelope *env, int64_t now)
-{
-	struct due *d = &f->ring[env->request_id % RING];
-
-	if (f->filling) {
-		/* the board's size first, then the posts that fill it */
-		if (env->body_case == RENKEI__V1__ENVELOPE__BODY_TIMELINE_RESPONSE) {
-			uint64_t have = env->timeline_response->last_seq;
-			f->to_post = have < (uint64_t)f->o->fill ? f->o->fill - (int)have : 0;
-		} else if (env->body_case == RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE) {
-			f->posting--;
-		} else if (env->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR) {
-			snprintf(f->reader_why, sizeof f->reader_why, "filling the board: %s",
-			         env->error->message);
-			f->filling = 0;
-			return;
-		}
-		while (f->to_post > 0 && f->posting < 8)
-			send_fill_post(f);
-		if (f->to_post == 0 && f->posting == 0)
-			f->filling = 0;
-		return;
-	}
-	if (d->rid != env->request_id || d->rid == 0)
-		return;
-	f->outstanding--;
-	d->rid = 0;
-	if (d->ph == NULL)
-		return;
-	if (env->body_case == RENKEI__V1__ENVELOPE__BODY_TIMELINE_RESPONSE) {
-		bench_samples_add(&d->ph->lat, now - d->due_ns);
-	} else {
-		d->ph->read_errors++;
-		if (env->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR)
-			note(d->ph, env->error->message);
-	}
 }
 
 /* ---- the phases' clients */
@@ -281,10 +171,8 @@ on_message(struct bconn *c, Renkei__V1__Envelope *env, int64_t now, void *arg)
 	struct flood *f = arg;
 	struct phase *p;
 
+	(void)now;
 	switch (c->tag) {
-	case R_READER:
-		reader_message(f, env, now);
-		break;
 	case R_FLOODER:
 		f->answered++;
 		count_answer(&f->ph[PH_PIPE], env, RENKEI__V1__ENVELOPE__BODY_TIMELINE_RESPONSE);
@@ -312,10 +200,8 @@ on_closed(struct bconn *c, void *arg)
 	struct phase *p = NULL;
 
 	switch (c->tag) {
-	case R_READER:
 	case R_FLOODER:
-		snprintf(f->reader_why, sizeof f->reader_why, "%s connection: %s",
-		         c->tag == R_READER ? "reader" : "pipelining", c->why);
+		snprintf(f->why, sizeof f->why, "the pipelining connection: %s", c->why);
 		return;
 	case R_CONN:
 		p = &f->ph[PH_CONNS];
@@ -346,7 +232,6 @@ turn(struct flood *f, int timeout_ms)
 {
 	(void)bl_poll(f->l, timeout_ms);
 	f->now = bench_now_ns();
-	reader_tick(f);
 }
 
 static void
@@ -362,7 +247,7 @@ watch_rss(struct flood *f, struct phase *p, int64_t *next)
 		p->rss_peak = rss;
 }
 
-/* Keep the loop going for ns, the reader reading. */
+/* Keep the loop going for ns. */
 static void
 idle(struct flood *f, struct phase *p, int64_t ns)
 {
@@ -446,12 +331,8 @@ run_phase(struct flood *f, int id, int64_t hold_ns)
 	bench_snapshot_take(f->o, &f->e.target, f->pid, &p->sa);
 	p->rss_before = p->rss_peak = p->sa.rss_kib;
 	f->now = bench_now_ns();
-	/* the reader was not served while the snapshot was taken: its
-	 * lateness is not the phase's */
-	if (f->next_read < f->now)
-		f->next_read = f->now;
 	p->t0 = f->now;
-	f->cur = p;
+	flood_reader_phase(f->reader, id);
 	switch (id) {
 	case PH_CONNS:
 		open_conns(f, (size_t)f->o->conns, R_CONN);
@@ -476,12 +357,8 @@ run_phase(struct flood *f, int id, int64_t hold_ns)
 		idle(f, p, hold_ns);
 	}
 	p->rss_end = f->pid > 0 ? bench_rss_kib(f->pid) : -1;
-	/* reads still in flight are not counted: their answers may wait
-	 * for the snapshot below */
 	p->t1 = bench_now_ns();
-	f->cur = NULL;
-	for (int i = 0; i < RING; i++)
-		f->ring[i].ph = NULL;
+	flood_reader_phase(f->reader, -1);
 	bench_snapshot_take(f->o, &f->e.target, f->pid, &p->sb);
 	drop_conns(f);
 	idle(f, NULL, SETTLE_NS);
@@ -494,8 +371,10 @@ static void
 phase_rows(struct flood *f, struct bench_report *r, int id)
 {
 	struct phase *p = &f->ph[id];
-	double p50 = (double)bench_samples_q(&p->lat, 0.5) / 1e6;
-	double p99 = (double)bench_samples_q(&p->lat, 0.99) / 1e6;
+	uint64_t errors = 0;
+	struct bench_samples *lat = flood_reader_samples(f->reader, id, &errors);
+	double p50 = (double)bench_samples_q(lat, 0.5) / 1e6;
+	double p99 = (double)bench_samples_q(lat, 0.99) / 1e6;
 	double wall = (double)(p->t1 - p->t0) / 1e9;
 	char l[160], k[96];
 
@@ -507,13 +386,13 @@ phase_rows(struct flood *f, struct bench_report *r, int id)
 	} while (0)
 	ROW("reader timeline p50", "read_p50_ms", p50, 1, "ms");
 	ROW("reader timeline p99", "read_p99_ms", p99, 1, "ms");
-	ROW("reader reads", "reads", (double)p->lat.n, 0, "");
-	if (p->read_errors > 0)
-		ROW("reader errors", "read_errors", (double)p->read_errors, 0, "");
+	ROW("reader reads", "reads", (double)lat->n, 0, "");
+	if (errors > 0)
+		ROW("reader errors", "read_errors", (double)errors, 0, "");
 	if (id != PH_BASE) {
 		snprintf(l, sizeof l, "%s: p99 < %.0f ms", p->title, TARGET_P99_MS);
 		snprintf(k, sizeof k, "%s_p99_target", p->key);
-		bench_row_text(r, l, k, p99 < TARGET_P99_MS && p->lat.n > 0 ? "met" : "missed");
+		bench_row_text(r, l, k, p99 < TARGET_P99_MS && lat->n > 0 ? "met" : "missed");
 		ROW("time for the phase's work", "work_s", (double)p->work_ns / 1e9, 1, "s");
 	}
 	if (p->rss_before >= 0) {
@@ -590,31 +469,24 @@ setup(struct flood *f)
 
 	bench_patient_code(f->board, sizeof f->board, o->members, 0);
 	bench_patient_code(f->flood_board, sizeof f->flood_board, o->members, 1);
+	f->reader = flood_reader_start(o, &f->e.target, f->e.tokens[0], f->board, f->why,
+	                               sizeof f->why);
+	if (f->reader == NULL)
+		return -1;
 	f->l = bl_new(&f->e.target, &cbs, o->window);
 	if (f->l == NULL)
 		abort();
-	f->reader = bl_open(f->l, f->e.tokens[0], NULL);
-	f->reader->tag = R_READER;
 	f->flooder = bl_open(f->l, f->e.tokens[o->members], NULL);
 	f->flooder->tag = R_FLOODER;
 	end = bench_now_ns() + 60LL * 1000000000;
-	while (!bench_stopping() && bench_now_ns() < end &&
-	       (f->reader->state != BC_READY || f->flooder->state != BC_READY) &&
-	       f->reader_why[0] == '\0')
+	while (!bench_stopping() && bench_now_ns() < end && f->flooder->state != BC_READY &&
+	       f->why[0] == '\0')
 		turn(f, 5);
-	if (f->reader->state != BC_READY || f->flooder->state != BC_READY)
+	if (f->flooder->state != BC_READY) {
+		if (f->why[0] == '\0')
+			snprintf(f->why, sizeof f->why, "the pipelining connection was not ready");
 		return -1;
-	/* the reader's board gets --fill posts first */
-	f->filling = 1;
-	send_read(f, 0);
-	f->outstanding = 0;
-	while (!bench_stopping() && bench_now_ns() < end && f->filling)
-		turn(f, 5);
-	if (f->filling || f->reader_why[0] != '\0')
-		return -1;
-	f->period_ns = (int64_t)(1e9 / o->read_rate);
-	f->next_read = bench_now_ns();
-	f->reading = 1;
+	}
 	idle(f, NULL, (int64_t)(o->warmup_s * 1e9));
 	return 0;
 }
@@ -650,9 +522,7 @@ bench_cmd_flood(struct bench_opts *o)
 	snprintf(f->ph[PH_LOGINS].title, sizeof f->ph[PH_LOGINS].title, "(d) %d passwords",
 	         o->attempts);
 	if (setup(f) != 0) {
-		rc = cli_fail(o->cli, CLI_EXIT_CONNECT, "flood: %s",
-		              f->reader_why[0] ? f->reader_why
-		                               : "stopped or timed out connecting the reader");
+		rc = cli_fail(o->cli, CLI_EXIT_CONNECT, "flood: %s", f->why);
 		goto out;
 	}
 	run_phase(f, PH_BASE, 0);
@@ -660,6 +530,7 @@ bench_cmd_flood(struct bench_opts *o)
 	run_phase(f, PH_PIPE, 0);
 	run_phase(f, PH_PARTIAL, (int64_t)(o->hold_s * 1e9));
 	run_phase(f, PH_LOGINS, 0);
+	flood_reader_stop(f->reader);
 
 	bench_report_init(&rep, "flood");
 	bench_describe(&rep, "one user reads its board's latest %d posts at %.0f/s while others "
@@ -669,15 +540,16 @@ bench_cmd_flood(struct bench_opts *o)
 		phase_rows(f, &rep, i);
 	if (f->pid <= 0)
 		bench_row_text(&rep, "server RSS and CPU", "server_note", pid_note);
-	if (f->reader_why[0])
-		bench_row_text(&rep, "reader", "reader_note", f->reader_why);
+	if (flood_reader_why(f->reader)[0])
+		bench_row_text(&rep, "reader", "reader_note", flood_reader_why(f->reader));
+	if (f->why[0])
+		bench_row_text(&rep, "pipelining connection", "pipeline_note", f->why);
 	bench_report_print(o, &rep);
-	rc = f->reader_why[0] || bench_stopping() ? CLI_EXIT_SERVER : CLI_EXIT_OK;
+	rc = f->why[0] || bench_stopping() ? CLI_EXIT_SERVER : CLI_EXIT_OK;
 out:
 	drop_conns(f);
 	bl_free(f->l);
-	for (int i = 0; i < PH_N; i++)
-		bench_samples_free(&f->ph[i].lat);
+	flood_reader_free(f->reader);
 	bench_env_close(&f->e);
 	free(f);
 	return rc;
