@@ -42,6 +42,10 @@ struct pss {
 	struct held_msg *held, **held_tail;
 	size_t held_bytes;
 	lws_sorted_usec_list_t rx_sul;
+	/* keepalive (net.c) */
+	lws_usec_t last_rx_us; /* last anything received: data or pong */
+	bool ping_wanted;      /* send a ping when writable */
+	bool ping_sent;        /* ... sent, nothing received since */
 };
 
 /* An HTTPS request: answered at once (healthz, metrics) or later by api
@@ -68,7 +72,7 @@ struct net {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	lws_sorted_usec_list_t tick_sul;
-	lws_retry_bo_t retry;
+	lws_retry_bo_t retry; /* all 0: lws's own keepalive is off (net.c) */
 	int nconns;
 	int admitted;             /* accepted sockets not yet ended (admit.c) */
 	struct idmap per_address; /* address key -> count (as a pointer) */

@@ -12,6 +12,10 @@
  * within login_timeout_s, 2 s here) that does not answer the close frame
  * is reset close_grace_s (2 s) after the close began, not kept for lws's
  * close timeouts or the ping hang-up.
+ *
+ * And keepalive (ping_interval_s 5, ping_hangup_s 10 here): a connection
+ * that sends nothing gets a ping after 5 s; one that answers stays open,
+ * one that does not is reset after 10 s.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +30,9 @@ setup(void **state)
 {
 	static const char *const args[] = {"--max-connections-per-address", "4",
 	                                   "--rate-write-per-s", "5",
-	                                   "--login-timeout-s", "2", "--log-level", "debug", NULL};
+	                                   "--login-timeout-s", "2", "--log-level", "debug",
+	                                   "--ping-interval-s", "5", "--ping-hangup-s", "10",
+	                                   NULL};
 	struct h_server *s = h_server_up(args);
 
 	*state = s;
@@ -182,6 +188,67 @@ test_timed_out_socket_is_reset(void **state)
 	h_raw_close(r);
 }
 
+static void
+test_keepalive(void **state)
+{
+	struct h_server *s = *state;
+	struct h_raw *r = h_raw_connect(s, "renkei.v1", 5000);
+	struct rkc *c = h_connect_login(s, "ns.kobayashi", NULL);
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT, *e;
+	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t buf[512], frame[600], *payload = NULL;
+	size_t n, len = 0;
+	long hangups = metric(s, "\nrenkei_hangups_total ");
+	int64_t t0;
+	int op, pings = 0;
+
+	assert_non_null(r);
+	assert_non_null(c);
+	assert_true(hangups >= 0);
+	/* The raw one logs in (so that the login timeout is not what ends
+	 * it), then reads but never answers. */
+	lr.login = "pt.ito";
+	lr.password = H_DEMO_PASSWORD;
+	env.request_id = 1;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
+	env.login_request = &lr;
+	n = renkei__v1__envelope__pack(&env, buf);
+	n = h_ws_frame(frame, sizeof(frame), 1, RKC_OP_BINARY, 1, buf, n);
+	assert_int_equal(h_raw_write(r, frame, n), 0);
+	assert_int_equal(h_raw_recv_frame(r, H_TIMEOUT_MS, &payload, &len), RKC_OP_BINARY);
+	free(payload);
+	t0 = h_mono_ms();
+	for (;;) {
+		int64_t t = h_mono_ms();
+		op = h_raw_recv_frame(r, 200, &payload, &len);
+		free(payload);
+		payload = NULL;
+		if (op == RKC_OP_PING) {
+			print_message("ping after %lld ms\n", (long long)(h_mono_ms() - t0));
+			pings++;
+		} else if (op < 0 && h_mono_ms() - t < 150) {
+			break; /* not a timeout: the end */
+		}
+		/* the other one reads meanwhile, so rkc answers its pings */
+		assert_int_equal(rkc_recv(c, 20, &e), -1);
+		assert_string_equal(rkc_last_error(c), "timeout");
+		assert_true(h_mono_ms() - t0 < 20000);
+	}
+	print_message("silent connection ended after %lld ms\n",
+	              (long long)(h_mono_ms() - t0));
+	assert_true(pings >= 1);
+	assert_true(h_mono_ms() - t0 >= 9000 && h_mono_ms() - t0 < 13000);
+	h_raw_close(r);
+	assert_true(metric(s, "\nrenkei_hangups_total ") > hangups);
+	/* The other answered its pings (rkc does, while it reads): still open. */
+	assert_int_equal(rkc_recv(c, 100, &e), -1);
+	assert_string_equal(rkc_last_error(c), "timeout");
+	e = h_whoami_env(c);
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_WHOAMI_RESPONSE);
+	h_env_free(e);
+	rkc_close(c);
+}
+
 int
 main(void)
 {
@@ -189,6 +256,7 @@ main(void)
 	    cmocka_unit_test(test_per_address_limit),
 	    cmocka_unit_test(test_session_rate),
 	    cmocka_unit_test(test_timed_out_socket_is_reset),
+	    cmocka_unit_test(test_keepalive),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
