@@ -1,10 +1,9 @@
 /*
  * `renkei bench`: the command, its options and the dispatch to a
  * scenario, with the signals of a run. The scenarios live in
- * bench_posts.c, bench_conns.c, bench_read.c and bench_flood.c, what they
- * all share
- * (the stop flag, clocks, samples, the report) in bench_run.c; see
- * bench.h for the map.
+ * bench_posts.c, bench_conns.c, bench_read.c, bench_upload.c and
+ * bench_flood.c, what they all share (the stop flag, clocks, samples,
+ * the report) in bench_run.c; see bench.h for the map.
  */
 #include "bench.h"
 

@@ -17,7 +17,8 @@
  *   bench_server.c   the server seen from outside: PID, CPU, RSS, /metrics
  *   bench_posts.c    scenario posts
  *   bench_conns.c    scenarios connections and reconnect
- *   bench_read.c     scenarios timeline and upload
+ *   bench_read.c     scenario timeline
+ *   bench_upload.c   scenario upload
  *   bench_flood.c    scenario flood (its reader: bench_flood_reader.c)
  *
  * Calls go one way: bench.c calls the scenarios, which call
