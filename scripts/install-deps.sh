@@ -7,7 +7,7 @@ set -eu
 pkgs="build-essential cmake pkg-config openssl libssl-dev
       libwebsockets-dev libsqlcipher-dev protobuf-c-compiler libprotobuf-c-dev
       libargon2-dev libjansson-dev libinih-dev libcmocka-dev sqlite3
-      libjpeg62-turbo-dev libpng-dev"
+      libjpeg62-turbo-dev libpng-dev sqlcipher"
 
 missing=""
 for p in $pkgs; do

@@ -57,7 +57,10 @@ usage(FILE *out)
 	        "  org add CODE NAME [--kind K] [--area A]\n"
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
+	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
 	        "  audit verify          check the whole audit chain and its checkpoints\n"
+	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
+	        "                        again and compare with the audit trail\n"
 	        "  audit pubkey          print the public key that verifies audit exports\n"
 	        "  audit bench --records N   measure verification on N synthetic records\n"
 	        "                        (in a new, empty data folder)\n"
@@ -130,7 +133,7 @@ serve(struct server *s)
 	}
 	s->journal.every_records = s->conf.audit_checkpoint_records;
 	s->journal.every_ms = (int64_t)s->conf.audit_checkpoint_s * 1000;
-	scfg.journal = audit_journal_batch;
+	scfg.journal = &audit_store_journal;
 	scfg.journal_arg = &s->journal;
 
 	s->net = net_new(&s->conf, &hooks, err, sizeof(err));
@@ -267,9 +270,15 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
 	         strcmp(words[1], "disable") == 0)
 		rc = admin_user_disable(&s.conf, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
+	         strcmp(words[1], "unlock") == 0)
+		rc = admin_user_unlock(&s.conf, nwords - 2, words + 2);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "verify") == 0)
 		rc = admin_audit_verify(&s.conf);
+	else if (strcmp(cmd, "verify") == 0 && nwords == 2 &&
+	         strcmp(words[1], "--content") == 0)
+		rc = admin_verify_content(&s.conf);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
 	         strcmp(words[1], "pubkey") == 0)
 		rc = admin_audit_pubkey(&s.conf);

@@ -31,6 +31,7 @@ admin_store_config(const struct conf *conf, struct store_config *cfg,
 	cfg->hashers = conf->store_hashers;
 	cfg->max_batch = conf->store_max_batch;
 	cfg->queue_max = conf->store_queue_max;
+	cfg->disk_reserve_mb = conf->store_disk_reserve_mb;
 	cfg->cache_mb = conf->store_cache_mb;
 	if (store_key_load(&cfg->care_key, "RENKEI_CARE_KEY", conf->care_key_file,
 	                   err, errlen) != 0)
@@ -54,8 +55,8 @@ mkdir_private(const char *path)
 	return 0;
 }
 
-static int
-open_admin(const struct conf *conf, struct store_conn **sc)
+int
+admin_open(const struct conf *conf, struct store_conn **sc)
 {
 	struct store_config cfg;
 	char err[512];
@@ -110,7 +111,7 @@ admin_init(const struct conf *conf)
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	store_conn_close(sc);
 	printf("databases ready in %s (audit signing key %s)\n", conf->data_dir,
@@ -128,7 +129,7 @@ admin_audit_verify(const struct conf *conf)
 	int rc;
 
 	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = audit_verify_db(sc, "audit", pub, 0, stderr, &res);
 	store_conn_close(sc);
@@ -166,7 +167,7 @@ admin_audit_bench(const struct conf *conf, long records)
 		fprintf(stderr, "renkei-server: --records 1..100000000\n");
 		return 2;
 	}
-	if (admin_init(conf) != 0 || open_admin(conf, &sc) != 0)
+	if (admin_init(conf) != 0 || admin_open(conf, &sc) != 0)
 		return 1;
 	q = store_stmt(sc, "SELECT (SELECT count(*) FROM users) + "
 	                   "(SELECT count(*) FROM audit.records)");
@@ -283,7 +284,7 @@ admin_org_add(const struct conf *conf, int argc, char **argv)
 	}
 	if (code == NULL || name == NULL)
 		goto usage;
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_org_add(sc, code, name, kind, area, &st);
 	store_conn_close(sc);
@@ -385,7 +386,7 @@ admin_user_add(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "renkei-server: cannot hash the password\n");
 		return 1;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_user_add(sc, login, name, p, org, hash, &st);
 	store_conn_close(sc);
@@ -412,7 +413,7 @@ admin_user_disable(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "usage: renkei-server user disable LOGIN\n");
 		return 2;
 	}
-	if (open_admin(conf, &sc) != 0)
+	if (admin_open(conf, &sc) != 0)
 		return 1;
 	rc = auth_user_disable(sc, argv[0], rk_now_ms(), &st);
 	store_conn_close(sc);
@@ -421,5 +422,28 @@ admin_user_disable(const struct conf *conf, int argc, char **argv)
 		return 1;
 	}
 	printf("user %s disabled; their sessions are ended\n", argv[0]);
+	return 0;
+}
+
+int
+admin_user_unlock(const struct conf *conf, int argc, char **argv)
+{
+	struct store_conn *sc;
+	int rc;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: renkei-server user unlock LOGIN\n");
+		return 2;
+	}
+	if (admin_open(conf, &sc) != 0)
+		return 1;
+	rc = auth_login_unlock(sc, argv[0]);
+	store_conn_close(sc);
+	if (rc != RK_OK) {
+		fprintf(stderr, "renkei-server: user unlock: %s\n",
+		        rc == RK_ERR_NOT_FOUND ? "no such user" : "database error");
+		return 1;
+	}
+	printf("user %s: failed logins forgotten (from every address)\n", argv[0]);
 	return 0;
 }

@@ -16,6 +16,10 @@
 int admin_store_config(const struct conf *conf, struct store_config *cfg,
                        char *err, size_t errlen);
 
+/* Open the databases for an admin command (keys as admin_store_config,
+ * schemas migrated). 0, or -1 after printing why. */
+int admin_open(const struct conf *conf, struct store_conn **sc);
+
 /* Create the data folder (mode 0700), fresh random keys where none exist,
  * and the databases at the newest schema. Safe to run twice. */
 int admin_init(const struct conf *conf);
@@ -28,6 +32,9 @@ int admin_import(const struct conf *conf, const char *path);
 int admin_org_add(const struct conf *conf, int argc, char **argv);
 int admin_user_add(const struct conf *conf, int argc, char **argv);
 int admin_user_disable(const struct conf *conf, int argc, char **argv);
+/* Forget a login's failed attempts from every address (it waits no
+ * more). */
+int admin_user_unlock(const struct conf *conf, int argc, char **argv);
 
 /* Verify the whole audit chain and every checkpoint against the public
  * key; name the first record that fails. 0 clean, 1 tampered/failed. */
@@ -38,5 +45,10 @@ int admin_audit_verify(const struct conf *conf);
 int admin_audit_bench(const struct conf *conf, long records);
 /* Print the audit public key (PEM) to stdout. */
 int admin_audit_pubkey(const struct conf *conf);
+
+/* Hash every post, sheet row, hand-off and photo again and compare each
+ * with the digest its latest audit record holds (verify_content.c);
+ * print each one that differs or has none. 0 clean, 1 otherwise. */
+int admin_verify_content(const struct conf *conf);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "care/care.h"
 #include "util/text.h"
@@ -30,6 +31,54 @@ vis_parse(const char *s)
 	if (strcmp(s, "clinical") == 0)
 		return VIS_CLINICAL;
 	return VIS_NONE;
+}
+
+/* What the import made goes into the trail with its content digest
+ * (docs/audit-content.md): staged in care.db's outbox inside the
+ * import's own transaction, moved into the chain at the server's next
+ * start. 0 or -1. */
+static int
+record(struct store_conn *sc, const char *action, const char *code,
+       const char *object, const char *hex)
+{
+	struct audit_event ev = {
+		.action = action, .patient = code, .object = object,
+		.content = hex, .device = "renkei-server import",
+		.reason = "ward import",
+	};
+
+	if (audit_stage(sc, &ev) == RK_OK)
+		return 0;
+	fprintf(stderr, "patient %s: the audit record could not be written\n", code);
+	return -1;
+}
+
+struct rows_arg {
+	struct store_conn *sc;
+	const char *code;
+};
+
+static int
+record_row(void *arg, const char *login, const char *hex)
+{
+	struct rows_arg *a = arg;
+	return record(a->sc, "sheet.row", a->code, login, hex) == 0 ? RK_OK
+	                                                           : RK_ERR_STORE;
+}
+
+/* The sheet's rows in force and the hand-off, as imported. */
+static int
+record_sheet(struct store_conn *sc, const char *code, int64_t pid, bool handoff)
+{
+	struct rows_arg a = {sc, code};
+	char hex[CARE_DIGEST_HEX];
+
+	if (care_sheet_digests(sc, pid, record_row, &a) != RK_OK)
+		return -1;
+	if (handoff && (care_handoff_digest(sc, pid, hex) != RK_OK ||
+	                record(sc, "handoff.import", code, NULL, hex) != 0))
+		return -1;
+	return 0;
 }
 
 static int
@@ -111,7 +160,13 @@ import_posts(struct store_conn *sc, const char *code, json_t *posts, int64_t now
 			        st.msg);
 			return -1;
 		}
+		char hex[CARE_DIGEST_HEX], obj[24];
+		snprintf(obj, sizeof(obj), "%lld", (long long)out.id);
+		int bad = care_post_digest(&out, hex) != RK_OK ||
+		          record(sc, "post.import", code, obj, hex) != 0;
 		care_post_fini(&out);
+		if (bad)
+			return -1;
 	}
 	return 0;
 }
@@ -170,8 +225,10 @@ ward_import_patients(struct store_conn *sc, json_t *patients)
 			fprintf(stderr, "patients[%zu] (%s): %s\n", i, in.code, st.msg);
 			return -1;
 		}
+		json_t *h = json_object_get(p, "handoff");
 		if (import_sheet(sc, in.code, pid, json_object_get(p, "sheet"), now) != 0 ||
-		    import_handoff(sc, in.code, pid, json_object_get(p, "handoff"), now) != 0 ||
+		    import_handoff(sc, in.code, pid, h, now) != 0 ||
+		    record_sheet(sc, in.code, pid, h != NULL && jstr(h, "state") != NULL) != 0 ||
 		    import_posts(sc, in.code, json_object_get(p, "posts"), now) != 0)
 			return -1;
 	}

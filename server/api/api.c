@@ -49,7 +49,10 @@ api_new(const struct conf *conf, struct store *store,
 	idmap_init(&api->sessions);
 	idmap_init(&api->boards);
 	api->limits.max_failures = conf->login_max_failures;
-	api->limits.lockout_s = conf->login_lockout_s;
+	api->limits.max_failures_address = conf->login_max_failures_per_address;
+	api->limits.delay_s = conf->login_delay_s;
+	api->limits.delay_max_s = conf->login_delay_max_s;
+	api->limits.quiet_s = conf->login_quiet_s;
 	api->limits.session_max_s = conf->session_max_s;
 	api->limits.session_idle_s = conf->session_idle_s;
 	api->limits.argon2_t = conf->argon2_t;
@@ -171,6 +174,7 @@ api_tick(struct api *api, int64_t now_ms)
 		api_session_kill(api, expired[i], "session expired");
 	free(expired);
 	api_grants_expire(api, now_ms);
+	api_revoke_poll(api, now_ms);
 	/* Abandoned uploads and orphaned photos, once a minute. */
 	if (mono - api->last_gc_ms >= 60000) {
 		api->last_gc_ms = mono;

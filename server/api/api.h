@@ -108,6 +108,7 @@ enum api_export_limit {
 
 struct api_stats {
 	uint64_t requests, errors, logins_ok, logins_failed, posts, deliveries;
+	uint64_t auth_attacks; /* AUTH-ATTACK events */
 	uint64_t upload_bytes;
 	uint64_t upload_refused[5]; /* new uploads refused, by enum care_upload_limit */
 	uint64_t export_refused[API_EXPORT_LIMITS]; /* by enum api_export_limit */

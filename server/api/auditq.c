@@ -144,6 +144,7 @@ record_to_wire(const struct audit_record *a, Renkei__V1__AuditRecord *w,
 	w->object = (char *)or_empty(a->ev.object);
 	w->outcome = (Renkei__V1__Code)rk_err_grpc_code(a->ev.outcome);
 	w->reason = (char *)or_empty(a->ev.reason);
+	w->content_sha256 = (char *)or_empty(a->ev.content);
 	rk_hex_encode(a->hash, 32, hex);
 	w->hash = hex;
 }

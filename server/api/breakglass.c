@@ -43,9 +43,14 @@ static int
 breakglass_run(struct store_conn *sc, struct store_op *op)
 {
 	struct breakglass_req *q = (struct breakglass_req *)op;
-	return care_breakglass(sc, &q->who, q->code, q->reason, rk_now_ms(),
-	                       (int64_t)q->r.api->conf->breakglass_s * 1000,
-	                       &q->expires_ms, &q->post, &q->r.st);
+	int rc = care_breakglass(sc, &q->who, q->code, q->reason, rk_now_ms(),
+	                         (int64_t)q->r.api->conf->breakglass_s * 1000,
+	                         &q->expires_ms, &q->post, &q->r.st);
+
+	/* The post that tells the team has its own record and digest. */
+	if (rc == RK_OK && api_content_extra_post(&q->r, &q->post) != RK_OK)
+		rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	return rc;
 }
 
 static void

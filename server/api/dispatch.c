@@ -146,7 +146,7 @@ admissible(struct api *api, struct api_conn *c, const Renkei__V1__Envelope *env,
 }
 
 /* The session's rate for a class, requests per second; 0: not limited
- * (logins have their own lockout; local answers cost nothing). */
+ * (logins have their own throttle; local answers cost nothing). */
 static int
 rate_of(const struct api *api, enum api_rate rate)
 {

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "api/dispatch.h"
+#include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
 #include "util/mem.h"
@@ -44,9 +45,13 @@ static int
 invite_run(struct store_conn *sc, struct store_op *op)
 {
 	struct family_req *q = (struct family_req *)op;
-	return care_family_invite(sc, &q->who, q->code, q->login, q->display_name,
-	                          q->relation, q->pw_hash, rk_now_ms(), &q->created,
-	                          &q->change, &q->r.st);
+	int rc = care_family_invite(sc, &q->who, q->code, q->login, q->display_name,
+	                            q->relation, q->pw_hash, rk_now_ms(), &q->created,
+	                            &q->change, &q->r.st);
+
+	if (rc == RK_OK && api_content_member(sc, q->r.au, &q->change) != RK_OK)
+		rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	return rc;
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/dispatch.h"
+#include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
 #include "api/wire.h"
@@ -51,35 +52,56 @@ handoff_fini(struct api_req *r)
 	care_post_fini(&q->post);
 }
 
+/* A step changed the hand-off and perhaps the sheet (and open wrote the
+ * summary post): the records carry the digests of each (record.h). */
+static int
+handoff_content(struct store_conn *sc, struct handoff_req *q)
+{
+	int64_t pid = q->handoff.patient_id;
+
+	if (api_content_handoff(sc, q->r.au, pid) != RK_OK ||
+	    (q->step != HO_CONFERENCE &&
+	     api_content_sheet_rows(sc, &q->r, pid) != RK_OK) ||
+	    (q->post.id != 0 && api_content_extra_post(&q->r, &q->post) != RK_OK))
+		return rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
+	return RK_OK;
+}
+
 static int
 handoff_run(struct store_conn *sc, struct store_op *op)
 {
 	struct handoff_req *q = (struct handoff_req *)op;
 	struct rk_status *st = &q->r.st;
 	int64_t now = rk_now_ms();
+	int rc = RK_ERR_INTERNAL;
 
 	switch (q->step) {
 	case HO_OPEN:
-		return care_handoff_open(sc, &q->who, q->code, &q->np, q->discharge_date,
-		                         q->summary, q->client_id, now, &q->handoff,
-		                         &q->post, st);
+		rc = care_handoff_open(sc, &q->who, q->code, &q->np, q->discharge_date,
+		                       q->summary, q->client_id, now, &q->handoff,
+		                       &q->post, st);
+		break;
 	case HO_PROPOSE:
 		q->changes = rk_calloc(q->nproposed + 1, sizeof(*q->changes));
 		q->nchanges = q->nproposed;
-		return care_handoff_propose(sc, &q->who, q->code, q->proposed,
-		                            q->nproposed, now, &q->handoff, q->changes, st);
+		rc = care_handoff_propose(sc, &q->who, q->code, q->proposed,
+		                          q->nproposed, now, &q->handoff, q->changes, st);
+		break;
 	case HO_CONFERENCE:
-		return care_handoff_conference(sc, &q->who, q->code, q->conference_at,
-		                               now, &q->handoff, st);
+		rc = care_handoff_conference(sc, &q->who, q->code, q->conference_at,
+		                             now, &q->handoff, st);
+		break;
 	case HO_ACCEPT:
-		return care_handoff_accept(
+		rc = care_handoff_accept(
 			sc, &q->who, q->code, now,
 			(int64_t)q->r.api->conf->handoff_readonly_s * 1000, &q->handoff,
 			&q->changes, &q->nchanges, st);
+		break;
 	case HO_GET:
 		return care_handoff_get(sc, &q->who, q->code, now, &q->handoff, st);
 	}
-	return RK_ERR_INTERNAL;
+	return rc == RK_OK ? handoff_content(sc, q) : rc;
 }
 
 static void

@@ -94,6 +94,10 @@ struct api {
 	struct auth_limits limits;
 	char *audit_pubkey; /* PEM, read once at start */
 	int64_t last_gc_ms;
+	/* Revocation (revoke.c): sessions ended since this wall time (less
+	 * a margin) are looked for; a look is in flight. */
+	int64_t revoke_since_ms;
+	bool revoke_busy;
 	const uint64_t *audit_appended;
 	struct api_grant *grants;
 	int decoding;       /* photos being decoded now (bounded) */

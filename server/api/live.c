@@ -105,17 +105,15 @@ conn_of(struct api *api, const struct live_session *ls)
 	return NULL;
 }
 
+static void close_session(struct api *api, int64_t session_id,
+                          const char *reason);
+
 void
 api_session_kill(struct api *api, int64_t session_id, const char *reason)
 {
-	Renkei__V1__Event ev = RENKEI__V1__EVENT__INIT;
-	Renkei__V1__SessionEnded se = RENKEI__V1__SESSION_ENDED__INIT;
 	struct live_session *ls = idmap_get(&api->sessions, (uint64_t)session_id);
 	struct session_op *s = rk_calloc(1, sizeof(*s));
 	struct api_conn *any = conn_of(api, ls);
-	size_t pos = 0;
-	uint64_t id;
-	void *v;
 
 	/* Record the end, whatever the connections do; the record names the
 	 * session's user, from any of its connections. */
@@ -127,6 +125,30 @@ api_session_kill(struct api *api, int64_t session_id, const char *reason)
 		audit_entry_set_reason(au, reason);
 	}
 	session_op_submit(api, s);
+	close_session(api, session_id, reason);
+}
+
+void
+api_session_revoked(struct api *api, int64_t session_id, const char *reason)
+{
+	struct live_session *ls = idmap_get(&api->sessions, (uint64_t)session_id);
+
+	/* Ended elsewhere (and recorded there): only the connections. */
+	if (ls != NULL && !ls->ended)
+		close_session(api, session_id, reason);
+}
+
+/* Tell every connection of the session, close each with 4001, and mark
+ * the live session ended. */
+static void
+close_session(struct api *api, int64_t session_id, const char *reason)
+{
+	Renkei__V1__Event ev = RENKEI__V1__EVENT__INIT;
+	Renkei__V1__SessionEnded se = RENKEI__V1__SESSION_ENDED__INIT;
+	struct live_session *ls = idmap_get(&api->sessions, (uint64_t)session_id);
+	size_t pos = 0;
+	uint64_t id;
+	void *v;
 
 	se.reason = (char *)reason;
 	ev.kind_case = RENKEI__V1__EVENT__KIND_SESSION_ENDED;

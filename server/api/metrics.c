@@ -50,6 +50,10 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        "UNAVAILABLE because a store queue was at store_queue_max.\n"
 	        "# TYPE renkei_store_refused_full_total counter\n"
 	        "renkei_store_refused_full_total %llu\n"
+	        "# HELP renkei_store_refused_disk_total Operations refused "
+	        "because storage was full or into store_disk_reserve_mb.\n"
+	        "# TYPE renkei_store_refused_disk_total counter\n"
+	        "renkei_store_refused_disk_total %llu\n"
 	        "# HELP renkei_store_write_queue Operations waiting for the writer.\n"
 	        "# TYPE renkei_store_write_queue gauge\n"
 	        "renkei_store_write_queue %d\n"
@@ -61,7 +65,8 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        (unsigned long long)ss.commits, (unsigned long long)ss.ops_committed,
 	        (double)ss.commit_us_total / 1e6,
 	        (unsigned long long)ss.journal_failures,
-	        (unsigned long long)ss.refused_full, ss.write_queue);
+	        (unsigned long long)ss.refused_full,
+	        (unsigned long long)ss.refused_disk, ss.write_queue);
 	for (int i = 0; i < 7; i++) {
 		cum += ss.batch_hist[i];
 		rk_appendf(buf, len, cap, "renkei_store_batch_size_bucket{le=\"%s\"} %llu\n",
@@ -179,4 +184,10 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	                                        ? __atomic_load_n(api->audit_appended,
 	                                                          __ATOMIC_RELAXED)
 	                                        : 0));
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_auth_attacks_total Logins that reached many recent "
+	           "failures from all addresses together (AUTH-ATTACK).\n"
+	           "# TYPE renkei_auth_attacks_total counter\n"
+	           "renkei_auth_attacks_total %llu\n",
+	           (unsigned long long)a->auth_attacks);
 }

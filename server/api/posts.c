@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/dispatch.h"
+#include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
 #include "api/wire.h"
@@ -64,6 +65,9 @@ post_run(struct store_conn *sc, struct store_op *op)
 	if (rc == RK_OK) {
 		audit_entry_set_patient(q->r.au, q->out.patient_code);
 		api_audit_object_id(q->r.au, (uint64_t)q->out.id);
+		if (api_content_post(q->r.au, &q->out) != RK_OK)
+			rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable",
+			             NULL);
 	}
 	return rc;
 }
@@ -117,7 +121,7 @@ post_submit(const struct api_call *call, struct post_req *q)
 	struct rk_status st = {0};
 
 	if (care_post_input_check(&q->in, &st) != RK_OK) {
-		api_reply_status(call->api, call->c, call->rid, &st);
+		api_reply_status(call->api, call->c, call->rid, &st, st.err);
 		return api_req_release(&q->r);
 	}
 	api_req_write(&q->r);

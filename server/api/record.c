@@ -3,6 +3,7 @@
  * an audit-only write op: its run() does nothing and returns the read's
  * own result, which the journal hook writes as the records' outcome.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,8 +61,9 @@ audit_only_done(struct store_op *op, int rc)
 	struct api_req *r = (struct api_req *)op;
 
 	/* rc is read_rc unless the batch (and so the journal) failed. */
-	if (rc == RK_ERR_STORE && r->read_rc != RK_ERR_STORE) {
-		LOG_E("AUDIT-WRITE-FAIL", "conn=%llu", (unsigned long long)r->conn_id);
+	if (rc != r->read_rc && (rc == RK_ERR_STORE || rc == RK_ERR_EXHAUSTED)) {
+		LOG_E("AUDIT-WRITE-FAIL", "conn=%llu full=%d",
+		      (unsigned long long)r->conn_id, rc == RK_ERR_EXHAUSTED);
 		rc = RK_ERR_UNAVAILABLE;
 		rk_fail(&r->st, RK_ERR_UNAVAILABLE,
 		        "the access could not be recorded, so it was refused; try "
@@ -130,4 +132,99 @@ api_audit_fire(struct api *api, struct audit_entry *entries)
 		LOG_E("AUDIT-WRITE-FAIL", "what=background reason=closing");
 		fire_done(&f->op, RK_OK);
 	}
+}
+
+/* ------------------------------------------------------- content digests */
+
+int
+api_content_post(struct audit_entry *e, const struct care_post *p)
+{
+	char hex[CARE_DIGEST_HEX];
+	int rc = care_post_digest(p, hex);
+
+	if (rc == RK_OK)
+		audit_entry_set_content(e, hex);
+	return rc;
+}
+
+int
+api_content_member(struct store_conn *sc, struct audit_entry *e,
+                   const struct care_access_change *ch)
+{
+	char hex[CARE_DIGEST_HEX];
+	int rc = care_sheet_member_digest(sc, ch->patient_id, ch->user_id, hex);
+
+	if (rc == RK_OK)
+		audit_entry_set_content(e, hex);
+	return rc;
+}
+
+int
+api_content_handoff(struct store_conn *sc, struct audit_entry *e,
+                    int64_t patient_id)
+{
+	char hex[CARE_DIGEST_HEX];
+	int rc = care_handoff_digest(sc, patient_id, hex);
+
+	if (rc == RK_OK)
+		audit_entry_set_content(e, hex);
+	return rc;
+}
+
+int
+api_content_photo(struct store_conn *sc, struct audit_entry *e,
+                  int64_t attachment_id)
+{
+	char hex[CARE_DIGEST_HEX];
+	int rc = care_attachment_digest(sc, attachment_id, hex);
+
+	if (rc == RK_OK)
+		audit_entry_set_content(e, hex);
+	return rc;
+}
+
+/* One more record like r's own: same actor, session, address, patient;
+ * outcome the op's. */
+static struct audit_entry *
+extra_record(struct api_req *r, const char *action, const char *object,
+             const char *hex)
+{
+	struct audit_event ev = r->au->ev;
+	struct audit_entry *e;
+
+	ev.action = action;
+	ev.object = object;
+	ev.reason = NULL;
+	ev.content = hex;
+	e = audit_entry_new(&ev);
+	e->outcome_from_op = true;
+	audit_entries_append((struct audit_entry **)&r->op.journal, e);
+	return e;
+}
+
+static int
+sheet_row_record(void *arg, const char *login, const char *hex)
+{
+	extra_record(arg, "sheet.row", login, hex);
+	return RK_OK;
+}
+
+int
+api_content_sheet_rows(struct store_conn *sc, struct api_req *r,
+                       int64_t patient_id)
+{
+	return care_sheet_digests(sc, patient_id, sheet_row_record, r);
+}
+
+int
+api_content_extra_post(struct api_req *r, const struct care_post *p)
+{
+	char hex[CARE_DIGEST_HEX], obj[24];
+	int rc = care_post_digest(p, hex);
+
+	if (rc != RK_OK)
+		return rc;
+	snprintf(obj, sizeof(obj), "%lld", (long long)p->id);
+	extra_record(r, "post.create", obj, hex);
+	return RK_OK;
 }

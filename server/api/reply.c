@@ -75,16 +75,20 @@ api_reply_error_retry(struct api *api, struct api_conn *c, uint64_t rid,
 
 void
 api_reply_status(struct api *api, struct api_conn *c, uint64_t rid,
-                 const struct rk_status *st)
+                 const struct rk_status *st, int rc)
 {
-	/* No status: the op itself went well but its batch did not commit
-	 * (or the audit record could not be written). Nothing was done. */
+	/* No status: the op itself went well but was not kept — its batch
+	 * did not commit, the audit record could not be written, or the disk
+	 * is full. Nothing was done. */
+	if (st->err == RK_OK && rc == RK_ERR_EXHAUSTED)
+		return reply_error(api, c, rid, RK_ERR_EXHAUSTED, API_MSG_DISK_FULL,
+		                   NULL, API_RETRY_DISK_MS);
 	if (st->err == RK_OK)
 		return api_reply_error(api, c, rid, RK_ERR_UNAVAILABLE,
 		                       "could not be saved; nothing was done; try "
 		                       "again",
 		                       NULL);
-	api_reply_error(api, c, rid, st->err, st->msg, st->field);
+	reply_error(api, c, rid, st->err, st->msg, st->field, st->retry_after_ms);
 }
 
 void

@@ -33,9 +33,16 @@ void api_reply_error_retry(struct api *api, struct api_conn *c, uint64_t rid,
                            int err, const char *msg, uint32_t retry_after_ms);
 
 /* Answer rid with the Error held in st. An unset st (err RK_OK) means the
- * op went well but its batch did not commit: UNAVAILABLE, try again. */
+ * op went well but its batch did not commit: rc says why — storage full
+ * (RK_ERR_EXHAUSTED: RESOURCE_EXHAUSTED with API_RETRY_DISK_MS), else
+ * UNAVAILABLE, try again. */
 void api_reply_status(struct api *api, struct api_conn *c, uint64_t rid,
-                      const struct rk_status *st);
+                      const struct rk_status *st, int rc);
+
+/* The store's disk is full (or into its reserve): nothing was saved. */
+#define API_MSG_DISK_FULL                                                   \
+	"the server's storage is full: nothing was saved; try again later"
+#define API_RETRY_DISK_MS 60000
 
 /* The answer when the store no longer takes work. */
 #define API_MSG_SHUTTING_DOWN "the server is shutting down; try again shortly"

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "api/dispatch.h"
+#include "api/live.h"
 #include "api/record.h"
 #include "api/reply.h"
 #include "util/mem.h"
@@ -20,6 +21,10 @@ api_req_new(size_t size, const struct api_call *call)
 	r->api = call->api;
 	r->conn_id = call->c->id;
 	r->request_id = call->rid;
+	if (call->c->sess != NULL) {
+		r->sess_id = call->c->sess->id;
+		r->sess_user_id = call->c->sess->user.id;
+	}
 	call->c->inflight++;
 	if (call->verb != NULL && call->verb->audit != NULL)
 		r->au = api_audit(r, call->c, call->verb->audit, NULL, NULL);
@@ -78,6 +83,7 @@ api_req_release(struct api_req *r)
 		free(o);
 	}
 	audit_entries_free(r->op.journal);
+	free(r->revoked);
 	free(r);
 }
 
@@ -91,11 +97,15 @@ api_req_conn(struct api_req *r)
 void
 api_req_finish(struct api_req *r, int rc)
 {
-	struct api_conn *c = api_req_conn(r);
+	struct api_conn *c;
 
+	/* Sessions ended elsewhere before this op committed hear nothing
+	 * of it: close them first. */
+	api_revoke_apply(r);
+	c = api_req_conn(r);
 	if (rc != RK_OK) {
 		if (c != NULL)
-			api_reply_status(r->api, c, r->request_id, &r->st);
+			api_reply_status(r->api, c, r->request_id, &r->st, rc);
 	} else if (r->ok != NULL && (c != NULL || !r->is_read)) {
 		r->ok(r, c);
 	}
@@ -128,6 +138,8 @@ submit_to(struct api_req *r, enum lane lane)
 
 	if (r->op.done == NULL)
 		r->op.done = lane == LANE_WRITE ? api_req_write_done : api_req_read_done;
+	if (lane == LANE_WRITE)
+		api_revoke_guard(r);
 	rc = lane == LANE_WRITE  ? store_submit_write(r->api->store, &r->op)
 	     : lane == LANE_READ ? store_submit_read(r->api->store, &r->op)
 	                         : store_submit_hash(r->api->store, &r->op);

@@ -57,6 +57,13 @@ struct api_req {
 	void (*fini)(struct api_req *r);
 	struct api_owned *owned; /* api_req_strdup's copies */
 	bool is_read;            /* answered by api_req_read_done */
+	/* The session the request came in on (0: none yet), for the write
+	 * guard (live.h, revoke.c). */
+	int64_t sess_id, sess_user_id;
+	int64_t revoke_since_ms; /* the guard looks from here */
+	int (*inner_run)(struct store_conn *sc, struct store_op *op);
+	int64_t *revoked; /* sessions the guard found ended; owned */
+	size_t nrevoked;
 };
 
 /* Allocate a request of `size` bytes (>= sizeof(struct api_req)),

@@ -4,7 +4,7 @@
  * A login is two ops: the password check runs on a reader thread (argon2
  * is slow and must not hold up the writer's group commits, nor the
  * service thread), then a write op records the outcome (a failure counted
- * toward lockout, or a new session). The answer goes out after that
+ * toward the login throttle, or a new session). The answer goes out after that
  * write commits, so a client never holds a token the database lacks.
  */
 #include <stdio.h>
@@ -70,6 +70,7 @@ struct login_req {
 	char address[64];
 	struct auth_session s;
 	char token[AUTH_TOKEN_LEN + 1];
+	bool attack; /* this failure made the login look attacked */
 };
 
 static void
@@ -101,7 +102,9 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 		/* Count the failure (committed: return OK) and record it as
 		 * what it was. */
 		audit_entry_set_outcome(l->r.au, RK_ERR_UNAUTHENTICATED);
-		return auth_login_failed(sc, l->login, now, &l->r.api->limits);
+		rc = auth_login_failed(sc, l->login, l->address, now,
+		                       &l->r.api->limits, &l->attack);
+		return rc;
 	}
 	if (l->check_rc != RK_OK)
 		return l->check_rc; /* locked out, or the check failed */
@@ -122,11 +125,17 @@ login_refused(struct login_req *l, struct api_conn *c, int rc)
 	api->stats.logins_failed++;
 	LOG_I("AUTH-LOGIN-FAIL", "login=%s conn=%llu", l->login,
 	      (unsigned long long)l->r.conn_id);
+	if (l->attack) {
+		/* Many failures for one login, from wherever: someone is
+		 * guessing. The login keeps working from other addresses. */
+		api->stats.auth_attacks++;
+		LOG_W("AUTH-ATTACK", "login=%s", l->login);
+	}
 	if (c == NULL)
 		return; /* gone: nobody to tell */
 	if (rc != RK_ERR_STORE && (l->check_rc == RK_ERR_UNAUTHENTICATED ||
 	                           l->check_rc == RK_ERR_EXHAUSTED))
-		api_reply_status(api, c, l->r.request_id, &l->r.st);
+		api_reply_status(api, c, l->r.request_id, &l->r.st, rc);
 	else
 		api_reply_error(api, c, l->r.request_id, RK_ERR_UNAVAILABLE,
 		                "temporarily unavailable; try again", NULL);
@@ -170,8 +179,9 @@ static int
 login_check_run(struct store_conn *sc, struct store_op *op)
 {
 	struct login_req *l = (struct login_req *)op;
-	int rc = auth_login_check(sc, l->login, l->password, rk_now_ms(),
-	                          &l->r.api->limits, &l->s.user, &l->r.st);
+	int rc = auth_login_check(sc, l->login, l->address, l->password,
+	                          rk_now_ms(), &l->r.api->limits, &l->s.user,
+	                          &l->r.st);
 
 	rk_free_secret(l->password, strlen(l->password));
 	l->password = NULL;

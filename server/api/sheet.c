@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/dispatch.h"
+#include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
 #include "api/wire.h"
@@ -66,7 +67,8 @@ member_run(struct store_conn *sc, struct store_op *op)
 		rc = care_sheet_member_end(sc, &q->who, q->code, q->login, q->reason,
 		                           now, &q->change, st);
 	if (rc == RK_OK &&
-	    care_sheet_list(sc, q->change.patient_id, &q->sheet, &q->nsheet) != RK_OK)
+	    (api_content_member(sc, q->r.au, &q->change) != RK_OK ||
+	     care_sheet_list(sc, q->change.patient_id, &q->sheet, &q->nsheet) != RK_OK))
 		rc = rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
 }

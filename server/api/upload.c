@@ -153,6 +153,9 @@ upload_run(struct store_conn *sc, struct store_op *op)
 		if (rc == RK_OK) {
 			api_audit_object_id(q->r.au, (uint64_t)q->att.id);
 			audit_entry_set_patient(q->r.au, q->att.patient_code);
+			if (api_content_photo(sc, q->r.au, q->att.id) != RK_OK)
+				rc = rk_fail(&q->r.st, RK_ERR_STORE,
+				             "temporarily unavailable", NULL);
 		}
 		return rc;
 	case UP_DISCARD:
@@ -203,7 +206,7 @@ discard_done(struct store_op *op, int rc)
 
 	(void)rc;
 	if (c != NULL)
-		api_reply_status(r->api, c, r->request_id, &r->st);
+		api_reply_status(r->api, c, r->request_id, &r->st, r->st.err);
 	api_req_release(r);
 }
 

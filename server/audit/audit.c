@@ -69,6 +69,7 @@ audit_row_canon(sqlite3_stmt *q, struct audit_canon *r)
 	r->outcome = sqlite3_column_int64(q, 12);
 	col_str(q, 13, &r->s[AF_ERROR_CODE]);
 	col_str(q, 14, &r->s[AF_REASON]);
+	col_str(q, AUDIT_COL_CONTENT, &r->s[AF_CONTENT]);
 }
 
 #define Q_HEAD(S) "SELECT id, hash FROM " S "records ORDER BY id DESC LIMIT 1"
@@ -146,9 +147,10 @@ clean_field(const char *in, struct audit_str *out)
 #define Q_INSERT(S)                                                            \
 	"INSERT INTO " S "records(id, ts_ms, actor_user_id, actor_login, "     \
 	"actor_profession, actor_org, session_id, address, device, action, "   \
-	"patient, object, outcome, error_code, reason, prev_hash, hash) "      \
+	"patient, object, outcome, error_code, reason, prev_hash, hash, "      \
+	"content_sha256) "                                                     \
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, " \
-	"?15, ?16, ?17)"
+	"?15, ?16, ?17, ?18)"
 AUDIT_SQL(q_insert, Q_INSERT);
 
 static int
@@ -167,13 +169,14 @@ audit_append(struct store_conn *sc, const char *schema,
 		[AF_LOGIN] = 4,  [AF_ORG] = 6,     [AF_ADDRESS] = 8,
 		[AF_DEVICE] = 9, [AF_ACTION] = 10, [AF_PATIENT] = 11,
 		[AF_OBJECT] = 12, [AF_ERROR_CODE] = 14, [AF_REASON] = 15,
+		[AF_CONTENT] = 18,
 	};
 	const char *text[AF__COUNT] = {
 		[AF_LOGIN] = ev->actor_login, [AF_ORG] = ev->actor_org,
 		[AF_ADDRESS] = ev->address,   [AF_DEVICE] = ev->device,
 		[AF_ACTION] = ev->action,     [AF_PATIENT] = ev->patient,
 		[AF_OBJECT] = ev->object,     [AF_ERROR_CODE] = ev->error_code,
-		[AF_REASON] = ev->reason,
+		[AF_REASON] = ev->reason,     [AF_CONTENT] = ev->content,
 	};
 	char *owned[AF__COUNT] = {0};
 	struct audit_canon r;
@@ -265,7 +268,7 @@ row_record(sqlite3_stmt *q, struct audit_record *r)
 		[AF_ADDRESS] = &r->ev.address,   [AF_DEVICE] = &r->ev.device,
 		[AF_ACTION] = &r->ev.action,     [AF_PATIENT] = &r->ev.patient,
 		[AF_OBJECT] = &r->ev.object,     [AF_ERROR_CODE] = &r->ev.error_code,
-		[AF_REASON] = &r->ev.reason,
+		[AF_REASON] = &r->ev.reason,     [AF_CONTENT] = &r->ev.content,
 	};
 	size_t total = 0, o = 0;
 

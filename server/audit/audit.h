@@ -67,6 +67,10 @@ struct audit_event {
 	int outcome;               /* 0 = success, else an rk_err */
 	const char *error_code;    /* wire code name when outcome != 0 */
 	const char *reason;        /* break-glass reason, logout reason, ... */
+	/* SHA-256 (lower-case hex) of the canonical content of what the
+	 * action created or changed (server/care/digest.c), or NULL: what
+	 * `renkei-server verify --content` holds the stored data against. */
+	const char *content;
 };
 
 /* A stored record: the event plus its place in the chain. */
@@ -115,6 +119,7 @@ void audit_entry_set_object(struct audit_entry *e, const char *object);
 void audit_entry_set_session(struct audit_entry *e, int64_t session_id,
                              int64_t user_id);
 void audit_entry_set_reason(struct audit_entry *e, const char *reason);
+void audit_entry_set_content(struct audit_entry *e, const char *content);
 /* Fill in the actor once known (a login learns who it was). */
 void audit_entry_set_actor(struct audit_entry *e, int64_t user_id,
                            const char *login, int profession,
@@ -133,10 +138,18 @@ struct audit_journal {
 	uint64_t appended; /* records written (atomic: any thread may read) */
 };
 
-/* store_config.journal: append every entry of every op of the batch (in
- * op order), then sign a checkpoint when due. arg: struct audit_journal. */
-int audit_journal_batch(struct store_conn *jc, struct store_op *batch,
-                        void *arg);
+/* store_config.journal: where the store's writer puts each batch's
+ * entries (store.h; docs/audit-commit.md). Entries are written in op
+ * order, then a checkpoint is signed when due. journal_arg: struct
+ * audit_journal. */
+extern const struct store_journal audit_store_journal;
+/* For commands that change care.db without a running server (import,
+ * admin): stage one record in care.db's outbox, inside the caller's own
+ * care.db transaction, so that it commits with the change it records or
+ * not at all; the server moves it into the chain at its next start
+ * (docs/audit-commit.md). ts_ms 0 means now. RK_OK or RK_ERR_STORE. */
+int audit_stage(struct store_conn *wc, const struct audit_event *ev);
+
 /* At shutdown: sign a checkpoint covering every record. */
 int audit_journal_close(struct store_conn *jc, void *arg);
 

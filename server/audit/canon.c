@@ -16,6 +16,13 @@
  *   outcome                               8 bytes
  *   error_code, reason                    text fields
  *
+ * A record that carries the SHA-256 of what it created or changed
+ * (content_sha256, lower-case hex; see server/care/digest.c) is encoded
+ * with version byte 0x02 instead, and that text field appended last.
+ * Records without it keep version 0x01 and exactly the encoding above,
+ * so that every record written before content digests existed still
+ * verifies; the version byte keeps the two forms apart.
+ *
  * where a text field is 0x00 when absent, or 0x01, its length in bytes
  * (4 bytes big-endian) and its UTF-8 bytes. Fixed widths and length
  * prefixes make the encoding injective: two different records (NULL and
@@ -49,7 +56,7 @@ const char *const audit_field_names[AF__COUNT] = {
 	[AF_ADDRESS] = "address",       [AF_DEVICE] = "device",
 	[AF_ACTION] = "action",         [AF_PATIENT] = "patient",
 	[AF_OBJECT] = "object",         [AF_ERROR_CODE] = "error_code",
-	[AF_REASON] = "reason",
+	[AF_REASON] = "reason",         [AF_CONTENT] = "content_sha256",
 };
 
 static uint8_t *
@@ -130,7 +137,7 @@ audit_hash_record(struct audit_hasher *h, const uint8_t prev[32],
 	p = h->buf;
 	memcpy(p, prev, 32);
 	p += 32;
-	*p++ = 1;
+	*p++ = r->s[AF_CONTENT].p != NULL ? 2 : 1;
 	p = put64(p, r->id);
 	p = put64(p, r->ts_ms);
 	p = put64(p, r->user_id);
@@ -146,6 +153,8 @@ audit_hash_record(struct audit_hasher *h, const uint8_t prev[32],
 	p = put64(p, r->outcome);
 	p = putstr(p, &r->s[AF_ERROR_CODE]);
 	p = putstr(p, &r->s[AF_REASON]);
+	if (r->s[AF_CONTENT].p != NULL)
+		p = putstr(p, &r->s[AF_CONTENT]);
 
 	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1 ||
 	    EVP_DigestUpdate(h->ctx, h->buf, (size_t)(p - h->buf)) != 1 ||

@@ -29,6 +29,7 @@ enum audit_field {
 	AF_OBJECT,
 	AF_ERROR_CODE,
 	AF_REASON,
+	AF_CONTENT, /* content_sha256: encoded only when present (version 2) */
 	AF__COUNT
 };
 

@@ -187,6 +187,8 @@ json_record(struct obuf *b, const struct audit_canon *r, const void *prev,
 	ob_json_str(b, &r->s[AF_ERROR_CODE]);
 	ob_puts(b, ",\"reason\":");
 	ob_json_str(b, &r->s[AF_REASON]);
+	ob_puts(b, ",\"content_sha256\":");
+	ob_json_str(b, &r->s[AF_CONTENT]);
 	ob_puts(b, ",\"prev_hash\":\"");
 	ob_hex(b, prev, 32);
 	ob_puts(b, "\",\"hash\":\"");
@@ -217,6 +219,7 @@ csv_record(struct obuf *b, const struct audit_canon *r, const void *prev,
 	ob_hex(b, prev, 32);
 	ob_put(b, ",", 1);
 	ob_hex(b, hash, 32);
+	csv_text(b, &r->s[AF_CONTENT]);
 	ob_put(b, "\r\n", 2);
 }
 
@@ -224,7 +227,7 @@ static const char csv_header[] =
 	"\xef\xbb\xbf"
 	"id,time_jst,time_utc,ts_ms,actor_user_id,actor_login,actor_profession,"
 	"actor_org,session_id,address,device,action,patient,object,outcome,"
-	"error_code,reason,prev_hash,hash\r\n";
+	"error_code,reason,prev_hash,hash,content_sha256\r\n";
 static const char csv_cp_header[] =
 	"\r\ncheckpoint_id,record_id,record_hash,time_jst,time_utc,signed_ms,"
 	"key_id,signature\r\n";

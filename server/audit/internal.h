@@ -33,9 +33,10 @@ int audit_schema_ix(const char *schema);
 #define AUDIT_REC_COLS                                                         \
 	"id, ts_ms, actor_user_id, actor_login, actor_profession, actor_org, " \
 	"session_id, address, device, action, patient, object, outcome, "     \
-	"error_code, reason, prev_hash, hash "
+	"error_code, reason, prev_hash, hash, content_sha256 "
 #define AUDIT_COL_PREV 15
 #define AUDIT_COL_HASH 16
+#define AUDIT_COL_CONTENT 17
 
 /* Point r at the current row of a statement selecting AUDIT_REC_COLS
  * (valid until the statement moves). */

@@ -137,6 +137,8 @@ record(struct xv *v, json_t *o)
 	uint8_t prev[32], hash[32], got[32];
 	size_t keys = 18;
 	json_t *ctx = json_object_get(o, "context");
+	/* Exports made before content digests have no such key. */
+	bool has_content = json_object_get(o, "content_sha256") != NULL;
 	bool ok;
 
 	if (ctx != NULL) {
@@ -146,6 +148,7 @@ record(struct xv *v, json_t *o)
 		}
 		keys++;
 	}
+	keys += has_content;
 	ok = get_int(o, "id", &r.id) && get_int(o, "ts_ms", &r.ts_ms) &&
 	     get_int(o, "actor_user_id", &r.user_id) &&
 	     get_int(o, "actor_profession", &r.profession) &&
@@ -153,8 +156,11 @@ record(struct xv *v, json_t *o)
 	     get_int(o, "outcome", &r.outcome) &&
 	     get_hex(o, "prev_hash", prev, 32) && get_hex(o, "hash", hash, 32) &&
 	     json_object_size(o) == keys;
+	r.s[AF_CONTENT].p = NULL;
+	r.s[AF_CONTENT].n = 0;
 	for (int i = 0; ok && i < AF__COUNT; i++)
-		ok = get_str(o, audit_field_names[i], &r.s[i]);
+		if (i != AF_CONTENT || has_content)
+			ok = get_str(o, audit_field_names[i], &r.s[i]);
 	if (!ok) {
 		bad(v, v->last_id + 1, "malformed record");
 		return -1;

@@ -1,5 +1,5 @@
 /*
- * auth — accounts (organisations, users), passwords, sessions, lockout.
+ * auth — accounts (organisations, users), passwords, sessions, login throttling.
  *
  * Everything here runs on a store connection: inside a write op on the
  * writer thread, a read op on a reader thread, or an admin command. None
@@ -91,23 +91,28 @@ int auth_user_load(struct store_conn *sc, const char *login, int64_t id,
 /* ---- login */
 
 struct auth_limits {
-	int max_failures;
-	int lockout_s;
+	int max_failures;  /* failures of one login from one address, free */
+	int max_failures_address; /* ... of all logins from one address */
+	int delay_s;       /* then the first wait; each failure doubles it */
+	int delay_max_s;   /* up to this */
+	int quiet_s;       /* failures this long ago are forgotten */
 	int session_max_s;
 	int session_idle_s;
 	int argon2_t;     /* the settings new hashes are made with; an */
 	int argon2_m_kib; /* unknown login is verified against these too */
 };
 
-/* Reader side of a login: refuse while locked (RK_ERR_EXHAUSTED), load
- * the user, verify the password (argon2 runs even for unknown logins, so
- * timing does not tell which logins exist: the stand-in hash is made
- * with lim's argon2 settings). RK_OK fills *u; RK_ERR_UNAUTHENTICATED
- * for a wrong login, password or disabled user. */
+/* Reader side of a login from `address`: refuse while that login from
+ * that address, or that address, must wait (RK_ERR_EXHAUSTED, with
+ * st->retry_after_ms) — without checking the password; load the user,
+ * verify the password (argon2 runs even for unknown logins, so timing
+ * does not tell which logins exist: the stand-in hash is made with lim's
+ * argon2 settings). RK_OK fills *u; RK_ERR_UNAUTHENTICATED for a wrong
+ * login, password or disabled user. */
 int auth_login_check(struct store_conn *sc, const char *login,
-                     const char *password, int64_t now_ms,
-                     const struct auth_limits *lim, struct auth_user *u,
-                     struct rk_status *st);
+                     const char *address, const char *password,
+                     int64_t now_ms, const struct auth_limits *lim,
+                     struct auth_user *u, struct rk_status *st);
 
 /* The stand-in hash an unknown login is verified against: made once per
  * (t, m_kib) with exactly those settings, so that it costs what a real
@@ -115,9 +120,18 @@ int auth_login_check(struct store_conn *sc, const char *login,
  * RK_ERR_CRYPTO. Thread-safe. */
 int auth_dummy_hash(int t, int m_kib, char *out, size_t outlen);
 
-/* Writer side of a failed login: count it, lock when due. */
-int auth_login_failed(struct store_conn *sc, const char *login, int64_t now_ms,
-                      const struct auth_limits *lim);
+/* Writer side of a failed login from `address`: count it for the login
+ * from that address and for the address, and set the wait when due.
+ * *attack is set when the login has just reached 4 x max_failures (at
+ * least 4) recent failures from all addresses together, and each time
+ * that doubles. */
+int auth_login_failed(struct store_conn *sc, const char *login,
+                      const char *address, int64_t now_ms,
+                      const struct auth_limits *lim, bool *attack);
+
+/* Forget every failure of `login` (from every address): `renkei-server
+ * user unlock`. RK_OK, RK_ERR_NOT_FOUND (no such user) or RK_ERR_STORE. */
+int auth_login_unlock(struct store_conn *sc, const char *login);
 
 /* Writer side of a successful login: clear failures, create a session.
  * Writes the token (NUL-terminated) into token[AUTH_TOKEN_LEN + 1]. */
@@ -147,5 +161,15 @@ int auth_session_touch(struct store_conn *sc, int64_t session_id,
 /* End a session (logout, expiry). Ending an ended session is RK_OK. */
 int auth_session_end(struct store_conn *sc, int64_t session_id, int64_t now_ms,
                      const char *reason);
+
+/* RK_OK if the session is user_id's, not ended, and the account is
+ * enabled; else RK_ERR_UNAUTHENTICATED (or RK_ERR_STORE). */
+int auth_session_live(struct store_conn *sc, int64_t user_id,
+                      int64_t session_id);
+
+/* The sessions ended at or after since_ms (*ids malloc'ed, caller frees;
+ * NULL when none). RK_OK or RK_ERR_STORE. */
+int auth_sessions_ended_since(struct store_conn *sc, int64_t since_ms,
+                              int64_t **ids, size_t *n);
 
 #endif

@@ -1,14 +1,20 @@
 /*
- * Logins, lockout and sessions.
+ * Logins, throttling and sessions.
  *
- * Lockout is kept per login name, whether or not such a user exists, so
- * that it tells an attacker nothing. After max_failures failures in a row
- * the login is locked for lockout_s; each further failure after the lock
- * ends doubles the next lock (capped at a day). Attempts while locked are
- * refused without checking the password and are not counted, so that a
- * lock cannot be stretched forever by someone else.
+ * Failed logins are slowed, never locked out: a login cannot be locked
+ * by someone else. Failures are counted in login_failures under two keys,
+ * whether or not such a user exists (so that they tell an attacker
+ * nothing): the login from one source address ("LOGIN ADDRESS"), and the
+ * address alone (" ADDRESS"). After max_failures failures of a login from
+ * an address (max_failures_address from an address, for all logins), each
+ * further failure makes that key wait delay_s, doubling up to delay_max_s;
+ * a key quiet for quiet_s starts again from nothing. While a key waits,
+ * attempts under it are refused before the password is checked (no
+ * argon2 spent) and are not counted. A doctor whose login is attacked
+ * from one address still logs in from another.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +23,7 @@
 
 #include "auth/internal.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/text.h"
 
 /* The hash to verify against when the login does not exist, so that an
@@ -51,26 +58,57 @@ auth_dummy_hash(int t, int m_kib, char *out, size_t outlen)
 	return rc;
 }
 
+/* The two throttle keys of an attempt: login from address, address. */
+static void
+keys_of(const char *login, const char *address, char la[300], char a[80])
+{
+	snprintf(la, 300, "%s %s", login, address ? address : "");
+	snprintf(a, 80, " %s", address ? address : "");
+}
+
+/* The wall time a key must wait until (0: none). */
+static int
+key_wait(struct store_conn *sc, const char *key, int64_t *until)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT locked_until_ms FROM"
+	                                 " login_failures WHERE login = ?");
+	int rc;
+
+	*until = 0;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	rc = store_step(sc, q);
+	if (rc == SQLITE_ROW)
+		*until = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc < 0 ? RK_ERR_STORE : RK_OK;
+}
+
 int
-auth_login_check(struct store_conn *sc, const char *login,
+auth_login_check(struct store_conn *sc, const char *login, const char *address,
                  const char *password, int64_t now_ms,
                  const struct auth_limits *lim, struct auth_user *u,
                  struct rk_status *st)
 {
 	sqlite3_stmt *q;
-	char hash[160] = "";
+	char hash[160] = "", la[300], a[80];
+	int64_t w1, w2;
 	bool ok;
 	int rc;
 
-	q = store_stmt(sc, "SELECT locked_until_ms FROM login_failures WHERE login = ?");
-	if (q == NULL)
+	keys_of(login, address, la, a);
+	if (key_wait(sc, la, &w1) != RK_OK || key_wait(sc, a, &w2) != RK_OK)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
-	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > now_ms)
-		return rk_fail(st, RK_ERR_EXHAUSTED,
-		               "too many failed logins: this login is locked for a "
-		               "while; try again later",
-		               NULL);
+	if (w2 > w1)
+		w1 = w2;
+	if (w1 > now_ms) {
+		rk_fail(st, RK_ERR_EXHAUSTED,
+		        "too many failed logins from here: wait before trying again",
+		        NULL);
+		st->retry_after_ms = (uint32_t)(w1 - now_ms);
+		return RK_ERR_EXHAUSTED;
+	}
 
 	q = store_stmt(sc, "SELECT u.pw_hash, " AUTH_USER_COLS "WHERE u.login = ?");
 	if (q == NULL)
@@ -98,46 +136,95 @@ auth_login_check(struct store_conn *sc, const char *login,
 	return RK_OK;
 }
 
-int
-auth_login_failed(struct store_conn *sc, const char *login, int64_t now_ms,
-                  const struct auth_limits *lim)
+/* Count one failure under key; free failures before the first wait. */
+static int
+count_failure(struct store_conn *sc, const char *key, int free_failures,
+              int64_t now_ms, const struct auth_limits *lim)
 {
-	sqlite3_stmt *q;
-	int64_t failures = 0, locked_until = 0;
+	sqlite3_stmt *q = store_stmt(sc, "SELECT failures, locked_until_ms, last_ms"
+	                                 " FROM login_failures WHERE login = ?");
+	int64_t failures = 0, until = 0, last = 0;
 
-	q = store_stmt(sc, "SELECT failures, locked_until_ms FROM login_failures "
-	                   "WHERE login = ?");
 	if (q == NULL)
 		return RK_ERR_STORE;
-	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		failures = sqlite3_column_int64(q, 0);
-		locked_until = sqlite3_column_int64(q, 1);
+		until = sqlite3_column_int64(q, 1);
+		last = sqlite3_column_int64(q, 2);
 	}
 	sqlite3_reset(q);
-	if (locked_until > now_ms)
-		return RK_OK; /* attempts while locked are not counted */
+	if (until > now_ms)
+		return RK_OK; /* attempts during a wait are not counted */
+	if (now_ms - last > (int64_t)lim->quiet_s * 1000)
+		failures = 0; /* quiet long enough: forgotten */
 	failures++;
-	if (failures >= lim->max_failures) {
-		int64_t shift = failures - lim->max_failures;
-		int64_t lock_ms = (int64_t)lim->lockout_s * 1000;
-		if (shift > 10)
-			shift = 10;
-		lock_ms <<= shift;
-		if (lock_ms > 86400000)
-			lock_ms = 86400000;
-		locked_until = now_ms + lock_ms;
-		LOG_W("AUTH-LOCKOUT", "failures=%lld lock_s=%lld", (long long)failures,
-		      (long long)(lock_ms / 1000));
+	until = 0;
+	if (failures > free_failures) {
+		int64_t shift = failures - free_failures - 1;
+		int64_t wait = (int64_t)lim->delay_s * 1000;
+		int64_t cap = (int64_t)lim->delay_max_s * 1000;
+		wait <<= shift > 20 ? 20 : shift;
+		until = now_ms + (wait < cap ? wait : cap);
 	}
 	q = store_stmt(sc, "INSERT OR REPLACE INTO login_failures(login, failures, "
 	                   "locked_until_ms, last_ms) VALUES (?,?,?,?)");
 	if (q == NULL)
 		return RK_ERR_STORE;
-	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, failures);
-	sqlite3_bind_int64(q, 3, locked_until);
+	sqlite3_bind_int64(q, 3, until);
 	sqlite3_bind_int64(q, 4, now_ms);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+int
+auth_login_failed(struct store_conn *sc, const char *login, const char *address,
+                  int64_t now_ms, const struct auth_limits *lim, bool *attack)
+{
+	char la[300], a[80];
+	sqlite3_stmt *q;
+	int64_t recent = 0,
+		threshold = 4 * (int64_t)(lim->max_failures > 0 ? lim->max_failures : 1);
+	int rc;
+
+	*attack = false;
+	keys_of(login, address, la, a);
+	if ((rc = count_failure(sc, la, lim->max_failures, now_ms, lim)) != RK_OK ||
+	    (rc = count_failure(sc, a, lim->max_failures_address, now_ms, lim)) !=
+	            RK_OK)
+		return rc;
+	/* The login's recent failures from every address together. */
+	q = store_stmt(sc, "SELECT coalesce(sum(failures), 0) FROM login_failures"
+	                   " WHERE substr(login, 1, length(?1) + 1) = ?1 || ' '"
+	                   " AND last_ms >= ?2");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now_ms - (int64_t)lim->quiet_s * 1000);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		recent = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	/* At the threshold, and each time it doubles: not at every one. */
+	for (int64_t t = threshold; t > 0 && t <= recent; t *= 2)
+		if (t == recent)
+			*attack = true;
+	return RK_OK;
+}
+
+int
+auth_login_unlock(struct store_conn *sc, const char *login)
+{
+	struct auth_user u;
+	sqlite3_stmt *q;
+
+	if (auth_user_load(sc, login, 0, &u) != RK_OK)
+		return RK_ERR_NOT_FOUND;
+	q = store_stmt(sc, "DELETE FROM login_failures WHERE login = ?1"
+	                   " OR substr(login, 1, length(?1) + 1) = ?1 || ' '");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
 	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
 }
 
@@ -170,12 +257,18 @@ auth_session_create(struct store_conn *sc, int64_t user_id, const char *device,
 	if (auth_user_load(sc, NULL, user_id, &u) != RK_OK || u.disabled)
 		return RK_ERR_UNAUTHENTICATED;
 
-	q = store_stmt(sc, "DELETE FROM login_failures WHERE login = ?");
-	if (q == NULL)
-		return RK_ERR_STORE;
-	sqlite3_bind_text(q, 1, u.login, -1, SQLITE_STATIC);
-	if (store_step(sc, q) != SQLITE_DONE)
-		return RK_ERR_STORE;
+	/* This login from this address starts again; the address's own
+	 * count is left to fade (one success does not clear a spray). */
+	{
+		char la[300], a[80];
+		keys_of(u.login, address, la, a);
+		q = store_stmt(sc, "DELETE FROM login_failures WHERE login = ?");
+		if (q == NULL)
+			return RK_ERR_STORE;
+		sqlite3_bind_text(q, 1, la, -1, SQLITE_TRANSIENT);
+		if (store_step(sc, q) != SQLITE_DONE)
+			return RK_ERR_STORE;
+	}
 
 	rk_random(raw, sizeof(raw));
 	token_encode(raw, token);
@@ -261,4 +354,55 @@ auth_session_end(struct store_conn *sc, int64_t session_id, int64_t now_ms,
 	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, session_id);
 	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+int
+auth_session_live(struct store_conn *sc, int64_t user_id, int64_t session_id)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT 1 FROM sessions s JOIN users u"
+	                                 " ON u.id = s.user_id WHERE s.id = ?"
+	                                 " AND s.user_id = ? AND s.ended_ms IS NULL"
+	                                 " AND u.disabled = 0");
+	int rc;
+
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, session_id);
+	sqlite3_bind_int64(q, 2, user_id);
+	rc = store_step(sc, q);
+	sqlite3_reset(q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	return rc == SQLITE_ROW ? RK_OK : RK_ERR_UNAUTHENTICATED;
+}
+
+int
+auth_sessions_ended_since(struct store_conn *sc, int64_t since_ms,
+                          int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM sessions WHERE"
+	                                 " ended_ms IS NOT NULL AND ended_ms >= ?");
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, since_ms);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*ids = rk_realloc(*ids, cap * sizeof(**ids));
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_reset(q);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return RK_ERR_STORE;
+	}
+	return RK_OK;
 }

@@ -135,6 +135,37 @@ int care_ack(struct store_conn *sc, const struct policy_actor *who,
              int64_t post_id, int64_t now_ms, int64_t *acked_ms, bool *fresh,
              struct care_post *post, struct rk_status *st);
 
+/* ---- content digests (digest.c, docs/audit-content.md)
+ *
+ * The SHA-256 of a record's canonical content, as 64 lower-case hex
+ * digits and a NUL: what the audit record of the action that made or
+ * changed it carries (content_sha256), and what `renkei-server verify
+ * --content` recomputes from what is stored. Each returns RK_OK,
+ * RK_ERR_NOT_FOUND, RK_ERR_STORE or RK_ERR_CRYPTO. */
+#define CARE_DIGEST_HEX 65
+/* A post as loaded: id, patient, seq, author, kind, visibility, urgency,
+ * text, vitals, client id, time, the post it amends or retracts, and its
+ * photos (id and stored SHA-256). Not what later posts say of it. */
+int care_post_digest(const struct care_post *p, char out[CARE_DIGEST_HEX]);
+/* A liaison-sheet row as stored, by id; or the newest row of (patient,
+ * user), the one in force. */
+int care_sheet_row_digest(struct store_conn *sc, int64_t row_id,
+                          char out[CARE_DIGEST_HEX]);
+int care_sheet_member_digest(struct store_conn *sc, int64_t patient_id,
+                             int64_t user_id, char out[CARE_DIGEST_HEX]);
+/* Each row in force of a patient's sheet (the newest per member), in
+ * row order: each(arg, member login, digest); a non-zero return stops. */
+int care_sheet_digests(struct store_conn *sc, int64_t patient_id,
+                       int (*each)(void *arg, const char *login,
+                                   const char *hex),
+                       void *arg);
+/* A patient's hand-off as stored. */
+int care_handoff_digest(struct store_conn *sc, int64_t patient_id,
+                        char out[CARE_DIGEST_HEX]);
+/* A photo as stored, its picture and thumbnail bytes hashed afresh. */
+int care_attachment_digest(struct store_conn *sc, int64_t attachment_id,
+                           char out[CARE_DIGEST_HEX]);
+
 /* ---- reads */
 
 int care_post_load(struct store_conn *sc, int64_t post_id,

@@ -2,13 +2,13 @@
  * Posts: create, amend, retract, acknowledge (a post's row is read back
  * by rows.c, and loaded for a reader by access.c).
  *
- * Idempotency: (author, client_id) is unique. A retry with a client id
- * the author already used on the same board returns the first post, so
- * that a retry after a dropped connection gets the same answer — but only
- * after the same access check as the request itself: a repeat is never a
- * way to learn of a post, or of a patient, one may not see now. The same
- * client id on another board is refused (ALREADY_EXISTS), not answered
- * with the other board's post.
+ * Idempotency: (author, patient, client_id) is unique: a client id is the
+ * author's key on one board. A retry with a client id the author already
+ * used on the same board returns the first post, so that a retry after a
+ * dropped connection gets the same answer — but only after the same
+ * access check as the request itself: a repeat is never a way to learn of
+ * a post, or of a patient, one may not see now. The same client id on
+ * another board is another post.
  *
  * Sequence numbers: the board's counter (patients.last_seq) is bumped in
  * the same savepoint as the insert; a failed op rolls both back, so a
@@ -111,20 +111,22 @@ care_post_input_check(const struct care_post_input *in, struct rk_status *st)
 
 /* ------------------------------------------------------------------ writes */
 
-/* The post this author already made with this client id, if any. */
+/* The post this author already made on this board with this client id,
+ * if any. */
 static int
-find_duplicate(struct store_conn *sc, int64_t author_id, const char *client_id,
-               struct care_post *out)
+find_duplicate(struct store_conn *sc, int64_t author_id, int64_t patient_id,
+               const char *client_id, struct care_post *out)
 {
 	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM posts WHERE author_id = ? "
-	                                 "AND client_id = ?");
+	                                 "AND patient_id = ? AND client_id = ?");
 	int64_t id;
 	int rc;
 
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_int64(q, 1, author_id);
-	sqlite3_bind_text(q, 2, client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, patient_id);
+	sqlite3_bind_text(q, 3, client_id, -1, SQLITE_STATIC);
 	rc = store_step(sc, q);
 	if (rc < 0)
 		return RK_ERR_STORE;
@@ -144,18 +146,12 @@ repeat_of(struct store_conn *sc, const struct policy_actor *who,
           int64_t patient_id, const char *client_id, int64_t now_ms,
           struct care_post *out, struct rk_status *st)
 {
-	int rc = find_duplicate(sc, who->user_id, client_id, out);
+	int rc = find_duplicate(sc, who->user_id, patient_id, client_id, out);
 
 	if (rc == RK_ERR_NOT_FOUND)
 		return rc;
 	if (rc != RK_OK)
 		return rk_fail(st, rc, "temporarily unavailable", NULL);
-	if (out->patient_id != patient_id) {
-		care_post_fini(out);
-		return rk_fail(st, RK_ERR_EXISTS,
-		               "this client id was used for another post",
-		               "client_id");
-	}
 	rc = care_member_check(sc, who, patient_id, now_ms, POLICY_READ,
 	                       out->visibility, st);
 	if (rc != RK_OK)

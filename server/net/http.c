@@ -278,6 +278,27 @@ on_http(struct lws *wsi, struct http_pss *h, const char *path)
 	return 0;
 }
 
+/* The answer to a request lws does not serve as HTTP (CONNECT), written
+ * by hand; then the connection closes (-1). */
+static int
+refuse_raw(struct lws *wsi)
+{
+	static const char resp[] =
+		"HTTP/1.1 405 Method Not Allowed\r\n"
+		"allow: GET, HEAD\r\n"
+		"strict-transport-security: " HSTS "\r\n"
+		"x-content-type-options: nosniff\r\n"
+		"content-type: text/plain\r\n"
+		"content-length: 18\r\n"
+		"connection: close\r\n\r\n"
+		"only GET and HEAD\n";
+	uint8_t buf[LWS_PRE + sizeof(resp)];
+
+	memcpy(buf + LWS_PRE, resp, sizeof(resp) - 1);
+	lws_write(wsi, buf + LWS_PRE, sizeof(resp) - 1, LWS_WRITE_RAW);
+	return -1;
+}
+
 int
 net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                   void *in, size_t len)
@@ -323,6 +344,16 @@ net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			h->net = NULL;
 		}
 		return 0;
+	case LWS_CALLBACK_RAW_ADOPT:
+		/* An HTTP CONNECT: lws hands the socket over raw, with no
+		 * timeout (there is no proxy here). Answer 405, then close. */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_RAW_RX:
+		return 0; /* nothing it sends is read */
+	case LWS_CALLBACK_RAW_WRITEABLE:
+		return refuse_raw(wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		n = net_of(wsi);
 		if (n != NULL)

@@ -72,6 +72,7 @@ struct net {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	lws_sorted_usec_list_t tick_sul;
+	unsigned ticks; /* tick_cb calls: the keepalive pass runs every 4th */
 	lws_retry_bo_t retry; /* all 0: lws's own keepalive is off (net.c) */
 	int nconns;
 	int admitted;             /* accepted sockets not yet ended (admit.c) */

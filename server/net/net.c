@@ -517,6 +517,10 @@ static const struct lws_protocols protocols[] = {
 
 /* ------------------------------------------------------------------ context */
 
+/* The housekeeping tick (api_tick): 4 times a second, so that a session
+ * ended by another process closes within a second. */
+#define NET_TICK_US (LWS_US_PER_SEC / 4)
+
 static void
 tick_cb(lws_sorted_usec_list_t *sul)
 {
@@ -526,9 +530,10 @@ tick_cb(lws_sorted_usec_list_t *sul)
 	lws_usec_t now = lws_now_usecs();
 
 	n->hooks.on_tick(n->hooks.arg);
-	if (pr != NULL)
+	/* the keepalive pass: once a second is enough */
+	if (pr != NULL && ++n->ticks % (LWS_US_PER_SEC / NET_TICK_US) == 0)
 		lws_callback_all_protocol_vhost_args(n->vh, pr, CB_KEEPALIVE, &now, 0);
-	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, LWS_US_PER_SEC);
+	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, NET_TICK_US);
 }
 
 static void
@@ -610,7 +615,7 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 	pn = lws_protocol_vh_priv_zalloc(n->vh, &protocols[0], sizeof(*pn));
 	if (pn != NULL)
 		*pn = n;
-	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, LWS_US_PER_SEC);
+	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, NET_TICK_US);
 	return n;
 }
 

@@ -4,8 +4,9 @@
 
 /*
  * care.db ("main"). Times are ms since the epoch, UTC.
- * Accounts: a login that fails repeatedly is locked in login_failures even
- * when no such user exists, so lockouts do not reveal which logins exist.
+ * Accounts: failed logins are counted in login_failures (keys "LOGIN
+ * ADDRESS" and " ADDRESS", see auth/session.c) even when no such user
+ * exists, so throttling does not reveal which logins exist.
  * Sessions keep only the SHA-256 of their token.
  */
 static const struct schema_migration care_migrations[] = {
@@ -40,7 +41,7 @@ static const struct schema_migration care_migrations[] = {
 	    " login TEXT PRIMARY KEY,"
 	    " failures INTEGER NOT NULL,"
 	    " locked_until_ms INTEGER NOT NULL,"
-	    " last_ms INTEGER NOT NULL) WITHOUT ROWID;"},
+	    " last_ms INTEGER NOT NULL) WITHOUT ROWID;", 0},
 	/*
 	 * Care boards. A patient's board is its posts; patients.last_seq is
 	 * the board's newest sequence number, bumped in the same transaction
@@ -106,7 +107,7 @@ static const struct schema_migration care_migrations[] = {
 	    " post_id INTEGER NOT NULL REFERENCES posts(id),"
 	    " user_id INTEGER NOT NULL REFERENCES users(id),"
 	    " acked_ms INTEGER NOT NULL,"
-	    " PRIMARY KEY(post_id, user_id)) WITHOUT ROWID;"},
+	    " PRIMARY KEY(post_id, user_id)) WITHOUT ROWID;", 0},
 	/*
 	 * The liaison sheet grows up: read-only members (the hospital after
 	 * a hand-off), contacts, the history of every change, hand-offs, and
@@ -145,7 +146,7 @@ static const struct schema_migration care_migrations[] = {
 	    " reason TEXT NOT NULL,"
 	    " granted_ms INTEGER NOT NULL,"
 	    " expires_ms INTEGER NOT NULL);"
-	    "CREATE INDEX breakglass_by_user ON breakglass(user_id, patient_id, expires_ms);"},
+	    "CREATE INDEX breakglass_by_user ON breakglass(user_id, patient_id, expires_ms);", 0},
 	/*
 	 * Photos. Blobs live here, in SQLCipher, not in files: they are
 	 * encrypted with the rest, and a post and its photos commit in one
@@ -196,14 +197,89 @@ static const struct schema_migration care_migrations[] = {
 	    " BEGIN SELECT RAISE(ABORT, 'an attached photo is part of the record'); END;"
 	    "CREATE TRIGGER attachments_kept BEFORE DELETE ON attachments"
 	    " WHEN OLD.post_id IS NOT NULL"
-	    " BEGIN SELECT RAISE(ABORT, 'an attached photo is part of the record'); END;"},
+	    " BEGIN SELECT RAISE(ABORT, 'an attached photo is part of the record'); END;", 0},
+	/*
+	 * The audit outbox (docs/audit-commit.md). A batch that changes
+	 * care.db writes its audit records here, in its own transaction, so
+	 * that the records commit with what they record or not at all; the
+	 * writer then moves them into audit.db's chain and notes the last id
+	 * moved there (audit.meta 'outbox_upto'), and the next batch deletes
+	 * the moved rows. After a crash the rows not yet moved are moved at
+	 * start. AUTOINCREMENT: an id is never used twice, even once the
+	 * table has emptied. Columns as in audit.records; sign_after asks
+	 * for a checkpoint once the row is in the chain.
+	 */
+	{5, "CREATE TABLE audit_outbox ("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " ts_ms INTEGER NOT NULL,"
+	    " actor_user_id INTEGER NOT NULL,"
+	    " actor_login TEXT,"
+	    " actor_profession INTEGER NOT NULL,"
+	    " actor_org TEXT,"
+	    " session_id INTEGER NOT NULL,"
+	    " address TEXT,"
+	    " device TEXT,"
+	    " action TEXT NOT NULL,"
+	    " patient TEXT,"
+	    " object TEXT,"
+	    " outcome INTEGER NOT NULL,"
+	    " error_code TEXT,"
+	    " reason TEXT,"
+	    " sign_after INTEGER NOT NULL DEFAULT 0);", 0},
+	/*
+	 * A client id is the author's idempotency key on one board:
+	 * (author, patient, client_id) is unique, so the same key on another
+	 * board is another post. posts is rebuilt (SQLite cannot drop a
+	 * UNIQUE constraint); its indexes and triggers are made again.
+	 */
+	{6, "CREATE TABLE posts_new ("
+	    " id INTEGER PRIMARY KEY,"
+	    " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	    " seq INTEGER NOT NULL,"
+	    " author_id INTEGER NOT NULL REFERENCES users(id),"
+	    " client_id TEXT NOT NULL,"
+	    " kind INTEGER NOT NULL,"
+	    " visibility INTEGER NOT NULL,"
+	    " urgent INTEGER NOT NULL DEFAULT 0,"
+	    " body TEXT NOT NULL,"
+	    " temp_dc INTEGER NOT NULL DEFAULT 0,"
+	    " bp_sys INTEGER NOT NULL DEFAULT 0,"
+	    " bp_dia INTEGER NOT NULL DEFAULT 0,"
+	    " pulse INTEGER NOT NULL DEFAULT 0,"
+	    " spo2 INTEGER NOT NULL DEFAULT 0,"
+	    " resp INTEGER NOT NULL DEFAULT 0,"
+	    " amends_id INTEGER REFERENCES posts(id),"
+	    " retracts_id INTEGER REFERENCES posts(id),"
+	    " created_ms INTEGER NOT NULL,"
+	    " UNIQUE(patient_id, seq),"
+	    " UNIQUE(author_id, patient_id, client_id));"
+	    "INSERT INTO posts_new SELECT id, patient_id, seq, author_id, client_id,"
+	    " kind, visibility, urgent, body, temp_dc, bp_sys, bp_dia, pulse, spo2,"
+	    " resp, amends_id, retracts_id, created_ms FROM posts;"
+	    "DROP TABLE posts;"
+	    "ALTER TABLE posts_new RENAME TO posts;"
+	    "CREATE INDEX posts_by_board_id ON posts(patient_id, id);"
+	    "CREATE INDEX posts_amends ON posts(amends_id) WHERE amends_id IS NOT NULL;"
+	    "CREATE INDEX posts_retracts ON posts(retracts_id) WHERE retracts_id IS NOT NULL;"
+	    "CREATE TRIGGER posts_no_update BEFORE UPDATE ON posts"
+	    " BEGIN SELECT RAISE(ABORT, 'posts are append-only'); END;"
+	    "CREATE TRIGGER posts_no_delete BEFORE DELETE ON posts"
+	    " BEGIN SELECT RAISE(ABORT, 'posts are append-only'); END;",
+	 1},
+	/* Records staged in the outbox carry their content digest too (see
+	 * audit.records below). */
+	{7, "ALTER TABLE audit_outbox ADD COLUMN content_sha256 TEXT;", 0},
+	/* Sessions ended recently, looked for by the running server so that
+	 * one ended by another process (an admin command) closes at once. */
+	{8, "CREATE INDEX IF NOT EXISTS sessions_ended ON sessions(ended_ms)"
+	    " WHERE ended_ms IS NOT NULL;", 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */
 static const struct schema_migration audit_migrations[] = {
 	{1, "CREATE TABLE audit.meta ("
 	    " name TEXT PRIMARY KEY,"
-	    " value BLOB NOT NULL) WITHOUT ROWID;"},
+	    " value BLOB NOT NULL) WITHOUT ROWID;", 0},
 	/*
 	 * The audit trail (see server/audit/audit.h for the hash chain and
 	 * the checkpoints). Absent text fields are NULL, never ''. Record
@@ -259,7 +335,17 @@ static const struct schema_migration audit_migrations[] = {
 	    "CREATE TRIGGER audit.checkpoints_no_update BEFORE UPDATE ON checkpoints"
 	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
 	    "CREATE TRIGGER audit.checkpoints_no_delete BEFORE DELETE ON checkpoints"
-	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"},
+	    " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;", 0},
+	/*
+	 * The SHA-256 (lower-case hex) of the canonical content of what a
+	 * record's action created or changed: a post, a sheet row, a
+	 * hand-off, a photo (server/care/digest.c). NULL for the rest, and
+	 * for every record written before. Part of the hash chain (the
+	 * record's encoding version 2, server/audit/canon.c), so the stored
+	 * data can be held against a trail that only the signing key could
+	 * rewrite: `renkei-server verify --content`.
+	 */
+	{3, "ALTER TABLE audit.records ADD COLUMN content_sha256 TEXT;", 0},
 };
 
 const struct schema_migration *

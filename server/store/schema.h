@@ -11,6 +11,10 @@
 struct schema_migration {
 	int version;
 	const char *sql;
+	/* The step rebuilds a table others refer to (CREATE new, copy, DROP
+	 * old, RENAME): it runs with foreign keys off, and PRAGMA
+	 * foreign_key_check must find nothing before it commits. */
+	int rebuild;
 };
 
 /* For the schema named `db` ("main" or "audit"); *count is set. */

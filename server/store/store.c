@@ -15,12 +15,15 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <sys/statvfs.h>
 
 #include <openssl/crypto.h>
 
@@ -64,6 +67,8 @@ struct store {
 	struct store_conn **hconns;
 	struct store_conn *wconn;
 	struct store_conn *jconn; /* the journal's own connection */
+	bool forward_due;         /* the outbox may hold staged records */
+	char *care_dir, *audit_dir; /* where free space is looked at */
 	struct store_conn **rconns;
 	struct store_stats stats;
 };
@@ -183,6 +188,21 @@ key_sql(char *out, size_t outlen, const char *prefix, const struct store_key *k,
 	snprintf(out + n, outlen - n, "'\"%s", suffix);
 }
 
+/* PRAGMA foreign_key_check finds no row that breaks a reference. */
+static bool
+foreign_keys_hold(struct store_conn *sc)
+{
+	sqlite3_stmt *st;
+	bool ok;
+
+	if (sqlite3_prepare_v2(sc->db, "PRAGMA foreign_key_check", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return false;
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok;
+}
+
 static int
 migrate(struct store_conn *sc, const char *schema, char *err, size_t errlen)
 {
@@ -207,6 +227,9 @@ migrate(struct store_conn *sc, const char *schema, char *err, size_t errlen)
 		char *msg = NULL;
 		if (m[i].version <= version)
 			continue;
+		/* Foreign keys can only be switched outside a transaction. */
+		if (m[i].rebuild && store_exec(sc, "PRAGMA foreign_keys = OFF") != RK_OK)
+			goto fail;
 		if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
 			goto fail;
 		if (sqlite3_exec(sc->db, m[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -214,14 +237,25 @@ migrate(struct store_conn *sc, const char *schema, char *err, size_t errlen)
 			         m[i].version, msg ? msg : "?");
 			sqlite3_free(msg);
 			store_exec(sc, "ROLLBACK");
+			store_exec(sc, "PRAGMA foreign_keys = ON");
+			return RK_ERR_STORE;
+		}
+		if (m[i].rebuild && !foreign_keys_hold(sc)) {
+			snprintf(err, errlen, "%s migration %d: a reference no longer "
+			         "holds (PRAGMA foreign_key_check)", schema, m[i].version);
+			store_exec(sc, "ROLLBACK");
+			store_exec(sc, "PRAGMA foreign_keys = ON");
 			return RK_ERR_STORE;
 		}
 		snprintf(sql, sizeof(sql), "PRAGMA %s.user_version = %d", schema,
 		         m[i].version);
 		if (store_exec(sc, sql) != RK_OK || store_exec(sc, "COMMIT") != RK_OK) {
 			store_exec(sc, "ROLLBACK");
+			store_exec(sc, "PRAGMA foreign_keys = ON");
 			goto fail;
 		}
+		if (m[i].rebuild && store_exec(sc, "PRAGMA foreign_keys = ON") != RK_OK)
+			goto fail;
 		LOG_I("STORE-MIGRATED", "schema=%s version=%d", schema, m[i].version);
 	}
 	return RK_OK;
@@ -377,75 +411,178 @@ complete_locked(struct store *s, struct store_op *op, int rc)
 	opq_push(&s->cq, op);
 }
 
+/* What a failed statement on db means for the ops it fails: no room
+ * (RK_ERR_EXHAUSTED), or any other database failure (RK_ERR_STORE). */
 static int
-journal_batch(struct store *s, struct store_op *batch)
+fail_class(sqlite3 *db)
 {
-	struct store_conn *jc = s->jconn;
-	int rc;
+	int se = sqlite3_system_errno(db);
 
-	/* Deferred BEGIN: the journal writes only audit.* tables, so it
-	 * takes only audit.db's write lock, never care.db's. */
-	if (store_exec(jc, "BEGIN") != RK_OK)
-		return RK_ERR_STORE;
-	rc = s->cfg.journal(jc, batch, s->cfg.journal_arg);
-	store_conn_release(jc);
-	if (rc == RK_OK && store_exec(jc, "COMMIT") == RK_OK)
-		return RK_OK;
-	LOG_E("STORE-JOURNAL-FAIL", "rc=%d error=\"%s\"", rc,
-	      sqlite3_errmsg(store_conn_db(jc)));
-	if (!sqlite3_get_autocommit(store_conn_db(jc)))
-		store_exec(jc, "ROLLBACK");
+	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL ||
+	    se == ENOSPC || se == EDQUOT || se == EFBIG)
+		return RK_ERR_EXHAUSTED;
 	return RK_ERR_STORE;
 }
 
+/* One journal step on the journal connection, in a transaction of its
+ * own (deferred: it writes only audit.* tables, so it takes only
+ * audit.db's write lock, never care.db's). forward, or append `batch`
+ * with batch_rc. RK_OK, RK_ERR_EXHAUSTED or RK_ERR_STORE. */
 static int
-run_batch(struct store *s, struct store_op *batch, int n)
+journal_txn(struct store *s, struct store_op *batch, int batch_rc,
+            bool forward)
+{
+	const struct store_journal *j = s->cfg.journal;
+	struct store_conn *jc = s->jconn;
+	int rc = store_exec(jc, "BEGIN");
+
+	if (rc == RK_OK)
+		rc = forward ? j->forward(jc, s->cfg.journal_arg)
+		             : j->append(jc, batch, batch_rc, s->cfg.journal_arg);
+	if (rc != RK_OK)
+		rc = fail_class(jc->db);
+	store_conn_release(jc);
+	if (rc == RK_OK && store_exec(jc, "COMMIT") != RK_OK)
+		rc = fail_class(jc->db);
+	if (rc == RK_OK)
+		return RK_OK;
+	LOG_E("STORE-JOURNAL-FAIL", "step=%s full=%d error=\"%s\"",
+	      forward ? "forward" : "append", rc == RK_ERR_EXHAUSTED,
+	      sqlite3_errmsg(jc->db));
+	if (!sqlite3_get_autocommit(jc->db))
+		store_exec(jc, "ROLLBACK");
+	return rc;
+}
+
+/* Move whatever is staged in the outbox into the trail. */
+static int
+forward_staged(struct store *s)
+{
+	int rc = journal_txn(s, NULL, RK_OK, true);
+
+	s->forward_due = rc != RK_OK;
+	return rc;
+}
+
+static int64_t
+free_mb(const char *dir)
+{
+	struct statvfs v;
+
+	if (statvfs(dir, &v) != 0)
+		return INT64_MAX; /* cannot tell: let SQLite find out */
+	return (int64_t)((uint64_t)v.f_bavail * v.f_frsize / (1024 * 1024));
+}
+
+/* Is either database's filesystem into its reserve? */
+static bool
+in_reserve(struct store *s)
+{
+	int64_t reserve = s->cfg.disk_reserve_mb;
+
+	if (reserve <= 0)
+		return false;
+	return free_mb(s->care_dir) < reserve || free_mb(s->audit_dir) < reserve;
+}
+
+/* Run one op. In the reserve every op gets a savepoint, and one that
+ * changed anything is rolled back: RK_ERR_EXHAUSTED. *kept is set when
+ * the op changed care.db and its changes stay. Returns false if the
+ * batch cannot go on. */
+static bool
+run_op(struct store *s, struct store_op *op, bool reserve, bool *kept)
 {
 	struct store_conn *sc = s->wconn;
-	struct store_op *op;
-	int ok = 1;
+	int before = sqlite3_total_changes(sc->db);
+	bool changed;
 
+	op->undone = false;
+	if (op->lean && !reserve) {
+		op->rc = op->run(sc, op);
+		changed = sqlite3_total_changes(sc->db) != before;
+		if (op->rc != RK_OK && changed) {
+			LOG_E("STORE-LEAN-OP-DIRTY", "rc=%d", op->rc);
+			return false; /* never commit half an op */
+		}
+		*kept |= changed;
+		return true;
+	}
+	if (store_exec(sc, "SAVEPOINT op") != RK_OK)
+		return false;
+	op->rc = op->run(sc, op);
+	changed = sqlite3_total_changes(sc->db) != before;
+	if (op->rc == RK_OK && reserve && changed) {
+		op->rc = RK_ERR_EXHAUSTED;
+		op->undone = true;
+		s->stats.refused_disk++;
+	}
+	if (op->rc != RK_OK && store_exec(sc, "ROLLBACK TO op") != RK_OK)
+		return false;
+	*kept |= op->rc == RK_OK && changed;
+	return store_exec(sc, "RELEASE op") == RK_OK;
+}
+
+/* Run a batch and commit it (see store.h for where its journal goes).
+ * Returns RK_OK, or what every op of the batch is to be told (nothing of
+ * it was done): RK_ERR_EXHAUSTED when storage is full, else
+ * RK_ERR_STORE. */
+static int
+run_batch(struct store *s, struct store_op *batch)
+{
+	const struct store_journal *j = s->cfg.journal;
+	struct store_conn *sc = s->wconn;
+	bool reserve = in_reserve(s), changed = false, appended = false;
+	int rc = RK_OK;
+
+	/* Records reach the trail in commit order, and nothing more is done
+	 * while what is staged cannot be moved into it (fail closed). */
+	if (j != NULL && s->forward_due && (rc = forward_staged(s)) != RK_OK) {
+		s->stats.journal_failures++;
+		return rc;
+	}
 	/* Deferred, not IMMEDIATE: IMMEDIATE would also take the write lock
 	 * of the attached audit.db, which the journal connection needs. The
 	 * writer thread is care.db's only writer, so nothing is gained by
 	 * locking early. */
 	if (store_exec(sc, "BEGIN") != RK_OK)
-		ok = 0;
-	for (op = batch; ok && op; op = op->next) {
-		if (op->lean) {
-			int before = sqlite3_total_changes(sc->db);
-			op->rc = op->run(sc, op);
-			if (op->rc != RK_OK && sqlite3_total_changes(sc->db) != before) {
-				LOG_E("STORE-LEAN-OP-DIRTY", "rc=%d", op->rc);
-				ok = 0; /* never commit half an op */
-			}
-			continue;
-		}
-		if (store_exec(sc, "SAVEPOINT op") != RK_OK) {
-			ok = 0;
-			break;
-		}
-		op->rc = op->run(sc, op);
-		if (op->rc != RK_OK && store_exec(sc, "ROLLBACK TO op") != RK_OK)
-			ok = 0;
-		if (store_exec(sc, "RELEASE op") != RK_OK)
-			ok = 0;
-	}
+		return fail_class(sc->db);
+	for (struct store_op *op = batch; rc == RK_OK && op; op = op->next)
+		if (!run_op(s, op, reserve, &changed))
+			rc = fail_class(sc->db);
 	store_conn_release(sc);
-	/* The journal commits first: no action is durable before its record. */
-	if (ok && s->cfg.journal != NULL && journal_batch(s, batch) != RK_OK) {
-		s->stats.journal_failures++;
-		ok = 0;
+
+	if (rc == RK_OK && j != NULL) {
+		if (changed) {
+			/* The records commit with what they record. */
+			if (j->stage(sc, batch, s->cfg.journal_arg) != RK_OK)
+				rc = fail_class(sc->db);
+		} else {
+			/* Nothing to commit but the records: they go first. */
+			rc = journal_txn(s, batch, RK_OK, false);
+			appended = true;
+		}
+		if (rc != RK_OK)
+			s->stats.journal_failures++;
 	}
-	if (ok && store_exec(sc, "COMMIT") != RK_OK)
-		ok = 0;
-	if (!ok) {
-		LOG_E("STORE-COMMIT-FAIL", "ops=%d error=\"%s\"", n,
-		      sqlite3_errmsg(sc->db));
+	if (rc == RK_OK && store_exec(sc, "COMMIT") != RK_OK)
+		rc = fail_class(sc->db);
+	if (rc != RK_OK) {
+		LOG_E("STORE-COMMIT-FAIL", "full=%d error=\"%s\"",
+		      rc == RK_ERR_EXHAUSTED, sqlite3_errmsg(sc->db));
 		if (!sqlite3_get_autocommit(sc->db))
 			store_exec(sc, "ROLLBACK");
+		/* Nothing of the batch happened: the trail says it failed
+		 * (if the trail itself can still be written). */
+		if (j != NULL && !appended)
+			journal_txn(s, batch, rc, false);
+		return rc;
 	}
-	return ok;
+	/* Committed, records included. Should moving them into the trail
+	 * fail, they wait in the outbox (and are moved at the next start if
+	 * need be); meanwhile every batch is refused. */
+	if (j != NULL && changed && forward_staged(s) != RK_OK)
+		LOG_E("STORE-AUDIT-BEHIND", "records wait in care.db's outbox");
+	return RK_OK;
 }
 
 static int
@@ -465,7 +602,7 @@ writer_main(void *arg)
 
 	for (;;) {
 		struct store_op *batch = NULL, *last = NULL, *op;
-		int n = 0, ok;
+		int n = 0, rc;
 
 		pthread_mutex_lock(&s->mu);
 		while (s->wq.len == 0 && !s->closing)
@@ -485,16 +622,18 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		int64_t t0 = rk_mono_us();
-		ok = run_batch(s, batch, n);
+		rc = run_batch(s, batch);
 		int64_t dt = rk_mono_us() - t0;
 
 		pthread_mutex_lock(&s->mu);
+		if (rc == RK_ERR_EXHAUSTED)
+			s->stats.refused_disk += (uint64_t)n;
 		for (op = batch; op;) {
 			struct store_op *next = op->next;
-			complete_locked(s, op, ok ? op->rc : RK_ERR_STORE);
+			complete_locked(s, op, rc == RK_OK ? op->rc : rc);
 			op = next;
 		}
-		if (ok) {
+		if (rc == RK_OK) {
 			static const int64_t ms_bounds[] = {1000, 2000, 5000, 10000,
 			                                    25000, 50000, 100000};
 			int b = 0;
@@ -564,6 +703,52 @@ reader_main(void *arg)
 	return NULL;
 }
 
+/* The folder a database really is in, for statvfs: a symbolic link is
+ * followed, as SQLite follows it (its WAL lives beside the target). */
+static char *
+dir_of(const char *path)
+{
+	char *real = realpath(path, NULL);
+	char *d = rk_strdup(real != NULL ? real : path);
+	char *slash = strrchr(d, '/');
+
+	free(real);
+	if (slash == NULL) {
+		free(d);
+		return rk_strdup(".");
+	}
+	slash[slash == d ? 1 : 0] = '\0';
+	return d;
+}
+
+/* At open: finish what a crash cut short. Records a batch staged in the
+ * outbox, whose forward did not commit, go into the trail now; they
+ * belong to ops that did commit. A trail that cannot be written now
+ * (full disk) does not stop the start: every batch is refused until it
+ * can (forward_due). */
+static int
+recover_journal(struct store *s, char *err, size_t errlen)
+{
+	const struct store_journal *j = s->cfg.journal;
+	int rc = store_exec(s->wconn, "BEGIN IMMEDIATE");
+
+	if (rc == RK_OK)
+		rc = j->reconcile(s->wconn, s->cfg.journal_arg);
+	store_conn_release(s->wconn);
+	if (rc == RK_OK)
+		rc = store_exec(s->wconn, "COMMIT");
+	if (rc != RK_OK) {
+		if (!sqlite3_get_autocommit(s->wconn->db))
+			store_exec(s->wconn, "ROLLBACK");
+		snprintf(err, errlen, "cannot check the audit outbox: %s",
+		         sqlite3_errmsg(s->wconn->db));
+		return RK_ERR_STORE;
+	}
+	if (forward_staged(s) != RK_OK)
+		LOG_E("STORE-AUDIT-BEHIND", "at=open");
+	return RK_OK;
+}
+
 int
 store_open(struct store **out, const struct store_config *cfg, char *err,
            size_t errlen)
@@ -590,7 +775,12 @@ store_open(struct store **out, const struct store_config *cfg, char *err,
 		rc = store_conn_open(&s->jconn, cfg, 0, err, errlen);
 		if (rc != RK_OK)
 			goto fail;
+		rc = recover_journal(s, err, errlen);
+		if (rc != RK_OK)
+			goto fail;
 	}
+	s->care_dir = dir_of(cfg->care_path);
+	s->audit_dir = dir_of(cfg->audit_path);
 	s->rconns = rk_calloc((size_t)s->cfg.readers, sizeof(*s->rconns));
 	s->readers = rk_calloc((size_t)s->cfg.readers, sizeof(*s->readers));
 	for (int i = 0; i < s->cfg.readers; i++) {
@@ -647,6 +837,8 @@ fail:
 	store_conn_close(s->jconn);
 	free(s->rconns);
 	free(s->readers);
+	free(s->care_dir);
+	free(s->audit_dir);
 	OPENSSL_cleanse(&s->cfg, sizeof(s->cfg));
 	free(s);
 	return rc;
@@ -761,6 +953,8 @@ store_close(struct store *s,
 	free(s->readers);
 	free(s->hconns);
 	free(s->hashers);
+	free(s->care_dir);
+	free(s->audit_dir);
 	pthread_cond_destroy(&s->wcond);
 	pthread_cond_destroy(&s->rcond);
 	pthread_cond_destroy(&s->hcond);

@@ -19,13 +19,29 @@
  *  - read ops go to a pool of reader threads with their own read-only
  *    connections (WAL lets them read while the writer writes).
  * Journal (the audit trail): an op may carry journal entries (opaque to
- * the store). Once per batch, after every op ran and before anything
- * commits, the writer hands the batch to cfg.journal on a connection of
- * its own, in a transaction that it commits BEFORE the batch's: a record
- * of an action is durable before the action is. Entries are written
- * whatever the op's outcome (denials are recorded too: the op's rollback
- * does not touch them). If the journal cannot be written, nothing of the
- * batch commits and every op fails (fail closed).
+ * the store), written whatever the op's outcome (denials are recorded
+ * too: the op's rollback does not touch them). Where they go depends on
+ * the batch (docs/audit-commit.md):
+ *  - a batch that changed care.db hands them to journal->stage inside its
+ *    own care.db transaction (the outbox), so they commit with what they
+ *    record or not at all; after that COMMIT, journal->forward moves them
+ *    into audit.db on a connection of its own. A forward that a crash cut
+ *    short is finished at the next store_open.
+ *  - a batch that changed nothing (reads, denials) hands them straight to
+ *    journal->append on the journal connection, committed before the
+ *    batch's ops are reported done.
+ *  - a batch whose COMMIT failed: journal->append with the batch's error,
+ *    so the trail shows attempts that did not happen as failed.
+ * Fail closed: while anything staged cannot be moved into audit.db, or a
+ * direct append fails, no op is reported done; each fails, and nothing of
+ * its batch commits.
+ *
+ * Storage. Before each batch the writer looks at the free space of both
+ * databases' filesystems. Below disk_reserve_mb, an op that would change
+ * care.db is rolled back and fails with RK_ERR_EXHAUSTED (ops that only
+ * read, and their records, still run in the reserve); a COMMIT that finds
+ * the disk full fails its batch with RK_ERR_EXHAUSTED too. Either way
+ * writes resume by themselves once there is room again.
  *
  * Completed ops are queued in completion order; the owner is woken through
  * the `wake` callback (it calls lws_cancel_service) and runs their done()
@@ -62,6 +78,9 @@ struct store_op {
 	bool lean;
 	struct store_op *next; /* the store's */
 	int rc;                /* the store's */
+	/* The store's: run() went well but the store rolled the op back
+	 * (storage reserve), so whatever ids it handed out were never kept. */
+	bool undone;
 };
 
 struct store_key {
@@ -83,12 +102,31 @@ struct store_config {
 	int queue_max;
 	void (*wake)(void *arg); /* any thread: "completions are waiting" */
 	void *wake_arg;
-	/* Writer thread: write the journal of `batch` (linked by ->next; each
-	 * op's rc is set) on jc, inside a transaction the store opened.
-	 * RK_OK, or an error to fail the whole batch. NULL: no journal. */
-	int (*journal)(struct store_conn *jc, struct store_op *batch,
-	               void *arg);
+	/* Free space each database's filesystem keeps for records of reads
+	 * and for recovery: below it, changes are refused. 0 = none. */
+	int disk_reserve_mb;
+	const struct store_journal *journal; /* NULL: no journal */
 	void *journal_arg;
+};
+
+/* Where a batch's journal entries go (see the top of this file). Each
+ * runs on the writer thread, in a transaction the store opened, and
+ * returns RK_OK or an error (which fails the batch). `batch` is linked by
+ * ->next and each op's rc is set. */
+struct store_journal {
+	/* On the writer's connection, inside the batch's care.db
+	 * transaction. */
+	int (*stage)(struct store_conn *wc, struct store_op *batch, void *arg);
+	/* On the journal connection: move everything staged into audit.db. */
+	int (*forward)(struct store_conn *jc, void *arg);
+	/* On the journal connection: write the batch's entries directly;
+	 * batch_rc != RK_OK means the batch failed, and every record's
+	 * outcome is then batch_rc. */
+	int (*append)(struct store_conn *jc, struct store_op *batch,
+	              int batch_rc, void *arg);
+	/* At open, on the writer's connection, before anything is staged:
+	 * make sure no staged record can take an id already forwarded. */
+	int (*reconcile)(struct store_conn *wc, void *arg);
 };
 
 /* Read a key: from the environment variable `env` if set (64 hex digits),
@@ -133,6 +171,7 @@ void store_close(struct store *s,
 /* Counters for metrics. */
 struct store_stats {
 	uint64_t commits, ops_committed, batch_max, journal_failures;
+	uint64_t refused_disk;     /* ops refused: storage full or in reserve */
 	uint64_t refused_full;     /* submits refused: queue at queue_max */
 	uint64_t commit_us_total;  /* time spent committing */
 	uint64_t batch_hist[8];    /* batch sizes: 1, 2-3, 4-15, 16-63, 64-255, 256-1023, 1024+ */

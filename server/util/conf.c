@@ -82,10 +82,17 @@ static const struct conf_entry conf_table[] = {
 	          "a session unused for this long ends"),
 	INT_ENTRY(session_max_s, "43200", 60, 90 * 86400,
 	          "a session ends this long after login, used or not"),
-	INT_ENTRY(login_max_failures, "5", 1, 1000,
-	          "failed logins in a row before the login is locked"),
-	INT_ENTRY(login_lockout_s, "300", 1, 86400,
-	          "first lockout; each further failure while locked doubles it"),
+	INT_ENTRY(login_max_failures, "5", 0, 1000,
+	          "failed logins of one login from one address before each "
+	          "further one must wait; a login is never locked out"),
+	INT_ENTRY(login_max_failures_per_address, "20", 1, 100000,
+	          "failed logins from one address, for all logins together, "
+	          "before each further one must wait"),
+	INT_ENTRY(login_delay_s, "1", 1, 3600,
+	          "the first wait; each further failure doubles it"),
+	INT_ENTRY(login_delay_max_s, "300", 1, 86400, "the longest wait"),
+	INT_ENTRY(login_quiet_s, "900", 1, 30 * 86400,
+	          "failures older than this are forgotten"),
 	INT_ENTRY(argon2_t, "2", 1, 100, "argon2id passes for new password hashes"),
 	INT_ENTRY(argon2_m_kib, "19456", 8, 4 << 20,
 	          "argon2id memory (KiB) for new password hashes"),
@@ -98,6 +105,10 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(store_queue_max, "20000", 16, 10000000,
 	          "most operations waiting for the writer (and for the readers) "
 	          "before new requests are answered UNAVAILABLE"),
+	INT_ENTRY(store_disk_reserve_mb, "64", 0, 1 << 20,
+	          "free space (MiB) kept on each database's filesystem: below it, "
+	          "changes are refused (RESOURCE_EXHAUSTED) while reads and their "
+	          "audit records go on; 0 = none"),
 	INT_ENTRY(store_cache_mb, "64", 2, 65536,
 	          "page cache per database connection (MiB): every page read "
 	          "from disk is decrypted, so size it for the working set"),

@@ -39,13 +39,17 @@ struct conf {
 	int session_idle_s;
 	int session_max_s;
 	int login_max_failures;
-	int login_lockout_s;
+	int login_max_failures_per_address;
+	int login_delay_s;
+	int login_delay_max_s;
+	int login_quiet_s;
 	int argon2_t;
 	int argon2_m_kib;
 	int store_readers;
 	int store_hashers;
 	int store_max_batch;
 	int store_queue_max;
+	int store_disk_reserve_mb;
 	int store_cache_mb;
 	int shutdown_grace_s;
 	int handoff_readonly_s;

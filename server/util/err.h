@@ -14,6 +14,7 @@
 #define RK_UTIL_ERR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum rk_err {
 	RK_OK = 0,
@@ -51,6 +52,7 @@ struct rk_status {
 	int err;
 	const char *msg;
 	const char *field;
+	uint32_t retry_after_ms; /* Error.retry_after_ms; 0: none */
 };
 
 /* Set *st and return its code, so that `return rk_fail(st, ...)` reads
@@ -62,6 +64,7 @@ rk_fail(struct rk_status *st, int err, const char *msg, const char *field)
 		st->err = err;
 		st->msg = msg;
 		st->field = field;
+		st->retry_after_ms = 0;
 	}
 	return err;
 }

@@ -1,5 +1,5 @@
 /*
- * 02-auth: login, resume, lockout, logout and the lifetime a session
+ * 02-auth: login, resume, throttling, logout and the lifetime a session
  * reports. Each test uses its own demo users so that failure counts and
  * sessions of one test cannot leak into another.
  */
@@ -17,7 +17,7 @@ setup(void **state)
 {
 	static const char *const args[] = {"--login-max-failures",
 	                                   "3",
-	                                   "--login-lockout-s",
+	                                   "--login-delay-s",
 	                                   "2",
 	                                   "--session-max-s",
 	                                   "3600",
@@ -218,29 +218,33 @@ test_resume(void **state)
 	rkc_close(c);
 }
 
+/* Wrong passwords slow a login down (from this address), never lock it:
+ * after login_max_failures, the next attempt waits login_delay_s, even
+ * with the right password (no check is made), with a retry hint; other
+ * logins are not affected; after the wait the right password works. */
 static void
-test_lockout(void **state)
+test_throttle(void **state)
 {
 	struct rkc *c = h_connect(*state);
 	Renkei__V1__Envelope *r;
 
 	assert_non_null(c);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) { /* 3 free, the 4th makes it wait */
 		r = h_login_env(c, "cw.yamamoto", "wrong-password", NULL);
 		h_assert_error(r, RENKEI__V1__CODE__UNAUTHENTICATED);
 		h_env_free(r);
 	}
-	/* Locked: even the right password is refused, without a check. */
 	r = h_login_env(c, "cw.yamamoto", H_DEMO_PASSWORD, NULL);
 	h_assert_error(r, RENKEI__V1__CODE__RESOURCE_EXHAUSTED);
+	assert_true(r->error->retry_after_ms > 0 && r->error->retry_after_ms <= 2000);
 	h_env_free(r);
-	/* The lock is per login: others are not affected. */
+	/* Per login: others are not affected. */
 	r = h_login_env(c, "dds.kato", H_DEMO_PASSWORD, NULL);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE);
 	h_env_free(r);
 	rkc_close(c);
 
-	/* --login-lockout-s 2: after it, the right password works. */
+	/* --login-delay-s 2: after it, the right password works. */
 	h_sleep_ms(2500);
 	c = h_connect(*state);
 	assert_non_null(c);
@@ -308,7 +312,7 @@ test_logout_ends_session_everywhere(void **state)
 }
 
 /*
- * A login that had failed before leaves its lockout row behind, and the
+ * A login that had failed before leaves its throttle row behind, and the
  * next password check for it steps onto that row. Whatever a read op
  * does, the next one on the same reader thread must see the writer's
  * newer commits: here, that a logged-out session has ended. (A statement
@@ -376,7 +380,7 @@ main(void)
 	    cmocka_unit_test(test_login_family_has_no_organisation),
 	    cmocka_unit_test(test_wrong_password_and_unknown_login),
 	    cmocka_unit_test(test_resume),
-	    cmocka_unit_test(test_lockout),
+	    cmocka_unit_test(test_throttle),
 	    cmocka_unit_test(test_logout_ends_session_everywhere),
 	    cmocka_unit_test_setup_teardown(
 	        test_logged_out_token_dead_after_failure_row, setup_one_reader,

@@ -274,32 +274,92 @@ test_repeat_on_a_foreign_board(void **state)
 	rkc_close(here);
 }
 
-/* The same client id for another board the author may post to: refused
- * as used, not answered with the other board's post, and nothing stored. */
+/* A client id is scoped to (author, board): the same client id on another
+ * board the author may post to is another post, and a repeat on each board
+ * returns that board's own post. */
 static void
 test_client_id_on_another_board(void **state)
 {
 	struct state *st = *state;
 	struct rkc *ns = h_connect_login(st->s, "ns.kobayashi", NULL);
 	Renkei__V1__Envelope *e;
+	uint64_t yamada, sato;
 
 	assert_non_null(ns);
 	e = h_post_env(ns, "pt-yamada", "ns-twice",
 	               RENKEI__V1__VISIBILITY__VISIBILITY_ALL, "山田様 訪問");
 	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	yamada = e->post_response->post->id;
 	h_env_free(e);
 	e = h_post_env(ns, "pt-sato", "ns-twice",
 	               RENKEI__V1__VISIBILITY__VISIBILITY_ALL, "佐藤様 訪問");
-	h_assert_error(e, RENKEI__V1__CODE__ALREADY_EXISTS);
-	assert_string_equal(e->error->field, "client_id");
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	assert_false(e->post_response->duplicate);
+	assert_string_equal(e->post_response->post->patient, "pt-sato");
+	assert_string_equal(e->post_response->post->text, "佐藤様 訪問");
+	sato = e->post_response->post->id;
+	assert_true(sato != yamada);
 	h_env_free(e);
-	e = h_timeline_env(ns, "pt-sato");
-	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_TIMELINE_RESPONSE);
-	for (size_t i = 0; i < e->timeline_response->n_posts; i++)
-		assert_string_not_equal(e->timeline_response->posts[i]->client_id,
-		                        "ns-twice");
+	e = h_post_env(ns, "pt-sato", "ns-twice",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_ALL, "retry");
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	assert_true(e->post_response->duplicate);
+	assert_true(e->post_response->post->id == sato);
+	h_env_free(e);
+	e = h_post_env(ns, "pt-yamada", "ns-twice",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_ALL, "retry");
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	assert_true(e->post_response->duplicate);
+	assert_true(e->post_response->post->id == yamada);
+	assert_string_equal(e->post_response->post->text, "山田様 訪問");
 	h_env_free(e);
 	rkc_close(ns);
+}
+
+/* A former member who posts again with a client id they used while on
+ * the sheet is not handed the post back: the answer is that of a patient
+ * that does not exist, and the trail records a denial. */
+static void
+test_replay_after_leaving_the_sheet(void **state)
+{
+	struct state *st = *state;
+	struct rkc *ns = h_connect_login(st->s, "ns.kobayashi", NULL);
+	struct rkc *dr = h_connect_login(st->s, "dr.tanaka", NULL);
+	Renkei__V1__Envelope *e;
+	Renkei__V1__AuditRecord *last;
+	size_t n0, n;
+	char *ref, *b;
+
+	assert_non_null(ns);
+	assert_non_null(dr);
+	e = h_post_env(ns, "pt-sato", "ns-before-leaving",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL, "最後の訪問");
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	h_env_free(e);
+	e = h_sheet_end_env(dr, "pt-sato", "ns.kobayashi", "担当交代");
+	assert_int_equal(h_env_code(e), RENKEI__V1__CODE__OK);
+	h_env_free(e);
+
+	ref = error_bytes(h_timeline_env(ns, "pt-no-such"), &n0);
+	b = error_bytes(h_post_env(ns, "pt-sato", "ns-before-leaving",
+	                           RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL,
+	                           "最後の訪問"),
+	                &n);
+	assert_true(n == n0 && memcmp(b, ref, n) == 0);
+	free(b);
+	free(ref);
+
+	{
+		Renkei__V1__AuditQueryResponse *a = creates_of(st->s, "ns.kobayashi", &e);
+		assert_true(a->n_records >= 2);
+		last = a->records[a->n_records - 1];
+		assert_int_equal(last->outcome, RENKEI__V1__CODE__PERMISSION_DENIED);
+		assert_string_equal(last->patient, "pt-sato");
+		assert_string_equal(last->object, "");
+	}
+	h_env_free(e);
+	rkc_close(ns);
+	rkc_close(dr);
 }
 
 int
@@ -309,6 +369,7 @@ main(void)
 	    cmocka_unit_test(test_one_answer_for_no_access),
 	    cmocka_unit_test(test_repeat_on_a_foreign_board),
 	    cmocka_unit_test(test_client_id_on_another_board),
+	    cmocka_unit_test(test_replay_after_leaving_the_sheet), /* last: ends a membership */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

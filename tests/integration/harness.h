@@ -41,6 +41,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h> /* SQLCipher's: the databases, read directly */
 
 #include "rkc.h"
 
@@ -366,6 +367,29 @@ char *h_read_file(const char *path, size_t *len);
 
 /* Write data[0..len) to a new file at path (harness_media.c). 0 or -1. */
 int h_write_file(const char *path, const void *data, size_t len);
+
+/* --------------------------------------------------------------- databases */
+
+/* The server's care.db, keyed as the server keys it, with audit.db
+ * attached as "audit" (harness_db.c). Safe while the server runs (WAL);
+ * close with sqlite3_close. NULL (reason printed) on failure. */
+sqlite3 *h_db_open(const struct h_server *s);
+
+/* DIR/care.db alone, with DIR/keys/care.key: what someone holding only
+ * the care key could open and change. NULL (reason printed). */
+sqlite3 *h_db_open_care(const char *dir);
+
+/* The first column of the first row of sql, or -1 (error printed). */
+int64_t h_db_int(sqlite3 *db, const char *sql);
+
+/* 1 if PRAGMA schema.integrity_check says "ok", else 0 (what it said is
+ * printed). */
+int h_db_integrity_ok(sqlite3 *db, const char *schema);
+
+/* Audit records with result ok of a post being created, amended or
+ * retracted whose post id, author and patient are not those of the post
+ * stored under that id: 0 is the only right answer; -1 on error. */
+int64_t h_db_false_post_records(sqlite3 *db);
 
 /* -------------------------------------------------------------- asserting */
 

@@ -143,6 +143,14 @@ test_tamper_detected(void **state)
 		{"japanese text",
 		 "UPDATE audit.records SET reason = replace(reason, '救急', '予定') WHERE id = 4",
 		 4, 0},
+		{"a content digest changed",
+		 "UPDATE audit.records SET content_sha256 = replace(content_sha256, '9f', '00')"
+		 " WHERE id = 9", 9, 0},
+		{"a content digest removed",
+		 "UPDATE audit.records SET content_sha256 = NULL WHERE id = 12", 12, 0},
+		{"a content digest added",
+		 "UPDATE audit.records SET content_sha256 = (SELECT content_sha256 FROM"
+		 " audit.records WHERE id = 9) WHERE id = 10", 10, 0},
 		{"a deleted record", "DELETE FROM audit.records WHERE id = 17", 17, 0},
 		{"the first record deleted", "DELETE FROM audit.records WHERE id = 1", 1, 0},
 		{"two records swapped",
@@ -150,7 +158,7 @@ test_tamper_detected(void **state)
 		 "DELETE FROM audit.records WHERE id IN (12, 31);"
 		 "INSERT INTO audit.records SELECT 43 - id, ts_ms, actor_user_id, actor_login,"
 		 " actor_profession, actor_org, session_id, address, device, action, patient,"
-		 " object, outcome, error_code, reason, prev_hash, hash FROM temp.sw;",
+		 " object, outcome, error_code, reason, prev_hash, hash, content_sha256 FROM temp.sw;",
 		 12, 0},
 		{"two records' contents swapped, hashes left",
 		 "CREATE TEMP TABLE sw AS SELECT * FROM audit.records WHERE id IN (12, 31);"
@@ -158,13 +166,13 @@ test_tamper_detected(void **state)
 		 "INSERT INTO audit.records SELECT 43 - s.id, s.ts_ms, s.actor_user_id,"
 		 " s.actor_login, s.actor_profession, s.actor_org, s.session_id, s.address,"
 		 " s.device, s.action, s.patient, s.object, s.outcome, s.error_code, s.reason,"
-		 " o.prev_hash, o.hash FROM temp.sw s JOIN temp.sw o ON o.id = 43 - s.id;",
+		 " o.prev_hash, o.hash, s.content_sha256 FROM temp.sw s JOIN temp.sw o ON o.id = 43 - s.id;",
 		 12, 0},
 		{"the tail truncated", "DELETE FROM audit.records WHERE id > 35", 36, 4},
 		{"a forged record appended with a made-up hash",
 		 "INSERT INTO audit.records VALUES (51, 1767225700000, 1, 'dr', 1, 'org-a', 100,"
 		 " '192.0.2.10', NULL, 'board.read', 'pt-1', NULL, 0, NULL, NULL,"
-		 " (SELECT hash FROM audit.records WHERE id = 50), zeroblob(32))",
+		 " (SELECT hash FROM audit.records WHERE id = 50), zeroblob(32), NULL)",
 		 51, 0},
 		{"a checkpoint altered",
 		 "UPDATE audit.checkpoints SET signed_ms = signed_ms + 1 WHERE record_id = 30",

@@ -1,4 +1,4 @@
-/* Unit tests: auth/ (passwords, logins, organisations and users, lockout,
+/* Unit tests: auth/ (passwords, logins, organisations and users, throttling,
  * sessions, and the stand-in hash for unknown logins), on a real SQLCipher
  * store in a temporary folder. */
 #include <setjmp.h>
@@ -55,7 +55,10 @@ setup(void **state)
 	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
 	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
 	f->lim = (struct auth_limits){.max_failures = 3,
-	                              .lockout_s = 60,
+	                              .max_failures_address = 12,
+	                              .delay_s = 60,
+	                              .delay_max_s = 300,
+	                              .quiet_s = 900,
 	                              .session_max_s = 3600,
 	                              .session_idle_s = 600,
 	                              .argon2_t = T_LOW,
@@ -274,7 +277,7 @@ test_login_check(void **state)
 	struct auth_user u;
 
 	memset(&u, 0x5a, sizeof(u));
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse", NOW, &f->lim,
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.1", "correct horse", NOW, &f->lim,
 	                                  &u, &st),
 	                 RK_OK);
 	assert_string_equal(u.login, "dr.a");
@@ -283,7 +286,7 @@ test_login_check(void **state)
 	assert_true(u.id > 0);
 
 	st = (struct rk_status){0};
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "wrong horse", NOW, &f->lim,
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.1", "wrong horse", NOW, &f->lim,
 	                                  &u, &st),
 	                 RK_ERR_UNAUTHENTICATED);
 	assert_int_equal(st.err, RK_ERR_UNAUTHENTICATED);
@@ -294,93 +297,126 @@ test_login_check(void **state)
 	/* An unknown login: the same answer, and no user. */
 	st = (struct rk_status){0};
 	memset(&u, 0x5a, sizeof(u));
-	assert_int_equal(auth_login_check(f->sc, "nobody", "correct horse", NOW, &f->lim,
+	assert_int_equal(auth_login_check(f->sc, "nobody", "192.0.2.1", "correct horse", NOW, &f->lim,
 	                                  &u, &st),
 	                 RK_ERR_UNAUTHENTICATED);
 	assert_string_equal(st.msg, "wrong login or password");
 	assert_int_equal(u.id, 0);
 	/* Not even with the stand-in's own password. */
-	assert_int_equal(auth_login_check(f->sc, "nobody", "renkei-no-such-user", NOW,
+	assert_int_equal(auth_login_check(f->sc, "nobody", "192.0.2.1", "renkei-no-such-user", NOW,
 	                                  &f->lim, &u, &st),
 	                 RK_ERR_UNAUTHENTICATED);
 
 	/* A disabled user cannot log in, even with the right password. */
 	assert_int_equal(auth_user_disable(f->sc, "dr.a", NOW, &st), RK_OK);
 	st = (struct rk_status){0};
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse", NOW, &f->lim,
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.1", "correct horse", NOW, &f->lim,
 	                                  &u, &st),
 	                 RK_ERR_UNAUTHENTICATED);
 	assert_string_equal(st.msg, "wrong login or password");
 	store_conn_release(f->sc);
 }
 
+/* Logins are slowed per (login, address) and per address, never locked:
+ * waits double up to the cap, attempts during a wait are not counted,
+ * quiet time forgets, another address is not affected, a success clears
+ * its own count, unlock clears a login, and a spray of one login from
+ * many addresses is flagged. */
 static void
-test_lockout(void **state)
+test_throttle(void **state)
 {
 	struct fx *f = *state;
 	struct rk_status st = {0};
 	struct auth_user u;
 	int64_t t = NOW;
+	bool attack;
 
-	/* max_failures - 1 failures: not locked yet. */
-	for (int i = 0; i < f->lim.max_failures - 1; i++)
-		assert_int_equal(auth_login_failed(f->sc, "dr.a", t, &f->lim), RK_OK);
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse", t, &f->lim, &u,
-	                                  &st),
-	                 RK_OK);
-	/* The max_failures-th locks for lockout_s, whatever the password. */
-	assert_int_equal(auth_login_failed(f->sc, "dr.a", t, &f->lim), RK_OK);
-	st = (struct rk_status){0};
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse", t, &f->lim, &u,
-	                                  &st),
-	                 RK_ERR_EXHAUSTED);
-	assert_int_equal(st.err, RK_ERR_EXHAUSTED);
-	assert_non_null(strstr(st.msg, "locked"));
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse",
-	                                  t + f->lim.lockout_s * 1000LL - 1, &f->lim, &u,
-	                                  &st),
-	                 RK_ERR_EXHAUSTED);
-	/* Failures while locked are not counted (nor do they stretch it). */
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(auth_login_failed(f->sc, "dr.a", t + 1000, &f->lim), RK_OK);
-	t += f->lim.lockout_s * 1000LL;
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse", t, &f->lim, &u,
-	                                  &st),
-	                 RK_OK);
-	/* One more failure after the lock: locked again, for twice as long. */
-	assert_int_equal(auth_login_failed(f->sc, "dr.a", t, &f->lim), RK_OK);
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse",
-	                                  t + 2 * f->lim.lockout_s * 1000LL - 1, &f->lim,
-	                                  &u, &st),
-	                 RK_ERR_EXHAUSTED);
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse",
-	                                  t + 2 * f->lim.lockout_s * 1000LL, &f->lim, &u,
-	                                  &st),
-	                 RK_OK);
+#define CHECK(login, pw, addr, at) \
+	auth_login_check(f->sc, (login), (addr), (pw), (at), &f->lim, &u, &st)
+#define FAIL(login, addr, at) \
+	assert_int_equal(auth_login_failed(f->sc, (login), (addr), (at), &f->lim, \
+	                                   &attack), RK_OK)
 
-	/* Kept per login name, known or not: an unknown login locks too, and
-	 * a locked login does not lock anyone else. */
+	/* max_failures failures from A: no wait yet. */
 	for (int i = 0; i < f->lim.max_failures; i++)
-		assert_int_equal(auth_login_failed(f->sc, "nobody", NOW, &f->lim), RK_OK);
-	assert_int_equal(auth_login_check(f->sc, "nobody", "x", NOW, &f->lim, &u, &st),
+		FAIL("dr.a", "192.0.2.1", t);
+	assert_int_equal(CHECK("dr.a", "correct horse", "192.0.2.1", t), RK_OK);
+	/* One more: a wait of delay_s, for that login from that address. */
+	FAIL("dr.a", "192.0.2.1", t);
+	st = (struct rk_status){0};
+	assert_int_equal(CHECK("dr.a", "correct horse", "192.0.2.1", t),
 	                 RK_ERR_EXHAUSTED);
-	assert_int_equal(auth_login_check(f->sc, "fam.a", "family pw", NOW, &f->lim, &u,
-	                                  &st),
-	                 RK_OK);
+	assert_int_equal(st.retry_after_ms, 60000);
+	assert_non_null(strstr(st.msg, "wait"));
+	/* The doctor still logs in from anywhere else. */
+	assert_int_equal(CHECK("dr.a", "correct horse", "198.51.100.7", t), RK_OK);
+	/* Attempts during the wait are not counted, nor stretch it. */
+	for (int i = 0; i < 5; i++)
+		FAIL("dr.a", "192.0.2.1", t + 1000);
+	t += 60000;
+	assert_int_equal(CHECK("dr.a", "correct horse", "192.0.2.1", t), RK_OK);
+	/* Each further failure doubles the wait, up to delay_max_s. */
+	{
+		static const int64_t want[] = {120000, 240000, 300000, 300000};
+		for (size_t i = 0; i < 4; i++) {
+			FAIL("dr.a", "192.0.2.1", t);
+			assert_int_equal(CHECK("dr.a", "x", "192.0.2.1", t),
+			                 RK_ERR_EXHAUSTED);
+			assert_int_equal(st.retry_after_ms, want[i]);
+			t += want[i];
+		}
+	}
+	/* Quiet for quiet_s: forgotten, a failure is free again. */
+	t += 900 * 1000LL + 1;
+	FAIL("dr.a", "192.0.2.1", t);
+	assert_int_equal(CHECK("dr.a", "correct horse", "192.0.2.1", t), RK_OK);
+	/* unlock forgets the login everywhere; unknown logins are refused. */
+	for (int i = 0; i < 4; i++)
+		FAIL("dr.a", "192.0.2.1", t);
+	assert_int_equal(CHECK("dr.a", "correct horse", "192.0.2.1", t),
+	                 RK_ERR_EXHAUSTED);
+	assert_int_equal(auth_login_unlock(f->sc, "dr.a"), RK_OK);
+	assert_int_equal(CHECK("dr.a", "correct horse", "192.0.2.1", t), RK_OK);
+	assert_int_equal(auth_login_unlock(f->sc, "nobody"), RK_ERR_NOT_FOUND);
 
-	/* A successful login (a new session) clears the count. */
+	/* One address trying many logins waits after max_failures_address,
+	 * for every login (known or not); other addresses do not. */
+	for (int i = 0; i < f->lim.max_failures_address; i++) {
+		char login[16];
+		snprintf(login, sizeof(login), "guess%d", i);
+		FAIL(login, "203.0.113.9", t);
+	}
+	assert_int_equal(CHECK("fam.a", "family pw", "203.0.113.9", t), RK_OK);
+	FAIL("guess-last", "203.0.113.9", t);
+	assert_int_equal(CHECK("fam.a", "family pw", "203.0.113.9", t),
+	                 RK_ERR_EXHAUSTED);
+	assert_int_equal(CHECK("fam.a", "family pw", "203.0.113.10", t), RK_OK);
+
+	/* A success clears its own count. */
 	int64_t sid, exp;
 	char token[AUTH_TOKEN_LEN + 1];
-	t += 2 * f->lim.lockout_s * 1000LL;
+	t += 900 * 1000LL + 1;
+	for (int i = 0; i < f->lim.max_failures; i++)
+		FAIL("dr.a", "192.0.2.2", t);
 	assert_int_equal(auth_user_load(f->sc, "dr.a", 0, &u), RK_OK);
-	assert_int_equal(auth_session_create(f->sc, u.id, "dev", "::1", t, &f->lim, token,
-	                                     &sid, &exp),
+	assert_int_equal(auth_session_create(f->sc, u.id, "dev", "192.0.2.2", t,
+	                                     &f->lim, token, &sid, &exp),
 	                 RK_OK);
-	for (int i = 0; i < f->lim.max_failures - 1; i++)
-		assert_int_equal(auth_login_failed(f->sc, "dr.a", t, &f->lim), RK_OK);
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse", t, &f->lim, &u,
-	                                  &st),
-	                 RK_OK);
+	for (int i = 0; i < f->lim.max_failures; i++)
+		FAIL("dr.a", "192.0.2.2", t);
+	assert_int_equal(CHECK("dr.a", "correct horse", "192.0.2.2", t), RK_OK);
+
+	/* One login from many addresses, once each: flagged at 4 x
+	 * max_failures recent failures in all, not before. */
+	t += 900 * 1000LL + 1;
+	for (int i = 1; i <= 4 * f->lim.max_failures; i++) {
+		char addr[24];
+		snprintf(addr, sizeof(addr), "10.0.0.%d", i);
+		FAIL("ns.a", addr, t);
+		assert_int_equal(attack, i == 4 * f->lim.max_failures);
+	}
+#undef CHECK
+#undef FAIL
 	store_conn_release(f->sc);
 }
 
@@ -537,19 +573,19 @@ test_unknown_login_uses_configured_cost(void **state)
 		lim.argon2_m_kib = settings[i][1];
 		/* Other settings first, so that the slot holds something else. */
 		expect_dummy(1, 32, before, sizeof(before));
-		assert_int_equal(auth_login_check(f->sc, "nobody", "pw", NOW, &lim, &u, &st),
+		assert_int_equal(auth_login_check(f->sc, "nobody", "192.0.2.1", "pw", NOW, &lim, &u, &st),
 		                 RK_ERR_UNAUTHENTICATED);
 		expect_dummy(lim.argon2_t, lim.argon2_m_kib, before, sizeof(before));
 		/* The check made it (the slot keeps one): checking again with the
 		 * same settings leaves exactly that hash there. */
-		assert_int_equal(auth_login_check(f->sc, "nobody2", "pw", NOW, &lim, &u, &st),
+		assert_int_equal(auth_login_check(f->sc, "nobody2", "192.0.2.1", "pw", NOW, &lim, &u, &st),
 		                 RK_ERR_UNAUTHENTICATED);
 		expect_dummy(lim.argon2_t, lim.argon2_m_kib, after, sizeof(after));
 		assert_string_equal(before, after);
 	}
 	/* A known login leaves the stand-in alone. */
 	expect_dummy(2, 16, before, sizeof(before));
-	assert_int_equal(auth_login_check(f->sc, "dr.a", "correct horse", NOW, &f->lim, &u,
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.1", "correct horse", NOW, &f->lim, &u,
 	                                  &st),
 	                 RK_OK);
 	expect_dummy(2, 16, after, sizeof(after));
@@ -567,7 +603,7 @@ main(void)
 		cmocka_unit_test(test_login_valid),
 		cmocka_unit_test_setup_teardown(test_org_user_add_load_disable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_check, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test(test_dummy_hash_uses_settings),
 		cmocka_unit_test_setup_teardown(test_unknown_login_uses_configured_cost, setup,

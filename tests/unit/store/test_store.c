@@ -16,6 +16,7 @@
 
 #include "auth/auth.h"
 #include "care/care.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "util/text.h"
 
@@ -321,14 +322,45 @@ test_hashers_apart_from_readers(void **state)
 	store_close(s, NULL, NULL);
 }
 
+/* A journal whose records cannot be written anywhere. */
 static int
-failing_journal(struct store_conn *jc, struct store_op *batch, void *arg)
+failing_stage(struct store_conn *wc, struct store_op *batch, void *arg)
+{
+	(void)wc;
+	(void)batch;
+	(void)arg;
+	return RK_ERR_STORE;
+}
+
+static int
+failing_forward(struct store_conn *jc, void *arg)
+{
+	(void)jc;
+	(void)arg;
+	return RK_ERR_STORE;
+}
+
+static int
+failing_append(struct store_conn *jc, struct store_op *batch, int batch_rc,
+               void *arg)
 {
 	(void)jc;
 	(void)batch;
+	(void)batch_rc;
 	(void)arg;
-	return RK_ERR_STORE; /* the audit store cannot be written */
+	return RK_ERR_STORE;
 }
+
+static int
+ok_reconcile(struct store_conn *wc, void *arg)
+{
+	(void)wc;
+	(void)arg;
+	return RK_OK;
+}
+
+static const struct store_journal failing_journal = {
+	failing_stage, failing_forward, failing_append, ok_reconcile};
 
 /* No action without its record: a journal that cannot be written fails
  * the whole batch, and nothing of it is committed. */
@@ -344,7 +376,7 @@ test_journal_failure_fails_closed(void **state)
 
 	memset(ops, 0, sizeof(ops));
 	cfg.wake = nowake;
-	cfg.journal = failing_journal;
+	cfg.journal = &failing_journal;
 	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
 	for (int i = 0; i < 3; i++) {
 		ops[i].op.run = gop_run;
@@ -428,6 +460,99 @@ test_post_idempotent_and_sequenced(void **state)
 	/* Append-only, enforced by the database itself. */
 	assert_int_not_equal(store_exec(f->sc, "UPDATE posts SET body = 'x'"), RK_OK);
 	assert_int_not_equal(store_exec(f->sc, "DELETE FROM posts"), RK_OK);
+}
+
+/* A client id is the author's key on one board: the same key on another
+ * board is another post, and a repeat returns that board's own post. */
+static void
+test_client_id_scoped_to_board(void **state)
+{
+	struct fx *f = *state;
+	struct policy_actor ns = actor(f, "ns");
+	struct care_post_input in = {.client_id = "cid-b", .kind = KIND_VISIT_NOTE,
+	                             .visibility = VIS_PROFESSIONAL, .text = "一"};
+	struct care_patient_input pin = {.code = "pt-2", .name = "二人目"};
+	struct care_post a, b, c;
+	struct rk_status st = {0};
+	int64_t pid2;
+	bool dup;
+
+	assert_int_equal(care_patient_add(f->sc, &pin, rk_now_ms(), &pid2, &st), RK_OK);
+	assert_int_equal(care_sheet_add(f->sc, pid2, "ns", "訪問看護", false, 0, 0,
+	                                0, rk_now_ms(), &st),
+	                 RK_OK);
+	assert_int_equal(care_post_create(f->sc, &ns, "pt-1", &in, rk_now_ms(), &a, &dup, &st), RK_OK);
+	assert_false(dup);
+	in.text = "二";
+	assert_int_equal(care_post_create(f->sc, &ns, "pt-2", &in, rk_now_ms(), &b, &dup, &st), RK_OK);
+	assert_false(dup);
+	assert_int_not_equal(a.id, b.id);
+	assert_int_equal(b.patient_id, pid2);
+	assert_int_equal(care_post_create(f->sc, &ns, "pt-2", &in, rk_now_ms(), &c, &dup, &st), RK_OK);
+	assert_true(dup);
+	assert_int_equal(c.id, b.id);
+	assert_string_equal(c.text, "二");
+	care_post_fini(&a);
+	care_post_fini(&b);
+	care_post_fini(&c);
+}
+
+/* The rebuild of posts (schema step 6) keeps every row and every
+ * reference to them, and the table's indexes and triggers. */
+static void
+test_posts_rebuild_keeps_rows(void **state)
+{
+	struct fx *f = *state;
+	struct care_post a, b;
+	struct rk_status st = {0};
+	char err[256];
+	sqlite3_stmt *q;
+	bool dup;
+
+	assert_int_equal(post(f, "ns", "r-1", VIS_PROFESSIONAL, "一つ目", &a, &dup, &st), RK_OK);
+	assert_int_equal(post(f, "dr", "r-2", VIS_CLINICAL, "二つ目", &b, &dup, &st), RK_OK);
+	care_post_fini(&b);
+	assert_int_equal(store_exec(f->sc, "INSERT INTO acks VALUES (1, 1, 1)"), RK_OK);
+	/* Back to schema 5 (the outbox, still empty, as step 5 made it):
+	 * opening again runs steps 6 onwards over these rows. (A later step
+	 * that cannot run twice must be undone here as well.) */
+	{
+		int count;
+		const struct schema_migration *m = schema_migrations("main", &count);
+		assert_true(count >= 7 && m[4].version == 5);
+		assert_int_equal(store_exec(f->sc, "DROP TABLE audit_outbox"), RK_OK);
+		assert_int_equal(store_exec(f->sc, m[4].sql), RK_OK);
+	}
+	assert_int_equal(store_exec(f->sc, "PRAGMA main.user_version = 5"), RK_OK);
+	store_conn_close(f->sc);
+	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
+
+	q = store_stmt(f->sc, "SELECT count(*), sum(length(body)) FROM posts");
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 2);
+	assert_int_equal(sqlite3_column_int(q, 1), 6); /* 3 + 3 characters */
+	sqlite3_reset(q);
+	q = store_stmt(f->sc, "SELECT count(*) FROM sqlite_master WHERE tbl_name ="
+	                      " 'posts' AND type IN ('index', 'trigger')"
+	                      " AND name NOT LIKE 'sqlite_autoindex%'");
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 5);
+	sqlite3_reset(q);
+	q = store_stmt(f->sc, "PRAGMA foreign_key_check");
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_reset(q);
+	q = store_stmt(f->sc, "SELECT count(*) FROM acks JOIN posts ON posts.id = acks.post_id");
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	sqlite3_reset(q);
+	assert_int_not_equal(store_exec(f->sc, "UPDATE posts SET body = 'x'"), RK_OK);
+	assert_int_not_equal(store_exec(f->sc, "DELETE FROM posts"), RK_OK);
+	/* ... and the old key is one board's now. */
+	assert_int_equal(post(f, "ns", "r-1", VIS_PROFESSIONAL, "again", &b, &dup, &st), RK_OK);
+	assert_true(dup);
+	assert_int_equal(b.id, a.id);
+	care_post_fini(&a);
+	care_post_fini(&b);
 }
 
 static void
@@ -542,6 +667,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_journal_failure_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lean_dirty_failure_fails_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_idempotent_and_sequenced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_id_scoped_to_board, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_posts_rebuild_keeps_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_denials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_amend_retract, setup, teardown),
 		cmocka_unit_test(test_vitals_and_input),
