@@ -108,6 +108,10 @@ send_guess(struct flood *f, struct bconn *c)
 		f->ph[PH_LOGINS].sent++;
 }
 
+/* ok_body: the answer that counts as ok; GUESS_ANSWER for a login with a
+ * wrong password, whose expected answer is an UNAUTHENTICATED Error. */
+#define GUESS_ANSWER (-1)
+
 static void
 count_answer(struct phase *p, const Renkei__V1__Envelope *env, int ok_body)
 {
@@ -127,7 +131,7 @@ count_answer(struct phase *p, const Renkei__V1__Envelope *env, int ok_body)
 		p->unavailable++;
 		break;
 	case RENKEI__V1__CODE__UNAUTHENTICATED:
-		if (ok_body == RENKEI__V1__ENVELOPE__BODY_ERROR) {
+		if (ok_body == GUESS_ANSWER) {
 			p->ok++; /* a wrong password, answered as such */
 			break;
 		}
@@ -179,7 +183,7 @@ on_message(struct bconn *c, Renkei__V1__Envelope *env, int64_t now, void *arg)
 		break;
 	case R_GUESSER:
 		p = &f->ph[PH_LOGINS];
-		count_answer(p, env, RENKEI__V1__ENVELOPE__BODY_ERROR);
+		count_answer(p, env, GUESS_ANSWER);
 		c->user = (void *)((intptr_t)c->user + 1);
 		if ((intptr_t)c->user < f->o->attempts / f->o->attackers) {
 			send_guess(f, c);
@@ -439,7 +443,7 @@ phase_rows(struct flood *f, struct bench_report *r, int id)
 	case PH_LOGINS:
 		ROW("attempts sent", "sent", (double)p->sent, 0, "");
 		ROW("  answered UNAUTHENTICATED", "unauthenticated", (double)p->ok, 0, "");
-		ROW("  RESOURCE_EXHAUSTED", "exhausted", (double)p->exhausted, 0, "");
+		ROW("  RESOURCE_EXHAUSTED (slowed)", "exhausted", (double)p->exhausted, 0, "");
 		ROW("  other", "other", (double)p->other, 0, "");
 		ROW("connections refused or closed early", "lost", (double)(p->refused + p->closed), 0,
 		    "");
