@@ -1,9 +1,9 @@
 /*
  * `renkei bench`: the command, its options and the dispatch to a
  * scenario, with the signals of a run. The scenarios live in
- * bench_posts.c, bench_conns.c and bench_read.c, what they all share
- * (the stop flag, clocks, samples, the report) in bench_run.c; see
- * bench.h for the map.
+ * bench_posts.c, bench_conns.c, bench_read.c, bench_upload.c and
+ * bench_flood.c, what they all share (the stop flag, clocks, samples,
+ * the report) in bench_run.c; see bench.h for the map.
  */
 #include "bench.h"
 
@@ -31,6 +31,11 @@ static const char bench_help[] =
 	"               with their cursors: time until all have caught up\n"
 	"  timeline     reads of the latest page of random boards\n"
 	"  upload       photo uploads (UploadBegin/Chunk/Finish): MiB/s\n"
+	"  flood        one user reads timelines while, one phase after another: (a) N\n"
+	"               connections from this address, (b) pipelined requests from one\n"
+	"               session, (c) connections each starting a message they never\n"
+	"               finish, (d) wrong passwords: the reader's p50/p99 in each phase\n"
+	"               against a quiet baseline, and the server's RSS\n"
 	"Every run also reports the server's CPU time (from /proc) and its group\n"
 	"commits and batch sizes (from GET /metrics).\n"
 	"\n"
@@ -53,6 +58,14 @@ static const char bench_help[] =
 	"               --fill N posts each board should have first (default 50)\n"
 	"  upload:      --concurrency C (default 2), --photo FILE (default: a generated\n"
 	"               1600x1200 PNG)\n"
+	"  flood:       --duration S quiet baseline (default 5), --read-rate R reader's\n"
+	"               reads/s (default 100), --limit N page (default 50), --conns N\n"
+	"               for (a) (default 5000), --hold S (default 2), --requests N for\n"
+	"               (b) (default 50000), --partial N for (c) (default 500) with\n"
+	"               --partial-bytes B announced (default 1048576) and\n"
+	"               --partial-sent B sent (default 8000), --attempts N for (d)\n"
+	"               (default 1000) from --attackers N connections (default 100);\n"
+	"               --boards defaults to 2 (the reader's board, the pipeliner's)\n"
 	"\n"
 	"Limits: one process holds as many connections as RLIMIT_NOFILE allows\n"
 	"(raised to the hard limit); 'connections' forks worker processes beyond\n"
@@ -62,7 +75,8 @@ static const char bench_help[] =
 enum {
 	O_DATA = 256, O_BIN, O_PID, O_NOSETUP, O_BOARDS, O_MEMBERS, O_DURATION, O_WARMUP,
 	O_WINDOW, O_RATE, O_INFLIGHT, O_POSTERS, O_TEXT, O_CONNS, O_HOLD, O_POSTS, O_CONC,
-	O_LIMIT, O_FILL, O_PHOTO
+	O_LIMIT, O_FILL, O_PHOTO, O_REQUESTS, O_PARTIAL, O_PBYTES, O_PSENT, O_ATTEMPTS,
+	O_ATTACKERS, O_READRATE
 };
 
 static int
@@ -102,6 +116,13 @@ parse(struct bench_opts *o, int argc, char **argv)
 		{"limit", required_argument, NULL, O_LIMIT},
 		{"fill", required_argument, NULL, O_FILL},
 		{"photo", required_argument, NULL, O_PHOTO},
+		{"requests", required_argument, NULL, O_REQUESTS},
+		{"partial", required_argument, NULL, O_PARTIAL},
+		{"partial-bytes", required_argument, NULL, O_PBYTES},
+		{"partial-sent", required_argument, NULL, O_PSENT},
+		{"attempts", required_argument, NULL, O_ATTEMPTS},
+		{"attackers", required_argument, NULL, O_ATTACKERS},
+		{"read-rate", required_argument, NULL, O_READRATE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -127,6 +148,13 @@ parse(struct bench_opts *o, int argc, char **argv)
 		{O_CONC, 1, 10000, &o->concurrency, NULL},
 		{O_LIMIT, 1, 1000, &o->limit, NULL},
 		{O_FILL, 0, 100000, &o->fill, NULL},
+		{O_REQUESTS, 1, 10000000, &o->requests, NULL},
+		{O_PARTIAL, 1, 100000, &o->partial, NULL},
+		{O_PBYTES, 2, 1 << 30, &o->partial_bytes, NULL},
+		{O_PSENT, 0, 64 << 20, &o->partial_sent, NULL},
+		{O_ATTEMPTS, 1, 1000000, &o->attempts, NULL},
+		{O_ATTACKERS, 1, 100000, &o->attackers, NULL},
+		{O_READRATE, 0.1, 100000, NULL, &o->read_rate},
 	};
 	double v = 0;
 	size_t j, k;
@@ -198,6 +226,7 @@ cli_cmd_bench(struct cli *cli, int argc, char **argv)
 		{"setup", bench_cmd_setup},         {"posts", bench_cmd_posts},
 		{"connections", bench_cmd_connections}, {"reconnect", bench_cmd_reconnect},
 		{"timeline", bench_cmd_timeline},   {"upload", bench_cmd_upload},
+		{"flood", bench_cmd_flood},
 	};
 	struct sigaction sa, old_int, old_term, old_pipe;
 	struct bench_opts o;
@@ -229,8 +258,23 @@ cli_cmd_bench(struct cli *cli, int argc, char **argv)
 	o.limit = 50;
 	o.fill = 50;
 	o.window = 64;
+	o.requests = 50000;
+	o.partial = 500;
+	o.partial_bytes = 1 << 20;
+	o.partial_sent = 8000;
+	o.attempts = 1000;
+	o.attackers = 100;
+	o.read_rate = 100;
+	if (strcmp(o.scenario, "flood") == 0) {
+		o.boards = 2;
+		o.conns = 5000;
+		o.hold_s = 2;
+		o.duration_s = 5;
+	}
 	if ((rc = parse(&o, argc - 1, argv + 1)) != -1)
 		return rc;
+	if (o.partial_sent >= o.partial_bytes)
+		return cli_usage_error(cli, "--partial-sent must be less than --partial-bytes");
 	for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
 		if (strcmp(scenarios[i].name, o.scenario) == 0)
 			break;

@@ -9,13 +9,17 @@
  *                    samples, the report
  *   bench_target.c   where to connect (loopback only) and the TLS context
  *   bench_net.c      an event loop of many client connections (epoll,
- *                    non-blocking sockets and OpenSSL, WebSocket frames)
+ *                    non-blocking sockets and OpenSSL)
+ *   bench_ws.c       ... and what they say: the WebSocket upgrade, frames,
+ *                    login (bench_loop.h: what the two share)
  *   bench_setup.c    bench users, patients and sheets (a ward file
  *                    imported with renkei-server import), logging them in
  *   bench_server.c   the server seen from outside: PID, CPU, RSS, /metrics
  *   bench_posts.c    scenario posts
  *   bench_conns.c    scenarios connections and reconnect
- *   bench_read.c     scenarios timeline and upload
+ *   bench_read.c     scenario timeline
+ *   bench_upload.c   scenario upload
+ *   bench_flood.c    scenario flood (its reader: bench_flood_reader.c)
  *
  * Calls go one way: bench.c calls the scenarios, which call
  * bench_setup.c, bench_server.c and bench_net.c; bench_setup.c calls
@@ -74,6 +78,13 @@ struct bench_opts {
 	int limit;               /* timeline: page size */
 	const char *photo;       /* upload: a file to send; NULL = generated */
 	int window;              /* handshakes in flight at once */
+	int requests;            /* flood: pipelined requests */
+	int partial;             /* flood: connections with a partial message */
+	int partial_bytes;       /* flood: ... the size it announces */
+	int partial_sent;        /* flood: ... the bytes of it sent */
+	int attempts;            /* flood: wrong passwords in all */
+	int attackers;           /* flood: ... from this many connections */
+	double read_rate;        /* flood: the reader's timeline reads/s */
 	int no_setup;            /* do not run setup by ourselves */
 };
 
@@ -162,7 +173,7 @@ struct bconn {
 	int64_t t_begin;       /* handshake started (ns) */
 	int64_t t_ready;       /* ready (ns) */
 	char why[160];         /* why it closed */
-	/* private to bench_net.c */
+	/* private to bench_net.c and bench_ws.c */
 	struct bench_loop *loop;
 	uint32_t idx, gen;
 	int hs;                /* counted as handshaking */
@@ -213,6 +224,14 @@ void bl_drop(struct bconn *c, int graceful);
 /* Send env with the connection's next request id (written into env);
  * returns the id, or 0 if the connection is not usable. */
 uint64_t bl_send(struct bconn *c, Renkei__V1__Envelope *env);
+/* The same, queued only: many go out in one write with bl_kick (0, or -1
+ * if the connection failed). */
+uint64_t bl_queue(struct bconn *c, Renkei__V1__Envelope *env);
+int bl_kick(struct bconn *c);
+/* Start one binary message announcing `declared` bytes and send only
+ * `sent` (< declared) of them; nothing more can be sent on c after it.
+ * For the flood scenario. 0, or -1. */
+int bl_send_partial(struct bconn *c, uint64_t declared, size_t sent);
 /* Wait up to timeout_ms for events and handle them. Returns -1 on an
  * epoll failure, else 0. */
 int bl_poll(struct bench_loop *l, int timeout_ms);
@@ -289,11 +308,32 @@ long bench_rss_kib(int pid);
 void bench_server_rows(struct bench_report *r, const struct bench_snapshot *a,
                        const struct bench_snapshot *b, const char *pid_note);
 
+/* ---- the flood scenario's reader (bench_flood_reader.c) */
+
+#define FLOOD_PHASES 5
+struct flood_reader;
+/* Connect with token in a process of its own, fill `board` up to --fill
+ * posts, then read its latest page at --read-rate. Returns once it
+ * reads, or NULL with why. */
+struct flood_reader *flood_reader_start(struct bench_opts *o, struct bench_target *t,
+                                        const char *token, const char *board, char *why,
+                                        size_t whylen);
+/* Reads due from now on count for `phase` (0..FLOOD_PHASES-1; -1: none). */
+void flood_reader_phase(struct flood_reader *r, int phase);
+/* Stop reading and collect the samples (before flood_reader_samples). */
+void flood_reader_stop(struct flood_reader *r);
+struct bench_samples *flood_reader_samples(struct flood_reader *r, int phase,
+                                           uint64_t *errors);
+/* Why it stopped early or what went wrong first; "" if nothing. */
+const char *flood_reader_why(const struct flood_reader *r);
+void flood_reader_free(struct flood_reader *r);
+
 /* ---- scenarios */
 int bench_cmd_posts(struct bench_opts *o);
 int bench_cmd_connections(struct bench_opts *o);
 int bench_cmd_reconnect(struct bench_opts *o);
 int bench_cmd_timeline(struct bench_opts *o);
 int bench_cmd_upload(struct bench_opts *o);
+int bench_cmd_flood(struct bench_opts *o);
 
 #endif

@@ -19,8 +19,11 @@
  * the listen backlog and turns into SYN retransmits, which would make the
  * connect times measure the kernel's 1 s retry timer. So at most `window`
  * handshakes run at once, the rest wait in a queue.
+ *
+ * This file is the loop, TCP and TLS and the bytes both ways; what the
+ * bytes say (the upgrade answer, frames, login) is bench_ws.c's.
  */
-#include "bench.h"
+#include "bench_loop.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,29 +36,12 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "rkc_http.h"
 #include "ws_frame.h"
 
-#define IN_CHUNK ((size_t)16384)
-#define MAX_HEAD ((size_t)16384)
 #define MAX_EVENTS 512
 #define SWEEP_NS 100000000LL /* handshake timeouts: checked every 100 ms */
-
-struct bench_loop {
-	struct bench_target *t;
-	struct bench_cbs cbs;
-	int ep;
-	int window;
-	struct bconn **c;
-	size_t n, cap;
-	uint32_t *q;        /* indices waiting for a handshake slot */
-	size_t q_head, q_n, q_cap;
-	size_t handshaking;
-	int64_t next_sweep;
-};
 
 static void *
 xrealloc(void *p, size_t n)
@@ -112,8 +98,8 @@ set_events(struct bconn *c, uint32_t ev)
 		c->events = ev;
 }
 
-static void
-hs_end(struct bconn *c)
+void
+bn_hs_end(struct bconn *c)
 {
 	if (c->hs) {
 		c->hs = 0;
@@ -122,8 +108,8 @@ hs_end(struct bconn *c)
 }
 
 /* Free the socket and TLS; c keeps its buffers for reuse. */
-static void
-release(struct bconn *c, int graceful)
+void
+bn_release(struct bconn *c, int graceful)
 {
 	if (c->ssl != NULL) {
 		if (graceful && c->fd >= 0)
@@ -142,14 +128,14 @@ release(struct bconn *c, int graceful)
 	c->msg_open = 0;
 	c->close_sent = 0;
 	c->gen++;
-	hs_end(c);
+	bn_hs_end(c);
 }
 
-static void
-conn_fail(struct bconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void
+bn_fail(struct bconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void
-conn_fail(struct bconn *c, const char *fmt, ...)
+void
+bn_fail(struct bconn *c, const char *fmt, ...)
 {
 	va_list ap;
 	unsigned long e;
@@ -162,14 +148,14 @@ conn_fail(struct bconn *c, const char *fmt, ...)
 		size_t n = strlen(c->why);
 		snprintf(c->why + n, sizeof c->why - n, ": %s", ERR_reason_error_string(e));
 	}
-	release(c, 0);
+	bn_release(c, 0);
 	c->state = BC_CLOSED;
 	if (c->loop->cbs.closed != NULL)
 		c->loop->cbs.closed(c, c->loop->cbs.arg);
 }
 
-static void
-ensure(uint8_t **buf, size_t *cap, size_t need)
+void
+bn_ensure(uint8_t **buf, size_t *cap, size_t need)
 {
 	size_t ncap = *cap ? *cap : IN_CHUNK;
 
@@ -182,8 +168,8 @@ ensure(uint8_t **buf, size_t *cap, size_t need)
 }
 
 /* Write what is queued. 0, or -1 when the connection failed. */
-static int
-flush(struct bconn *c)
+int
+bn_flush(struct bconn *c)
 {
 	int n, e;
 
@@ -204,236 +190,13 @@ flush(struct bconn *c)
 		}
 		if (e == SSL_ERROR_WANT_READ)
 			return 0; /* EPOLLIN is always on: the read side retries */
-		conn_fail(c, "TLS write failed (%s)",
+		bn_fail(c, "TLS write failed (%s)",
 		          e == SSL_ERROR_SYSCALL ? strerror(errno) : "TLS");
 		return -1;
 	}
 	c->out_off = c->out_len = 0;
 	set_events(c, EPOLLIN);
 	return 0;
-}
-
-/* Queue one frame (masked, as a client must), payload packed in place. */
-static uint8_t *
-frame_begin(struct bconn *c, int opcode, size_t len, uint8_t mask[4])
-{
-	uint8_t hdr[RKC_WS_MAX_HEADER];
-	size_t h;
-
-	if (RAND_bytes(mask, 4) != 1)
-		memset(mask, 0x5a, 4); /* cannot happen in practice; loopback only */
-	h = rkc_ws_header_encode(hdr, 1, opcode, len, mask);
-	ensure(&c->out, &c->out_cap, c->out_len + h + len);
-	memcpy(c->out + c->out_len, hdr, h);
-	c->out_len += h + len;
-	return c->out + c->out_len - len;
-}
-
-static void
-send_control(struct bconn *c, int opcode, const uint8_t *payload, size_t len)
-{
-	uint8_t mask[4], *p = frame_begin(c, opcode, len, mask);
-
-	memcpy(p, payload, len);
-	rkc_ws_mask(p, len, mask, 0);
-	if (opcode == RKC_OP_CLOSE)
-		c->close_sent = 1;
-}
-
-uint64_t
-bl_send(struct bconn *c, Renkei__V1__Envelope *env)
-{
-	uint8_t mask[4], *p;
-	size_t len;
-
-	if ((c->state != BC_READY && c->state != BC_AUTH) || c->ssl == NULL)
-		return 0;
-	env->request_id = ++c->next_rid;
-	len = renkei__v1__envelope__get_packed_size(env);
-	p = frame_begin(c, RKC_OP_BINARY, len, mask);
-	renkei__v1__envelope__pack(env, p);
-	rkc_ws_mask(p, len, mask, 0);
-	if (flush(c) != 0)
-		return 0;
-	return env->request_id;
-}
-
-static void
-make_ready(struct bconn *c)
-{
-	c->state = BC_READY;
-	c->t_ready = bench_now_ns();
-	hs_end(c);
-	if (c->loop->cbs.ready != NULL)
-		c->loop->cbs.ready(c, c->loop->cbs.arg);
-}
-
-static void
-send_auth(struct bconn *c)
-{
-	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__ResumeRequest rr = RENKEI__V1__RESUME_REQUEST__INIT;
-	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
-
-	c->state = BC_AUTH;
-	if (c->token != NULL) {
-		rr.token = (char *)c->token;
-		rr.device = "renkei-bench";
-		env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST;
-		env.resume_request = &rr;
-	} else {
-		lr.login = (char *)c->login;
-		lr.password = (char *)c->password;
-		lr.device = "renkei-bench";
-		env.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
-		env.login_request = &lr;
-	}
-	(void)bl_send(c, &env);
-}
-
-static void
-auth_answer(struct bconn *c, Renkei__V1__Envelope *env)
-{
-	if (env->body_case == RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE) {
-		if (c->token == NULL && env->login_response->token != NULL) {
-			free(c->login_token);
-			c->login_token = strdup(env->login_response->token);
-		}
-		make_ready(c);
-	} else if (env->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR) {
-		conn_fail(c, "%s refused: %s (%s)", c->token ? "resume" : "login",
-		          env->error->message, rkc_code_name(env->error->code));
-	} else {
-		conn_fail(c, "unexpected answer to %s", c->token ? "resume" : "login");
-	}
-}
-
-static void
-deliver(struct bconn *c, const uint8_t *data, size_t len)
-{
-	Renkei__V1__Envelope *env = renkei__v1__envelope__unpack(NULL, len, data);
-
-	if (env == NULL) {
-		conn_fail(c, "the server sent an undecodable Envelope");
-		return;
-	}
-	if (c->state == BC_AUTH)
-		auth_answer(c, env);
-	else if (c->loop->cbs.message != NULL)
-		c->loop->cbs.message(c, env, bench_now_ns(), c->loop->cbs.arg);
-	renkei__v1__envelope__free_unpacked(env, NULL);
-}
-
-/* Handle the complete frames in c->in. */
-static void
-frames(struct bconn *c)
-{
-	struct rkc_ws_header h;
-	const char *desc = NULL;
-	uint32_t gen = c->gen;
-	uint8_t *p;
-	size_t avail;
-	int code;
-	char reason[RKC_WS_MAX_CONTROL + 1];
-
-	while ((c->state == BC_AUTH || c->state == BC_READY) && c->gen == gen) {
-		avail = c->in_len - c->in_off;
-		p = c->in + c->in_off;
-		int r = rkc_ws_header_decode(p, avail, &h, &desc);
-		if (r == RKC_WS_NEED_MORE)
-			return;
-		if (r != RKC_WS_OK)
-			return conn_fail(c, "protocol error: %s", desc ? desc : "bad frame");
-		if (h.masked)
-			return conn_fail(c, "protocol error: masked frame from the server");
-		if (h.len > BENCH_MAX_MESSAGE || c->msg_len + h.len > BENCH_MAX_MESSAGE)
-			return conn_fail(c, "the server sent a message over 64 MiB");
-		if (avail < h.hdr_len + h.len) {
-			/* make room for the whole frame: reads then land in place */
-			if (c->in_off > 0) {
-				memmove(c->in, p, avail);
-				c->in_len = avail;
-				c->in_off = 0;
-			}
-			ensure(&c->in, &c->in_cap, h.hdr_len + h.len + IN_CHUNK);
-			return;
-		}
-		p += h.hdr_len;
-		c->in_off += h.hdr_len + h.len;
-		switch (h.opcode) {
-		case RKC_OP_BINARY:
-		case RKC_OP_CONT:
-			if ((h.opcode == RKC_OP_BINARY) == (c->msg_open != 0))
-				return conn_fail(c, "protocol error: broken fragmentation");
-			if (h.fin && !c->msg_open) {
-				deliver(c, p, h.len);
-				break;
-			}
-			ensure(&c->msg, &c->msg_cap, c->msg_len + h.len);
-			memcpy(c->msg + c->msg_len, p, h.len);
-			c->msg_len += h.len;
-			c->msg_open = !h.fin;
-			if (h.fin) {
-				size_t mlen = c->msg_len;
-				c->msg_len = 0;
-				deliver(c, c->msg, mlen);
-			}
-			break;
-		case RKC_OP_TEXT:
-			return conn_fail(c, "protocol error: text message");
-		case RKC_OP_PING:
-			send_control(c, RKC_OP_PONG, p, h.len);
-			(void)flush(c);
-			break;
-		case RKC_OP_PONG:
-			break;
-		case RKC_OP_CLOSE:
-			(void)rkc_ws_close_parse(p, h.len, &code, reason, sizeof reason, &desc);
-			if (!c->close_sent) {
-				uint8_t pl[RKC_WS_MAX_CONTROL];
-				size_t pn = rkc_ws_close_payload(pl, code, NULL);
-				send_control(c, RKC_OP_CLOSE, pl, pn);
-				(void)flush(c);
-			}
-			ERR_clear_error();
-			return conn_fail(c, "the server closed the connection: %d %s", code,
-			                 reason);
-		default:
-			return conn_fail(c, "protocol error: opcode %d", h.opcode);
-		}
-	}
-}
-
-/* The answer to the upgrade request, then frames. */
-static void
-upgrade_answer(struct bconn *c)
-{
-	const char *head = (const char *)c->in + c->in_off;
-	size_t len = c->in_len - c->in_off, hl = rkc_http_head_end(head, len);
-	char val[256], accept[RKC_WS_ACCEPT_LEN + 1];
-	int status;
-
-	if (hl == 0) {
-		if (len > MAX_HEAD)
-			conn_fail(c, "the upgrade answer is too long");
-		return;
-	}
-	status = rkc_http_status(head, hl);
-	if (status != 101)
-		return conn_fail(c, "the server refused the WebSocket upgrade: HTTP %d", status);
-	if (rkc_ws_accept_for(c->ws_key, accept) != 0 ||
-	    rkc_http_header(head, hl, "Sec-WebSocket-Accept", val, sizeof val) != 1 ||
-	    strcmp(val, accept) != 0)
-		return conn_fail(c, "WebSocket upgrade: wrong Sec-WebSocket-Accept");
-	if (rkc_http_header(head, hl, "Sec-WebSocket-Protocol", val, sizeof val) != 1 ||
-	    strcmp(val, "renkei.v1") != 0)
-		return conn_fail(c, "the server did not accept subprotocol renkei.v1");
-	c->in_off += hl;
-	if (c->token != NULL || c->login != NULL)
-		send_auth(c);
-	else
-		make_ready(c);
-	frames(c);
 }
 
 static void
@@ -450,15 +213,15 @@ conn_read(struct bconn *c)
 			c->in_len -= c->in_off;
 			c->in_off = 0;
 		}
-		ensure(&c->in, &c->in_cap, c->in_len + IN_CHUNK);
+		bn_ensure(&c->in, &c->in_cap, c->in_len + IN_CHUNK);
 		ERR_clear_error();
 		n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len));
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			if (c->state == BC_UPGRADE)
-				upgrade_answer(c);
+				bws_upgrade_answer(c);
 			else
-				frames(c);
+				bws_frames(c);
 			continue;
 		}
 		e = SSL_get_error(c->ssl, n);
@@ -472,9 +235,9 @@ conn_read(struct bconn *c)
 		    (e == SSL_ERROR_SSL &&
 		     ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 			ERR_clear_error();
-			return conn_fail(c, "the server closed the connection");
+			return bn_fail(c, "the server closed the connection");
 		}
-		return conn_fail(c, "TLS read failed (%s)",
+		return bn_fail(c, "TLS read failed (%s)",
 		                 e == SSL_ERROR_SYSCALL ? strerror(errno) : "TLS");
 	}
 }
@@ -496,15 +259,15 @@ tls_step(struct bconn *c)
 			return set_events(c, EPOLLIN | EPOLLOUT);
 		long vr = SSL_get_verify_result(c->ssl);
 		if (vr != X509_V_OK)
-			return conn_fail(c, "the server's certificate is not trusted: %s",
+			return bn_fail(c, "the server's certificate is not trusted: %s",
 			                 X509_verify_cert_error_string(vr));
-		return conn_fail(c, "TLS handshake failed (%s)",
+		return bn_fail(c, "TLS handshake failed (%s)",
 		                 e == SSL_ERROR_SYSCALL ? strerror(errno) : "TLS");
 	}
 	if (SSL_get_verify_result(c->ssl) != X509_V_OK || SSL_get0_peer_certificate(c->ssl) == NULL)
-		return conn_fail(c, "the server's certificate is not trusted");
+		return bn_fail(c, "the server's certificate is not trusted");
 	if (rkc_ws_make_key(c->ws_key) != 0)
-		return conn_fail(c, "no random bytes for the WebSocket key");
+		return bn_fail(c, "no random bytes for the WebSocket key");
 	n = snprintf(req, sizeof req,
 	             "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
 	             "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -512,13 +275,13 @@ tls_step(struct bconn *c)
 	             "User-Agent: renkei-bench/1\r\n\r\n",
 	             c->loop->t->path, c->loop->t->host_header, c->ws_key);
 	if (n < 0 || (size_t)n >= sizeof req)
-		return conn_fail(c, "URL too long");
+		return bn_fail(c, "URL too long");
 	c->state = BC_UPGRADE;
-	ensure(&c->out, &c->out_cap, c->out_len + (size_t)n);
+	bn_ensure(&c->out, &c->out_cap, c->out_len + (size_t)n);
 	p = c->out + c->out_len;
 	memcpy(p, req, (size_t)n);
 	c->out_len += (size_t)n;
-	if (flush(c) == 0)
+	if (bn_flush(c) == 0)
 		conn_read(c); /* the answer may already be buffered */
 }
 
@@ -530,19 +293,19 @@ tcp_done(struct bconn *c)
 	socklen_t sl = sizeof soerr;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0)
-		return conn_fail(c, "cannot connect: %s", strerror(soerr ? soerr : errno));
+		return bn_fail(c, "cannot connect: %s", strerror(soerr ? soerr : errno));
 	c->ssl = SSL_new(t->ctx);
 	if (c->ssl == NULL)
-		return conn_fail(c, "SSL_new failed");
+		return bn_fail(c, "SSL_new failed");
 	if (t->host_is_ip) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), t->host) != 1)
-			return conn_fail(c, "cannot verify against address %s", t->host);
+			return bn_fail(c, "cannot verify against address %s", t->host);
 	} else if (SSL_set1_host(c->ssl, t->host) != 1 ||
 	           SSL_set_tlsext_host_name(c->ssl, t->host) != 1) {
-		return conn_fail(c, "cannot verify against host name %s", t->host);
+		return bn_fail(c, "cannot verify against host name %s", t->host);
 	}
 	if (SSL_set_fd(c->ssl, c->fd) != 1)
-		return conn_fail(c, "SSL_set_fd failed");
+		return bn_fail(c, "SSL_set_fd failed");
 	SSL_set_connect_state(c->ssl);
 	c->state = BC_TLS;
 	tls_step(c);
@@ -563,12 +326,12 @@ conn_start(struct bconn *c)
 	c->state = BC_TCP;
 	c->fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		return conn_fail(c, "socket: %s", strerror(errno));
+		return bn_fail(c, "socket: %s", strerror(errno));
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (connect(c->fd, (const struct sockaddr *)&t->addr, t->addrlen) == 0)
 		return tcp_done(c);
 	if (errno != EINPROGRESS)
-		return conn_fail(c, "cannot connect: %s", strerror(errno));
+		return bn_fail(c, "cannot connect: %s", strerror(errno));
 	set_events(c, EPOLLOUT);
 }
 
@@ -631,7 +394,7 @@ void
 bl_reopen(struct bconn *c, const char *token)
 {
 	if (c->fd >= 0)
-		release(c, 0);
+		bn_release(c, 0);
 	c->token = token;
 	c->login = c->password = NULL;
 	enqueue(c);
@@ -644,10 +407,10 @@ bl_drop(struct bconn *c, int graceful)
 
 	if (graceful && c->state == BC_READY && c->ssl != NULL) {
 		size_t n = rkc_ws_close_payload(pl, RKC_WS_CLOSE_NORMAL, NULL);
-		send_control(c, RKC_OP_CLOSE, pl, n);
-		(void)flush(c); /* best effort: we do not wait for the answer */
+		bws_send_control(c, RKC_OP_CLOSE, pl, n);
+		(void)bn_flush(c); /* best effort: we do not wait for the answer */
 	}
-	release(c, graceful && c->state == BC_READY);
+	bn_release(c, graceful && c->state == BC_READY);
 	c->state = BC_IDLE;
 }
 
@@ -660,7 +423,7 @@ sweep(struct bench_loop *l, int64_t now)
 	for (size_t i = 0; i < l->n; i++) {
 		struct bconn *c = l->c[i];
 		if (c->hs && now - c->t_begin > (int64_t)BENCH_CONNECT_TIMEOUT_MS * 1000000)
-			conn_fail(c, "timed out in %s", names[c->state]);
+			bn_fail(c, "timed out in %s", names[c->state]);
 	}
 }
 
@@ -694,12 +457,12 @@ bl_poll(struct bench_loop *l, int timeout_ms)
 		case BC_UPGRADE:
 		case BC_AUTH:
 		case BC_READY:
-			if ((ev[i].events & EPOLLOUT) && flush(c) != 0)
+			if ((ev[i].events & EPOLLOUT) && bn_flush(c) != 0)
 				break;
 			if (c->gen == gen && (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 				conn_read(c);
 			if (c->gen == gen && c->out_off < c->out_len)
-				(void)flush(c);
+				(void)bn_flush(c);
 			break;
 		default:
 			break;
@@ -720,7 +483,7 @@ bl_free(struct bench_loop *l)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		struct bconn *c = l->c[i];
-		release(c, 0);
+		bn_release(c, 0);
 		free(c->in);
 		free(c->out);
 		free(c->msg);

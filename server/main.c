@@ -88,7 +88,7 @@ usage(FILE *out)
 	        "                        (in a new, empty data folder)\n"
 	        "\n"
 	        "settings (also read from DATA/renkei.conf as \"name = value\"):\n"
-	        "  --data DIR             same as --data-dir\n");
+	        "  --data DIR                    same as --data-dir\n");
 	conf_print_help(out);
 }
 

@@ -134,7 +134,7 @@ api_conn_closed(struct api *api, struct api_conn **cp)
 	if (c == NULL)
 		return;
 	api_sub_clear(api, c);
-	api_export_drop(c);
+	api_export_drop(api, c);
 	api_session_detach(api, c);
 	idmap_del(&api->conns, c->id);
 	api->stats.connections--;
@@ -191,6 +191,7 @@ api_tick(struct api *api, int64_t now_ms)
 	watch_clock(api, now_ms, mono);
 	while (idmap_next(&api->conns, &pos, &id, &v)) {
 		struct api_conn *c = v;
+		api_export_expire(api, c, mono);
 		if (c->sess == NULL && !c->closing && !c->login_busy &&
 		    mono - c->opened_ms > login_ms)
 			api_conn_close(api, c, API_CLOSE_LOGIN_TIMEOUT,

@@ -98,10 +98,21 @@ void api_tick(struct api *api, int64_t now_ms);
 void api_shutdown(struct api *api);
 
 /* Counters for metrics and tests. */
+/* The limits an audit export may be refused by (RESOURCE_EXHAUSTED). */
+enum api_export_limit {
+	API_EXPORT_LIMIT_PER_USER,   /* export_max_per_user */
+	API_EXPORT_LIMIT_CONCURRENT, /* export_max_concurrent */
+	API_EXPORT_LIMIT_SIZE,       /* export_max_mb */
+	API_EXPORT_LIMITS
+};
+
 struct api_stats {
 	uint64_t requests, errors, logins_ok, logins_failed, posts, deliveries;
 	uint64_t auth_attacks; /* AUTH-ATTACK events */
 	uint64_t upload_bytes;
+	uint64_t upload_refused[5]; /* new uploads refused, by enum care_upload_limit */
+	uint64_t export_refused[API_EXPORT_LIMITS]; /* by enum api_export_limit */
+	uint64_t exports_expired; /* held exports dropped after export_idle_s */
 	uint64_t rx_paused;     /* times a connection hit max_inflight */
 	uint64_t rate_limited[8]; /* requests refused by the rate, by class */
 	uint64_t by_type[128];  /* requests by Envelope body field number */

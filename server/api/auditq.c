@@ -10,8 +10,20 @@
  * An export is made once, on a reader thread, into memory held by the
  * connection, and fetched in chunks by offset (a large range does not
  * need one huge message). It is dropped when fetched to the end, when a
- * new export starts, or when the connection closes.
+ * new export starts, when the connection closes, or when it has not been
+ * fetched from for export_idle_s.
+ *
+ * Bounds, since an export is memory and a reader's time: at most
+ * export_max_mb of it (the memory file refuses to grow further, so a
+ * range too large stops there rather than after the fact), at most
+ * export_max_per_user per user and export_max_concurrent in all being
+ * made or held at once. A refusal for the latter two is recorded like any
+ * refusal. An export found too large is refused after its record (which
+ * commits first, so that the export covers it) and a second record says
+ * so.
  */
+#define _GNU_SOURCE /* fopencookie */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +31,12 @@
 #include "api/dispatch.h"
 #include "api/record.h"
 #include "api/reply.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/text.h"
 
 #define QUERY_MAX 1000
 #define EXPORT_CHUNK (256 * 1024)
-#define EXPORT_MAX ((size_t)512 * 1024 * 1024)
 
 struct query_req {
 	struct api_req r;
@@ -41,15 +53,35 @@ struct export_req {
 	char *buf;
 	size_t len;
 	int64_t records;
+	bool slot;      /* counted in api->exports while being made */
+	bool too_large; /* stopped at export_max_mb */
+	char msg[200];
 };
 
 void
-api_export_drop(struct api_conn *c)
+api_export_drop(struct api *api, struct api_conn *c)
 {
+	/* One being made is counted by its request until it is handed over. */
+	if (c->export_state == API_EXPORT_HELD)
+		api->exports--;
+	if (c->export_state != API_EXPORT_MAKING)
+		c->export_state = API_EXPORT_NONE;
 	free(c->export_buf);
 	c->export_buf = NULL;
 	c->export_len = 0;
 	c->export_records = 0;
+}
+
+void
+api_export_expire(struct api *api, struct api_conn *c, int64_t mono_ms)
+{
+	if (c->export_state != API_EXPORT_HELD ||
+	    mono_ms - c->export_used_ms < (int64_t)api->conf->export_idle_s * 1000)
+		return;
+	api->stats.exports_expired++;
+	LOG_I("AUDIT-EXPORT-EXPIRED", "conn=%llu bytes=%zu",
+	      (unsigned long long)c->id, c->export_len);
+	api_export_drop(api, c);
 }
 
 /* Only auditors: anyone else is refused, with the refusal recorded before
@@ -186,27 +218,94 @@ api_audit_query(const struct api_call *call, const void *msg)
 static void
 export_fini(struct api_req *r)
 {
-	free(((struct export_req *)r)->buf);
+	struct export_req *q = (struct export_req *)r;
+	struct api_conn *c;
+
+	free(q->buf);
+	if (!q->slot)
+		return;
+	r->api->exports--;
+	c = api_req_conn(r);
+	if (c != NULL && c->export_state == API_EXPORT_MAKING)
+		c->export_state = API_EXPORT_NONE;
+}
+
+/* A memory file that will not grow past max: the export stops at its
+ * first write beyond (open_memstream would grow without bound). */
+struct capped {
+	struct export_req *q;
+	size_t cap, max;
+};
+
+static ssize_t
+capped_write(void *cookie, const char *buf, size_t size)
+{
+	struct capped *m = cookie;
+	struct export_req *q = m->q;
+
+	if (size > m->max - q->len) {
+		q->too_large = true;
+		errno = EFBIG;
+		return 0; /* fopencookie: 0 is the error */
+	}
+	if (q->len + size > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		while (cap < q->len + size)
+			cap = cap > m->max / 2 ? m->max : cap * 2;
+		q->buf = rk_realloc(q->buf, cap);
+		m->cap = cap;
+	}
+	memcpy(q->buf + q->len, buf, size);
+	q->len += size;
+	return (ssize_t)size;
 }
 
 static int
 export_run(struct store_conn *sc, struct store_op *op)
 {
 	struct export_req *q = (struct export_req *)op;
-	FILE *f = open_memstream(&q->buf, &q->len);
+	const struct conf *conf = q->r.api->conf;
+	struct capped m = {.q = q, .max = (size_t)conf->export_max_mb << 20};
+	cookie_io_functions_t io = {.write = capped_write};
+	FILE *f = fopencookie(&m, "w", io);
 	int64_t n;
 
 	if (f == NULL)
 		return rk_fail(&q->r.st, RK_ERR_INTERNAL, "could not make the export", NULL);
 	n = audit_export(sc, "audit", q->since_ms, q->until_ms, q->fmt, f);
-	if (fclose(f) != 0 || n < 0)
-		return rk_fail(&q->r.st, RK_ERR_STORE, "could not make the export", NULL);
-	if (q->len > EXPORT_MAX)
-		return rk_fail(&q->r.st, RK_ERR_EXHAUSTED,
-		               "the export is too large: choose a shorter time range",
-		               "until_ms");
+	if (fclose(f) != 0 || n < 0) {
+		if (!q->too_large)
+			return rk_fail(&q->r.st, RK_ERR_STORE, "could not make the export",
+			               NULL);
+		free(q->buf);
+		q->buf = NULL;
+		q->len = 0;
+		snprintf(q->msg, sizeof(q->msg),
+		         "the export would be larger than %d MiB (export_max_mb): choose "
+		         "a shorter time range",
+		         conf->export_max_mb);
+		return rk_fail(&q->r.st, RK_ERR_EXHAUSTED, q->msg, "until_ms");
+	}
 	q->records = n;
 	return RK_OK;
+}
+
+/* Made, or refused: a refusal for size gets a record of its own (the
+ * export's first record committed before it was made). */
+static void
+export_made(struct store_op *op, int rc)
+{
+	struct export_req *q = (struct export_req *)op;
+	struct api_conn *c = api_req_conn(&q->r);
+
+	if (rc != RK_ERR_EXHAUSTED || !q->too_large)
+		return api_req_write_done(op, rc);
+	q->r.api->stats.export_refused[API_EXPORT_LIMIT_SIZE]++;
+	if (c == NULL)
+		return api_req_finish(&q->r, rc);
+	audit_entry_set_reason(api_audit(&q->r, c, "audit.export", NULL, NULL),
+	                       "refused: larger than export_max_mb");
+	api_audit_then(&q->r, rc, api_req_finish);
 }
 
 static void
@@ -227,9 +326,10 @@ send_chunk(struct api *api, struct api_conn *c, uint64_t rid, uint64_t offset)
 	er.total = c->export_len;
 	er.more = offset + len < c->export_len;
 	er.records = c->export_records;
+	c->export_used_ms = rk_mono_ms();
 	api_reply(api, c, rid, RENKEI__V1__ENVELOPE__BODY_AUDIT_EXPORT_RESPONSE, &er);
 	if (!er.more)
-		api_export_drop(c);
+		api_export_drop(api, c);
 }
 
 /* Made: the connection holds it now; send the first chunk. */
@@ -240,7 +340,9 @@ export_ok(struct api_req *r, struct api_conn *c)
 
 	if (c == NULL)
 		return;
-	api_export_drop(c);
+	/* Hand the export, and its place in api->exports, to the connection. */
+	q->slot = false;
+	c->export_state = API_EXPORT_HELD;
 	c->export_buf = q->buf;
 	c->export_len = q->len;
 	c->export_records = q->records;
@@ -259,7 +361,50 @@ export_start(struct api_req *r, int rc)
 		return api_req_finish(r, rc);
 	audit_entries_free(r->op.journal);
 	r->op.journal = NULL;
-	api_req_next(r, false, export_run, api_req_write_done);
+	api_req_next(r, false, export_run, export_made);
+}
+
+/* May c's user start an export now? If not, the message (naming the
+ * limit) goes to msg and the limit to *limit. c's own export, if it holds
+ * one, does not count: a new one replaces it. */
+static bool
+export_allowed(struct api *api, const struct api_conn *c, char *msg, size_t cap,
+               enum api_export_limit *limit)
+{
+	const struct conf *conf = api->conf;
+	int mine = 0, all = api->exports;
+	size_t pos = 0;
+	uint64_t id;
+	void *v;
+
+	if (c->export_state == API_EXPORT_HELD)
+		all--;
+	while (idmap_next(&api->conns, &pos, &id, &v)) {
+		const struct api_conn *o = v;
+		if (o->export_state == API_EXPORT_NONE || o->sess == NULL ||
+		    o->sess->user.id != c->sess->user.id)
+			continue;
+		if (o != c || o->export_state == API_EXPORT_MAKING)
+			mine++;
+	}
+	if (mine >= conf->export_max_per_user) {
+		*limit = API_EXPORT_LIMIT_PER_USER;
+		snprintf(msg, cap,
+		         "you have %d audit export%s in progress, the most allowed "
+		         "(export_max_per_user): fetch %s to the end first",
+		         mine, mine == 1 ? "" : "s", mine == 1 ? "it" : "one");
+		return false;
+	}
+	if (all >= conf->export_max_concurrent) {
+		*limit = API_EXPORT_LIMIT_CONCURRENT;
+		snprintf(msg, cap,
+		         "the server is making or holding %d audit exports, the most "
+		         "allowed at once (export_max_concurrent): try again in a few "
+		         "minutes",
+		         all);
+		return false;
+	}
+	return true;
 }
 
 void
@@ -269,11 +414,15 @@ api_audit_export(const struct api_call *call, const void *msg)
 	struct export_req *q;
 	char detail[160];
 
+	enum api_export_limit limit;
+
 	/* The next chunk of an export already made: no new record. */
 	if (m->offset > 0) {
 		if (call->c->export_buf == NULL)
 			return api_refuse(call, RK_ERR_PRECONDITION,
-			                  "no export in progress: start at offset 0",
+			                  "no export in progress (fetched to the end, "
+			                  "replaced, or not fetched from for "
+			                  "export_idle_s): start at offset 0",
 			                  "offset");
 		return send_chunk(call->api, call->c, call->rid, m->offset);
 	}
@@ -294,8 +443,19 @@ api_audit_export(const struct api_call *call, const void *msg)
 		        "until_ms");
 		return api_audit_then(&q->r, RK_ERR_INVALID, api_req_finish);
 	}
-	if (auditor_only(&q->r, call))
-		api_audit_then(&q->r, RK_OK, export_start);
+	if (!auditor_only(&q->r, call))
+		return;
+	if (!export_allowed(call->api, call->c, q->msg, sizeof(q->msg), &limit)) {
+		call->api->stats.export_refused[limit]++;
+		rk_fail(&q->r.st, RK_ERR_EXHAUSTED, q->msg, NULL);
+		return api_audit_then(&q->r, RK_ERR_EXHAUSTED, api_req_finish);
+	}
+	/* A new export replaces the one this connection holds. */
+	api_export_drop(call->api, call->c);
+	call->c->export_state = API_EXPORT_MAKING;
+	call->api->exports++;
+	q->slot = true;
+	api_audit_then(&q->r, RK_OK, export_start);
 }
 
 void

@@ -72,7 +72,9 @@ api_handler api_attachment_get;
 /* ---- housekeeping of those families, for api.c */
 
 /* Drop c's audit export (auditq.c). */
-void api_export_drop(struct api_conn *c);
+void api_export_drop(struct api *api, struct api_conn *c);
+/* Drop it if it has not been fetched from for export_idle_s. */
+void api_export_expire(struct api *api, struct api_conn *c, int64_t mono_ms);
 /* Record the end of every break-glass grant expired by now_ms, or of all
  * of them when shutting down (breakglass.c). */
 void api_grants_expire(struct api *api, int64_t now_ms);

@@ -45,6 +45,14 @@ struct live_session {
 	int64_t tokens_us[8]; /* last use of each; 0: never */
 };
 
+/* A connection's audit export (auditq.c). One being made is counted in
+ * api->exports by its request, one held by the connection. */
+enum api_export_state {
+	API_EXPORT_NONE = 0,
+	API_EXPORT_MAKING, /* on a reader */
+	API_EXPORT_HELD,   /* made: export_buf, fetched in chunks */
+};
+
 struct api_conn {
 	uint64_t id;
 	void *handle;
@@ -59,9 +67,11 @@ struct api_conn {
 	int64_t *watch;            /* boards watched live (patient ids) */
 	size_t nwatch;
 	bool syncing;              /* a SyncRequest is being paged */
+	enum api_export_state export_state;
 	char *export_buf;          /* an audit export being fetched */
 	size_t export_len;
 	int64_t export_records;
+	int64_t export_used_ms;    /* made or last fetched from (monotonic) */
 };
 
 /* A break-glass grant running now: its end is recorded when it expires
@@ -94,6 +104,7 @@ struct api {
 	const uint64_t *audit_appended;
 	struct api_grant *grants;
 	int decoding;       /* photos being decoded now (bounded) */
+	int exports;        /* audit exports being made or held (bounded) */
 };
 
 /* What GET path?query with Authorization `auth` asks for (http.c; pure,

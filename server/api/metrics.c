@@ -138,6 +138,40 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 			           "renkei_errors_by_code_total{code=\"%s\"} %llu\n",
 			           rk_err_grpc_name_of_code(i),
 			           (unsigned long long)a->by_code[i]);
+	static const char *const up_limit[] = {NULL, "upload_max_bytes",
+	                                       "upload_max_per_user", "upload_quota_mb",
+	                                       "upload_max_total_mb"};
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_upload_refused_total New photo uploads refused "
+	           "RESOURCE_EXHAUSTED, by the setting that refused them.\n"
+	           "# TYPE renkei_upload_refused_total counter\n");
+	for (int i = 1; i < 5; i++)
+		rk_appendf(buf, len, cap,
+		           "renkei_upload_refused_total{limit=\"%s\"} %llu\n",
+		           up_limit[i], (unsigned long long)a->upload_refused[i]);
+	static const char *const ex_limit[API_EXPORT_LIMITS] = {
+		[API_EXPORT_LIMIT_PER_USER] = "export_max_per_user",
+		[API_EXPORT_LIMIT_CONCURRENT] = "export_max_concurrent",
+		[API_EXPORT_LIMIT_SIZE] = "export_max_mb",
+	};
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_export_refused_total Audit exports refused "
+	           "RESOURCE_EXHAUSTED, by the setting that refused them.\n"
+	           "# TYPE renkei_export_refused_total counter\n");
+	for (int i = 0; i < API_EXPORT_LIMITS; i++)
+		rk_appendf(buf, len, cap,
+		           "renkei_export_refused_total{limit=\"%s\"} %llu\n",
+		           ex_limit[i], (unsigned long long)a->export_refused[i]);
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_exports Audit exports being made or held for "
+	           "fetching now.\n"
+	           "# TYPE renkei_exports gauge\n"
+	           "renkei_exports %d\n"
+	           "# HELP renkei_exports_expired_total Audit exports dropped "
+	           "because they were not fetched from for export_idle_s.\n"
+	           "# TYPE renkei_exports_expired_total counter\n"
+	           "renkei_exports_expired_total %llu\n",
+	           api->exports, (unsigned long long)a->exports_expired);
 	rk_appendf(buf, len, cap,
 	           "# HELP renkei_upload_bytes_total Photo bytes received.\n"
 	           "# TYPE renkei_upload_bytes_total counter\n"

@@ -41,7 +41,49 @@ struct upload_req {
 	struct media_image img, thumb;
 	struct care_attachment att;
 	bool done; /* finished before: answer with what was stored */
+	enum care_upload_limit hit; /* begin: the limit that refused it */
+	char msg[200];              /* ... and the message naming it */
 };
+
+_Static_assert(CARE_UPLOAD_SERVER_FULL <
+                   sizeof(((struct api_stats *)0)->upload_refused) / sizeof(uint64_t),
+               "a counter for every upload limit");
+
+/* The refusal of a new upload, naming the setting and its value (the
+ * care layer's messages name neither). */
+static void
+limit_message(const struct conf *conf, enum care_upload_limit hit, char *buf,
+              size_t cap)
+{
+	switch (hit) {
+	case CARE_UPLOAD_TOO_BIG:
+		if (conf->upload_max_bytes % (1 << 20) == 0)
+			snprintf(buf, cap, "the photo is larger than the limit of %d MiB "
+			         "(upload_max_bytes)", conf->upload_max_bytes >> 20);
+		else
+			snprintf(buf, cap, "the photo is larger than the limit of %d bytes "
+			         "(upload_max_bytes)", conf->upload_max_bytes);
+		return;
+	case CARE_UPLOAD_CONCURRENT:
+		snprintf(buf, cap, "too many uploads in progress: at most %d at a time "
+		         "(upload_max_per_user); finish one first",
+		         conf->upload_max_per_user);
+		return;
+	case CARE_UPLOAD_QUOTA:
+		snprintf(buf, cap, "over your quota of %d MiB for photos not yet on a post "
+		         "(upload_quota_mb): put the finished ones on a post, or finish "
+		         "the uploads in progress, first", conf->upload_quota_mb);
+		return;
+	case CARE_UPLOAD_SERVER_FULL:
+		snprintf(buf, cap, "the server is receiving too many photos right now "
+		         "(upload_max_total_mb, %d MiB in all); try again shortly",
+		         conf->upload_max_total_mb);
+		return;
+	case CARE_UPLOAD_OK:
+		break;
+	}
+	buf[0] = '\0';
+}
 
 static void
 upload_fini(struct api_req *r)
@@ -51,6 +93,8 @@ upload_fini(struct api_req *r)
 	free(q->data);
 	media_image_fini(&q->img);
 	media_image_fini(&q->thumb);
+	if (q->hit != CARE_UPLOAD_OK)
+		r->api->stats.upload_refused[q->hit]++;
 }
 
 /* The refusal stands; the pieces go (nothing of a refused photo is kept). */
@@ -83,15 +127,22 @@ upload_run(struct store_conn *sc, struct store_op *op)
 	int64_t now = rk_now_ms();
 	struct care_upload_limits lim = {
 		.max_bytes = conf->upload_max_bytes,
-		.max_total_bytes = (int64_t)conf->upload_max_total_mb << 20,
 		.max_per_user = conf->upload_max_per_user,
+		.quota_bytes = (int64_t)conf->upload_quota_mb << 20,
+		.max_total_bytes = (int64_t)conf->upload_max_total_mb << 20,
 	};
 	int rc;
 
 	switch (q->step) {
 	case UP_BEGIN:
-		return care_upload_begin(sc, &q->who, q->code, q->key, q->file_name,
-		                         q->size, q->sha, &lim, now, &q->received, &q->r.st);
+		rc = care_upload_begin(sc, &q->who, q->code, q->key, q->file_name,
+		                       q->size, q->sha, &lim, now, &q->received, &q->hit,
+		                       &q->r.st);
+		if (q->hit != CARE_UPLOAD_OK) {
+			limit_message(conf, q->hit, q->msg, sizeof(q->msg));
+			q->r.st.msg = q->msg;
+		}
+		return rc;
 	case UP_CHUNK:
 		return care_upload_chunk(sc, &q->who, q->key, q->offset, q->data, q->len,
 		                         now, &q->received, &q->r.st);
@@ -180,6 +231,7 @@ api_upload_begin(const struct api_call *call, const void *msg)
 	const Renkei__V1__UploadBeginRequest *m = msg;
 	int64_t max = call->api->conf->upload_max_bytes;
 	struct upload_req *q;
+	char why[200];
 
 	if (!care_client_id_valid(m->upload_id))
 		return api_refuse(call, RK_ERR_INVALID,
@@ -192,9 +244,11 @@ api_upload_begin(const struct api_call *call, const void *msg)
 		                  "sha256");
 	if (m->size == 0)
 		return api_refuse(call, RK_ERR_INVALID, "the photo is empty", "size");
-	if (m->size > (uint64_t)max)
-		return api_refuse(call, RK_ERR_EXHAUSTED,
-		                  "the photo is larger than allowed", "size");
+	if (m->size > (uint64_t)max) {
+		call->api->stats.upload_refused[CARE_UPLOAD_TOO_BIG]++;
+		limit_message(call->api->conf, CARE_UPLOAD_TOO_BIG, why, sizeof(why));
+		return api_refuse(call, RK_ERR_EXHAUSTED, why, "size");
+	}
 	if (strlen(m->file_name) > CARE_NAME_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "the file name is too long",
 		                  "file_name");

@@ -76,24 +76,57 @@ attachment_by_key(struct store_conn *sc, int64_t owner, const char *key,
 	return RK_OK;
 }
 
+/* What one user holds that is not part of the record yet: uploads in
+ * progress (their declared sizes) and finished photos on no post. The
+ * second sum goes by the index on post_id (only unattached rows, which
+ * the orphan collection keeps few), never through the user's attached
+ * photos, whose rows are large. */
+static int
+pending_bytes(struct store_conn *sc, int64_t user_id, int64_t *count,
+              int64_t *bytes)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT count(*), coalesce(sum(size), 0) "
+	                                 "FROM uploads WHERE user_id = ?");
+
+	if (q == NULL || (sqlite3_bind_int64(q, 1, user_id), store_step(sc, q)) !=
+	                         SQLITE_ROW)
+		return RK_ERR_STORE;
+	*count = sqlite3_column_int64(q, 0);
+	*bytes = sqlite3_column_int64(q, 1);
+	sqlite3_reset(q);
+	q = store_stmt(sc, "SELECT coalesce(sum(size), 0) FROM attachments "
+	                   "INDEXED BY attachments_by_post "
+	                   "WHERE post_id IS NULL AND owner_id = ?");
+	if (q == NULL || (sqlite3_bind_int64(q, 1, user_id), store_step(sc, q)) !=
+	                         SQLITE_ROW)
+		return RK_ERR_STORE;
+	*bytes += sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return RK_OK;
+}
+
 int
 care_upload_begin(struct store_conn *sc, const struct policy_actor *who,
                   const char *code, const char *upload_key,
                   const char *file_name, int64_t size, const uint8_t sha256[32],
                   const struct care_upload_limits *lim, int64_t now_ms,
-                  int64_t *received, struct rk_status *st)
+                  int64_t *received, enum care_upload_limit *hit,
+                  struct rk_status *st)
 {
 	struct care_attachment done;
-	int64_t id, have_size, pid, count = 0, total = 0;
+	int64_t id, have_size, pid, count = 0, pending = 0, total = 0;
 	uint8_t have_sha[32];
 	sqlite3_stmt *q;
 	int rc;
 
+	*hit = CARE_UPLOAD_OK;
 	if (size <= 0)
 		return rk_fail(st, RK_ERR_INVALID, "the photo is empty", "size");
-	if (size > lim->max_bytes)
+	if (size > lim->max_bytes) {
+		*hit = CARE_UPLOAD_TOO_BIG;
 		return rk_fail(st, RK_ERR_EXHAUSTED, "the photo is larger than allowed",
 		               "size");
+	}
 	pid = care_patient_id(sc, code);
 	if (pid < 0)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
@@ -117,27 +150,33 @@ care_upload_begin(struct store_conn *sc, const struct policy_actor *who,
 	if (rc != RK_ERR_NOT_FOUND)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
 
-	q = store_stmt(sc, "SELECT count(*), coalesce(sum(size), 0) FROM uploads "
-	                   "WHERE user_id = ?");
-	if (q == NULL || (sqlite3_bind_int64(q, 1, who->user_id), store_step(sc, q)) !=
-	                         SQLITE_ROW)
+	/* A new upload: the user's share, then the server's. */
+	if (pending_bytes(sc, who->user_id, &count, &pending) != RK_OK)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
-	count = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	if (count >= lim->max_per_user)
+	if (count >= lim->max_per_user) {
+		*hit = CARE_UPLOAD_CONCURRENT;
 		return rk_fail(st, RK_ERR_EXHAUSTED,
-		               "too many uploads in progress: finish or wait for one",
-		               NULL);
+		               "too many uploads in progress: finish one first", NULL);
+	}
+	if (pending + size > lim->quota_bytes) {
+		*hit = CARE_UPLOAD_QUOTA;
+		return rk_fail(st, RK_ERR_EXHAUSTED,
+		               "over the quota for photos not yet on a post: put the "
+		               "finished ones on a post first",
+		               "size");
+	}
 	q = store_stmt(sc, "SELECT coalesce(sum(size), 0) FROM uploads");
 	if (q == NULL || store_step(sc, q) != SQLITE_ROW)
 		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	total = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
-	if (total + size > lim->max_total_bytes)
+	if (total + size > lim->max_total_bytes) {
+		*hit = CARE_UPLOAD_SERVER_FULL;
 		return rk_fail(st, RK_ERR_EXHAUSTED,
 		               "the server is receiving too many photos right now; "
 		               "try again shortly",
 		               NULL);
+	}
 	q = store_stmt(sc, "INSERT INTO uploads(user_id, upload_key, patient_id, "
 	                   "file_name, size, sha256, received, created_ms, updated_ms) "
 	                   "VALUES (?,?,?,?,?,?,0,?,?)");

@@ -264,20 +264,36 @@ int care_ack_list(struct store_conn *sc, const struct policy_actor *who,
 
 /* ---- photos (attach.c) */
 
+/* What a new upload must fit in (resuming one checks none of these). */
 struct care_upload_limits {
-	int64_t max_bytes, max_total_bytes;
-	int max_per_user;
+	int64_t max_bytes;       /* one photo's declared size */
+	int max_per_user;        /* uploads in progress per user */
+	int64_t quota_bytes;     /* per user: in progress (declared size) plus
+	                          * finished photos on no post yet */
+	int64_t max_total_bytes; /* every user's uploads in progress */
+};
+
+/* Which of them refused a begin (RESOURCE_EXHAUSTED). */
+enum care_upload_limit {
+	CARE_UPLOAD_OK = 0,
+	CARE_UPLOAD_TOO_BIG,     /* max_bytes */
+	CARE_UPLOAD_CONCURRENT,  /* max_per_user */
+	CARE_UPLOAD_QUOTA,       /* quota_bytes */
+	CARE_UPLOAD_SERVER_FULL, /* max_total_bytes */
 };
 
 /* Begin or resume an upload for a post on patient `code` (the actor must
  * be allowed to post there). *received: how much the server has; if the
- * upload was finished already, *received == size. */
+ * upload was finished already, *received == size. A new upload past one
+ * of `lim` is refused RK_ERR_EXHAUSTED with *hit saying which (else
+ * *hit = CARE_UPLOAD_OK). */
 int care_upload_begin(struct store_conn *sc, const struct policy_actor *who,
                       const char *code, const char *upload_key,
                       const char *file_name, int64_t size,
                       const uint8_t sha256[32],
                       const struct care_upload_limits *lim, int64_t now_ms,
-                      int64_t *received, struct rk_status *st);
+                      int64_t *received, enum care_upload_limit *hit,
+                      struct rk_status *st);
 
 /* Append a piece at `offset` (which must equal what was received). */
 int care_upload_chunk(struct store_conn *sc, const struct policy_actor *who,

@@ -208,6 +208,15 @@ metrics_text(struct net *n, char **buf, size_t *len, size_t *cap)
 	        "# TYPE renkei_closed_total counter\n"
 	        "renkei_closed_total{reason=\"oversize\"} %llu\n"
 	        "renkei_closed_total{reason=\"text_frame\"} %llu\n"
+	        "# HELP renkei_close_resets_total Connections the server was closing "
+	        "that had not taken their close frame after close_grace_s, and were "
+	        "reset.\n"
+	        "# TYPE renkei_close_resets_total counter\n"
+	        "renkei_close_resets_total %llu\n"
+	        "# HELP renkei_hangups_total Connections reset because nothing, not "
+	        "even a pong, came from them for ping_hangup_s.\n"
+	        "# TYPE renkei_hangups_total counter\n"
+	        "renkei_hangups_total %llu\n"
 	        "# HELP renkei_refused_connections_total Sockets closed at accept.\n"
 	        "# TYPE renkei_refused_connections_total counter\n"
 	        "renkei_refused_connections_total{reason=\"max_connections\"} %llu\n"
@@ -220,6 +229,8 @@ metrics_text(struct net *n, char **buf, size_t *len, size_t *cap)
 	        (unsigned long long)st->bytes_in, (unsigned long long)st->culled,
 	        (unsigned long long)st->closed_oversize,
 	        (unsigned long long)st->closed_text,
+	        (unsigned long long)st->closed_reset,
+	        (unsigned long long)st->hangups,
 	        (unsigned long long)st->refused_total,
 	        (unsigned long long)st->refused_address, n->admitted);
 	api_metrics(n->api, buf, len, cap);

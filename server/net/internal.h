@@ -14,6 +14,13 @@
 #include "util/frame.h"
 #include "util/idmap.h"
 
+/* A message read while reads were paused (net.c, transport_rx_flow). */
+struct held_msg {
+	struct held_msg *next;
+	size_t len;
+	uint8_t data[];
+};
+
 /* A WebSocket connection. */
 struct pss {
 	struct net *net;
@@ -30,6 +37,16 @@ struct pss {
 	bool closing;
 	int close_code;
 	char close_reason[124];
+	/* paused reads (max_inflight): see transport_rx_flow */
+	bool rx_paused;  /* api asked: hand it nothing more for now */
+	bool lws_paused; /* lws does not read the socket */
+	struct held_msg *held, **held_tail;
+	size_t held_bytes;
+	lws_sorted_usec_list_t rx_sul;
+	/* keepalive (net.c) */
+	lws_usec_t last_rx_us; /* last anything received: data or pong */
+	bool ping_wanted;      /* send a ping when writable */
+	bool ping_sent;        /* ... sent, nothing received since */
 };
 
 /* An HTTPS request: answered at once (healthz, metrics) or later by api
@@ -56,7 +73,8 @@ struct net {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	lws_sorted_usec_list_t tick_sul;
-	lws_retry_bo_t retry;
+	unsigned ticks; /* tick_cb calls: the keepalive pass runs every 4th */
+	lws_retry_bo_t retry; /* all 0: lws's own keepalive is off (net.c) */
 	int nconns;
 	int admitted;             /* accepted sockets not yet ended (admit.c) */
 	struct idmap per_address; /* address key -> count (as a pointer) */

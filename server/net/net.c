@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
@@ -24,8 +25,10 @@
 _Static_assert(LWS_PRE <= FRAME_HEADROOM, "frames must leave room for LWS_PRE");
 
 #define SUBPROTOCOL "renkei.v1"
-/* Our own callback reason: close this connection (in = reason, len = code). */
+/* Our own callback reasons: close this connection (in = reason, len =
+ * code); the keepalive pass, once a second. */
 #define CB_CLOSE_ALL (LWS_CALLBACK_USER + 1)
+#define CB_KEEPALIVE (LWS_CALLBACK_USER + 2)
 
 /* TLS 1.2 suites: ECDHE + AEAD only. TLS 1.3 suites are all AEAD. */
 #define TLS12_CIPHERS                                                          \
@@ -60,6 +63,22 @@ queue_clear(struct pss *p)
 	p->q_cap = p->q_head = 0;
 }
 
+/*
+ * Closing a connection we decided to close (culled, too large, timed out,
+ * session ended, shutdown). First politely: the close frame, with code
+ * and reason, goes out after what is queued. A client that reads nothing
+ * will not take it, nor one whose socket buffers hold megabytes it has
+ * stopped reading (a culled watcher). lws's own close steps would wait
+ * 5 s for the frame to go, then 5 s for a TLS shutdown that never comes;
+ * and once the socket is closed the kernel goes on sending what it holds,
+ * so such a client would see its end only after reading all of that — in
+ * practice at its ping hang-up, or never. So after close_grace_s the TCP
+ * connection is reset (SO_LINGER 0, then closed): the kernel drops what
+ * it still holds for it, and the client sees ECONNRESET as soon as it
+ * reads. The timer is lws's per-connection hrtimer, which lws's close
+ * steps leave alone (they use the pending-timeout slot, and set it anew
+ * at each step).
+ */
 static void
 start_close(struct pss *p, int code, const char *reason)
 {
@@ -70,9 +89,66 @@ start_close(struct pss *p, int code, const char *reason)
 	snprintf(p->close_reason, sizeof(p->close_reason), "%s", reason);
 	int w = lws_callback_on_writable(p->wsi);
 	LOG_D("NET-CLOSE-START", "code=%d writable_rc=%d", code, w);
-	/* A client that reads nothing will not take our close frame either:
-	 * do not wait for it forever. */
-	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, 5);
+	lws_set_timer_usecs(p->wsi,
+	                    (lws_usec_t)p->net->conf->close_grace_s * LWS_US_PER_SEC);
+}
+
+/* Reset the TCP connection now: SO_LINGER 0, then closed. lws marks a
+ * timed-out socket unusable and closes it without a shutdown or a
+ * flush, so with SO_LINGER 0 that is a reset. */
+static void
+reset_now(struct pss *p)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	lws_sockfd_type fd = lws_get_socket_fd(p->wsi);
+
+	p->closing = true;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+		LOG_W("NET-CLOSE-RESET-FAIL", "code=%d fd=%d", p->close_code, (int)fd);
+	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* The grace is over: reset the connection (see start_close). */
+static void
+reset_connection(struct pss *p)
+{
+	p->net->stats.closed_reset++;
+	LOG_I("NET-CLOSE-RESET", "code=%d grace_s=%d", p->close_code,
+	      p->net->conf->close_grace_s);
+	reset_now(p);
+}
+
+/*
+ * Keepalive, ours rather than lws's. lws 4.1 keeps a timer per connection
+ * for it in one sorted list and inserts each new one by walking that list
+ * from its head: with thousands of connections open, every new one costs
+ * a walk over all of them. A flood of 5,000 connections stalled the
+ * service thread for 100-300 ms at a time, and everyone's requests with
+ * it (a reader's p99 went from 7 ms to 1.3 s). So lws's validity timers
+ * are off (n->retry is all 0) and one pass a second over the connections
+ * does the same work, as the settings say: a ping after ping_interval_s
+ * in which nothing was received, a reset after ping_hangup_s (a peer that
+ * silent is gone, or not reading: a close frame would not reach it).
+ */
+static void
+keepalive(struct pss *p, lws_usec_t now)
+{
+	const struct conf *conf = p->net->conf;
+	lws_usec_t idle = now - p->last_rx_us;
+
+	if (p->closing)
+		return;
+	if (idle >= (lws_usec_t)conf->ping_hangup_s * LWS_US_PER_SEC) {
+		p->net->stats.hangups++;
+		LOG_I("NET-HANGUP", "silent_s=%lld", (long long)(idle / LWS_US_PER_SEC));
+		reset_now(p);
+		return;
+	}
+	if (!p->ping_sent && !p->ping_wanted &&
+	    idle >= (lws_usec_t)conf->ping_interval_s * LWS_US_PER_SEC) {
+		p->ping_wanted = true;
+		lws_callback_on_writable(p->wsi);
+	}
 }
 
 static int
@@ -118,13 +194,101 @@ transport_close(void *handle, int code, const char *reason)
 	start_close(handle, code, reason);
 }
 
+/*
+ * Pausing reads while a connection has max_inflight requests in flight.
+ * The pause is asked for while a message is being handed over, that is
+ * inside lws's read of the socket. Turning lws's rx flow control on right
+ * there is what the lws examples do, but in lws 4.1 it can spin forever:
+ * when the rest of the chunk it read is cached and OpenSSL still holds
+ * decrypted bytes of the same record (requests pipelined in 16 KiB
+ * records), its read loop goes back to the cache, which flow control
+ * will not let it use, then back to OpenSSL's pending bytes, and so on —
+ * the service thread at 100 % and nobody answered. So the pause takes
+ * effect in two steps: at once for api (what lws still hands over in
+ * this read is held here, in order: at most about one TLS record, or one
+ * message), and for the socket on the next turn of the service loop (a
+ * zero-delay sul), where lws has nothing cached. Resuming hands api what
+ * was held first, and lets lws read again only if api did not pause
+ * once more.
+ */
+static void
+rx_sul_cb(lws_sorted_usec_list_t *sul)
+{
+	struct pss *p = lws_container_of(sul, struct pss, rx_sul);
+
+	if (p->net == NULL || p->closing)
+		return;
+	if (p->rx_paused) {
+		if (!p->lws_paused && lws_rx_flow_control(p->wsi, 0) == 0)
+			p->lws_paused = true;
+		return;
+	}
+	while (p->held != NULL && !p->rx_paused && !p->closing) {
+		struct held_msg *h = p->held;
+		p->held = h->next;
+		if (p->held == NULL)
+			p->held_tail = &p->held;
+		p->held_bytes -= h->len;
+		api_on_message(p->net->api, p->conn, h->data, h->len);
+		free(h);
+	}
+	if (!p->rx_paused && !p->closing && p->lws_paused &&
+	    lws_rx_flow_control(p->wsi, 1) == 0)
+		p->lws_paused = false;
+}
+
 static void
 transport_rx_flow(void *handle, int allow)
 {
 	struct pss *p = handle;
 
-	if (p->wsi != NULL && !p->closing)
-		lws_rx_flow_control(p->wsi, allow);
+	if (p->wsi == NULL || p->closing)
+		return;
+	p->rx_paused = !allow;
+	lws_sul_schedule(lws_get_context(p->wsi), 0, &p->rx_sul, rx_sul_cb, 1);
+}
+
+static void
+held_free(struct pss *p)
+{
+	while (p->held != NULL) {
+		struct held_msg *h = p->held;
+		p->held = h->next;
+		free(h);
+	}
+	p->held_tail = &p->held;
+	p->held_bytes = 0;
+}
+
+/* A whole message for api: now, or after the pause. */
+static void
+deliver(struct pss *p, const void *data, size_t len)
+{
+	struct net *n = p->net;
+	struct held_msg *h;
+
+	n->stats.frames_in++;
+	n->stats.bytes_in += len;
+	if (!p->rx_paused && p->held == NULL) {
+		api_on_message(n->api, p->conn, data, len);
+		return;
+	}
+	/* Bounded by what one read of lws can hold; anything more is a bug
+	 * here, not the client's doing, but memory stays bounded anyway. */
+	if (p->held_bytes + len > (size_t)n->conf->max_message_bytes + 262144) {
+		LOG_E("NET-HELD-OVER", "bytes=%zu", p->held_bytes + len);
+		held_free(p);
+		start_close(p, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+		            "too many requests in flight");
+		return;
+	}
+	h = rk_malloc(sizeof(*h) + len);
+	h->next = NULL;
+	h->len = len;
+	memcpy(h->data, data, len);
+	*p->held_tail = h;
+	p->held_tail = &h->next;
+	p->held_bytes += len;
 }
 
 struct api_transport
@@ -145,6 +309,19 @@ on_writeable(struct pss *p)
 {
 	struct net *n = p->net;
 
+	if (p->ping_wanted && !p->closing) {
+		/* Not empty: lws 4.1 hands us no empty pong. */
+		uint8_t ping[LWS_PRE + 4];
+		memcpy(ping + LWS_PRE, "rkka", 4);
+		p->ping_wanted = false;
+		if (lws_write(p->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+			return -1;
+		p->ping_sent = true;
+		if (p->q_count > 0 && lws_send_pipe_choked(p->wsi)) {
+			lws_callback_on_writable(p->wsi);
+			return 0;
+		}
+	}
 	while (p->q_count > 0) {
 		struct frame *f = p->q[p->q_head];
 		int m = lws_write(p->wsi, frame_payload(f), f->len, LWS_WRITE_BINARY);
@@ -202,9 +379,7 @@ on_receive(struct pss *p, const void *in, size_t len)
 	             lws_remaining_packet_payload(p->wsi) == 0;
 	if (final && p->rx_len == 0) {
 		/* The common case: a whole message in one piece, no copy. */
-		n->stats.frames_in++;
-		n->stats.bytes_in += len;
-		api_on_message(n->api, p->conn, in, len);
+		deliver(p, in, len);
 		return 0;
 	}
 	if (p->rx_len + len > p->rx_cap) {
@@ -219,9 +394,7 @@ on_receive(struct pss *p, const void *in, size_t len)
 	memcpy(p->rx + p->rx_len, in, len);
 	p->rx_len += len;
 	if (final) {
-		n->stats.frames_in++;
-		n->stats.bytes_in += p->rx_len;
-		api_on_message(n->api, p->conn, p->rx, p->rx_len);
+		deliver(p, p->rx, p->rx_len);
 		p->rx_len = 0;
 		/* Do not keep a large buffer around for an idle connection. */
 		if (p->rx_cap > 65536) {
@@ -271,6 +444,11 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			start_close(p, (int)len, (const char *)in);
 		return 0;
 	}
+	if ((int)reason == CB_KEEPALIVE) {
+		if (p != NULL && p->net != NULL)
+			keepalive(p, *(const lws_usec_t *)in);
+		return 0;
+	}
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return refuse_ws_version(wsi);
@@ -289,6 +467,8 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		memset(p, 0, sizeof(*p));
 		p->net = net_of(wsi);
 		p->wsi = wsi;
+		p->held_tail = &p->held;
+		p->last_rx_us = lws_now_usecs();
 		addr[0] = '\0';
 		lws_get_peer_simple(wsi, addr, sizeof(addr));
 		p->conn = api_conn_open(p->net->api, p, addr);
@@ -297,6 +477,8 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLOSED:
 		if (p->net == NULL)
 			return 0;
+		lws_sul_cancel(&p->rx_sul);
+		held_free(p);
 		api_conn_closed(p->net->api, &p->conn);
 		queue_clear(p);
 		free(p->rx);
@@ -305,7 +487,17 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		p->net = NULL;
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
+		p->last_rx_us = lws_now_usecs();
+		p->ping_sent = false;
 		return on_receive(p, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		p->last_rx_us = lws_now_usecs();
+		p->ping_sent = false;
+		return 0;
+	case LWS_CALLBACK_TIMER:
+		if (p != NULL && p->net != NULL && p->closing)
+			reset_connection(p);
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(p);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -333,7 +525,14 @@ static void
 tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct net *n = lws_container_of(sul, struct net, tick_sul);
+	const struct lws_protocols *pr =
+		lws_vhost_name_to_protocol(n->vh, SUBPROTOCOL);
+	lws_usec_t now = lws_now_usecs();
+
 	n->hooks.on_tick(n->hooks.arg);
+	/* the keepalive pass: once a second is enough */
+	if (pr != NULL && ++n->ticks % (LWS_US_PER_SEC / NET_TICK_US) == 0)
+		lws_callback_all_protocol_vhost_args(n->vh, pr, CB_KEEPALIVE, &now, 0);
 	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, NET_TICK_US);
 }
 
@@ -363,8 +562,7 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 	idmap_init(&n->http);
 	idmap_init(&n->per_address);
 	idmap_init(&n->admit_fd);
-	n->retry.secs_since_valid_ping = (uint16_t)conf->ping_interval_s;
-	n->retry.secs_since_valid_hangup = (uint16_t)conf->ping_hangup_s;
+	/* n->retry stays all 0: no lws keepalive (see keepalive()). */
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
 

@@ -69,6 +69,8 @@ void net_wake(void *n);
 struct net_stats {
 	uint64_t frames_out, bytes_out, frames_in, bytes_in, culled,
 		closed_oversize, closed_text, http_responses;
+	uint64_t closed_reset; /* reset after close_grace_s (net.c) */
+	uint64_t hangups;      /* reset after ping_hangup_s of silence */
 	uint64_t refused_total, refused_address; /* at accept (admit.c) */
 };
 void net_get_stats(const struct net *n, struct net_stats *st);

@@ -174,8 +174,9 @@ int store_open(struct store **out, const struct store_config *cfg, char *err,
 int store_submit_write(struct store *s, struct store_op *op);
 int store_submit_read(struct store *s, struct store_op *op);
 /* A read op that spends most of its time hashing a password: it runs on
- * the hashers, never on the readers, so that a flood of logins cannot
- * slow down everyone's reads. */
+ * the hashers, never on the readers, and the hashers run at a lower CPU
+ * priority (nice 10), so that a flood of logins cannot slow down
+ * everyone's reads. */
 int store_submit_hash(struct store *s, struct store_op *op);
 
 /* Run done() of every completed op, in completion order. Owner's thread. */

@@ -68,6 +68,10 @@ static const struct conf_entry conf_table[] = {
 	          "send a WebSocket ping after this long without traffic"),
 	INT_ENTRY(ping_hangup_s, "75", 10, 7200,
 	          "close a connection silent for this long"),
+	INT_ENTRY(close_grace_s, "2", 1, 60,
+	          "a connection the server closes (culled, too large, timed out, "
+	          "session ended) that has not taken its close frame by then is "
+	          "reset"),
 	INT_ENTRY(login_timeout_s, "30", 1, 3600,
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
@@ -156,15 +160,35 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
 	INT_ENTRY(upload_max_bytes, "20971520", 1024, 256 << 20,
-	          "largest photo accepted (bytes)"),
+	          "largest photo accepted (bytes); a larger one is refused "
+	          "RESOURCE_EXHAUSTED"),
 	INT_ENTRY(upload_max_per_user, "4", 1, 1000,
-	          "uploads one user may have in progress"),
+	          "uploads one user may have in progress (begun, not finished); "
+	          "one more is refused RESOURCE_EXHAUSTED"),
+	INT_ENTRY(upload_quota_mb, "256", 1, 65536,
+	          "photo bytes (MiB) one user may hold that are on no post yet: "
+	          "uploads in progress at their declared size plus finished photos "
+	          "not yet on a post; a new upload past it is refused "
+	          "RESOURCE_EXHAUSTED"),
 	INT_ENTRY(upload_max_total_mb, "512", 1, 65536,
-	          "bytes of all uploads in progress together (MiB)"),
+	          "bytes (MiB) of every user's uploads in progress together; past "
+	          "it a new upload is refused RESOURCE_EXHAUSTED"),
 	INT_ENTRY(upload_abandon_s, "3600", 10, 30 * 86400,
 	          "an upload untouched this long is abandoned and deleted"),
 	INT_ENTRY(attachment_orphan_s, "86400", 10, 365 * 86400,
 	          "a finished photo on no post after this long is deleted"),
+	INT_ENTRY(export_max_mb, "256", 1, 4096,
+	          "largest audit export (MiB); a larger range is refused "
+	          "RESOURCE_EXHAUSTED (choose a shorter one)"),
+	INT_ENTRY(export_max_per_user, "1", 1, 64,
+	          "audit exports one user may have being made or not yet fetched "
+	          "to the end; one more is refused RESOURCE_EXHAUSTED"),
+	INT_ENTRY(export_max_concurrent, "2", 1, 64,
+	          "audit exports being made or not yet fetched to the end, in all "
+	          "(each holds up to export_max_mb of memory); one more is refused "
+	          "RESOURCE_EXHAUSTED"),
+	INT_ENTRY(export_idle_s, "600", 10, 86400,
+	          "an audit export not fetched from for this long is dropped"),
 	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
 	STR_ENTRY(metrics_access, "loopback",
 	          "who may GET /metrics: loopback, any or off"),
@@ -401,10 +425,10 @@ conf_print_help(FILE *out)
 			name[j] = e->name[j] == '_' ? '-' : e->name[j];
 		name[j] = '\0';
 		if (e->type == CONF_INT)
-			fprintf(out, "  --%-22s %s [default %s, %ld..%ld]\n", name,
+			fprintf(out, "  --%-27s %s [default %s, %ld..%ld]\n", name,
 			        e->help, e->def, e->min, e->max);
 		else
-			fprintf(out, "  --%-22s %s%s%s%s\n", name, e->help,
+			fprintf(out, "  --%-27s %s%s%s%s\n", name, e->help,
 			        e->def[0] ? " [default " : "", e->def,
 			        e->def[0] ? "]" : "");
 	}

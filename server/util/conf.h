@@ -29,6 +29,7 @@ struct conf {
 	int out_queue_bytes;
 	int ping_interval_s;
 	int ping_hangup_s;
+	int close_grace_s;
 	int login_timeout_s;
 	int prelogin_max_requests;
 	int prelogin_max_message_bytes;
@@ -67,8 +68,13 @@ struct conf {
 	char *metrics_access;
 	int upload_max_bytes;
 	int upload_max_per_user;
+	int upload_quota_mb;
 	int upload_max_total_mb;
 	int upload_abandon_s;
+	int export_max_mb;
+	int export_max_per_user;
+	int export_max_concurrent;
+	int export_idle_s;
 	int attachment_orphan_s;
 };
 

@@ -468,7 +468,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	set("argon2_t", "1");
 	set("argon2_m_kib", "8");
 	set("login_max_failures", "1000");
-	set("login_lockout_s", "1");
+	set("login_delay_s", "1");
+	set("login_max_failures_per_address", "100000");
 	/* Sessions that last the run; rates that never refuse the harness
 	 * (rate_take itself still runs for every request). */
 	set("session_idle_s", "2592000");

@@ -459,6 +459,73 @@ test_pipelined_flood_is_paced(void **state)
 	assert_server_fine(st);
 }
 
+/* The same burst in one write, so that TLS records of 16 KiB each carry
+ * hundreds of requests: the server's pause comes in the middle of a
+ * record whose rest it has already decrypted. libwebsockets 4.1 then
+ * spun on that rest forever (its service thread at 100 % and no one
+ * answered); the server now keeps what it has read itself and stops
+ * reading only after the read. Every request is answered exactly once,
+ * and everyone else is served meanwhile. */
+static void
+test_pipelined_in_large_records(void **state)
+{
+	struct state *st = *state;
+	struct h_raw *r = h_raw_connect(st->s, "renkei.v1", H_TIMEOUT_MS);
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT, *e;
+	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	Renkei__V1__ListPatientsRequest lp = RENKEI__V1__LIST_PATIENTS_REQUEST__INIT;
+	enum { N = 2000 };
+	static char seen[N + 1];
+	uint8_t buf[512], *burst, *payload;
+	size_t n, off = 0, cap = (size_t)N * 32, len;
+	int got = 0;
+
+	assert_non_null(r);
+	lr.login = "pt.ito";
+	lr.password = H_DEMO_PASSWORD;
+	env.request_id = 1;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
+	env.login_request = &lr;
+	burst = malloc(cap);
+	assert_non_null(burst);
+	n = renkei__v1__envelope__pack(&env, buf);
+	off = h_ws_frame(burst, cap, 1, RKC_OP_BINARY, 1, buf, n);
+	assert_int_equal(h_raw_write(r, burst, off), 0);
+	assert_int_equal(h_raw_recv_frame(r, H_TIMEOUT_MS, &payload, &len), RKC_OP_BINARY);
+	e = renkei__v1__envelope__unpack(NULL, len, payload);
+	free(payload);
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE);
+	h_env_free(e);
+
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_REQUEST;
+	env.list_patients_request = &lp;
+	off = 0;
+	for (uint64_t i = 1; i <= N; i++) {
+		env.request_id = 1000 + i;
+		n = renkei__v1__envelope__pack(&env, buf);
+		off += h_ws_frame(burst + off, cap - off, 1, RKC_OP_BINARY, 1, buf, n);
+	}
+	assert_int_equal(h_raw_write(r, burst, off), 0);
+	free(burst);
+	memset(seen, 0, sizeof(seen));
+	while (got < N) {
+		int op = h_raw_recv_frame(r, H_TIMEOUT_MS, &payload, &len);
+		if (op != RKC_OP_BINARY)
+			fail_msg("after %d of %d answers: %s", got, N,
+			         op < 0 ? "no answer within 5 s" : "not a binary frame");
+		e = renkei__v1__envelope__unpack(NULL, len, payload);
+		free(payload);
+		h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_RESPONSE);
+		assert_true(e->request_id > 1000 && e->request_id <= 1000 + N);
+		assert_int_equal(seen[e->request_id - 1000]++, 0);
+		h_env_free(e);
+		if (++got % 500 == 0)
+			assert_server_fine(st);
+	}
+	h_raw_close(r);
+	assert_server_fine(st);
+}
+
 static void
 test_prelogin_request_limit_1008(void **state)
 {
@@ -559,6 +626,7 @@ main(void)
 	    cmocka_unit_test(test_oversize_message_closes_1009),
 	    cmocka_unit_test(test_prelogin_message_limit),
 	    cmocka_unit_test(test_pipelined_flood_is_paced),
+	    cmocka_unit_test(test_pipelined_in_large_records),
 	    cmocka_unit_test(test_prelogin_request_limit_1008),
 	    cmocka_unit_test(test_framing_violations_close_1002),
 	};

@@ -7,6 +7,15 @@
  * And a session's request rate (5 writes per second here, a burst of 10):
  * past it a request is RESOURCE_EXHAUSTED with a retry hint, nothing is
  * stored, and after the hint the same request goes through.
+ *
+ * And a connection the server closes because it timed out (no login
+ * within login_timeout_s, 2 s here) that does not answer the close frame
+ * is reset close_grace_s (2 s) after the close began, not kept for lws's
+ * close timeouts or the ping hang-up.
+ *
+ * And keepalive (ping_interval_s 5, ping_hangup_s 10 here): a connection
+ * that sends nothing gets a ping after 5 s; one that answers stays open,
+ * one that does not is reset after 10 s.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +29,10 @@ static int
 setup(void **state)
 {
 	static const char *const args[] = {"--max-connections-per-address", "4",
-	                                   "--rate-write-per-s", "5", NULL};
+	                                   "--rate-write-per-s", "5",
+	                                   "--login-timeout-s", "2", "--log-level", "debug",
+	                                   "--ping-interval-s", "5", "--ping-hangup-s", "10",
+	                                   NULL};
 	struct h_server *s = h_server_up(args);
 
 	*state = s;
@@ -134,12 +146,117 @@ test_session_rate(void **state)
 	rkc_close(c);
 }
 
+static void
+test_timed_out_socket_is_reset(void **state)
+{
+	struct h_server *s = *state;
+	long resets = metric(s, "\nrenkei_close_resets_total "), open = -1;
+	struct h_raw *r = h_raw_connect(s, "renkei.v1", 5000);
+	uint8_t *payload = NULL;
+	size_t len = 0;
+	int op, code = -1;
+	int64_t t0, took;
+
+	assert_true(resets >= 0);
+	assert_non_null(r);
+	/* It never logs in and reads nothing, so it never answers the close
+	 * frame of the login timeout either. Its socket ends anyway, within
+	 * the grace of the start of the close (lws alone would hold it 5 s
+	 * for a TLS shutdown that never comes, and the ping hang-up is 75 s). */
+	assert_int_equal(h_server_wait_log(s, "event=NET-CLOSE-START code=4002", 10000), 0);
+	t0 = h_mono_ms();
+	while ((open = metric(s, "\nrenkei_sockets ")) != 1 && h_mono_ms() - t0 < 15000)
+		h_sleep_ms(100);
+	took = h_mono_ms() - t0;
+	print_message("timed-out socket ended %lld ms after its close began\n",
+	              (long long)took);
+	assert_int_equal(open, 1); /* only this /metrics request */
+	assert_true(took < 2000 + 1000);
+	assert_int_equal(h_server_wait_log(s, "event=NET-CLOSE-RESET code=4002", 1000), 0);
+	assert_true(metric(s, "\nrenkei_close_resets_total ") > resets);
+	/* What reached it before: the close frame with 4002, then the end. */
+	op = h_raw_recv_frame(r, 5000, &payload, &len);
+	assert_int_equal(op, RKC_OP_CLOSE);
+	if (len >= 2)
+		code = payload[0] << 8 | payload[1];
+	free(payload);
+	assert_int_equal(code, 4002);
+	t0 = h_mono_ms();
+	assert_int_equal(h_raw_recv_frame(r, 5000, &payload, &len), -1);
+	assert_true(h_mono_ms() - t0 < 1000);
+	free(payload);
+	h_raw_close(r);
+}
+
+static void
+test_keepalive(void **state)
+{
+	struct h_server *s = *state;
+	struct h_raw *r = h_raw_connect(s, "renkei.v1", 5000);
+	struct rkc *c = h_connect_login(s, "ns.kobayashi", NULL);
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT, *e;
+	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t buf[512], frame[600], *payload = NULL;
+	size_t n, len = 0;
+	long hangups = metric(s, "\nrenkei_hangups_total ");
+	int64_t t0;
+	int op, pings = 0;
+
+	assert_non_null(r);
+	assert_non_null(c);
+	assert_true(hangups >= 0);
+	/* The raw one logs in (so that the login timeout is not what ends
+	 * it), then reads but never answers. */
+	lr.login = "pt.ito";
+	lr.password = H_DEMO_PASSWORD;
+	env.request_id = 1;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
+	env.login_request = &lr;
+	n = renkei__v1__envelope__pack(&env, buf);
+	n = h_ws_frame(frame, sizeof(frame), 1, RKC_OP_BINARY, 1, buf, n);
+	assert_int_equal(h_raw_write(r, frame, n), 0);
+	assert_int_equal(h_raw_recv_frame(r, H_TIMEOUT_MS, &payload, &len), RKC_OP_BINARY);
+	free(payload);
+	t0 = h_mono_ms();
+	for (;;) {
+		int64_t t = h_mono_ms();
+		op = h_raw_recv_frame(r, 200, &payload, &len);
+		free(payload);
+		payload = NULL;
+		if (op == RKC_OP_PING) {
+			print_message("ping after %lld ms\n", (long long)(h_mono_ms() - t0));
+			pings++;
+		} else if (op < 0 && h_mono_ms() - t < 150) {
+			break; /* not a timeout: the end */
+		}
+		/* the other one reads meanwhile, so rkc answers its pings */
+		assert_int_equal(rkc_recv(c, 20, &e), -1);
+		assert_string_equal(rkc_last_error(c), "timeout");
+		assert_true(h_mono_ms() - t0 < 20000);
+	}
+	print_message("silent connection ended after %lld ms\n",
+	              (long long)(h_mono_ms() - t0));
+	assert_true(pings >= 1);
+	assert_true(h_mono_ms() - t0 >= 9000 && h_mono_ms() - t0 < 13000);
+	h_raw_close(r);
+	assert_true(metric(s, "\nrenkei_hangups_total ") > hangups);
+	/* The other answered its pings (rkc does, while it reads): still open. */
+	assert_int_equal(rkc_recv(c, 100, &e), -1);
+	assert_string_equal(rkc_last_error(c), "timeout");
+	e = h_whoami_env(c);
+	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_WHOAMI_RESPONSE);
+	h_env_free(e);
+	rkc_close(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_per_address_limit),
 	    cmocka_unit_test(test_session_rate),
+	    cmocka_unit_test(test_timed_out_socket_is_reset),
+	    cmocka_unit_test(test_keepalive),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

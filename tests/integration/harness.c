@@ -737,6 +737,35 @@ h_server_log_has(const struct h_server *s, const char *needle)
 	return hit;
 }
 
+int64_t
+h_server_log_time_ms(const struct h_server *s, const char *needle)
+{
+	size_t len;
+	char *log = h_read_file(s->log_path, &len), *hit, *line;
+	struct tm tm;
+	int ms = 0;
+	int64_t t = -1;
+
+	if (log == NULL)
+		return -1;
+	hit = memmem(log, len, needle, strlen(needle));
+	if (hit != NULL) {
+		for (line = hit; line > log && line[-1] != '\n'; line--)
+			;
+		/* 2026-12-03T08:38:40.689Z level=... */
+		memset(&tm, 0, sizeof(tm));
+		if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year,
+		           &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		           &tm.tm_sec, &ms) == 7) {
+			tm.tm_year -= 1900;
+			tm.tm_mon -= 1;
+			t = (int64_t)timegm(&tm) * 1000 + ms;
+		}
+	}
+	free(log);
+	return t;
+}
+
 int
 h_server_wait_log(const struct h_server *s, const char *needle, int timeout_ms)
 {

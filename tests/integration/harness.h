@@ -120,6 +120,10 @@ long h_server_rss_kib(const struct h_server *s);
 /* 1 if the server log holds `needle`, 0 if not, -1 if unreadable. */
 int h_server_log_has(const struct h_server *s, const char *needle);
 
+/* The time (UTC ms, from the line's ts=) of the first log line holding
+ * `needle`, or -1 if none. */
+int64_t h_server_log_time_ms(const struct h_server *s, const char *needle);
+
 /* Wait until the log holds `needle`: 0, or -1 on timeout. */
 int h_server_wait_log(const struct h_server *s, const char *needle,
                       int timeout_ms);

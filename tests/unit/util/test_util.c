@@ -183,6 +183,46 @@ test_clock_watch(void **state)
 	assert_int_equal(rk_clock_watch_step(&w, 1084000, 6500, 2000), 0);
 }
 
+/* Every bound an operator may set is in --help with its default and its
+ * range: "  --name   help [default D, LO..HI]". */
+static void
+test_help_lists_every_bound(void **state)
+{
+	static const char *const bounds[] = {
+		"max-message-bytes", "prelogin-max-message-bytes", "prelogin-max-requests",
+		"out-queue-frames", "out-queue-bytes", "ping-hangup-s", "close-grace-s",
+		"login-timeout-s", "max-connections", "max-connections-per-address",
+		"max-inflight", "rate-read-per-s", "rate-write-per-s", "rate-bulk-per-s",
+		"store-queue-max", "login-max-failures", "upload-max-bytes",
+		"upload-max-per-user", "upload-quota-mb", "upload-max-total-mb",
+		"export-max-mb", "export-max-per-user", "export-max-concurrent",
+		"export-idle-s",
+	};
+	char *text = NULL, want[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	conf_print_help(f);
+	assert_int_equal(fclose(f), 0);
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		const char *line, *end;
+		snprintf(want, sizeof(want), "  --%s ", bounds[i]);
+		line = strstr(text, want);
+		if (line == NULL)
+			fail_msg("--help does not list --%s", bounds[i]);
+		end = strchr(line, '\n');
+		assert_non_null(end);
+		const char *d = strstr(line, " [default ");
+		if (d == NULL || d > end || strstr(d, "..") > end)
+			fail_msg("--%s has no default and range: %.*s", bounds[i],
+			         (int)(end - line), line);
+		assert_true(conf_known(bounds[i]));
+	}
+	free(text);
+}
+
 int
 main(void)
 {
@@ -194,6 +234,7 @@ main(void)
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_clock_watch),
+		cmocka_unit_test(test_help_lists_every_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
