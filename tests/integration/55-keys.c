@@ -19,7 +19,7 @@
  *  - The KEK also comes from a systemd credential
  *    ($CREDENTIALS_DIRECTORY/renkei-kek) and from a passphrase (argon2id;
  *    --kek-passphrase-fd), and a wrong passphrase is refused.
- *  - keys migrate moves a folder of the old layout into the key folder.
+ *  - the backup key's copy for offline media is the key, and recorded.
  */
 #define _GNU_SOURCE /* memmem */
 #include <signal.h>
@@ -388,6 +388,36 @@ test_kek_from_a_passphrase(void **state)
 	sh_ok(cmd);
 }
 
+/* The backup key's copy for offline media: the key itself (64 hex
+ * digits), and a record in the trail that it was handed out. */
+static void
+test_backup_key_copy(void **state)
+{
+	char cmd[2000], path[600], hex[65], *text;
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s-backup.key", srv->dir);
+	snprintf(cmd, sizeof(cmd),
+	         "umask 077 && %s keys backup-key --data %s > %s", h_server_bin(),
+	         srv->dir, path);
+	sh_ok(cmd);
+	text = h_read_file(path, NULL);
+	assert_non_null(text);
+	assert_int_equal(h_key_hex(srv, "backup.key", hex), 0);
+	assert_int_equal(strlen(text), 65);
+	assert_memory_equal(text, hex, 64);
+	free(text);
+	unlink(path);
+	db = h_db_open(srv);
+	assert_non_null(db);
+	assert_int_equal(h_db_int(db, "SELECT count(*) FROM audit.records WHERE "
+	                              "action = 'key.export' AND outcome = 0 AND "
+	                              "object LIKE 'backup.key:%'"),
+	                 1);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -400,6 +430,7 @@ main(void)
 	    cmocka_unit_test(test_refuses_a_half_done_rekey_and_old_keys),
 	    cmocka_unit_test(test_kek_from_a_systemd_credential),
 	    cmocka_unit_test(test_kek_from_a_passphrase),
+	    cmocka_unit_test(test_backup_key_copy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
