@@ -37,6 +37,7 @@ struct live_session {
 	int64_t touched_ms;   /* last time last_use was written to the db */
 	int refs;
 	bool ended; /* killed: its connections are closing */
+	bool ending; /* a logout is committing: its end is ours, not a revocation */
 	char device[129];
 	struct auth_user user;
 	/* The request rate (dispatch.c): one token bucket per rate class,

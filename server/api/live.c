@@ -133,8 +133,9 @@ api_session_revoked(struct api *api, int64_t session_id, const char *reason)
 {
 	struct live_session *ls = idmap_get(&api->sessions, (uint64_t)session_id);
 
-	/* Ended elsewhere (and recorded there): only the connections. */
-	if (ls != NULL && !ls->ended)
+	/* Ended elsewhere (and recorded there): only the connections. Not
+	 * a logout of ours that is still on its way to logout_ok. */
+	if (ls != NULL && !ls->ended && !ls->ending)
 		close_session(api, session_id, reason);
 }
 

@@ -343,6 +343,18 @@ logout_run(struct store_conn *sc, struct store_op *op)
 	return auth_session_end(sc, q->session_id, rk_now_ms(), "logout");
 }
 
+/* The logout did not commit: the session goes on as before. */
+static void
+logout_fini(struct api_req *r)
+{
+	struct logout_req *q = (struct logout_req *)r;
+	struct live_session *ls = idmap_get(&r->api->sessions,
+	                                    (uint64_t)q->session_id);
+
+	if (ls != NULL && !ls->ended)
+		ls->ending = false;
+}
+
 static void
 logout_ok(struct api_req *r, struct api_conn *c)
 {
@@ -368,6 +380,10 @@ api_logout(const struct api_call *call, const void *msg)
 
 	(void)msg;
 	q->session_id = call->c->sess->id;
+	/* The end commits before logout_ok runs: a look for sessions ended
+	 * elsewhere must not take it for a revocation meanwhile. */
+	call->c->sess->ending = true;
+	q->r.fini = logout_fini;
 	/* Whatever fails (the op or its commit), this is the answer. */
 	rk_fail(&q->r.st, RK_ERR_UNAVAILABLE, "could not log out; try again", NULL);
 	q->r.op.run = logout_run;
