@@ -49,7 +49,7 @@
 #include "cli.h"
 
 #define BENCH_DEFAULT_DATA "renkei-data"
-#define BENCH_DEFAULT_CA "renkei-data/certs/ca.pem"
+#define BENCH_DEFAULT_CA "renkei-keys/certs/ca.pem"
 #define BENCH_ORG "org-bench"
 #define BENCH_CONNECT_TIMEOUT_MS 20000 /* TCP + TLS + upgrade + resume */
 #define BENCH_MAX_MESSAGE ((size_t)64 << 20)

@@ -3,7 +3,9 @@
  * Nothing else lives here.
  *
  *   renkei-server [serve] [--SETTING VALUE ...]
- *   renkei-server init | import FILE | org add ... | user add ... | user disable LOGIN
+ *   renkei-server init | import FILE | org add ... | user add ... |
+ *                 user disable LOGIN | audit ... | rekey care|audit |
+ *                 keys check|migrate | kek new
  *   renkei-server backup --to DIR | backup verify DIR | restore --from DIR
  *
  * Settings come from the table in util/conf.c: defaults, then
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -55,22 +58,32 @@ usage(FILE *out)
 	        "\n"
 	        "commands:\n"
 	        "  serve                 run the server (the default)\n"
-	        "  init                  create the data folder, keys and databases\n"
+	        "  init                  create the data folder, the key folder (keys\n"
+	        "                        wrapped under the key-encryption key) and databases\n"
 	        "  import FILE           import a ward file (JSON, see data/demo-ward.json)\n"
 	        "  org add CODE NAME [--kind K] [--area A]\n"
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
 	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
 	        "  audit verify [--anchors FILE]\n"
-	        "                        check the whole audit chain and its checkpoints\n"
+	        "                        check the whole audit chain and its checkpoints,\n"
+	        "                        following the signing keys from the root key\n"
 	        "                        (and against the anchors shipped off the host)\n"
+	        "  audit pubkey [--current]  print the root public key that verifies audit\n"
+	        "                        exports (--current: the key signing now)\n"
+	        "  audit rotate-key      replace the audit signing key (server stopped)\n"
+	        "  rekey care|audit      replace a database key (server stopped; crash-safe)\n"
+	        "  keys check            finish or undo an interrupted rekey or rotation and\n"
+	        "                        say which key opens each database (server stopped)\n"
+	        "  keys migrate          move unwrapped keys from DATA/keys/ into keys_dir\n"
+	        "  keys backup-key > FILE  the backup key, for a copy off the machine\n"
+	        "  kek new               print a random key-encryption key (64 hex digits)\n"
 	        "  verify --content      hash every post, sheet row, hand-off and photo\n"
 	        "                        again and compare with the audit trail\n"
 	        "  backup --to DIR       an online backup of both databases into a new\n"
 	        "                        folder under DIR (backup_keep are kept)\n"
 	        "  backup verify DIR     check a backup (or all in DIR) without restoring\n"
 	        "  restore --from DIR    restore a backup into the (new) --data folder\n"
-	        "  audit pubkey          print the public key that verifies audit exports\n"
 	        "  audit bench --records N   measure verification on N synthetic records\n"
 	        "                        (in a new, empty data folder)\n"
 	        "\n"
@@ -117,34 +130,54 @@ no_connections(void *arg)
 	return net_connections(s->net) == 0;
 }
 
+/* No key, no start: each refusal is one line naming the file and why. */
 static int
-serve(struct server *s)
+refuse(const char *event, const char *err)
+{
+	LOG_E(event, "error=\"%s\"", err);
+	fprintf(stderr, "renkei-server: %s\n", err);
+	return 1;
+}
+
+static int
+serve(struct server *s, struct admin *adm)
 {
 	struct store_config scfg;
 	struct net_hooks hooks = {on_wake, on_tick, s};
 	struct sigaction sa;
-	char err[512];
+	struct store_conn *check;
+	char err[ADMIN_ERR];
+	int lock;
 
-	if (admin_store_config(&s->conf, &scfg, err, sizeof(err)) != 0) {
-		LOG_E("SERVER-NO-KEY", "error=\"%s\"", err);
-		fprintf(stderr, "renkei-server: %s\n", err);
-		return 1;
+	/* One server per data folder, and never beside a rekey. */
+	lock = store_lock_data(s->conf.data_dir, "renkei-server serve", err,
+	                       sizeof(err));
+	if (lock < 0)
+		return refuse("SERVER-LOCKED", err);
+	if (admin_store_config(adm, &scfg, err, sizeof(err)) != 0 ||
+	    keys_outside_data(s->conf.tls_key, s->conf.data_dir, err,
+	                      sizeof(err)) != 0) {
+		OPENSSL_cleanse(&scfg, sizeof(scfg));
+		store_unlock_data(lock);
+		return refuse("SERVER-NO-KEY", err);
 	}
 	scfg.wake = server_wake;
 	scfg.wake_arg = s;
 	/* Every access is recorded: no signing key, no start. */
-	s->journal.signer = audit_signer_load(s->conf.audit_signing_key, err,
-	                                      sizeof(err));
+	s->journal.signer = admin_signer(adm, err, sizeof(err));
+	/* The KEK has done its work: nothing more is unwrapped. */
+	admin_end(adm);
 	if (s->journal.signer == NULL) {
 		OPENSSL_cleanse(&scfg, sizeof(scfg));
-		fprintf(stderr, "renkei-server: %s (run renkei-server init)\n", err);
-		return 1;
+		store_unlock_data(lock);
+		return refuse("SERVER-NO-KEY", err);
 	}
 	/* Checkpoints anchored off the host, if a sink is set. */
 	s->journal.sink = audit_sink_new(s->conf.checkpoint_sink, err, sizeof(err));
 	if (s->journal.sink == NULL && err[0] != '\0') {
 		OPENSSL_cleanse(&scfg, sizeof(scfg));
 		audit_signer_free(s->journal.signer);
+		store_unlock_data(lock);
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
@@ -158,16 +191,30 @@ serve(struct server *s)
 		OPENSSL_cleanse(&scfg, sizeof(scfg));
 		audit_sink_free(s->journal.sink);
 		audit_signer_free(s->journal.signer);
+		store_unlock_data(lock);
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
 	int rc = store_open(&s->store, &scfg, err, sizeof(err));
+	/* What the server signs must verify from the root key. */
+	if (rc == 0 && store_conn_open(&check, &scfg, 1, err, sizeof(err)) != 0)
+		rc = -1;
+	else if (rc == 0) {
+		if (admin_signer_matches(adm, check, s->journal.signer, err,
+		                         sizeof(err)) != 0)
+			rc = -1;
+		store_conn_close(check);
+	}
 	OPENSSL_cleanse(&scfg, sizeof(scfg));
 	if (rc != 0) {
+		LOG_E("SERVER-NO-KEY", "error=\"%s\"", err);
 		fprintf(stderr, "renkei-server: %s\n", err);
+		store_close(s->store, NULL, NULL);
+		s->store = NULL;
 		net_free(s->net);
 		audit_sink_free(s->journal.sink);
 		audit_signer_free(s->journal.signer);
+		store_unlock_data(lock);
 		return 1;
 	}
 	struct api_transport tr = net_transport(s->net);
@@ -211,7 +258,19 @@ serve(struct server *s)
 	audit_sink_free(s->journal.sink);
 	audit_signer_free(s->journal.signer);
 	LOG_I("SERVER-STOPPED", "clean=1");
+	store_unlock_data(lock);
 	return 0;
+}
+
+/* Key material must not reach a core file, and no other process of the
+ * same user may read this one's memory (ptrace, /proc/PID/mem). */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = {0, 0};
+
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 /* Apply "--name value" settings; other words are collected in words[]. */
@@ -250,10 +309,12 @@ int
 main(int argc, char **argv)
 {
 	struct server s;
+	struct admin adm;
 	char **words = calloc((size_t)argc + 1, sizeof(char *));
 	char path[4096], err[512];
 	int nwords = 0, help = 0, rc;
 
+	no_core_dumps();
 	/* Databases, WAL files and keys are for the server's user only. */
 	umask(077);
 	memset(&s, 0, sizeof(s));
@@ -277,54 +338,70 @@ main(int argc, char **argv)
 		return 0;
 	}
 	const char *cmd = nwords > 0 ? words[0] : "serve";
+	const char *sub = nwords > 1 ? words[1] : "";
+	admin_begin(&adm, &s.conf);
 	if (strcmp(cmd, "serve") == 0 && nwords <= 1)
-		rc = serve(&s);
+		rc = serve(&s, &adm);
 	else if (strcmp(cmd, "init") == 0 && nwords == 1)
-		rc = admin_init(&s.conf);
+		rc = admin_init(&adm);
 	else if (strcmp(cmd, "import") == 0 && nwords == 2)
-		rc = admin_import(&s.conf, words[1]);
-	else if (strcmp(cmd, "org") == 0 && nwords >= 2 && strcmp(words[1], "add") == 0)
-		rc = admin_org_add(&s.conf, nwords - 2, words + 2);
-	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
-	         strcmp(words[1], "add") == 0)
-		rc = admin_user_add(&s.conf, nwords - 2, words + 2);
-	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
-	         strcmp(words[1], "disable") == 0)
-		rc = admin_user_disable(&s.conf, nwords - 2, words + 2);
-	else if (strcmp(cmd, "user") == 0 && nwords >= 2 &&
-	         strcmp(words[1], "unlock") == 0)
-		rc = admin_user_unlock(&s.conf, nwords - 2, words + 2);
+		rc = admin_import(&adm, words[1]);
+	else if (strcmp(cmd, "org") == 0 && strcmp(sub, "add") == 0)
+		rc = admin_org_add(&adm, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0)
+		rc = admin_user_add(&adm, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "disable") == 0)
+		rc = admin_user_disable(&adm, nwords - 2, words + 2);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
-	         strcmp(words[1], "verify") == 0)
-		rc = admin_audit_verify(&s.conf);
+	         strcmp(sub, "verify") == 0)
+		rc = admin_audit_verify(&adm);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 4 &&
-	         strcmp(words[1], "verify") == 0 &&
-	         strcmp(words[2], "--anchors") == 0) {
-		rc = admin_audit_verify(&s.conf);
-		if (admin_audit_anchors(&s.conf, words[3]) != 0)
+	         strcmp(sub, "verify") == 0 && strcmp(words[2], "--anchors") == 0) {
+		rc = admin_audit_verify(&adm);
+		if (admin_audit_anchors(&adm, words[3]) != 0)
 			rc = 1;
-	} else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
-	           strcmp(words[1], "--to") == 0)
-		rc = admin_backup(&s.conf, words[2]);
+	} else if (strcmp(cmd, "audit") == 0 && strcmp(sub, "pubkey") == 0 &&
+	           (nwords == 2 ||
+	            (nwords == 3 && strcmp(words[2], "--current") == 0)))
+		rc = admin_audit_pubkey(&adm, nwords == 3);
+	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "unlock") == 0)
+		rc = admin_user_unlock(&adm, nwords - 2, words + 2);
 	else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
-	         strcmp(words[1], "verify") == 0)
-		rc = admin_backup_verify(&s.conf, words[2]);
+	         strcmp(sub, "--to") == 0)
+		rc = admin_backup(&adm, words[2]);
+	else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
+	         strcmp(sub, "verify") == 0)
+		rc = admin_backup_verify(&adm, words[2]);
 	else if (strcmp(cmd, "restore") == 0 && nwords == 3 &&
-	         strcmp(words[1], "--from") == 0)
-		rc = admin_restore(&s.conf, words[2]);
+	         strcmp(sub, "--from") == 0)
+		rc = admin_restore(&adm, words[2]);
 	else if (strcmp(cmd, "verify") == 0 && nwords == 2 &&
-	         strcmp(words[1], "--content") == 0)
-		rc = admin_verify_content(&s.conf);
+	         strcmp(sub, "--content") == 0)
+		rc = admin_verify_content(&adm);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 2 &&
-	         strcmp(words[1], "pubkey") == 0)
-		rc = admin_audit_pubkey(&s.conf);
+	         strcmp(sub, "rotate-key") == 0)
+		rc = admin_audit_rotate_key(&adm);
 	else if (strcmp(cmd, "audit") == 0 && nwords == 4 &&
-	         strcmp(words[1], "bench") == 0 && strcmp(words[2], "--records") == 0)
-		rc = admin_audit_bench(&s.conf, strtol(words[3], NULL, 10));
+	         strcmp(sub, "bench") == 0 && strcmp(words[2], "--records") == 0)
+		rc = admin_audit_bench(&adm, strtol(words[3], NULL, 10));
+	else if (strcmp(cmd, "rekey") == 0 && nwords == 2)
+		rc = admin_rekey(&adm, sub);
+	else if (strcmp(cmd, "keys") == 0 && nwords == 2 &&
+	         strcmp(sub, "check") == 0)
+		rc = admin_keys_check(&adm);
+	else if (strcmp(cmd, "keys") == 0 && nwords == 2 &&
+	         strcmp(sub, "migrate") == 0)
+		rc = admin_keys_migrate(&adm);
+	else if (strcmp(cmd, "keys") == 0 && nwords == 2 &&
+	         strcmp(sub, "backup-key") == 0)
+		rc = admin_keys_backup_key(&adm);
+	else if (strcmp(cmd, "kek") == 0 && nwords == 2 && strcmp(sub, "new") == 0)
+		rc = admin_kek_new();
 	else {
 		usage(stderr);
 		rc = 2;
 	}
+	admin_end(&adm);
 	conf_fini(&s.conf);
 	free(words);
 	return rc;

@@ -1,3 +1,8 @@
+/*
+ * The offline commands on the databases: audit verify, bench and
+ * pubkey, org add, user add and user disable (the keys, init and the
+ * records of offline commands are in keyring.c).
+ */
 #include "admin/admin.h"
 
 #include <errno.h>
@@ -17,131 +22,23 @@
 #include "util/text.h"
 
 int
-admin_store_config(const struct conf *conf, struct store_config *cfg,
-                   char *err, size_t errlen)
-{
-	static char care_path[4096], audit_path[4096];
-
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(care_path, sizeof(care_path), "%s/care.db", conf->data_dir);
-	snprintf(audit_path, sizeof(audit_path), "%s/audit.db", conf->data_dir);
-	cfg->care_path = care_path;
-	cfg->audit_path = audit_path;
-	cfg->readers = conf->store_readers;
-	cfg->hashers = conf->store_hashers;
-	cfg->max_batch = conf->store_max_batch;
-	cfg->queue_max = conf->store_queue_max;
-	cfg->disk_reserve_mb = conf->store_disk_reserve_mb;
-	cfg->cache_mb = conf->store_cache_mb;
-	if (store_key_load(&cfg->care_key, "RENKEI_CARE_KEY", conf->care_key_file,
-	                   err, errlen) != 0)
-		return -1;
-	if (store_key_load(&cfg->audit_key, "RENKEI_AUDIT_KEY",
-	                   conf->audit_key_file, err, errlen) != 0) {
-		OPENSSL_cleanse(cfg, sizeof(*cfg));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-mkdir_private(const char *path)
-{
-	if ((mkdir(path, 0700) != 0 && errno != EEXIST) || chmod(path, 0700) != 0) {
-		fprintf(stderr, "renkei-server: cannot create %s: %s\n", path,
-		        strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int
-admin_open(const struct conf *conf, struct store_conn **sc)
-{
-	struct store_config cfg;
-	char err[512];
-	int rc;
-
-	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "renkei-server: %s\n", err);
-		return -1;
-	}
-	rc = store_conn_open(sc, &cfg, 0, err, sizeof(err));
-	OPENSSL_cleanse(&cfg, sizeof(cfg));
-	if (rc != RK_OK) {
-		fprintf(stderr, "renkei-server: %s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-int
-admin_init(const struct conf *conf)
-{
-	char dir[4096], err[512];
-	struct store_conn *sc;
-	struct stat st;
-
-	if (mkdir_private(conf->data_dir) != 0)
-		return 1;
-	snprintf(dir, sizeof(dir), "%s/keys", conf->data_dir);
-	if (mkdir_private(dir) != 0)
-		return 1;
-	const char *keys[2] = {conf->care_key_file, conf->audit_key_file};
-	const char *envs[2] = {"RENKEI_CARE_KEY", "RENKEI_AUDIT_KEY"};
-	for (int i = 0; i < 2; i++) {
-		if (getenv(envs[i]) != NULL || stat(keys[i], &st) == 0)
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s.db", conf->data_dir,
-		         i == 0 ? "care" : "audit");
-		if (stat(dir, &st) == 0) {
-			fprintf(stderr,
-			        "renkei-server: %s exists but its key %s is missing; "
-			        "refusing to make a new key for it\n",
-			        dir, keys[i]);
-			return 1;
-		}
-		if (store_key_create(keys[i], err, sizeof(err)) != 0) {
-			fprintf(stderr, "renkei-server: %s\n", err);
-			return 1;
-		}
-		printf("created key %s (mode 0600)\n", keys[i]);
-	}
-	/* The backups' own key: a copy of the data folder's backups is
-	 * useless without it, and it opens nothing live. */
-	if (getenv("RENKEI_BACKUP_KEY") == NULL &&
-	    stat(conf->backup_key_file, &st) != 0) {
-		if (store_key_create(conf->backup_key_file, err, sizeof(err)) != 0) {
-			fprintf(stderr, "renkei-server: %s\n", err);
-			return 1;
-		}
-		printf("created backup key %s (mode 0600): keep a copy off this "
-		       "machine, backups cannot be read without it\n",
-		       conf->backup_key_file);
-	}
-	if (audit_key_init(conf->audit_signing_key, err, sizeof(err)) != 0) {
-		fprintf(stderr, "renkei-server: %s\n", err);
-		return 1;
-	}
-	if (admin_open(conf, &sc) != 0)
-		return 1;
-	store_conn_close(sc);
-	printf("databases ready in %s (audit signing key %s)\n", conf->data_dir,
-	       conf->audit_signing_key);
-	return 0;
-}
-
-int
-admin_audit_verify(const struct conf *conf)
+admin_audit_verify(struct admin *a)
 {
 	struct store_conn *sc;
 	struct audit_verify_result res;
-	char pub[4200];
+	char pub[4200], err[ADMIN_ERR];
 	int64_t t0 = rk_mono_ms();
 	int rc;
 
-	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
-	if (admin_open(conf, &sc) != 0)
+	/* The root key is the trust anchor: the rotations in the trail
+	 * lead from it to every later key. */
+	admin_key_path(a, KEYS_ROOT_PUB, pub, sizeof(pub));
+	if (keys_file_check(pub, a->conf->data_dir, false, NULL, err,
+	                    sizeof(err)) != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
+	if (admin_open(a, &sc) != 0)
 		return 1;
 	rc = audit_verify_db(sc, "audit", pub, 0, stderr, &res);
 	store_conn_close(sc);
@@ -170,12 +67,12 @@ admin_audit_verify(const struct conf *conf)
 }
 
 int
-admin_audit_bench(const struct conf *conf, long records)
+admin_audit_bench(struct admin *a, long records)
 {
 	struct store_conn *sc;
 	struct audit_signer *signer;
 	struct audit_verify_result res;
-	char err[512], pub[4200];
+	char err[ADMIN_ERR], pub[4200];
 	sqlite3_stmt *q;
 	int64_t t0, t1;
 	int rc = 1;
@@ -184,7 +81,7 @@ admin_audit_bench(const struct conf *conf, long records)
 		fprintf(stderr, "renkei-server: --records 1..100000000\n");
 		return 2;
 	}
-	if (admin_init(conf) != 0 || admin_open(conf, &sc) != 0)
+	if (admin_init(a) != 0 || admin_open(a, &sc) != 0)
 		return 1;
 	q = store_stmt(sc, "SELECT (SELECT count(*) FROM users) + "
 	                   "(SELECT count(*) FROM audit.records)");
@@ -195,7 +92,7 @@ admin_audit_bench(const struct conf *conf, long records)
 		return 1;
 	}
 	store_conn_release(sc);
-	signer = audit_signer_load(conf->audit_signing_key, err, sizeof(err));
+	signer = admin_signer(a, err, sizeof(err));
 	if (signer == NULL) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		store_conn_close(sc);
@@ -239,7 +136,7 @@ admin_audit_bench(const struct conf *conf, long records)
 	t1 = rk_mono_ms();
 	fprintf(stderr, "\nwrote %ld records in %.1f s\n", records,
 	        (double)(t1 - t0) / 1000.0);
-	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	admin_key_path(a, KEYS_ROOT_PUB, pub, sizeof(pub));
 	t0 = rk_mono_ms();
 	if (audit_verify_db(sc, "audit", pub, 0, stderr, &res) != RK_OK || !res.ok) {
 		fprintf(stderr, "renkei-server: verification failed: %s\n", res.why);
@@ -260,13 +157,14 @@ out:
 }
 
 int
-admin_audit_pubkey(const struct conf *conf)
+admin_audit_pubkey(struct admin *a, bool current)
 {
 	char pub[4200];
 	FILE *f;
 	int ch;
 
-	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	admin_key_path(a, current ? KEYS_SIGNING_PUB : KEYS_ROOT_PUB, pub,
+	               sizeof(pub));
 	f = fopen(pub, "r");
 	if (f == NULL) {
 		fprintf(stderr, "renkei-server: cannot open %s: %s\n", pub,
@@ -280,7 +178,7 @@ admin_audit_pubkey(const struct conf *conf)
 }
 
 int
-admin_org_add(const struct conf *conf, int argc, char **argv)
+admin_org_add(struct admin *a, int argc, char **argv)
 {
 	const char *code = NULL, *name = NULL, *kind = "", *area = "";
 	struct store_conn *sc;
@@ -301,7 +199,7 @@ admin_org_add(const struct conf *conf, int argc, char **argv)
 	}
 	if (code == NULL || name == NULL)
 		goto usage;
-	if (admin_open(conf, &sc) != 0)
+	if (admin_open(a, &sc) != 0)
 		return 1;
 	rc = auth_org_add(sc, code, name, kind, area, &st);
 	store_conn_close(sc);
@@ -358,7 +256,7 @@ out:
 }
 
 int
-admin_user_add(const struct conf *conf, int argc, char **argv)
+admin_user_add(struct admin *a, int argc, char **argv)
 {
 	const char *login = NULL, *name = NULL, *prof = NULL, *org = NULL;
 	int pw_stdin = 0, rc;
@@ -396,14 +294,14 @@ admin_user_add(const struct conf *conf, int argc, char **argv)
 			rk_free_secret_str(pw);
 		return 1;
 	}
-	rc = auth_password_hash(pw, conf->argon2_t, conf->argon2_m_kib, hash,
+	rc = auth_password_hash(pw, a->conf->argon2_t, a->conf->argon2_m_kib, hash,
 	                        sizeof(hash));
 	rk_free_secret_str(pw);
 	if (rc != RK_OK) {
 		fprintf(stderr, "renkei-server: cannot hash the password\n");
 		return 1;
 	}
-	if (admin_open(conf, &sc) != 0)
+	if (admin_open(a, &sc) != 0)
 		return 1;
 	rc = auth_user_add(sc, login, name, p, org, hash, &st);
 	store_conn_close(sc);
@@ -420,7 +318,7 @@ usage:
 }
 
 int
-admin_user_disable(const struct conf *conf, int argc, char **argv)
+admin_user_disable(struct admin *a, int argc, char **argv)
 {
 	struct store_conn *sc;
 	struct rk_status st = {0};
@@ -430,7 +328,7 @@ admin_user_disable(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "usage: renkei-server user disable LOGIN\n");
 		return 2;
 	}
-	if (admin_open(conf, &sc) != 0)
+	if (admin_open(a, &sc) != 0)
 		return 1;
 	rc = auth_user_disable(sc, argv[0], rk_now_ms(), &st);
 	store_conn_close(sc);
@@ -443,7 +341,7 @@ admin_user_disable(const struct conf *conf, int argc, char **argv)
 }
 
 int
-admin_user_unlock(const struct conf *conf, int argc, char **argv)
+admin_user_unlock(struct admin *a, int argc, char **argv)
 {
 	struct store_conn *sc;
 	int rc;
@@ -452,7 +350,7 @@ admin_user_unlock(const struct conf *conf, int argc, char **argv)
 		fprintf(stderr, "usage: renkei-server user unlock LOGIN\n");
 		return 2;
 	}
-	if (admin_open(conf, &sc) != 0)
+	if (admin_open(a, &sc) != 0)
 		return 1;
 	rc = auth_login_unlock(sc, argv[0]);
 	store_conn_close(sc);

@@ -12,15 +12,15 @@
 #include "util/err.h"
 
 int
-admin_audit_anchors(const struct conf *conf, const char *anchors_path)
+admin_audit_anchors(struct admin *a, const char *anchors_path)
 {
 	struct store_config cfg;
 	struct store_conn *sc;
 	struct audit_anchor_result res;
-	char err[512], pub[4200];
+	char err[ADMIN_ERR], pub[4200];
 	int rc;
 
-	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0) {
+	if (admin_store_config(a, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
@@ -30,7 +30,8 @@ admin_audit_anchors(const struct conf *conf, const char *anchors_path)
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
-	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	/* The root key; the rotations in the trail give the later ones. */
+	admin_key_path(a, KEYS_ROOT_PUB, pub, sizeof(pub));
 	rc = audit_verify_anchors(sc, "audit", pub, anchors_path, &res);
 	store_conn_close(sc);
 	if (rc != RK_OK) {

@@ -37,6 +37,7 @@
 #include "admin/admin.h"
 #include "admin/bundle.h"
 #include "admin/trail.h"
+#include "keys/keys.h"
 #include "audit/anchor.h"
 #include "audit/audit.h"
 #include "audit/canon.h"
@@ -82,17 +83,20 @@ mkdir_private(const char *path)
 	return 0;
 }
 
-/* Copy the live public key into the backup. */
+/* Copy a public key of the key folder (KEYS/file) into the backup:
+ * the signing key's (audit-signing.pub) and the root key, which the
+ * chain verifies from (audit-root.pub). Never a private key. */
 static int
-copy_pub(const struct conf *conf, const char *dir, char *err, size_t errlen)
+copy_pub(struct admin *a, const char *file, const char *dir, char *err,
+         size_t errlen)
 {
 	char src[4200], dst[4400], buf[8192];
 	FILE *in, *out;
 	size_t n;
 	int ok = 1;
 
-	snprintf(src, sizeof(src), "%s.pub", conf->audit_signing_key);
-	snprintf(dst, sizeof(dst), "%s/audit-signing.pub", dir);
+	admin_key_path(a, file, src, sizeof(src));
+	snprintf(dst, sizeof(dst), "%s/%s", dir, file);
 	in = fopen(src, "r");
 	if (in == NULL) {
 		snprintf(err, errlen, "cannot read %.300s: %s", src, strerror(errno));
@@ -241,10 +245,11 @@ manifest_new(const char *name, int64_t created_ms, const struct store_key *bkey,
 
 /* Steps 1-3 into `dir` (made by the caller). */
 static int
-write_backup(const struct conf *conf, const struct store_config *cfg,
+write_backup(struct admin *a, const struct store_config *cfg,
              const struct store_key *bkey, const char *dir, const char *name,
              struct bundle_info *info, char *err, size_t errlen)
 {
+	const struct conf *conf = a->conf;
 	struct store_conn *src = NULL;
 	struct bundle_progress bp = {.verb = "backup",
 	                             .max_mb_s = conf->backup_max_mb_s};
@@ -257,7 +262,7 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 	int rc = -1;
 
 	memset(&sn, 0, sizeof(sn));
-	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	admin_key_path(a, KEYS_SIGNING_PUB, pub, sizeof(pub));
 	pk = audit_pubkey_load(pub, signing_id, err, errlen);
 	if (pk == NULL)
 		return -1;
@@ -300,7 +305,8 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 	src = NULL;
 	t1 = rk_mono_ms();
 
-	if (copy_pub(conf, dir, err, errlen) != 0)
+	if (copy_pub(a, KEYS_SIGNING_PUB, dir, err, errlen) != 0 ||
+	    copy_pub(a, KEYS_ROOT_PUB, dir, err, errlen) != 0)
 		goto out;
 	m = manifest_new(name, created_ms, bkey, &sn, signing_id);
 	if (m == NULL) {
@@ -310,6 +316,8 @@ write_backup(const struct conf *conf, const struct store_config *cfg,
 	if (bundle_add_file(json_object_get(m, "files"), dir, "care.db", err, errlen) != 0 ||
 	    bundle_add_file(json_object_get(m, "files"), dir, "audit.db", err, errlen) != 0 ||
 	    bundle_add_file(json_object_get(m, "files"), dir, "audit-signing.pub", err,
+	                    errlen) != 0 ||
+	    bundle_add_file(json_object_get(m, "files"), dir, KEYS_ROOT_PUB, err,
 	                    errlen) != 0 ||
 	    bundle_write_manifest(dir, m, bkey, digest, err, errlen) != 0)
 		goto out;
@@ -359,13 +367,14 @@ rotate(const char *parent, int keep)
 }
 
 int
-admin_backup(const struct conf *conf, const char *to_dir)
+admin_backup(struct admin *a, const char *to_dir)
 {
+	const struct conf *conf = a->conf;
 	struct store_config cfg;
 	struct store_key bkey;
 	struct bundle_info info;
 	struct audit_event ev = {0};
-	char err[1024], name[128], partial[4200], final[4200], lock[4200];
+	char err[ADMIN_ERR], name[128], partial[4200], final[4200], lock[4200];
 	char login[64], device[64], reason[700];
 	struct tm tm;
 	time_t now = time(NULL);
@@ -373,11 +382,11 @@ admin_backup(const struct conf *conf, const char *to_dir)
 	int64_t t_rec;
 	bool made = false;
 
-	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0) {
+	if (admin_store_config(a, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
-	if (bundle_key_load(conf, &bkey, err, sizeof(err)) != 0) {
+	if (bundle_key_load(a, &bkey, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s (renkei-server init makes one)\n", err);
 		goto out;
 	}
@@ -420,7 +429,7 @@ admin_backup(const struct conf *conf, const char *to_dir)
 		goto out;
 	}
 	made = true;
-	if (write_backup(conf, &cfg, &bkey, partial, name, &info, err,
+	if (write_backup(a, &cfg, &bkey, partial, name, &info, err,
 	                 sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: backup failed: %s\n", err);
 		goto out;
@@ -437,7 +446,7 @@ admin_backup(const struct conf *conf, const char *to_dir)
 	         (long long)info.head_id, (long long)info.staged, info.digest);
 	ev.reason = reason;
 	t_rec = rk_mono_ms();
-	if (admin_trail_append(conf, &cfg, &ev, err, sizeof(err)) != 0) {
+	if (admin_trail_append(a, &cfg, &ev, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: the backup could not be recorded in "
 		                "the audit trail, so it was not kept: %s\n",
 		        err);
@@ -498,14 +507,14 @@ verify_one(const char *dir, const struct store_key *bkey)
 }
 
 int
-admin_backup_verify(const struct conf *conf, const char *dir)
+admin_backup_verify(struct admin *a, const char *dir)
 {
 	struct store_key bkey;
-	char err[512], path[4200], **names;
+	char err[ADMIN_ERR], path[4200], **names;
 	struct stat st;
 	int n, rc = 0;
 
-	if (bundle_key_load(conf, &bkey, err, sizeof(err)) != 0) {
+	if (bundle_key_load(a, &bkey, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}

@@ -46,24 +46,25 @@
 #include "util/conf.h"
 
 /* renkei-server backup --to DIR */
-int admin_backup(const struct conf *conf, const char *to_dir);
+struct admin;
+int admin_backup(struct admin *a, const char *to_dir);
 
 /* renkei-server backup verify DIR: a backup (or every backup in a
  * folder of them) checked without restoring it: manifest MAC, sizes and
  * hashes, both databases opened with the backup key, integrity_check,
  * the audit chain verified with the backup's public key, and the
  * manifest's head and checkpoint found in the chain. */
-int admin_backup_verify(const struct conf *conf, const char *dir);
+int admin_backup_verify(struct admin *a, const char *dir);
 
 /* renkei-server restore --from DIR --data NEWDIR: DIR is a backup (or a
  * folder of them: the newest is taken). NEWDIR must hold no database;
  * it gets keys as init makes them, the databases under its own keys,
  * and a "restore" record in its trail. Needs the backup key and the
  * audit signing key that signed the backup's checkpoints. */
-int admin_restore(const struct conf *conf, const char *from_dir);
+int admin_restore(struct admin *a, const char *from_dir);
 
 /* renkei-server audit verify --anchors FILE: the chain against every
  * anchor in FILE (audit/anchor.h). */
-int admin_audit_anchors(const struct conf *conf, const char *anchors_path);
+int admin_audit_anchors(struct admin *a, const char *anchors_path);
 
 #endif

@@ -17,19 +17,69 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "admin/admin.h"
 #include "audit/audit.h"
 #include "audit/canon.h"
+#include "keys/keys.h"
 #include "store/backup.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/text.h"
 
 int
-bundle_key_load(const struct conf *conf, struct store_key *key, char *err,
+bundle_key_load(struct admin *a, struct store_key *key, char *err,
                 size_t errlen)
 {
-	return store_key_load(key, "RENKEI_BACKUP_KEY", conf->backup_key_file, err,
-	                      errlen);
+	const char *env = getenv("RENKEI_BACKUP_KEY");
+	const char *path = a->conf->backup_key_file;
+	char buf[KEYS_LINE_MAX];
+	ssize_t n;
+	int fd, rc;
+
+	if (env != NULL && env[0] != '\0') {
+		size_t len = strlen(env);
+		while (len > 0 && (env[len - 1] == '\n' || env[len - 1] == ' '))
+			len--;
+		if (rk_hex_decode(env, len, key->bytes, sizeof(key->bytes)) != 0) {
+			snprintf(err, errlen, "RENKEI_BACKUP_KEY must hold 64 hex digits");
+			return -1;
+		}
+		return 0;
+	}
+	if (keys_file_check(path, a->conf->data_dir, true, NULL, err, errlen) != 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read the backup key %s: %s", path,
+		         strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	if (strncmp(buf, "renkei-key ", 11) == 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		if (admin_kek(a, false, err, errlen) != 0)
+			return -1;
+		return keys_unwrap_file(path, "backup", a->conf->data_dir, &a->kek,
+		                        key->bytes, err, errlen);
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	rc = rk_hex_decode(buf, (size_t)n, key->bytes, sizeof(key->bytes));
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (rc != 0) {
+		snprintf(err, errlen,
+		         "%s is neither a wrapped backup key nor 64 hex digits", path);
+		return -1;
+	}
+	return 0;
 }
 
 /* HMAC-SHA256(key, "renkei-backup/1 " label || data): the manifest's MAC
@@ -217,7 +267,10 @@ check_files(const char *dir, json_t *m, struct bundle_info *info, char *err,
 	DIR *d;
 	struct dirent *de;
 
-	if (!json_is_array(files) || json_array_size(files) != 3) {
+	/* care.db, audit.db, audit-signing.pub, and since signing keys can
+	 * rotate audit-root.pub, which the chain verifies from. */
+	if (!json_is_array(files) || json_array_size(files) < 3 ||
+	    json_array_size(files) > 4) {
 		snprintf(err, errlen, "the manifest lists no files");
 		return -1;
 	}
@@ -398,6 +451,16 @@ bundle_check(const char *dir, const struct store_key *key, FILE *progress,
 	if (memcmp(pub_id, info->signing_key_id, 32) != 0) {
 		snprintf(err, errlen, "audit-signing.pub is not the key the manifest names");
 		goto out;
+	}
+	/* The chain verifies from the root key (the first signing key) across
+	 * its rotations; a backup made before the root travelled with it has
+	 * only the signing key, which then is the root. */
+	{
+		char root[4200];
+		struct stat rst;
+		snprintf(root, sizeof(root), "%s/" KEYS_ROOT_PUB, dir);
+		if (stat(root, &rst) == 0)
+			snprintf(pub, sizeof(pub), "%s", root);
 	}
 
 	/* Both databases open with the backup key, and are whole. */

@@ -27,8 +27,13 @@
 #define BUNDLE_PREFIX "renkei-backup-"
 #define BUNDLE_FORMAT 1
 
-/* The backup key: RENKEI_BACKUP_KEY, else conf->backup_key_file. */
-int bundle_key_load(const struct conf *conf, struct store_key *key, char *err,
+/* The backup key: RENKEI_BACKUP_KEY (64 hex digits, e.g. for a restore
+ * on another machine), else the file backup_key_file (default
+ * KEYS/backup.key), checked as every key file is (keys/keys.h): wrapped
+ * under the KEK as init makes it, or 64 hex digits (a copy kept off the
+ * machine, `renkei-server keys backup-key`). */
+struct admin;
+int bundle_key_load(struct admin *a, struct store_key *key, char *err,
                     size_t errlen);
 
 /* The key id (32 hex digits) of a backup key. */

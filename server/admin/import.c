@@ -106,14 +106,15 @@ admin_import_json(struct store_conn *sc, const struct conf *conf, json_t *root,
 }
 
 int
-admin_import(const struct conf *conf, const char *path)
+admin_import(struct admin *a, const char *path)
 {
+	const struct conf *conf = a->conf;
 	struct store_config cfg;
 	struct store_conn *sc = NULL;
 	struct admin_import_counts n;
 	json_error_t jerr;
 	json_t *root;
-	char err[512];
+	char err[ADMIN_ERR];
 	int rc = 1;
 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -121,7 +122,7 @@ admin_import(const struct conf *conf, const char *path)
 		fprintf(stderr, "renkei-server: %s:%d: %s\n", path, jerr.line, jerr.text);
 		return 1;
 	}
-	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0 ||
+	if (admin_store_config(a, &cfg, err, sizeof(err)) != 0 ||
 	    store_conn_open(&sc, &cfg, 0, err, sizeof(err)) != RK_OK) {
 		OPENSSL_cleanse(&cfg, sizeof(cfg));
 		fprintf(stderr, "renkei-server: %s\n", err);

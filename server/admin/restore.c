@@ -45,6 +45,7 @@
 #include "audit/anchor.h"
 #include "audit/audit.h"
 #include "audit/canon.h"
+#include "keys/keys.h"
 #include "store/backup.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -202,9 +203,68 @@ forward_and_sign(const struct conf *conf, const struct store_config *cfg,
 	return rc == RK_OK ? 0 : -1;
 }
 
-int
-admin_restore(const struct conf *conf, const char *from)
+/* The backup's root public key into the new key folder (it is what the
+ * restored chain verifies from), or, if one is there already, the same
+ * key. 0 or -1 (printed). */
+static int
+place_root(struct admin *a, const char *backup)
 {
+	char src[4400], dst[4200], err[ADMIN_ERR];
+	uint8_t id_b[32], id_k[32];
+	EVP_PKEY *pk;
+	struct stat st;
+
+	snprintf(src, sizeof(src), "%s/" KEYS_ROOT_PUB, backup);
+	if (stat(src, &st) != 0)
+		snprintf(src, sizeof(src), "%s/" KEYS_SIGNING_PUB, backup);
+	admin_key_path(a, KEYS_ROOT_PUB, dst, sizeof(dst));
+	if ((pk = audit_pubkey_load(src, id_b, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return -1;
+	}
+	EVP_PKEY_free(pk);
+	if (stat(dst, &st) == 0) {
+		if ((pk = audit_pubkey_load(dst, id_k, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "renkei-server: %s\n", err);
+			return -1;
+		}
+		EVP_PKEY_free(pk);
+		if (memcmp(id_b, id_k, 32) != 0) {
+			fprintf(stderr,
+			        "renkei-server: %s is not the root key of this backup's "
+			        "chain (%s)\n",
+			        dst, src);
+			return -1;
+		}
+		return 0;
+	}
+	char cmd_err[64];
+	FILE *in = fopen(src, "r"), *out = NULL;
+	char buf[8192];
+	size_t n;
+	int ok = in != NULL && (out = fopen(dst, "wx")) != NULL;
+	while (ok && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ok = fwrite(buf, 1, n, out) == n;
+	if (out != NULL) {
+		ok = ok && fflush(out) == 0 && fsync(fileno(out)) == 0;
+		ok = (fclose(out) == 0) && ok;
+		chmod(dst, 0644);
+	}
+	if (in != NULL)
+		fclose(in);
+	snprintf(cmd_err, sizeof(cmd_err), "%s", strerror(errno));
+	if (!ok) {
+		fprintf(stderr, "renkei-server: cannot write %s: %s\n", dst, cmd_err);
+		unlink(dst);
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_restore(struct admin *a, const char *from)
+{
+	const struct conf *conf = a->conf;
 	struct store_key bkey;
 	struct store_config cfg, bcfg, rcfg;
 	struct store_conn *src = NULL, *sc = NULL;
@@ -212,7 +272,7 @@ admin_restore(const struct conf *conf, const char *from)
 	struct audit_signer *signer = NULL;
 	struct audit_verify_result vr;
 	struct bundle_progress bp = {.verb = "restore"};
-	char backup[4200], err[1024], bcare[4400], baudit[4400];
+	char backup[4200], err[ADMIN_ERR], bcare[4400], baudit[4400];
 	char rcare[4200], raudit[4200], pub[4200];
 	uint8_t key_id[32];
 	int rc = 1;
@@ -222,7 +282,7 @@ admin_restore(const struct conf *conf, const char *from)
 	memset(&bcfg, 0, sizeof(bcfg));
 	if (pick(from, backup, sizeof(backup)) != 0)
 		return 1;
-	if (bundle_key_load(conf, &bkey, err, sizeof(err)) != 0) {
+	if (bundle_key_load(a, &bkey, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: restore needs the key the backup was "
 		                "made with: %s (set backup_key_file or "
 		                "RENKEI_BACKUP_KEY)\n",
@@ -240,39 +300,47 @@ admin_restore(const struct conf *conf, const char *from)
 	/* 2 */
 	if (check_fresh(conf->data_dir) != 0)
 		goto out;
-	signer = audit_signer_load(conf->audit_signing_key, err, sizeof(err));
+	/* The new folder's keys: its own folder, the backup's root key. */
+	if (keys_dir_make(conf->keys_dir, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		goto out;
+	}
+	if (place_root(a, backup) != 0)
+		goto out;
+	signer = admin_signer(a, err, sizeof(err));
 	if (signer == NULL) {
 		char id[65];
 		rk_hex_encode(info.signing_key_id, 32, id);
 		fprintf(stderr,
 		        "renkei-server: restore needs the audit signing key that "
-		        "signed this backup's chain (public key id %.16s...): put it "
-		        "at %s, or set audit_signing_key (%s)\n",
-		        id, conf->audit_signing_key, err);
+		        "signed this backup's chain (public key id %.16s...): put its "
+		        "wrapped file (audit-signing.key of the old key folder) at "
+		        "%s/%s (%s)\n",
+		        id, conf->keys_dir, KEYS_SIGNING, err);
 		goto out;
 	}
 	{
 		/* The key that signed the backup's last checkpoint signs on. */
 		const uint8_t *want = info.last_cp.cp_id != 0 ? info.last_cp.key_id
 		                                              : info.signing_key_id;
-		char a[65], b[65];
+		char ka[65], kb[65];
 		audit_signer_key_id(signer, key_id);
 		if (memcmp(key_id, want, 32) != 0) {
-			rk_hex_encode(key_id, 32, a);
-			rk_hex_encode(want, 32, b);
+			rk_hex_encode(key_id, 32, ka);
+			rk_hex_encode(want, 32, kb);
 			fprintf(stderr,
-			        "renkei-server: the audit signing key %s (id %.16s...) is "
-			        "not the one that signed this backup's chain (id "
+			        "renkei-server: the audit signing key %s/%s (id %.16s...) "
+			        "is not the one that signed this backup's chain (id "
 			        "%.16s...)\n",
-			        conf->audit_signing_key, a, b);
+			        conf->keys_dir, KEYS_SIGNING, ka, kb);
 			goto out;
 		}
 	}
 	/* 3 */
-	if (admin_init(conf) != 0)
+	if (admin_init(a) != 0)
 		goto out;
 	fflush(stdout); /* its lines before our progress on stderr */
-	if (admin_store_config(conf, &cfg, err, sizeof(err)) != 0) {
+	if (admin_store_config(a, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
 		goto out;
 	}
@@ -363,7 +431,7 @@ admin_restore(const struct conf *conf, const char *from)
 		fprintf(stderr, "renkei-server: %s\n", err);
 		goto out;
 	}
-	snprintf(pub, sizeof(pub), "%s.pub", conf->audit_signing_key);
+	admin_key_path(a, KEYS_ROOT_PUB, pub, sizeof(pub));
 	if (audit_verify_db(sc, "audit", pub, AUDIT_VERIFY_STRICT, NULL, &vr) != RK_OK ||
 	    !vr.ok) {
 		fprintf(stderr, "renkei-server: the restored audit chain does not "

@@ -3,6 +3,8 @@
  */
 #include "admin/trail.h"
 
+#include "admin/admin.h"
+
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,16 +27,15 @@ admin_trail_actor(struct audit_event *ev, const char *command, char login[64],
 }
 
 int
-admin_trail_append(const struct conf *conf, const struct store_config *cfg,
+admin_trail_append(struct admin *adm, const struct store_config *cfg,
                    const struct audit_event *ev, char *err, size_t errlen)
 {
 	struct store_conn *sc = NULL;
 	struct audit_signer *signer;
-	struct audit_sink *sink = NULL;
 	struct audit_anchor a;
 	int rc = -1;
 
-	signer = audit_signer_load(conf->audit_signing_key, err, errlen);
+	signer = admin_signer(adm, err, errlen);
 	if (signer == NULL)
 		return -1;
 	if (store_conn_open_one(&sc, cfg->audit_path, &cfg->audit_key, 0, err,
@@ -63,15 +64,7 @@ admin_trail_append(const struct conf *conf, const struct store_config *cfg,
 		goto out;
 	}
 	rc = 0;
-	if (audit_signer_take(signer, &a)) {
-		char serr[256];
-		sink = audit_sink_new(conf->checkpoint_sink, serr, sizeof(serr));
-		if (sink == NULL && serr[0] != '\0')
-			fprintf(stderr, "renkei-server: the checkpoint is not anchored: "
-			                "%s\n", serr);
-		audit_sink_put(sink, &a);
-		audit_sink_free(sink);
-	}
+	admin_anchor(adm, signer);
 out:
 	store_conn_close(sc);
 	audit_signer_free(signer);

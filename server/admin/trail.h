@@ -31,10 +31,11 @@ void admin_trail_actor(struct audit_event *ev, const char *command,
                        char login[64], char device[64]);
 
 /* Append ev to the chain of cfg->audit_path (key cfg->audit_key) and
- * sign a checkpoint over it (conf->audit_signing_key), then hand that
- * checkpoint to conf->checkpoint_sink. 0, or -1 with a reason in err:
- * then nothing was appended. */
-int admin_trail_append(const struct conf *conf, const struct store_config *cfg,
+ * sign a checkpoint over it (the audit signing key, admin_signer), then
+ * hand that checkpoint to the checkpoint_sink. 0, or -1 with a reason in
+ * err: then nothing was appended. */
+struct admin;
+int admin_trail_append(struct admin *adm, const struct store_config *cfg,
                        const struct audit_event *ev, char *err, size_t errlen);
 
 #endif

@@ -346,12 +346,12 @@ report_missing(struct check *k)
 }
 
 int
-admin_verify_content(const struct conf *conf)
+admin_verify_content(struct admin *a)
 {
 	struct check k = {.progress = stderr};
 	int rc;
 
-	if (admin_open(conf, &k.sc) != 0)
+	if (admin_open(a, &k.sc) != 0)
 		return 1;
 	/* care.db first (see the top of this file). */
 	rc = store_exec(k.sc, "BEGIN");

@@ -12,22 +12,24 @@
 #include "api/live.h"
 #include "api/reply.h"
 #include "api/sub.h"
+#include "keys/keys.h"
 #include "audit/canon.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/text.h"
 
-/* Read a small text file (the public key) once, at start. */
+/* Read a small text file (a public key) of the key folder once, at
+ * start. */
 static char *
-read_small_file(const char *path, const char *suffix)
+read_small_file(const char *dir, const char *file)
 {
 	char name[4200], *buf;
 	FILE *f;
 	size_t n;
 
-	if (path == NULL)
+	if (dir == NULL)
 		return NULL;
-	snprintf(name, sizeof(name), "%s%s", path, suffix);
+	snprintf(name, sizeof(name), "%s/%s", dir, file);
 	f = fopen(name, "r");
 	if (f == NULL)
 		return NULL;
@@ -59,7 +61,8 @@ api_new(const struct conf *conf, struct store *store,
 	api->limits.session_idle_s = conf->session_idle_s;
 	api->limits.argon2_t = conf->argon2_t;
 	api->limits.argon2_m_kib = conf->argon2_m_kib;
-	api->audit_pubkey = read_small_file(conf->audit_signing_key, ".pub");
+	api->audit_pubkey = read_small_file(conf->keys_dir, KEYS_ROOT_PUB);
+	api->audit_pubkey_current = read_small_file(conf->keys_dir, KEYS_SIGNING_PUB);
 	return api;
 }
 
@@ -88,6 +91,7 @@ api_free(struct api *api)
 		free(g);
 	}
 	free(api->audit_pubkey);
+	free(api->audit_pubkey_current);
 	free(api);
 }
 

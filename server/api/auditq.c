@@ -466,6 +466,9 @@ api_audit_public_key(const struct api_call *call, const void *msg)
 	/* Public: anyone logged in may check an export. */
 	(void)msg;
 	pr.pem = (char *)(call->api->audit_pubkey ? call->api->audit_pubkey : "");
+	pr.current_pem = (char *)(call->api->audit_pubkey_current
+	                              ? call->api->audit_pubkey_current
+	                              : "");
 	api_reply(call->api, call->c, call->rid,
 	          RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_RESPONSE, &pr);
 }

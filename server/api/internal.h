@@ -94,7 +94,8 @@ struct api {
 	bool shutting_down;
 	struct api_stats stats;
 	struct auth_limits limits;
-	char *audit_pubkey; /* PEM, read once at start */
+	char *audit_pubkey;         /* the root key (PEM), read once at start */
+	char *audit_pubkey_current; /* the key signing now (PEM) */
 	int64_t last_gc_ms;
 	struct rk_clock_watch clock; /* backward steps of the wall clock */
 	/* Revocation (revoke.c): sessions ended since this wall time (less

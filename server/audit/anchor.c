@@ -208,9 +208,82 @@ fail(struct audit_anchor_result *out, int64_t record, int64_t line,
 /* Read and check every anchor line. RK_OK with the good ones in *out
  * (sorted by record) unless a line fails (then res says which); RK_ERR_IO
  * if the file cannot be read. */
+/* The signing keys of the trail, from the root through its rotations:
+ * key[0] the root, key[i] the one rotation i introduced, which signs the
+ * checkpoints after record rot[i - 1] (audit/canon.h). */
+struct keyset {
+	EVP_PKEY **key;
+	uint8_t (*id)[32];
+	int64_t *rot; /* rot[i]: the record of rotation i + 1 */
+	size_t n;
+};
+
+static void
+keyset_free(struct keyset *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		EVP_PKEY_free(k->key[i]);
+	free(k->key);
+	free(k->id);
+	free(k->rot);
+	memset(k, 0, sizeof(*k));
+}
+
+static void
+keyset_add(struct keyset *k, EVP_PKEY *key, const uint8_t id[32], int64_t rot)
+{
+	k->key = rk_realloc(k->key, (k->n + 1) * sizeof(*k->key));
+	k->id = rk_realloc(k->id, (k->n + 1) * sizeof(*k->id));
+	k->rot = rk_realloc(k->rot, (k->n + 1) * sizeof(*k->rot));
+	k->key[k->n] = key;
+	memcpy(k->id[k->n], id, 32);
+	k->rot[k->n] = rot; /* of the rotation that introduced the next */
+	k->n++;
+}
+
+/* The key valid for a checkpoint over record `rec`. */
+static size_t
+keyset_for(const struct keyset *k, int64_t rec)
+{
+	size_t i = 0;
+
+	while (i + 1 < k->n && k->rot[i] < rec)
+		i++;
+	return i;
+}
+
+#define Q_ROTS(S)                                                              \
+	"SELECT record_id, next_key FROM " S "checkpoints WHERE next_key IS "  \
+	"NOT NULL ORDER BY record_id"
+AUDIT_SQL(q_rots, Q_ROTS);
+
 static int
-load(const char *path, EVP_PKEY *pkey, const uint8_t key_id[32],
-     struct line_anchor **out, size_t *n, struct audit_anchor_result *res)
+keyset_load(struct store_conn *sc, int ix, EVP_PKEY *root,
+            const uint8_t root_id[32], struct keyset *k)
+{
+	sqlite3_stmt *q = store_stmt(sc, q_rots[ix]);
+	int rc;
+
+	keyset_add(k, root, root_id, INT64_MAX);
+	if (q == NULL)
+		return RK_ERR_STORE;
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		uint8_t id[32];
+		EVP_PKEY *next;
+
+		if (sqlite3_column_bytes(q, 1) != 32 ||
+		    (next = audit_pubkey_raw(sqlite3_column_blob(q, 1), id)) == NULL)
+			continue; /* audit verify says what is wrong with it */
+		k->rot[k->n - 1] = sqlite3_column_int64(q, 0);
+		keyset_add(k, next, id, INT64_MAX);
+	}
+	sqlite3_reset(q);
+	return rc < 0 ? RK_ERR_STORE : RK_OK;
+}
+
+static int
+load(const char *path, const struct keyset *keys, struct line_anchor **out,
+     size_t *n, struct audit_anchor_result *res)
 {
 	FILE *f = fopen(path, "r");
 	char line[4096];
@@ -236,12 +309,15 @@ load(const char *path, EVP_PKEY *pkey, const uint8_t key_id[32],
 			fail(res, 0, no, "line %lld: a malformed anchor", (long long)no);
 			break;
 		}
-		if (!audit_anchor_sig_ok(&a, pkey, key_id)) {
+		/* Signed by the key valid at its record: the root, or the
+		 * one the last rotation before it named. */
+		size_t ki = keyset_for(keys, a.record_id);
+		if (!audit_anchor_sig_ok(&a, keys->key[ki], keys->id[ki])) {
 			fail(res, 0, no,
 			     "line %lld: the anchor of checkpoint %lld (record %lld) "
 			     "%s",
 			     (long long)no, (long long)a.cp_id, (long long)a.record_id,
-			     memcmp(a.key_id, key_id, 32) != 0
+			     memcmp(a.key_id, keys->id[ki], 32) != 0
 			             ? "was signed by another key"
 			             : "has a signature that does not verify");
 			break;
@@ -350,6 +426,7 @@ audit_verify_anchors(struct store_conn *sc, const char *schema,
 	uint8_t key_id[32];
 	EVP_PKEY *pkey;
 	struct line_anchor *v = NULL;
+	struct keyset keys = {0};
 	size_t n = 0;
 	bool own_txn = false;
 
@@ -360,26 +437,29 @@ audit_verify_anchors(struct store_conn *sc, const char *schema,
 	pkey = audit_pubkey_load(pubkey_path, key_id, out->why, sizeof(out->why));
 	if (pkey == NULL)
 		return RK_ERR_CONFIG;
-	rc = load(anchors_path, pkey, key_id, &v, &n, out);
-	EVP_PKEY_free(pkey);
+	if (sqlite3_get_autocommit(store_conn_db(sc))) {
+		if (store_exec(sc, "BEGIN") != RK_OK) {
+			EVP_PKEY_free(pkey);
+			return RK_ERR_STORE;
+		}
+		own_txn = true;
+	}
+	/* pkey is the root key: the keyset owns it from here. */
+	rc = keyset_load(sc, ix, pkey, key_id, &keys);
+	if (rc == RK_OK)
+		rc = load(anchors_path, &keys, &v, &n, out);
 	if (rc != RK_OK || !out->ok)
 		goto done;
 	if (n == 0) {
 		fail(out, 0, 0, "%s holds no anchor", anchors_path);
 		goto done;
 	}
-	if (sqlite3_get_autocommit(store_conn_db(sc))) {
-		if (store_exec(sc, "BEGIN") != RK_OK) {
-			rc = RK_ERR_STORE;
-			goto done;
-		}
-		own_txn = true;
-	}
 	rc = walk(sc, ix, v, n, out);
+done:
 	store_conn_release(sc);
 	if (own_txn)
 		store_exec(sc, "COMMIT");
-done:
+	keyset_free(&keys);
 	free(v);
 	return rc;
 }

@@ -111,8 +111,9 @@ struct audit_anchor_result {
 
 /* Check the chain in schema against every anchor in the file at
  * anchors_path (lines without an anchor are skipped, so a syslog or
- * journal extract will do), each anchor's signature first with the
- * public key (PEM file): a missing tail, a rewritten record, a chain
+ * journal extract will do), each anchor's signature first with the key
+ * valid at its record — the root public key (PEM file) or the one the
+ * trail's last rotation before it named (audit/canon.h): a missing tail, a rewritten record, a chain
  * that is itself broken, or a bad anchor line is named in out. In one
  * read transaction (its own unless the caller is in one). RK_OK when
  * the check ran (verdict in *out), else RK_ERR_CONFIG / RK_ERR_IO with a

@@ -11,8 +11,11 @@
  * encode alike), and prev_hash of the first record is 32 zero bytes.
  * Every N records or T ms the server signs a checkpoint: Ed25519 over
  * "renkei-audit-v1\0", the record id, its hash and the signing time,
- * with a key made at init; the public key (PEM) can be handed to anyone
- * to verify the database or an export offline.
+ * with a key made at init; its public key (PEM, the root) can be handed
+ * to anyone to verify the database or an export offline. The signing key
+ * can be replaced (`renkei-server audit rotate-key`): a rotation
+ * checkpoint, signed by the old key, names the new one, and verification
+ * follows that chain of keys from the root (audit/canon.h).
  *
  * Normal operation only ever INSERTs into audit.db: no UPDATE, no DELETE,
  * no INSERT OR REPLACE (triggers refuse them).
@@ -184,21 +187,30 @@ int audit_chain_head(struct store_conn *sc, const char *schema, int64_t *id,
 
 /* ---- checkpoints and keys */
 
-/* Create the Ed25519 signing key file (PEM PKCS#8, mode 0600) if it
- * does not exist, and write its public key (PEM) beside it as path +
- * ".pub" (mode 0644). An existing key is never replaced (what it signed
- * would no longer verify); only a missing .pub is written again from it.
- * Returns RK_OK, or RK_ERR_IO / RK_ERR_CRYPTO / RK_ERR_CONFIG with a
- * reason in err. */
-int audit_key_init(const char *key_path, char *err, size_t errlen);
-
+/* The signing key is 32 secret bytes (an Ed25519 seed), kept wrapped in
+ * the key folder (keys/keys.h); its public half goes beside it as PEM,
+ * and the very first one, the root an auditor trusts, as audit-root.pub.
+ * The signer owns its key (wiped on free); the caller wipes the seed. */
 struct audit_signer;
-/* Load the signing key; the file must be mode 0600 or stricter. NULL
- * with a reason in err. The signer owns the key (wiped on free). */
-struct audit_signer *audit_signer_load(const char *key_path, char *err,
-                                       size_t errlen);
+/* NULL with a reason in err. */
+struct audit_signer *audit_signer_new(const uint8_t seed[32], char *err,
+                                      size_t errlen);
 /* NULL is fine. */
 void audit_signer_free(struct audit_signer *s);
+/* The raw public key (32 bytes) and, if key_id is not NULL, its id
+ * (SHA-256 of those bytes, as checkpoints name it). RK_OK or
+ * RK_ERR_CRYPTO. */
+int audit_signer_pub(const struct audit_signer *s, uint8_t raw[32],
+                     uint8_t key_id[32]);
+/* Write the public key as PEM to path (mode 0644), replacing it
+ * atomically. RK_OK or RK_ERR_IO with a reason. */
+int audit_signer_write_pub(const struct audit_signer *s, const char *path,
+                           char *err, size_t errlen);
+/* The seed of an Ed25519 private key in a PEM file (the layout before
+ * keys were wrapped: `renkei-server keys migrate`). RK_OK, RK_ERR_IO or
+ * RK_ERR_CONFIG with a reason; seed wiped on failure. */
+int audit_pem_seed(const char *path, uint8_t seed[32], char *err,
+                   size_t errlen);
 /* The id of the signer's key: SHA-256 of its raw public key, as in
  * checkpoints.key_id. */
 void audit_signer_key_id(const struct audit_signer *s, uint8_t out[32]);
@@ -225,6 +237,25 @@ int audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
                            struct audit_signer *s, int every_records,
                            int64_t every_ms, int64_t now_ms);
 
+/* A rotation checkpoint (audit/canon.h, "the chain of signing keys"):
+ * signed by `old`, the key in use, over the newest record, which must
+ * not be covered yet (append the record of the rotation first, else
+ * RK_ERR_PRECONDITION), naming next_pub (raw, 32 bytes) as the key
+ * that signs every later checkpoint. In the caller's transaction.
+ * RK_OK, RK_ERR_INVALID, RK_ERR_STORE or RK_ERR_CRYPTO. */
+int audit_rotate_sign(struct store_conn *sc, const char *schema,
+                      struct audit_signer *old, const uint8_t next_pub[32],
+                      int64_t now_ms);
+
+/* The public key (raw) that must sign the trail's next checkpoint: the
+ * one its last rotation named, or the root key (PEM file) if there was
+ * none. The server refuses to start with a signing key that is not this
+ * one, since what it signed would not verify. RK_OK, RK_ERR_STORE or
+ * RK_ERR_CONFIG with a reason. */
+int audit_trail_key(struct store_conn *sc, const char *schema,
+                    const char *root_pub_path, uint8_t pub[32], char *err,
+                    size_t errlen);
+
 /* ---- verification
  *
  * The verdict, struct audit_verify_result, and the offline check of an
@@ -236,8 +267,10 @@ int audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
  * Use it on a database whose server has stopped cleanly. */
 #define AUDIT_VERIFY_STRICT 1u
 
-/* Check the whole chain and every checkpoint's signature with the public
- * key (PEM file), in one read transaction (its own unless the caller is
+/* Check the whole chain and every checkpoint's signature, following the
+ * chain of signing keys from the trusted root public key (PEM file; a
+ * checkpoint signed by any key other than the one valid at its place
+ * fails), in one read transaction (its own unless the caller is
  * in one): one sequential scan, no allocation per record. Names the
  * first record that fails; when someone rewrote records and recomputed
  * every hash after them, only a checkpoint can tell, and the first bad

@@ -71,6 +71,58 @@ int audit_hash_record(struct audit_hasher *h, const uint8_t prev[32],
 void audit_cp_message(uint8_t out[AUDIT_CP_MSG_LEN], int64_t record_id,
                       const uint8_t hash[32], int64_t signed_ms);
 
+/* ---- the chain of signing keys (keychain.c)
+ *
+ * The trail is signed first by the root key, made at init, whose public
+ * half an auditor trusts. `renkei-server audit rotate-key` signs one more
+ * checkpoint with the key in use that also carries the next public key
+ * and a second signature, by the same key, over the rotation statement
+ * below; from the next checkpoint on, only the new key is valid (a key
+ * that was replaced signs nothing more, so a leaked old key cannot
+ * extend the trail). A verifier starts from the trusted root key and
+ * follows the rotations in order; a checkpoint signed by any key other
+ * than the one valid at its place fails. */
+
+/* The rotation statement: "renkei-audit-rotate-v1", a zero byte, the
+ * record id (8 bytes big-endian), its hash, the signing time (8 bytes
+ * big-endian ms), the id of the key that signs, the next raw public
+ * key (32 bytes). */
+#define AUDIT_ROT_MSG_LEN (23 + 8 + 32 + 8 + 32 + 32)
+void audit_rot_message(uint8_t out[AUDIT_ROT_MSG_LEN], int64_t record_id,
+                       const uint8_t hash[32], int64_t signed_ms,
+                       const uint8_t key_id[32], const uint8_t next_pub[32]);
+
+/* An Ed25519 public key from its 32 raw bytes, and its id; NULL if the
+ * bytes are not a key. The caller owns it. */
+EVP_PKEY *audit_pubkey_raw(const uint8_t raw[32], uint8_t key_id[32]);
+
+struct audit_keychain {
+	EVP_PKEY *key;         /* the key valid now (owned) */
+	uint8_t key_id[32];
+	uint8_t (*retired)[32]; /* ids of the keys rotations replaced */
+	size_t nretired;
+};
+
+/* Start from the trusted root key (ownership of `root` passes). */
+void audit_keychain_init(struct audit_keychain *kc, EVP_PKEY *root,
+                         const uint8_t root_id[32]);
+void audit_keychain_fini(struct audit_keychain *kc);
+/* Is key_id the key valid now? NULL if so, else why not. */
+const char *audit_keychain_key_fault(const struct audit_keychain *kc,
+                                     const uint8_t key_id[32]);
+/* Was msg (a checkpoint message) signed, as key_id says, by the key
+ * valid now? NULL if so, else why not ("was signed by a key that no
+ * rotation introduced", ...). */
+const char *audit_keychain_check(struct audit_keychain *kc,
+                                 const uint8_t key_id[32], const uint8_t *msg,
+                                 size_t msglen, const uint8_t *sig,
+                                 size_t siglen);
+/* A rotation at the checkpoint just checked: its statement must be
+ * signed by the key valid now; then next_pub is. NULL, or why not. */
+const char *audit_keychain_rotate(struct audit_keychain *kc, int64_t record_id,
+                                  const uint8_t hash[32], int64_t signed_ms,
+                                  const uint8_t next_pub[32],
+                                  const uint8_t *sig, size_t siglen);
 /* Version 2 adds the state of the clock that gave signed_ms (one byte,
  * util/clock.h: 0 not synchronised, 1 synchronised, 2 unknown):
  * "renkei-audit-v2", a zero byte, id, hash, signed_ms as in version 1,

@@ -6,7 +6,12 @@
  * hash covers every record before it, one signature vouches for the whole
  * chain up to that record. Checkpoints live beside the records in
  * audit.db; their key_id (SHA-256 of the raw public key) says which key
- * made them.
+ * made them. A rotation checkpoint also names the next key (next_key)
+ * and signs the rotation statement with the old one (rotate_sig); from
+ * then on only the next key signs (audit/canon.h).
+ *
+ * The signing key itself is an Ed25519 seed that the caller unwrapped
+ * from the key folder (keys/keys.h); this file never reads key files.
  *
  * Before signing, the records since the previous checkpoint are hashed
  * again from that checkpoint's hash: the server never signs over a chain
@@ -35,6 +40,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "keys/keys.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -60,155 +66,110 @@ key_id_of(EVP_PKEY *key, uint8_t id[32])
 	return 0;
 }
 
-/* Write the public half of `key` to path (mode 0644, replaced). */
+/* Write the public half of `key` to path (mode 0644): to path.tmp,
+ * fsynced, then renamed over path. */
 static int
 write_pub(EVP_PKEY *key, const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char tmp[4200];
 	FILE *f;
-	int ok;
+	int fd, ok;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "path too long: %s", path);
 		return -1;
 	}
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fchmod(fd, 0644); /* whatever the umask */
 	f = fdopen(fd, "w");
 	if (f == NULL) {
 		close(fd);
-		snprintf(err, errlen, "cannot write %s", path);
+		unlink(tmp);
+		snprintf(err, errlen, "cannot write %s", tmp);
 		return -1;
 	}
-	ok = PEM_write_PUBKEY(f, key) == 1;
+	ok = PEM_write_PUBKEY(f, key) == 1 && fflush(f) == 0 &&
+	     fsync(fileno(f)) == 0;
 	if (fclose(f) != 0)
 		ok = 0;
-	if (!ok) {
+	if (!ok || keys_rename_durable(tmp, path) != 0) {
+		unlink(tmp);
 		snprintf(err, errlen, "cannot write %s", path);
 		return -1;
 	}
 	return 0;
 }
 
-/* The private key file must be ours alone, as store keys are. */
-static EVP_PKEY *
-load_private(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	BIO *bio;
-	EVP_PKEY *key;
-
-	if (stat(path, &st) != 0) {
-		snprintf(err, errlen, "cannot read signing key %s: %s", path,
-		         strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-		         "signing key %s must be a regular file of mode 0600 (it "
-		         "is readable by others)",
-		         path);
-		return NULL;
-	}
-	bio = BIO_new_file(path, "r");
-	if (bio == NULL) {
-		snprintf(err, errlen, "cannot read signing key %s", path);
-		return NULL;
-	}
-	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (key == NULL || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
-		EVP_PKEY_free(key);
-		snprintf(err, errlen, "%s is not an Ed25519 private key (PEM)", path);
-		return NULL;
-	}
-	return key;
-}
-
-int
-audit_key_init(const char *key_path, char *err, size_t errlen)
-{
-	char pub[4096];
-	EVP_PKEY *key = NULL;
-	FILE *f = NULL;
-	int fd, rc = RK_ERR_IO;
-
-	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", key_path) >= sizeof(pub)) {
-		snprintf(err, errlen, "key path too long");
-		return RK_ERR_CONFIG;
-	}
-	fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		/* Never replace a key: records signed by it would no longer
-		 * verify. Only restore a missing public half. */
-		struct stat st;
-		if (stat(pub, &st) == 0)
-			return RK_OK;
-		key = load_private(key_path, err, errlen);
-		if (key == NULL)
-			return RK_ERR_CONFIG;
-		rc = write_pub(key, pub, err, errlen) == 0 ? RK_OK : RK_ERR_IO;
-		EVP_PKEY_free(key);
-		return rc;
-	}
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", key_path, strerror(errno));
-		return RK_ERR_IO;
-	}
-	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	if (key == NULL) {
-		snprintf(err, errlen, "cannot generate an Ed25519 key");
-		rc = RK_ERR_CRYPTO;
-		goto fail;
-	}
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot write %s", key_path);
-		goto fail;
-	}
-	fd = -1;
-	if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		snprintf(err, errlen, "cannot write %s", key_path);
-		goto fail;
-	}
-	/* stdio's buffer held the PEM text: fclose frees it, so it cannot be
-	 * wiped here; the key itself is wiped by EVP_PKEY_free. */
-	if (fclose(f) != 0) {
-		f = NULL;
-		snprintf(err, errlen, "cannot write %s", key_path);
-		goto fail;
-	}
-	f = NULL;
-	if (write_pub(key, pub, err, errlen) != 0)
-		goto fail;
-	EVP_PKEY_free(key);
-	LOG_I("AUDIT-KEY-CREATED", "path=\"%s\"", key_path);
-	return RK_OK;
-fail:
-	if (f != NULL)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	unlink(key_path); /* half-written: let the next init start afresh */
-	EVP_PKEY_free(key);
-	return rc;
-}
-
 struct audit_signer *
-audit_signer_load(const char *key_path, char *err, size_t errlen)
+audit_signer_new(const uint8_t seed[32], char *err, size_t errlen)
 {
 	struct audit_signer *s;
-	EVP_PKEY *key = load_private(key_path, err, errlen);
+	EVP_PKEY *key =
+	    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
 
-	if (key == NULL)
+	if (key == NULL) {
+		snprintf(err, errlen, "not an Ed25519 private key");
 		return NULL;
+	}
 	s = rk_calloc(1, sizeof(*s));
 	s->key = key;
 	if (key_id_of(key, s->key_id) != 0) {
-		snprintf(err, errlen, "%s: cannot read its public key", key_path);
+		snprintf(err, errlen, "cannot derive the public signing key");
 		audit_signer_free(s);
 		return NULL;
 	}
 	return s;
+}
+
+int
+audit_signer_pub(const struct audit_signer *s, uint8_t raw[32],
+                 uint8_t key_id[32])
+{
+	size_t len = 32;
+
+	if (EVP_PKEY_get_raw_public_key(s->key, raw, &len) != 1 || len != 32)
+		return RK_ERR_CRYPTO;
+	if (key_id != NULL)
+		memcpy(key_id, s->key_id, 32);
+	return RK_OK;
+}
+
+int
+audit_signer_write_pub(const struct audit_signer *s, const char *path,
+                       char *err, size_t errlen)
+{
+	return write_pub(s->key, path, err, errlen) == 0 ? RK_OK : RK_ERR_IO;
+}
+
+int
+audit_pem_seed(const char *path, uint8_t seed[32], char *err, size_t errlen)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	EVP_PKEY *key;
+	size_t len = 32;
+	int ok;
+
+	if (bio == NULL) {
+		snprintf(err, errlen, "cannot read %s", path);
+		return RK_ERR_IO;
+	}
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	ok = key != NULL && EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 &&
+	     EVP_PKEY_get_raw_private_key(key, seed, &len) == 1 && len == 32;
+	EVP_PKEY_free(key);
+	if (!ok) {
+		OPENSSL_cleanse(seed, 32);
+		snprintf(err, errlen, "%s is not an Ed25519 private key (PEM)",
+		         path);
+		return RK_ERR_CONFIG;
+	}
+	return RK_OK;
 }
 
 void
@@ -245,8 +206,13 @@ AUDIT_SQL(q_last_cp, Q_LAST_CP);
 AUDIT_SQL(q_ts_of, Q_TS_OF);
 #define Q_CP_INSERT(S)                                                         \
 	"INSERT INTO " S "checkpoints(record_id, record_hash, signed_ms, "      \
-	"key_id, sig, clock_sync) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	"key_id, sig, clock_sync, next_key, rotate_sig) "                      \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 AUDIT_SQL(q_cp_insert, Q_CP_INSERT);
+#define Q_LAST_ROT(S)                                                          \
+	"SELECT next_key FROM " S "checkpoints WHERE next_key IS NOT NULL "    \
+	"ORDER BY record_id DESC LIMIT 1"
+AUDIT_SQL(q_last_rot, Q_LAST_ROT);
 
 /* Is a checkpoint due? -1 on a database error. */
 static int
@@ -288,14 +254,17 @@ sign(struct audit_signer *s, const uint8_t *msg, size_t msglen, uint8_t sig[64])
 	return ok ? RK_OK : RK_ERR_CRYPTO;
 }
 
-int
-audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
-                       struct audit_signer *s, int every_records,
-                       int64_t every_ms, int64_t now_ms)
+/* Sign a checkpoint over the head when due; with next_pub, a rotation
+ * checkpoint (always due while a record is unsigned). */
+static int
+sign_head(struct store_conn *sc, const char *schema, struct audit_signer *s,
+          int every_records, int64_t every_ms, int64_t now_ms,
+          const uint8_t *next_pub)
 {
 	int ix = audit_schema_ix(schema), rc, d, clock;
 	int64_t head, cp_rec = 0;
 	uint8_t head_hash[32], cp_hash[32] = {0}, msg[AUDIT_CP_MSG_MAX], sig[64];
+	uint8_t rmsg[AUDIT_ROT_MSG_LEN], rsig[64];
 	size_t msglen;
 	char hex[65];
 	sqlite3_stmt *q;
@@ -350,6 +319,14 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
 		LOG_E("AUDIT-SIGN-FAIL", "record=%lld", (long long)head);
 		return RK_ERR_CRYPTO;
 	}
+	if (next_pub != NULL) {
+		audit_rot_message(rmsg, head, head_hash, now_ms, s->key_id, next_pub);
+		if (sign(s, rmsg, sizeof(rmsg), rsig) != RK_OK) {
+			LOG_E("AUDIT-SIGN-FAIL", "record=%lld rotation=1",
+			      (long long)head);
+			return RK_ERR_CRYPTO;
+		}
+	}
 	q = store_stmt(sc, q_cp_insert[ix]);
 	if (q == NULL)
 		return RK_ERR_STORE;
@@ -358,7 +335,11 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
 	     sqlite3_bind_int64(q, 3, now_ms) |
 	     sqlite3_bind_blob(q, 4, s->key_id, 32, SQLITE_STATIC) |
 	     sqlite3_bind_blob(q, 5, sig, 64, SQLITE_STATIC) |
-	     sqlite3_bind_int(q, 6, clock)) != SQLITE_OK ||
+	     sqlite3_bind_int(q, 6, clock) |
+	     (next_pub ? sqlite3_bind_blob(q, 7, next_pub, 32, SQLITE_STATIC) |
+	                     sqlite3_bind_blob(q, 8, rsig, 64, SQLITE_STATIC)
+	               : sqlite3_bind_null(q, 7) | sqlite3_bind_null(q, 8))) !=
+	        SQLITE_OK ||
 	    store_step(sc, q) != SQLITE_DONE) {
 		sqlite3_reset(q);
 		sqlite3_clear_bindings(q);
@@ -377,7 +358,76 @@ audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
 	memcpy(s->last.sig, sig, 64);
 	s->untaken = true;
 	rk_hex_encode(head_hash, 32, hex);
-	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s clock_sync=%d",
-	      (long long)head, hex, clock);
+	LOG_I("AUDIT-CHECKPOINT", "record=%lld hash=%s clock_sync=%d%s",
+	      (long long)head, hex, clock, next_pub ? " rotation=1" : "");
 	return RK_OK;
+}
+
+int
+audit_checkpoint_maybe(struct store_conn *sc, const char *schema,
+                       struct audit_signer *s, int every_records,
+                       int64_t every_ms, int64_t now_ms)
+{
+	return sign_head(sc, schema, s, every_records, every_ms, now_ms, NULL);
+}
+
+int
+audit_rotate_sign(struct store_conn *sc, const char *schema,
+                  struct audit_signer *old, const uint8_t next_pub[32],
+                  int64_t now_ms)
+{
+	int ix = audit_schema_ix(schema), rc;
+	int64_t head, cp_rec = 0;
+	uint8_t head_hash[32];
+	sqlite3_stmt *q;
+
+	if (ix < 0 || old == NULL)
+		return RK_ERR_INVALID;
+	if ((rc = audit_head(sc, ix, &head, head_hash)) != RK_OK)
+		return rc;
+	q = store_stmt(sc, q_last_cp[ix]);
+	if (q == NULL || (rc = store_step(sc, q)) < 0)
+		return RK_ERR_STORE;
+	if (rc == SQLITE_ROW)
+		cp_rec = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (head <= cp_rec)
+		return RK_ERR_PRECONDITION; /* append the rotation's record first */
+	return sign_head(sc, schema, old, 1, 0, now_ms, next_pub);
+}
+
+int
+audit_trail_key(struct store_conn *sc, const char *schema,
+                const char *root_pub_path, uint8_t pub[32], char *err,
+                size_t errlen)
+{
+	int ix = audit_schema_ix(schema), rc;
+	uint8_t id[32];
+	size_t len = 32;
+	sqlite3_stmt *q;
+	EVP_PKEY *root;
+
+	if (ix < 0)
+		return RK_ERR_INVALID;
+	q = store_stmt(sc, q_last_rot[ix]);
+	if (q == NULL || (rc = store_step(sc, q)) < 0) {
+		snprintf(err, errlen, "cannot read the audit checkpoints");
+		return RK_ERR_STORE;
+	}
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) {
+		memcpy(pub, sqlite3_column_blob(q, 0), 32);
+		sqlite3_reset(q);
+		return RK_OK;
+	}
+	sqlite3_reset(q);
+	root = audit_pubkey_load(root_pub_path, id, err, errlen);
+	if (root == NULL)
+		return RK_ERR_CONFIG;
+	rc = EVP_PKEY_get_raw_public_key(root, pub, &len) == 1 && len == 32
+	         ? RK_OK
+	         : RK_ERR_CRYPTO;
+	EVP_PKEY_free(root);
+	if (rc != RK_OK)
+		snprintf(err, errlen, "%s: cannot read the public key", root_pub_path);
+	return rc;
 }

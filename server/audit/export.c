@@ -13,23 +13,40 @@
  * counts the lines, which catches an export cut short by accident (not
  * by intent: it is not signed).
  *
- *   {"renkei_audit_export":1,"since_ms":..,"until_ms":..,"first_id":..,
- *    "last_id":..,"anchor_id":..,"anchor_hash":"<hex>"}
+ *   {"renkei_audit_export":2,"since_ms":..,"until_ms":..,"first_id":..,
+ *    "last_id":..,"anchor_id":..,"anchor_hash":"<hex>","rotations":N}
+ *   {"rotation":{"checkpoint_id":..,"record_id":..,"record_hash":"<hex>",
+ *    "signed_ms":..,"key_id":"<hex>","next_key":"<hex>","sig":"<hex>"}}
+ *   ... N rotation lines in all, then:
  *   {"id":1,"time":"...Z","ts_ms":..,"actor_user_id":..,...,
  *    "prev_hash":"<hex>","hash":"<hex>"}
  *   {"checkpoint":{"id":..,"record_id":..,"record_hash":"<hex>",
  *    "signed_ms":..,"time":"...Z","key_id":"<hex>","sig":"<hex>",
  *    "clock_sync":0|1|2}}
+ *   {"end":{"records":..,"checkpoints":..,"last_id":..}}
  *
  * ("clock_sync", the state of the clock that gave signed_ms, signed with
  * it, is absent on checkpoints signed before it was recorded.)
- *   {"end":{"records":..,"checkpoints":..,"last_id":..}}
  *
  * Absent text fields are null. "time" is derived from ts_ms and is not
  * part of what the chain hashes.
  *
+ * Signing keys. A verifier is given the root public key (the first one)
+ * and follows the rotations from it (audit/canon.h). So that it can
+ * reach the key that signs the range, the header is followed by one
+ * "rotation" line for every rotation checkpoint before the range's first
+ * record, oldest first: the key that signed it (key_id), the key it
+ * introduced (next_key, the raw 32-byte Ed25519 public key) and the
+ * signature of the rotation statement (sig). A rotation checkpoint
+ * inside the export is a checkpoint line with two more keys, "next_key"
+ * and "rotate_sig". Version 1 (no "rotations", no rotation lines) is
+ * what exports were before keys could rotate; the verifier reads both.
+ *
+ * docs/audit-export.md is this format's reference.
+ *
  * CSV holds exactly the records of the range, then an empty row and the
- * checkpoints covering them: UTF-8 with a byte order mark (without it,
+ * checkpoints covering them (their last columns clock_sync, and next_key,
+ * empty unless the checkpoint is a rotation): UTF-8 with a byte order mark (without it,
  * Japanese Excel reads the file as Shift_JIS), CRLF, RFC 4180 quoting.
  * A text cell that begins with = + - @ or a tab is prefixed with ' so
  * that Excel shows it instead of running it as a formula (a failed login
@@ -234,7 +251,7 @@ static const char csv_header[] =
 	"error_code,reason,prev_hash,hash,content_sha256\r\n";
 static const char csv_cp_header[] =
 	"\r\ncheckpoint_id,record_id,record_hash,time_jst,time_utc,signed_ms,"
-	"key_id,signature,clock_sync\r\n";
+	"key_id,signature,clock_sync,next_key\r\n";
 
 /* The current row of q_cps_range, as JSON (csv false) or a CSV row. */
 static void
@@ -256,6 +273,8 @@ cp_line(struct obuf *b, sqlite3_stmt *q, bool csv)
 		ob_put(b, ",", 1);
 		if (sqlite3_column_type(q, 6) != SQLITE_NULL)
 			ob_printf(b, "%d", sqlite3_column_int(q, 6));
+		ob_put(b, ",", 1);
+		ob_hex(b, sqlite3_column_blob(q, 7), (size_t)sqlite3_column_bytes(q, 7));
 		ob_put(b, "\r\n", 2);
 		return;
 	}
@@ -274,7 +293,34 @@ cp_line(struct obuf *b, sqlite3_stmt *q, bool csv)
 	/* Checkpoints signed since audit schema 3 say what the clock was. */
 	if (sqlite3_column_type(q, 6) != SQLITE_NULL)
 		ob_printf(b, ",\"clock_sync\":%d", sqlite3_column_int(q, 6));
+	/* A rotation checkpoint names the next key (docs/audit-export.md). */
+	if (sqlite3_column_type(q, 7) != SQLITE_NULL) {
+		ob_puts(b, ",\"next_key\":\"");
+		ob_hex(b, sqlite3_column_blob(q, 7), (size_t)sqlite3_column_bytes(q, 7));
+		ob_puts(b, "\",\"rotate_sig\":\"");
+		ob_hex(b, sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8));
+		ob_puts(b, "\"");
+	}
 	ob_puts(b, "}}\n");
+}
+
+/* The current row of q_rots_before as a rotation line. */
+static void
+rot_line(struct obuf *b, sqlite3_stmt *q)
+{
+	ob_printf(b, "{\"rotation\":{\"checkpoint_id\":%lld,\"record_id\":%lld,"
+	             "\"record_hash\":\"",
+	          (long long)sqlite3_column_int64(q, 0),
+	          (long long)sqlite3_column_int64(q, 1));
+	ob_hex(b, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2));
+	ob_printf(b, "\",\"signed_ms\":%lld,\"key_id\":\"",
+	          (long long)sqlite3_column_int64(q, 3));
+	ob_hex(b, sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4));
+	ob_puts(b, "\",\"next_key\":\"");
+	ob_hex(b, sqlite3_column_blob(q, 7), (size_t)sqlite3_column_bytes(q, 7));
+	ob_puts(b, "\",\"sig\":\"");
+	ob_hex(b, sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8));
+	ob_puts(b, "\"}}\n");
 }
 
 /* ----------------------------------------------------------------- export */
@@ -292,10 +338,15 @@ AUDIT_SQL(q_cover, Q_COVER);
 AUDIT_SQL(q_rows, Q_ROWS);
 #define Q_CPS_RANGE(S)                                                         \
 	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
-	"clock_sync FROM " S "checkpoints "                                    \
+	"clock_sync, next_key, rotate_sig FROM " S "checkpoints "              \
 	"WHERE record_id >= ?1 AND record_id <= ?2 "                           \
 	"ORDER BY record_id"
 AUDIT_SQL(q_cps_range, Q_CPS_RANGE);
+#define Q_ROTS_BEFORE(S)                                                       \
+	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
+	"clock_sync, next_key, rotate_sig FROM " S "checkpoints WHERE "        \
+	"next_key IS NOT NULL AND record_id < ?1 ORDER BY record_id"
+AUDIT_SQL(q_rots_before, Q_ROTS_BEFORE);
 
 struct export {
 	struct store_conn *sc;
@@ -307,6 +358,8 @@ struct export {
 	int64_t end;           /* the first signed record at or after last */
 	FILE *out;
 	struct obuf b;
+	struct obuf rots;      /* the rotation lines that follow the header */
+	int64_t nrots;
 	int64_t in_range, written, cps;
 };
 
@@ -323,6 +376,7 @@ static int
 find_range(struct export *x)
 {
 	sqlite3_stmt *q = store_stmt(x->sc, q_range[x->ix]);
+	int rc;
 
 	if (q == NULL || sqlite3_bind_int64(q, 1, x->since) != SQLITE_OK ||
 	    sqlite3_bind_int64(q, 2, x->until) != SQLITE_OK ||
@@ -334,6 +388,18 @@ find_range(struct export *x)
 	x->end = x->last;
 	if (x->first == 0)
 		return RK_OK;
+	/* The rotations before the range: how a verifier holding the root
+	 * key reaches the key that signed it. */
+	q = store_stmt(x->sc, q_rots_before[x->ix]);
+	if (q == NULL || sqlite3_bind_int64(q, 1, x->first) != SQLITE_OK)
+		return RK_ERR_STORE;
+	while ((rc = store_step(x->sc, q)) == SQLITE_ROW) {
+		rot_line(&x->rots, q);
+		x->nrots++;
+	}
+	sqlite3_reset(q);
+	if (rc < 0)
+		return RK_ERR_STORE;
 	q = store_stmt(x->sc, q_cover[x->ix]);
 	if (q == NULL || sqlite3_bind_int64(q, 1, x->last) != SQLITE_OK ||
 	    store_step(x->sc, q) != SQLITE_ROW)
@@ -349,14 +415,16 @@ json_header(struct export *x, const void *anchor)
 {
 	static const uint8_t zero[32];
 
-	ob_printf(&x->b, "{\"renkei_audit_export\":1,\"since_ms\":%lld,"
+	ob_printf(&x->b, "{\"renkei_audit_export\":2,\"since_ms\":%lld,"
 	                 "\"until_ms\":%lld,\"first_id\":%lld,\"last_id\":%lld,"
 	                 "\"anchor_id\":%lld,\"anchor_hash\":\"",
 	          (long long)x->req_since, (long long)x->req_until,
 	          (long long)x->first,
 	          (long long)x->end, (long long)(x->first ? x->first - 1 : 0));
 	ob_hex(&x->b, anchor ? anchor : zero, 32);
-	ob_puts(&x->b, "\"}\n");
+	ob_printf(&x->b, "\",\"rotations\":%lld}\n", (long long)x->nrots);
+	if (x->rots.n > 0)
+		ob_put(&x->b, x->rots.p, x->rots.n);
 }
 
 static int
@@ -466,5 +534,6 @@ audit_export(struct store_conn *sc, const char *schema, int64_t since_ms,
 	if (own_txn)
 		store_exec(sc, "COMMIT");
 	free(x.b.p);
+	free(x.rots.p);
 	return rc == RK_OK ? x.in_range : -1;
 }

@@ -16,6 +16,10 @@
  *  - after the scan, that no checkpoint names a record beyond the last
  *    one: that is how a truncated tail shows.
  *
+ * Checkpoints are checked against the chain of signing keys, from the
+ * trusted root public key through every rotation (audit/canon.h): each
+ * must be signed by the key valid at its place.
+ *
  * A chain rewritten by someone without the signing key can only be
  * located to within a checkpoint interval: the first record that may be
  * bad is then the one after the last checkpoint that still matches.
@@ -146,16 +150,17 @@ stop:
 
 #define Q_CPS(S)                                                               \
 	"SELECT id, record_id, record_hash, signed_ms, key_id, sig, "           \
-	"coalesce(clock_sync, -1) FROM " S "checkpoints ORDER BY id"
+	"coalesce(clock_sync, -1), next_key, rotate_sig FROM " S "checkpoints " \
+	"ORDER BY id"
 AUDIT_SQL(q_cps, Q_CPS);
 
-/* Read and check every checkpoint. Keeps in *out the good ones before the
- * first bad one; on a bad one sets res (first record it leaves unproven,
- * the checkpoint, why). */
+/* Read and check every checkpoint, following the chain of signing keys
+ * from the root (kc). Keeps in *out the good ones before the first bad
+ * one; on a bad one sets res (first record it leaves unproven, the
+ * checkpoint, why). */
 static int
-load_cps(struct store_conn *sc, int ix, EVP_PKEY *pkey,
-         const uint8_t key_id[32], struct audit_cp **out, size_t *n,
-         struct audit_verify_result *res)
+load_cps(struct store_conn *sc, int ix, struct audit_keychain *kc,
+         struct audit_cp **out, size_t *n, struct audit_verify_result *res)
 {
 	sqlite3_stmt *q = store_stmt(sc, q_cps[ix]);
 	struct audit_cp *cps = NULL;
@@ -175,23 +180,29 @@ load_cps(struct store_conn *sc, int ix, EVP_PKEY *pkey,
 		cp.id = sqlite3_column_int64(q, 0);
 		cp.record_id = sqlite3_column_int64(q, 1);
 		cp.signed_ms = sqlite3_column_int64(q, 3);
+		bool rot = sqlite3_column_type(q, 7) != SQLITE_NULL;
 		if (sqlite3_column_bytes(q, 2) != 32 ||
 		    sqlite3_column_bytes(q, 4) != 32 ||
-		    sqlite3_column_int(q, 6) < -1 || sqlite3_column_int(q, 6) > 2) {
+		    sqlite3_column_int(q, 6) < -1 || sqlite3_column_int(q, 6) > 2 ||
+		    (rot && sqlite3_column_bytes(q, 7) != 32)) {
 			bad = "is malformed";
+		} else if (cp.record_id <= prev_rec) {
+			bad = "is out of order";
 		} else {
 			clock = sqlite3_column_int(q, 6);
 			memcpy(cp.hash, sqlite3_column_blob(q, 2), 32);
 			msglen = audit_cp_message_for(msg, cp.record_id, cp.hash,
 			                              cp.signed_ms, clock);
-			if (memcmp(sqlite3_column_blob(q, 4), key_id, 32) != 0)
-				bad = "was signed by another key";
-			else if (cp.record_id <= prev_rec)
-				bad = "is out of order";
-			else if (!audit_sig_ok(pkey, msg, msglen,
-			                       sqlite3_column_blob(q, 5),
-			                       (size_t)sqlite3_column_bytes(q, 5)))
-				bad = "has a signature that does not verify";
+			bad = audit_keychain_check(
+			    kc, sqlite3_column_blob(q, 4), msg, msglen,
+			    sqlite3_column_blob(q, 5),
+			    (size_t)sqlite3_column_bytes(q, 5));
+			if (bad == NULL && rot)
+				bad = audit_keychain_rotate(
+				    kc, cp.record_id, cp.hash, cp.signed_ms,
+				    sqlite3_column_blob(q, 7),
+				    sqlite3_column_blob(q, 8),
+				    (size_t)sqlite3_column_bytes(q, 8));
 		}
 		if (bad != NULL) {
 			res->bad_checkpoint_id = cp.id;
@@ -231,6 +242,7 @@ audit_verify_db(struct store_conn *sc, const char *schema,
 	bool own_txn = false;
 	uint8_t key_id[32];
 	EVP_PKEY *pkey;
+	struct audit_keychain kc;
 	struct audit_cp *cps = NULL;
 	size_t ncp = 0;
 	struct audit_hasher h;
@@ -242,8 +254,9 @@ audit_verify_db(struct store_conn *sc, const char *schema,
 	pkey = audit_pubkey_load(pubkey_path, key_id, out->why, sizeof(out->why));
 	if (pkey == NULL)
 		return RK_ERR_CONFIG;
+	audit_keychain_init(&kc, pkey, key_id);
 	if (audit_hasher_init(&h) != RK_OK) {
-		EVP_PKEY_free(pkey);
+		audit_keychain_fini(&kc);
 		return RK_ERR_CRYPTO;
 	}
 	/* Checkpoints and records from one snapshot, unless the caller
@@ -256,7 +269,7 @@ audit_verify_db(struct store_conn *sc, const char *schema,
 		own_txn = true;
 	}
 
-	rc = load_cps(sc, ix, pkey, key_id, &cps, &ncp, out);
+	rc = load_cps(sc, ix, &kc, &cps, &ncp, out);
 	if (rc != RK_OK)
 		goto done;
 
@@ -310,6 +323,6 @@ done:
 		store_exec(sc, "COMMIT");
 	free(cps);
 	audit_hasher_fini(&h);
-	EVP_PKEY_free(pkey);
+	audit_keychain_fini(&kc);
 	return rc;
 }

@@ -11,6 +11,13 @@
  * them), and no line may carry keys beyond the format's, so that nothing
  * unverified rides along in a verified export.
  *
+ * Checkpoints must be signed by the key valid at their place: the
+ * trusted public key given, or the key the rotations since named (the
+ * rotation lines after the header bring the verifier from the given key
+ * to the one that signs the range; a rotation checkpoint inside the
+ * range carries its next key). A checkpoint signed by any other key
+ * fails, even a key that was valid earlier.
+ *
  * What it proves: every record up to the last checkpoint in the file is
  * exactly as the server wrote it, in order, with none missing from the
  * anchor on. Records after the last checkpoint prove nothing (anyone can
@@ -36,8 +43,11 @@
 #include "util/text.h"
 
 struct xv {
-	EVP_PKEY *pkey;
-	uint8_t key_id[32];
+	struct audit_keychain kc; /* from the trusted key, through rotations */
+	int64_t rots_due;         /* rotation lines the header announced */
+	int64_t rots_seen;
+	int64_t rot_rec;          /* record of the last rotation line */
+	int64_t anchor_id;
 	struct audit_hasher h;
 	uint8_t prev[32];  /* hash of the last good record (or the anchor) */
 	int64_t last_id;   /* the last good record (or the anchor's id) */
@@ -120,18 +130,58 @@ header(struct xv *v, json_t *o)
 	int64_t version, anchor_id, x;
 	static const uint8_t zero[32];
 
-	if (!get_int(o, "renkei_audit_export", &version) || version != 1 ||
+	/* version 1: before keys could rotate; 2 adds "rotations" */
+	if (!get_int(o, "renkei_audit_export", &version) ||
+	    (version != 1 && version != 2) ||
 	    !get_int(o, "anchor_id", &anchor_id) || anchor_id < 0 ||
 	    !get_hex(o, "anchor_hash", v->prev, 32) ||
 	    !get_int(o, "since_ms", &x) || !get_int(o, "until_ms", &x) ||
 	    !get_int(o, "first_id", &x) || !get_int(o, "last_id", &x) ||
-	    json_object_size(o) != 7 ||
+	    (version == 2 && (!get_int(o, "rotations", &v->rots_due) ||
+	                      v->rots_due < 0)) ||
+	    json_object_size(o) != (version == 1 ? 7u : 8u) ||
 	    (anchor_id == 0 && memcmp(v->prev, zero, 32) != 0)) {
 		bad(v, 1, "not the header of a renkei audit export (JSON Lines)");
 		return -1;
 	}
 	v->last_id = anchor_id;
 	v->signed_id = anchor_id;
+	v->anchor_id = anchor_id;
+	return 0;
+}
+
+/* A rotation before the range: the key valid now introduces the next. */
+static int
+rotation(struct xv *v, json_t *o)
+{
+	int64_t id = 0, rec, signed_ms;
+	uint8_t hash[32], key_id[32], next[32], sig[64];
+	const char *why;
+
+	if (!json_is_object(o) || !get_int(o, "checkpoint_id", &id) ||
+	    !get_int(o, "record_id", &rec) ||
+	    !get_int(o, "signed_ms", &signed_ms) ||
+	    !get_hex(o, "record_hash", hash, 32) ||
+	    !get_hex(o, "key_id", key_id, 32) ||
+	    !get_hex(o, "next_key", next, 32) || !get_hex(o, "sig", sig, 64) ||
+	    json_object_size(o) != 7)
+		why = "is malformed";
+	else if (rec <= v->rot_rec || rec > v->anchor_id)
+		why = "is out of place (rotation lines precede the range, oldest "
+		      "first)";
+	else if ((why = audit_keychain_key_fault(&v->kc, key_id)) == NULL)
+		why = audit_keychain_rotate(&v->kc, rec, hash, signed_ms, next, sig,
+		                            sizeof(sig));
+	if (why != NULL) {
+		v->res->bad_checkpoint_id = id;
+		bad(v, v->anchor_id + 1,
+		    "the rotation at checkpoint %lld %s; no record of the export "
+		    "is proven",
+		    (long long)id, why);
+		return -1;
+	}
+	v->rot_rec = rec;
+	v->rots_seen++;
 	return 0;
 }
 
@@ -210,9 +260,11 @@ checkpoint(struct xv *v, json_t *o)
 {
 	int64_t id, rec, signed_ms, clock = -1;
 	uint8_t hash[32], key_id[32], sig[64], msg[AUDIT_CP_MSG_MAX];
+	uint8_t next[32], rsig[64];
 	size_t msglen;
 	const char *why = NULL;
 	bool has_clock = json_is_object(o) && json_object_get(o, "clock_sync") != NULL;
+	bool rot = json_is_object(o) && json_object_get(o, "next_key") != NULL;
 
 	if (!json_is_object(o) || !get_int(o, "id", &id) ||
 	    !get_int(o, "record_id", &rec) ||
@@ -221,7 +273,10 @@ checkpoint(struct xv *v, json_t *o)
 	    !get_hex(o, "key_id", key_id, 32) || !get_hex(o, "sig", sig, 64) ||
 	    (has_clock && (!get_int(o, "clock_sync", &clock) || clock < 0 ||
 	                   clock > 2)) ||
-	    json_object_size(o) != (has_clock ? 8u : 7u) || !time_ok(o, signed_ms)) {
+	    (rot && (!get_hex(o, "next_key", next, 32) ||
+	             !get_hex(o, "rotate_sig", rsig, 64))) ||
+	    json_object_size(o) != 7u + (has_clock ? 1u : 0u) + (rot ? 2u : 0u) ||
+	    !time_ok(o, signed_ms)) {
 		id = 0;
 		why = "is malformed";
 	} else if (rec > v->last_id) {
@@ -229,16 +284,17 @@ checkpoint(struct xv *v, json_t *o)
 		    "record %lld is missing (checkpoint %lld signs record %lld)",
 		    (long long)v->last_id + 1, (long long)id, (long long)rec);
 		return -1;
-	} else if (memcmp(key_id, v->key_id, 32) != 0) {
-		why = "was signed by another key";
 	} else if (rec != v->last_id || rec <= v->signed_id) {
 		why = "does not follow the record it signs";
 	} else if (memcmp(hash, v->prev, 32) != 0) {
 		why = "signs another hash than the records give";
 	} else {
 		msglen = audit_cp_message_for(msg, rec, hash, signed_ms, (int)clock);
-		if (!audit_sig_ok(v->pkey, msg, msglen, sig, sizeof(sig)))
-			why = "has a signature that does not verify";
+		why = audit_keychain_check(&v->kc, key_id, msg, msglen, sig,
+		                           sizeof(sig));
+		if (why == NULL && rot)
+			why = audit_keychain_rotate(&v->kc, rec, hash, signed_ms,
+			                            next, rsig, sizeof(rsig));
 	}
 	if (why != NULL) {
 		v->res->bad_checkpoint_id = id;
@@ -287,7 +343,7 @@ int
 audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
                            struct audit_verify_result *out)
 {
-	struct xv v = {.res = out, .pkey = pkey};
+	struct xv v = {.res = out};
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -295,9 +351,14 @@ audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
 	int rc = RK_OK;
 
 	memset(out, 0, sizeof(*out));
-	memcpy(v.key_id, key_id, sizeof(v.key_id));
-	if (audit_hasher_init(&v.h) != RK_OK)
+	/* The keychain holds a reference of its own to the trusted key. */
+	if (EVP_PKEY_up_ref(pkey) != 1)
 		return RK_ERR_CRYPTO;
+	audit_keychain_init(&v.kc, pkey, key_id);
+	if (audit_hasher_init(&v.h) != RK_OK) {
+		audit_keychain_fini(&v.kc);
+		return RK_ERR_CRYPTO;
+	}
 
 	while (out->first_bad_id == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		json_error_t jerr;
@@ -317,6 +378,18 @@ audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
 		/* each step records its own fault in *out; the loop stops */
 		if (v.line == 1) {
 			header(&v, o);
+		} else if (v.rots_seen < v.rots_due) {
+			sub = json_object_get(o, "rotation");
+			if (sub == NULL || json_object_size(o) != 1)
+				bad(&v, v.anchor_id + 1,
+				    "the header announces %lld rotation lines; "
+				    "found %lld",
+				    (long long)v.rots_due, (long long)v.rots_seen);
+			else
+				rotation(&v, sub);
+		} else if (json_object_get(o, "rotation") != NULL) {
+			bad(&v, v.anchor_id + 1,
+			    "more rotation lines than the header announces");
 		} else if ((sub = json_object_get(o, "checkpoint")) != NULL) {
 			checkpoint(&v, json_object_size(o) == 1 ? sub : NULL);
 		} else if ((sub = json_object_get(o, "end")) != NULL) {
@@ -338,6 +411,7 @@ audit_verify_export_stream(FILE *f, EVP_PKEY *pkey, const uint8_t key_id[32],
 	out->ok = rc == RK_OK && out->first_bad_id == 0;
 	free(line);
 	audit_hasher_fini(&v.h);
+	audit_keychain_fini(&v.kc);
 	return rc;
 }
 

@@ -37,7 +37,8 @@ struct audit_verify_result {
 };
 
 /* Check an export file (JSON Lines, as written by audit_export) offline
- * with only the public key (PEM file): always strict (a record after the
+ * with only the root public key (PEM file), following the signing keys'
+ * rotations the export carries (docs/audit-export.md): always strict (a record after the
  * export's last checkpoint fails, since anyone could have written it).
  * Returns RK_OK when the check ran (verdict in *out), else RK_ERR_CONFIG,
  * RK_ERR_IO or RK_ERR_CRYPTO with a reason in out->why. */
@@ -45,7 +46,7 @@ int audit_verify_export(const char *export_path, const char *pubkey_path,
                         struct audit_verify_result *out);
 
 /* The same check of an export already open as f (read to its end; not
- * closed), with the public key and its id already loaded
+ * closed), with the root public key and its id already loaded
  * (audit_pubkey_load in canon.h; borrowed). Returns RK_OK when the check
  * ran, RK_ERR_IO (reading f failed) or RK_ERR_CRYPTO, with a reason in
  * out->why. What the fuzz target calls, on an export in memory. */

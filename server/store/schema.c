@@ -354,6 +354,14 @@ static const struct schema_migration audit_migrations[] = {
 	 * their version 1 signature.
 	 */
 	{4, "ALTER TABLE audit.checkpoints ADD COLUMN clock_sync INTEGER;", 0},
+	/*
+	 * Signing-key rotation (audit/canon.h, "the chain of signing keys"):
+	 * a rotation checkpoint names the next public key (32 raw bytes) and
+	 * carries the old key's signature of the rotation statement. NULL
+	 * on every other checkpoint.
+	 */
+	{5, "ALTER TABLE audit.checkpoints ADD COLUMN next_key BLOB;"
+	    "ALTER TABLE audit.checkpoints ADD COLUMN rotate_sig BLOB;", 0},
 };
 
 const struct schema_migration *

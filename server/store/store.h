@@ -83,6 +83,8 @@ struct store_op {
 	bool undone;
 };
 
+/* A database key: 32 raw bytes (unwrapped from the key folder by the
+ * caller, keys/keys.h); wiped by whoever holds a copy. */
 struct store_key {
 	uint8_t bytes[32];
 };
@@ -133,14 +135,33 @@ struct store_journal {
 	void (*settled)(bool committed, void *arg);
 };
 
-/* Read a key: from the environment variable `env` if set (64 hex digits),
- * else from `path`, which must be a regular file of mode 0600 or stricter
- * holding 64 hex digits. Returns 0, or -1 with a reason in err. */
-int store_key_load(struct store_key *key, const char *env, const char *path,
-                   char *err, size_t errlen);
+/* ---- one database file on its own (rekey.c), for the offline rekey */
 
-/* Write a fresh random key to `path` (created mode 0600, must not exist). */
-int store_key_create(const char *path, char *err, size_t errlen);
+/* Does `key` open the file at path? 1 yes, 0 no (another key), -1 it
+ * cannot be read (reason in err). A hot journal left by a crash is
+ * played back first, whatever the key. */
+int store_file_opens(const char *path, const struct store_key *key,
+                     char *err, size_t errlen);
+/* Replace the file's key (PRAGMA rekey), crash-safe: afterwards the file
+ * opens with `next`; if the process dies meanwhile, it opens with
+ * exactly one of the two (rekey.c says why). Needs the file to itself
+ * (server stopped). 0 done; 1 done, but the file is left in rollback
+ * mode (the next open sets WAL); -1 not done (the old key still opens
+ * it, unless the reason in err says otherwise). */
+int store_file_rekey(const char *path, const struct store_key *old,
+                     const struct store_key *next, char *err, size_t errlen);
+/* PRAGMA integrity_check with `key`: 0 "ok", -1 with what it said. */
+int store_file_integrity(const char *path, const struct store_key *key,
+                         char *err, size_t errlen);
+
+/* ---- the data folder's lock (lock.c): held by the server while it runs
+ * and by offline commands that need it stopped (`what` names the command
+ * for the refusal). Returns the descriptor that holds it, or -1 with a
+ * reason naming the holder's pid. Released by store_unlock_data or by
+ * the process's death. */
+int store_lock_data(const char *data_dir, const char *what, char *err,
+                    size_t errlen);
+void store_unlock_data(int fd);
 
 /* Open both databases, migrate them, start the threads. The key bytes in
  * cfg are copied; the caller should wipe its own. Returns RK_OK or an

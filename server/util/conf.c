@@ -30,18 +30,34 @@ struct conf_entry {
 
 static const struct conf_entry conf_table[] = {
 	STR_ENTRY(data_dir, "renkei-data",
-	          "folder holding the databases, keys and certificates"),
+	          "folder holding the databases (never a key: see keys_dir)"),
 	STR_ENTRY(listen, "127.0.0.1",
 	          "address to listen on (\"*\" for every interface)"),
 	INT_ENTRY(port, "8443", 1, 65535, "TCP port for wss:// and https://"),
-	STR_ENTRY(tls_cert, "", "server certificate (PEM); default DATA/certs/server.pem"),
-	STR_ENTRY(tls_key, "", "server private key (PEM); default DATA/certs/server.key"),
-	STR_ENTRY(care_key_file, "",
-	          "care database key file (64 hex digits, mode 0600); default "
-	          "DATA/keys/care.key; env RENKEI_CARE_KEY wins"),
-	STR_ENTRY(audit_key_file, "",
-	          "audit database key file; default DATA/keys/audit.key; env "
-	          "RENKEI_AUDIT_KEY wins"),
+	STR_ENTRY(tls_cert, "", "server certificate (PEM); default KEYS/certs/server.pem"),
+	STR_ENTRY(tls_key, "",
+	          "server private key (PEM); default KEYS/certs/server.key (never "
+	          "inside the data folder)"),
+	STR_ENTRY(keys_dir, "",
+	          "key folder (wrapped database keys, audit signing key), kept "
+	          "apart from the data folder; default: beside the data folder, "
+	          "named after it with -data replaced by (or else followed by) "
+	          "-keys: renkei-data -> renkei-keys; a system install uses "
+	          "/etc/renkei/keys"),
+	STR_ENTRY(kek_source, "auto",
+	          "where the key-encryption key comes from: credential (systemd "
+	          "$CREDENTIALS_DIRECTORY/renkei-kek), passphrase (asked at "
+	          "start, or --kek-passphrase-fd), env (RENKEI_KEK, development "
+	          "only), or auto (the first of these that is there)"),
+	INT_ENTRY(kek_passphrase_fd, "-1", -1, 65535,
+	          "read the key-encryption passphrase from this file descriptor "
+	          "(one line) instead of the terminal; -1 = none"),
+	INT_ENTRY(kek_argon2_t, "3", 1, 100,
+	          "argon2id passes that stretch a new key-encryption passphrase "
+	          "(init; kept in KEYS/kek.params)"),
+	INT_ENTRY(kek_argon2_m_kib, "65536", 8, 4 << 20,
+	          "argon2id memory (KiB) for a new key-encryption passphrase "
+	          "(init)"),
 	INT_ENTRY(max_message_bytes, "1048576", 4096, 64 << 20,
 	          "largest WebSocket message accepted; larger closes with 1009"),
 	INT_ENTRY(out_queue_frames, "512", 8, 1 << 20,
@@ -118,9 +134,6 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(handoff_readonly_s, "604800", 1, 366 * 86400,
 	          "after a hand-off is accepted, hospital members may read (not "
 	          "post) for this long"),
-	STR_ENTRY(audit_signing_key, "",
-	          "Ed25519 key that signs audit checkpoints (PEM, mode 0600); "
-	          "default DATA/keys/audit-signing.pem, public key beside it as .pub"),
 	INT_ENTRY(audit_checkpoint_records, "1000", 1, 10000000,
 	          "sign an audit checkpoint after this many records"),
 	INT_ENTRY(audit_checkpoint_s, "60", 1, 86400,
@@ -212,6 +225,14 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 		    strcmp(value, "loopback") != 0 && strcmp(value, "any") != 0 &&
 		    strcmp(value, "off") != 0) {
 			snprintf(err, errlen, "%s: expected loopback, any or off", e->name);
+			return -1;
+		}
+		if (strcmp(e->name, "kek_source") == 0 &&
+		    strcmp(value, "auto") != 0 && strcmp(value, "credential") != 0 &&
+		    strcmp(value, "passphrase") != 0 && strcmp(value, "env") != 0) {
+			snprintf(err, errlen,
+			         "%s: expected auto, credential, passphrase or env",
+			         e->name);
 			return -1;
 		}
 		if (strcmp(e->name, "checkpoint_sink") == 0 && value[0] != '\0' &&
@@ -361,15 +382,35 @@ default_path(char **field, const char *dir, const char *rel)
 	snprintf(*field, n, "%s/%s", dir, rel);
 }
 
+/* Beside the data folder: DIR/NAME-data -> DIR/NAME-keys, DIR/NAME ->
+ * DIR/NAME-keys (trailing slashes ignored). */
+static void
+default_keys_dir(struct conf *c)
+{
+	const char *d = c->data_dir;
+	size_t n = strlen(d), cap;
+
+	if (c->keys_dir != NULL && c->keys_dir[0] != '\0')
+		return;
+	while (n > 1 && d[n - 1] == '/')
+		n--;
+	if (n > 5 && memcmp(d + n - 5, "-data", 5) == 0 && d[n - 6] != '/')
+		n -= 5;
+	cap = n + sizeof("-keys");
+	free(c->keys_dir);
+	c->keys_dir = rk_malloc(cap);
+	snprintf(c->keys_dir, cap, "%.*s-keys", (int)n, d);
+}
+
 void
 conf_resolve_paths(struct conf *c)
 {
-	default_path(&c->tls_cert, c->data_dir, "certs/server.pem");
-	default_path(&c->tls_key, c->data_dir, "certs/server.key");
-	default_path(&c->care_key_file, c->data_dir, "keys/care.key");
-	default_path(&c->audit_key_file, c->data_dir, "keys/audit.key");
-	default_path(&c->audit_signing_key, c->data_dir, "keys/audit-signing.pem");
-	default_path(&c->backup_key_file, c->data_dir, "keys/backup.key");
+	/* The TLS private key is a key too: beside the others, never in the
+	 * data folder, whose copy must reveal nothing. */
+	default_keys_dir(c);
+	default_path(&c->tls_cert, c->keys_dir, "certs/server.pem");
+	default_path(&c->tls_key, c->keys_dir, "certs/server.key");
+	default_path(&c->backup_key_file, c->keys_dir, "backup.key");
 }
 
 void

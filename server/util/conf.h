@@ -19,8 +19,11 @@ struct conf {
 	int port;
 	char *tls_cert;
 	char *tls_key;
-	char *care_key_file;
-	char *audit_key_file;
+	char *keys_dir;
+	char *kek_source;
+	int kek_passphrase_fd;
+	int kek_argon2_t;
+	int kek_argon2_m_kib;
 	int max_message_bytes;
 	int out_queue_frames;
 	int out_queue_bytes;
@@ -53,7 +56,6 @@ struct conf {
 	int store_cache_mb;
 	int shutdown_grace_s;
 	int handoff_readonly_s;
-	char *audit_signing_key;
 	int audit_checkpoint_records;
 	int audit_checkpoint_s;
 	char *checkpoint_sink;
@@ -96,8 +98,9 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
 int conf_load_stream(struct conf *c, FILE *f, const char *name, char *err,
                      size_t errlen);
 
-/* Fill settings that default to a place under data_dir (certificate, key
- * files). Call once after all sources are applied. */
+/* Fill settings that default to a place derived from data_dir: keys_dir
+ * beside it, the TLS certificate and key under keys_dir. Call once after
+ * all sources are applied. */
 void conf_resolve_paths(struct conf *c);
 
 /* Print every setting with its default, range and help. */

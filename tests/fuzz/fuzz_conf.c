@@ -51,8 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(c.argon2_m_kib >= 8 && c.argon2_t >= 1);
 		conf_resolve_paths(&c);
 		CHECK(c.tls_cert[0] != '\0' && c.tls_key[0] != '\0');
-		CHECK(c.care_key_file[0] != '\0' && c.audit_key_file[0] != '\0');
-		CHECK(c.audit_signing_key[0] != '\0');
+		CHECK(c.keys_dir[0] != '\0' && c.backup_key_file[0] != '\0');
 	}
 	conf_fini(&c);
 	return 0;

@@ -117,6 +117,7 @@ struct peer {
 
 static struct {
 	struct conf conf;
+	struct admin adm; /* the keys, as main() holds them */
 	struct audit_journal journal;
 	struct store *store;
 	struct api *api;
@@ -354,7 +355,7 @@ server_open(void)
 	struct store_config cfg;
 	char err[512];
 
-	if (admin_store_config(&h.conf, &cfg, err, sizeof(err)) != 0)
+	if (admin_store_config(&h.adm, &cfg, err, sizeof(err)) != 0)
 		dprintf(fuzz_report_fd, "fuzz_envelope: %s\n", err);
 	CHECK(cfg.care_path != NULL);
 	cfg.wake = on_wake;
@@ -409,9 +410,9 @@ server_first_start(void)
 	char err[512], ward[4200];
 
 	snprintf(ward, sizeof(ward), "%s/data/demo-ward.json", RENKEI_SOURCE_DIR);
-	CHECK(admin_init(&h.conf) == 0);
-	CHECK(admin_import(&h.conf, ward) == 0);
-	h.journal.signer = audit_signer_load(h.conf.audit_signing_key, err, sizeof(err));
+	CHECK(admin_init(&h.adm) == 0);
+	CHECK(admin_import(&h.adm, ward) == 0);
+	h.journal.signer = admin_signer(&h.adm, err, sizeof(err));
 	CHECK(h.journal.signer != NULL);
 	h.journal.every_records = h.conf.audit_checkpoint_records;
 	h.journal.every_ms = (int64_t)h.conf.audit_checkpoint_s * 1000;
@@ -440,6 +441,7 @@ at_exit(void)
 		server_close();
 	audit_signer_free(h.journal.signer);
 	h.journal.signer = NULL;
+	admin_end(&h.adm);
 	conf_fini(&h.conf);
 }
 
@@ -454,6 +456,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_threshold = LOG_WARN;
 	unsetenv("RENKEI_CARE_KEY");
 	unsetenv("RENKEI_AUDIT_KEY");
+	/* A development KEK for the run's own key folder (DATA-keys). */
+	setenv("RENKEI_KEK",
+	       "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f", 1);
 	conf_init(&h.conf);
 	snprintf(h.template_dir, sizeof(h.template_dir), "%s/template",
 	         fuzz_scratch("envelope"));
@@ -483,6 +488,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	set("audit_checkpoint_records", "500");
 	set("log_level", "warn");
 	conf_resolve_paths(&h.conf);
+	admin_begin(&h.adm, &h.conf);
 	server_first_start();
 	atexit(at_exit);
 	return 0;

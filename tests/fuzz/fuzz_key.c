@@ -1,107 +1,101 @@
 /*
- * Fuzz target: the database key loader (server/store/key.c): 64 hex
- * digits from RENKEI_CARE_KEY, or from a key file that only the server's
- * user may read.
+ * Fuzz target: the wrapped key file (server/keys/wrap.c): one line
+ * "renkei-key 1 NAME aes-256-gcm IV CIPHERTEXT TAG", unwrapped under the
+ * key-encryption key, and the checks a key file passes before it is read.
  *
- * Input: byte 0 says where the key comes from (bit 0: the environment,
- * else a file), and for a file its mode (bit 1: readable by the group,
- * which must be refused); the rest is the text.
+ * Input: byte 0 says which key it is (bit 0: "care", else "audit") and
+ * how the file is kept (bit 1: readable by the group, which must be
+ * refused); the rest is the file's text.
  *
- * Invariants: a key is taken exactly when the text (up to its first NUL
- * for the environment; its first 129 bytes for a file, which is all the
- * loader reads) is 64 hex digits followed by nothing but newlines,
- * carriage returns and spaces, and the file, if any, is private; the key
- * is those digits; a refusal says why.
+ * Invariants: unwrapping answers 0 (a key), -1 (not a wrapped key of
+ * this name) or -2 (the tag does not verify: a wrong KEK, or altered);
+ * a key comes only from a line of exactly the format (the words, then
+ * nothing but line ends; one space between words); no text unwraps under
+ * both names; a shared file is refused before it is read,
+ * with a reason; a private one gives what the text does.
  */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "fuzz.h"
 #include "fuzz_store.h"
-#include "store/store.h"
+#include "keys/keys.h"
 
 static char path[200];
+/* The KEK every seed of tests/fuzz/corpus/key/ is wrapped under. */
+static struct keys_kek kek = {
+	.bytes = {0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87, 0x96, 0xa5,
+	          0xb4, 0xc3, 0xd2, 0xe1, 0xf0, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a,
+	          0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0},
+	.source = "the fuzz KEK",
+};
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
 	fuzz_keep_stderr();
-	unsetenv("RENKEI_CARE_KEY");
 	snprintf(path, sizeof(path), "%s/care.key", fuzz_scratch("key"));
 	return 0;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The key the text holds, as the loader is documented to read it. */
-static bool
-expected(const char *t, size_t n, uint8_t out[32])
-{
-	while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' '))
-		n--;
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(t[2 * i]), lo = hexval(t[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct store_key key;
-	uint8_t want[32];
-	char err[512] = "";
-	bool from_env, shared, ok;
-	int rc;
+	const char *name, *other;
+	uint8_t key[KEYS_LEN], again[KEYS_LEN];
+	char err[1024] = "";
+	bool shared;
+	int rc, fd;
 
 	if (size == 0)
 		return 0;
-	from_env = data[0] & 1;
+	name = data[0] & 1 ? "care" : "audit";
+	other = data[0] & 1 ? "audit" : "care";
 	shared = (data[0] & 2) != 0;
 	data++, size--;
-	memset(&key, 0, sizeof(key));
-	unlink(path);
-	if (from_env) {
-		char *text = fuzz_cstr(data, size);
-		setenv("RENKEI_CARE_KEY", text, 1);
-		ok = text[0] != '\0' && expected(text, strlen(text), want);
-		rc = store_key_load(&key, "RENKEI_CARE_KEY", path, err, sizeof(err));
-		unsetenv("RENKEI_CARE_KEY");
-		/* an empty variable is not set: the file (absent) is read */
-		free(text);
-	} else {
-		int fd;
 
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, shared ? 0640 : 0600);
-		CHECK(fd >= 0);
-		CHECK(fchmod(fd, shared ? 0640 : 0600) == 0); /* whatever the umask */
-		CHECK(write(fd, data, size) == (ssize_t)size);
-		CHECK(close(fd) == 0);
-		ok = !shared && expected((const char *)data, size < 129 ? size : 129, want);
-		rc = store_key_load(&key, "RENKEI_CARE_KEY", path, err, sizeof(err));
+	/* In memory. */
+	rc = keys_unwrap((const char *)data, size, name, &kek, key);
+	CHECK(rc == 0 || rc == -1 || rc == -2);
+	/* the name is part of the line and of what is authenticated: one
+	 * text never unwraps as both */
+	CHECK(!(rc == 0 &&
+	        keys_unwrap((const char *)data, size, other, &kek, again) == 0));
+	if (rc == 0) {
+		/* Only the format: the words, then at most line ends. */
+		char prefix[64];
+		int n = snprintf(prefix, sizeof(prefix), "renkei-key 1 %s aes-256-gcm ",
+		                 name);
+		size_t words = (size_t)n + 24 + 1 + 64 + 1 + 32;
+		CHECK(size >= words && memcmp(data, prefix, (size_t)n) == 0);
+		for (size_t i = words; i < size; i++)
+			CHECK(data[i] == '\n' || data[i] == '\r');
 	}
-	CHECK(rc == 0 || rc == -1);
-	CHECK((rc == 0) == ok);
-	if (rc == 0)
-		CHECK(memcmp(key.bytes, want, 32) == 0);
-	else
-		CHECK(err[0] != '\0');
+
+	/* As a file, kept as byte 0 says. */
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0);
+	CHECK(fchmod(fd, shared ? 0640 : 0600) == 0); /* whatever the umask */
+	CHECK(write(fd, data, size) == (ssize_t)size);
+	CHECK(close(fd) == 0);
+	int frc = keys_unwrap_file(path, name, NULL, &kek, again, err, sizeof(err));
+	CHECK(frc == 0 || frc == -1);
+	if (shared) {
+		CHECK(frc == -1 && strstr(err, "group or others") != NULL);
+	} else if (size < KEYS_LINE_MAX) {
+		/* what the file holds is what the text gave */
+		CHECK((frc == 0) == (rc == 0));
+		if (frc == 0)
+			CHECK(memcmp(key, again, KEYS_LEN) == 0);
+		else
+			CHECK(err[0] != '\0');
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(again, sizeof(again));
 	return 0;
 }

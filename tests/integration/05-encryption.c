@@ -54,13 +54,17 @@ teardown(void **state)
 	return rc;
 }
 
-/* No file under the data folder holds `what` in clear. */
+/* No file under the data folder, nor under the key folder, holds `what`
+ * in clear. */
 static void
 assert_nowhere(const struct h_server *s, const char *what, const char *label)
 {
 	char found[512] = "";
 	int hits = h_dir_grep(s->dir, what, strlen(what), found, sizeof(found));
 
+	assert_true(hits >= 0);
+	if (hits == 0)
+		hits = h_dir_grep(s->keys, what, strlen(what), found, sizeof(found));
 	assert_true(hits >= 0);
 	if (hits > 0)
 		fail_msg("%s found in clear in %d file(s), first %s", label,
@@ -159,26 +163,20 @@ static void
 test_key_decrypts_control(void **state)
 {
 	struct state *st = *state;
-	char path[512], cmd[1024], *key, *out = NULL;
-	size_t klen;
+	char cmd[1024], key[65], *out = NULL;
 	int rc;
 
 	if (h_sh("command -v sqlcipher", NULL) != 0) {
 		fail_msg("no sqlcipher binary (scripts/install-deps.sh installs it)");
 	}
-	snprintf(path, sizeof(path), "%s/keys/care.key", st->s->dir);
-	/* Open it as store/store.c does: raw key, 4096-byte pages. */
-	key = h_read_file(path, &klen);
-	assert_non_null(key);
-	while (klen > 0 && (key[klen - 1] == '\n' || key[klen - 1] == '\r'))
-		key[--klen] = '\0';
-	assert_int_equal(klen, 64);
+	/* The care key, unwrapped with the KEK; opened as store/store.c
+	 * does: raw key, 4096-byte pages. */
+	assert_int_equal(h_key_hex(st->s, "care.key", key), 0);
 	snprintf(cmd, sizeof(cmd),
 	         "printf '%%s\\n' \"PRAGMA key = \\\"x'%s'\\\";\" "
 	         "'PRAGMA cipher_page_size = 4096;' "
 	         "'select device from sessions;' | sqlcipher %s/care.db",
 	         key, st->s->dir);
-	free(key);
 	rc = h_sh(cmd, &out);
 	assert_non_null(out);
 	if (rc != 0 || strstr(out, st->canary) == NULL)
@@ -194,8 +192,6 @@ test_files_are_private_and_still_open(void **state)
 	struct state *st = *state;
 	struct rkc *c;
 
-	assert_private(st->s, "keys/care.key");
-	assert_private(st->s, "keys/audit.key");
 	assert_private(st->s, "care.db");
 	assert_private(st->s, "audit.db");
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -30,6 +31,7 @@
 #include "audit/canon.h"
 #include "audit/internal.h"
 #include "util/err.h"
+#include "util/text.h"
 
 #define POSTS 120
 
@@ -145,14 +147,17 @@ static struct h_server *
 copy_of(const struct run *r, const char *name)
 {
 	struct h_server *c = calloc(1, sizeof(*c));
-	char cmd[1400];
+	char cmd[2400];
 
 	assert_non_null(c);
 	c->last_status = -1;
 	snprintf(c->dir, sizeof(c->dir), "%.200s/%s", r->s->dir, name);
+	/* ... with its key folder beside it, where the server finds it. */
+	snprintf(c->keys, sizeof(c->keys), "%.250s-keys", c->dir);
 	snprintf(cmd, sizeof(cmd),
-	         "mkdir '%s' && cp -rp '%s/keys' '%s/care.db' '%s/audit.db' '%s/'",
-	         c->dir, r->s->dir, r->s->dir, r->s->dir, c->dir);
+	         "mkdir '%s' && cp -rp '%s/care.db' '%s/audit.db' '%s/' && "
+	         "cp -rp '%s' '%s'",
+	         c->dir, r->s->dir, r->s->dir, c->dir, r->s->keys, c->keys);
 	assert_int_equal(h_sh(cmd, NULL), 0);
 	return c;
 }
@@ -162,15 +167,15 @@ copy_of(const struct run *r, const char *name)
 static EVP_PKEY *
 signing_key(const struct h_server *c)
 {
-	char path[400];
-	FILE *f;
+	char hex[65];
+	uint8_t seed[32];
 	EVP_PKEY *k;
 
-	snprintf(path, sizeof(path), "%s/keys/audit-signing.pem", c->dir);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
+	/* Unwrapped with the KEK, as the holder of the host would. */
+	assert_int_equal(h_key_hex(c, "audit-signing.key", hex), 0);
+	assert_int_equal(rk_hex_decode(hex, 64, seed, 32), 0);
+	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	OPENSSL_cleanse(seed, sizeof(seed));
 	assert_non_null(k);
 	return k;
 }

@@ -86,23 +86,25 @@ static int
 teardown(void **state)
 {
 	struct state *st = *state;
-	char cmd[700];
+	char cmd[1400];
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", st->copy);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s-keys", st->copy, st->copy);
 	h_sh(cmd, NULL);
 	rc = h_server_free(st->s);
 	free(st);
 	return rc;
 }
 
-/* A fresh copy of the data folder. */
+/* A fresh copy of the data folder, and of its key folder beside it (as
+ * the server finds it for the copy: COPY-keys). */
 static void
 fresh_copy(struct state *st)
 {
-	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -a %s %s", st->copy, st->s->dir,
-	         st->copy);
+	char cmd[3000];
+	snprintf(cmd, sizeof(cmd),
+	         "rm -rf %s %s-keys && cp -a %s %s && cp -a %s %s-keys", st->copy,
+	         st->copy, st->s->dir, st->copy, st->s->keys, st->copy);
 	assert_int_equal(h_sh(cmd, NULL), 0);
 }
 

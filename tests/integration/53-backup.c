@@ -326,21 +326,18 @@ post_while_backing_up(struct run *r, int *backup_status, int64_t *backup_ms)
 
 /* ------------------------------------------------------------- the keys */
 
-/* The file's 64 hex digits as raw bytes. */
+/* A key of the live key folder, unwrapped with the test KEK: hex and
+ * raw bytes. */
 static void
-hex_key(const char *path, char hex[65], uint8_t raw[32])
+hex_key(const struct h_server *srv, const char *file, char hex[65],
+        uint8_t raw[32])
 {
-	char *t = h_read_file(path, NULL);
-
-	assert_non_null(t);
-	memcpy(hex, t, 64);
-	hex[64] = '\0';
+	assert_int_equal(h_key_hex(srv, file, hex), 0);
 	for (int i = 0; i < 32; i++) {
 		unsigned v;
 		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
 		raw[i] = (uint8_t)v;
 	}
-	free(t);
 }
 
 static void
@@ -354,74 +351,60 @@ assert_not_in(const char *dir, const void *needle, size_t n, const char *what)
 		fail_msg("%s found in the backup: %s", what, found);
 }
 
-/* None of the keys, raw or as hex (either case), in any file of dir. */
+/* None of the keys, raw or as hex (either case), nor a wrapped key
+ * file's text, in any file of dir. */
 static void
 assert_no_key_in(const struct run *r, const char *dir)
 {
-	static const char *const keys[] = {"care.key", "audit.key", "backup.key"};
-	char path[400], hex[65], upper[65];
-	uint8_t raw[32], priv[64];
-	size_t plen = sizeof(priv);
-	EVP_PKEY *pk;
-	FILE *f;
+	static const char *const keys[] = {"care.key", "audit.key", "backup.key",
+	                                   "audit-signing.key"};
+	char path[600], hex[65], upper[65];
+	uint8_t raw[32];
 
-	for (size_t k = 0; k < 3; k++) {
-		snprintf(path, sizeof(path), "%s/keys/%s", r->s->dir, keys[k]);
-		hex_key(path, hex, raw);
+	for (size_t k = 0; k < 4; k++) {
+		hex_key(r->s, keys[k], hex, raw);
 		for (int i = 0; i < 64; i++)
 			upper[i] = (char)(hex[i] >= 'a' && hex[i] <= 'f' ? hex[i] - 32 : hex[i]);
 		upper[64] = '\0';
-		for (int i = 0; i < 64; i++)
-			hex[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
 		assert_not_in(dir, raw, 32, keys[k]);
 		assert_not_in(dir, hex, 64, keys[k]);
 		assert_not_in(dir, upper, 64, keys[k]);
-	}
-	/* The signing key: its raw private bytes, as hex too, and its PEM. */
-	snprintf(path, sizeof(path), "%s/keys/audit-signing.pem", r->s->dir);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(pk);
-	assert_int_equal(EVP_PKEY_get_raw_private_key(pk, priv, &plen), 1);
-	EVP_PKEY_free(pk);
-	assert_not_in(dir, priv, plen, "the audit signing key");
-	for (size_t i = 0; i < plen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", priv[i]);
-	assert_not_in(dir, hex, 2 * plen, "the audit signing key (hex)");
-	{
-		char *pem = h_read_file(path, NULL);
-		char *body = strchr(pem, '\n');
-		assert_non_null(body);
-		assert_not_in(dir, body + 1, 40, "the audit signing key (PEM)");
-		free(pem);
+		/* nor the wrapped file itself (its ciphertext and tag) */
+		snprintf(path, sizeof(path), "%s/%s", r->s->keys, keys[k]);
+		char *text = h_read_file(path, NULL);
+		assert_non_null(text);
+		assert_true(strlen(text) > 80);
+		assert_not_in(dir, text + strlen(text) - 80, 79, keys[k]);
+		free(text);
 	}
 	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(priv, sizeof(priv));
+	OPENSSL_cleanse(hex, sizeof(hex));
 }
 
 /* ------------------------------------------------------------- restored */
 
-/* A data folder for restore: certificates and the signing key, as an
- * operator brings them (keys are never in a backup); no database. */
+/* A data folder for restore, and its key folder beside it (DIR-keys)
+ * with the certificates and the signing key, as an operator brings them
+ * (keys are never in a backup); no database. */
 static struct h_server *
 new_folder(const struct run *r, int with_signing_key)
 {
 	struct h_server *n = calloc(1, sizeof(*n));
-	char cmd[2000];
+	char cmd[3000];
 
 	assert_non_null(n);
 	n->last_status = -1;
 	snprintf(n->dir, sizeof(n->dir), "%s/restored-XXXXXX", r->bk);
 	assert_non_null(mkdtemp(n->dir));
-	snprintf(n->ca, sizeof(n->ca), "%s/certs/ca.pem", n->dir);
+	snprintf(n->keys, sizeof(n->keys), "%.250s-keys", n->dir);
+	snprintf(n->ca, sizeof(n->ca), "%s/certs/ca.pem", n->keys);
 	snprintf(n->log_path, sizeof(n->log_path), "%s/server.log", n->dir);
-	snprintf(cmd, sizeof(cmd), "cp -r '%s/certs' '%s/' && mkdir -m 700 '%s/keys'%s%s%s%s%s",
-	         r->s->dir, n->dir, n->dir,
-	         with_signing_key ? " && cp -p '" : "", with_signing_key ? r->s->dir : "",
-	         with_signing_key ? "/keys/audit-signing.pem' '" : "",
-	         with_signing_key ? n->dir : "", with_signing_key ? "/keys/'" : "");
+	snprintf(cmd, sizeof(cmd),
+	         "mkdir -m 700 '%s' && cp -r '%s/certs' '%s/'%s%s%s%s%s", n->keys,
+	         r->s->keys, n->keys, with_signing_key ? " && cp -p '" : "",
+	         with_signing_key ? r->s->keys : "",
+	         with_signing_key ? "/audit-signing.key' '" : "",
+	         with_signing_key ? n->keys : "", with_signing_key ? "/'" : "");
 	assert_int_equal(h_sh(cmd, NULL), 0);
 	return n;
 }
@@ -434,7 +417,7 @@ restore(const struct run *r, const char *from, const struct h_server *to,
 	const char *args[] = {"restore", "--from", from, "--data", to->dir,
 	                      "--backup-key-file", key, NULL};
 
-	snprintf(key, sizeof(key), "%s/keys/backup.key", r->s->dir);
+	snprintf(key, sizeof(key), "%s/backup.key", r->s->keys);
 	return admin(r, out, args);
 }
 

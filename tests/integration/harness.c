@@ -330,6 +330,24 @@ setup_step(const char *what, char *const argv[], const char *log_path)
 	return -1;
 }
 
+const char *
+h_kek_hex(void)
+{
+	static char hex[65];
+	unsigned char raw[32];
+	int fd;
+
+	if (hex[0] != '\0')
+		return hex;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
+		abort();
+	close(fd);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return hex;
+}
+
 struct h_server *
 h_server_new(void)
 {
@@ -339,6 +357,8 @@ h_server_new(void)
 
 	if (s == NULL)
 		return NULL;
+	/* Every renkei-server this process runs finds the KEK here. */
+	setenv("RENKEI_KEK", h_kek_hex(), 1);
 	s->last_status = -1;
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
@@ -349,10 +369,11 @@ h_server_new(void)
 		free(s);
 		return NULL;
 	}
-	snprintf(s->ca, sizeof(s->ca), "%s/certs/ca.pem", s->dir);
+	snprintf(s->keys, sizeof(s->keys), "%s-keys", s->dir);
+	snprintf(s->ca, sizeof(s->ca), "%s/certs/ca.pem", s->keys);
 	snprintf(s->log_path, sizeof(s->log_path), "%s/server.log", s->dir);
 	snprintf(setup_log, sizeof(setup_log), "%s/setup.log", s->dir);
-	snprintf(certs, sizeof(certs), "%s/certs", s->dir);
+	snprintf(certs, sizeof(certs), "%s/certs", s->keys);
 
 	char *mkcerts[] = {"/bin/sh",
 	                   RENKEI_SOURCE_DIR "/certs/make-dev-certs.sh", certs,
@@ -369,11 +390,12 @@ h_server_new(void)
 	                  "64",
 	                  RENKEI_SOURCE_DIR "/data/demo-ward.json",
 	                  NULL};
-	if (setup_step("make-dev-certs.sh", mkcerts, setup_log) != 0 ||
-	    setup_step("renkei-server init", init, setup_log) != 0 ||
+	if (setup_step("renkei-server init", init, setup_log) != 0 ||
+	    setup_step("make-dev-certs.sh", mkcerts, setup_log) != 0 ||
 	    setup_step("renkei-server import", import, setup_log) != 0) {
 		fprintf(stderr, "harness: (data folder %s)\n", s->dir);
 		rm_tree(s->dir);
+		rm_tree(s->keys);
 		free(s);
 		return NULL;
 	}
@@ -672,9 +694,11 @@ h_server_free(struct h_server *s)
 	if (!ok)
 		h_server_dump_log(s, 60);
 	if (getenv("RENKEI_KEEP_TEST_DATA") != NULL)
-		fprintf(stderr, "harness: kept test data in %s\n", s->dir);
-	else if (rm_tree(s->dir) != 0)
-		fprintf(stderr, "harness: could not remove %s\n", s->dir);
+		fprintf(stderr, "harness: kept test data in %s and %s (KEK %s)\n",
+		        s->dir, s->keys, h_kek_hex());
+	else if (rm_tree(s->dir) != 0 || rm_tree(s->keys) != 0)
+		fprintf(stderr, "harness: could not remove %s or %s\n", s->dir,
+		        s->keys);
 	free_args(s);
 	free(s);
 	return ok ? 0 : -1;

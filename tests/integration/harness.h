@@ -8,8 +8,11 @@
  * that every file owns its own port and folder and `ctest -j` is safe.
  *
  * Lifecycle of a server:
- *   h_server_new    makes DIR (mkdtemp under $TMPDIR or /tmp), the dev
- *                   certificates, keys and databases, and imports the
+ *   h_server_new    makes DIR (mkdtemp under $TMPDIR or /tmp), the key
+ *                   folder DIR-keys beside it (the server's default for
+ *                   DIR) with keys wrapped under the test process's KEK,
+ *                   the databases, the dev certificates (KEYS/certs, where
+ *                   the server looks by default), and imports the
  *                   demo ward with cheap argon2 parameters (fast logins);
  *   h_server_start  picks a free port and runs `renkei-server serve` with
  *                   stderr to DIR/server.log, then waits for /healthz;
@@ -54,7 +57,8 @@
 
 struct h_server {
 	char dir[256];      /* the data folder (removed by h_server_free) */
-	char ca[300];       /* DIR/certs/ca.pem, for rkc_opts.ca_file */
+	char keys[270];     /* the key folder, DIR-keys (removed too) */
+	char ca[300];       /* KEYS/certs/ca.pem, for rkc_opts.ca_file */
 	char log_path[300]; /* DIR/server.log: the server's stderr, appended */
 	char url[64];       /* wss://127.0.0.1:PORT/ */
 	char https[64];     /* https://127.0.0.1:PORT (no trailing slash) */
@@ -370,13 +374,24 @@ int h_write_file(const char *path, const void *data, size_t len);
 
 /* --------------------------------------------------------------- databases */
 
+/* The test process's key-encryption key, 64 hex digits (also in the
+ * environment as RENKEI_KEK once a server was made). */
+const char *h_kek_hex(void);
+
+/* Unwrap the key file `file` of s's key folder ("care.key",
+ * "audit.key", "care.key.new", ...) with the test KEK, as the server
+ * does: 64 hex digits into hex[65]. 0, or -1 (reason printed). */
+int h_key_hex(const struct h_server *s, const char *file, char hex[65]);
+
 /* The server's care.db, keyed as the server keys it, with audit.db
  * attached as "audit" (harness_db.c). Safe while the server runs (WAL);
  * close with sqlite3_close. NULL (reason printed) on failure. */
 sqlite3 *h_db_open(const struct h_server *s);
 
-/* DIR/care.db alone, with DIR/keys/care.key: what someone holding only
- * the care key could open and change. NULL (reason printed). */
+/* DIR/care.db alone, with the care key of DIR-keys/care.key (the key
+ * folder beside DIR, as the server finds it), unwrapped with the test
+ * KEK: what someone holding only the care key could open and change.
+ * NULL (reason printed). */
 sqlite3 *h_db_open_care(const char *dir);
 
 /* The first column of the first row of sql, or -1 (error printed). */

@@ -1,7 +1,8 @@
 /*
  * Reading a test server's databases directly (harness.h, "databases"):
  * opened as store/store.c opens them — raw 256-bit key, 4096-byte pages —
- * with the key files of the data folder.
+ * with the keys of the key folder, unwrapped under the test KEK by the
+ * server's own keys module (renkei_keys).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,23 +11,51 @@
 #include <openssl/crypto.h>
 
 #include "harness.h"
+#include "keys/keys.h"
+#include "util/text.h"
 
-/* Key the connection with the 64 hex digits in DIR/keys/NAME. */
+/* KEYS/file unwrapped with the test KEK (checked against data_dir). */
 static int
-key_with(sqlite3 *db, const char *dir, const char *keyname, const char *schema,
-         const char *attach_path)
+key_hex_in(const char *keys, const char *data, const char *file, char hex[65])
 {
-	char path[512], sql[700];
-	size_t n = 0;
-	char *key;
+	struct keys_kek kek = {.source = "the test KEK"};
+	char path[600], err[1400], name[32];
+	uint8_t raw[KEYS_LEN];
+	size_t n = strcspn(file, ".");
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/keys/%s", dir, keyname);
-	key = h_read_file(path, &n);
-	if (key == NULL)
+	if (rk_hex_decode(h_kek_hex(), 64, kek.bytes, KEYS_LEN) != 0)
 		return -1;
-	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
-		key[--n] = '\0';
+	snprintf(name, sizeof(name), "%.*s", (int)n, file);
+	snprintf(path, sizeof(path), "%s/%s", keys, file);
+	rc = keys_unwrap_file(path, name, data, &kek, raw, err, sizeof(err));
+	keys_kek_wipe(&kek);
+	if (rc != 0) {
+		fprintf(stderr, "harness: %s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < KEYS_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return 0;
+}
+
+int
+h_key_hex(const struct h_server *s, const char *file, char hex[65])
+{
+	return key_hex_in(s->keys, s->dir, file, hex);
+}
+
+/* Key the connection with the key in KEYS/NAME. */
+static int
+key_with(sqlite3 *db, const char *keys, const char *data, const char *keyname,
+         const char *schema, const char *attach_path)
+{
+	char sql[700], key[65];
+	int rc;
+
+	if (key_hex_in(keys, data, keyname, key) != 0)
+		return -1;
 	if (attach_path != NULL)
 		snprintf(sql, sizeof(sql), "ATTACH DATABASE '%s' AS %s KEY \"x'%s'\"",
 		         attach_path, schema, key);
@@ -36,8 +65,7 @@ key_with(sqlite3 *db, const char *dir, const char *keyname, const char *schema,
 		         key);
 	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	OPENSSL_cleanse(sql, sizeof(sql));
-	OPENSSL_cleanse(key, n);
-	free(key);
+	OPENSSL_cleanse(key, sizeof(key));
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -50,10 +78,10 @@ h_db_open(const struct h_server *s)
 	snprintf(care, sizeof(care), "%s/care.db", s->dir);
 	snprintf(audit, sizeof(audit), "%s/audit.db", s->dir);
 	if (sqlite3_open_v2(care, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    key_with(db, s->dir, "care.key", "main", NULL) != 0 ||
+	    key_with(db, s->keys, s->dir, "care.key", "main", NULL) != 0 ||
 	    sqlite3_exec(db, "PRAGMA cipher_default_page_size = 4096", NULL, NULL,
 	                 NULL) != SQLITE_OK ||
-	    key_with(db, s->dir, "audit.key", "audit", audit) != 0 ||
+	    key_with(db, s->keys, s->dir, "audit.key", "audit", audit) != 0 ||
 	    sqlite3_exec(db, "SELECT count(*) FROM sqlite_master; SELECT count(*)"
 	                     " FROM audit.sqlite_master",
 	                 NULL, NULL, NULL) != SQLITE_OK) {
@@ -69,12 +97,13 @@ h_db_open(const struct h_server *s)
 sqlite3 *
 h_db_open_care(const char *dir)
 {
-	char care[512];
+	char care[512], keys[512];
 	sqlite3 *db = NULL;
 
 	snprintf(care, sizeof(care), "%s/care.db", dir);
+	snprintf(keys, sizeof(keys), "%s-keys", dir);
 	if (sqlite3_open_v2(care, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    key_with(db, dir, "care.key", "main", NULL) != 0 ||
+	    key_with(db, keys, dir, "care.key", "main", NULL) != 0 ||
 	    sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
 	                 NULL) != SQLITE_OK) {
 		fprintf(stderr, "harness: cannot open %s: %s\n", care,

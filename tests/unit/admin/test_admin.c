@@ -19,18 +19,32 @@
 
 #include <openssl/crypto.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "admin/admin.h"
 #include "auth/auth.h"
 #include "store/store.h"
 #include "util/conf.h"
 #include "util/err.h"
+#include "util/text.h"
 
 struct fx {
 	char tmp[64];       /* the mkdtemp folder, removed at teardown */
 	char data[96];      /* tmp/data: the data folder admin_init makes */
+	char keys[112];     /* tmp/data-keys: the key folder beside it */
 	char path[160];     /* scratch path for ward files, stdin, stdout */
 	struct conf conf;
+	struct admin adm;
 };
+
+/* KEYS/name into the fixture's scratch path. */
+static const char *
+key_file(struct fx *f, const char *name)
+{
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->keys, name);
+	return f->path;
+}
 
 static void
 set(struct fx *f, const char *name, const char *value)
@@ -54,9 +68,14 @@ setup(void **state)
 	set(f, "store_readers", "1");
 	set(f, "store_cache_mb", "2");
 	conf_resolve_paths(&f->conf);
-	/* The environment would win over the key files: keep it out. */
-	unsetenv("RENKEI_CARE_KEY");
-	unsetenv("RENKEI_AUDIT_KEY");
+	snprintf(f->keys, sizeof(f->keys), "%s-keys", f->data);
+	assert_string_equal(f->conf.keys_dir, f->keys);
+	/* The development KEK: read once per struct admin, then wiped from
+	 * the environment, so set again for every test. */
+	setenv("RENKEI_KEK",
+	       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	       1);
+	admin_begin(&f->adm, &f->conf);
 	*state = f;
 	return 0;
 }
@@ -65,6 +84,7 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
+	admin_end(&f->adm);
 	conf_fini(&f->conf);
 	unit_rm_rf(f->tmp);
 	free(f);
@@ -75,7 +95,7 @@ teardown(void **state)
 static void
 init_ok(struct fx *f)
 {
-	assert_int_equal(admin_init(&f->conf), 0);
+	assert_int_equal(admin_init(&f->adm), 0);
 }
 
 static const char *
@@ -139,7 +159,7 @@ stdin_from(struct fx *f, const char *text)
 
 /* Run fn with stdout going to a file; return what it printed. */
 static char *
-capture_stdout(struct fx *f, int (*fn)(const struct conf *), int *rc)
+capture_stdout(struct fx *f, int (*fn)(struct admin *, bool), int *rc)
 {
 	char path[160];
 	int saved, fd;
@@ -149,7 +169,7 @@ capture_stdout(struct fx *f, int (*fn)(const struct conf *), int *rc)
 	saved = dup(STDOUT_FILENO);
 	assert_true(saved >= 0);
 	assert_non_null(freopen(path, "w", stdout));
-	*rc = fn(&f->conf);
+	*rc = fn(&f->adm, false);
 	fflush(stdout);
 	fd = dup2(saved, STDOUT_FILENO);
 	assert_int_equal(fd, STDOUT_FILENO);
@@ -168,7 +188,7 @@ open_store(struct fx *f)
 	struct store_conn *sc = NULL;
 	char err[512];
 
-	if (admin_store_config(&f->conf, &cfg, err, sizeof(err)) != 0)
+	if (admin_store_config(&f->adm, &cfg, err, sizeof(err)) != 0)
 		fail_msg("admin_store_config: %s", err);
 	int rc = store_conn_open(&sc, &cfg, 0, err, sizeof(err));
 	OPENSSL_cleanse(&cfg, sizeof(cfg));
@@ -338,24 +358,26 @@ test_init_creates_private_folder(void **state)
 	char p[200];
 
 	assert_false(exists(f->data));
-	assert_int_equal(admin_init(&f->conf), 0);
+	assert_int_equal(admin_init(&f->adm), 0);
 	assert_int_equal(mode_of(f->data), 0700);
+	/* No key in the data folder; a key folder of its own beside it. */
 	snprintf(p, sizeof(p), "%s/keys", f->data);
-	assert_int_equal(mode_of(p), 0700);
-	assert_int_equal(mode_of(f->conf.care_key_file), 0600);
-	assert_int_equal(mode_of(f->conf.audit_key_file), 0600);
-	assert_int_equal(mode_of(f->conf.audit_signing_key), 0600);
-	snprintf(p, sizeof(p), "%s.pub", f->conf.audit_signing_key);
-	assert_true(exists(p));
+	assert_false(exists(p));
+	assert_int_equal(mode_of(f->keys), 0700);
+	assert_int_equal(mode_of(key_file(f, "care.key")), 0600);
+	assert_int_equal(mode_of(key_file(f, "audit.key")), 0600);
+	assert_int_equal(mode_of(key_file(f, "audit-signing.key")), 0600);
+	assert_int_equal(mode_of(key_file(f, "audit-signing.pub")), 0644);
+	assert_int_equal(mode_of(key_file(f, "audit-root.pub")), 0644);
 	snprintf(p, sizeof(p), "%s/care.db", f->data);
 	assert_true(exists(p));
 	snprintf(p, sizeof(p), "%s/audit.db", f->data);
 	assert_true(exists(p));
-	/* The two database keys are different random keys. */
-	char *care = read_all(f->conf.care_key_file);
-	char *audit = read_all(f->conf.audit_key_file);
-	assert_true(strlen(care) >= 64);
-	assert_string_not_equal(care, audit);
+	/* The database keys are stored wrapped, each under its name. */
+	char *care = read_all(key_file(f, "care.key"));
+	char *audit = read_all(key_file(f, "audit.key"));
+	assert_true(strncmp(care, "renkei-key 1 care aes-256-gcm ", 30) == 0);
+	assert_true(strncmp(audit, "renkei-key 1 audit aes-256-gcm ", 31) == 0);
 	free(care);
 	free(audit);
 	/* The databases open with those keys and are empty. */
@@ -369,19 +391,19 @@ test_init_twice_keeps_keys(void **state)
 	char pub[200];
 
 	init_ok(f);
-	char *care = read_all(f->conf.care_key_file);
-	char *audit = read_all(f->conf.audit_key_file);
-	char *sign = read_all(f->conf.audit_signing_key);
-	snprintf(pub, sizeof(pub), "%s.pub", f->conf.audit_signing_key);
+	char *care = read_all(key_file(f, "care.key"));
+	char *audit = read_all(key_file(f, "audit.key"));
+	char *sign = read_all(key_file(f, "audit-signing.key"));
+	snprintf(pub, sizeof(pub), "%s", key_file(f, "audit-root.pub"));
 	char *pubkey = read_all(pub);
 	/* Something in the databases that a second init must not lose. */
 	char *argv[] = {"org-x", "X"};
-	assert_int_equal(admin_org_add(&f->conf, 2, argv), 0);
+	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
 
-	assert_int_equal(admin_init(&f->conf), 0);
-	char *care2 = read_all(f->conf.care_key_file);
-	char *audit2 = read_all(f->conf.audit_key_file);
-	char *sign2 = read_all(f->conf.audit_signing_key);
+	assert_int_equal(admin_init(&f->adm), 0);
+	char *care2 = read_all(key_file(f, "care.key"));
+	char *audit2 = read_all(key_file(f, "audit.key"));
+	char *sign2 = read_all(key_file(f, "audit-signing.key"));
 	char *pubkey2 = read_all(pub);
 	assert_string_equal(care, care2);
 	assert_string_equal(audit, audit2);
@@ -405,7 +427,7 @@ test_init_tightens_existing_folder(void **state)
 
 	assert_int_equal(mkdir(f->data, 0755), 0);
 	assert_int_equal(chmod(f->data, 0755), 0);
-	assert_int_equal(admin_init(&f->conf), 0);
+	assert_int_equal(admin_init(&f->adm), 0);
 	assert_int_equal(mode_of(f->data), 0700);
 }
 
@@ -415,10 +437,10 @@ test_init_refuses_new_key_for_old_database(void **state)
 	struct fx *f = *state;
 
 	init_ok(f);
-	assert_int_equal(unlink(f->conf.care_key_file), 0);
+	assert_int_equal(unlink(key_file(f, "care.key")), 0);
 	/* A new key would make care.db unreadable for good: refused. */
-	assert_int_equal(admin_init(&f->conf), 1);
-	assert_false(exists(f->conf.care_key_file));
+	assert_int_equal(admin_init(&f->adm), 1);
+	assert_false(exists(key_file(f, "care.key")));
 }
 
 static void
@@ -428,10 +450,10 @@ test_store_config_needs_keys(void **state)
 	struct store_config cfg;
 	char err[512] = "";
 
-	assert_int_equal(admin_store_config(&f->conf, &cfg, err, sizeof(err)), -1);
+	assert_int_equal(admin_store_config(&f->adm, &cfg, err, sizeof(err)), -1);
 	assert_true(err[0] != '\0');
 	init_ok(f);
-	assert_int_equal(admin_store_config(&f->conf, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(admin_store_config(&f->adm, &cfg, err, sizeof(err)), 0);
 	assert_non_null(strstr(cfg.care_path, "/care.db"));
 	assert_non_null(strstr(cfg.audit_path, "/audit.db"));
 	assert_int_equal(cfg.readers, 1);
@@ -448,7 +470,7 @@ test_import_ward(void **state)
 	struct fx *f = *state;
 
 	init_ok(f);
-	assert_int_equal(admin_import(&f->conf, ward_file(f, "ward.json", ward_ok)), 0);
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "ward.json", ward_ok)), 0);
 	assert_counts(f, 2, 3, 1, 3, 2);
 	struct auth_user u = load_user(f, "dr.a");
 	assert_int_equal(u.profession, PROF_PHYSICIAN);
@@ -483,8 +505,8 @@ test_import_twice_refused(void **state)
 	const char *path = ward_file(f, "ward.json", ward_ok);
 
 	init_ok(f);
-	assert_int_equal(admin_import(&f->conf, path), 0);
-	assert_int_equal(admin_import(&f->conf, path), 1);
+	assert_int_equal(admin_import(&f->adm, path), 0);
+	assert_int_equal(admin_import(&f->adm, path), 1);
 	assert_counts(f, 2, 3, 1, 3, 2);
 }
 
@@ -496,11 +518,11 @@ test_import_malformed_json(void **state)
 
 	init_ok(f);
 	bad[strlen(bad) / 2] = '\0'; /* cut in the middle */
-	assert_int_equal(admin_import(&f->conf, ward_file(f, "cut.json", bad)), 1);
-	assert_int_equal(admin_import(&f->conf, ward_file(f, "dup.json",
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "cut.json", bad)), 1);
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "dup.json",
 	                                                  "{\"users\": [], \"users\": []}")),
 	                 1);
-	assert_int_equal(admin_import(&f->conf, scratch(f, "no-such-file.json")), 1);
+	assert_int_equal(admin_import(&f->adm, scratch(f, "no-such-file.json")), 1);
 	assert_counts(f, 0, 0, 0, 0, 0);
 	free(bad);
 }
@@ -533,14 +555,14 @@ test_import_all_or_nothing(void **state)
 	init_ok(f);
 	for (size_t i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
 		char *text = ward_with(swaps[i][0], swaps[i][1]);
-		int rc = admin_import(&f->conf, ward_file(f, "bad.json", text));
+		int rc = admin_import(&f->adm, ward_file(f, "bad.json", text));
 		free(text);
 		if (rc != 1)
 			fail_msg("swap %zu: import returned %d, expected 1", i, rc);
 		assert_counts(f, 0, 0, 0, 0, 0);
 	}
 	/* And the good file still goes in afterwards. */
-	assert_int_equal(admin_import(&f->conf, ward_file(f, "ward.json", ward_ok)), 0);
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "ward.json", ward_ok)), 0);
 	assert_counts(f, 2, 3, 1, 3, 2);
 }
 
@@ -549,7 +571,7 @@ test_import_needs_init(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(admin_import(&f->conf, ward_file(f, "ward.json", ward_ok)), 1);
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "ward.json", ward_ok)), 1);
 	assert_false(exists(f->data));
 }
 
@@ -568,14 +590,14 @@ test_org_add(void **state)
 	char *empty_name[] = {"org-y", ""};
 
 	init_ok(f);
-	assert_int_equal(admin_org_add(&f->conf, 0, none), 2);
-	assert_int_equal(admin_org_add(&f->conf, 1, one), 2);
-	assert_int_equal(admin_org_add(&f->conf, 3, three), 2);
+	assert_int_equal(admin_org_add(&f->adm, 0, none), 2);
+	assert_int_equal(admin_org_add(&f->adm, 1, one), 2);
+	assert_int_equal(admin_org_add(&f->adm, 3, three), 2);
 	/* "--kind" without its value is a third word. */
-	assert_int_equal(admin_org_add(&f->conf, 3, dangling), 2);
+	assert_int_equal(admin_org_add(&f->adm, 3, dangling), 2);
 	assert_int_equal(count(f, "orgs"), 0);
 
-	assert_int_equal(admin_org_add(&f->conf, 6, ok), 0);
+	assert_int_equal(admin_org_add(&f->adm, 6, ok), 0);
 	struct store_conn *sc = open_store(f);
 	assert_int_equal(sql_int(sc, "SELECT count(*) FROM orgs WHERE code = 'org-x' "
 	                             "AND name = 'エックス診療所' AND kind = 'clinic' "
@@ -583,9 +605,9 @@ test_org_add(void **state)
 	                 1);
 	store_conn_close(sc);
 
-	assert_int_equal(admin_org_add(&f->conf, 6, ok), 1); /* duplicate */
-	assert_int_equal(admin_org_add(&f->conf, 2, bad_code), 1);
-	assert_int_equal(admin_org_add(&f->conf, 2, empty_name), 1);
+	assert_int_equal(admin_org_add(&f->adm, 6, ok), 1); /* duplicate */
+	assert_int_equal(admin_org_add(&f->adm, 2, bad_code), 1);
+	assert_int_equal(admin_org_add(&f->adm, 2, empty_name), 1);
 	assert_int_equal(count(f, "orgs"), 1);
 }
 
@@ -595,7 +617,7 @@ test_org_add_needs_init(void **state)
 	struct fx *f = *state;
 	char *ok[] = {"org-x", "X"};
 
-	assert_int_equal(admin_org_add(&f->conf, 2, ok), 1);
+	assert_int_equal(admin_org_add(&f->adm, 2, ok), 1);
 }
 
 /* --------------------------------------------------------------- user add */
@@ -611,9 +633,9 @@ test_user_add(void **state)
 	               "--password-stdin"};
 
 	init_ok(f);
-	assert_int_equal(admin_org_add(&f->conf, 2, org), 0);
+	assert_int_equal(admin_org_add(&f->adm, 2, org), 0);
 	stdin_from(f, "correct horse battery\n");
-	assert_int_equal(admin_user_add(&f->conf, 8, ok), 0);
+	assert_int_equal(admin_user_add(&f->adm, 8, ok), 0);
 	struct auth_user u = load_user(f, "dr.new");
 	assert_int_equal(u.profession, PROF_PHYSICIAN);
 	assert_string_equal(u.display_name, "新 医師");
@@ -626,12 +648,12 @@ test_user_add(void **state)
 
 	/* Family members need no organisation. */
 	stdin_from(f, "family-pass\n");
-	assert_int_equal(admin_user_add(&f->conf, 6, fam), 0);
+	assert_int_equal(admin_user_add(&f->adm, 6, fam), 0);
 	assert_int_equal(load_user(f, "fam.new").profession, PROF_FAMILY);
 
 	/* The same login again. */
 	stdin_from(f, "another-pass\n");
-	assert_int_equal(admin_user_add(&f->conf, 8, ok), 1);
+	assert_int_equal(admin_user_add(&f->adm, 8, ok), 1);
 	assert_int_equal(count(f, "users"), 2);
 }
 
@@ -649,12 +671,12 @@ test_user_add_usage(void **state)
 
 	init_ok(f);
 	stdin_from(f, "long-enough-pass\n");
-	assert_int_equal(admin_user_add(&f->conf, 0, none), 2);
-	assert_int_equal(admin_user_add(&f->conf, 4, no_name), 2);
-	assert_int_equal(admin_user_add(&f->conf, 4, no_prof), 2);
-	assert_int_equal(admin_user_add(&f->conf, 6, two_logins), 2);
-	assert_int_equal(admin_user_add(&f->conf, 4, dangling), 2);
-	assert_int_equal(admin_user_add(&f->conf, 6, bad_prof), 2);
+	assert_int_equal(admin_user_add(&f->adm, 0, none), 2);
+	assert_int_equal(admin_user_add(&f->adm, 4, no_name), 2);
+	assert_int_equal(admin_user_add(&f->adm, 4, no_prof), 2);
+	assert_int_equal(admin_user_add(&f->adm, 6, two_logins), 2);
+	assert_int_equal(admin_user_add(&f->adm, 4, dangling), 2);
+	assert_int_equal(admin_user_add(&f->adm, 6, bad_prof), 2);
 	assert_int_equal(count(f, "users"), 0);
 }
 
@@ -673,22 +695,22 @@ test_user_add_refused(void **state)
 	              "--org", "org-a", "--password-stdin"};
 
 	init_ok(f);
-	assert_int_equal(admin_org_add(&f->conf, 2, org), 0);
+	assert_int_equal(admin_org_add(&f->adm, 2, org), 0);
 	stdin_from(f, "long-enough-pass\n");
-	assert_int_equal(admin_user_add(&f->conf, 6, no_org), 1);
+	assert_int_equal(admin_user_add(&f->adm, 6, no_org), 1);
 	stdin_from(f, "long-enough-pass\n");
-	assert_int_equal(admin_user_add(&f->conf, 8, unknown_org), 1);
+	assert_int_equal(admin_user_add(&f->adm, 8, unknown_org), 1);
 	stdin_from(f, "long-enough-pass\n");
-	assert_int_equal(admin_user_add(&f->conf, 8, bad_login), 1);
+	assert_int_equal(admin_user_add(&f->adm, 8, bad_login), 1);
 	/* Passwords under 8 characters, and no password at all. */
 	stdin_from(f, "short\n");
-	assert_int_equal(admin_user_add(&f->conf, 8, ok), 1);
+	assert_int_equal(admin_user_add(&f->adm, 8, ok), 1);
 	stdin_from(f, "");
-	assert_int_equal(admin_user_add(&f->conf, 8, ok), 1);
+	assert_int_equal(admin_user_add(&f->adm, 8, ok), 1);
 	assert_int_equal(count(f, "users"), 0);
 	/* Exactly 8 is enough. */
 	stdin_from(f, "12345678\n");
-	assert_int_equal(admin_user_add(&f->conf, 8, ok), 0);
+	assert_int_equal(admin_user_add(&f->adm, 8, ok), 0);
 	assert_true(user_exists(f, "ns.x"));
 }
 
@@ -705,7 +727,7 @@ test_user_disable(void **state)
 	struct store_conn *sc;
 
 	init_ok(f);
-	assert_int_equal(admin_import(&f->conf, ward_file(f, "ward.json", ward_ok)), 0);
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "ward.json", ward_ok)), 0);
 	/* Two live sessions for dr.a, one for ns.b. */
 	sc = open_store(f);
 	assert_int_equal(sqlite3_exec(store_conn_db(sc),
@@ -721,12 +743,12 @@ test_user_disable(void **state)
 	                 SQLITE_OK);
 	store_conn_close(sc);
 
-	assert_int_equal(admin_user_disable(&f->conf, 0, none), 2);
-	assert_int_equal(admin_user_disable(&f->conf, 2, two), 2);
-	assert_int_equal(admin_user_disable(&f->conf, 1, unknown), 1);
+	assert_int_equal(admin_user_disable(&f->adm, 0, none), 2);
+	assert_int_equal(admin_user_disable(&f->adm, 2, two), 2);
+	assert_int_equal(admin_user_disable(&f->adm, 1, unknown), 1);
 	assert_false(load_user(f, "dr.a").disabled);
 
-	assert_int_equal(admin_user_disable(&f->conf, 1, dr), 0);
+	assert_int_equal(admin_user_disable(&f->adm, 1, dr), 0);
 	assert_true(load_user(f, "dr.a").disabled);
 	assert_false(load_user(f, "ns.b").disabled);
 	sc = open_store(f);
@@ -741,7 +763,7 @@ test_user_disable(void **state)
 	                 1);
 	store_conn_close(sc);
 	/* Disabling again is harmless. */
-	assert_int_equal(admin_user_disable(&f->conf, 1, dr), 0);
+	assert_int_equal(admin_user_disable(&f->adm, 1, dr), 0);
 	assert_true(load_user(f, "dr.a").disabled);
 }
 
@@ -752,9 +774,9 @@ test_audit_verify_fresh(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(admin_audit_verify(&f->conf), 1); /* no folder yet */
+	assert_int_equal(admin_audit_verify(&f->adm), 1); /* no folder yet */
 	init_ok(f);
-	assert_int_equal(admin_audit_verify(&f->conf), 0);
+	assert_int_equal(admin_audit_verify(&f->adm), 0);
 }
 
 static void
@@ -771,7 +793,7 @@ test_audit_pubkey(void **state)
 	init_ok(f);
 	out = capture_stdout(f, admin_audit_pubkey, &rc);
 	assert_int_equal(rc, 0);
-	snprintf(pub, sizeof(pub), "%s.pub", f->conf.audit_signing_key);
+	snprintf(pub, sizeof(pub), "%s", key_file(f, "audit-root.pub"));
 	char *want = read_all(pub);
 	assert_non_null(strstr(want, "BEGIN PUBLIC KEY"));
 	assert_string_equal(out, want);
@@ -784,15 +806,15 @@ test_audit_bench(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(admin_audit_bench(&f->conf, 0), 2);
-	assert_int_equal(admin_audit_bench(&f->conf, 100000001), 2);
+	assert_int_equal(admin_audit_bench(&f->adm, 0), 2);
+	assert_int_equal(admin_audit_bench(&f->adm, 100000001), 2);
 	/* A new folder: made, filled, verified. */
-	assert_int_equal(admin_audit_bench(&f->conf, 1500), 0);
+	assert_int_equal(admin_audit_bench(&f->adm, 1500), 0);
 	assert_int_equal(count(f, "audit.records"), 1500);
 	assert_true(count(f, "audit.checkpoints") >= 2);
-	assert_int_equal(admin_audit_verify(&f->conf), 0);
+	assert_int_equal(admin_audit_verify(&f->adm), 0);
 	/* Not again: the folder holds audit records now. */
-	assert_int_equal(admin_audit_bench(&f->conf, 10), 1);
+	assert_int_equal(admin_audit_bench(&f->adm, 10), 1);
 	assert_int_equal(count(f, "audit.records"), 1500);
 }
 
@@ -802,9 +824,133 @@ test_audit_bench_refuses_real_data(void **state)
 	struct fx *f = *state;
 
 	init_ok(f);
-	assert_int_equal(admin_import(&f->conf, ward_file(f, "ward.json", ward_ok)), 0);
-	assert_int_equal(admin_audit_bench(&f->conf, 10), 1);
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "ward.json", ward_ok)), 0);
+	assert_int_equal(admin_audit_bench(&f->adm, 10), 1);
 	assert_int_equal(count(f, "audit.records"), 0);
+}
+
+/* ------------------------------------------------------- keys, offline */
+
+/* rekey, rotate-key and keys check on a stopped folder: each audited
+ * once, the databases open with the new keys, the chain verifies; none
+ * runs while the data folder's lock is held (a server). */
+static void
+test_rekey_rotate_and_check(void **state)
+{
+	struct fx *f = *state;
+	char *before_care, *before_audit, *after, *sign;
+	char err[512];
+	int lock;
+
+	init_ok(f);
+	char *argv[] = {"org-x", "X"};
+	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
+	before_care = read_all(key_file(f, "care.key"));
+	before_audit = read_all(key_file(f, "audit.key"));
+	sign = read_all(key_file(f, "audit-signing.key"));
+
+	lock = store_lock_data(f->data, "the test", err, sizeof(err));
+	assert_true(lock >= 0);
+	assert_int_equal(admin_rekey(&f->adm, "care"), 1);
+	assert_int_equal(admin_audit_rotate_key(&f->adm), 1);
+	assert_int_equal(admin_keys_check(&f->adm), 1);
+	store_unlock_data(lock);
+
+	assert_int_equal(admin_rekey(&f->adm, "both"), 2);
+	assert_int_equal(admin_rekey(&f->adm, "care"), 0);
+	after = read_all(key_file(f, "care.key"));
+	assert_string_not_equal(before_care, after);
+	free(after);
+	assert_int_equal(admin_rekey(&f->adm, "audit"), 0);
+	after = read_all(key_file(f, "audit.key"));
+	assert_string_not_equal(before_audit, after);
+	free(after);
+	assert_int_equal(admin_audit_rotate_key(&f->adm), 0);
+	after = read_all(key_file(f, "audit-signing.key"));
+	assert_string_not_equal(sign, after);
+	free(after);
+	assert_false(exists(key_file(f, "care.key.new")));
+	assert_int_equal(admin_keys_check(&f->adm), 0);
+	assert_int_equal(admin_audit_verify(&f->adm), 0);
+	assert_int_equal(count(f, "orgs"), 1);
+	struct store_conn *sc = open_store(f);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'key.rekey' AND outcome = 0 AND "
+	                             "actor_user_id = 0 AND device = "
+	                             "'renkei-server rekey' AND object LIKE "
+	                             "'care.db:%'"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'key.rekey' AND object LIKE "
+	                             "'audit.db:%'"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'audit.key.rotate' AND outcome = 0"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.checkpoints "
+	                             "WHERE next_key IS NOT NULL"),
+	                 1);
+	store_conn_close(sc);
+	free(before_care);
+	free(before_audit);
+	free(sign);
+}
+
+/* A folder of the layout before keys_dir (DATA/keys/ with the raw keys
+ * and a PEM signing key) is refused, then migrated: the keys move into
+ * the key folder, wrapped; the old files are gone; nothing is lost. */
+static void
+test_keys_migrate(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg;
+	char err[2048], hex[65], old[200], cmd[400];
+	uint8_t seed[32];
+	FILE *fp;
+
+	init_ok(f);
+	char *argv[] = {"org-x", "X"};
+	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
+	assert_int_equal(admin_store_config(&f->adm, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(keys_unwrap_file(key_file(f, "audit-signing.key"),
+	                                  "audit-signing", f->data, &f->adm.kek,
+	                                  seed, err, sizeof(err)),
+	                 0);
+	snprintf(old, sizeof(old), "%s/keys", f->data);
+	assert_int_equal(mkdir(old, 0700), 0);
+	const struct store_key *k[2] = {&cfg.care_key, &cfg.audit_key};
+	const char *names[2] = {"care.key", "audit.key"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(old, sizeof(old), "%s/keys/%s", f->data, names[i]);
+		rk_hex_encode(k[i]->bytes, 32, hex);
+		write_file(old, hex);
+	}
+	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	assert_non_null(pk);
+	snprintf(old, sizeof(old), "%s/keys/audit-signing.pem", f->data);
+	fp = fopen(old, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_PrivateKey(fp, pk, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(fp);
+	EVP_PKEY_free(pk);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	snprintf(cmd, sizeof(cmd), "rm -r %s", f->keys);
+	assert_int_equal(system(cmd), 0);
+
+	assert_int_equal(admin_store_config(&f->adm, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "keys migrate"));
+	assert_int_equal(admin_keys_migrate(&f->adm), 0);
+	snprintf(old, sizeof(old), "%s/keys", f->data);
+	assert_false(exists(old));
+	char *wrapped = read_all(key_file(f, "care.key"));
+	assert_true(strncmp(wrapped, "renkei-key 1 care ", 18) == 0);
+	free(wrapped);
+	assert_true(exists(key_file(f, "audit-root.pub")));
+	assert_int_equal(count(f, "orgs"), 1);
+	assert_int_equal(admin_audit_verify(&f->adm), 0);
+	/* Nothing left to do the second time. */
+	assert_int_equal(admin_keys_migrate(&f->adm), 0);
 }
 
 int
@@ -832,6 +978,8 @@ main(void)
 		T(test_audit_pubkey),
 		T(test_audit_bench),
 		T(test_audit_bench_refuses_real_data),
+		T(test_rekey_rotate_and_check),
+		T(test_keys_migrate),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,11 +15,32 @@ static const char break_glass_reason[] = "救急搬送, \"意識レベル低下\
 
 struct fx {
 	char dir[64];
-	char care[96], audit[96], key[96], pub[100], out[96];
+	char care[96], audit[96], pub[100], out[96];
+	uint8_t seed[32]; /* the signing key's secret */
 	struct store_config cfg;
 	struct store_conn *sc;
 	struct audit_signer *signer;
 };
+
+/* A fresh random signing key; its public key (PEM) written to pub_path
+ * if not NULL. */
+static __attribute__((unused)) struct audit_signer *
+fx_signer(const char *pub_path, uint8_t seed_out[32])
+{
+	uint8_t seed[32];
+	char err[256];
+	struct audit_signer *s;
+
+	rk_random(seed, sizeof(seed));
+	s = audit_signer_new(seed, err, sizeof(err));
+	assert_non_null(s);
+	if (pub_path != NULL)
+		assert_int_equal(audit_signer_write_pub(s, pub_path, err, sizeof(err)),
+		                 RK_OK);
+	if (seed_out != NULL)
+		memcpy(seed_out, seed, 32);
+	return s;
+}
 
 static __attribute__((unused)) struct fx *
 fx_new(void)
@@ -29,13 +50,10 @@ fx_new(void)
 
 	unit_tmpdir(f->dir, "audit");
 	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
-	snprintf(f->key, sizeof(f->key), "%s/audit-sign.key", f->dir);
-	snprintf(f->pub, sizeof(f->pub), "%s.pub", f->key);
+	snprintf(f->pub, sizeof(f->pub), "%s/audit-root.pub", f->dir);
 	snprintf(f->out, sizeof(f->out), "%s/export", f->dir);
 	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
-	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
-	f->signer = audit_signer_load(f->key, err, sizeof(err));
-	assert_non_null(f->signer);
+	f->signer = fx_signer(f->pub, f->seed);
 	return f;
 }
 
@@ -130,6 +148,46 @@ static __attribute__((unused)) void
 fill(struct fx *f, int n, int cp_every)
 {
 	fill_range(f, 1, n, cp_every);
+}
+
+/* `audit rotate-key` in miniature: record `id` (the rotation's own
+ * record) and the rotation checkpoint over it, signed by the signer in
+ * use and naming `next`, which signs from then on (f->signer; the old
+ * one is freed). One transaction. */
+static __attribute__((unused)) void
+fx_rotate(struct fx *f, int id, struct audit_signer *next)
+{
+	struct audit_event ev = {.actor_login = "os:root",
+	                         .action = "audit.key.rotate",
+	                         .device = "renkei-server audit rotate-key",
+	                         .ts_ms = TS(id)};
+	uint8_t pub[32];
+
+	assert_int_equal(audit_signer_pub(next, pub, NULL), RK_OK);
+	sql(f, "BEGIN");
+	assert_int_equal(audit_append(f->sc, "audit", &ev), RK_OK);
+	assert_int_equal(audit_rotate_sign(f->sc, "audit", f->signer, pub, TS(id)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	sql(f, "COMMIT");
+	audit_signer_free(f->signer);
+	f->signer = next;
+}
+
+/* Record `id`, and a checkpoint over it signed by `by` (not f->signer):
+ * what someone holding another key could add. */
+static __attribute__((unused)) void
+fx_sign_with(struct fx *f, int id, struct audit_signer *by)
+{
+	struct audit_event ev = {.actor_user_id = 1, .actor_login = "dr",
+	                         .action = "board.read", .ts_ms = TS(id)};
+
+	sql(f, "BEGIN");
+	assert_int_equal(audit_append(f->sc, "audit", &ev), RK_OK);
+	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", by, 1, 0, TS(id)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	sql(f, "COMMIT");
 }
 
 #endif

@@ -244,13 +244,9 @@ test_forged_checkpoint_detected(void **state)
 	                         .action = "board.read", .ts_ms = TS(51)};
 	struct audit_signer *other;
 	struct audit_verify_result r;
-	char path[128], err[256];
 
 	fill(f, 50, 10);
-	snprintf(path, sizeof(path), "%s/other.key", f->dir);
-	assert_int_equal(audit_key_init(path, err, sizeof(err)), RK_OK);
-	other = audit_signer_load(path, err, sizeof(err));
-	assert_non_null(other);
+	other = fx_signer(NULL, NULL);
 	assert_int_equal(audit_append(f->sc, "audit", &ev), RK_OK);
 	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", other, 1, 0, TS(51)),
 	                 RK_OK);
@@ -259,7 +255,115 @@ test_forged_checkpoint_detected(void **state)
 	assert_false(r.ok);
 	assert_int_equal(r.first_bad_id, 51);
 	assert_int_equal(r.bad_checkpoint_id, 6);
-	assert_non_null(strstr(r.why, "another key"));
+	assert_non_null(strstr(r.why, "a key that no rotation introduced"));
+}
+
+/* ---- the chain of signing keys */
+
+/* S0 signs 1..30, rotates at 31 to S1, which signs to 60 and rotates at
+ * 61 to S2, which signs to 80: all of it verifies from the root key,
+ * the rotation checkpoints counted like any other. */
+static void
+test_rotated_keys_verify(void **state)
+{
+	struct fx *f = *state;
+	struct audit_verify_result r;
+	uint8_t want[32], pub[32];
+	char err[256];
+
+	fill(f, 30, 10);
+	fx_rotate(f, 31, fx_signer(NULL, NULL));
+	fill_range(f, 32, 60, 10);
+	fx_rotate(f, 61, fx_signer(NULL, NULL));
+	fill_range(f, 62, 80, 10);
+	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", f->signer, 1, 0,
+	                                        TS(81)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	r = verify(f, AUDIT_VERIFY_STRICT);
+	if (!r.ok)
+		fail_msg("%s", r.why);
+	assert_int_equal(r.records, 80);
+	assert_int_equal(r.checkpoints,
+	                 sql_int(f, "SELECT count(*) FROM audit.checkpoints"));
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM audit.checkpoints "
+	                            "WHERE next_key IS NOT NULL"),
+	                 2);
+	/* The server's check at start: the key in use is the one the last
+	 * rotation named. */
+	assert_int_equal(audit_trail_key(f->sc, "audit", f->pub, want, err,
+	                                 sizeof(err)),
+	                 RK_OK);
+	assert_int_equal(audit_signer_pub(f->signer, pub, NULL), RK_OK);
+	assert_memory_equal(want, pub, 32);
+	/* A rotation needs a record of its own first. */
+	assert_int_equal(audit_rotate_sign(f->sc, "audit", f->signer, pub, TS(90)),
+	                 RK_ERR_PRECONDITION);
+}
+
+/* After a rotation, a checkpoint signed by a key that no rotation
+ * introduced fails, and so does one by the key the rotation replaced. */
+static void
+test_checkpoint_by_a_key_not_in_the_chain_fails(void **state)
+{
+	struct fx *f = *state;
+	struct audit_signer *old, *stranger;
+	struct audit_verify_result r;
+	uint8_t seed0[32];
+
+	memcpy(seed0, f->seed, 32);
+	fill(f, 30, 10);
+	fx_rotate(f, 31, fx_signer(NULL, NULL));
+	fill_range(f, 32, 40, 10);
+	stranger = fx_signer(NULL, NULL);
+	fx_sign_with(f, 41, stranger);
+	audit_signer_free(stranger);
+	r = verify(f, 0);
+	assert_false(r.ok);
+	assert_int_equal(r.first_bad_id, 32); /* after the last good cp (31) */
+	assert_non_null(strstr(r.why, "a key that no rotation introduced"));
+	/* The same checkpoint by the replaced key: refused as well. */
+	sql(f, "DROP TRIGGER audit.checkpoints_no_delete");
+	sql(f, "DELETE FROM audit.checkpoints WHERE record_id = 41");
+	old = audit_signer_new(seed0, (char[64]){0}, 64);
+	assert_non_null(old);
+	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", old, 1, 0, TS(42)),
+	                 RK_OK);
+	store_conn_release(f->sc);
+	audit_signer_free(old);
+	r = verify(f, 0);
+	assert_false(r.ok);
+	assert_int_equal(r.first_bad_id, 32);
+	assert_non_null(strstr(r.why, "a rotation had already replaced"));
+}
+
+/* A rotation checkpoint altered to name another key (as someone with the
+ * database key, not the signing key, could): its statement no longer
+ * verifies, and nothing after it is proven. */
+static void
+test_altered_rotation_fails(void **state)
+{
+	struct fx *f = *state;
+	struct audit_signer *mine = fx_signer(NULL, NULL);
+	struct audit_verify_result r;
+	uint8_t pub[32];
+	char hex[65], text[200];
+
+	fill(f, 20, 10);
+	fx_rotate(f, 21, fx_signer(NULL, NULL));
+	fill_range(f, 22, 40, 10);
+	assert_int_equal(audit_signer_pub(mine, pub, NULL), RK_OK);
+	rk_hex_encode(pub, 32, hex);
+	sql(f, "DROP TRIGGER audit.checkpoints_no_update");
+	snprintf(text, sizeof(text),
+	         "UPDATE audit.checkpoints SET next_key = x'%s' WHERE record_id = 21",
+	         hex);
+	sql(f, text);
+	audit_signer_free(mine);
+	r = verify(f, 0);
+	assert_false(r.ok);
+	assert_int_equal(r.first_bad_id, 21);
+	assert_non_null(strstr(r.why, "rotation statement does not verify"));
 }
 
 /* Rewrite record 23 and recompute every hash after it: the chain is
@@ -390,11 +494,14 @@ test_keys(void **state)
 {
 	struct fx *f = *state;
 	struct stat st;
-	char err[256], pub1[512] = {0}, pub2[512] = {0};
+	char err[256], pub1[512] = {0}, pub2[512] = {0}, priv[160];
+	uint8_t raw1[32], raw2[32], id[32], want[32];
+	struct audit_signer *again;
 	FILE *p;
 
-	assert_int_equal(stat(f->key, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
+	/* The public key file: PEM, public only, readable by anyone. */
+	assert_int_equal(stat(f->pub, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
 	p = fopen(f->pub, "r");
 	assert_non_null(p);
 	assert_true(fread(pub1, 1, sizeof(pub1) - 1, p) > 0);
@@ -402,24 +509,34 @@ test_keys(void **state)
 	assert_non_null(strstr(pub1, "BEGIN PUBLIC KEY"));
 	assert_null(strstr(pub1, "PRIVATE"));
 
-	/* init again: the key stays; a lost .pub is written again, the same */
-	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
+	/* The same seed is the same key (what unwrapping relies on); the id
+	 * is SHA-256 of the raw public key. */
+	again = audit_signer_new(f->seed, err, sizeof(err));
+	assert_non_null(again);
+	assert_int_equal(audit_signer_pub(f->signer, raw1, id), RK_OK);
+	assert_int_equal(audit_signer_pub(again, raw2, NULL), RK_OK);
+	assert_memory_equal(raw1, raw2, 32);
+	rk_sha256(raw1, 32, want);
+	assert_memory_equal(id, want, 32);
 	unlink(f->pub);
-	assert_int_equal(audit_key_init(f->key, err, sizeof(err)), RK_OK);
+	assert_int_equal(audit_signer_write_pub(again, f->pub, err, sizeof(err)),
+	                 RK_OK);
+	audit_signer_free(again);
 	p = fopen(f->pub, "r");
 	assert_non_null(p);
 	assert_true(fread(pub2, 1, sizeof(pub2) - 1, p) > 0);
 	fclose(p);
 	assert_string_equal(pub1, pub2);
 
-	chmod(f->key, 0644);
-	assert_null(audit_signer_load(f->key, err, sizeof(err)));
-	assert_non_null(strstr(err, "0600"));
-	assert_null(audit_signer_load("/nonexistent/key", err, sizeof(err)));
+	/* A PEM private key (the layout before wrapping) gives its seed. */
+	snprintf(priv, sizeof(priv), "%s/old-signing.pem", f->dir);
+	assert_int_equal(audit_pem_seed(priv, raw2, err, sizeof(err)), RK_ERR_IO);
+	assert_int_equal(audit_pem_seed(f->pub, raw2, err, sizeof(err)),
+	                 RK_ERR_CONFIG); /* a public key has no seed */
 
 	struct audit_verify_result r;
-	assert_int_equal(audit_verify_db(f->sc, "audit", f->key, 0, NULL, &r),
-	                 RK_ERR_CONFIG); /* a private key is not a public key */
+	assert_int_equal(audit_verify_db(f->sc, "audit", f->care, 0, NULL, &r),
+	                 RK_ERR_CONFIG); /* a database is not a public key */
 	assert_int_equal(audit_verify_db(f->sc, "nope", f->pub, 0, NULL, &r),
 	                 RK_ERR_INVALID);
 }
@@ -466,14 +583,11 @@ test_append_cleans_fields(void **state)
 static void
 sign_raw(struct fx *f, const uint8_t *msg, size_t len, uint8_t sig[64])
 {
-	FILE *k = fopen(f->key, "r");
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey =
+	    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, f->seed, 32);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t siglen = 64;
 
-	assert_non_null(k);
-	pkey = PEM_read_PrivateKey(k, NULL, NULL, NULL);
-	fclose(k);
 	assert_non_null(pkey);
 	assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey), 1);
 	assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, msg, len), 1);
@@ -568,6 +682,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_signs_the_clock_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_cleans_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotated_keys_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_by_a_key_not_in_the_chain_fails,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_altered_rotation_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

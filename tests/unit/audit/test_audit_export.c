@@ -321,12 +321,112 @@ test_export_jsonl_verifies_offline(void **state)
 	store_conn_release(f->sc);
 }
 
+/* Exports across a rotation verify from the root key alone: a range
+ * after the rotation carries it as a rotation line after the header; a
+ * range across it carries the rotation checkpoint itself. Without the
+ * rotation line, nothing of the range is proven. */
+static void
+test_export_across_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct audit_verify_result r;
+	char *buf;
+	size_t len;
+
+	fill(f, 30, 10);
+	fx_rotate(f, 31, fx_signer(NULL, NULL));
+	fill_range(f, 32, 60, 10);
+	assert_int_equal(audit_checkpoint_maybe(f->sc, "audit", f->signer, 1, 0,
+	                                        TS(61)),
+	                 RK_OK);
+
+	assert_int_equal(export_to(f, 0, 0, AUDIT_JSONL), 60);
+	buf = slurp(f->out, &len);
+	assert_non_null(strstr(buf, "{\"renkei_audit_export\":2,"));
+	assert_non_null(strstr(buf, "\"rotations\":0}\n"));
+	assert_true(line_has(buf, "{\"checkpoint\":{\"id\":4,", "\"next_key\":\""));
+	assert_true(line_has(buf, "{\"checkpoint\":{\"id\":4,", "\"rotate_sig\":\""));
+	free(buf);
+	r = verify_export(f);
+	if (!r.ok)
+		fail_msg("%s", r.why);
+	assert_int_equal(r.records, 60);
+
+	/* after the rotation: the header brings the rotation with it */
+	assert_int_equal(export_to(f, TS(45), 0, AUDIT_JSONL), 16);
+	buf = slurp(f->out, &len);
+	assert_non_null(strstr(buf, "\"anchor_id\":44,"));
+	assert_non_null(strstr(buf, "\"rotations\":1}\n{\"rotation\":{\"checkpoint_id\":4,"
+	                            "\"record_id\":31,"));
+	free(buf);
+	r = verify_export(f);
+	if (!r.ok)
+		fail_msg("%s", r.why);
+	assert_int_equal(r.records, 16);
+	edit_line(f, "{\"rotation\":", NULL, NULL);
+	expect_export_bad(f, 45, "the rotation line removed");
+	/* ... or claiming another signer */
+	assert_int_equal(export_to(f, TS(45), 0, AUDIT_JSONL), 16);
+	edit_line(f, "{\"rotation\":", "\"record_id\":31,", "\"record_id\":30,");
+	expect_export_bad(f, 45, "the rotation line altered");
+
+	/* before it: nothing to bring */
+	assert_int_equal(export_to(f, 0, TS(20), AUDIT_JSONL), 19);
+	buf = slurp(f->out, &len);
+	assert_non_null(strstr(buf, "\"rotations\":0}"));
+	assert_null(strstr(buf, "next_key"));
+	free(buf);
+	assert_true(verify_export(f).ok);
+	store_conn_release(f->sc);
+}
+
+/* A checkpoint signed by a key no rotation introduced fails offline too,
+ * and so does one by the key a rotation replaced; a version 1 export
+ * (before rotations) still verifies. */
+static void
+test_export_unknown_signer_fails(void **state)
+{
+	struct fx *f = *state;
+	struct audit_signer *stranger = fx_signer(NULL, NULL), *old;
+	struct audit_verify_result r;
+
+	fill(f, 20, 10);
+	assert_int_equal(export_to(f, 0, 0, AUDIT_JSONL), 20);
+	edit_line(f, "{\"renkei_audit_export\":2,", "\"renkei_audit_export\":2,",
+	          "\"renkei_audit_export\":1,");
+	edit_line(f, "{\"renkei_audit_export\":1,", ",\"rotations\":0}", "}");
+	r = verify_export(f);
+	if (!r.ok)
+		fail_msg("version 1: %s", r.why);
+
+	old = audit_signer_new(f->seed, (char[64]){0}, 64);
+	fx_rotate(f, 21, fx_signer(NULL, NULL));
+	fill_range(f, 22, 30, 10);
+	fx_sign_with(f, 31, stranger);
+	assert_int_equal(export_to(f, 0, 0, AUDIT_JSONL), 31);
+	r = verify_export(f);
+	assert_false(r.ok);
+	assert_int_equal(r.first_bad_id, 22); /* after the rotation at 21 */
+	assert_non_null(strstr(r.why, "a key that no rotation introduced"));
+	assert_int_equal(export_to(f, TS(25), 0, AUDIT_JSONL), 7);
+	expect_export_bad(f, 25, "a range after the rotation");
+
+	fx_sign_with(f, 32, old);
+	assert_int_equal(export_to(f, TS(32), 0, AUDIT_JSONL), 1);
+	r = verify_export(f);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.why, "a rotation had already replaced"));
+	audit_signer_free(stranger);
+	audit_signer_free(old);
+	store_conn_release(f->sc);
+}
+
 static void
 test_export_tamper_detected(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result r;
-	char wrong[128], err[256];
+	char wrong[128];
 
 	fill(f, 50, 10);
 
@@ -387,9 +487,8 @@ test_export_tamper_detected(void **state)
 	assert_true(verify_export(f).ok);
 
 	/* another public key: no checkpoint verifies, nothing is proven */
-	snprintf(wrong, sizeof(wrong), "%s/other.key", f->dir);
-	assert_int_equal(audit_key_init(wrong, err, sizeof(err)), RK_OK);
-	strcat(wrong, ".pub");
+	snprintf(wrong, sizeof(wrong), "%s/other.pub", f->dir);
+	audit_signer_free(fx_signer(wrong, NULL));
 	assert_int_equal(audit_verify_export(f->out, wrong, &r), RK_OK);
 	assert_false(r.ok);
 	assert_int_equal(r.first_bad_id, 1);
@@ -472,6 +571,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_export_jsonl_verifies_offline, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_export_tamper_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_across_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_unknown_signer_fails, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_export_csv_for_excel, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,7 +27,7 @@ test_sync_page_empty(void **state)
 {
 	struct care_patient_input a = {.code = "pt-a", .name = "山田 太郎"};
 	struct care_board board = {.max_visibility = VIS_CLINICAL};
-	struct store_config cfg;
+	struct store_config cfg = {0};
 	struct store_conn *sc;
 	struct care_page page;
 	struct rk_status st = {0};

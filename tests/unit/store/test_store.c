@@ -106,25 +106,67 @@ test_wrong_key_refused(void **state)
 	assert_non_null(strstr(err, "key"));
 }
 
+/* PRAGMA rekey on a file of its own: afterwards only the new key opens
+ * it, the rows are all there and integrity_check is ok; a key that
+ * opens nothing is told apart from an unreadable file. (Killing it
+ * midway is tests/integration/56-rekey-kill.c.) */
 static void
-test_key_file_mode(void **state)
+test_file_rekey(void **state)
 {
 	struct fx *f = *state;
-	struct store_key k;
-	char path[128], err[256];
+	struct store_key next, other;
+	struct store_conn *sc = NULL;
+	struct store_config cfg = f->cfg;
+	char err[256];
 
-	snprintf(path, sizeof(path), "%s/k", f->dir);
-	assert_int_equal(store_key_create(path, err, sizeof(err)), 0);
-	assert_int_equal(store_key_load(&k, NULL, path, err, sizeof(err)), 0);
-	chmod(path, 0644);
-	assert_int_equal(store_key_load(&k, NULL, path, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "readable by others"));
-	assert_int_equal(store_key_create(path, err, sizeof(err)), -1); /* exists */
-	unlink(path);
-	assert_int_equal(store_key_load(&k, NULL, path, err, sizeof(err)), -1);
-	setenv("RENKEI_TEST_KEY", "zz", 1);
-	assert_int_equal(store_key_load(&k, "RENKEI_TEST_KEY", path, err, sizeof(err)), -1);
-	unsetenv("RENKEI_TEST_KEY");
+	store_conn_close(f->sc);
+	f->sc = NULL;
+	rk_random(next.bytes, 32);
+	rk_random(other.bytes, 32);
+	assert_int_equal(store_file_opens(f->care, &f->cfg.care_key, err, sizeof(err)), 1);
+	assert_int_equal(store_file_opens(f->care, &next, err, sizeof(err)), 0);
+	assert_int_equal(store_file_rekey(f->care, &other, &next, err, sizeof(err)), -1);
+	assert_int_equal(store_file_rekey(f->care, &f->cfg.care_key, &next, err,
+	                                  sizeof(err)),
+	                 0);
+	assert_int_equal(store_file_opens(f->care, &f->cfg.care_key, err, sizeof(err)), 0);
+	assert_int_equal(store_file_opens(f->care, &next, err, sizeof(err)), 1);
+	assert_int_equal(store_file_integrity(f->care, &next, err, sizeof(err)), 0);
+	assert_int_equal(store_file_integrity(f->care, &other, err, sizeof(err)), -1);
+	assert_int_equal(store_file_opens("/nonexistent/x.db", &next, err, sizeof(err)), -1);
+	/* The store opens it with the new key, in WAL again, every row kept. */
+	cfg.care_key = next;
+	assert_int_equal(store_conn_open(&sc, &cfg, 0, err, sizeof(err)), RK_OK);
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(store_conn_db(sc),
+	                                    "SELECT (SELECT count(*) FROM users), "
+	                                    "(SELECT count(*) FROM sheet_members)",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 6);
+	assert_int_equal(sqlite3_column_int(q, 1), 5);
+	sqlite3_finalize(q);
+	f->sc = sc;
+	f->cfg.care_key = next;
+}
+
+/* The data folder's lock is exclusive, and dies with its holder. */
+static void
+test_data_lock(void **state)
+{
+	struct fx *f = *state;
+	char err[512];
+	int a = store_lock_data(f->dir, "a test", err, sizeof(err));
+
+	assert_true(a >= 0);
+	assert_int_equal(store_lock_data(f->dir, "a second test", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "a second test cannot run beside it"));
+	assert_non_null(strstr(err, "held by pid"));
+	store_unlock_data(a);
+	a = store_lock_data(f->dir, "a test", err, sizeof(err));
+	assert_true(a >= 0);
+	store_unlock_data(a);
 }
 
 /* ---- group commit */
@@ -659,7 +701,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wrong_key_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_file_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_high_water, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hashers_apart_from_readers, setup,

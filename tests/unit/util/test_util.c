@@ -130,7 +130,33 @@ test_conf(void **state)
 	assert_int_equal(conf_set(&c, "no_such", "1", err, sizeof(err)), -1);
 	assert_int_equal(conf_set(&c, "log_level", "loud", err, sizeof(err)), -1);
 	conf_resolve_paths(&c);
-	assert_string_equal(c.tls_cert, "renkei-data/certs/server.pem");
+	/* Keys (the TLS key too) beside the data folder, never in it. */
+	assert_string_equal(c.keys_dir, "renkei-keys");
+	assert_string_equal(c.tls_cert, "renkei-keys/certs/server.pem");
+	assert_string_equal(c.tls_key, "renkei-keys/certs/server.key");
+	conf_fini(&c);
+	const char *const cases[][2] = {
+		{"/var/lib/renkei", "/var/lib/renkei-keys"},
+		{"/srv/ward-data/", "/srv/ward-keys"},
+		{"data", "data-keys"},
+		{"/x/-data", "/x/-data-keys"},
+		{"rk", "rk-keys"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		conf_init(&c);
+		assert_int_equal(conf_set(&c, "data_dir", cases[i][0], err, sizeof(err)), 0);
+		conf_resolve_paths(&c);
+		assert_string_equal(c.keys_dir, cases[i][1]);
+		conf_fini(&c);
+	}
+	/* An explicit key folder stands. */
+	conf_init(&c);
+	assert_int_equal(conf_set(&c, "keys_dir", "/etc/renkei/keys", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&c, "kek_source", "tpm", err, sizeof(err)), -1);
+	assert_int_equal(conf_set(&c, "kek_source", "credential", err, sizeof(err)), 0);
+	conf_resolve_paths(&c);
+	assert_string_equal(c.keys_dir, "/etc/renkei/keys");
+	assert_string_equal(c.tls_key, "/etc/renkei/keys/certs/server.key");
 	conf_fini(&c);
 }
 
