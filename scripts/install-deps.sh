@@ -11,7 +11,8 @@ set -eu
 pkgs="build-essential cmake pkg-config openssl libssl-dev
       libwebsockets-dev libsqlcipher-dev protobuf-c-compiler libprotobuf-c-dev
       libargon2-dev libjansson-dev libinih-dev libcmocka-dev sqlite3
-      libjpeg62-turbo-dev libpng-dev sqlcipher"
+      libjpeg62-turbo-dev libpng-dev sqlcipher
+      liboath-dev libqrencode-dev libpwquality-dev cracklib-runtime"
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang-14 clang libclang-rt-14-dev"
 fi
