@@ -139,6 +139,7 @@ admin_store_paths(struct admin *a, struct store_config *cfg)
 	cfg->hashers = conf->store_hashers;
 	cfg->max_batch = conf->store_max_batch;
 	cfg->queue_max = conf->store_queue_max;
+	cfg->hash_queue_max = conf->login_queue_max;
 	cfg->disk_reserve_mb = conf->store_disk_reserve_mb;
 	cfg->cache_mb = conf->store_cache_mb;
 }

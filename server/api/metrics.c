@@ -50,6 +50,11 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        "UNAVAILABLE because a store queue was at store_queue_max.\n"
 	        "# TYPE renkei_store_refused_full_total counter\n"
 	        "renkei_store_refused_full_total %llu\n"
+	        "# HELP renkei_logins_refused_busy_total Logins answered "
+	        "RESOURCE_EXHAUSTED because login_queue_max password checks were "
+	        "waiting.\n"
+	        "# TYPE renkei_logins_refused_busy_total counter\n"
+	        "renkei_logins_refused_busy_total %llu\n"
 	        "# HELP renkei_store_refused_disk_total Operations refused "
 	        "because storage was full or into store_disk_reserve_mb.\n"
 	        "# TYPE renkei_store_refused_disk_total counter\n"
@@ -66,6 +71,7 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	        (double)ss.commit_us_total / 1e6,
 	        (unsigned long long)ss.journal_failures,
 	        (unsigned long long)ss.refused_full,
+	        (unsigned long long)ss.refused_hash_full,
 	        (unsigned long long)ss.refused_disk, ss.write_queue);
 	for (int i = 0; i < 7; i++) {
 		cum += ss.batch_hist[i];

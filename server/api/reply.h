@@ -47,6 +47,8 @@ void api_reply_status(struct api *api, struct api_conn *c, uint64_t rid,
 /* The answer when the store no longer takes work. */
 #define API_MSG_SHUTTING_DOWN "the server is shutting down; try again shortly"
 #define API_MSG_BUSY "the server is busy; try again shortly"
+#define API_MSG_LOGINS_BUSY "too many logins are being checked; try again shortly"
+#define API_RETRY_LOGINS_MS 1000
 
 /* Close a connection (once) after what is queued, with a WebSocket close
  * code and reason. */

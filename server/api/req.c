@@ -145,9 +145,19 @@ submit_to(struct api_req *r, enum lane lane)
 	                         : store_submit_hash(r->api->store, &r->op);
 	if (rc == RK_OK)
 		return RK_OK;
+	c = api_req_conn(r);
+	if (rc == RK_ERR_EXHAUSTED && lane == LANE_HASH) {
+		/* login_queue_max logins wait for the hashers: say so at once
+		 * rather than queue this one behind them. */
+		if (c != NULL)
+			api_reply_error_retry(r->api, c, r->request_id, RK_ERR_EXHAUSTED,
+			                      API_MSG_LOGINS_BUSY, API_RETRY_LOGINS_MS);
+		api_req_release(r);
+		return RK_ERR_EXHAUSTED;
+	}
 	/* Closing, or the queue is at store_queue_max: UNAVAILABLE either
 	 * way (a retry later will do), with the words for which. */
-	if ((c = api_req_conn(r)) != NULL)
+	if (c != NULL)
 		api_reply_error(r->api, c, r->request_id, RK_ERR_UNAVAILABLE,
 		                rc == RK_ERR_EXHAUSTED ? API_MSG_BUSY
 		                                       : API_MSG_SHUTTING_DOWN,

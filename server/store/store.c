@@ -927,13 +927,20 @@ fail:
 static int
 submit(struct store *s, struct opq *q, pthread_cond_t *cond, struct store_op *op)
 {
+	bool hash = q == &s->hq;
+	int max = hash && s->cfg.hash_queue_max > 0 ? s->cfg.hash_queue_max
+	                                            : s->cfg.queue_max;
+
 	pthread_mutex_lock(&s->mu);
 	if (s->closing) {
 		pthread_mutex_unlock(&s->mu);
 		return RK_ERR_UNAVAILABLE;
 	}
-	if (s->cfg.queue_max > 0 && q->len >= s->cfg.queue_max) {
-		s->stats.refused_full++;
+	if (max > 0 && q->len >= max) {
+		if (hash)
+			s->stats.refused_hash_full++;
+		else
+			s->stats.refused_full++;
 		pthread_mutex_unlock(&s->mu);
 		return RK_ERR_EXHAUSTED;
 	}

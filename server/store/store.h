@@ -102,6 +102,10 @@ struct store_config {
 	 * before a submit is refused (RK_ERR_EXHAUSTED): a burst waits, a
 	 * flood is turned away instead of growing memory. 0 = no limit. */
 	int queue_max;
+	/* The most password checks waiting for the hashers: a login beyond
+	 * it is refused at once (RK_ERR_EXHAUSTED) rather than queued behind
+	 * minutes of argon2. 0 = queue_max. */
+	int hash_queue_max;
 	void (*wake)(void *arg); /* any thread: "completions are waiting" */
 	void *wake_arg;
 	/* Free space each database's filesystem keeps for records of reads
@@ -176,7 +180,7 @@ int store_submit_read(struct store *s, struct store_op *op);
 /* A read op that spends most of its time hashing a password: it runs on
  * the hashers, never on the readers, and the hashers run at a lower CPU
  * priority (nice 10), so that a flood of logins cannot slow down
- * everyone's reads. */
+ * everyone's reads. RK_ERR_EXHAUSTED while hash_queue_max wait. */
 int store_submit_hash(struct store *s, struct store_op *op);
 
 /* Run done() of every completed op, in completion order. Owner's thread. */
@@ -198,6 +202,7 @@ struct store_stats {
 	uint64_t commits, ops_committed, batch_max, journal_failures;
 	uint64_t refused_disk;     /* ops refused: storage full or in reserve */
 	uint64_t refused_full;     /* submits refused: queue at queue_max */
+	uint64_t refused_hash_full; /* ... password checks at hash_queue_max */
 	uint64_t commit_us_total;  /* time spent committing */
 	uint64_t batch_hist[8];    /* batch sizes: 1, 2-3, 4-15, 16-63, 64-255, 256-1023, 1024+ */
 	uint64_t commit_hist[8];   /* commit time: <=1, 2, 5, 10, 25, 50, 100 ms, more */

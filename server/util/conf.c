@@ -117,6 +117,9 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(store_hashers, "1", 1, 64,
 	          "threads that check passwords (argon2), apart from the readers "
 	          "so that a flood of logins does not slow reads"),
+	INT_ENTRY(login_queue_max, "64", 1, 100000,
+	          "most logins waiting for a password check: beyond it a login is "
+	          "answered RESOURCE_EXHAUSTED at once (retry after 1 s)"),
 	INT_ENTRY(store_max_batch, "1000", 1, 100000,
 	          "most operations committed in one transaction"),
 	INT_ENTRY(store_queue_max, "20000", 16, 10000000,

@@ -50,6 +50,7 @@ struct conf {
 	int argon2_m_kib;
 	int store_readers;
 	int store_hashers;
+	int login_queue_max;
 	int store_max_batch;
 	int store_queue_max;
 	int store_disk_reserve_mb;

@@ -364,6 +364,58 @@ test_hashers_apart_from_readers(void **state)
 	store_close(s, NULL, NULL);
 }
 
+/* The hashers' queue has a bound of its own, far below queue_max: with
+ * the one hasher held by a slow check and hash_queue_max more waiting,
+ * the next is refused at once (counted apart from refused_full), while
+ * reads are still taken; once it drains, logins are taken again. */
+static void
+test_hash_queue_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct store_config cfg = f->cfg;
+	struct store *s;
+	struct store_stats st;
+	char err[256];
+	enum { MAX = 2 };
+	struct gop ops[MAX + 3], rd = {0};
+	int ndone = 0;
+
+	memset(ops, 0, sizeof(ops));
+	cfg.wake = nowake;
+	cfg.hashers = 1;
+	cfg.queue_max = 100;
+	cfg.hash_queue_max = MAX;
+	assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), RK_OK);
+	for (int i = 0; i < MAX + 3; i++) {
+		ops[i].op.run = sleep_run;
+		ops[i].op.done = gop_done;
+		ops[i].sleep_ms = i == 0 ? 300 : 0;
+		ops[i].ndone = &ndone;
+	}
+	rd.op.run = sleep_run;
+	rd.op.done = gop_done;
+	rd.ndone = &ndone;
+	assert_int_equal(store_submit_hash(s, &ops[0].op), RK_OK);
+	usleep(100000); /* the hasher takes op 0 and sleeps */
+	for (int i = 1; i <= MAX; i++)
+		assert_int_equal(store_submit_hash(s, &ops[i].op), RK_OK);
+	assert_int_equal(store_submit_hash(s, &ops[MAX + 1].op), RK_ERR_EXHAUSTED);
+	assert_int_equal(store_submit_read(s, &rd.op), RK_OK);
+	store_get_stats(s, &st);
+	assert_int_equal(st.refused_hash_full, 1);
+	assert_int_equal(st.refused_full, 0);
+	while (ndone < MAX + 2) {
+		usleep(1000);
+		store_complete(s);
+	}
+	assert_int_equal(store_submit_hash(s, &ops[MAX + 2].op), RK_OK);
+	while (ndone < MAX + 3) {
+		usleep(1000);
+		store_complete(s);
+	}
+	store_close(s, NULL, NULL);
+}
+
 /* A journal whose records cannot be written anywhere. */
 static int
 failing_stage(struct store_conn *wc, struct store_op *batch, void *arg)
@@ -705,6 +757,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_data_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_high_water, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_queue_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hashers_apart_from_readers, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_fails_closed, setup, teardown),
