@@ -538,7 +538,8 @@ rkc_connect(const struct rkc_opts *opts, char *err, size_t errlen)
 	c->in_cap = RKC_READ_CHUNK;
 	c->in = rkc_xmalloc(c->in_cap);
 	deadline = rkc_deadline(c->timeout_ms);
-	if (rkc_tls_connect(&c->tls, &u, opts->ca_file, opts->tls_max_version, deadline,
+	if (rkc_tls_connect(&c->tls, &u, opts->ca_file, opts->tls_max_version,
+	                    opts->source_addr, deadline,
 	                    err, errlen) != 0 ||
 	    upgrade(c, &u, opts, deadline, err, errlen) != 0) {
 		free_all(c);

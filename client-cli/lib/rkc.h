@@ -29,6 +29,8 @@ struct rkc_opts {
 	int timeout_ms;      /* connect + handshake timeout; 0 = 10000 */
 	int tls_max_version; /* 0 = any; else TLS1_2_VERSION etc. (tests) */
 	int no_subprotocol;  /* tests: do not offer "renkei.v1" */
+	const char *source_addr; /* NULL = any; else the numeric local address
+	                          * to connect from (tests, benchmarks) */
 };
 
 /* WebSocket opcodes, for rkc_send_frame / rkc_recv_frame. */

@@ -54,7 +54,8 @@ void rkc_tls_init(struct rkc_tls *t);
  * TLS1_x_VERSION cap (tests). Returns 0, or -1 with a reason in err; t
  * is then closed. */
 int rkc_tls_connect(struct rkc_tls *t, const struct rkc_url *u, const char *ca_file,
-                    int tls_max_version, int64_t deadline, char *err, size_t errlen);
+                    int tls_max_version, const char *source, int64_t deadline,
+                    char *err, size_t errlen);
 
 /* Read up to len bytes. Returns the count (> 0), RKC_IO_EOF at the end of
  * the stream (t->eof_unclean says whether it ended without close_notify),

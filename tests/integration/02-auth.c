@@ -254,6 +254,55 @@ test_throttle(void **state)
 	rkc_close(c);
 }
 
+/* An attacker who knows a login (they are printed on every board) and
+ * sends wrong passwords for it from one address slows only themselves:
+ * the owner logs in from another address at once, and the attacker's
+ * wait never exceeds login_delay_max_s (here 300 s). */
+static void
+test_throttle_other_address(void **state)
+{
+	struct h_server *s = *state;
+	struct rkc *a, *c;
+	Renkei__V1__Envelope *r;
+	int refused = 0, waits = 0;
+
+	/* A connection each (prelogin_max_requests closes a connection
+	 * that keeps trying), all from 127.0.0.2. */
+	for (int i = 0; i < 30; i++) {
+		a = h_connect_from(s, "127.0.0.2");
+		assert_non_null(a);
+		r = h_login_env(a, "dr.tanaka", "not-her-password", NULL);
+		assert_non_null(r);
+		if (h_env_code(r) == RENKEI__V1__CODE__UNAUTHENTICATED) {
+			refused++;
+		} else {
+			h_assert_error(r, RENKEI__V1__CODE__RESOURCE_EXHAUSTED);
+			assert_true(r->error->retry_after_ms > 0 &&
+			            r->error->retry_after_ms <= 300 * 1000);
+			waits++;
+		}
+		h_env_free(r);
+		rkc_close(a);
+	}
+	assert_int_equal(refused, 4); /* 3 free, the 4th sets the wait */
+	assert_int_equal(waits, 26);
+	/* Even the right password waits, from the attacker's address. */
+	a = h_connect_from(s, "127.0.0.2");
+	assert_non_null(a);
+	r = h_login_env(a, "dr.tanaka", H_DEMO_PASSWORD, NULL);
+	h_assert_error(r, RENKEI__V1__CODE__RESOURCE_EXHAUSTED);
+	h_env_free(r);
+	rkc_close(a);
+
+	/* dr.tanaka, from her own address, is not slowed at all. */
+	c = h_connect_from(s, "127.0.0.1");
+	assert_non_null(c);
+	r = h_login_env(c, "dr.tanaka", H_DEMO_PASSWORD, NULL);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE);
+	h_env_free(r);
+	rkc_close(c);
+}
+
 static void
 test_logout_ends_session_everywhere(void **state)
 {
@@ -381,6 +430,7 @@ main(void)
 	    cmocka_unit_test(test_wrong_password_and_unknown_login),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_throttle),
+	    cmocka_unit_test(test_throttle_other_address),
 	    cmocka_unit_test(test_logout_ends_session_everywhere),
 	    cmocka_unit_test_setup_teardown(
 	        test_logged_out_token_dead_after_failure_row, setup_one_reader,

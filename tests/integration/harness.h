@@ -182,6 +182,9 @@ size_t h_ws_frame(uint8_t *out, size_t cap, int fin, int opcode, int masked,
 
 /* Connect a client with subprotocol renkei.v1; NULL (reason printed). */
 struct rkc *h_connect(const struct h_server *s);
+/* The same, from the local address `source` (e.g. "127.0.0.2": the
+ * server sees another client address; all of 127/8 is loopback). */
+struct rkc *h_connect_from(const struct h_server *s, const char *source);
 
 /* rkc_call with H_TIMEOUT_MS; the response (free with h_env_free), or
  * NULL with the reason printed. */

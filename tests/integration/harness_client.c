@@ -12,17 +12,25 @@
 /* ----------------------------------------------------------------- clients */
 
 struct rkc *
-h_connect(const struct h_server *s)
+h_connect_from(const struct h_server *s, const char *source)
 {
 	struct rkc_opts o;
 	struct rkc *c;
 	char err[256];
 
 	h_opts(s, &o);
+	o.source_addr = source;
 	c = rkc_connect(&o, err, sizeof(err));
 	if (c == NULL)
-		fprintf(stderr, "harness: connect %s: %s\n", s->url, err);
+		fprintf(stderr, "harness: connect %s from %s: %s\n", s->url,
+		        source ? source : "any", err);
 	return c;
+}
+
+struct rkc *
+h_connect(const struct h_server *s)
+{
+	return h_connect_from(s, NULL);
 }
 
 Renkei__V1__Envelope *
