@@ -36,6 +36,9 @@ static const char bench_help[] =
 	"               session, (c) connections each starting a message they never\n"
 	"               finish, (d) wrong passwords: the reader's p50/p99 in each phase\n"
 	"               against a quiet baseline, and the server's RSS\n"
+	"  login-flood  one user reads timelines while many connections from many\n"
+	"               addresses send wrong passwords (half of them for that user's\n"
+	"               login); then that user logs in\n"
 	"Every run also reports the server's CPU time (from /proc) and its group\n"
 	"commits and batch sizes (from GET /metrics).\n"
 	"\n"
@@ -66,6 +69,11 @@ static const char bench_help[] =
 	"               --partial-sent B sent (default 8000), --attempts N for (d)\n"
 	"               (default 1000) from --attackers N connections (default 100);\n"
 	"               --boards defaults to 2 (the reader's board, the pipeliner's)\n"
+	"  login-flood: the baseline and (d) alone: --attempts N (default 1000) from\n"
+	"               --attackers N connections (default 200) spread over --sources N\n"
+	"               loopback addresses 127.0.0.2.. (default 50; 0 = one address),\n"
+	"               every other one for the reader's own login; then that user\n"
+	"               logs in afresh (it must not be locked out)\n"
 	"\n"
 	"Limits: one process holds as many connections as RLIMIT_NOFILE allows\n"
 	"(raised to the hard limit); 'connections' forks worker processes beyond\n"
@@ -76,7 +84,7 @@ enum {
 	O_DATA = 256, O_BIN, O_PID, O_NOSETUP, O_BOARDS, O_MEMBERS, O_DURATION, O_WARMUP,
 	O_WINDOW, O_RATE, O_INFLIGHT, O_POSTERS, O_TEXT, O_CONNS, O_HOLD, O_POSTS, O_CONC,
 	O_LIMIT, O_FILL, O_PHOTO, O_REQUESTS, O_PARTIAL, O_PBYTES, O_PSENT, O_ATTEMPTS,
-	O_ATTACKERS, O_READRATE
+	O_ATTACKERS, O_READRATE, O_SOURCES
 };
 
 static int
@@ -122,6 +130,7 @@ parse(struct bench_opts *o, int argc, char **argv)
 		{"partial-sent", required_argument, NULL, O_PSENT},
 		{"attempts", required_argument, NULL, O_ATTEMPTS},
 		{"attackers", required_argument, NULL, O_ATTACKERS},
+		{"sources", required_argument, NULL, O_SOURCES},
 		{"read-rate", required_argument, NULL, O_READRATE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -154,6 +163,7 @@ parse(struct bench_opts *o, int argc, char **argv)
 		{O_PSENT, 0, 64 << 20, &o->partial_sent, NULL},
 		{O_ATTEMPTS, 1, 1000000, &o->attempts, NULL},
 		{O_ATTACKERS, 1, 100000, &o->attackers, NULL},
+		{O_SOURCES, 0, 250, &o->sources, NULL},
 		{O_READRATE, 0.1, 100000, NULL, &o->read_rate},
 	};
 	double v = 0;
@@ -226,7 +236,7 @@ cli_cmd_bench(struct cli *cli, int argc, char **argv)
 		{"setup", bench_cmd_setup},         {"posts", bench_cmd_posts},
 		{"connections", bench_cmd_connections}, {"reconnect", bench_cmd_reconnect},
 		{"timeline", bench_cmd_timeline},   {"upload", bench_cmd_upload},
-		{"flood", bench_cmd_flood},
+		{"flood", bench_cmd_flood},         {"login-flood", bench_cmd_flood},
 	};
 	struct sigaction sa, old_int, old_term, old_pipe;
 	struct bench_opts o;
@@ -265,6 +275,12 @@ cli_cmd_bench(struct cli *cli, int argc, char **argv)
 	o.attempts = 1000;
 	o.attackers = 100;
 	o.read_rate = 100;
+	o.sources = 50;
+	if (strcmp(o.scenario, "login-flood") == 0) {
+		o.boards = 1;
+		o.attackers = 200;
+		o.duration_s = 5;
+	}
 	if (strcmp(o.scenario, "flood") == 0) {
 		o.boards = 2;
 		o.conns = 5000;

@@ -84,6 +84,8 @@ struct bench_opts {
 	int partial_sent;        /* flood: ... the bytes of it sent */
 	int attempts;            /* flood: wrong passwords in all */
 	int attackers;           /* flood: ... from this many connections */
+	int sources;             /* login-flood: ... from this many loopback
+	                          * addresses (127.0.0.2..) */
 	double read_rate;        /* flood: the reader's timeline reads/s */
 	int no_setup;            /* do not run setup by ourselves */
 };
@@ -169,6 +171,10 @@ struct bench_loop;
 struct bconn {
 	void *user;            /* the scenario's */
 	int tag;               /* the scenario's */
+	/* the scenario's, set before the connection starts: the local
+	 * address to connect from (sourcelen 0: any) */
+	struct sockaddr_storage source;
+	socklen_t sourcelen;
 	enum bconn_state state;
 	int64_t t_begin;       /* handshake started (ns) */
 	int64_t t_ready;       /* ready (ns) */
@@ -261,6 +267,7 @@ struct bench_env {
 	struct bench_target target;
 	char **tokens;
 	size_t ntokens;
+	char password[64]; /* the bench accounts' (cleansed at close) */
 };
 int bench_env_open(struct bench_opts *o, struct bench_env *e);
 void bench_env_close(struct bench_env *e);

@@ -32,9 +32,20 @@
  * Each phase's connections are closed before the next (all come from one
  * address: with the server's default max_connections_per_address of 256,
  * most of (a)'s are refused at accept, and that is what is measured).
+ *
+ * Scenario login-flood (issue 11) is the baseline and (d) alone, as a
+ * determined attacker would run it: --attempts (default 1000) from
+ * --attackers connections (default 200) spread over --sources loopback
+ * addresses (default 50: 127.0.0.2 to 127.0.0.51, when the server is on
+ * 127.0.0.1), so that the per-address throttle does not end it early;
+ * every other attempt is a wrong password for the reader's own login,
+ * the rest for made-up names. Then the reader's user logs in afresh from
+ * the reader's address: the attack must not have locked it out.
  */
 #include "bench.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,7 +58,7 @@
 #define TARGET_P99_MS 200.0
 #define TARGET_PARTIAL_MIB 50.0
 
-enum role { R_FLOODER = 1, R_CONN, R_PARTIAL, R_GUESSER };
+enum role { R_FLOODER = 1, R_CONN, R_PARTIAL, R_GUESSER, R_VICTIM };
 enum { PH_BASE, PH_CONNS, PH_PIPE, PH_PARTIAL, PH_LOGINS, PH_N };
 _Static_assert(PH_N == FLOOD_PHASES, "the reader counts every phase");
 
@@ -59,6 +70,7 @@ struct phase {
 	struct bench_snapshot sa, sb;
 	/* what the phase's own clients got */
 	uint64_t ready, refused, sent, closed, ok, exhausted, unavailable, other;
+	uint64_t busy; /* of exhausted: logins refused as the hashers' queue was full */
 	char why[160]; /* the first unexpected end or answer */
 };
 
@@ -77,6 +89,12 @@ struct flood {
 	struct bconn **conns;
 	size_t nconns, ended;
 	uint64_t queued, answered, guess_seq;
+	/* login-flood */
+	int login_flood;
+	char victim[64];
+	int victim_done; /* 1 logged in, -1 refused */
+	int64_t victim_ns;
+	char victim_why[160];
 };
 
 static void
@@ -95,9 +113,12 @@ send_guess(struct flood *f, struct bconn *c)
 	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
 	char login[64], pw[64];
 
-	/* A new made-up name each time: no lockout ever spares the hashing. */
+	/* A new made-up name each time: no lockout ever spares the hashing.
+	 * In login-flood every other one is the victim's real login. */
 	snprintf(login, sizeof login, "flood-%d-%llu", (int)getpid(),
 	         (unsigned long long)++f->guess_seq);
+	if (f->login_flood && f->guess_seq % 2 == 0)
+		snprintf(login, sizeof login, "%s", f->victim);
 	snprintf(pw, sizeof pw, "wrong-password-%llu", (unsigned long long)f->guess_seq);
 	lr.login = login;
 	lr.password = pw;
@@ -126,6 +147,9 @@ count_answer(struct phase *p, const Renkei__V1__Envelope *env, int ok_body)
 	switch (env->error->code) {
 	case RENKEI__V1__CODE__RESOURCE_EXHAUSTED:
 		p->exhausted++;
+		if (ok_body == GUESS_ANSWER &&
+		    strncmp(env->error->message, "too many logins are being checked", 33) == 0)
+			p->busy++;
 		break;
 	case RENKEI__V1__CODE__UNAVAILABLE:
 		p->unavailable++;
@@ -163,6 +187,10 @@ on_ready(struct bconn *c, void *arg)
 	case R_GUESSER:
 		f->ph[PH_LOGINS].ready++;
 		send_guess(f, c);
+		break;
+	case R_VICTIM:
+		f->victim_done = 1;
+		f->victim_ns = c->t_ready - c->t_begin;
 		break;
 	default:
 		break;
@@ -216,6 +244,10 @@ on_closed(struct bconn *c, void *arg)
 	case R_GUESSER:
 		p = &f->ph[PH_LOGINS];
 		break;
+	case R_VICTIM:
+		f->victim_done = -1;
+		snprintf(f->victim_why, sizeof f->victim_why, "%s", c->why);
+		return;
 	default:
 		return;
 	}
@@ -264,6 +296,23 @@ idle(struct flood *f, struct phase *p, int64_t ns)
 	}
 }
 
+/* login-flood: connection i speaks from 127.0.0.(2 + i % sources), when
+ * the server is at 127.0.0.1 (elsewhere the kernel picks the address). */
+static void
+set_source(struct flood *f, struct bconn *c, size_t i)
+{
+	const struct sockaddr_in *to = (const struct sockaddr_in *)&f->e.target.addr;
+	struct sockaddr_in *from = (struct sockaddr_in *)&c->source;
+
+	if (f->o->sources <= 0 || f->e.target.addr.ss_family != AF_INET ||
+	    to->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+		return;
+	memset(from, 0, sizeof *from);
+	from->sin_family = AF_INET;
+	from->sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)(i % (size_t)f->o->sources));
+	c->sourcelen = sizeof *from;
+}
+
 static void
 open_conns(struct flood *f, size_t n, int tag)
 {
@@ -275,6 +324,8 @@ open_conns(struct flood *f, size_t n, int tag)
 	for (size_t i = 0; i < n; i++) {
 		f->conns[i] = bl_open(f->l, NULL, NULL);
 		f->conns[i]->tag = tag;
+		if (tag == R_GUESSER && f->login_flood)
+			set_source(f, f->conns[i], i);
 	}
 }
 
@@ -443,7 +494,9 @@ phase_rows(struct flood *f, struct bench_report *r, int id)
 	case PH_LOGINS:
 		ROW("attempts sent", "sent", (double)p->sent, 0, "");
 		ROW("  answered UNAUTHENTICATED", "unauthenticated", (double)p->ok, 0, "");
-		ROW("  RESOURCE_EXHAUSTED (slowed)", "exhausted", (double)p->exhausted, 0, "");
+		ROW("  RESOURCE_EXHAUSTED (slowed)", "exhausted", (double)(p->exhausted - p->busy), 0,
+		    "");
+		ROW("  RESOURCE_EXHAUSTED (login_queue_max)", "busy", (double)p->busy, 0, "");
 		ROW("  other", "other", (double)p->other, 0, "");
 		ROW("connections refused or closed early", "lost", (double)(p->refused + p->closed), 0,
 		    "");
@@ -464,6 +517,24 @@ phase_rows(struct flood *f, struct bench_report *r, int id)
 
 /* ---- the command */
 
+/* login-flood: after the attack, the attacked user logs in from the
+ * reader's address (the kernel's choice), as she would. */
+static void
+victim_login(struct flood *f)
+{
+	struct bconn *c;
+	int64_t end = bench_now_ns() + 30LL * 1000000000;
+
+	if (bench_stopping())
+		return;
+	c = bl_open_login(f->l, f->victim, f->e.password, NULL);
+	c->tag = R_VICTIM;
+	while (!bench_stopping() && f->victim_done == 0 && bench_now_ns() < end)
+		turn(f, 5);
+	if (c->state != BC_IDLE && c->state != BC_CLOSED)
+		bl_drop(c, 1);
+}
+
 static int
 setup(struct flood *f)
 {
@@ -480,6 +551,10 @@ setup(struct flood *f)
 	f->l = bl_new(&f->e.target, &cbs, o->window);
 	if (f->l == NULL)
 		abort();
+	if (f->login_flood) {
+		idle(f, NULL, (int64_t)(o->warmup_s * 1e9));
+		return 0;
+	}
 	f->flooder = bl_open(f->l, f->e.tokens[o->members], NULL);
 	f->flooder->tag = R_FLOODER;
 	end = bench_now_ns() + 60LL * 1000000000;
@@ -507,9 +582,11 @@ bench_cmd_flood(struct bench_opts *o)
 
 	if (f == NULL)
 		abort();
-	if (o->boards < 2)
+	f->login_flood = strcmp(o->scenario, "login-flood") == 0;
+	if (o->boards < 2 && !f->login_flood)
 		return cli_usage_error(o->cli, "flood needs --boards 2 or more");
 	f->o = o;
+	bench_user_name(f->victim, sizeof f->victim, o->members, 0, 0);
 	if ((rc = bench_env_open(o, &f->e)) != CLI_EXIT_OK) {
 		free(f);
 		return rc;
@@ -525,23 +602,39 @@ bench_cmd_flood(struct bench_opts *o)
 	         o->partial);
 	snprintf(f->ph[PH_LOGINS].title, sizeof f->ph[PH_LOGINS].title, "(d) %d passwords",
 	         o->attempts);
+	if (f->login_flood)
+		snprintf(f->ph[PH_LOGINS].title, sizeof f->ph[PH_LOGINS].title,
+		         "%d passwords from %d conns", o->attempts, o->attackers);
 	if (setup(f) != 0) {
 		rc = cli_fail(o->cli, CLI_EXIT_CONNECT, "flood: %s", f->why);
 		goto out;
 	}
 	run_phase(f, PH_BASE, 0);
-	run_phase(f, PH_CONNS, (int64_t)(o->hold_s * 1e9));
-	run_phase(f, PH_PIPE, 0);
-	run_phase(f, PH_PARTIAL, (int64_t)(o->hold_s * 1e9));
+	if (!f->login_flood) {
+		run_phase(f, PH_CONNS, (int64_t)(o->hold_s * 1e9));
+		run_phase(f, PH_PIPE, 0);
+		run_phase(f, PH_PARTIAL, (int64_t)(o->hold_s * 1e9));
+	}
 	run_phase(f, PH_LOGINS, 0);
 	flood_reader_stop(f->reader);
+	if (f->login_flood)
+		victim_login(f);
 
-	bench_report_init(&rep, "flood");
+	bench_report_init(&rep, f->login_flood ? "login-flood" : "flood");
 	bench_describe(&rep, "one user reads its board's latest %d posts at %.0f/s while others "
 	               "flood; server PID %d",
 	               o->limit, o->read_rate, f->pid);
 	for (int i = 0; i < PH_N; i++)
-		phase_rows(f, &rep, i);
+		if (!f->login_flood || i == PH_BASE || i == PH_LOGINS)
+			phase_rows(f, &rep, i);
+	if (f->login_flood) {
+		bench_row_text(&rep, "the attacked user's own login afterwards", "victim_login",
+		               f->victim_done > 0 ? "ok" : f->victim_done < 0 ? f->victim_why
+		                                                               : "no answer");
+		if (f->victim_done > 0)
+			bench_row(&rep, "  its time", "victim_login_ms", (double)f->victim_ns / 1e6, 0,
+			          "ms");
+	}
 	if (f->pid <= 0)
 		bench_row_text(&rep, "server RSS and CPU", "server_note", pid_note);
 	if (flood_reader_why(f->reader)[0])

@@ -328,6 +328,9 @@ conn_start(struct bconn *c)
 	if (c->fd < 0)
 		return bn_fail(c, "socket: %s", strerror(errno));
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (c->sourcelen > 0 &&
+	    bind(c->fd, (const struct sockaddr *)&c->source, c->sourcelen) != 0)
+		return bn_fail(c, "cannot bind the source address: %s", strerror(errno));
 	if (connect(c->fd, (const struct sockaddr *)&t->addr, t->addrlen) == 0)
 		return tcp_done(c);
 	if (errno != EINPROGRESS)

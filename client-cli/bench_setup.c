@@ -376,6 +376,7 @@ bench_env_open(struct bench_opts *o, struct bench_env *e)
 		return rc;
 	}
 	rc = bench_login_all(o, &e->target, o->boards, o->members, pw, &e->tokens);
+	memcpy(e->password, pw, sizeof e->password);
 	OPENSSL_cleanse(pw, sizeof pw);
 	if (rc != CLI_EXIT_OK) {
 		bench_target_fini(&e->target);
@@ -390,6 +391,7 @@ bench_env_close(struct bench_env *e)
 {
 	bench_tokens_free(e->tokens, e->ntokens);
 	bench_target_fini(&e->target);
+	OPENSSL_cleanse(e->password, sizeof e->password);
 	memset(e, 0, sizeof *e);
 }
 
