@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <argon2.h>
+#include <openssl/crypto.h>
 
 #include "auth/internal.h"
 #include "util/log.h"
@@ -185,15 +186,115 @@ auth_user_disable(struct store_conn *sc, const char *login, int64_t now_ms,
 	sqlite3_bind_int64(q, 1, u.id);
 	if (store_step(sc, q) != SQLITE_DONE)
 		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
-	q = store_stmt(sc, "UPDATE sessions SET ended_ms = ?, end_reason = "
-	                   "'account disabled' WHERE user_id = ? AND ended_ms IS NULL");
+	if (auth_sessions_end_user(sc, u.id, 0, now_ms, "account disabled") !=
+	    RK_OK)
+		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
+	return RK_OK;
+}
+
+int
+auth_user_enable(struct store_conn *sc, const char *login, struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	struct auth_user u;
+
+	if (auth_user_load(sc, login, 0, &u) != RK_OK)
+		return rk_fail(st, RK_ERR_NOT_FOUND, "no such user", "login");
+	q = store_stmt(sc, "UPDATE users SET disabled = 0 WHERE id = ?");
 	if (q == NULL)
 		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
-	sqlite3_bind_int64(q, 1, now_ms);
-	sqlite3_bind_int64(q, 2, u.id);
+	sqlite3_bind_int64(q, 1, u.id);
 	if (store_step(sc, q) != SQLITE_DONE)
 		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
 	return RK_OK;
+}
+
+int
+auth_sessions_end_user(struct store_conn *sc, int64_t user_id,
+                       int64_t keep_session_id, int64_t now_ms,
+                       const char *reason)
+{
+	sqlite3_stmt *q = store_stmt(sc, "UPDATE sessions SET ended_ms = ?,"
+	                                 " end_reason = ? WHERE user_id = ?"
+	                                 " AND id != ? AND ended_ms IS NULL");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, now_ms);
+	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, user_id);
+	sqlite3_bind_int64(q, 4, keep_session_id);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+void
+auth_one_time_password(char out[AUTH_ONE_TIME_LEN + 1])
+{
+	/* 32 symbols: no 0/o, 1/l/i. 20 of them: 100 bits. */
+	static const char abc[] = "abcdefghjkmnpqrstuvwxyz23456789";
+	uint8_t raw[20];
+	size_t o = 0;
+
+	_Static_assert(sizeof(abc) - 1 == 31, "alphabet");
+	rk_random(raw, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		if (i > 0 && i % 4 == 0)
+			out[o++] = '-';
+		/* 31 symbols: reject the top of the byte range, no bias. */
+		while (raw[i] >= 31 * 8)
+			rk_random(&raw[i], 1);
+		out[o++] = abc[raw[i] % 31];
+	}
+	out[o] = '\0';
+	OPENSSL_cleanse(raw, sizeof(raw));
+}
+
+int
+auth_password_reset(struct store_conn *sc, int64_t user_id, int t, int m_kib,
+                    int64_t now_ms, char one_time[AUTH_ONE_TIME_LEN + 1])
+{
+	char hash[160];
+	sqlite3_stmt *q;
+	int rc;
+
+	auth_one_time_password(one_time);
+	if (auth_password_hash(one_time, t, m_kib, hash, sizeof(hash)) != RK_OK)
+		return RK_ERR_CRYPTO;
+	q = store_stmt(sc, "UPDATE users SET pw_hash = ?, must_change_password"
+	                   " = 1 WHERE id = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, user_id);
+	rc = store_step(sc, q);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc != SQLITE_DONE)
+		return RK_ERR_STORE;
+	if (sqlite3_changes(store_conn_db(sc)) == 0)
+		return RK_ERR_NOT_FOUND;
+	return auth_sessions_end_user(sc, user_id, 0, now_ms, "password reset");
+}
+
+int
+auth_totp_forget(struct store_conn *sc, int64_t user_id, int64_t now_ms)
+{
+	static const char *const del[] = {
+		"DELETE FROM totp WHERE user_id = ?",
+		"DELETE FROM totp_recovery WHERE user_id = ?",
+	};
+	struct auth_user u;
+
+	if (auth_user_load(sc, NULL, user_id, &u) != RK_OK)
+		return RK_ERR_NOT_FOUND;
+	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
+		sqlite3_stmt *q = store_stmt(sc, del[i]);
+		if (q == NULL)
+			return RK_ERR_STORE;
+		sqlite3_bind_int64(q, 1, user_id);
+		if (store_step(sc, q) != SQLITE_DONE)
+			return RK_ERR_STORE;
+	}
+	return auth_sessions_end_user(sc, user_id, 0, now_ms,
+	                              "second factor reset");
 }
 
 static void

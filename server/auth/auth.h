@@ -84,6 +84,37 @@ int auth_user_add(struct store_conn *sc, const char *login,
 int auth_user_disable(struct store_conn *sc, const char *login, int64_t now_ms,
                       struct rk_status *st);
 
+/* Enable a disabled user again (their ended sessions stay ended). */
+int auth_user_enable(struct store_conn *sc, const char *login,
+                     struct rk_status *st);
+
+/* End every open session of user_id but keep_session_id (0: none), for
+ * `reason` ("account disabled", "password changed", ...). The running
+ * server closes their connections with 4001 (api/revoke.c). RK_OK or
+ * RK_ERR_STORE. */
+int auth_sessions_end_user(struct store_conn *sc, int64_t user_id,
+                           int64_t keep_session_id, int64_t now_ms,
+                           const char *reason);
+
+/* A one-time password (admin create and reset, family invitation):
+ * 20 letters and digits from an alphabet without look-alikes, in groups
+ * of four joined by '-' (about 100 bits). */
+#define AUTH_ONE_TIME_LEN 24
+void auth_one_time_password(char out[AUTH_ONE_TIME_LEN + 1]);
+
+/* Give user_id a fresh one-time password (written to one_time, hashed
+ * with t / m_kib) that must be changed at next login, and end all their
+ * sessions ("password reset"). RK_OK, RK_ERR_NOT_FOUND, RK_ERR_CRYPTO or
+ * RK_ERR_STORE. */
+int auth_password_reset(struct store_conn *sc, int64_t user_id, int t,
+                        int m_kib, int64_t now_ms,
+                        char one_time[AUTH_ONE_TIME_LEN + 1]);
+
+/* Forget user_id's second factor (secret and recovery codes) and end all
+ * their sessions ("second factor reset"): they enrol again at next
+ * login. RK_OK, RK_ERR_NOT_FOUND or RK_ERR_STORE. */
+int auth_totp_forget(struct store_conn *sc, int64_t user_id, int64_t now_ms);
+
 /* Load a user by login (id 0) or id (login NULL). RK_ERR_NOT_FOUND. */
 int auth_user_load(struct store_conn *sc, const char *login, int64_t id,
                    struct auth_user *u);

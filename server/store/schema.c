@@ -273,6 +273,36 @@ static const struct schema_migration care_migrations[] = {
 	 * one ended by another process (an admin command) closes at once. */
 	{8, "CREATE INDEX IF NOT EXISTS sessions_ended ON sessions(ended_ms)"
 	    " WHERE ended_ms IS NOT NULL;", 0},
+	/* Sign-in and accounts (docs/accounts.md).
+	 * users.must_change_password: the password is a one-time one (made
+	 * by an admin or a family invitation) and must be replaced before
+	 * anything else. users.totp_opt_in: a family member who asked for a
+	 * second factor. totp: a user's TOTP secret (in care.db, which
+	 * SQLCipher encrypts); confirmed_ms NULL while enrolment waits for
+	 * its first code; last_step the newest 30 s step accepted, so that no
+	 * code is accepted twice. totp_recovery: ten single-use recovery
+	 * codes, as SHA-256. sessions.second_factor: how the session signed
+	 * in (0 password only, 1 TOTP code, 2 recovery code).
+	 * sessions.device_key: the Ed25519 public key the client registered
+	 * at login; a resume must be signed with it. */
+	{9, "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL"
+	    " DEFAULT 0;"
+	    "ALTER TABLE users ADD COLUMN totp_opt_in INTEGER NOT NULL DEFAULT 0;"
+	    "CREATE TABLE totp ("
+	    " user_id INTEGER PRIMARY KEY REFERENCES users(id),"
+	    " secret BLOB NOT NULL,"
+	    " created_ms INTEGER NOT NULL,"
+	    " confirmed_ms INTEGER,"
+	    " last_step INTEGER NOT NULL DEFAULT 0);"
+	    "CREATE TABLE totp_recovery ("
+	    " id INTEGER PRIMARY KEY,"
+	    " user_id INTEGER NOT NULL REFERENCES users(id),"
+	    " code_hash BLOB NOT NULL,"
+	    " used_ms INTEGER);"
+	    "CREATE INDEX totp_recovery_user ON totp_recovery(user_id);"
+	    "ALTER TABLE sessions ADD COLUMN second_factor INTEGER NOT NULL"
+	    " DEFAULT 0;"
+	    "ALTER TABLE sessions ADD COLUMN device_key BLOB;", 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

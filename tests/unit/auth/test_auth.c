@@ -593,6 +593,128 @@ test_unknown_login_uses_configured_cost(void **state)
 	store_conn_release(f->sc);
 }
 
+/* ------------------------------------------------- account administration */
+
+static int64_t
+open_sessions(struct fx *f, int64_t user_id)
+{
+	sqlite3_stmt *q = store_stmt(f->sc, "SELECT count(*) FROM sessions WHERE"
+	                                    " user_id = ? AND ended_ms IS NULL");
+	int64_t n;
+
+	assert_non_null(q);
+	sqlite3_bind_int64(q, 1, user_id);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return n;
+}
+
+static int
+must_change(struct fx *f, int64_t user_id)
+{
+	sqlite3_stmt *q = store_stmt(f->sc, "SELECT must_change_password FROM users"
+	                                    " WHERE id = ?");
+	int v;
+
+	assert_non_null(q);
+	sqlite3_bind_int64(q, 1, user_id);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int(q, 0);
+	sqlite3_reset(q);
+	return v;
+}
+
+/* One-time passwords, reset, enable, ending a user's other sessions and
+ * forgetting a second factor. */
+static void
+test_account_admin(void **state)
+{
+	struct fx *f = *state;
+	struct rk_status st = {0};
+	struct auth_user u;
+	char token[AUTH_TOKEN_LEN + 1], otp[AUTH_ONE_TIME_LEN + 1], otp2[AUTH_ONE_TIME_LEN + 1];
+	int64_t s1 = 0, s2 = 0, s3 = 0, exp = 0;
+	sqlite3_stmt *q;
+
+	/* The shape: xxxx-xxxx-xxxx-xxxx-xxxx, no look-alikes; never twice. */
+	auth_one_time_password(otp);
+	auth_one_time_password(otp2);
+	assert_int_equal(strlen(otp), AUTH_ONE_TIME_LEN);
+	assert_string_not_equal(otp, otp2);
+	for (size_t i = 0; i < AUTH_ONE_TIME_LEN; i++) {
+		if (i % 5 == 4)
+			assert_int_equal(otp[i], '-');
+		else
+			assert_null(strchr("01ilo-", otp[i]));
+	}
+
+	assert_int_equal(auth_user_load(f->sc, "dr.a", 0, &u), RK_OK);
+	assert_int_equal(auth_session_create(f->sc, u.id, "a", "", NOW, &f->lim, token, &s1, &exp),
+	                 RK_OK);
+	assert_int_equal(auth_session_create(f->sc, u.id, "b", "", NOW, &f->lim, token, &s2, &exp),
+	                 RK_OK);
+	assert_int_equal(auth_session_create(f->sc, u.id, "c", "", NOW, &f->lim, token, &s3, &exp),
+	                 RK_OK);
+
+	/* All but the one kept. */
+	assert_int_equal(auth_sessions_end_user(f->sc, u.id, s2, NOW + 1, "password changed"),
+	                 RK_OK);
+	assert_int_equal(open_sessions(f, u.id), 1);
+	assert_int_equal(auth_session_live(f->sc, u.id, s2), RK_OK);
+	assert_int_equal(auth_session_live(f->sc, u.id, s1), RK_ERR_UNAUTHENTICATED);
+
+	/* A reset: the old password no longer works, the one-time one does
+	 * and must be changed; every session ends. */
+	assert_int_equal(must_change(f, u.id), 0);
+	assert_int_equal(auth_password_reset(f->sc, u.id, T_LOW, M_LOW, NOW + 2, otp), RK_OK);
+	assert_int_equal(open_sessions(f, u.id), 0);
+	assert_int_equal(must_change(f, u.id), 1);
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.9", "correct horse", NOW + 3,
+	                                  &f->lim, &u, &st),
+	                 RK_ERR_UNAUTHENTICATED);
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.9", otp, NOW + 3, &f->lim, &u,
+	                                  &st),
+	                 RK_OK);
+	q = store_stmt(f->sc, "SELECT end_reason FROM sessions WHERE id = ?");
+	sqlite3_bind_int64(q, 1, s2);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "password reset");
+	sqlite3_reset(q);
+	assert_int_equal(auth_password_reset(f->sc, 999999, T_LOW, M_LOW, NOW, otp2),
+	                 RK_ERR_NOT_FOUND);
+
+	/* A second factor forgotten: its rows go, sessions end. */
+	assert_int_equal(auth_session_create(f->sc, u.id, "d", "", NOW, &f->lim, token, &s1, &exp),
+	                 RK_OK);
+	q = store_stmt(f->sc, "INSERT INTO totp(user_id, secret, created_ms) VALUES (?, x'00', 1)");
+	sqlite3_bind_int64(q, 1, u.id);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	q = store_stmt(f->sc, "INSERT INTO totp_recovery(user_id, code_hash) VALUES (?, x'00')");
+	sqlite3_bind_int64(q, 1, u.id);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	assert_int_equal(auth_totp_forget(f->sc, u.id, NOW + 4), RK_OK);
+	assert_int_equal(open_sessions(f, u.id), 0);
+	q = store_stmt(f->sc, "SELECT (SELECT count(*) FROM totp) + (SELECT count(*) FROM"
+	                      " totp_recovery)");
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_reset(q);
+	assert_int_equal(auth_totp_forget(f->sc, 999999, NOW), RK_ERR_NOT_FOUND);
+
+	/* Disable, then enable: logins work again. */
+	assert_int_equal(auth_user_disable(f->sc, "dr.a", NOW + 5, &st), RK_OK);
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.9", otp, NOW + 6, &f->lim, &u,
+	                                  &st),
+	                 RK_ERR_UNAUTHENTICATED);
+	assert_int_equal(auth_user_enable(f->sc, "dr.a", &st), RK_OK);
+	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.9", otp, NOW + 7, &f->lim, &u,
+	                                  &st),
+	                 RK_OK);
+	assert_int_equal(auth_user_enable(f->sc, "nobody", &st), RK_ERR_NOT_FOUND);
+	store_conn_release(f->sc);
+}
+
 int
 main(void)
 {
@@ -605,6 +727,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_login_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_admin, setup, teardown),
 		cmocka_unit_test(test_dummy_hash_uses_settings),
 		cmocka_unit_test_setup_teardown(test_unknown_login_uses_configured_cost, setup,
 		                                teardown),

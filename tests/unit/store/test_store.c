@@ -616,6 +616,35 @@ test_posts_rebuild_keeps_rows(void **state)
 		assert_true(count >= 7 && m[4].version == 5);
 		assert_int_equal(store_exec(f->sc, "DROP TABLE audit_outbox"), RK_OK);
 		assert_int_equal(store_exec(f->sc, m[4].sql), RK_OK);
+		/* Step 9 added columns to users and sessions (which SQLite
+		 * cannot drop) and made tables: users and sessions become
+		 * their step 1 shape again, rows kept. */
+		assert_int_equal(count >= 9 && m[8].version == 9, 1);
+		assert_int_equal(
+		        store_exec(f->sc,
+		                   "PRAGMA foreign_keys = OFF;"
+		                   "DROP TABLE totp; DROP TABLE totp_recovery;"
+		                   "CREATE TABLE users_v8 (id INTEGER PRIMARY KEY,"
+		                   " login TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,"
+		                   " profession INTEGER NOT NULL, org_id INTEGER REFERENCES"
+		                   " orgs(id), pw_hash TEXT NOT NULL, disabled INTEGER NOT"
+		                   " NULL DEFAULT 0, created_ms INTEGER NOT NULL);"
+		                   "INSERT INTO users_v8 SELECT id, login, display_name,"
+		                   " profession, org_id, pw_hash, disabled, created_ms FROM users;"
+		                   "CREATE TABLE sessions_v8 (id INTEGER PRIMARY KEY,"
+		                   " token_hash BLOB NOT NULL UNIQUE, user_id INTEGER NOT NULL"
+		                   " REFERENCES users(id), created_ms INTEGER NOT NULL,"
+		                   " expires_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+		                   " ended_ms INTEGER, end_reason TEXT, device TEXT NOT NULL"
+		                   " DEFAULT '', address TEXT NOT NULL DEFAULT '');"
+		                   "INSERT INTO sessions_v8 SELECT id, token_hash, user_id,"
+		                   " created_ms, expires_ms, last_seen_ms, ended_ms, end_reason,"
+		                   " device, address FROM sessions;"
+		                   "DROP TABLE sessions; DROP TABLE users;"
+		                   "ALTER TABLE users_v8 RENAME TO users;"
+		                   "ALTER TABLE sessions_v8 RENAME TO sessions;"
+		                   "PRAGMA foreign_keys = ON;"),
+		        RK_OK);
 	}
 	assert_int_equal(store_exec(f->sc, "PRAGMA main.user_version = 5"), RK_OK);
 	store_conn_close(f->sc);
