@@ -13,6 +13,9 @@
  *     and a response or event has no row in the table);
  *  4. before login only the rows marked before_login are allowed (else
  *     UNAUTHENTICATED), and only prelogin_max_requests requests at all;
+ *     while a session has sign-in steps pending (a one-time password to
+ *     change, a second factor to enrol), only the rows allowing them
+ *     (else FAILED_PRECONDITION naming "password" or "totp");
  *  5. the handler checks its own fields, then hands work to the store.
  */
 #include <stdio.h>
@@ -29,60 +32,62 @@
 
 /* Every request of renkei.v1, in the order of proto/renkei.proto. */
 static const struct api_verb verbs[] = {
-	{B(LOGIN_REQUEST), api_login, true, "login", API_RATE_AUTH},
-	{B(RESUME_REQUEST), api_resume, true, "session.resume", API_RATE_AUTH},
-	{B(LOGOUT_REQUEST), api_logout, false, "logout", API_RATE_WRITE},
-	{B(WHOAMI_REQUEST), api_whoami, false, NULL, API_RATE_LOCAL},
+	{B(LOGIN_REQUEST), api_login, true, "login", API_RATE_AUTH, 0},
+	{B(RESUME_REQUEST), api_resume, true, "session.resume", API_RATE_AUTH, 0},
+	{B(LOGOUT_REQUEST), api_logout, false, "logout", API_RATE_WRITE,
+	 API_PENDING_ALL},
+	{B(WHOAMI_REQUEST), api_whoami, false, NULL, API_RATE_LOCAL,
+	 API_PENDING_ALL},
 
 	{B(LIST_PATIENTS_REQUEST), api_list_patients, false, "patient.list",
-	 API_RATE_READ},
+	 API_RATE_READ, 0},
 	{B(GET_PATIENT_REQUEST), api_get_patient, false, "patient.read",
-	 API_RATE_READ},
+	 API_RATE_READ, 0},
 	{B(CREATE_POST_REQUEST), api_create_post, false, "post.create",
-	 API_RATE_WRITE},
-	{B(AMEND_POST_REQUEST), api_amend_post, false, "post.amend", API_RATE_WRITE},
+	 API_RATE_WRITE, 0},
+	{B(AMEND_POST_REQUEST), api_amend_post, false, "post.amend", API_RATE_WRITE, 0},
 	{B(RETRACT_POST_REQUEST), api_retract_post, false, "post.retract",
-	 API_RATE_WRITE},
-	{B(TIMELINE_REQUEST), api_timeline, false, "board.read", API_RATE_READ},
-	{B(SYNC_REQUEST), api_sync, false, "board.sync", API_RATE_READ},
-	{B(ACK_REQUEST), api_ack, false, "post.ack", API_RATE_WRITE},
-	{B(ACK_LIST_REQUEST), api_ack_list, false, "post.acks.read", API_RATE_READ},
+	 API_RATE_WRITE, 0},
+	{B(TIMELINE_REQUEST), api_timeline, false, "board.read", API_RATE_READ, 0},
+	{B(SYNC_REQUEST), api_sync, false, "board.sync", API_RATE_READ, 0},
+	{B(ACK_REQUEST), api_ack, false, "post.ack", API_RATE_WRITE, 0},
+	{B(ACK_LIST_REQUEST), api_ack_list, false, "post.acks.read", API_RATE_READ, 0},
 
-	{B(SHEET_ADD_REQUEST), api_sheet_add, false, "sheet.add", API_RATE_WRITE},
+	{B(SHEET_ADD_REQUEST), api_sheet_add, false, "sheet.add", API_RATE_WRITE, 0},
 	{B(SHEET_CHANGE_REQUEST), api_sheet_change, false, "sheet.change",
-	 API_RATE_WRITE},
-	{B(SHEET_END_REQUEST), api_sheet_end, false, "sheet.end", API_RATE_WRITE},
+	 API_RATE_WRITE, 0},
+	{B(SHEET_END_REQUEST), api_sheet_end, false, "sheet.end", API_RATE_WRITE, 0},
 	{B(SHEET_HISTORY_REQUEST), api_sheet_history, false, "sheet.history.read",
-	 API_RATE_READ},
+	 API_RATE_READ, 0},
 	{B(HANDOFF_OPEN_REQUEST), api_handoff_open, false, "handoff.open",
-	 API_RATE_WRITE},
+	 API_RATE_WRITE, 0},
 	{B(HANDOFF_PROPOSE_REQUEST), api_handoff_propose, false, "handoff.propose",
-	 API_RATE_WRITE},
+	 API_RATE_WRITE, 0},
 	{B(HANDOFF_CONFERENCE_REQUEST), api_handoff_conference, false,
-	 "handoff.conference", API_RATE_WRITE},
+	 "handoff.conference", API_RATE_WRITE, 0},
 	{B(HANDOFF_ACCEPT_REQUEST), api_handoff_accept, false, "handoff.accept",
-	 API_RATE_WRITE},
+	 API_RATE_WRITE, 0},
 	{B(HANDOFF_GET_REQUEST), api_handoff_get, false, "handoff.read",
-	 API_RATE_READ},
+	 API_RATE_READ, 0},
 	{B(BREAK_GLASS_REQUEST), api_break_glass, false, "breakglass.start",
-	 API_RATE_WRITE},
+	 API_RATE_WRITE, 0},
 	{B(FAMILY_INVITE_REQUEST), api_family_invite, false, "family.invite",
-	 API_RATE_AUTH},
+	 API_RATE_AUTH, 0},
 
 	{B(AUDIT_QUERY_REQUEST), api_audit_query, false, "audit.query",
-	 API_RATE_READ},
+	 API_RATE_READ, 0},
 	{B(AUDIT_EXPORT_REQUEST), api_audit_export, false, "audit.export",
-	 API_RATE_BULK},
+	 API_RATE_BULK, 0},
 	{B(AUDIT_PUBLIC_KEY_REQUEST), api_audit_public_key, false, NULL,
-	 API_RATE_LOCAL},
+	 API_RATE_LOCAL, 0},
 
 	{B(UPLOAD_BEGIN_REQUEST), api_upload_begin, false, "attachment.upload.begin",
-	 API_RATE_WRITE},
-	{B(UPLOAD_CHUNK_REQUEST), api_upload_chunk, false, NULL, API_RATE_BULK},
+	 API_RATE_WRITE, 0},
+	{B(UPLOAD_CHUNK_REQUEST), api_upload_chunk, false, NULL, API_RATE_BULK, 0},
 	{B(UPLOAD_FINISH_REQUEST), api_upload_finish, false, "attachment.upload",
-	 API_RATE_BULK},
+	 API_RATE_BULK, 0},
 	{B(ATTACHMENT_GET_REQUEST), api_attachment_get, false, "attachment.read",
-	 API_RATE_BULK},
+	 API_RATE_BULK, 0},
 };
 
 #undef B
@@ -145,6 +150,14 @@ admissible(struct api *api, struct api_conn *c, const Renkei__V1__Envelope *env,
 		msg = "the server is shutting down; reconnect shortly";
 	else if (c->sess == NULL && !v->before_login)
 		err = RK_ERR_UNAUTHENTICATED, msg = "log in first";
+	else if (c->sess != NULL && (c->sess->pending & ~v->pending_ok) != 0) {
+		/* Signing in is not finished: the one-time password first. */
+		err = RK_ERR_PRECONDITION;
+		if (c->sess->pending & API_PENDING_PASSWORD)
+			msg = "change your one-time password first", field = "password";
+		else
+			msg = "enrol a second factor first", field = "totp";
+	}
 	if (msg == NULL)
 		return true;
 	api_reply_error(api, c, env->request_id, err, msg, field);

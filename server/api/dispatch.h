@@ -34,6 +34,7 @@ struct api_verb {
 	bool before_login;    /* allowed without a session */
 	const char *audit;    /* action of the request's first record, or NULL */
 	enum api_rate rate;
+	unsigned pending_ok;  /* enum api_pending: allowed while these are left */
 };
 
 /* The row for a body case, or NULL if it is not a request. */

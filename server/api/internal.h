@@ -30,6 +30,16 @@
 
 /* A session as the service thread sees it: shared by every connection
  * that uses it, freed with the last one. */
+/* What a session must do before it may do any work (live_session.
+ * pending; SignInStep on the wire): set when it is attached, cleared by
+ * the verb that finishes the step. dispatch.c refuses every verb whose
+ * row does not allow the steps still pending. */
+enum api_pending {
+	API_PENDING_PASSWORD = 1u << 0, /* a one-time password to change */
+	API_PENDING_TOTP = 1u << 1,     /* a second factor to enrol */
+	API_PENDING_ALL = API_PENDING_PASSWORD | API_PENDING_TOTP,
+};
+
 struct live_session {
 	int64_t id;
 	int64_t expires_ms;
@@ -38,6 +48,7 @@ struct live_session {
 	int refs;
 	bool ended; /* killed: its connections are closing */
 	bool ending; /* a logout is committing: its end is ours, not a revocation */
+	unsigned pending; /* enum api_pending: steps left before any work */
 	char device[129];
 	struct auth_user user;
 	/* The request rate (dispatch.c): one token bucket per rate class,

@@ -25,6 +25,20 @@
 #define PASSWORD_MAX 1024
 #define DEVICE_MAX 128
 
+/* The session's pending sign-in steps as SignInStep values, in the order
+ * they are to be done; returns how many (at most 2). */
+static size_t
+pending_to_wire(unsigned pending, Renkei__V1__SignInStep out[2])
+{
+	size_t n = 0;
+
+	if (pending & API_PENDING_PASSWORD)
+		out[n++] = RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD;
+	if (pending & API_PENDING_TOTP)
+		out[n++] = RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR;
+	return n;
+}
+
 static void
 send_login_response(struct api *api, struct api_conn *c, uint64_t rid,
                     const char *token)
@@ -32,12 +46,15 @@ send_login_response(struct api *api, struct api_conn *c, uint64_t rid,
 	Renkei__V1__LoginResponse lr = RENKEI__V1__LOGIN_RESPONSE__INIT;
 	Renkei__V1__User u;
 	Renkei__V1__Organisation org;
+	Renkei__V1__SignInStep steps[2];
 
 	api_user_to_wire(&c->sess->user, &u, &org);
 	lr.token = (char *)(token ? token : "");
 	lr.user = &u;
 	lr.expires_at_ms = c->sess->expires_ms;
 	lr.idle_timeout_s = (uint32_t)api->conf->session_idle_s;
+	lr.n_pending = pending_to_wire(c->sess->pending, steps);
+	lr.pending = steps;
 	api_reply(api, c, rid, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &lr);
 }
 
@@ -399,6 +416,7 @@ api_whoami(const struct api_call *call, const void *msg)
 	Renkei__V1__WhoAmIResponse w = RENKEI__V1__WHO_AM_IRESPONSE__INIT;
 	Renkei__V1__User u;
 	Renkei__V1__Organisation org;
+	Renkei__V1__SignInStep steps[2];
 	const struct live_session *ls = call->c->sess;
 
 	(void)msg;
@@ -406,6 +424,8 @@ api_whoami(const struct api_call *call, const void *msg)
 	w.user = &u;
 	w.expires_at_ms = ls->expires_ms;
 	w.idle_timeout_s = (uint32_t)call->api->conf->session_idle_s;
+	w.n_pending = pending_to_wire(ls->pending, steps);
+	w.pending = steps;
 	api_reply(call->api, call->c, call->rid,
 	          RENKEI__V1__ENVELOPE__BODY_WHOAMI_RESPONSE, &w);
 }
