@@ -88,6 +88,15 @@ static const struct api_verb verbs[] = {
 	 API_RATE_BULK, 0},
 	{B(ATTACHMENT_GET_REQUEST), api_attachment_get, false, "attachment.read",
 	 API_RATE_BULK, 0},
+
+	/* Sessions and devices: the resume nonce is handed out before login
+	 * and discloses nothing, so it has no record (its resume has one). */
+	{B(RESUME_CHALLENGE_REQUEST), api_resume_challenge, true, NULL,
+	 API_RATE_LOCAL, 0},
+	{B(LIST_SESSIONS_REQUEST), api_list_sessions, false, "session.list",
+	 API_RATE_READ, 0},
+	{B(REVOKE_SESSION_REQUEST), api_revoke_session, false, "session.revoke",
+	 API_RATE_WRITE, 0},
 };
 
 #undef B

@@ -73,6 +73,10 @@ struct api_conn {
 	int prelogin_requests;
 	bool closing;
 	bool login_busy; /* a login or resume is in flight */
+	/* The nonce a ResumeRequest on this connection must sign (devices.c):
+	 * made by ResumeChallengeRequest, used up by the next resume. */
+	uint8_t resume_nonce[AUTH_NONCE_LEN];
+	int64_t resume_nonce_ms; /* monotonic time it was made; 0: none */
 	int inflight;    /* requests handed to the store, not yet answered */
 	bool rx_paused;  /* its socket is not read: inflight hit the cap */
 	struct live_session *sess; /* NULL until logged in */

@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "api/devices.h"
 #include "api/dispatch.h"
 #include "api/live.h"
 #include "api/record.h"
@@ -85,6 +86,8 @@ struct login_req {
 	char *password; /* wiped and freed as soon as checked */
 	char device[DEVICE_MAX + 1];
 	char address[64];
+	uint8_t device_key[AUTH_DEVICE_KEY_LEN];
+	bool has_device_key;
 	struct auth_session s;
 	char token[AUTH_TOKEN_LEN + 1];
 	bool attack; /* this failure made the login look attacked */
@@ -128,6 +131,10 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	rc = auth_session_create(sc, l->s.user.id, l->device, l->address, now,
 	                         &l->r.api->limits, l->token, &l->s.id,
 	                         &l->s.expires_ms);
+	/* Bound to its device in the same transaction: never a moment
+	 * when the token resumes without the key. */
+	if (rc == RK_OK && l->has_device_key)
+		rc = auth_session_set_device_key(sc, l->s.id, l->device_key);
 	if (rc == RK_OK)
 		audit_entry_set_session(l->r.au, l->s.id, l->s.user.id);
 	return rc;
@@ -238,8 +245,16 @@ api_login(const struct api_call *call, const void *msg)
 	if (strlen(m->device) > DEVICE_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "device name is too long",
 		                  "device");
+	if (m->device_key.len != 0 && m->device_key.len != AUTH_DEVICE_KEY_LEN)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "device_key must be a 32-byte Ed25519 public key",
+		                  "device_key");
 
 	l = api_req_new(sizeof(*l), call);
+	if (m->device_key.len == AUTH_DEVICE_KEY_LEN) {
+		memcpy(l->device_key, m->device_key.data, AUTH_DEVICE_KEY_LEN);
+		l->has_device_key = true;
+	}
 	snprintf(l->login, sizeof(l->login), "%s", m->login);
 	l->password = rk_strndup(m->password, pwlen);
 	snprintf(l->device, sizeof(l->device), "%s", m->device);
@@ -257,8 +272,34 @@ struct resume_req {
 	struct api_req r;
 	char device[DEVICE_MAX + 1];
 	char token[AUTH_TOKEN_LEN + 1];
+	uint8_t nonce[AUTH_NONCE_LEN];
+	uint8_t sig[AUTH_SIGNATURE_LEN];
+	bool has_nonce, has_sig;
+	bool unproven; /* the token was live, the device proof was not */
 	struct auth_session s;
 };
+
+/* The device's proof for a live session: NULL if it holds, else why not
+ * (for the record). */
+static const char *
+resume_unproven(struct store_conn *sc, struct resume_req *q, int *rc)
+{
+	uint8_t key[AUTH_DEVICE_KEY_LEN];
+	bool has;
+
+	*rc = auth_session_device_key(sc, q->s.id, key, &has);
+	if (*rc != RK_OK)
+		return NULL;
+	if (!has)
+		return "no device key";
+	if (!q->has_sig)
+		return "no signature";
+	if (!q->has_nonce)
+		return "no valid nonce";
+	if (!auth_resume_verify(key, q->nonce, q->token, q->sig))
+		return "bad signature";
+	return NULL;
+}
 
 static void
 resume_fini(struct api_req *r)
@@ -273,13 +314,23 @@ resume_run(struct store_conn *sc, struct store_op *op)
 	struct resume_req *q = (struct resume_req *)op;
 	int rc = auth_session_resume(sc, q->token, rk_now_ms(), &q->r.api->limits,
 	                             &q->s);
+	const char *why = NULL;
 
+	if (rc == RK_OK)
+		why = resume_unproven(sc, q, &rc);
 	OPENSSL_cleanse(q->token, sizeof(q->token));
-	if (rc == RK_OK) {
+	if (rc == RK_OK || why != NULL) {
+		/* A live token without its device's proof is recorded as the
+		 * failed resume of that session: someone holds its token. */
 		audit_entry_set_actor(q->r.au, q->s.user.id, q->s.user.login,
 		                      q->s.user.profession, q->s.user.org_code,
 		                      q->device);
 		audit_entry_set_session(q->r.au, q->s.id, q->s.user.id);
+	}
+	if (why != NULL) {
+		audit_entry_set_reason(q->r.au, why);
+		q->unproven = true;
+		rc = RK_ERR_UNAUTHENTICATED;
 	}
 	return rc;
 }
@@ -300,7 +351,14 @@ resume_reply(struct api_req *r, int rc)
 	ls = idmap_get(&api->sessions, (uint64_t)q->s.id);
 	if (rc == RK_OK && ls != NULL && ls->ended)
 		rc = RK_ERR_UNAUTHENTICATED;
-	if (rc == RK_ERR_UNAUTHENTICATED) {
+	if (rc == RK_ERR_UNAUTHENTICATED && q->unproven) {
+		LOG_W("AUTH-RESUME-UNPROVEN", "session=%lld conn=%llu",
+		      (long long)q->s.id, (unsigned long long)c->id);
+		api_reply_error(api, c, q->r.request_id, rc,
+		                "the resume was not signed by this session's device; "
+		                "log in again",
+		                NULL);
+	} else if (rc == RK_ERR_UNAUTHENTICATED) {
 		api_reply_error(api, c, q->r.request_id, rc,
 		                "the session has ended or expired; log in again", NULL);
 	} else if (rc != RK_OK) {
@@ -333,11 +391,21 @@ api_resume(const struct api_call *call, const void *msg)
 
 	if (!login_allowed(call))
 		return;
-	if (strlen(m->token) != AUTH_TOKEN_LEN)
+	if (m->signature.len != 0 && m->signature.len != AUTH_SIGNATURE_LEN)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "signature must be 64 bytes (Ed25519)", "signature");
+	if (strlen(m->token) != AUTH_TOKEN_LEN) {
+		call->c->resume_nonce_ms = 0; /* used up all the same */
 		return api_refuse(call, RK_ERR_UNAUTHENTICATED,
 		                  "the session has ended or expired; log in again",
 		                  NULL);
+	}
 	q = api_req_new(sizeof(*q), call);
+	q->has_nonce = api_resume_nonce_take(call->c, rk_mono_ms(), q->nonce);
+	if (m->signature.len == AUTH_SIGNATURE_LEN) {
+		memcpy(q->sig, m->signature.data, AUTH_SIGNATURE_LEN);
+		q->has_sig = true;
+	}
 	memcpy(q->token, m->token, AUTH_TOKEN_LEN);
 	snprintf(q->device, sizeof(q->device), "%s", m->device);
 	q->r.fini = resume_fini;

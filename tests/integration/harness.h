@@ -194,7 +194,16 @@ Renkei__V1__Envelope *h_call(struct rkc *c, Renkei__V1__Envelope *req);
  * or NULL; free with h_env_free. device may be NULL. */
 Renkei__V1__Envelope *h_login_env(struct rkc *c, const char *login,
                                   const char *password, const char *device);
+/* Resume as a well-behaved client does: a nonce (ResumeChallengeRequest),
+ * then ResumeRequest signed with h_device(). */
 Renkei__V1__Envelope *h_resume_env(struct rkc *c, const char *token);
+/* The same, signed with `dev` (NULL: no signature). */
+Renkei__V1__Envelope *h_resume_with(struct rkc *c, const char *token,
+                                    const struct rkc_device *dev);
+/* The device key of this test process: every h_login_env sends its
+ * public half (so every token it gets is bound to it), h_resume_env signs
+ * with it. Made at first use; never freed. */
+const struct rkc_device *h_device(void);
 Renkei__V1__Envelope *h_whoami_env(struct rkc *c);
 Renkei__V1__Envelope *h_logout_env(struct rkc *c);
 
