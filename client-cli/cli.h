@@ -235,6 +235,11 @@ int cli_session_load(struct cli *cli, struct cli_session *s);
 /* Replace the cached session atomically; the file is created mode 0600
  * and is never readable by others. Returns an exit status (reported). */
 int cli_session_save(struct cli *cli, const char *server, const char *token);
+/* This configuration's device key (file `device-key`, mode 0600): read
+ * it, or when there is none and `create` is set, make and save one. A key
+ * file anyone else may read or change is refused. *out: rkc_device_free.
+ * Returns an exit status (reported). */
+int cli_device_key(struct cli *cli, int create, struct rkc_device **out);
 /* Delete the cached session. Returns CLI_EXIT_OK, -1 when there was
  * none, or another exit status (reported). */
 int cli_session_remove(struct cli *cli);

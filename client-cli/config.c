@@ -12,6 +12,11 @@
  *            server, the login and the boards watched; mode 0600,
  *            replaced atomically like the session, at most CURSOR_KEYS
  *            lines (the most recently saved first).
+ *   device-key this configuration's device key (Ed25519, PEM PKCS#8),
+ *            made at the first login, mode 0600 from its creation; its
+ *            public half goes with each login and it signs each resume,
+ *            so the session file alone resumes nothing. Refused, never
+ *            used, if anyone else could read or change it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +36,7 @@
 #include "cli.h"
 
 #define SESSION_FILE "session"
+#define DEVICE_KEY_FILE "device-key"
 #define CONFIG_FILE "config"
 #define CONFIG_MAX (64 * 1024)
 #define CURSOR_FILE "cursor"
@@ -463,6 +469,45 @@ cli_session_save(struct cli *cli, const char *server, const char *token)
 	rc = replace_file(cli, path, buf, (size_t)n);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return rc;
+}
+
+int
+cli_device_key(struct cli *cli, int create, struct rkc_device **out)
+{
+	char path[CLI_PATH_MAX], err[CLI_PATH_MAX + 200];
+	struct rkc_device *d;
+	int rc;
+
+	*out = NULL;
+	if ((rc = path_join(cli, path, sizeof path, DEVICE_KEY_FILE)) != CLI_EXIT_OK)
+		return rc;
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		if (!create)
+			return cli_fail(cli, CLI_EXIT_AUTH,
+			                "this device has no device key (%s); run '%s login "
+			                "LOGIN' again",
+			                path, cli->prog);
+		if ((rc = ensure_dir(cli)) != CLI_EXIT_OK)
+			return rc;
+		d = rkc_device_generate(err, sizeof err);
+		if (d == NULL)
+			return cli_fail(cli, CLI_EXIT_FAIL, "%s", err);
+		if (rkc_device_save(d, path, err, sizeof err) != 0) {
+			rkc_device_free(d);
+			return cli_fail(cli, CLI_EXIT_FAIL, "cannot save the device key: %s",
+			                err);
+		}
+		*out = d;
+		return CLI_EXIT_OK;
+	}
+	/* An existing key is used as it is, or not at all: one others could
+	 * read is not replaced behind the owner's back either. */
+	d = rkc_device_load(path, err, sizeof err);
+	if (d == NULL)
+		return cli_fail(cli, CLI_EXIT_FAIL,
+		                "%s; delete it and log in again (a new key is made)", err);
+	*out = d;
+	return CLI_EXIT_OK;
 }
 
 int
