@@ -112,6 +112,8 @@ struct cli_session {
 int cli_cmd_login(struct cli *cli, int argc, char **argv);
 int cli_cmd_logout(struct cli *cli, int argc, char **argv);
 int cli_cmd_whoami(struct cli *cli, int argc, char **argv);
+/* ---- commands (devices.c): sessions, sessions revoke */
+int cli_cmd_sessions(struct cli *cli, int argc, char **argv);
 
 /* ---- commands (patients.c) */
 int cli_cmd_patients(struct cli *cli, int argc, char **argv);

@@ -29,6 +29,12 @@ static const struct command commands[] = {
 	  NULL },
 	{ "whoami", cli_cmd_whoami, "", "show who the cached session belongs to, and until when",
 	  NULL },
+	{ "sessions", cli_cmd_sessions, "[revoke ID]",
+	  "list my open sessions (device, address, last use), or end one",
+	  "Each login is a session, bound to the device key of the configuration that\n"
+	  "made it (file device-key, mode 0600, beside the cached session). 'revoke ID'\n"
+	  "ends that session at once: its connections are closed, and its token no\n"
+	  "longer works. Revoking the current one logs this configuration out too." },
 	{ "patients", cli_cmd_patients, "", "list my patients: the boards I may read", NULL },
 	{ "patient", cli_cmd_patient, "PATIENT",
 	  "show a patient and their liaison sheet (the care team)", NULL },
