@@ -60,6 +60,25 @@ api_resume_nonce_take(struct api_conn *c, int64_t mono_ms,
 	return fresh;
 }
 
+bool
+api_session_here(struct api *api, const char *token, const char *address)
+{
+	uint8_t h[32];
+	size_t pos = 0;
+	uint64_t id;
+	void *v;
+
+	rk_sha256(token, strlen(token), h);
+	while (idmap_next(&api->conns, &pos, &id, &v)) {
+		const struct api_conn *c = v;
+		if (c->sess != NULL && !c->sess->ended && !c->closing &&
+		    strcmp(c->address, address) == 0 &&
+		    CRYPTO_memcmp(c->sess->token_hash, h, sizeof(h)) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* --------------------------------------------------------- my sessions */
 
 struct list_req {

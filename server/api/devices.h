@@ -20,4 +20,11 @@
 bool api_resume_nonce_take(struct api_conn *c, int64_t mono_ms,
                            uint8_t out[AUTH_NONCE_LEN]);
 
+/* True if a connection from `address` is logged in now, on a session not
+ * ended, whose token is `token` (AUTH_TOKEN_LEN characters): the HTTPS
+ * attachment path takes a bearer token only then, so a token copied
+ * elsewhere is useless there too (the connection proved the device key
+ * at its login or resume). Service thread. */
+bool api_session_here(struct api *api, const char *token, const char *address);
+
 #endif

@@ -50,6 +50,10 @@ struct live_session {
 	bool ending; /* a logout is committing: its end is ours, not a revocation */
 	unsigned pending; /* enum api_pending: steps left before any work */
 	char device[129];
+	/* SHA-256 of its token (what care.db holds too), so that an HTTPS
+	 * request's bearer token can be matched to a live, device-proven
+	 * connection (api_session_here, devices.c). */
+	uint8_t token_hash[32];
 	struct auth_user user;
 	/* The request rate (dispatch.c): one token bucket per rate class,
 	 * shared by every connection of the session. */

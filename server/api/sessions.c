@@ -193,6 +193,7 @@ login_record_done(struct store_op *op, int rc)
 			l->s.last_seen_ms = rk_now_ms();
 			api_session_attach(api, c, &l->s, rk_now_ms());
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", l->device);
+			rk_sha256(l->token, AUTH_TOKEN_LEN, c->sess->token_hash);
 			send_login_response(api, c, l->r.request_id, l->token);
 		}
 	}
@@ -274,6 +275,7 @@ struct resume_req {
 	char token[AUTH_TOKEN_LEN + 1];
 	uint8_t nonce[AUTH_NONCE_LEN];
 	uint8_t sig[AUTH_SIGNATURE_LEN];
+	uint8_t token_hash[32];
 	bool has_nonce, has_sig;
 	bool unproven; /* the token was live, the device proof was not */
 	struct auth_session s;
@@ -368,6 +370,7 @@ resume_reply(struct api_req *r, int rc)
 		LOG_D("AUTH-RESUME", "session=%lld conn=%llu", (long long)q->s.id,
 		      (unsigned long long)c->id);
 		api_session_attach(api, c, &q->s, rk_now_ms());
+		memcpy(c->sess->token_hash, q->token_hash, sizeof(q->token_hash));
 		if (c->sess->device[0] == '\0')
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", q->device);
 		send_login_response(api, c, q->r.request_id, NULL);
@@ -407,6 +410,7 @@ api_resume(const struct api_call *call, const void *msg)
 		q->has_sig = true;
 	}
 	memcpy(q->token, m->token, AUTH_TOKEN_LEN);
+	rk_sha256(q->token, AUTH_TOKEN_LEN, q->token_hash);
 	snprintf(q->device, sizeof(q->device), "%s", m->device);
 	q->r.fini = resume_fini;
 	q->r.op.run = resume_run;

@@ -132,6 +132,7 @@ enum op {
 	HO_PROPOSE, HO_CONFERENCE, HO_GET, HO_ACCEPT, BREAKGLASS,
 	BREAKGLASS_CW, FAMILY, UP_BEGIN, UP_CHUNKS, UP_FINISH, ATT_GET,
 	ATT_GET_OUT, ATT_HTTPS, AUDIT_NS, AUDIT, EXPORT_NS, EXPORT, PUBKEY,
+	RESUME_UNSIGNED, SESSIONS, REVOKE_NOBODY,
 };
 
 struct want {
@@ -211,6 +212,8 @@ run(struct ctx *x, enum op op)
 	Renkei__V1__AuditQueryRequest aq = RENKEI__V1__AUDIT_QUERY_REQUEST__INIT;
 	Renkei__V1__AuditExportRequest ae = RENKEI__V1__AUDIT_EXPORT_REQUEST__INIT;
 	Renkei__V1__AuditPublicKeyRequest pk = RENKEI__V1__AUDIT_PUBLIC_KEY_REQUEST__INIT;
+	Renkei__V1__ListSessionsRequest ls = RENKEI__V1__LIST_SESSIONS_REQUEST__INIT;
+	Renkei__V1__RevokeSessionRequest rv = RENKEI__V1__REVOKE_SESSION_REQUEST__INIT;
 	struct rkc **c = x->c;
 	Renkei__V1__Envelope *e;
 	char day[11];
@@ -364,6 +367,19 @@ run(struct ctx *x, enum op op)
 	case PUBKEY:
 		return call(c[U_NS], RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_REQUEST,
 		            &pk);
+	case RESUME_UNSIGNED: { /* her token, without her device's signature */
+		struct rkc *t = h_connect(srv);
+		code = code_of(h_resume_with(t, x->token[U_NS], NULL));
+		rkc_close(t);
+		snprintf(x->reason, sizeof(x->reason), "no signature");
+		return code;
+	}
+	case SESSIONS:
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_LIST_SESSIONS_REQUEST, &ls);
+	case REVOKE_NOBODY:
+		rv.session_id = 987654321;
+		snprintf(x->obj, sizeof(x->obj), "987654321");
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_REQUEST, &rv);
 	}
 	return -1;
 }
@@ -436,6 +452,11 @@ static const struct row rows[] = {
     R(EXPORT_NS, NS, DENIED, W("audit.export", "", DENIED)),
     R(EXPORT, AUD, OK_, W("audit.export", "", OK_)),
     R(PUBKEY, NS, OK_, NONE), /* public, and no one's record */
+    /* Sessions and devices: a live token without its device's signature
+     * is recorded as a failed resume of that session, with why. */
+    R(RESUME_UNSIGNED, NS, UNAUTH, W("session.resume", "", UNAUTH)),
+    R(SESSIONS, DR, OK_, W("session.list", "", OK_)),
+    R(REVOKE_NOBODY, DR, NOT_FOUND, W("session.revoke", "", NOT_FOUND)),
 };
 
 /* ------------------------------------------------------------- setup */

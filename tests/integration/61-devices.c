@@ -15,6 +15,8 @@
  *    post made after; its token no longer resumes. Someone else's
  *    session id, an unknown one and 0 are NOT_FOUND alike, and change
  *    nothing.
+ *  - HTTPS GET /attachments/ID takes a bearer token only while its
+ *    session is logged in on a WebSocket from the same address.
  *  - The CLI keeps its device key mode 0600 beside the cached session; a
  *    copied session file without the key resumes nothing, and a key file
  *    others may read is refused.
@@ -511,6 +513,46 @@ test_someone_elses_session_is_not_found(void **state)
 	rkc_close(ns);
 }
 
+/* HTTPS GET /attachments/ID with a bearer token, from `source`. */
+static int
+https_status(const char *token, const char *source)
+{
+	struct rkc_opts o;
+	char hdr[200], err[200];
+
+	h_opts(srv, &o);
+	o.source_addr = source;
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", token);
+	return rkc_https_get(&o, "/attachments/987654", hdr, NULL, NULL, err,
+	                     sizeof(err));
+}
+
+/* The HTTPS attachment path takes a token only while its session is
+ * logged in on a WebSocket from the same address: a copied token is
+ * refused there too. */
+static void
+test_https_needs_the_live_device(void **state)
+{
+	char *token = NULL;
+	struct rkc *c = h_connect_login(srv, "msw.yoshida", &token);
+	int64_t end;
+	int st;
+
+	(void)state;
+	assert_non_null(c);
+	/* Live from 127.0.0.1: the token is taken (the photo is not there). */
+	assert_int_equal(https_status(token, "127.0.0.1"), 404);
+	/* The same token from another address: refused. */
+	assert_int_equal(https_status(token, "127.0.0.3"), 401);
+	rkc_close(c);
+	/* Once the connection is gone: refused from anywhere. */
+	end = h_mono_ms() + 3000;
+	while ((st = https_status(token, "127.0.0.1")) != 401 && h_mono_ms() < end)
+		h_sleep_ms(20);
+	assert_int_equal(st, 401);
+	free(token);
+}
+
 #ifdef RENKEI_CLI_BIN
 /* Run the CLI with configuration folder dir; exit status, output in *out. */
 static int
@@ -598,6 +640,7 @@ main(void)
 	    cmocka_unit_test(test_sessions_list),
 	    cmocka_unit_test(test_revoke_closes_the_watcher),
 	    cmocka_unit_test(test_someone_elses_session_is_not_found),
+	    cmocka_unit_test(test_https_needs_the_live_device),
 #ifdef RENKEI_CLI_BIN
 	    cmocka_unit_test(test_cli_device_key),
 #endif
