@@ -98,11 +98,21 @@ sessions_revoke(struct cli *cli, const char *arg)
 		rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE,
 		              &resp);
 	if (rc == CLI_EXIT_OK) {
-		if (cli->json)
-			cli_json_print(cli, json_pack("{s:I,s:b}", "session_id", (json_int_t)id,
-			                              "revoked", 1));
-		else
-			printf("Session %lld ended; its connections were closed.\n", id);
+		int current = resp->revoke_session_response->current;
+
+		/* This configuration's own session: nothing left to cache. */
+		if (current) {
+			rc = cli_session_remove(cli);
+			if (rc == -1)
+				rc = CLI_EXIT_OK;
+		}
+		if (rc == CLI_EXIT_OK && cli->json)
+			cli_json_print(cli, json_pack("{s:I,s:b,s:b}", "session_id",
+			                              (json_int_t)id, "revoked", 1, "current",
+			                              current));
+		else if (rc == CLI_EXIT_OK)
+			printf("Session %lld ended; its connections were closed.%s\n", id,
+			       current ? " It was this one: logged out." : "");
 	}
 	if (resp != NULL)
 		renkei__v1__envelope__free_unpacked(resp, NULL);

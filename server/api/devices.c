@@ -180,6 +180,7 @@ revoke_ok(struct api_req *r, struct api_conn *c)
 	if (c != NULL) {
 		Renkei__V1__RevokeSessionResponse rr =
 			RENKEI__V1__REVOKE_SESSION_RESPONSE__INIT;
+		rr.current = q->session_id == r->sess_id;
 		api_reply(r->api, c, r->request_id,
 		          RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE, &rr);
 	}

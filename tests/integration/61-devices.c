@@ -417,6 +417,7 @@ test_revoke_closes_the_watcher(void **state)
 
 	r = revoke_env(pc, p);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE);
+	assert_false(r->revoke_session_response->current);
 	h_env_free(r);
 	t0 = h_mono_ms();
 	/* Posted right after the revocation committed: never delivered. */
@@ -465,6 +466,7 @@ test_revoke_closes_the_watcher(void **state)
 	/* Revoking my own session: answered, then closed like any other. */
 	r = revoke_env(pc, current_id(pc));
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE);
+	assert_true(r->revoke_session_response->current);
 	h_env_free(r);
 	code = until_closed(pc, 3000, 0, &ended, &leaked);
 	assert_int_equal(code, 4001);
@@ -624,9 +626,27 @@ test_cli_device_key(void **state)
 	assert_non_null(strstr(out, "readable or writable by others"));
 	free(out);
 	assert_int_equal(chmod(path, 0600), 0);
-	rc = cli(dir, "whoami", &out);
+	rc = cli(dir, "--json sessions", &out);
 	if (rc != 0)
-		fail_msg("renkei whoami: exit %d: %s", rc, out);
+		fail_msg("renkei sessions: exit %d: %s", rc, out);
+	{
+		const char *p = strstr(out, "\"session_id\": ");
+		char args[64];
+		assert_non_null(p);
+		snprintf(args, sizeof(args), "sessions revoke %lld",
+		         atoll(p + strlen("\"session_id\": ")));
+		free(out);
+		/* Its own session: ended, and the cached session forgotten. */
+		rc = cli(dir, args, &out);
+		if (rc != 0)
+			fail_msg("renkei %s: exit %d: %s", args, rc, out);
+		assert_non_null(strstr(out, "It was this one"));
+		free(out);
+	}
+	snprintf(path, sizeof(path), "%s/session", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	rc = cli(dir, "whoami", &out);
+	assert_int_equal(rc, 3);
 	free(out);
 }
 #endif
