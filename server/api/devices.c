@@ -41,17 +41,18 @@ api_resume_challenge(const struct api_call *call, const void *msg)
 		c->resume_nonce_ms = 1;
 	r.nonce.data = c->resume_nonce;
 	r.nonce.len = sizeof(c->resume_nonce);
-	r.expires_in_s = API_NONCE_TTL_MS / 1000;
+	r.expires_in_s = (uint32_t)call->api->conf->resume_nonce_s;
 	api_reply(call->api, c, call->rid,
 	          RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE, &r);
 }
 
 bool
-api_resume_nonce_take(struct api_conn *c, int64_t mono_ms,
+api_resume_nonce_take(struct api *api, struct api_conn *c, int64_t mono_ms,
                       uint8_t out[AUTH_NONCE_LEN])
 {
 	bool fresh = c->resume_nonce_ms != 0 &&
-	             mono_ms - c->resume_nonce_ms <= API_NONCE_TTL_MS;
+	             mono_ms - c->resume_nonce_ms <=
+	                     (int64_t)api->conf->resume_nonce_s * 1000;
 
 	if (fresh)
 		memcpy(out, c->resume_nonce, AUTH_NONCE_LEN);

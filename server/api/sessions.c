@@ -404,7 +404,7 @@ api_resume(const struct api_call *call, const void *msg)
 		                  NULL);
 	}
 	q = api_req_new(sizeof(*q), call);
-	q->has_nonce = api_resume_nonce_take(call->c, rk_mono_ms(), q->nonce);
+	q->has_nonce = api_resume_nonce_take(call->api, call->c, rk_mono_ms(), q->nonce);
 	if (m->signature.len == AUTH_SIGNATURE_LEN) {
 		memcpy(q->sig, m->signature.data, AUTH_SIGNATURE_LEN);
 		q->has_sig = true;

@@ -76,6 +76,8 @@ static const struct conf_entry conf_table[] = {
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
 	          "requests allowed on a connection before it logs in"),
+	INT_ENTRY(resume_nonce_s, "60", 1, 600,
+	          "a ResumeChallengeResponse nonce is good for this long"),
 	INT_ENTRY(max_connections, "10000", 1, 1000000,
 	          "open sockets in all; more are closed at accept"),
 	INT_ENTRY(max_connections_per_address, "256", 1, 1000000,

@@ -32,6 +32,7 @@ struct conf {
 	int close_grace_s;
 	int login_timeout_s;
 	int prelogin_max_requests;
+	int resume_nonce_s;
 	int prelogin_max_message_bytes;
 	int max_inflight;
 	int rate_read_per_s;

@@ -3,7 +3,8 @@
  *
  *  - A resume signed by the login's device key over this connection's
  *    nonce works; the same token with no signature, another key's
- *    signature, a nonce already used or taken from another connection, or
+ *    signature, a nonce already used, taken from another connection or
+ *    older than resume_nonce_s, or
  *    for a session that registered no key, is refused UNAUTHENTICATED;
  *    each refusal is in the audit trail (session.resume, UNAUTHENTICATED,
  *    naming the session, with the reason). A signature or a device key of
@@ -37,8 +38,11 @@ static const char *const yamada[] = {"pt-yamada"};
 static int
 group_setup(void **state)
 {
+	/* Nonces good for 2 s, so that a stale one can be tried. */
+	const char *args[] = {"--resume-nonce-s", "2", NULL};
+
 	(void)state;
-	srv = h_server_up(NULL);
+	srv = h_server_up(args);
 	return srv != NULL ? 0 : -1;
 }
 
@@ -235,6 +239,27 @@ test_resume_needs_the_device_key(void **state)
 	assert_unproven(resume_raw(c, token, sig, 64));
 	rkc_close(c);
 
+	/* A nonce older than resume_nonce_s (2 s here): refused. */
+	c = h_connect(srv);
+	{
+		Renkei__V1__Envelope *cr = NULL;
+		Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
+		Renkei__V1__ResumeChallengeRequest rq =
+			RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT;
+		env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_REQUEST;
+		env.resume_challenge_request = &rq;
+		cr = h_call(c, &env);
+		h_assert_body(cr, RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE);
+		assert_int_equal(cr->resume_challenge_response->expires_in_s, 2);
+		assert_int_equal(cr->resume_challenge_response->nonce.len, 32);
+		memcpy(nonce, cr->resume_challenge_response->nonce.data, 32);
+		h_env_free(cr);
+	}
+	h_sleep_ms(2300);
+	assert_int_equal(rkc_device_sign_resume(h_device(), nonce, 32, token, sig), 0);
+	assert_unproven(resume_raw(c, token, sig, 64));
+	rkc_close(c);
+
 	/* Wrong lengths: INVALID_ARGUMENT naming the field, and the nonce
 	 * is kept for the real attempt. */
 	c = h_connect(srv);
@@ -258,7 +283,7 @@ test_resume_needs_the_device_key(void **state)
 	 * session, with why. */
 	assert_int_equal(refusals(sid, "no signature"), 2);
 	assert_int_equal(refusals(sid, "bad signature"), 3);
-	assert_int_equal(refusals(sid, "no valid nonce"), 2);
+	assert_int_equal(refusals(sid, "no valid nonce"), 3);
 	/* The wrong lengths are refused before anything is looked up. */
 	assert_int_equal(records("action = 'session.resume' AND error_code ="
 	                         " 'INVALID_ARGUMENT'"),
