@@ -153,7 +153,27 @@ api_list_sessions(const struct api_call *call, const void *msg)
 struct revoke_req {
 	struct api_req r;
 	int64_t session_id;
+	bool held; /* we set the live session's `ending` (see api_revoke_session) */
 };
+
+/* Let the live session be closed by revoke_ok, or by the next look. */
+static void
+revoke_release(struct revoke_req *q)
+{
+	struct live_session *ls = idmap_get(&q->r.api->sessions,
+	                                    (uint64_t)q->session_id);
+
+	if (q->held && ls != NULL && !ls->ended)
+		ls->ending = false;
+	q->held = false;
+}
+
+/* Not committed (or committed: revoke_ok released it first). */
+static void
+revoke_fini(struct api_req *r)
+{
+	revoke_release((struct revoke_req *)r);
+}
 
 static int
 revoke_run(struct store_conn *sc, struct store_op *op)
@@ -185,6 +205,7 @@ revoke_ok(struct api_req *r, struct api_conn *c)
 		api_reply(r->api, c, r->request_id,
 		          RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE, &rr);
 	}
+	revoke_release(q);
 	api_session_revoked(r->api, q->session_id, API_REASON_REVOKED);
 }
 
@@ -198,6 +219,21 @@ api_revoke_session(const struct api_call *call, const void *msg)
 	 * answers another user's, and it is recorded the same way. */
 	q = api_req_new(sizeof(*q), call);
 	q->session_id = m->session_id;
+	/* Between the commit and revoke_ok, the server's look for ended
+	 * sessions (revoke.c) could close the session's connections first —
+	 * this one too, before its answer. As a logout does, hold the live
+	 * session for revoke_ok (a session not live here has nothing to
+	 * hold; one being logged out is that logout's). */
+	{
+		struct live_session *ls = idmap_get(&call->api->sessions,
+		                                    (uint64_t)m->session_id);
+		if (ls != NULL && !ls->ended && !ls->ending &&
+		    ls->user.id == call->c->sess->user.id) {
+			ls->ending = true;
+			q->held = true;
+		}
+	}
+	q->r.fini = revoke_fini;
 	api_audit_object_id(q->r.au, (uint64_t)m->session_id);
 	audit_entry_set_reason(q->r.au, API_REASON_REVOKED);
 	q->r.op.run = revoke_run;
