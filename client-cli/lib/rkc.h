@@ -31,6 +31,9 @@ struct rkc_opts {
 	int no_subprotocol;  /* tests: do not offer "renkei.v1" */
 	const char *source_addr; /* NULL = any; else the numeric local address
 	                          * to connect from (tests, benchmarks) */
+	const char *cert_file; /* NULL = none; else a TLS client (device)
+	                        * certificate, PEM, for client_cert servers */
+	const char *key_file;  /* its private key (PEM); NULL: in cert_file */
 };
 
 /* WebSocket opcodes, for rkc_send_frame / rkc_recv_frame. */

@@ -80,6 +80,16 @@ api_session_here(struct api *api, const char *token, const char *address)
 	return false;
 }
 
+void
+api_conn_set_cert(struct api *api, struct api_conn *c, const char *fp)
+{
+	(void)api;
+	if (strlen(fp) != AUTH_CERT_FP_LEN)
+		return;
+	memcpy(c->cert_fp, fp, AUTH_CERT_FP_LEN + 1);
+	snprintf(c->cert_device, sizeof(c->cert_device), "cert sha256:%s", fp);
+}
+
 /* --------------------------------------------------------- my sessions */
 
 struct list_req {

@@ -81,6 +81,11 @@ struct api_conn {
 	 * made by ResumeChallengeRequest, used up by the next resume. */
 	uint8_t resume_nonce[AUTH_NONCE_LEN];
 	int64_t resume_nonce_ms; /* monotonic time it was made; 0: none */
+	/* Its verified TLS client certificate (devices.c): the SHA-256 in
+	 * hex ("" when none), and "cert sha256:<hex>", the device its audit
+	 * records name. */
+	char cert_fp[AUTH_CERT_FP_LEN + 1];
+	char cert_device[AUTH_CERT_FP_LEN + 16];
 	int inflight;    /* requests handed to the store, not yet answered */
 	bool rx_paused;  /* its socket is not read: inflight hit the cap */
 	struct live_session *sess; /* NULL until logged in */

@@ -88,6 +88,10 @@ struct login_req {
 	char address[64];
 	uint8_t device_key[AUTH_DEVICE_KEY_LEN];
 	bool has_device_key;
+	char cert_fp[AUTH_CERT_FP_LEN + 1];     /* the connection's, or "" */
+	char cert_device[AUTH_CERT_FP_LEN + 16];
+	bool cert_required;
+	bool cert_refused; /* the password was right, the certificate not */
 	struct auth_session s;
 	char token[AUTH_TOKEN_LEN + 1];
 	bool attack; /* this failure made the login look attacked */
@@ -103,6 +107,25 @@ login_fini(struct api_req *r)
 	OPENSSL_cleanse(l->token, sizeof(l->token));
 }
 
+/* A device certificate the connection presented must be one issued to
+ * this user and still in force; with client_cert = required there is
+ * always one (the handshake demands it). */
+static int
+login_cert_check(struct store_conn *sc, struct login_req *l, int64_t now)
+{
+	int rc = RK_ERR_UNAUTHENTICATED;
+
+	if (l->cert_fp[0])
+		rc = auth_cert_check(sc, l->cert_fp, l->s.user.id, now);
+	else if (!l->cert_required)
+		return RK_OK;
+	if (rc == RK_ERR_UNAUTHENTICATED) {
+		l->cert_refused = true;
+		audit_entry_set_reason(l->r.au, "device certificate");
+	}
+	return rc;
+}
+
 static int
 login_record_run(struct store_conn *sc, struct store_op *op)
 {
@@ -112,12 +135,14 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 
 	/* Who it was, as far as the check found out (a wrong password for
 	 * an existing user still names them). */
+	const char *device = l->cert_device[0] ? l->cert_device : l->device;
+
 	if (l->s.user.id != 0)
 		audit_entry_set_actor(l->r.au, l->s.user.id, l->login,
 		                      l->s.user.profession, l->s.user.org_code,
-		                      l->device);
+		                      device);
 	else
-		audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, l->device);
+		audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, device);
 	if (l->check_rc == RK_ERR_UNAUTHENTICATED) {
 		/* Count the failure (committed: return OK) and record it as
 		 * what it was. */
@@ -128,6 +153,9 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	}
 	if (l->check_rc != RK_OK)
 		return l->check_rc; /* locked out, or the check failed */
+	rc = login_cert_check(sc, l, now);
+	if (rc != RK_OK)
+		return rc;
 	rc = auth_session_create(sc, l->s.user.id, l->device, l->address, now,
 	                         &l->r.api->limits, l->token, &l->s.id,
 	                         &l->s.expires_ms);
@@ -135,6 +163,8 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	 * when the token resumes without the key. */
 	if (rc == RK_OK && l->has_device_key)
 		rc = auth_session_set_device_key(sc, l->s.id, l->device_key);
+	if (rc == RK_OK && l->cert_fp[0])
+		rc = auth_session_set_cert(sc, l->s.id, l->cert_fp);
 	if (rc == RK_OK)
 		audit_entry_set_session(l->r.au, l->s.id, l->s.user.id);
 	return rc;
@@ -181,9 +211,9 @@ login_record_done(struct store_op *op, int rc)
 		if (c != NULL)
 			api_reply_error(api, c, l->r.request_id,
 			                rc == RK_ERR_UNAUTHENTICATED ? rc : RK_ERR_UNAVAILABLE,
-			                rc == RK_ERR_UNAUTHENTICATED
-			                        ? "wrong login or password"
-			                        : "could not open a session; try again",
+			                rc != RK_ERR_UNAUTHENTICATED ? "could not open a session; try again"
+			                : l->cert_refused ? API_MSG_CERT_REFUSED
+			                                  : "wrong login or password",
 			                NULL);
 	} else {
 		api->stats.logins_ok++;
@@ -260,6 +290,9 @@ api_login(const struct api_call *call, const void *msg)
 	l->password = rk_strndup(m->password, pwlen);
 	snprintf(l->device, sizeof(l->device), "%s", m->device);
 	snprintf(l->address, sizeof(l->address), "%s", call->c->address);
+	memcpy(l->cert_fp, call->c->cert_fp, sizeof(l->cert_fp));
+	memcpy(l->cert_device, call->c->cert_device, sizeof(l->cert_device));
+	l->cert_required = strcmp(call->api->conf->client_cert, "required") == 0;
 	audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, NULL);
 	l->r.fini = login_fini;
 	l->r.op.run = login_check_run;
@@ -278,8 +311,44 @@ struct resume_req {
 	uint8_t token_hash[32];
 	bool has_nonce, has_sig;
 	bool unproven; /* the token was live, the device proof was not */
+	bool cert_refused; /* ... and it was the device certificate */
+	bool cert_required;
+	char cert_fp[AUTH_CERT_FP_LEN + 1];
+	char cert_device[AUTH_CERT_FP_LEN + 16];
 	struct auth_session s;
 };
+
+/* The device certificate of a resume: a session that logged in with one
+ * resumes only with the same one, still in force; a certificate sent to
+ * a session without one must be its user's; with client_cert = required
+ * there is always one. NULL if it holds, else why not. */
+static const char *
+resume_cert_unproven(struct store_conn *sc, struct resume_req *q, int *rc)
+{
+	char bound[AUTH_CERT_FP_LEN + 1];
+	int crc;
+
+	*rc = auth_session_cert(sc, q->s.id, bound);
+	if (*rc != RK_OK)
+		return NULL;
+	if (bound[0] != '\0' && strcmp(bound, q->cert_fp) != 0) {
+		q->cert_refused = true;
+		return "not the session's device certificate";
+	}
+	if (q->cert_fp[0] == '\0') {
+		if (!q->cert_required)
+			return NULL;
+		q->cert_refused = true;
+		return "no device certificate";
+	}
+	crc = auth_cert_check(sc, q->cert_fp, q->s.user.id, rk_now_ms());
+	if (crc == RK_ERR_UNAUTHENTICATED) {
+		q->cert_refused = true;
+		return "device certificate";
+	}
+	*rc = crc;
+	return NULL;
+}
 
 /* The device's proof for a live session: NULL if it holds, else why not
  * (for the record). */
@@ -300,7 +369,7 @@ resume_unproven(struct store_conn *sc, struct resume_req *q, int *rc)
 		return "no valid nonce";
 	if (!auth_resume_verify(key, q->nonce, q->token, q->sig))
 		return "bad signature";
-	return NULL;
+	return resume_cert_unproven(sc, q, rc);
 }
 
 static void
@@ -326,7 +395,7 @@ resume_run(struct store_conn *sc, struct store_op *op)
 		 * failed resume of that session: someone holds its token. */
 		audit_entry_set_actor(q->r.au, q->s.user.id, q->s.user.login,
 		                      q->s.user.profession, q->s.user.org_code,
-		                      q->device);
+		                      q->cert_device[0] ? q->cert_device : q->device);
 		audit_entry_set_session(q->r.au, q->s.id, q->s.user.id);
 	}
 	if (why != NULL) {
@@ -354,11 +423,12 @@ resume_reply(struct api_req *r, int rc)
 	if (rc == RK_OK && ls != NULL && ls->ended)
 		rc = RK_ERR_UNAUTHENTICATED;
 	if (rc == RK_ERR_UNAUTHENTICATED && q->unproven) {
-		LOG_W("AUTH-RESUME-UNPROVEN", "session=%lld conn=%llu",
-		      (long long)q->s.id, (unsigned long long)c->id);
+		LOG_W("AUTH-RESUME-UNPROVEN", "session=%lld conn=%llu cert=%d",
+		      (long long)q->s.id, (unsigned long long)c->id, q->cert_refused);
 		api_reply_error(api, c, q->r.request_id, rc,
-		                "the resume was not signed by this session's device; "
-		                "log in again",
+		                q->cert_refused ? API_MSG_CERT_REFUSED
+		                                : "the resume was not signed by this "
+		                                  "session's device; log in again",
 		                NULL);
 	} else if (rc == RK_ERR_UNAUTHENTICATED) {
 		api_reply_error(api, c, q->r.request_id, rc,
@@ -411,6 +481,9 @@ api_resume(const struct api_call *call, const void *msg)
 	}
 	memcpy(q->token, m->token, AUTH_TOKEN_LEN);
 	rk_sha256(q->token, AUTH_TOKEN_LEN, q->token_hash);
+	memcpy(q->cert_fp, call->c->cert_fp, sizeof(q->cert_fp));
+	memcpy(q->cert_device, call->c->cert_device, sizeof(q->cert_device));
+	q->cert_required = strcmp(call->api->conf->client_cert, "required") == 0;
 	snprintf(q->device, sizeof(q->device), "%s", m->device);
 	q->r.fini = resume_fini;
 	q->r.op.run = resume_run;

@@ -255,4 +255,49 @@ int auth_sessions_list(struct store_conn *sc, int64_t user_id, int64_t now_ms,
 int auth_session_revoke(struct store_conn *sc, int64_t user_id,
                         int64_t session_id, int64_t now_ms);
 
+/* ---- device certificates (devcert.c): TLS client certificates */
+
+#define AUTH_CERT_FP_LEN 64      /* SHA-256 of the DER, lower-case hex */
+#define AUTH_CERT_DEVICE_MAX 64
+
+struct auth_cert {
+	char fingerprint[AUTH_CERT_FP_LEN + 1];
+	char login[AUTH_LOGIN_MAX + 1];
+	char device[AUTH_CERT_DEVICE_MAX + 1];
+	char serial[41];         /* hex */
+	int64_t issued_ms, expires_ms;
+	int64_t revoked_ms;      /* 0: in force */
+	int sessions_ended;      /* auth_cert_revoke: sessions it ended */
+};
+
+/* A device name for a certificate: 1..64 of [A-Za-z0-9._-]. */
+bool auth_cert_device_valid(const char *device);
+/* Record a certificate issued to user_id's `device`. RK_OK or
+ * RK_ERR_STORE (a fingerprint already known included). */
+int auth_cert_register(struct store_conn *sc, int64_t user_id,
+                       const char *device, const char *fp, const char *serial,
+                       int64_t issued_ms, int64_t expires_ms);
+/* RK_OK if fp is a certificate of user_id's, not revoked nor expired;
+ * RK_ERR_UNAUTHENTICATED otherwise (unknown, another user's, revoked);
+ * RK_ERR_STORE. */
+int auth_cert_check(struct store_conn *sc, const char *fp, int64_t user_id,
+                    int64_t now_ms);
+/* Revoke fp and end every open session bound to it ("device certificate
+ * revoked"); *out (may be NULL) says whose it was and how many sessions
+ * ended. RK_OK, RK_ERR_NOT_FOUND (unknown or already revoked) or
+ * RK_ERR_STORE. */
+int auth_cert_revoke(struct store_conn *sc, const char *fp, int64_t now_ms,
+                     struct auth_cert *out);
+/* Call each(arg, cert) for every certificate (of `login`, or all when
+ * NULL), oldest first; a non-zero return stops. RK_OK or RK_ERR_STORE. */
+int auth_cert_list(struct store_conn *sc, const char *login,
+                   int (*each)(void *arg, const struct auth_cert *c), void *arg);
+/* Bind session_id to the certificate it logged in with. */
+int auth_session_set_cert(struct store_conn *sc, int64_t session_id,
+                          const char *fp);
+/* The certificate session_id is bound to into fp ("" if none). RK_OK or
+ * RK_ERR_STORE. */
+int auth_session_cert(struct store_conn *sc, int64_t session_id,
+                      char fp[AUTH_CERT_FP_LEN + 1]);
+
 #endif

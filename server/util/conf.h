@@ -19,6 +19,8 @@ struct conf {
 	int port;
 	char *tls_cert;
 	char *tls_key;
+	char *client_cert; /* off, optional, required */
+	char *client_ca;
 	char *keys_dir;
 	char *kek_source;
 	int kek_passphrase_fd;

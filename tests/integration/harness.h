@@ -66,6 +66,10 @@ struct h_server {
 	pid_t pid;       /* 0 while not running */
 	int last_status; /* wait status of the last exit, -1 if none yet */
 	char *args[H_MAX_ARGS + 1]; /* settings for serve, NULL-terminated */
+	/* A device certificate every client of h_opts presents (for a
+	 * server with client_cert = required): "" for none. */
+	char cert_file[300];
+	char key_file[300];
 };
 
 /* ------------------------------------------------------------------ server */
@@ -131,7 +135,8 @@ int h_server_wait_log(const struct h_server *s, const char *needle,
 /* Print the last `lines` lines of the server log on stderr. */
 void h_server_dump_log(const struct h_server *s, int lines);
 
-/* Fill opts for this server (url and CA; everything else zero). */
+/* Fill opts for this server (url, CA, and s->cert_file / key_file if
+ * set; everything else zero). */
 void h_opts(const struct h_server *s, struct rkc_opts *opts);
 
 /* GET path over HTTPS. Returns the HTTP status or -1; *body (may be
