@@ -98,6 +98,8 @@ struct cli {
 	char dir[CLI_PATH_MAX];  /* the configuration folder */
 	char *cfg_server;        /* `server` from the config file, or NULL */
 	char *cfg_ca;            /* `ca` from the config file, or NULL */
+	char *cfg_cert;          /* `cert`: a device certificate (PEM), or NULL */
+	char *cfg_key;           /* `key`: its private key (PEM), or NULL */
 	char session_server[CLI_URL_MAX]; /* set by cli_open_session */
 	int progress_line;       /* a progress bar holds stderr's current line */
 };

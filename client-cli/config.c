@@ -1,7 +1,9 @@
 /*
  * The CLI's files, in one folder (mode 0700 when we create it):
  *
- *   config   INI read with inih; root-section keys `server` and `ca`.
+ *   config   INI read with inih; root-section keys `server` and `ca`,
+ *            and `cert` / `key`: a device certificate and its key (from
+ *            `renkei-server device issue`) for a server with client_cert.
  *            Written by `login --server/--ca` line by line, so comments
  *            and keys we do not know survive.
  *   session  the cached session: "server=URL" and "token=TOKEN" lines.
@@ -120,6 +122,10 @@ on_setting(void *user, const char *section, const char *name, const char *value)
 		slot = &cli->cfg_server;
 	else if (strcmp(name, "ca") == 0)
 		slot = &cli->cfg_ca;
+	else if (strcmp(name, "cert") == 0)
+		slot = &cli->cfg_cert;
+	else if (strcmp(name, "key") == 0)
+		slot = &cli->cfg_key;
 	if (slot != NULL) {
 		free(*slot);
 		*slot = strdup(value);
@@ -155,8 +161,11 @@ cli_config_free(struct cli *cli)
 {
 	free(cli->cfg_server);
 	free(cli->cfg_ca);
+	free(cli->cfg_cert);
+	free(cli->cfg_key);
 	cli->cfg_server = NULL;
 	cli->cfg_ca = NULL;
+	cli->cfg_cert = cli->cfg_key = NULL;
 }
 
 const char *

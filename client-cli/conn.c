@@ -71,6 +71,8 @@ connect_quiet(struct cli *cli, const char *url, struct rkc **out, char *why, siz
 	memset(&opts, 0, sizeof opts);
 	opts.url = url;
 	opts.ca_file = cli_ca_file(cli);
+	opts.cert_file = cli->cfg_cert;
+	opts.key_file = cli->cfg_key;
 	opts.timeout_ms = CLI_CONNECT_TIMEOUT_MS;
 	*out = rkc_connect(&opts, err, sizeof err);
 	if (*out == NULL) {

@@ -310,6 +310,49 @@ test_revoke_closes_at_once(void **state)
 	free(token);
 }
 
+#ifdef RENKEI_CLI_BIN
+/* The CLI presents the certificate its config names. */
+static void
+test_cli_certificate(void **state)
+{
+	char dir[300], cmd[2000], *out = NULL;
+	FILE *f;
+	int rc;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/cli-cert", srv->dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -m 700 %s", dir);
+	assert_int_equal(h_sh(cmd, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "%s/config", dir);
+	f = fopen(cmd, "w");
+	assert_non_null(f);
+	fprintf(f, "cert = %s\nkey = %s\n", ns_phone.pem, ns_phone.key);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+	         "echo %s | RENKEI_CONFIG_DIR=%s %s --server %s --ca %s login"
+	         " --password-stdin ns.kobayashi 2>&1 && RENKEI_CONFIG_DIR=%s %s"
+	         " whoami 2>&1",
+	         H_DEMO_PASSWORD, dir, RENKEI_CLI_BIN, srv->url, srv->ca, dir,
+	         RENKEI_CLI_BIN);
+	rc = h_sh(cmd, &out);
+	if (rc != 0)
+		fail_msg("renkei login / whoami with a certificate: exit %d: %s", rc,
+		         out);
+	assert_non_null(strstr(out, "ns.kobayashi"));
+	free(out);
+	/* Without it: no connection (exit 6). */
+	snprintf(cmd, sizeof(cmd), "%s/config", dir);
+	f = fopen(cmd, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "RENKEI_CONFIG_DIR=%s %s --server %s --ca %s"
+	         " whoami 2>&1", dir, RENKEI_CLI_BIN, srv->url, srv->ca);
+	rc = h_sh(cmd, &out);
+	assert_int_equal(rc, 6);
+	free(out);
+}
+#endif
+
 /* ------------------------------------------------------- optional */
 
 static void
@@ -343,6 +386,9 @@ main(void)
 	    cmocka_unit_test(test_another_users_certificate),
 	    cmocka_unit_test(test_own_certificate_is_the_device),
 	    cmocka_unit_test(test_revoke_closes_at_once),
+#ifdef RENKEI_CLI_BIN
+	    cmocka_unit_test(test_cli_certificate),
+#endif
 	};
 	const struct CMUnitTest optional[] = {
 	    cmocka_unit_test(test_optional_without_certificate),
