@@ -312,6 +312,23 @@ records(const char *login, const char *action, int outcome_ok)
 	return n;
 }
 
+/* The failures the throttle holds for `login` from `from`. */
+static int64_t
+failures(const char *login, const char *from)
+{
+	sqlite3 *db = h_db_open(srv);
+	char sql[300];
+	int64_t n;
+
+	assert_non_null(db);
+	snprintf(sql, sizeof(sql),
+	         "SELECT coalesce(sum(failures), 0) FROM login_failures WHERE login = '%s %s'",
+	         login, from);
+	n = h_db_int(db, sql);
+	sqlite3_close(db);
+	return n;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 /* A professional without a factor: a session that can only enrol,
@@ -408,6 +425,11 @@ test_enrol_and_codes(void **state)
 	EXPECT_ERROR(confirm_env(c, "1234567"), INVALID, "code", "6 digits");
 	EXPECT_ERROR(confirm_env(c, "12a456"), INVALID, "code", "6 digits");
 	EXPECT_ERROR(confirm_env(c, "１２３４５６"), INVALID, "code", "6 digits");
+	e = status_env(c);
+	h_assert_body(e, B(TOTP_STATUS_RESPONSE));
+	assert_true(e->totp_status_response->enrolment_begun);
+	assert_false(e->totp_status_response->enrolled);
+	h_env_free(e);
 	/* Wrong: refused, still pending. */
 	wrong_code(&f, step_now(), bad);
 	EXPECT_ERROR(confirm_env(c, bad), UNAUTH, "code", "wrong code");
@@ -460,6 +482,8 @@ test_enrol_and_codes(void **state)
 	EXPECT_ERROR(login_env(c, who, NULL, "abcde_fghjk"), INVALID, "recovery_code", NULL);
 	EXPECT_ERROR(login_env(c, who, "123456", f.recovery[9]), INVALID, "recovery_code",
 	             "not both");
+	assert_int_equal(failures(who, from), 0);
+	assert_int_equal(records(who, "login", 0), 0);
 	/* No code: asked for one (after the right password only). */
 	EXPECT_ERROR(login_env(c, who, NULL, NULL), UNAUTH, "totp_code", "code is needed");
 	{
@@ -481,7 +505,8 @@ test_enrol_and_codes(void **state)
 	EXPECT_ERROR(login_env(c, who, old, NULL), UNAUTH, "totp_code", NULL);
 	/* Three failures (and the wrong password: four) were counted, and
 	 * recorded as failed logins (with the one that sent no code). */
-	assert_true(records(who, "login", 0) >= 5);
+	assert_int_equal(failures(who, from), 4);
+	assert_int_equal(records(who, "login", 0), 5);
 	/* The next step's code signs in, with the factor. */
 	code_at(&f, f.step + 1, code);
 	e = login_env(c, who, code, NULL);
@@ -514,6 +539,14 @@ test_enrol_and_codes(void **state)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
 	EXPECT_OK(login_env(c, who, NULL, f.recovery[2]), LOGIN_RESPONSE);
+	rkc_close(c);
+	/* The one sent with a code, malformed, was not used up. */
+	c = h_connect_from(srv, from);
+	EXPECT_OK(login_env(c, who, NULL, f.recovery[9]), LOGIN_RESPONSE);
+	e = status_env(c);
+	h_assert_body(e, B(TOTP_STATUS_RESPONSE));
+	assert_int_equal(e->totp_status_response->recovery_codes_left, 6);
+	h_env_free(e);
 	rkc_close(c);
 	free(token);
 }
