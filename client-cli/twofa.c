@@ -49,11 +49,16 @@ cli_qr_print(FILE *f, const char *text)
 			/* dark: inside the symbol and the module's bit 0 set */
 			int top_dark = mx >= 0 && mx < w && my >= 0 && my < w &&
 			               (qr->data[my * w + mx] & 1);
-			int bot_dark = mx >= 0 && mx < w && my + 1 >= 0 && my + 1 < w &&
+			int bot_dark = mx >= 0 && mx < w && my + 1 >= 0 &&
+			               my + 1 < w &&
 			               (qr->data[(my + 1) * w + mx] & 1);
 			top = !top_dark;
 			bot = y + 1 < size ? !bot_dark : 0;
-			fputs(top && bot ? "\u2588" : top ? "\u2580" : bot ? "\u2584" : " ", f);
+			fputs(top && bot ? "\u2588"
+			      : top      ? "\u2580"
+			      : bot      ? "\u2584"
+			                 : " ",
+			      f);
 		}
 		fputs("\x1b[0m\n", f);
 	}
@@ -81,10 +86,11 @@ ask_code(struct cli *cli, char *buf, size_t len)
 	if (n == -2)
 		return cli_usage_error(cli, "code too long");
 	if (n <= 0)
-		return cli_fail(cli, CLI_EXIT_FAIL,
-		                "no code given: enrolment is not confirmed (run '%s 2fa "
-		                "enroll' again)",
-		                cli->prog);
+		return cli_fail(
+		    cli, CLI_EXIT_FAIL,
+		    "no code given: enrolment is not confirmed (run '%s 2fa "
+		    "enroll' again)",
+		    cli->prog);
 	return CLI_EXIT_OK;
 }
 
@@ -102,8 +108,10 @@ static int
 enroll(struct cli *cli, int no_qr)
 {
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
-	Renkei__V1__TotpEnrolBeginRequest br = RENKEI__V1__TOTP_ENROL_BEGIN_REQUEST__INIT;
-	Renkei__V1__TotpEnrolConfirmRequest cr = RENKEI__V1__TOTP_ENROL_CONFIRM_REQUEST__INIT;
+	Renkei__V1__TotpEnrolBeginRequest br =
+	    RENKEI__V1__TOTP_ENROL_BEGIN_REQUEST__INIT;
+	Renkei__V1__TotpEnrolConfirmRequest cr =
+	    RENKEI__V1__TOTP_ENROL_CONFIRM_REQUEST__INIT;
 	Renkei__V1__TotpEnrolConfirmResponse *done;
 	char code[64], why[512], uri[512], secret[64];
 	struct rkc *c = NULL;
@@ -114,11 +122,15 @@ enroll(struct cli *cli, int no_qr)
 		return rc;
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_TOTP_ENROL_BEGIN_REQUEST;
 	req.totp_enrol_begin_request = &br;
-	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_TOTP_ENROL_BEGIN_RESPONSE, &resp);
+	rc = cli_call(cli, c, &req,
+	              RENKEI__V1__ENVELOPE__BODY_TOTP_ENROL_BEGIN_RESPONSE,
+	              &resp);
 	if (rc != CLI_EXIT_OK)
 		goto out;
-	snprintf(uri, sizeof uri, "%s", resp->totp_enrol_begin_response->otpauth_uri);
-	snprintf(secret, sizeof secret, "%s", resp->totp_enrol_begin_response->secret);
+	snprintf(uri, sizeof uri, "%s",
+	         resp->totp_enrol_begin_response->otpauth_uri);
+	snprintf(secret, sizeof secret, "%s",
+	         resp->totp_enrol_begin_response->secret);
 	OPENSSL_cleanse(resp->totp_enrol_begin_response->secret,
 	                strlen(resp->totp_enrol_begin_response->secret));
 	renkei__v1__envelope__free_unpacked(resp, NULL);
@@ -130,13 +142,17 @@ enroll(struct cli *cli, int no_qr)
 	 * stays one JSON document. */
 	{
 		FILE *o = cli->json ? stderr : stdout;
-		fputs("Scan this QR code with your authenticator app (FreeOTP, Google\n"
-		      "Authenticator, Microsoft Authenticator, 1Password, ...):\n\n",
+		fputs("Scan this QR code with your authenticator app (FreeOTP, "
+		      "Google\n"
+		      "Authenticator, Microsoft Authenticator, 1Password, "
+		      "...):\n\n",
 		      o);
 		if (!no_qr && isatty(fileno(o)) && cli_qr_print(o, uri) == 0)
 			fputc('\n', o);
 		fprintf(o, "or open this link on the phone:\n  %s\n", uri);
-		fputs("or type this key into the app (time-based, 6 digits, 30 s):\n  ", o);
+		fputs("or type this key into the app (time-based, 6 digits, 30 "
+		      "s):\n  ",
+		      o);
 		for (size_t i = 0; secret[i] != '\0'; i++) {
 			if (i > 0 && i % 4 == 0)
 				fputc(' ', o);
@@ -153,7 +169,8 @@ enroll(struct cli *cli, int no_qr)
 		if (rc != CLI_EXIT_OK)
 			goto out;
 		cr.code = code;
-		if (cli_call_quiet(c, &req, &resp, why, sizeof why) != CLI_EXIT_OK) {
+		if (cli_call_quiet(c, &req, &resp, why, sizeof why) !=
+		    CLI_EXIT_OK) {
 			rc = cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
 			goto out;
 		}
@@ -165,26 +182,33 @@ enroll(struct cli *cli, int no_qr)
 		renkei__v1__envelope__free_unpacked(resp, NULL);
 		resp = NULL;
 	}
-	rc = cli_check_answer(cli, RENKEI__V1__ENVELOPE__BODY_TOTP_ENROL_CONFIRM_RESPONSE, &resp);
+	rc = cli_check_answer(
+	    cli, RENKEI__V1__ENVELOPE__BODY_TOTP_ENROL_CONFIRM_RESPONSE, &resp);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	done = resp->totp_enrol_confirm_response;
 	if (cli->json) {
 		json_t *codes = json_array();
 		for (size_t i = 0; i < done->n_recovery_codes; i++)
-			json_array_append_new(codes, cli_json_str(done->recovery_codes[i]));
-		cli_json_print(cli, json_pack("{s:b,s:o}", "enrolled", 1, "recovery_codes", codes));
+			json_array_append_new(
+			    codes, cli_json_str(done->recovery_codes[i]));
+		cli_json_print(cli, json_pack("{s:b,s:o}", "enrolled", 1,
+		                              "recovery_codes", codes));
 	} else {
-		printf("Second factor enrolled: from now on every login asks for a code.\n\n"
-		       "Recovery codes: each signs in once in place of a code, if the phone is\n"
-		       "lost. Keep them somewhere safe; they are not shown again.\n\n");
+		printf("Second factor enrolled: from now on every login asks "
+		       "for a code.\n\n"
+		       "Recovery codes: each signs in once in place of a code, "
+		       "if the phone is\n"
+		       "lost. Keep them somewhere safe; they are not shown "
+		       "again.\n\n");
 		for (size_t i = 0; i < done->n_recovery_codes; i++) {
 			cli_scrub(done->recovery_codes[i]);
 			printf("  %s\n", done->recovery_codes[i]);
 		}
 	}
 	for (size_t i = 0; i < done->n_recovery_codes; i++)
-		OPENSSL_cleanse(done->recovery_codes[i], strlen(done->recovery_codes[i]));
+		OPENSSL_cleanse(done->recovery_codes[i],
+		                strlen(done->recovery_codes[i]));
 
 out:
 	OPENSSL_cleanse(code, sizeof code);
@@ -200,7 +224,8 @@ static int
 status(struct cli *cli)
 {
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
-	Renkei__V1__TotpStatusRequest sr = RENKEI__V1__TOTP_STATUS_REQUEST__INIT;
+	Renkei__V1__TotpStatusRequest sr =
+	    RENKEI__V1__TOTP_STATUS_REQUEST__INIT;
 	Renkei__V1__TotpStatusResponse *s;
 	char since[64];
 	struct rkc *c = NULL;
@@ -211,17 +236,20 @@ status(struct cli *cli)
 		return rc;
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_TOTP_STATUS_REQUEST;
 	req.totp_status_request = &sr;
-	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_TOTP_STATUS_RESPONSE, &resp);
+	rc = cli_call(cli, c, &req,
+	              RENKEI__V1__ENVELOPE__BODY_TOTP_STATUS_RESPONSE, &resp);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	s = resp->totp_status_response;
 	if (cli->json) {
-		json_t *o = json_pack("{s:b,s:b,s:b,s:i}", "enrolled", s->enrolled, "required",
-		                      s->required, "enrolment_begun", s->enrolment_begun,
-		                      "recovery_codes_left", (int)s->recovery_codes_left);
+		json_t *o = json_pack(
+		    "{s:b,s:b,s:b,s:i}", "enrolled", s->enrolled, "required",
+		    s->required, "enrolment_begun", s->enrolment_begun,
+		    "recovery_codes_left", (int)s->recovery_codes_left);
 		if (s->enrolled) {
 			cli_time_utc(s->enrolled_at_ms, since, sizeof since);
-			json_object_set_new(o, "enrolled_at", json_string(since));
+			json_object_set_new(o, "enrolled_at",
+			                    json_string(since));
 		}
 		cli_json_print(cli, o);
 		goto out;
@@ -229,10 +257,12 @@ status(struct cli *cli)
 	if (s->enrolled) {
 		cli_time_local(s->enrolled_at_ms, since, sizeof since);
 		printf("Second factor: enrolled since %s\n", since);
-		printf("  recovery codes left: %u of 10\n", (unsigned)s->recovery_codes_left);
+		printf("  recovery codes left: %u of 10\n",
+		       (unsigned)s->recovery_codes_left);
 	} else {
 		printf("Second factor: not enrolled%s\n",
-		       s->enrolment_begun ? " (enrolment begun, not confirmed)" : "");
+		       s->enrolment_begun ? " (enrolment begun, not confirmed)"
+		                          : "");
 	}
 	printf("  required for you:    %s\n", s->required ? "yes" : "no");
 	if (!s->enrolled)
@@ -249,9 +279,9 @@ int
 cli_cmd_2fa(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "no-qr", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"no-qr", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *sub;
 	int ch, no_qr = 0;

@@ -27,7 +27,8 @@
 enum totp_mode
 api_totp_mode(const struct api *api)
 {
-	int m = api->conf != NULL ? totp_mode_parse(api->conf->totp_required) : -1;
+	int m =
+	    api->conf != NULL ? totp_mode_parse(api->conf->totp_required) : -1;
 	return m < 0 ? TOTP_OFF : (enum totp_mode)m;
 }
 
@@ -50,7 +51,8 @@ static int
 begin_run(struct store_conn *sc, struct store_op *op)
 {
 	struct begin_req *q = (struct begin_req *)op;
-	return totp_enrol_begin(sc, q->r.sess_user_id, rk_now_ms(), q->b32, &q->r.st);
+	return totp_enrol_begin(sc, q->r.sess_user_id, rk_now_ms(), q->b32,
+	                        &q->r.st);
 }
 
 static void
@@ -58,7 +60,7 @@ begin_ok(struct api_req *r, struct api_conn *c)
 {
 	struct begin_req *q = (struct begin_req *)r;
 	Renkei__V1__TotpEnrolBeginResponse br =
-		RENKEI__V1__TOTP_ENROL_BEGIN_RESPONSE__INIT;
+	    RENKEI__V1__TOTP_ENROL_BEGIN_RESPONSE__INIT;
 	char uri[TOTP_URI_MAX];
 
 	if (c == NULL)
@@ -115,9 +117,10 @@ static void
 confirm_ok(struct api_req *r, struct api_conn *c)
 {
 	struct confirm_req *q = (struct confirm_req *)r;
-	struct live_session *ls = idmap_get(&r->api->sessions, (uint64_t)r->sess_id);
+	struct live_session *ls =
+	    idmap_get(&r->api->sessions, (uint64_t)r->sess_id);
 	Renkei__V1__TotpEnrolConfirmResponse cr =
-		RENKEI__V1__TOTP_ENROL_CONFIRM_RESPONSE__INIT;
+	    RENKEI__V1__TOTP_ENROL_CONFIRM_RESPONSE__INIT;
 	char *list[TOTP_RECOVERY_COUNT];
 
 	/* Committed: the session may work now, on every connection. */
@@ -142,7 +145,8 @@ api_totp_enrol_confirm(const struct api_call *call, const void *msg)
 	struct confirm_req *q;
 
 	if (!totp_code_format_ok(m->code))
-		return api_refuse(call, RK_ERR_INVALID, API_MSG_TOTP_FORMAT, "code");
+		return api_refuse(call, RK_ERR_INVALID, API_MSG_TOTP_FORMAT,
+		                  "code");
 	q = api_req_new(sizeof(*q), call);
 	snprintf(q->code, sizeof(q->code), "%s", m->code);
 	snprintf(q->login, sizeof(q->login), "%s", call->c->sess->user.login);
@@ -167,7 +171,8 @@ status_run(struct store_conn *sc, struct store_op *op)
 	struct status_req *q = (struct status_req *)op;
 
 	if (totp_state_load(sc, q->r.sess_user_id, &q->ts) != RK_OK)
-		return rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(&q->r.st, RK_ERR_STORE,
+		               "temporarily unavailable", NULL);
 	return RK_OK;
 }
 
@@ -175,12 +180,15 @@ static void
 status_ok(struct api_req *r, struct api_conn *c)
 {
 	struct status_req *q = (struct status_req *)r;
-	Renkei__V1__TotpStatusResponse sr = RENKEI__V1__TOTP_STATUS_RESPONSE__INIT;
+	Renkei__V1__TotpStatusResponse sr =
+	    RENKEI__V1__TOTP_STATUS_RESPONSE__INIT;
 
 	sr.enrolled = q->ts.confirmed;
 	sr.enrolled_at_ms = q->ts.confirmed ? q->ts.confirmed_ms : 0;
-	sr.recovery_codes_left = q->ts.confirmed ? (uint32_t)q->ts.recovery_left : 0;
-	sr.required = totp_required(api_totp_mode(r->api), q->profession, q->ts.opt_in);
+	sr.recovery_codes_left =
+	    q->ts.confirmed ? (uint32_t)q->ts.recovery_left : 0;
+	sr.required =
+	    totp_required(api_totp_mode(r->api), q->profession, q->ts.opt_in);
 	sr.enrolment_begun = q->ts.has_secret && !q->ts.confirmed;
 	api_reply(r->api, c, r->request_id,
 	          RENKEI__V1__ENVELOPE__BODY_TOTP_STATUS_RESPONSE, &sr);
@@ -206,7 +214,7 @@ struct api_stepup {
 	char address[64];
 	void *journal; /* r's records, set aside while the check runs */
 	void (*then)(struct api_req *r);
-	int rc;        /* the check's answer */
+	int rc; /* the check's answer */
 	bool attack;
 };
 
@@ -242,14 +250,16 @@ stepup_run(struct store_conn *sc, struct store_op *op)
 	int how, rc;
 
 	if (totp_state_load(sc, r->sess_user_id, &ts) != RK_OK)
-		return rk_fail(&r->st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(&r->st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
 	if (!ts.confirmed)
 		return su->rc = RK_OK; /* no factor to step up with */
 	if (su->code[0] == '\0') {
-		su->rc = rk_fail(&r->st, RK_ERR_UNAUTHENTICATED,
-		                 "a fresh second-factor code is needed for this: "
-		                 "send the current code of your authenticator app",
-		                 "totp_code");
+		su->rc =
+		    rk_fail(&r->st, RK_ERR_UNAUTHENTICATED,
+		            "a fresh second-factor code is needed for this: "
+		            "send the current code of your authenticator app",
+		            "totp_code");
 		return RK_OK;
 	}
 	/* A wrong code here is a guess like a wrong password: the same
@@ -297,14 +307,16 @@ stepup_done(struct store_op *op, int rc)
 }
 
 void
-api_step_up(struct api_req *r, const char *code, void (*then)(struct api_req *r))
+api_step_up(struct api_req *r, const char *code,
+            void (*then)(struct api_req *r))
 {
 	struct api_stepup *su = rk_calloc(1, sizeof(*su));
 	struct api_conn *c = api_req_conn(r);
 
 	snprintf(su->code, sizeof(su->code), "%s", code);
 	if (c != NULL && c->sess != NULL) {
-		snprintf(su->login, sizeof(su->login), "%s", c->sess->user.login);
+		snprintf(su->login, sizeof(su->login), "%s",
+		         c->sess->user.login);
 		snprintf(su->address, sizeof(su->address), "%s", c->address);
 	}
 	su->then = then;

@@ -90,7 +90,8 @@ totp_recovery_format_ok(const char *code, char *norm)
 		} else {
 			if (ch >= 'A' && ch <= 'Z')
 				ch = (char)(ch - 'A' + 'a');
-			if (ch == '\0' || strchr(TOTP_RECOVERY_ALPHABET, ch) == NULL)
+			if (ch == '\0' ||
+			    strchr(TOTP_RECOVERY_ALPHABET, ch) == NULL)
 				return false;
 		}
 		out[i] = ch;
@@ -104,14 +105,14 @@ totp_recovery_format_ok(const char *code, char *norm)
 }
 
 int
-totp_code_at(const uint8_t *secret, size_t len, int64_t unix_s,
-             unsigned digits, char *out)
+totp_code_at(const uint8_t *secret, size_t len, int64_t unix_s, unsigned digits,
+             char *out)
 {
 	if (!oath_ready() || unix_s < 0)
 		return RK_ERR_CRYPTO;
 	if (oath_totp_generate((const char *)secret, len, (time_t)unix_s,
-	                       TOTP_STEP_S, OATH_TOTP_DEFAULT_START_TIME, digits,
-	                       out) != OATH_OK)
+	                       TOTP_STEP_S, OATH_TOTP_DEFAULT_START_TIME,
+	                       digits, out) != OATH_OK)
 		return RK_ERR_CRYPTO;
 	return RK_OK;
 }
@@ -127,12 +128,13 @@ totp_match(const uint8_t *secret, size_t len, const char *code, int64_t now_ms,
 		return -1;
 	/* Every step of the window is computed, matched or not, so that the
 	 * time taken does not tell which one matched. */
-	for (int64_t s = now_step - TOTP_WINDOW; s <= now_step + TOTP_WINDOW; s++) {
-		if (s < 0 ||
-		    totp_code_at(secret, len, s * TOTP_STEP_S, TOTP_DIGITS, want) !=
-		            RK_OK)
+	for (int64_t s = now_step - TOTP_WINDOW; s <= now_step + TOTP_WINDOW;
+	     s++) {
+		if (s < 0 || totp_code_at(secret, len, s * TOTP_STEP_S,
+		                          TOTP_DIGITS, want) != RK_OK)
 			continue;
-		if (CRYPTO_memcmp(want, code, TOTP_DIGITS) == 0 && s > after_step)
+		if (CRYPTO_memcmp(want, code, TOTP_DIGITS) == 0 &&
+		    s > after_step)
 			found = s;
 	}
 	OPENSSL_cleanse(want, sizeof(want));
@@ -178,10 +180,11 @@ load(struct store_conn *sc, int64_t user_id, struct totp_state *st,
      uint8_t secret[TOTP_SECRET_LEN])
 {
 	sqlite3_stmt *q = store_stmt(
-		sc, "SELECT t.secret, t.created_ms, t.confirmed_ms, t.last_step,"
-		    " (SELECT count(*) FROM totp_recovery r WHERE r.user_id = u.id"
-		    "  AND r.used_ms IS NULL), u.totp_opt_in"
-		    " FROM users u LEFT JOIN totp t ON t.user_id = u.id WHERE u.id = ?");
+	    sc, "SELECT t.secret, t.created_ms, t.confirmed_ms, t.last_step,"
+	        " (SELECT count(*) FROM totp_recovery r WHERE r.user_id = u.id"
+	        "  AND r.used_ms IS NULL), u.totp_opt_in"
+	        " FROM users u LEFT JOIN totp t ON t.user_id = u.id WHERE u.id "
+	        "= ?");
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -198,8 +201,8 @@ load(struct store_conn *sc, int64_t user_id, struct totp_state *st,
 				memcpy(secret, b, TOTP_SECRET_LEN);
 		}
 		st->created_ms = sqlite3_column_int64(q, 1);
-		st->confirmed = st->has_secret &&
-		                sqlite3_column_type(q, 2) != SQLITE_NULL;
+		st->confirmed =
+		    st->has_secret && sqlite3_column_type(q, 2) != SQLITE_NULL;
 		st->confirmed_ms = sqlite3_column_int64(q, 2);
 		st->last_step = sqlite3_column_int64(q, 3);
 		st->recovery_left = sqlite3_column_int(q, 4);
@@ -225,22 +228,27 @@ totp_enrol_begin(struct store_conn *sc, int64_t user_id, int64_t now_ms,
 	int rc;
 
 	if (load(sc, user_id, &s, NULL) != RK_OK)
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
-	if (s.confirmed)
-		return rk_fail(st, RK_ERR_PRECONDITION,
-		               "a second factor is already enrolled; an administrator "
-		               "can reset it (renkei-server user reset-2fa)",
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable",
 		               NULL);
+	if (s.confirmed)
+		return rk_fail(
+		    st, RK_ERR_PRECONDITION,
+		    "a second factor is already enrolled; an administrator "
+		    "can reset it (renkei-server user reset-2fa)",
+		    NULL);
 	rk_random(secret, sizeof(secret));
 	if (totp_base32(secret, sizeof(secret), b32) != RK_OK) {
 		OPENSSL_cleanse(secret, sizeof(secret));
-		return rk_fail(st, RK_ERR_CRYPTO, "temporarily unavailable", NULL);
+		return rk_fail(st, RK_ERR_CRYPTO, "temporarily unavailable",
+		               NULL);
 	}
-	q = store_stmt(sc, "INSERT OR REPLACE INTO totp(user_id, secret, created_ms,"
-	                   " confirmed_ms, last_step) VALUES (?, ?, ?, NULL, 0)");
+	q = store_stmt(
+	    sc, "INSERT OR REPLACE INTO totp(user_id, secret, created_ms,"
+	        " confirmed_ms, last_step) VALUES (?, ?, ?, NULL, 0)");
 	if (q == NULL) {
 		OPENSSL_cleanse(secret, sizeof(secret));
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
 	}
 	sqlite3_bind_int64(q, 1, user_id);
 	sqlite3_bind_blob(q, 2, secret, sizeof(secret), SQLITE_TRANSIENT);
@@ -249,7 +257,8 @@ totp_enrol_begin(struct store_conn *sc, int64_t user_id, int64_t now_ms,
 	sqlite3_reset(q);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (rc != SQLITE_DONE)
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
 	return RK_OK;
 }
 
@@ -296,24 +305,28 @@ totp_enrol_confirm(struct store_conn *sc, int64_t user_id, int64_t session_id,
 	int64_t step;
 
 	if (load(sc, user_id, &s, secret) != RK_OK)
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
 	if (s.confirmed) {
 		OPENSSL_cleanse(secret, sizeof(secret));
-		return rk_fail(st, RK_ERR_PRECONDITION,
-		               "the second factor is already enrolled and confirmed",
-		               NULL);
+		return rk_fail(
+		    st, RK_ERR_PRECONDITION,
+		    "the second factor is already enrolled and confirmed",
+		    NULL);
 	}
 	if (!s.has_secret)
 		return rk_fail(st, RK_ERR_PRECONDITION,
-		               "no enrolment to confirm: begin enrolment first", NULL);
+		               "no enrolment to confirm: begin enrolment first",
+		               NULL);
 	step = totp_match(secret, sizeof(secret), code, now_ms, s.last_step);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (step < 0)
-		return rk_fail(st, RK_ERR_UNAUTHENTICATED,
-		               "wrong code: enter the current code your authenticator "
-		               "app shows for renkei (check that the device's clock is "
-		               "right)",
-		               "code");
+		return rk_fail(
+		    st, RK_ERR_UNAUTHENTICATED,
+		    "wrong code: enter the current code your authenticator "
+		    "app shows for renkei (check that the device's clock is "
+		    "right)",
+		    "code");
 
 	q = store_stmt(sc, "UPDATE totp SET confirmed_ms = ?, last_step = ?"
 	                   " WHERE user_id = ?");
@@ -334,8 +347,9 @@ totp_enrol_confirm(struct store_conn *sc, int64_t user_id, int64_t session_id,
 		uint8_t h[32];
 		recovery_make(codes[i]);
 		rk_sha256(codes[i], TOTP_RECOVERY_LEN, h);
-		q = store_stmt(sc, "INSERT INTO totp_recovery(user_id, code_hash)"
-		                   " VALUES (?, ?)");
+		q = store_stmt(sc,
+		               "INSERT INTO totp_recovery(user_id, code_hash)"
+		               " VALUES (?, ?)");
 		if (q == NULL)
 			goto store;
 		sqlite3_bind_int64(q, 1, user_id);
@@ -355,9 +369,10 @@ totp_enrol_confirm(struct store_conn *sc, int64_t user_id, int64_t session_id,
 		goto store;
 	/* A session that never showed the factor must not outlive its
 	 * enrolment: it would be a way in with the password alone. */
-	q = store_stmt(sc, "UPDATE sessions SET ended_ms = ?, end_reason ="
-	                   " 'second factor enrolled' WHERE user_id = ? AND id != ?"
-	                   " AND ended_ms IS NULL AND second_factor = 0");
+	q = store_stmt(sc,
+	               "UPDATE sessions SET ended_ms = ?, end_reason ="
+	               " 'second factor enrolled' WHERE user_id = ? AND id != ?"
+	               " AND ended_ms IS NULL AND second_factor = 0");
 	if (q == NULL)
 		goto store;
 	sqlite3_bind_int64(q, 1, now_ms);
@@ -385,9 +400,10 @@ recovery_use(struct store_conn *sc, int64_t user_id, const char *recovery,
 		return RK_OK;
 	rk_sha256(norm, TOTP_RECOVERY_LEN, h);
 	OPENSSL_cleanse(norm, sizeof(norm));
-	q = store_stmt(sc, "UPDATE totp_recovery SET used_ms = ? WHERE id ="
-	                   " (SELECT id FROM totp_recovery WHERE user_id = ? AND"
-	                   " code_hash = ? AND used_ms IS NULL LIMIT 1)");
+	q = store_stmt(sc,
+	               "UPDATE totp_recovery SET used_ms = ? WHERE id ="
+	               " (SELECT id FROM totp_recovery WHERE user_id = ? AND"
+	               " code_hash = ? AND used_ms IS NULL LIMIT 1)");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_int64(q, 1, now_ms);
@@ -413,23 +429,26 @@ totp_check(struct store_conn *sc, int64_t user_id, const char *code,
 
 	*how = 0;
 	if (load(sc, user_id, &s, secret) != RK_OK)
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
 	if (!s.confirmed) {
 		OPENSSL_cleanse(secret, sizeof(secret));
-		return rk_fail(st, RK_ERR_PRECONDITION, "no second factor is enrolled",
-		               NULL);
+		return rk_fail(st, RK_ERR_PRECONDITION,
+		               "no second factor is enrolled", NULL);
 	}
 	if (code[0] == '\0' && (recovery == NULL || recovery[0] == '\0')) {
 		OPENSSL_cleanse(secret, sizeof(secret));
-		return rk_fail(st, RK_ERR_UNAUTHENTICATED,
-		               "a second-factor code is needed: send the 6-digit code "
-		               "of your authenticator app (or a recovery code)",
-		               "totp_code");
+		return rk_fail(
+		    st, RK_ERR_UNAUTHENTICATED,
+		    "a second-factor code is needed: send the 6-digit code "
+		    "of your authenticator app (or a recovery code)",
+		    "totp_code");
 	}
 	if (code[0] == '\0') {
 		OPENSSL_cleanse(secret, sizeof(secret));
 		if (recovery_use(sc, user_id, recovery, now_ms, &used) != RK_OK)
-			return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+			return rk_fail(st, RK_ERR_STORE,
+			               "temporarily unavailable", NULL);
 		if (!used)
 			return rk_fail(st, RK_ERR_UNAUTHENTICATED,
 			               "wrong or already used recovery code",
@@ -440,19 +459,22 @@ totp_check(struct store_conn *sc, int64_t user_id, const char *code,
 	step = totp_match(secret, sizeof(secret), code, now_ms, s.last_step);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (step < 0)
-		return rk_fail(st, RK_ERR_UNAUTHENTICATED,
-		               "wrong, expired or already used second-factor code: "
-		               "wait for the next code and try again",
-		               "totp_code");
+		return rk_fail(
+		    st, RK_ERR_UNAUTHENTICATED,
+		    "wrong, expired or already used second-factor code: "
+		    "wait for the next code and try again",
+		    "totp_code");
 	q = store_stmt(sc, "UPDATE totp SET last_step = ? WHERE user_id = ?"
 	                   " AND last_step < ?");
 	if (q == NULL)
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
 	sqlite3_bind_int64(q, 1, step);
 	sqlite3_bind_int64(q, 2, user_id);
 	sqlite3_bind_int64(q, 3, step);
 	if (exec_id(sc, q) != RK_OK)
-		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(st, RK_ERR_STORE, "temporarily unavailable",
+		               NULL);
 	*how = 1;
 	return RK_OK;
 }

@@ -35,16 +35,16 @@
 #include "store/store.h"
 #include "util/err.h"
 
-#define TOTP_SECRET_LEN 20
-#define TOTP_DIGITS 6
-#define TOTP_STEP_S 30
-#define TOTP_WINDOW 1
-#define TOTP_B32_MAX 40          /* base32 of 20 bytes: 32 characters */
-#define TOTP_URI_MAX 256
+#define TOTP_SECRET_LEN     20
+#define TOTP_DIGITS         6
+#define TOTP_STEP_S         30
+#define TOTP_WINDOW         1
+#define TOTP_B32_MAX        40 /* base32 of 20 bytes: 32 characters */
+#define TOTP_URI_MAX        256
 #define TOTP_RECOVERY_COUNT 10
 /* A recovery code: two groups of five from TOTP_RECOVERY_ALPHABET joined
  * by '-' ("k7m2p-x9rtw"; about 50 bits). Typed in either case. */
-#define TOTP_RECOVERY_LEN 11
+#define TOTP_RECOVERY_LEN      11
 #define TOTP_RECOVERY_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
 
 /* The totp_required setting. */
@@ -91,8 +91,8 @@ void totp_uri(const char *login, const char *b32, char out[TOTP_URI_MAX]);
 /* ---- stored state */
 
 struct totp_state {
-	bool has_secret;   /* enrolment begun (confirmed or not) */
-	bool confirmed;    /* the factor counts */
+	bool has_secret; /* enrolment begun (confirmed or not) */
+	bool confirmed;  /* the factor counts */
 	int64_t created_ms, confirmed_ms;
 	int64_t last_step;
 	int recovery_left; /* unused recovery codes */
