@@ -214,9 +214,18 @@ login_refused(struct login_req *l, struct api_conn *c, int rc)
 {
 	struct api *api = l->r.api;
 
-	api->stats.logins_failed++;
-	LOG_I("AUTH-LOGIN-FAIL", "login=%s conn=%llu", l->login,
-	      (unsigned long long)l->r.conn_id);
+	if (l->factor_rc != RK_OK && l->totp_code[0] == '\0' &&
+	    l->recovery[0] == '\0') {
+		/* The right password, no code yet: the client asks for it and
+		 * comes again. Not a failure to alert on. */
+		LOG_D("AUTH-TOTP-NEEDED", "login=%s conn=%llu", l->login,
+		      (unsigned long long)l->r.conn_id);
+	} else {
+		api->stats.logins_failed++;
+		LOG_I("AUTH-LOGIN-FAIL", "login=%s conn=%llu%s", l->login,
+		      (unsigned long long)l->r.conn_id,
+		      l->factor_rc != RK_OK ? " second_factor=wrong" : "");
+	}
 	if (l->attack) {
 		/* Many failures for one login, from wherever: someone is
 		 * guessing. The login keeps working from other addresses. */
