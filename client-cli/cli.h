@@ -119,6 +119,11 @@ int cli_read_line(char *buf, size_t len);
 
 /* ---- commands (twofa.c): 2fa enroll, 2fa status */
 int cli_cmd_2fa(struct cli *cli, int argc, char **argv);
+/* The step-up code for break-glass and audit export: `given` (--code)
+ * if not NULL; else, if the user has a second factor, asked for on the
+ * terminal (a usage error without one); else "". Into buf. Reports
+ * failures. */
+int cli_step_up_code(struct cli *cli, const char *given, char *buf, size_t len);
 /* Draw `text` as a QR code on f with Unicode half blocks (two modules
  * per character cell, white on black whatever the terminal's colours).
  * 0, or -1 if it does not encode. */

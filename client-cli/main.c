@@ -101,10 +101,12 @@ static const struct command commands[] = {
 	  "The hospital MSW opens, proposes the home team and records the discharge\n"
 	  "conference; the home primary physician or care manager accepts. The\n"
 	  "hospital team then reads only, and loses access after the configured time." },
-	{ "breakglass", cli_cmd_breakglass, "PATIENT --reason TEXT",
+	{ "breakglass", cli_cmd_breakglass, "PATIENT --reason TEXT [--code CODE]",
 	  "emergency read-only access to a board you are not on (physicians, nurses)",
 	  "The reason (at least 10 characters) is recorded and shown to the team.\n"
-	  "The access is read-only and ends after a few hours." },
+	  "The access is read-only and ends after a few hours. With a second factor,\n"
+	  "a fresh code of your authenticator app is needed: --code, or typed when\n"
+	  "asked." },
 	{ "family", cli_cmd_family, "invite PATIENT LOGIN --name NAME --relation REL",
 	  "invite a family member (primary physician or care manager)", NULL },
 	{ "attachment", cli_cmd_attachment, "get ID -o FILE [--thumbnail]",
@@ -114,12 +116,13 @@ static const struct command commands[] = {
 	{ "audit", cli_cmd_audit,
 	  "query [--patient CODE] [--user LOGIN] [--org CODE] [--action NAME] "
 	  "[--outcome ok|failed] [--since T] [--until T] [--limit N] [--after ID] [--all] | "
-	  "export [--since T] [--until T] [--format jsonl|csv] -o FILE | pubkey [-o FILE] | "
-	  "verify FILE --pubkey KEY",
+	  "export [--since T] [--until T] [--format jsonl|csv] [--code CODE] -o FILE | "
+	  "pubkey [-o FILE] | verify FILE --pubkey KEY",
 	  "read the audit trail: who did what to which record, when, from where (auditors)",
 	  "query    records oldest first, a page (--limit, default 100, at most 1000) at\n"
 	  "         a time; --after ID goes on from a record, --all fetches every page\n"
-	  "export   a time range to a file: jsonl (verifiable offline) or csv (Excel)\n"
+	  "export   a time range to a file: jsonl (verifiable offline) or csv (Excel);\n"
+	  "         with a second factor, a fresh code is needed (--code, or typed)\n"
 	  "pubkey   the public key that verifies exports (PEM)\n"
 	  "verify   check an export offline, with only the public key: no server, no\n"
 	  "         login. Prints 'OK: N records, M checkpoints verified', or names the\n"

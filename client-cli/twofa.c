@@ -276,6 +276,47 @@ out:
 }
 
 int
+cli_step_up_code(struct cli *cli, const char *given, char *buf, size_t len)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
+	Renkei__V1__TotpStatusRequest sr = RENKEI__V1__TOTP_STATUS_REQUEST__INIT;
+	struct rkc *c = NULL;
+	int rc, enrolled, n;
+
+	buf[0] = '\0';
+	if (given != NULL) {
+		if (strlen(given) >= len)
+			return cli_usage_error(cli, "--code is too long");
+		snprintf(buf, len, "%s", given);
+		return CLI_EXIT_OK;
+	}
+	rc = cli_open_session(cli, &c);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_TOTP_STATUS_REQUEST;
+	req.totp_status_request = &sr;
+	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_TOTP_STATUS_RESPONSE, &resp);
+	rkc_close(c);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	enrolled = resp->totp_status_response->enrolled;
+	renkei__v1__envelope__free_unpacked(resp, NULL);
+	if (!enrolled)
+		return CLI_EXIT_OK; /* nothing to step up with */
+	if (!isatty(STDIN_FILENO))
+		return cli_usage_error(cli, "this needs a fresh code from your authenticator "
+		                            "app: give --code CODE");
+	fputs("This needs a fresh code: enter the 6-digit code your app shows now: ", stderr);
+	fflush(stderr);
+	n = cli_read_line(buf, len);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return cli_usage_error(cli, "no code given");
+	}
+	return CLI_EXIT_OK;
+}
+
+int
 cli_cmd_2fa(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
