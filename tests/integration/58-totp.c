@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <liboath/oath.h>
 #include <sqlite3.h>
@@ -681,6 +683,139 @@ test_step_up(void **state)
 	rkc_close(c);
 }
 
+#ifdef RENKEI_CLI_BIN
+/* The CLI's config folder for this test (RENKEI_CONFIG_DIR). */
+static char cli_dir[300];
+
+/* Run the CLI with `args` (after --server and --ca), stdin `in` (may be
+ * NULL: empty), output (stdout and stderr) into *out; the exit status. */
+static int
+cli_run(const char *args, const char *in, char **out)
+{
+	char cmd[2000];
+
+	snprintf(cmd, sizeof(cmd),
+	         "printf '%%s' '%s' | RENKEI_CONFIG_DIR=%s %s --server %s --ca %s %s 2>&1",
+	         in ? in : "", cli_dir, RENKEI_CLI_BIN, srv->url, srv->ca, args);
+	return h_sh(cmd, out);
+}
+
+/* `renkei 2fa enroll`, answering its question with the code of the
+ * secret it printed, as a person with a phone would. */
+static int
+cli_enroll(struct factor *f, char **out)
+{
+	int in[2], from[2], st;
+	size_t n = 0, cap = 65536;
+	char *buf = calloc(1, cap), code[7], *p;
+	pid_t pid;
+
+	assert_non_null(buf);
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(from), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(from[1], 1);
+		dup2(from[1], 2);
+		close(in[1]);
+		close(from[0]);
+		setenv("RENKEI_CONFIG_DIR", cli_dir, 1);
+		execl(RENKEI_CLI_BIN, RENKEI_CLI_BIN, "2fa", "enroll", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(from[1]);
+	/* Until the key has been printed (the line after "type this key"). */
+	while ((p = strstr(buf, "secret=")) == NULL || strchr(p, '&') == NULL) {
+		ssize_t r = read(from[0], buf + n, cap - n - 1);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	p = strstr(buf, "secret=");
+	assert_non_null(p);
+	{
+		char b32[40];
+		size_t k = 0;
+		for (p += 7; *p != '&' && k < sizeof(b32) - 1; p++)
+			b32[k++] = *p;
+		b32[k] = '\0';
+		secret_decode(b32, f);
+	}
+	f->step = step_now();
+	code_at(f, f->step, code);
+	assert_int_equal(write(in[1], code, 6), 6);
+	assert_int_equal(write(in[1], "\n", 1), 1);
+	close(in[1]);
+	for (;;) {
+		ssize_t r = read(from[0], buf + n, cap - n - 1);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(from[0]);
+	buf[n] = '\0';
+	*out = buf;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The CLI end to end: login says to enrol, 2fa enroll (QR skipped: not a
+ * terminal), recovery codes, login with the code on the next stdin line,
+ * 2fa status; wrong codes exit 3. */
+static void
+test_cli(void **state)
+{
+	struct factor f;
+	char *out = NULL, in[64], code[7], bad[7];
+	int rc;
+
+	(void)state;
+	snprintf(cli_dir, sizeof(cli_dir), "%s/cli", srv->dir);
+	rc = cli_run("login --password-stdin pt.ito", H_DEMO_PASSWORD "\n", &out);
+	if (rc != 0 || strstr(out, "2fa enroll") == NULL)
+		fail_msg("login: exit %d: %s", rc, out);
+	free(out);
+	rc = cli_run("patients", NULL, &out);
+	if (rc == 0 || strstr(out, "2fa enroll") == NULL)
+		fail_msg("patients before enrolment: exit %d: %s", rc, out);
+	free(out);
+	rc = cli_enroll(&f, &out);
+	if (rc != 0 || strstr(out, "Second factor enrolled") == NULL ||
+	    strstr(out, "otpauth://totp/renkei:pt.ito?secret=") == NULL)
+		fail_msg("2fa enroll: exit %d: %s", rc, out);
+	free(out);
+	rc = cli_run("patients", NULL, &out);
+	if (rc != 0)
+		fail_msg("patients after enrolment: exit %d: %s", rc, out);
+	free(out);
+	/* A new login: the code on the line after the password. */
+	wrong_code(&f, step_now(), bad);
+	snprintf(in, sizeof(in), "%s\n%s\n", H_DEMO_PASSWORD, bad);
+	rc = cli_run("login --password-stdin pt.ito", in, &out);
+	if (rc != 3 || strstr(out, "totp_code") == NULL)
+		fail_msg("login with a wrong code: exit %d: %s", rc, out);
+	free(out);
+	rc = cli_run("login --password-stdin pt.ito", H_DEMO_PASSWORD "\n", &out);
+	if (rc != 3 || strstr(out, "code is needed") == NULL)
+		fail_msg("login with no code: exit %d: %s", rc, out);
+	free(out);
+	code_at(&f, f.step + 1, code);
+	snprintf(in, sizeof(in), "%s\n%s\n", H_DEMO_PASSWORD, code);
+	rc = cli_run("login --password-stdin pt.ito", in, &out);
+	if (rc != 0 || strstr(out, "Logged in as") == NULL)
+		fail_msg("login with the code: exit %d: %s", rc, out);
+	free(out);
+	rc = cli_run("--json 2fa status", NULL, &out);
+	if (rc != 0 || strstr(out, "\"enrolled\": true") == NULL ||
+	    strstr(out, "\"recovery_codes_left\": 10") == NULL)
+		fail_msg("2fa status: exit %d: %s", rc, out);
+	free(out);
+}
+#endif
+
 int
 main(void)
 {
@@ -691,6 +826,9 @@ main(void)
 		cmocka_unit_test(test_family_opt_in),
 		cmocka_unit_test(test_confirm_ends_other_sessions),
 		cmocka_unit_test(test_step_up),
+#ifdef RENKEI_CLI_BIN
+		cmocka_unit_test(test_cli),
+#endif
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
