@@ -69,6 +69,7 @@ test_every_request_has_one_row(void **state)
 		"renkei.v1.WhoAmIRequest",
 		"renkei.v1.AuditPublicKeyRequest",
 		"renkei.v1.UploadChunkRequest",
+		"renkei.v1.TotpStatusRequest", /* the caller's own state */
 		/* a nonce for this connection: discloses nothing; the resume
 		 * that signs it is recorded */
 		"renkei.v1.ResumeChallengeRequest",
