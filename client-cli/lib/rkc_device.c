@@ -68,10 +68,11 @@ rkc_device_load(const char *path, char *err, size_t errlen)
 	/* A private key others can read (or change) is no longer this
 	 * device's alone: refuse it rather than sign with it. */
 	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
-		rkc_seterr(err, errlen,
-		           "%s: the device key is readable or writable by others "
-		           "(mode %03o); it must be mode 0600 and yours",
-		           path, (unsigned)(st.st_mode & 0777));
+		rkc_seterr(
+		    err, errlen,
+		    "%s: the device key is readable or writable by others "
+		    "(mode %03o); it must be mode 0600 and yours",
+		    path, (unsigned)(st.st_mode & 0777));
 		close(fd);
 		return NULL;
 	}
@@ -116,7 +117,8 @@ rkc_device_save(const struct rkc_device *d, const char *path, char *err,
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	(void)unlink(tmp);
 	/* Mode 0600 from its creation: never a moment it is readable. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	          0600);
 	if (fd < 0) {
 		rkc_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -150,7 +152,8 @@ rkc_device_free(struct rkc_device *d)
 }
 
 void
-rkc_device_public_key(const struct rkc_device *d, uint8_t out[RKC_DEVICE_KEY_LEN])
+rkc_device_public_key(const struct rkc_device *d,
+                      uint8_t out[RKC_DEVICE_KEY_LEN])
 {
 	size_t n = RKC_DEVICE_KEY_LEN;
 
@@ -174,11 +177,14 @@ rkc_device_sign_resume(const struct rkc_device *d, const uint8_t *nonce,
 		return -1;
 	memcpy(msg, RESUME_LABEL, sizeof(RESUME_LABEL) - 1);
 	memcpy(msg + sizeof(RESUME_LABEL) - 1, nonce, 32);
-	if (EVP_Digest(token, strlen(token), msg + sizeof(RESUME_LABEL) - 1 + 32,
-	               &hl, EVP_sha256(), NULL) != 1 || hl != 32)
+	if (EVP_Digest(token, strlen(token),
+	               msg + sizeof(RESUME_LABEL) - 1 + 32, &hl, EVP_sha256(),
+	               NULL) != 1 ||
+	    hl != 32)
 		return -1;
 	md = EVP_MD_CTX_new();
-	ok = md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, d->pk) == 1 &&
+	ok = md != NULL &&
+	     EVP_DigestSignInit(md, NULL, NULL, NULL, d->pk) == 1 &&
 	     EVP_DigestSign(md, sig, &siglen, msg, sizeof(msg)) == 1 &&
 	     siglen == RKC_SIGNATURE_LEN;
 	EVP_MD_CTX_free(md);
@@ -191,7 +197,7 @@ rkc_resume_challenge(struct rkc *c, int timeout_ms, uint8_t nonce[32],
 {
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__ResumeChallengeRequest cr =
-		RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT;
+	    RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT;
 	Renkei__V1__Envelope *r = NULL;
 
 	*resp = NULL;
@@ -199,7 +205,8 @@ rkc_resume_challenge(struct rkc *c, int timeout_ms, uint8_t nonce[32],
 	env.resume_challenge_request = &cr;
 	if (rkc_call(c, &env, timeout_ms, &r) != 0)
 		return -1;
-	if (r->body_case == RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE &&
+	if (r->body_case ==
+	        RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE &&
 	    r->resume_challenge_response->nonce.len == 32) {
 		memcpy(nonce, r->resume_challenge_response->nonce.data, 32);
 		renkei__v1__envelope__free_unpacked(r, NULL);
@@ -222,8 +229,10 @@ rkc_resume(struct rkc *c, const struct rkc_device *d, const char *token,
 	if (d != NULL) {
 		rc = rkc_resume_challenge(c, timeout_ms, nonce, resp);
 		if (rc != 0)
-			return rc < 0 ? -1 : 0; /* the challenge's answer is *resp */
-		if (rkc_device_sign_resume(d, nonce, sizeof(nonce), token, sig) != 0)
+			return rc < 0 ? -1
+			              : 0; /* the challenge's answer is *resp */
+		if (rkc_device_sign_resume(d, nonce, sizeof(nonce), token,
+		                           sig) != 0)
 			return -1;
 		rr.signature.data = sig;
 		rr.signature.len = sizeof(sig);

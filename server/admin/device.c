@@ -35,7 +35,7 @@
 #include "util/text.h"
 
 #define DAYS_DEFAULT 365
-#define DAYS_MAX 3650
+#define DAYS_MAX     3650
 
 static X509 *
 read_cert(const char *path)
@@ -95,18 +95,21 @@ make_cert(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *login,
 	if (hex == NULL || X509_set_version(x, 2) != 1 ||
 	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), -300) == NULL ||
-	    X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400L) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400L) ==
+	        NULL ||
 	    X509_set_pubkey(x, key) != 1)
 		goto fail;
 	snprintf(serial_hex, 41, "%s", hex);
 	nm = X509_get_subject_name(x);
 	if (X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_UTF8,
-	                               (const unsigned char *)"renkei device", -1,
-	                               -1, 0) != 1 ||
+	                               (const unsigned char *)"renkei device",
+	                               -1, -1, 0) != 1 ||
 	    X509_NAME_add_entry_by_txt(nm, "OU", MBSTRING_UTF8,
-	                               (const unsigned char *)device, -1, -1, 0) != 1 ||
+	                               (const unsigned char *)device, -1, -1,
+	                               0) != 1 ||
 	    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8,
-	                               (const unsigned char *)login, -1, -1, 0) != 1 ||
+	                               (const unsigned char *)login, -1, -1,
+	                               0) != 1 ||
 	    X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1)
 		goto fail;
 	X509V3_set_ctx_nodb(&ctx);
@@ -147,8 +150,8 @@ fingerprint(X509 *x, char fp[AUTH_CERT_FP_LEN + 1])
 static int
 write_new(const char *path, int mode, X509 *x, EVP_PKEY *k)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	              mode);
+	int fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	FILE *f;
 	int ok;
 
@@ -163,8 +166,9 @@ write_new(const char *path, int mode, X509 *x, EVP_PKEY *k)
 		unlink(path);
 		return -1;
 	}
-	ok = x != NULL ? PEM_write_X509(f, x) == 1
-	               : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
+	ok = x != NULL
+	         ? PEM_write_X509(f, x) == 1
+	         : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
 	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
 	if (fclose(f) != 0)
 		ok = 0;
@@ -190,26 +194,31 @@ register_cert(struct admin *a, const char *login, const char *device,
 	if (admin_open(a, &sc) != 0)
 		return -1;
 	if (auth_user_load(sc, login, 0, &u) != RK_OK || u.disabled) {
-		fprintf(stderr, "renkei-server: device issue: no enabled user %s\n",
+		fprintf(stderr,
+		        "renkei-server: device issue: no enabled user %s\n",
 		        login);
 		goto out;
 	}
-	snprintf(reason, sizeof(reason), "issued to %s for device %s, serial %s",
-	         login, device, serial);
+	snprintf(reason, sizeof(reason),
+	         "issued to %s for device %s, serial %s", login, device,
+	         serial);
 	if (store_exec(sc, "BEGIN IMMEDIATE") != RK_OK)
 		goto out;
 	if (auth_cert_register(sc, u.id, device, fp, serial, now,
 	                       now + (int64_t)days * 86400000) != RK_OK ||
-	    admin_append(sc, "device issue", "device.issue", fp, 0, reason) != 0) {
+	    admin_append(sc, "device issue", "device.issue", fp, 0, reason) !=
+	        0) {
 		store_conn_release(sc);
 		store_exec(sc, "ROLLBACK");
-		fprintf(stderr, "renkei-server: device issue: database error\n");
+		fprintf(stderr,
+		        "renkei-server: device issue: database error\n");
 		goto out;
 	}
 	store_conn_release(sc);
 	if (store_exec(sc, "COMMIT") != RK_OK) {
 		store_exec(sc, "ROLLBACK");
-		fprintf(stderr, "renkei-server: device issue: database error\n");
+		fprintf(stderr,
+		        "renkei-server: device issue: database error\n");
 		goto out;
 	}
 	rc = 0;
@@ -221,7 +230,8 @@ out:
 static int
 device_issue(struct admin *a, int argc, char **argv)
 {
-	const char *login = NULL, *device = NULL, *out = ".", *ca_key_path = NULL;
+	const char *login = NULL, *device = NULL, *out = ".",
+	           *ca_key_path = NULL;
 	char kpath[4096], cpath[4096], keyfile[4200], certfile[4200];
 	char fp[AUTH_CERT_FP_LEN + 1], serial[41];
 	int days = DAYS_DEFAULT, rc = 1;
@@ -245,8 +255,9 @@ device_issue(struct admin *a, int argc, char **argv)
 	if (login == NULL || device == NULL || days < 1 || days > DAYS_MAX)
 		goto usage;
 	if (!auth_login_valid(login) || !auth_cert_device_valid(device)) {
-		fprintf(stderr, "renkei-server: device issue: LOGIN is a login, DEVICE "
-		                "1 to 64 of A-Z a-z 0-9 . _ -\n");
+		fprintf(stderr,
+		        "renkei-server: device issue: LOGIN is a login, DEVICE "
+		        "1 to 64 of A-Z a-z 0-9 . _ -\n");
 		return 2;
 	}
 	snprintf(cpath, sizeof(cpath), "%s", a->conf->client_ca);
@@ -256,22 +267,27 @@ device_issue(struct admin *a, int argc, char **argv)
 		admin_key_path(a, "certs/ca.key", kpath, sizeof(kpath));
 	ca = read_cert(cpath);
 	ca_key = read_key(kpath);
-	if (ca == NULL || ca_key == NULL || X509_check_private_key(ca, ca_key) != 1) {
-		fprintf(stderr, "renkei-server: device issue: cannot read the CA "
-		                "certificate %s and its key %s (or they do not match)\n",
-		        cpath, kpath);
+	if (ca == NULL || ca_key == NULL ||
+	    X509_check_private_key(ca, ca_key) != 1) {
+		fprintf(
+		    stderr,
+		    "renkei-server: device issue: cannot read the CA "
+		    "certificate %s and its key %s (or they do not match)\n",
+		    cpath, kpath);
 		goto done;
 	}
 	key = EVP_EC_gen("P-256");
-	x = key != NULL ? make_cert(ca, ca_key, key, login, device, days, serial)
-	                : NULL;
+	x = key != NULL
+	        ? make_cert(ca, ca_key, key, login, device, days, serial)
+	        : NULL;
 	if (x == NULL || fingerprint(x, fp) != 0) {
 		fprintf(stderr, "renkei-server: device issue: cannot make the "
 		                "certificate\n");
 		goto done;
 	}
 	snprintf(keyfile, sizeof(keyfile), "%s/%s-%s.key", out, login, device);
-	snprintf(certfile, sizeof(certfile), "%s/%s-%s.pem", out, login, device);
+	snprintf(certfile, sizeof(certfile), "%s/%s-%s.pem", out, login,
+	         device);
 	if (write_new(keyfile, 0600, NULL, key) != 0)
 		goto done;
 	if (write_new(certfile, 0644, x, NULL) != 0) {
@@ -283,10 +299,11 @@ device_issue(struct admin *a, int argc, char **argv)
 		unlink(certfile);
 		goto done;
 	}
-	printf("device certificate for %s on %s, valid %d days\n"
-	       "  certificate  %s\n  key          %s (mode 0600: give it to that "
-	       "device only)\n  fingerprint  %s\n",
-	       login, device, days, certfile, keyfile, fp);
+	printf(
+	    "device certificate for %s on %s, valid %d days\n"
+	    "  certificate  %s\n  key          %s (mode 0600: give it to that "
+	    "device only)\n  fingerprint  %s\n",
+	    login, device, days, certfile, keyfile, fp);
 	rc = 0;
 done:
 	X509_free(ca);
@@ -295,8 +312,9 @@ done:
 	EVP_PKEY_free(key);
 	return rc;
 usage:
-	fprintf(stderr, "usage: renkei-server device issue LOGIN DEVICE [--out DIR] "
-	                "[--days N (1-3650, default 365)] [--ca-key FILE]\n");
+	fprintf(stderr,
+	        "usage: renkei-server device issue LOGIN DEVICE [--out DIR] "
+	        "[--days N (1-3650, default 365)] [--ca-key FILE]\n");
 	return 2;
 }
 
@@ -309,8 +327,9 @@ device_revoke(struct admin *a, int argc, char **argv)
 	int rc;
 
 	if (argc != 1 || strlen(argv[0]) != AUTH_CERT_FP_LEN) {
-		fprintf(stderr, "usage: renkei-server device revoke FINGERPRINT "
-		                "(64 hex digits, from `device list`)\n");
+		fprintf(stderr,
+		        "usage: renkei-server device revoke FINGERPRINT "
+		        "(64 hex digits, from `device list`)\n");
 		return 2;
 	}
 	if (admin_open(a, &sc) != 0)
@@ -322,10 +341,10 @@ device_revoke(struct admin *a, int argc, char **argv)
 	rc = auth_cert_revoke(sc, argv[0], rk_now_ms(), &c);
 	if (rc == RK_OK) {
 		snprintf(reason, sizeof(reason),
-		         "issued to %s for device %s; %d session(s) ended", c.login,
-		         c.device, c.sessions_ended);
-		if (admin_append(sc, "device revoke", "device.revoke", argv[0], 0,
-		                 reason) != 0)
+		         "issued to %s for device %s; %d session(s) ended",
+		         c.login, c.device, c.sessions_ended);
+		if (admin_append(sc, "device revoke", "device.revoke", argv[0],
+		                 0, reason) != 0)
 			rc = RK_ERR_STORE;
 	}
 	store_conn_release(sc);
@@ -338,8 +357,9 @@ device_revoke(struct admin *a, int argc, char **argv)
 		return 1;
 	}
 	store_conn_close(sc);
-	printf("device certificate %s (%s on %s) revoked; %d session(s) ended\n",
-	       argv[0], c.login, c.device, c.sessions_ended);
+	printf(
+	    "device certificate %s (%s on %s) revoked; %d session(s) ended\n",
+	    argv[0], c.login, c.device, c.sessions_ended);
 	return 0;
 }
 
@@ -354,8 +374,8 @@ print_cert(void *arg, const struct auth_cert *c)
 	strftime(issued, sizeof(issued), "%Y-%m-%d", gmtime(&t));
 	t = (time_t)(c->expires_ms / 1000);
 	strftime(until, sizeof(until), "%Y-%m-%d", gmtime(&t));
-	printf("%s  %-20s %-20s %s..%s%s\n", c->fingerprint, c->login, c->device,
-	       issued, until, c->revoked_ms ? "  revoked" : "");
+	printf("%s  %-20s %-20s %s..%s%s\n", c->fingerprint, c->login,
+	       c->device, issued, until, c->revoked_ms ? "  revoked" : "");
 	return 0;
 }
 
@@ -385,7 +405,8 @@ admin_device(struct admin *a, int argc, char **argv)
 		return device_revoke(a, argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
 		return device_list(a, argc - 1, argv + 1);
-	fprintf(stderr, "usage: renkei-server device issue LOGIN DEVICE | revoke "
-	                "FINGERPRINT | list [LOGIN]\n");
+	fprintf(stderr,
+	        "usage: renkei-server device issue LOGIN DEVICE | revoke "
+	        "FINGERPRINT | list [LOGIN]\n");
 	return 2;
 }

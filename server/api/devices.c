@@ -30,7 +30,7 @@ void
 api_resume_challenge(const struct api_call *call, const void *msg)
 {
 	Renkei__V1__ResumeChallengeResponse r =
-		RENKEI__V1__RESUME_CHALLENGE_RESPONSE__INIT;
+	    RENKEI__V1__RESUME_CHALLENGE_RESPONSE__INIT;
 	struct api_conn *c = call->c;
 
 	(void)msg;
@@ -52,7 +52,7 @@ api_resume_nonce_take(struct api *api, struct api_conn *c, int64_t mono_ms,
 {
 	bool fresh = c->resume_nonce_ms != 0 &&
 	             mono_ms - c->resume_nonce_ms <=
-	                     (int64_t)api->conf->resume_nonce_s * 1000;
+	                 (int64_t)api->conf->resume_nonce_s * 1000;
 
 	if (fresh)
 		memcpy(out, c->resume_nonce, AUTH_NONCE_LEN);
@@ -110,14 +110,16 @@ list_run(struct store_conn *sc, struct store_op *op)
 	struct list_req *q = (struct list_req *)op;
 
 	return auth_sessions_list(sc, q->r.sess_user_id, rk_now_ms(),
-	                          &q->r.api->limits, q->s, SESSIONS_LIST_MAX, &q->n);
+	                          &q->r.api->limits, q->s, SESSIONS_LIST_MAX,
+	                          &q->n);
 }
 
 static void
 list_ok(struct api_req *r, struct api_conn *c)
 {
 	struct list_req *q = (struct list_req *)r;
-	Renkei__V1__ListSessionsResponse lr = RENKEI__V1__LIST_SESSIONS_RESPONSE__INIT;
+	Renkei__V1__ListSessionsResponse lr =
+	    RENKEI__V1__LIST_SESSIONS_RESPONSE__INIT;
 	Renkei__V1__SessionInfo *si = rk_calloc(q->n + 1, sizeof(*si));
 	Renkei__V1__SessionInfo **sp = rk_calloc(q->n + 1, sizeof(*sp));
 
@@ -163,15 +165,16 @@ api_list_sessions(const struct api_call *call, const void *msg)
 struct revoke_req {
 	struct api_req r;
 	int64_t session_id;
-	bool held; /* we set the live session's `ending` (see api_revoke_session) */
+	bool
+	    held; /* we set the live session's `ending` (see api_revoke_session) */
 };
 
 /* Let the live session be closed by revoke_ok, or by the next look. */
 static void
 revoke_release(struct revoke_req *q)
 {
-	struct live_session *ls = idmap_get(&q->r.api->sessions,
-	                                    (uint64_t)q->session_id);
+	struct live_session *ls =
+	    idmap_get(&q->r.api->sessions, (uint64_t)q->session_id);
 
 	if (q->held && ls != NULL && !ls->ended)
 		ls->ending = false;
@@ -196,7 +199,8 @@ revoke_run(struct store_conn *sc, struct store_op *op)
 		return rk_fail(&q->r.st, RK_ERR_NOT_FOUND, "no such session",
 		               "session_id");
 	if (rc != RK_OK)
-		return rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
+		return rk_fail(&q->r.st, RK_ERR_STORE,
+		               "temporarily unavailable", NULL);
 	return RK_OK;
 }
 
@@ -210,10 +214,11 @@ revoke_ok(struct api_req *r, struct api_conn *c)
 
 	if (c != NULL) {
 		Renkei__V1__RevokeSessionResponse rr =
-			RENKEI__V1__REVOKE_SESSION_RESPONSE__INIT;
+		    RENKEI__V1__REVOKE_SESSION_RESPONSE__INIT;
 		rr.current = q->session_id == r->sess_id;
 		api_reply(r->api, c, r->request_id,
-		          RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE, &rr);
+		          RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE,
+		          &rr);
 	}
 	revoke_release(q);
 	api_session_revoked(r->api, q->session_id, API_REASON_REVOKED);
@@ -235,8 +240,8 @@ api_revoke_session(const struct api_call *call, const void *msg)
 	 * session for revoke_ok (a session not live here has nothing to
 	 * hold; one being logged out is that logout's). */
 	{
-		struct live_session *ls = idmap_get(&call->api->sessions,
-		                                    (uint64_t)m->session_id);
+		struct live_session *ls =
+		    idmap_get(&call->api->sessions, (uint64_t)m->session_id);
 		if (ls != NULL && !ls->ended && !ls->ending &&
 		    ls->user.id == call->c->sess->user.id) {
 			ls->ending = true;

@@ -13,8 +13,8 @@
 /* The answer to a login or resume whose device certificate is not one
  * issued to this user and in force (or, for a resume, not the one its
  * session logged in with). */
-#define API_MSG_CERT_REFUSED                                                \
-	"this device's certificate is not valid for this account; log in "  \
+#define API_MSG_CERT_REFUSED                                                   \
+	"this device's certificate is not valid for this account; log in "     \
 	"with the certificate issued to you for this device"
 /* SessionEnded.reason and the record's reason for RevokeSessionRequest. */
 #define API_REASON_REVOKED "session revoked"

@@ -23,7 +23,8 @@ auth_cert_device_valid(const char *device)
 	for (size_t i = 0; i < n; i++) {
 		char ch = device[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
 			return false;
 	}
 	return true;
@@ -52,9 +53,10 @@ int
 auth_cert_check(struct store_conn *sc, const char *fp, int64_t user_id,
                 int64_t now_ms)
 {
-	sqlite3_stmt *q = store_stmt(sc, "SELECT 1 FROM device_certs WHERE"
-	                                 " fingerprint = ? AND user_id = ? AND"
-	                                 " revoked_ms IS NULL AND expires_ms > ?");
+	sqlite3_stmt *q =
+	    store_stmt(sc, "SELECT 1 FROM device_certs WHERE"
+	                   " fingerprint = ? AND user_id = ? AND"
+	                   " revoked_ms IS NULL AND expires_ms > ?");
 	int rc;
 
 	if (q == NULL)
@@ -85,7 +87,8 @@ int
 auth_session_cert(struct store_conn *sc, int64_t session_id,
                   char fp[AUTH_CERT_FP_LEN + 1])
 {
-	sqlite3_stmt *q = store_stmt(sc, "SELECT cert_fp FROM sessions WHERE id = ?");
+	sqlite3_stmt *q =
+	    store_stmt(sc, "SELECT cert_fp FROM sessions WHERE id = ?");
 	int rc;
 
 	fp[0] = '\0';
@@ -105,9 +108,9 @@ auth_cert_revoke(struct store_conn *sc, const char *fp, int64_t now_ms,
                  struct auth_cert *out)
 {
 	sqlite3_stmt *q = store_stmt(
-		sc, "SELECT u.login, c.device FROM device_certs c JOIN users u"
-		    " ON u.id = c.user_id WHERE c.fingerprint = ?"
-		    " AND c.revoked_ms IS NULL");
+	    sc, "SELECT u.login, c.device FROM device_certs c JOIN users u"
+	        " ON u.id = c.user_id WHERE c.fingerprint = ?"
+	        " AND c.revoked_ms IS NULL");
 	int rc;
 
 	if (q == NULL)
@@ -155,10 +158,11 @@ auth_cert_list(struct store_conn *sc, const char *login,
                int (*each)(void *arg, const struct auth_cert *c), void *arg)
 {
 	sqlite3_stmt *q = store_stmt(
-		sc, "SELECT c.fingerprint, u.login, c.device, c.serial, c.issued_ms,"
-		    " c.expires_ms, c.revoked_ms FROM device_certs c JOIN users u ON"
-		    " u.id = c.user_id WHERE ?1 IS NULL OR u.login = ?1"
-		    " ORDER BY c.issued_ms, c.fingerprint");
+	    sc,
+	    "SELECT c.fingerprint, u.login, c.device, c.serial, c.issued_ms,"
+	    " c.expires_ms, c.revoked_ms FROM device_certs c JOIN users u ON"
+	    " u.id = c.user_id WHERE ?1 IS NULL OR u.login = ?1"
+	    " ORDER BY c.issued_ms, c.fingerprint");
 	struct auth_cert c;
 	int rc;
 

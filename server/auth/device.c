@@ -27,11 +27,12 @@ auth_resume_message(const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
                     uint8_t out[AUTH_RESUME_MSG_LEN])
 {
 	_Static_assert(sizeof(RESUME_LABEL) - 1 + AUTH_NONCE_LEN + 32 ==
-	                       AUTH_RESUME_MSG_LEN,
+	                   AUTH_RESUME_MSG_LEN,
 	               "label, nonce, token hash");
 	memcpy(out, RESUME_LABEL, sizeof(RESUME_LABEL) - 1);
 	memcpy(out + sizeof(RESUME_LABEL) - 1, nonce, AUTH_NONCE_LEN);
-	rk_sha256(token, strlen(token), out + sizeof(RESUME_LABEL) - 1 + AUTH_NONCE_LEN);
+	rk_sha256(token, strlen(token),
+	          out + sizeof(RESUME_LABEL) - 1 + AUTH_NONCE_LEN);
 }
 
 bool
@@ -54,7 +55,8 @@ auth_resume_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
 	/* Ed25519 takes no digest: NULL, and the one-shot DigestVerify. */
 	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) != 1)
 		goto out;
-	ok = EVP_DigestVerify(md, sig, AUTH_SIGNATURE_LEN, msg, sizeof(msg)) == 1;
+	ok = EVP_DigestVerify(md, sig, AUTH_SIGNATURE_LEN, msg, sizeof(msg)) ==
+	     1;
 out:
 	OPENSSL_cleanse(msg, sizeof(msg));
 	EVP_MD_CTX_free(md);
@@ -103,10 +105,10 @@ auth_sessions_list(struct store_conn *sc, int64_t user_id, int64_t now_ms,
                    size_t max, size_t *n)
 {
 	sqlite3_stmt *q = store_stmt(
-		sc, "SELECT id, device, address, created_ms, last_seen_ms,"
-		    " device_key IS NOT NULL FROM sessions WHERE user_id = ?"
-		    " AND ended_ms IS NULL AND expires_ms > ? AND last_seen_ms > ?"
-		    " ORDER BY id DESC LIMIT ?");
+	    sc, "SELECT id, device, address, created_ms, last_seen_ms,"
+	        " device_key IS NOT NULL FROM sessions WHERE user_id = ?"
+	        " AND ended_ms IS NULL AND expires_ms > ? AND last_seen_ms > ?"
+	        " ORDER BY id DESC LIMIT ?");
 	int rc;
 
 	*n = 0;
@@ -122,9 +124,11 @@ auth_sessions_list(struct store_conn *sc, int64_t user_id, int64_t now_ms,
 
 		s->id = sqlite3_column_int64(q, 0);
 		t = sqlite3_column_text(q, 1);
-		snprintf(s->device, sizeof(s->device), "%s", t ? (const char *)t : "");
+		snprintf(s->device, sizeof(s->device), "%s",
+		         t ? (const char *)t : "");
 		t = sqlite3_column_text(q, 2);
-		snprintf(s->address, sizeof(s->address), "%s", t ? (const char *)t : "");
+		snprintf(s->address, sizeof(s->address), "%s",
+		         t ? (const char *)t : "");
 		s->created_ms = sqlite3_column_int64(q, 3);
 		s->last_seen_ms = sqlite3_column_int64(q, 4);
 		s->has_device_key = sqlite3_column_int(q, 5) != 0;
@@ -149,5 +153,6 @@ auth_session_revoke(struct store_conn *sc, int64_t user_id, int64_t session_id,
 	if (store_step(sc, q) != SQLITE_DONE)
 		return RK_ERR_STORE;
 	/* Another user's, unknown, or ended: the same answer. */
-	return sqlite3_changes(store_conn_db(sc)) == 1 ? RK_OK : RK_ERR_NOT_FOUND;
+	return sqlite3_changes(store_conn_db(sc)) == 1 ? RK_OK
+	                                               : RK_ERR_NOT_FOUND;
 }

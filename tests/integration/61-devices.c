@@ -59,7 +59,8 @@ static Renkei__V1__Envelope *
 list_env(struct rkc *c)
 {
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__ListSessionsRequest lr = RENKEI__V1__LIST_SESSIONS_REQUEST__INIT;
+	Renkei__V1__ListSessionsRequest lr =
+	    RENKEI__V1__LIST_SESSIONS_REQUEST__INIT;
 
 	env.body_case = RENKEI__V1__ENVELOPE__BODY_LIST_SESSIONS_REQUEST;
 	env.list_sessions_request = &lr;
@@ -70,7 +71,8 @@ static Renkei__V1__Envelope *
 revoke_env(struct rkc *c, int64_t id)
 {
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__RevokeSessionRequest rr = RENKEI__V1__REVOKE_SESSION_REQUEST__INIT;
+	Renkei__V1__RevokeSessionRequest rr =
+	    RENKEI__V1__REVOKE_SESSION_REQUEST__INIT;
 
 	rr.session_id = id;
 	env.body_case = RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_REQUEST;
@@ -127,9 +129,10 @@ static void
 assert_unproven(Renkei__V1__Envelope *r)
 {
 	h_assert_error(r, RENKEI__V1__CODE__UNAUTHENTICATED);
-	assert_string_equal(r->error->message,
-	                    "the resume was not signed by this session's device; "
-	                    "log in again");
+	assert_string_equal(
+	    r->error->message,
+	    "the resume was not signed by this session's device; "
+	    "log in again");
 	h_env_free(r);
 }
 
@@ -150,11 +153,12 @@ refusals(int64_t sid, const char *reason)
 	int64_t n;
 
 	assert_non_null(db);
-	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM audit.records WHERE action = 'session.resume'"
-	         " AND error_code = 'UNAUTHENTICATED' AND session_id = %lld"
-	         " AND reason = '%s' AND actor_login IS NOT NULL",
-	         (long long)sid, reason);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT count(*) FROM audit.records WHERE action = 'session.resume'"
+	    " AND error_code = 'UNAUTHENTICATED' AND session_id = %lld"
+	    " AND reason = '%s' AND actor_login IS NOT NULL",
+	    (long long)sid, reason);
 	n = h_db_int(db, sql);
 	sqlite3_close(db);
 	return n;
@@ -168,8 +172,8 @@ records(const char *where)
 	int64_t n;
 
 	assert_non_null(db);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit.records WHERE %s",
-	         where);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM audit.records WHERE %s", where);
 	n = h_db_int(db, sql);
 	sqlite3_close(db);
 	return n;
@@ -218,14 +222,17 @@ test_resume_needs_the_device_key(void **state)
 	 * outcome: the right signature over it after a wrong one fails. */
 	c = h_connect(srv);
 	challenge(c, nonce);
-	assert_int_equal(rkc_device_sign_resume(other, nonce, 32, token, sig), 0);
+	assert_int_equal(rkc_device_sign_resume(other, nonce, 32, token, sig),
+	                 0);
 	assert_unproven(resume_raw(c, token, sig, 64));
-	assert_int_equal(rkc_device_sign_resume(h_device(), nonce, 32, token, good), 0);
+	assert_int_equal(
+	    rkc_device_sign_resume(h_device(), nonce, 32, token, good), 0);
 	assert_unproven(resume_raw(c, token, good, 64));
 	/* ... and a fresh nonce on the same connection works. */
 	challenge(c, nonce2);
 	assert_memory_not_equal(nonce, nonce2, 32);
-	assert_int_equal(rkc_device_sign_resume(h_device(), nonce2, 32, token, sig), 0);
+	assert_int_equal(
+	    rkc_device_sign_resume(h_device(), nonce2, 32, token, sig), 0);
 	r = resume_raw(c, token, sig, 64);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE);
 	h_env_free(r);
@@ -245,18 +252,22 @@ test_resume_needs_the_device_key(void **state)
 		Renkei__V1__Envelope *cr = NULL;
 		Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
 		Renkei__V1__ResumeChallengeRequest rq =
-			RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT;
-		env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_REQUEST;
+		    RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT;
+		env.body_case =
+		    RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_REQUEST;
 		env.resume_challenge_request = &rq;
 		cr = h_call(c, &env);
-		h_assert_body(cr, RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE);
-		assert_int_equal(cr->resume_challenge_response->expires_in_s, 2);
+		h_assert_body(
+		    cr, RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE);
+		assert_int_equal(cr->resume_challenge_response->expires_in_s,
+		                 2);
 		assert_int_equal(cr->resume_challenge_response->nonce.len, 32);
 		memcpy(nonce, cr->resume_challenge_response->nonce.data, 32);
 		h_env_free(cr);
 	}
 	h_sleep_ms(2300);
-	assert_int_equal(rkc_device_sign_resume(h_device(), nonce, 32, token, sig), 0);
+	assert_int_equal(
+	    rkc_device_sign_resume(h_device(), nonce, 32, token, sig), 0);
 	assert_unproven(resume_raw(c, token, sig, 64));
 	rkc_close(c);
 
@@ -267,7 +278,8 @@ test_resume_needs_the_device_key(void **state)
 	memset(sig, 0x5a, sizeof(sig));
 	assert_invalid(resume_raw(c, token, sig, 63), "signature");
 	assert_invalid(resume_raw(c, token, sig, 1), "signature");
-	assert_int_equal(rkc_device_sign_resume(h_device(), nonce, 32, token, good), 0);
+	assert_int_equal(
+	    rkc_device_sign_resume(h_device(), nonce, 32, token, good), 0);
 	{
 		uint8_t longer[65];
 		memcpy(longer, good, 64);
@@ -319,7 +331,8 @@ test_session_without_key(void **state)
 	assert_invalid(h_call(a, &env), "device_key");
 	lr.device_key.len = 33;
 	assert_invalid(h_call(a, &env), "device_key");
-	assert_int_equal(records("action = 'login' AND actor_login = 'pt.ito'"), 0);
+	assert_int_equal(records("action = 'login' AND actor_login = 'pt.ito'"),
+	                 0);
 
 	lr.device_key.len = 0;
 	r = h_call(a, &env);
@@ -347,8 +360,8 @@ test_sessions_list(void **state)
 	struct rkc *a = h_connect_login(srv, "cm.nakamura", NULL);
 	struct rkc *b = h_connect(srv);
 	struct rkc *x = h_connect_login(srv, "ccc.sasaki", NULL);
-	Renkei__V1__Envelope *r = h_login_env(b, "cm.nakamura", H_DEMO_PASSWORD,
-	                                      "61 tablet");
+	Renkei__V1__Envelope *r =
+	    h_login_env(b, "cm.nakamura", H_DEMO_PASSWORD, "61 tablet");
 	Renkei__V1__ListSessionsResponse *l;
 	int64_t ida, idb;
 
@@ -379,7 +392,7 @@ test_sessions_list(void **state)
 	}
 	/* SessionInfo has no token field at all: nothing to leak. */
 	assert_null(protobuf_c_message_descriptor_get_field_by_name(
-		&renkei__v1__session_info__descriptor, "token"));
+	    &renkei__v1__session_info__descriptor, "token"));
 	h_env_free(r);
 	assert_true(records("action = 'session.list' AND actor_login ="
 	                    " 'cm.nakamura' AND outcome = 0") >= 3);
@@ -402,9 +415,11 @@ until_closed(struct rkc *c, int timeout_ms, uint64_t forbidden, int *ended,
 		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
 			return rkc_close_code(c);
 		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_SESSION_ENDED)
+			if (e->event->kind_case ==
+			    RENKEI__V1__EVENT__KIND_SESSION_ENDED)
 				*ended = 1;
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_POST &&
+			if (e->event->kind_case ==
+			        RENKEI__V1__EVENT__KIND_POST &&
 			    e->event->post->post->id == forbidden)
 				*leaked = 1;
 		}
@@ -456,8 +471,8 @@ test_revoke_closes_the_watcher(void **state)
 	code = until_closed(w, 3000, after, &ended, &leaked);
 	dt = h_mono_ms() - t0;
 	code2 = until_closed(w2, 3000, after, &ended2, &leaked2);
-	print_message("revoke: the watcher closed with %d after %lld ms\n", code,
-	              (long long)dt);
+	print_message("revoke: the watcher closed with %d after %lld ms\n",
+	              code, (long long)dt);
 	assert_int_equal(code, 4001);
 	assert_true(ended);
 	assert_false(leaked);
@@ -484,7 +499,8 @@ test_revoke_closes_the_watcher(void **state)
 
 	snprintf(where, sizeof(where),
 	         "action = 'session.revoke' AND actor_login = 'ns.kobayashi'"
-	         " AND object = '%lld' AND outcome = 0 AND reason = 'session revoked'",
+	         " AND object = '%lld' AND outcome = 0 AND reason = 'session "
+	         "revoked'",
 	         (long long)p);
 	assert_int_equal(records(where), 1);
 
@@ -574,7 +590,8 @@ test_https_needs_the_live_device(void **state)
 	rkc_close(c);
 	/* Once the connection is gone: refused from anywhere. */
 	end = h_mono_ms() + 3000;
-	while ((st = https_status(token, "127.0.0.1")) != 401 && h_mono_ms() < end)
+	while ((st = https_status(token, "127.0.0.1")) != 401 &&
+	       h_mono_ms() < end)
 		h_sleep_ms(20);
 	assert_int_equal(st, 401);
 	free(token);

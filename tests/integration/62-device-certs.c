@@ -45,7 +45,8 @@ issue(struct h_server *s, const char *login, const char *device, struct cert *c)
 	rc = h_sh(cmd, &out);
 	p = out != NULL ? strstr(out, "fingerprint  ") : NULL;
 	if (rc != 0 || p == NULL || strlen(p) < 13 + 64) {
-		fprintf(stderr, "device issue: exit %d: %s\n", rc, out ? out : "");
+		fprintf(stderr, "device issue: exit %d: %s\n", rc,
+		        out ? out : "");
 		free(out);
 		return -1;
 	}
@@ -121,8 +122,8 @@ records(const char *where)
 	int64_t n;
 
 	assert_non_null(db);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit.records WHERE %s",
-	         where);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM audit.records WHERE %s", where);
 	n = h_db_int(db, sql);
 	sqlite3_close(db);
 	return n;
@@ -148,9 +149,11 @@ until_closed(struct rkc *c, int timeout_ms, uint64_t forbidden, int *ended,
 		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
 			return rkc_close_code(c);
 		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_SESSION_ENDED)
+			if (e->event->kind_case ==
+			    RENKEI__V1__EVENT__KIND_SESSION_ENDED)
 				*ended = 1;
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_POST &&
+			if (e->event->kind_case ==
+			        RENKEI__V1__EVENT__KIND_POST &&
 			    e->event->post->post->id == forbidden)
 				*leaked = 1;
 		}
@@ -173,9 +176,9 @@ test_no_certificate_no_connection(void **state)
 	/* The HTTPS side of the port too. */
 	h_opts(srv, &o);
 	o.cert_file = NULL;
-	assert_int_equal(rkc_https_get(&o, "/healthz", NULL, NULL, NULL, err,
-	                               sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	    rkc_https_get(&o, "/healthz", NULL, NULL, NULL, err, sizeof(err)),
+	    -1);
 	/* A certificate from a CA of someone else's making. */
 	snprintf(other.pem, sizeof(other.pem), "%s/other.pem", srv->dir);
 	snprintf(other.key, sizeof(other.key), "%s/other.key", srv->dir);
@@ -197,12 +200,14 @@ test_another_users_certificate(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	assert_cert_refused(h_login_env(c, "ns.kobayashi", H_DEMO_PASSWORD, NULL));
+	assert_cert_refused(
+	    h_login_env(c, "ns.kobayashi", H_DEMO_PASSWORD, NULL));
 	rkc_close(c);
-	assert_int_equal(records("action = 'login' AND actor_login = 'ns.kobayashi'"
-	                         " AND error_code = 'UNAUTHENTICATED'"
-	                         " AND reason = 'device certificate'"),
-	                 1);
+	assert_int_equal(
+	    records("action = 'login' AND actor_login = 'ns.kobayashi'"
+	            " AND error_code = 'UNAUTHENTICATED'"
+	            " AND reason = 'device certificate'"),
+	    1);
 }
 
 static void
@@ -219,10 +224,11 @@ test_own_certificate_is_the_device(void **state)
 	r = h_timeline_env(c, "pt-yamada");
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_TIMELINE_RESPONSE);
 	h_env_free(r);
-	snprintf(where, sizeof(where),
-	         "actor_login = 'ns.kobayashi' AND device = 'cert sha256:%s' AND"
-	         " action IN ('login', 'board.read') AND outcome = 0",
-	         ns_phone.fp);
+	snprintf(
+	    where, sizeof(where),
+	    "actor_login = 'ns.kobayashi' AND device = 'cert sha256:%s' AND"
+	    " action IN ('login', 'board.read') AND outcome = 0",
+	    ns_phone.fp);
 	assert_int_equal(records(where), 2);
 
 	/* Resumed with the same certificate: fine; with her other one or
@@ -238,10 +244,11 @@ test_own_certificate_is_the_device(void **state)
 	d = connect_as(&dr_harness);
 	assert_cert_refused(h_resume_env(d, token));
 	rkc_close(d);
-	assert_int_equal(records("action = 'session.resume' AND actor_login ="
-	                         " 'ns.kobayashi' AND reason = 'not the session''s"
-	                         " device certificate'"),
-	                 2);
+	assert_int_equal(
+	    records("action = 'session.resume' AND actor_login ="
+	            " 'ns.kobayashi' AND reason = 'not the session''s"
+	            " device certificate'"),
+	    2);
 	rkc_close(c);
 	free(token);
 }
@@ -266,8 +273,8 @@ test_revoke_closes_at_once(void **state)
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SYNC_RESPONSE);
 	h_env_free(r);
 
-	snprintf(cmd, sizeof(cmd), "%s device revoke %s --data %s", h_server_bin(),
-	         ns_tablet.fp, srv->dir);
+	snprintf(cmd, sizeof(cmd), "%s device revoke %s --data %s",
+	         h_server_bin(), ns_tablet.fp, srv->dir);
 	rc = h_sh(cmd, &out);
 	if (rc != 0)
 		fail_msg("device revoke: exit %d: %s", rc, out);
@@ -292,12 +299,14 @@ test_revoke_closes_at_once(void **state)
 
 	/* Revoked: no login, no resume with it. */
 	ns = connect_as(&ns_tablet);
-	assert_cert_refused(h_login_env(ns, "ns.kobayashi", H_DEMO_PASSWORD, NULL));
+	assert_cert_refused(
+	    h_login_env(ns, "ns.kobayashi", H_DEMO_PASSWORD, NULL));
 	rkc_close(ns);
 	/* Revoking again: not in force. */
 	rc = h_sh(cmd, NULL);
 	assert_int_equal(rc, 1);
-	assert_int_equal(records("action = 'device.revoke' AND outcome = 0"), 1);
+	assert_int_equal(records("action = 'device.revoke' AND outcome = 0"),
+	                 1);
 	assert_int_equal(records("action = 'device.issue' AND outcome = 0"), 3);
 	/* The listing says so. */
 	snprintf(cmd, sizeof(cmd), "%s device list ns.kobayashi --data %s",
@@ -328,16 +337,18 @@ test_cli_certificate(void **state)
 	assert_non_null(f);
 	fprintf(f, "cert = %s\nkey = %s\n", ns_phone.pem, ns_phone.key);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd),
-	         "echo %s | RENKEI_CONFIG_DIR=%s %s --server %s --ca %s login"
-	         " --password-stdin ns.kobayashi 2>&1 && RENKEI_CONFIG_DIR=%s %s"
-	         " whoami 2>&1",
-	         H_DEMO_PASSWORD, dir, RENKEI_CLI_BIN, srv->url, srv->ca, dir,
-	         RENKEI_CLI_BIN);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "echo %s | RENKEI_CONFIG_DIR=%s %s --server %s --ca %s login"
+	    " --password-stdin ns.kobayashi 2>&1 && RENKEI_CONFIG_DIR=%s %s"
+	    " whoami 2>&1",
+	    H_DEMO_PASSWORD, dir, RENKEI_CLI_BIN, srv->url, srv->ca, dir,
+	    RENKEI_CLI_BIN);
 	rc = h_sh(cmd, &out);
 	if (rc != 0)
-		fail_msg("renkei login / whoami with a certificate: exit %d: %s", rc,
-		         out);
+		fail_msg(
+		    "renkei login / whoami with a certificate: exit %d: %s", rc,
+		    out);
 	assert_non_null(strstr(out, "ns.kobayashi"));
 	free(out);
 	/* Without it: no connection (exit 6). */
@@ -345,8 +356,10 @@ test_cli_certificate(void **state)
 	f = fopen(cmd, "w");
 	assert_non_null(f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "RENKEI_CONFIG_DIR=%s %s --server %s --ca %s"
-	         " whoami 2>&1", dir, RENKEI_CLI_BIN, srv->url, srv->ca);
+	snprintf(cmd, sizeof(cmd),
+	         "RENKEI_CONFIG_DIR=%s %s --server %s --ca %s"
+	         " whoami 2>&1",
+	         dir, RENKEI_CLI_BIN, srv->url, srv->ca);
 	rc = h_sh(cmd, &out);
 	assert_int_equal(rc, 6);
 	free(out);
@@ -369,7 +382,8 @@ test_optional_without_certificate(void **state)
 	rkc_close(c);
 	/* One sent is checked all the same. */
 	c = connect_as(&dr_harness);
-	assert_cert_refused(h_login_env(c, "ns.kobayashi", H_DEMO_PASSWORD, NULL));
+	assert_cert_refused(
+	    h_login_env(c, "ns.kobayashi", H_DEMO_PASSWORD, NULL));
 	rkc_close(c);
 	c = connect_as(&ns_phone);
 	r = h_login_env(c, "ns.kobayashi", H_DEMO_PASSWORD, NULL);

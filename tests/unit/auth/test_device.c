@@ -22,7 +22,7 @@
 #include "store/store.h"
 #include "util/text.h"
 
-#define NOW 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define NOW   1767225600000LL /* 2026-01-01T00:00:00Z */
 #define TOKEN "KJ0l7k0T7ntZbSe93VR5d1XF2QJTDzLk6CmytQhXZzI"
 
 struct fx {
@@ -41,10 +41,11 @@ add_user(struct fx *f, const char *login)
 	struct rk_status st = {0};
 	struct auth_user u;
 
-	assert_int_equal(auth_password_hash("pw-unit-1", 1, 8, hash, sizeof(hash)),
-	                 RK_OK);
-	assert_int_equal(auth_user_add(f->sc, login, login, PROF_FAMILY, NULL, hash, &st),
-	                 RK_OK);
+	assert_int_equal(
+	    auth_password_hash("pw-unit-1", 1, 8, hash, sizeof(hash)), RK_OK);
+	assert_int_equal(
+	    auth_user_add(f->sc, login, login, PROF_FAMILY, NULL, hash, &st),
+	    RK_OK);
 	assert_int_equal(auth_user_load(f->sc, login, 0, &u), RK_OK);
 	return u.id;
 }
@@ -57,9 +58,12 @@ setup(void **state)
 
 	unit_tmpdir(f->dir, "device");
 	unit_store_config(&f->cfg, f->dir, f->care, f->audit);
-	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)), RK_OK);
-	f->lim = (struct auth_limits){.session_max_s = 3600, .session_idle_s = 600,
-	                              .argon2_t = 1, .argon2_m_kib = 8};
+	assert_int_equal(store_conn_open(&f->sc, &f->cfg, 0, err, sizeof(err)),
+	                 RK_OK);
+	f->lim = (struct auth_limits){.session_max_s = 3600,
+	                              .session_idle_s = 600,
+	                              .argon2_t = 1,
+	                              .argon2_m_kib = 8};
 	f->dr = add_user(f, "dr.a");
 	f->ns = add_user(f, "ns.a");
 	store_conn_release(f->sc);
@@ -84,8 +88,8 @@ session(struct fx *f, int64_t user, const char *device, int64_t at)
 	char token[AUTH_TOKEN_LEN + 1];
 	int64_t id, exp;
 
-	assert_int_equal(auth_session_create(f->sc, user, device, "192.0.2.7", at,
-	                                     &f->lim, token, &id, &exp),
+	assert_int_equal(auth_session_create(f->sc, user, device, "192.0.2.7",
+	                                     at, &f->lim, token, &id, &exp),
 	                 RK_OK);
 	return id;
 }
@@ -129,9 +133,10 @@ test_resume_signature(void **state)
 	nonce[0] ^= 0x80; /* another nonce */
 	assert_false(auth_resume_verify(pub, nonce, TOKEN, sig));
 	nonce[0] ^= 0x80;
-	assert_false(auth_resume_verify(pub, nonce, "KJ0l7k0T7ntZbSe93VR5d1XF2QJTDzLk6CmytQhXZzJ",
-	                                sig));
-	assert_int_equal(rkc_device_sign_resume(other, nonce, 32, TOKEN, bad), 0);
+	assert_false(auth_resume_verify(
+	    pub, nonce, "KJ0l7k0T7ntZbSe93VR5d1XF2QJTDzLk6CmytQhXZzJ", sig));
+	assert_int_equal(rkc_device_sign_resume(other, nonce, 32, TOKEN, bad),
+	                 0);
 	assert_false(auth_resume_verify(pub, nonce, TOKEN, bad));
 	/* A "key" of zeros verifies nothing. */
 	memset(pub, 0, sizeof(pub));
@@ -170,8 +175,9 @@ test_list_and_revoke(void **state)
 	int64_t theirs = session(f, f->ns, "pc", NOW);
 
 	(void)old;
-	assert_int_equal(auth_sessions_list(f->sc, f->dr, NOW + 2000, &f->lim, s, 10, &n),
-	                 RK_OK);
+	assert_int_equal(
+	    auth_sessions_list(f->sc, f->dr, NOW + 2000, &f->lim, s, 10, &n),
+	    RK_OK);
 	/* Newest first; not the idle one, not ns.a's. */
 	assert_int_equal(n, 2);
 	assert_int_equal(s[0].id, b);
@@ -180,21 +186,29 @@ test_list_and_revoke(void **state)
 	assert_int_equal(s[1].id, a);
 	assert_false(s[1].has_device_key);
 	/* At most max. */
-	assert_int_equal(auth_sessions_list(f->sc, f->dr, NOW + 2000, &f->lim, s, 1, &n),
-	                 RK_OK);
+	assert_int_equal(
+	    auth_sessions_list(f->sc, f->dr, NOW + 2000, &f->lim, s, 1, &n),
+	    RK_OK);
 	assert_int_equal(n, 1);
 
 	/* Someone else's, unknown, 0: not found, and nothing ends. */
-	assert_int_equal(auth_session_revoke(f->sc, f->dr, theirs, NOW), RK_ERR_NOT_FOUND);
-	assert_int_equal(auth_session_revoke(f->sc, f->dr, 999999, NOW), RK_ERR_NOT_FOUND);
-	assert_int_equal(auth_session_revoke(f->sc, f->dr, 0, NOW), RK_ERR_NOT_FOUND);
+	assert_int_equal(auth_session_revoke(f->sc, f->dr, theirs, NOW),
+	                 RK_ERR_NOT_FOUND);
+	assert_int_equal(auth_session_revoke(f->sc, f->dr, 999999, NOW),
+	                 RK_ERR_NOT_FOUND);
+	assert_int_equal(auth_session_revoke(f->sc, f->dr, 0, NOW),
+	                 RK_ERR_NOT_FOUND);
 	assert_int_equal(auth_session_live(f->sc, f->ns, theirs), RK_OK);
 	/* Mine: ended, once. */
-	assert_int_equal(auth_session_revoke(f->sc, f->dr, a, NOW + 3000), RK_OK);
-	assert_int_equal(auth_session_live(f->sc, f->dr, a), RK_ERR_UNAUTHENTICATED);
-	assert_int_equal(auth_session_revoke(f->sc, f->dr, a, NOW + 4000), RK_ERR_NOT_FOUND);
-	assert_int_equal(auth_sessions_list(f->sc, f->dr, NOW + 5000, &f->lim, s, 10, &n),
+	assert_int_equal(auth_session_revoke(f->sc, f->dr, a, NOW + 3000),
 	                 RK_OK);
+	assert_int_equal(auth_session_live(f->sc, f->dr, a),
+	                 RK_ERR_UNAUTHENTICATED);
+	assert_int_equal(auth_session_revoke(f->sc, f->dr, a, NOW + 4000),
+	                 RK_ERR_NOT_FOUND);
+	assert_int_equal(
+	    auth_sessions_list(f->sc, f->dr, NOW + 5000, &f->lim, s, 10, &n),
+	    RK_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(s[0].id, b);
 	store_conn_release(f->sc);
@@ -212,7 +226,8 @@ static void
 test_device_certs(void **state)
 {
 	struct fx *f = *state;
-	const char *fp = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	const char *fp =
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 	char bound[AUTH_CERT_FP_LEN + 1];
 	struct auth_cert c;
 	int64_t s = session(f, f->ns, "phone", NOW);
@@ -224,19 +239,21 @@ test_device_certs(void **state)
 	assert_false(auth_cert_device_valid("a b"));
 	assert_false(auth_cert_device_valid("../x"));
 
-	assert_int_equal(auth_cert_check(f->sc, fp, f->ns, NOW), RK_ERR_UNAUTHENTICATED);
-	assert_int_equal(auth_cert_register(f->sc, f->ns, "phone", fp, "0A", NOW,
-	                                    NOW + 86400000),
+	assert_int_equal(auth_cert_check(f->sc, fp, f->ns, NOW),
+	                 RK_ERR_UNAUTHENTICATED);
+	assert_int_equal(auth_cert_register(f->sc, f->ns, "phone", fp, "0A",
+	                                    NOW, NOW + 86400000),
 	                 RK_OK);
 	assert_int_equal(auth_cert_check(f->sc, fp, f->ns, NOW), RK_OK);
 	/* Another user's, or expired: no. */
-	assert_int_equal(auth_cert_check(f->sc, fp, f->dr, NOW), RK_ERR_UNAUTHENTICATED);
+	assert_int_equal(auth_cert_check(f->sc, fp, f->dr, NOW),
+	                 RK_ERR_UNAUTHENTICATED);
 	assert_int_equal(auth_cert_check(f->sc, fp, f->ns, NOW + 86400000),
 	                 RK_ERR_UNAUTHENTICATED);
 	/* The same fingerprint twice: refused by the store. */
-	assert_int_equal(auth_cert_register(f->sc, f->ns, "phone", fp, "0A", NOW,
-	                                    NOW + 1),
-	                 RK_ERR_STORE);
+	assert_int_equal(
+	    auth_cert_register(f->sc, f->ns, "phone", fp, "0A", NOW, NOW + 1),
+	    RK_ERR_STORE);
 
 	assert_int_equal(auth_session_set_cert(f->sc, s, fp), RK_OK);
 	assert_int_equal(auth_session_cert(f->sc, s, bound), RK_OK);
@@ -251,10 +268,13 @@ test_device_certs(void **state)
 	assert_string_equal(c.login, "ns.a");
 	assert_string_equal(c.device, "phone");
 	assert_int_equal(c.sessions_ended, 1);
-	assert_int_equal(auth_session_live(f->sc, f->ns, s), RK_ERR_UNAUTHENTICATED);
+	assert_int_equal(auth_session_live(f->sc, f->ns, s),
+	                 RK_ERR_UNAUTHENTICATED);
 	assert_int_equal(auth_session_live(f->sc, f->ns, other), RK_OK);
-	assert_int_equal(auth_cert_check(f->sc, fp, f->ns, NOW + 20), RK_ERR_UNAUTHENTICATED);
-	assert_int_equal(auth_cert_revoke(f->sc, fp, NOW + 30, &c), RK_ERR_NOT_FOUND);
+	assert_int_equal(auth_cert_check(f->sc, fp, f->ns, NOW + 20),
+	                 RK_ERR_UNAUTHENTICATED);
+	assert_int_equal(auth_cert_revoke(f->sc, fp, NOW + 30, &c),
+	                 RK_ERR_NOT_FOUND);
 	store_conn_release(f->sc);
 }
 
@@ -262,11 +282,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resume_message),
-		cmocka_unit_test(test_resume_signature),
-		cmocka_unit_test_setup_teardown(test_device_key_stored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_and_revoke, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_certs, setup, teardown),
+	    cmocka_unit_test(test_resume_message),
+	    cmocka_unit_test(test_resume_signature),
+	    cmocka_unit_test_setup_teardown(test_device_key_stored, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_list_and_revoke, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_device_certs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
