@@ -110,6 +110,47 @@ test_resume_message(void **state)
 	assert_memory_equal(msg + 48, h, 32);
 }
 
+/* The published test vector (docs/accounts.md): RFC 8032's first key,
+ * nonce 00 01 .. 1f, token TOKEN. Ed25519 is deterministic, so the
+ * signature is fixed; an independent implementation (Python's
+ * cryptography) verified it when it was written down. */
+static void
+hex_to(const char *hex, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+static void
+test_resume_vector(void **state)
+{
+	static const char pub_hex[] =
+	    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+	static const char msg_hex[] =
+	    "72656e6b65692d726573756d652d7631000102030405060708090a0b0c0d0e0f"
+	    "101112131415161718191a1b1c1d1e1f36f4181907f33d42bf82711f0beec853"
+	    "096d16a9a3b6f2e9ee158dec3ac31699";
+	static const char sig_hex[] =
+	    "611986dcfbb01040aaf6670afb4a8d01b86fb7faf7c37d159d12e995522a746d"
+	    "2d27bc94e0b979729f82f6c3d2ff4236edba895818c2bcc088083e6017e62f0a";
+	uint8_t pub[32], want[80], msg[AUTH_RESUME_MSG_LEN], sig[64], nonce[32];
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		nonce[i] = (uint8_t)i;
+	hex_to(pub_hex, pub, 32);
+	hex_to(msg_hex, want, 80);
+	hex_to(sig_hex, sig, 64);
+	auth_resume_message(nonce, TOKEN, msg);
+	assert_memory_equal(msg, want, 80);
+	assert_true(auth_resume_verify(pub, nonce, TOKEN, sig));
+	sig[63] ^= 0x01;
+	assert_false(auth_resume_verify(pub, nonce, TOKEN, sig));
+}
+
 /* What the client library signs, the server verifies; nothing else. */
 static void
 test_resume_signature(void **state)
@@ -283,6 +324,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_resume_message),
+	    cmocka_unit_test(test_resume_vector),
 	    cmocka_unit_test(test_resume_signature),
 	    cmocka_unit_test_setup_teardown(test_device_key_stored, setup,
 	                                    teardown),
