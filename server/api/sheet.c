@@ -6,7 +6,9 @@
  * the same commit). Whatever a change does to someone's access is applied
  * to live subscriptions right after the commit: a member removed from a
  * sheet receives nothing from that board after the change is committed,
- * on connections already open.
+ * on connections already open. A change that leaves the member on no
+ * sheet at all (now or from a later date) also ends their sessions: their
+ * connections close with 4001 within a second (api/revoke.c's look).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,14 @@ member_run(struct store_conn *sc, struct store_op *op)
 	    (api_content_member(sc, q->r.au, &q->change) != RK_OK ||
 	     care_sheet_list(sc, q->change.patient_id, &q->sheet, &q->nsheet) != RK_OK))
 		rc = rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	if (rc == RK_OK && q->what != MEMBER_ADD) {
+		bool on;
+		if (care_user_on_a_sheet(sc, q->change.user_id, now, &on) != RK_OK ||
+		    (!on && auth_sessions_end_user(sc, q->change.user_id, 0, now,
+		                                   "no longer on any liaison sheet") !=
+		                    RK_OK))
+			rc = rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	}
 	return rc;
 }
 

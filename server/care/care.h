@@ -369,6 +369,11 @@ int care_sheet_member_end(struct store_conn *sc, const struct policy_actor *who,
                           struct care_access_change *change,
                           struct rk_status *st);
 
+/* *on: user_id has a place on some liaison sheet now or from a later
+ * date (valid_until open or after now_ms). RK_OK or RK_ERR_STORE. */
+int care_user_on_a_sheet(struct store_conn *sc, int64_t user_id,
+                         int64_t now_ms, bool *on);
+
 /* The current sheet (every row, past and future included). */
 int care_sheet_list(struct store_conn *sc, int64_t patient_id,
                     struct care_member **out, size_t *n);

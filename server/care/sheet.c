@@ -540,3 +540,25 @@ care_sheet_add(struct store_conn *sc, int64_t patient_id, const char *login,
 		return rk_fail(st, RK_ERR_STORE, "database error", NULL);
 	return RK_OK;
 }
+
+int
+care_user_on_a_sheet(struct store_conn *sc, int64_t user_id, int64_t now_ms,
+                     bool *on)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT EXISTS (SELECT 1 FROM"
+	                                 " sheet_members WHERE user_id = ? AND"
+	                                 " (valid_until_ms = 0 OR"
+	                                 " valid_until_ms > ?))");
+	int rc;
+
+	*on = true;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, user_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	rc = store_step(sc, q);
+	if (rc == SQLITE_ROW)
+		*on = sqlite3_column_int(q, 0) != 0;
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? RK_OK : RK_ERR_STORE;
+}

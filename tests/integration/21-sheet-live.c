@@ -7,8 +7,10 @@
  * sheet's history records who did it and when.
  *
  * Demo ward, board pt-sato: dr.tanaka is the primary physician (he edits
- * the sheet and posts), cm.nakamura and cw.yamamoto watch, ns.kobayashi
- * and pt.ito are the members removed.
+ * the sheet and posts), cm.nakamura and pt.ito watch, ns.kobayashi and
+ * cw.yamamoto are the members removed (each stays on another board, so
+ * their sessions go on). A member left on no sheet at all loses their
+ * sessions: family.yamada, on pt-yamada only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -210,8 +212,8 @@ static void
 test_validity_moved_to_yesterday_stops_too(void **state)
 {
 	struct rkc *d = h_connect_login(srv, "dr.tanaka", NULL);
-	struct rkc *p = watcher("pt.ito", sato, 1);
-	struct rkc *w = watcher("cw.yamamoto", sato, 1);
+	struct rkc *p = watcher("cw.yamamoto", sato, 1);
+	struct rkc *w = watcher("pt.ito", sato, 1);
 	Renkei__V1__Envelope *r;
 	char yesterday[11], detail[40];
 	uint64_t before, after[3];
@@ -225,7 +227,7 @@ test_validity_moved_to_yesterday_stops_too(void **state)
 
 	h_jst_date(-1, yesterday);
 	t0 = h_now_ms();
-	r = h_sheet_until_env(d, "pt-sato", "pt.ito", yesterday);
+	r = h_sheet_until_env(d, "pt-sato", "cw.yamamoto", yesterday);
 	t1 = h_now_ms();
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SHEET_RESPONSE);
 	h_env_free(r);
@@ -240,9 +242,74 @@ test_validity_moved_to_yesterday_stops_too(void **state)
 	expect_silence(p);
 	expect_no_access(p, "pt-sato");
 	snprintf(detail, sizeof(detail), "until=%s", yesterday);
-	expect_history(d, "pt.ito", "change", t0, t1, detail);
+	expect_history(d, "cw.yamamoto", "change", t0, t1, detail);
 	rkc_close(p);
 	rkc_close(w);
+	rkc_close(d);
+}
+
+/* Read c until it closes: the close code, whether SessionEnded came, and
+ * whether post `forbidden` was delivered. -1 if it stays open. */
+static int
+until_closed(struct rkc *c, int timeout_ms, uint64_t forbidden, int *ended,
+             int *leaked)
+{
+	int64_t end = h_mono_ms() + timeout_ms;
+	Renkei__V1__Envelope *e;
+
+	*ended = *leaked = 0;
+	while (h_mono_ms() < end) {
+		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
+			return rkc_close_code(c);
+		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
+			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_SESSION_ENDED)
+				*ended = 1;
+			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_POST &&
+			    e->event->post->post->id == forbidden)
+				*leaked = 1;
+		}
+		h_env_free(e);
+	}
+	return -1;
+}
+
+/* Ending someone's last place on any sheet ends their sessions: the
+ * family member's only board is pt-yamada; her watching connection is
+ * closed with 4001 within a second, nothing posted after reaches it, and
+ * her token no longer resumes. (ns.kobayashi, ended on pt-sato above, is
+ * still on pt-yamada: her connections stayed open.) */
+static void
+test_last_place_ended_closes_the_session(void **state)
+{
+	static const char *const yamada[] = {"pt-yamada"};
+	struct rkc *d = h_connect_login(srv, "dr.tanaka", NULL);
+	struct rkc *f = watcher("family.yamada", yamada, 1);
+	Renkei__V1__Envelope *r;
+	uint64_t after;
+	int64_t t0, dt;
+	int code, ended, leaked;
+
+	(void)state;
+	assert_non_null(d);
+	t0 = h_mono_ms();
+	r = h_sheet_end_env(d, "pt-yamada", "family.yamada", "ご家族の希望により");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SHEET_RESPONSE);
+	h_env_free(r);
+	r = h_post_env(d, "pt-yamada", "sl-family-after",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_ALL, "本日の訪問：変化なし");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	after = r->post_response->post->id;
+	h_env_free(r);
+
+	code = until_closed(f, 3000, after, &ended, &leaked);
+	dt = h_mono_ms() - t0;
+	print_message("last place ended: closed with %d after %lld ms\n", code,
+	              (long long)dt);
+	assert_int_equal(code, 4001);
+	assert_true(ended);
+	assert_false(leaked);
+	assert_true(dt <= 1000);
+	rkc_close(f);
 	rkc_close(d);
 }
 
@@ -252,6 +319,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ended_member_receives_nothing_more),
 	    cmocka_unit_test(test_validity_moved_to_yesterday_stops_too),
+	    cmocka_unit_test(test_last_place_ended_closes_the_session),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
