@@ -150,6 +150,9 @@ struct bench_target {
 	char ca[CLI_PATH_MAX];
 	int host_is_ip;
 	SSL_CTX *ctx; /* shared by every connection: the CA is loaded once */
+	/* The bench's device key: its logins send it, its resumes are signed
+	 * with it (every token it holds comes from its own logins). */
+	struct rkc_device *device;
 };
 int bench_target_init(struct bench_target *t, const char *url, const char *ca, char *err,
                       size_t errlen);
@@ -189,6 +192,7 @@ struct bconn {
 	const char *token;     /* resume with this (not owned) */
 	const char *login, *password; /* or log in with these (not owned) */
 	char *login_token;     /* the token LoginResponse gave (malloc'ed) */
+	int challenged;        /* resuming: the nonce was asked for */
 	char ws_key[32];
 	uint64_t next_rid;
 	uint8_t *in;

@@ -119,6 +119,13 @@ bench_target_init(struct bench_target *t, const char *url, const char *ca, char 
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* One key for the run: the bench is one device. */
+	t->device = rkc_device_generate(err, errlen);
+	if (t->device == NULL) {
+		SSL_CTX_free(t->ctx);
+		t->ctx = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -127,4 +134,6 @@ bench_target_fini(struct bench_target *t)
 {
 	SSL_CTX_free(t->ctx);
 	t->ctx = NULL;
+	rkc_device_free(t->device);
+	t->device = NULL;
 }

@@ -114,29 +114,60 @@ static void
 send_auth(struct bconn *c)
 {
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__ResumeRequest rr = RENKEI__V1__RESUME_REQUEST__INIT;
+	Renkei__V1__ResumeChallengeRequest cr = RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT;
 	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t pub[RKC_DEVICE_KEY_LEN];
 
 	c->state = BC_AUTH;
 	if (c->token != NULL) {
-		rr.token = (char *)c->token;
-		rr.device = "renkei-bench";
-		env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST;
-		env.resume_request = &rr;
+		/* A resume is signed over a nonce of this connection's: ask. */
+		c->challenged = 1;
+		env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_REQUEST;
+		env.resume_challenge_request = &cr;
 	} else {
+		c->challenged = 0;
+		rkc_device_public_key(c->loop->t->device, pub);
 		lr.login = (char *)c->login;
 		lr.password = (char *)c->password;
 		lr.device = "renkei-bench";
+		lr.device_key.data = pub;
+		lr.device_key.len = sizeof(pub);
 		env.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
 		env.login_request = &lr;
 	}
 	(void)bl_send(c, &env);
 }
 
+/* The nonce came: sign it and resume. */
+static void
+send_resume(struct bconn *c, const Renkei__V1__ResumeChallengeResponse *cr)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__ResumeRequest rr = RENKEI__V1__RESUME_REQUEST__INIT;
+	uint8_t sig[RKC_SIGNATURE_LEN];
+
+	c->challenged = 0;
+	if (rkc_device_sign_resume(c->loop->t->device, cr->nonce.data, cr->nonce.len,
+	                           c->token, sig) != 0) {
+		bn_fail(c, "cannot sign the resume");
+		return;
+	}
+	rr.token = (char *)c->token;
+	rr.device = "renkei-bench";
+	rr.signature.data = sig;
+	rr.signature.len = sizeof(sig);
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST;
+	env.resume_request = &rr;
+	(void)bl_send(c, &env);
+}
+
 static void
 auth_answer(struct bconn *c, Renkei__V1__Envelope *env)
 {
-	if (env->body_case == RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE) {
+	if (c->challenged &&
+	    env->body_case == RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE) {
+		send_resume(c, env->resume_challenge_response);
+	} else if (env->body_case == RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE) {
 		/* Bench accounts have no second factor: a server that requires
 		 * one (totp_required, staff by default) lets them only enrol. */
 		for (size_t i = 0; i < env->login_response->n_pending; i++)

@@ -98,6 +98,8 @@ struct cli {
 	char dir[CLI_PATH_MAX];  /* the configuration folder */
 	char *cfg_server;        /* `server` from the config file, or NULL */
 	char *cfg_ca;            /* `ca` from the config file, or NULL */
+	char *cfg_cert;          /* `cert`: a device certificate (PEM), or NULL */
+	char *cfg_key;           /* `key`: its private key (PEM), or NULL */
 	char session_server[CLI_URL_MAX]; /* set by cli_open_session */
 	int progress_line;       /* a progress bar holds stderr's current line */
 };
@@ -112,6 +114,8 @@ struct cli_session {
 int cli_cmd_login(struct cli *cli, int argc, char **argv);
 int cli_cmd_logout(struct cli *cli, int argc, char **argv);
 int cli_cmd_whoami(struct cli *cli, int argc, char **argv);
+/* ---- commands (devices.c): sessions, sessions revoke */
+int cli_cmd_sessions(struct cli *cli, int argc, char **argv);
 /* One line of stdin with read(2), no stdio (for secrets): its length,
  * -1 at end of input before anything, -2 if longer than len - 1. The
  * newline (and a CR before it) is not kept. */
@@ -251,6 +255,11 @@ int cli_session_load(struct cli *cli, struct cli_session *s);
 /* Replace the cached session atomically; the file is created mode 0600
  * and is never readable by others. Returns an exit status (reported). */
 int cli_session_save(struct cli *cli, const char *server, const char *token);
+/* This configuration's device key (file `device-key`, mode 0600): read
+ * it, or when there is none and `create` is set, make and save one. A key
+ * file anyone else may read or change is refused. *out: rkc_device_free.
+ * Returns an exit status (reported). */
+int cli_device_key(struct cli *cli, int create, struct rkc_device **out);
 /* Delete the cached session. Returns CLI_EXIT_OK, -1 when there was
  * none, or another exit status (reported). */
 int cli_session_remove(struct cli *cli);

@@ -1,7 +1,9 @@
 /*
  * The CLI's files, in one folder (mode 0700 when we create it):
  *
- *   config   INI read with inih; root-section keys `server` and `ca`.
+ *   config   INI read with inih; root-section keys `server` and `ca`,
+ *            and `cert` / `key`: a device certificate and its key (from
+ *            `renkei-server device issue`) for a server with client_cert.
  *            Written by `login --server/--ca` line by line, so comments
  *            and keys we do not know survive.
  *   session  the cached session: "server=URL" and "token=TOKEN" lines.
@@ -12,6 +14,11 @@
  *            server, the login and the boards watched; mode 0600,
  *            replaced atomically like the session, at most CURSOR_KEYS
  *            lines (the most recently saved first).
+ *   device-key this configuration's device key (Ed25519, PEM PKCS#8),
+ *            made at the first login, mode 0600 from its creation; its
+ *            public half goes with each login and it signs each resume,
+ *            so the session file alone resumes nothing. Refused, never
+ *            used, if anyone else could read or change it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +38,7 @@
 #include "cli.h"
 
 #define SESSION_FILE "session"
+#define DEVICE_KEY_FILE "device-key"
 #define CONFIG_FILE "config"
 #define CONFIG_MAX (64 * 1024)
 #define CURSOR_FILE "cursor"
@@ -114,6 +122,10 @@ on_setting(void *user, const char *section, const char *name, const char *value)
 		slot = &cli->cfg_server;
 	else if (strcmp(name, "ca") == 0)
 		slot = &cli->cfg_ca;
+	else if (strcmp(name, "cert") == 0)
+		slot = &cli->cfg_cert;
+	else if (strcmp(name, "key") == 0)
+		slot = &cli->cfg_key;
 	if (slot != NULL) {
 		free(*slot);
 		*slot = strdup(value);
@@ -149,8 +161,11 @@ cli_config_free(struct cli *cli)
 {
 	free(cli->cfg_server);
 	free(cli->cfg_ca);
+	free(cli->cfg_cert);
+	free(cli->cfg_key);
 	cli->cfg_server = NULL;
 	cli->cfg_ca = NULL;
+	cli->cfg_cert = cli->cfg_key = NULL;
 }
 
 const char *
@@ -463,6 +478,45 @@ cli_session_save(struct cli *cli, const char *server, const char *token)
 	rc = replace_file(cli, path, buf, (size_t)n);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return rc;
+}
+
+int
+cli_device_key(struct cli *cli, int create, struct rkc_device **out)
+{
+	char path[CLI_PATH_MAX], err[CLI_PATH_MAX + 200];
+	struct rkc_device *d;
+	int rc;
+
+	*out = NULL;
+	if ((rc = path_join(cli, path, sizeof path, DEVICE_KEY_FILE)) != CLI_EXIT_OK)
+		return rc;
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		if (!create)
+			return cli_fail(cli, CLI_EXIT_AUTH,
+			                "this device has no device key (%s); run '%s login "
+			                "LOGIN' again",
+			                path, cli->prog);
+		if ((rc = ensure_dir(cli)) != CLI_EXIT_OK)
+			return rc;
+		d = rkc_device_generate(err, sizeof err);
+		if (d == NULL)
+			return cli_fail(cli, CLI_EXIT_FAIL, "%s", err);
+		if (rkc_device_save(d, path, err, sizeof err) != 0) {
+			rkc_device_free(d);
+			return cli_fail(cli, CLI_EXIT_FAIL, "cannot save the device key: %s",
+			                err);
+		}
+		*out = d;
+		return CLI_EXIT_OK;
+	}
+	/* An existing key is used as it is, or not at all: one others could
+	 * read is not replaced behind the owner's back either. */
+	d = rkc_device_load(path, err, sizeof err);
+	if (d == NULL)
+		return cli_fail(cli, CLI_EXIT_FAIL,
+		                "%s; delete it and log in again (a new key is made)", err);
+	*out = d;
+	return CLI_EXIT_OK;
 }
 
 int

@@ -71,6 +71,8 @@ connect_quiet(struct cli *cli, const char *url, struct rkc **out, char *why, siz
 	memset(&opts, 0, sizeof opts);
 	opts.url = url;
 	opts.ca_file = cli_ca_file(cli);
+	opts.cert_file = cli->cfg_cert;
+	opts.key_file = cli->cfg_key;
 	opts.timeout_ms = CLI_CONNECT_TIMEOUT_MS;
 	*out = rkc_connect(&opts, err, sizeof err);
 	if (*out == NULL) {
@@ -112,31 +114,40 @@ cli_call_quiet(struct rkc *c, Renkei__V1__Envelope *req, Renkei__V1__Envelope **
 	return CLI_EXIT_OK;
 }
 
-/* Send ResumeRequest with token on c: cli_call_quiet's contract. */
+/* Resume token's session on c, signed with this configuration's device
+ * key (a nonce first, then ResumeRequest): cli_call_quiet's contract,
+ * but a missing or unsafe key file is reported at once (CLI_EXIT_AUTH /
+ * CLI_EXIT_FAIL, *resp NULL): trying again would not help. */
 static int
-resume_quiet(struct rkc *c, const char *token, Renkei__V1__Envelope **resp, char *why,
-             size_t whylen)
+resume_quiet(struct cli *cli, struct rkc *c, const char *token,
+             Renkei__V1__Envelope **resp, char *why, size_t whylen)
 {
-	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__ResumeRequest rr = RENKEI__V1__RESUME_REQUEST__INIT;
+	struct rkc_device *key = NULL;
 	char device[300];
+	int rc;
 
+	*resp = NULL;
+	rc = cli_device_key(cli, 0, &key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
 	cli_device(device, sizeof device);
-	rr.token = (char *)token;
-	rr.device = device;
-	req.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST;
-	req.resume_request = &rr;
-	return cli_call_quiet(c, &req, resp, why, whylen);
+	if (rkc_resume(c, key, token, device, CLI_CALL_TIMEOUT_MS, resp) != 0) {
+		cli_transport_reason(c, why, whylen);
+		rc = CLI_EXIT_CONNECT;
+	}
+	rkc_device_free(key);
+	return rc;
 }
 
 int
 cli_resume(struct cli *cli, struct rkc *c, const char *token, Renkei__V1__Envelope **resp)
 {
 	char why[512];
+	int rc = resume_quiet(cli, c, token, resp, why, sizeof why);
 
-	if (resume_quiet(c, token, resp, why, sizeof why) != CLI_EXIT_OK)
+	if (rc == CLI_EXIT_CONNECT)
 		return cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 int
@@ -166,7 +177,7 @@ cli_open_session_quiet(struct cli *cli, struct rkc **out, char *login, size_t lo
 	snprintf(cli->session_server, sizeof cli->session_server, "%s", s.server);
 	rc = connect_quiet(cli, s.server, out, why, whylen);
 	if (rc == CLI_EXIT_OK)
-		rc = resume_quiet(*out, s.token, &resp, why, whylen);
+		rc = resume_quiet(cli, *out, s.token, &resp, why, whylen);
 	cli_session_wipe(&s);
 	if (rc == CLI_EXIT_OK) {
 		if (resp->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR &&

@@ -46,6 +46,12 @@ static const struct command commands[] = {
 	  "status   enrolled or not, since when, recovery codes left, and whether the\n"
 	  "         server requires a second factor of you.\n"
 	  "Family members may enrol too; from then on they are asked for a code." },
+	{ "sessions", cli_cmd_sessions, "[revoke ID]",
+	  "list my open sessions (device, address, last use), or end one",
+	  "Each login is a session, bound to the device key of the configuration that\n"
+	  "made it (file device-key, mode 0600, beside the cached session). 'revoke ID'\n"
+	  "ends that session at once: its connections are closed, and its token no\n"
+	  "longer works. Revoking the current one logs this configuration out too." },
 	{ "patients", cli_cmd_patients, "", "list my patients: the boards I may read", NULL },
 	{ "patient", cli_cmd_patient, "PATIENT",
 	  "show a patient and their liaison sheet (the care team)", NULL },
@@ -177,9 +183,11 @@ print_help(const struct cli *cli, FILE *f)
 	        "  --help        show this help\n"
 	        "\n"
 	        "Files: in $RENKEI_CONFIG_DIR, else $XDG_CONFIG_HOME/renkei, else\n"
-	        "~/.config/renkei: 'config' (INI: server = URL, ca = FILE), 'session'\n"
-	        "(the cached session token, readable by you only) and 'cursor' (where\n"
-	        "'watch' stopped).\n"
+	        "~/.config/renkei: 'config' (INI: server = URL, ca = FILE, and for a\n"
+	        "server that asks for device certificates cert = FILE, key = FILE),\n"
+	        "'session' (the cached session token, readable by you only),\n"
+	        "'device-key' (this device's key, which signs every resume; mode 0600)\n"
+	        "and 'cursor' (where 'watch' stopped).\n"
 	        "\n"
 	        "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n"
 	        "3 not logged in or session ended, 4 permission denied or not found,\n"

@@ -240,6 +240,8 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 	char code[64] = "", why[512];
 	const char *url = cli_server_url(cli), *login, *opt_code = NULL, *opt_recovery = NULL;
 	struct rkc *c = NULL;
+	struct rkc_device *key = NULL;
+	uint8_t pub[RKC_DEVICE_KEY_LEN];
 	int ch, from_stdin = 0, rc, enrol = 0;
 
 	optind = 0;
@@ -281,15 +283,20 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 	 * bounds the time a connection may take to log in, and people type
 	 * slowly. */
 	rc = cli_check_server(cli, url);
+	if (rc == CLI_EXIT_OK) /* a key file others can read: before the password */
+		rc = cli_device_key(cli, 1, &key);
 	if (rc == CLI_EXIT_OK)
 		rc = read_password(cli, from_stdin, login, password, sizeof password);
 	if (rc != CLI_EXIT_OK)
 		goto out;
+	rkc_device_public_key(key, pub);
 	rc = cli_connect(cli, url, &c);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 
 	cli_device(device, sizeof device);
+	lr.device_key.data = pub;
+	lr.device_key.len = sizeof pub;
 	lr.login = (char *)login;
 	lr.password = password;
 	lr.device = device;
@@ -390,6 +397,7 @@ out:
 	if (resp != NULL)
 		renkei__v1__envelope__free_unpacked(resp, NULL);
 	rkc_close(c);
+	rkc_device_free(key);
 	free(ca_abs);
 	return rc;
 }

@@ -65,6 +65,11 @@ usage(FILE *out)
 	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
 	        "  user disable LOGIN\n"
 	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
+	        "  device issue LOGIN DEVICE [--out DIR] [--days N]\n"
+	        "                        a TLS client certificate for one device of a user,\n"
+	        "                        from the CA of client_ca (key KEYS/certs/ca.key)\n"
+	        "  device revoke FINGERPRINT  revoke it: its sessions end at once\n"
+	        "  device list [LOGIN]   the device certificates and their fingerprints\n"
 	        "  audit verify [--anchors FILE]\n"
 	        "                        check the whole audit chain and its checkpoints,\n"
 	        "                        following the signing keys from the root key\n"
@@ -364,6 +369,8 @@ main(int argc, char **argv)
 	           (nwords == 2 ||
 	            (nwords == 3 && strcmp(words[2], "--current") == 0)))
 		rc = admin_audit_pubkey(&adm, nwords == 3);
+	else if (strcmp(cmd, "device") == 0)
+		rc = admin_device(&adm, nwords - 1, words + 1);
 	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "unlock") == 0)
 		rc = admin_user_unlock(&adm, nwords - 2, words + 2);
 	else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&

@@ -539,7 +539,7 @@ rkc_connect(const struct rkc_opts *opts, char *err, size_t errlen)
 	c->in = rkc_xmalloc(c->in_cap);
 	deadline = rkc_deadline(c->timeout_ms);
 	if (rkc_tls_connect(&c->tls, &u, opts->ca_file, opts->tls_max_version,
-	                    opts->source_addr, deadline,
+	                    opts->source_addr, opts->cert_file, opts->key_file, deadline,
 	                    err, errlen) != 0 ||
 	    upgrade(c, &u, opts, deadline, err, errlen) != 0) {
 		free_all(c);

@@ -31,6 +31,9 @@ struct rkc_opts {
 	int no_subprotocol;  /* tests: do not offer "renkei.v1" */
 	const char *source_addr; /* NULL = any; else the numeric local address
 	                          * to connect from (tests, benchmarks) */
+	const char *cert_file; /* NULL = none; else a TLS client (device)
+	                        * certificate, PEM, for client_cert servers */
+	const char *key_file;  /* its private key (PEM); NULL: in cert_file */
 };
 
 /* WebSocket opcodes, for rkc_send_frame / rkc_recv_frame. */
@@ -119,5 +122,50 @@ int rkc_https_get(const struct rkc_opts *opts, const char *path,
 const char *rkc_code_text(Renkei__V1__Code code);
 /* "PERMISSION_DENIED" etc. Never NULL. */
 const char *rkc_code_name(Renkei__V1__Code code);
+
+/* ---- device keys (rkc_device.c)
+ *
+ * A session is bound to the device that logged in: LoginRequest carries
+ * the device's Ed25519 public key, and each ResumeRequest a signature by
+ * its private key over "renkei-resume-v1" || nonce || SHA-256(token),
+ * where the nonce is one the server gave this connection
+ * (ResumeChallengeRequest). See proto/renkei.proto. */
+
+#define RKC_DEVICE_KEY_LEN 32
+#define RKC_SIGNATURE_LEN 64
+
+struct rkc_device;
+
+/* A new key pair. NULL (reason in err) if OpenSSL cannot make one. */
+struct rkc_device *rkc_device_generate(char *err, size_t errlen);
+/* Read a key saved by rkc_device_save. Refused (NULL, reason in err):
+ * a symlink, not a regular file, not owned by this user, any permission
+ * for group or others, or not an Ed25519 private key in PEM. */
+struct rkc_device *rkc_device_load(const char *path, char *err, size_t errlen);
+/* Write d to path (PEM PKCS#8, unencrypted), created mode 0600 beside it
+ * and renamed over it. 0, or -1 with the reason in err. */
+int rkc_device_save(const struct rkc_device *d, const char *path, char *err,
+                    size_t errlen);
+/* NULL ok. */
+void rkc_device_free(struct rkc_device *d);
+/* The raw public key, for LoginRequest.device_key. */
+void rkc_device_public_key(const struct rkc_device *d,
+                           uint8_t out[RKC_DEVICE_KEY_LEN]);
+/* Sign the resume message for nonce (nonce_len must be 32) and token.
+ * 0, or -1. */
+int rkc_device_sign_resume(const struct rkc_device *d, const uint8_t *nonce,
+                           size_t nonce_len, const char *token,
+                           uint8_t sig[RKC_SIGNATURE_LEN]);
+/* Ask c for a resume nonce. 0 with nonce filled; 1 with *resp the
+ * server's other answer (an Error: the caller frees it); -1 on a
+ * transport failure (rkc_last_error). */
+int rkc_resume_challenge(struct rkc *c, int timeout_ms, uint8_t nonce[32],
+                         Renkei__V1__Envelope **resp);
+/* Resume token's session on c as `device` (a name, may be NULL): ask for
+ * a nonce, sign it with d, send ResumeRequest. d NULL sends no signature
+ * (which the server refuses; tests). As rkc_call: 0 with *resp the
+ * answer (LoginResponse or an Error, possibly the challenge's), or -1. */
+int rkc_resume(struct rkc *c, const struct rkc_device *d, const char *token,
+               const char *device, int timeout_ms, Renkei__V1__Envelope **resp);
 
 #endif

@@ -57,7 +57,7 @@ rkc_https_get(const struct rkc_opts *opts, const char *path, const char *headers
 	timeout = opts->timeout_ms > 0 ? opts->timeout_ms : HTTPS_DEFAULT_TIMEOUT_MS;
 	deadline = rkc_deadline(timeout);
 	if (rkc_tls_connect(&t, &u, opts->ca_file, opts->tls_max_version,
-	                    opts->source_addr, deadline, err,
+	                    opts->source_addr, opts->cert_file, opts->key_file, deadline, err,
 	                    errlen) != 0)
 		return -1;
 

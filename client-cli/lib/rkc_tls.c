@@ -239,8 +239,8 @@ describe_failure(int e, int saved_errno, const char *what, char *err, size_t err
 
 int
 rkc_tls_connect(struct rkc_tls *t, const struct rkc_url *u, const char *ca_file,
-                int tls_max_version, const char *source, int64_t deadline,
-                char *err, size_t errlen)
+                int tls_max_version, const char *source, const char *cert_file,
+                const char *key_file, int64_t deadline, char *err, size_t errlen)
 {
 	struct pipe_guard g;
 	int r, e, w, saved;
@@ -271,6 +271,23 @@ rkc_tls_connect(struct rkc_tls *t, const struct rkc_url *u, const char *ca_file,
 		goto fail_ssl;
 	}
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	/* A device certificate, for servers that ask (client_cert). */
+	if (cert_file != NULL && *cert_file != '\0') {
+		if (SSL_CTX_use_certificate_chain_file(t->ctx, cert_file) != 1) {
+			rkc_seterr(err, errlen, "cannot load certificate %s", cert_file);
+			goto fail_ssl;
+		}
+		if (SSL_CTX_use_PrivateKey_file(t->ctx,
+		                                key_file != NULL && *key_file != '\0'
+		                                        ? key_file
+		                                        : cert_file,
+		                                SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(t->ctx) != 1) {
+			rkc_seterr(err, errlen, "cannot load the key of certificate %s",
+			           cert_file);
+			goto fail_ssl;
+		}
+	}
 	/* a write retried after WANT_WRITE may come from a moved buffer */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 

@@ -51,11 +51,14 @@ void rkc_tls_init(struct rkc_tls *t);
 /* Connect TCP to u->host:u->port (every address it resolves to, in
  * order) and complete the TLS handshake before deadline (rkc_util.h).
  * ca_file: PEM file of trusted CAs (required). tls_max_version: 0, or a
- * TLS1_x_VERSION cap (tests). Returns 0, or -1 with a reason in err; t
+ * TLS1_x_VERSION cap (tests). cert_file / key_file: a client (device)
+ * certificate and its key (PEM; key_file NULL: in cert_file), or NULL
+ * for none. Returns 0, or -1 with a reason in err; t
  * is then closed. */
 int rkc_tls_connect(struct rkc_tls *t, const struct rkc_url *u, const char *ca_file,
-                    int tls_max_version, const char *source, int64_t deadline,
-                    char *err, size_t errlen);
+                    int tls_max_version, const char *source, const char *cert_file,
+                    const char *key_file, int64_t deadline, char *err,
+                    size_t errlen);
 
 /* Read up to len bytes. Returns the count (> 0), RKC_IO_EOF at the end of
  * the stream (t->eof_unclean says whether it ended without close_notify),

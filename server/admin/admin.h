@@ -125,6 +125,10 @@ int admin_import(struct admin *a, const char *path);
 int admin_org_add(struct admin *a, int argc, char **argv);
 int admin_user_add(struct admin *a, int argc, char **argv);
 int admin_user_disable(struct admin *a, int argc, char **argv);
+/* device issue LOGIN DEVICE [--out DIR] [--days N] [--ca-key FILE] |
+ * device revoke FINGERPRINT | device list [LOGIN] (device.c): TLS client
+ * certificates of devices, from the server's CA. */
+int admin_device(struct admin *a, int argc, char **argv);
 /* What admin_import does with the parsed file (root: a JSON object, or
  * anything, which then imports nothing), through sc inside the caller's
  * transaction: the caller commits on 0 and rolls back on -1 (after a

@@ -65,6 +65,9 @@ void api_free(struct api *api);
  * The returned state belongs to api; hand it back to api_conn_closed. */
 struct api_conn *api_conn_open(struct api *api, void *handle,
                                const char *address);
+/* The connection came with a verified TLS client certificate whose
+ * SHA-256 (64 lower-case hex digits) is fp (devices.c). */
+void api_conn_set_cert(struct api *api, struct api_conn *c, const char *fp);
 /* The connection is gone; frees the state and NULLs *cp. */
 void api_conn_closed(struct api *api, struct api_conn **cp);
 

@@ -96,6 +96,15 @@ static const struct api_verb verbs[] = {
 	 "totp.enrol.confirm", API_RATE_WRITE, API_PENDING_TOTP},
 	{B(TOTP_STATUS_REQUEST), api_totp_status, false, NULL, API_RATE_READ,
 	 API_PENDING_ALL},
+
+	/* Sessions and devices: the resume nonce is handed out before login
+	 * and discloses nothing, so it has no record (its resume has one). */
+	{B(RESUME_CHALLENGE_REQUEST), api_resume_challenge, true, NULL,
+	 API_RATE_LOCAL, 0},
+	{B(LIST_SESSIONS_REQUEST), api_list_sessions, false, "session.list",
+	 API_RATE_READ, 0},
+	{B(REVOKE_SESSION_REQUEST), api_revoke_session, false, "session.revoke",
+	 API_RATE_WRITE, 0},
 };
 
 #undef B

@@ -47,6 +47,8 @@ const char *api_rate_name(enum api_rate rate);
 
 /* sessions.c */
 api_handler api_login, api_resume, api_logout, api_whoami;
+/* devices.c */
+api_handler api_resume_challenge, api_list_sessions, api_revoke_session;
 /* patients.c */
 api_handler api_list_patients, api_get_patient;
 /* posts.c */

@@ -1,7 +1,8 @@
 /*
  * HTTPS for web clients: GET /attachments/ID[?thumb=1] with
- * "Authorization: Bearer TOKEN". The same policy, the same audit record
- * and the same "not found" as the WebSocket path.
+ * "Authorization: Bearer TOKEN", taken only while TOKEN's session has a
+ * WebSocket open from the same address (devices.h). The same policy, the
+ * same audit record and the same "not found" as the WebSocket path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "api/devices.h"
 #include "api/req.h"
 #include "api/record.h"
 #include "util/mem.h"
@@ -152,6 +154,13 @@ api_http_get(struct api *api, uint64_t http_id, const char *path,
 
 	if (status != 0)
 		return http_plain(api, http_id, status);
+	/* A bearer token alone is not enough: its session must be open now
+	 * on a WebSocket from this address, which proved the device key at
+	 * its login or resume. A copied token is refused like a wrong one. */
+	if (!api_session_here(api, t.token, peer)) {
+		OPENSSL_cleanse(t.token, sizeof(t.token));
+		return http_plain(api, http_id, 401);
+	}
 	q = rk_calloc(1, sizeof(*q));
 	q->r.api = api;
 	q->r.fini = http_fini;

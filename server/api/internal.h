@@ -50,6 +50,10 @@ struct live_session {
 	bool ending; /* a logout is committing: its end is ours, not a revocation */
 	unsigned pending; /* enum api_pending: steps left before any work */
 	char device[129];
+	/* SHA-256 of its token (what care.db holds too), so that an HTTPS
+	 * request's bearer token can be matched to a live, device-proven
+	 * connection (api_session_here, devices.c). */
+	uint8_t token_hash[32];
 	struct auth_user user;
 	/* The request rate (dispatch.c): one token bucket per rate class,
 	 * shared by every connection of the session. */
@@ -73,6 +77,15 @@ struct api_conn {
 	int prelogin_requests;
 	bool closing;
 	bool login_busy; /* a login or resume is in flight */
+	/* The nonce a ResumeRequest on this connection must sign (devices.c):
+	 * made by ResumeChallengeRequest, used up by the next resume. */
+	uint8_t resume_nonce[AUTH_NONCE_LEN];
+	int64_t resume_nonce_ms; /* monotonic time it was made; 0: none */
+	/* Its verified TLS client certificate (devices.c): the SHA-256 in
+	 * hex ("" when none), and "cert sha256:<hex>", the device its audit
+	 * records name. */
+	char cert_fp[AUTH_CERT_FP_LEN + 1];
+	char cert_device[AUTH_CERT_FP_LEN + 16];
 	int inflight;    /* requests handed to the store, not yet answered */
 	bool rx_paused;  /* its socket is not read: inflight hit the cap */
 	struct live_session *sess; /* NULL until logged in */

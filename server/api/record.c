@@ -30,7 +30,10 @@ api_audit_to(void **journal, const struct api_conn *c, const char *action,
 		ev.actor_profession = ls->user.profession;
 		ev.actor_org = ls->user.org_code[0] ? ls->user.org_code : NULL;
 		ev.session_id = ls->id;
-		ev.device = ls->device[0] ? ls->device : NULL;
+		/* A device certificate names the device; else its own name. */
+		ev.device = c->cert_device[0] ? c->cert_device
+		            : ls->device[0]   ? ls->device
+		                              : NULL;
 	} else {
 		ev.actor_login = login;
 	}

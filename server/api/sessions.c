@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "api/devices.h"
 #include "api/dispatch.h"
 #include "api/live.h"
 #include "api/record.h"
@@ -102,6 +103,12 @@ struct login_req {
 	char *password; /* wiped and freed as soon as checked */
 	char device[DEVICE_MAX + 1];
 	char address[64];
+	uint8_t device_key[AUTH_DEVICE_KEY_LEN];
+	bool has_device_key;
+	char cert_fp[AUTH_CERT_FP_LEN + 1];     /* the connection's, or "" */
+	char cert_device[AUTH_CERT_FP_LEN + 16];
+	bool cert_required;
+	bool cert_refused; /* the password was right, the certificate not */
 	struct auth_session s;
 	char token[AUTH_TOKEN_LEN + 1];
 	bool attack; /* this failure made the login look attacked */
@@ -170,6 +177,25 @@ login_factor(struct store_conn *sc, struct login_req *l, int64_t now)
 	                         &l->attack);
 }
 
+/* A device certificate the connection presented must be one issued to
+ * this user and still in force; with client_cert = required there is
+ * always one (the handshake demands it). */
+static int
+login_cert_check(struct store_conn *sc, struct login_req *l, int64_t now)
+{
+	int rc = RK_ERR_UNAUTHENTICATED;
+
+	if (l->cert_fp[0])
+		rc = auth_cert_check(sc, l->cert_fp, l->s.user.id, now);
+	else if (!l->cert_required)
+		return RK_OK;
+	if (rc == RK_ERR_UNAUTHENTICATED) {
+		l->cert_refused = true;
+		audit_entry_set_reason(l->r.au, "device certificate");
+	}
+	return rc;
+}
+
 static int
 login_record_run(struct store_conn *sc, struct store_op *op)
 {
@@ -179,12 +205,14 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 
 	/* Who it was, as far as the check found out (a wrong password for
 	 * an existing user still names them). */
+	const char *device = l->cert_device[0] ? l->cert_device : l->device;
+
 	if (l->s.user.id != 0)
 		audit_entry_set_actor(l->r.au, l->s.user.id, l->login,
 		                      l->s.user.profession, l->s.user.org_code,
-		                      l->device);
+		                      device);
 	else
-		audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, l->device);
+		audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, device);
 	if (l->check_rc == RK_ERR_UNAUTHENTICATED) {
 		/* Count the failure (committed: return OK) and record it as
 		 * what it was. */
@@ -198,11 +226,20 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	rc = login_factor(sc, l, now);
 	if (rc != RK_OK || l->factor_rc != RK_OK)
 		return rc;
+	rc = login_cert_check(sc, l, now);
+	if (rc != RK_OK)
+		return rc;
 	rc = auth_session_create(sc, l->s.user.id, l->device, l->address, now,
 	                         &l->r.api->limits, l->token, &l->s.id,
 	                         &l->s.expires_ms);
 	if (rc == RK_OK && l->how != 0)
 		rc = totp_session_factor(sc, l->s.id, l->how);
+	/* Bound to its device in the same transaction: never a moment
+	 * when the token resumes without the key. */
+	if (rc == RK_OK && l->has_device_key)
+		rc = auth_session_set_device_key(sc, l->s.id, l->device_key);
+	if (rc == RK_OK && l->cert_fp[0])
+		rc = auth_session_set_cert(sc, l->s.id, l->cert_fp);
 	if (rc == RK_OK)
 		audit_entry_set_session(l->r.au, l->s.id, l->s.user.id);
 	return rc;
@@ -260,9 +297,9 @@ login_record_done(struct store_op *op, int rc)
 		if (c != NULL)
 			api_reply_error(api, c, l->r.request_id,
 			                rc == RK_ERR_UNAUTHENTICATED ? rc : RK_ERR_UNAVAILABLE,
-			                rc == RK_ERR_UNAUTHENTICATED
-			                        ? "wrong login or password"
-			                        : "could not open a session; try again",
+			                rc != RK_ERR_UNAUTHENTICATED ? "could not open a session; try again"
+			                : l->cert_refused ? API_MSG_CERT_REFUSED
+			                                  : "wrong login or password",
 			                NULL);
 	} else {
 		api->stats.logins_ok++;
@@ -272,6 +309,7 @@ login_record_done(struct store_op *op, int rc)
 			l->s.last_seen_ms = rk_now_ms();
 			api_session_attach(api, c, &l->s, rk_now_ms());
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", l->device);
+			rk_sha256(l->token, AUTH_TOKEN_LEN, c->sess->token_hash);
 			pending_totp_set(c->sess, l->pending_totp);
 			send_login_response(api, c, l->r.request_id, l->token, l->how,
 			                    l->recovery_left);
@@ -326,6 +364,10 @@ api_login(const struct api_call *call, const void *msg)
 	if (strlen(m->device) > DEVICE_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "device name is too long",
 		                  "device");
+	if (m->device_key.len != 0 && m->device_key.len != AUTH_DEVICE_KEY_LEN)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "device_key must be a 32-byte Ed25519 public key",
+		                  "device_key");
 	/* The second factor's fields, before any work: a malformed one is
 	 * the client's mistake, not a guess to count. */
 	if (m->totp_code[0] != '\0' && !totp_code_format_ok(m->totp_code))
@@ -342,12 +384,19 @@ api_login(const struct api_call *call, const void *msg)
 		                  "recovery_code");
 
 	l = api_req_new(sizeof(*l), call);
+	if (m->device_key.len == AUTH_DEVICE_KEY_LEN) {
+		memcpy(l->device_key, m->device_key.data, AUTH_DEVICE_KEY_LEN);
+		l->has_device_key = true;
+	}
 	snprintf(l->totp_code, sizeof(l->totp_code), "%s", m->totp_code);
 	snprintf(l->recovery, sizeof(l->recovery), "%s", m->recovery_code);
 	snprintf(l->login, sizeof(l->login), "%s", m->login);
 	l->password = rk_strndup(m->password, pwlen);
 	snprintf(l->device, sizeof(l->device), "%s", m->device);
 	snprintf(l->address, sizeof(l->address), "%s", call->c->address);
+	memcpy(l->cert_fp, call->c->cert_fp, sizeof(l->cert_fp));
+	memcpy(l->cert_device, call->c->cert_device, sizeof(l->cert_device));
+	l->cert_required = strcmp(call->api->conf->client_cert, "required") == 0;
 	audit_entry_set_actor(l->r.au, 0, l->login, 0, NULL, NULL);
 	l->r.fini = login_fini;
 	l->r.op.run = login_check_run;
@@ -361,9 +410,72 @@ struct resume_req {
 	struct api_req r;
 	char device[DEVICE_MAX + 1];
 	char token[AUTH_TOKEN_LEN + 1];
+	uint8_t nonce[AUTH_NONCE_LEN];
+	uint8_t sig[AUTH_SIGNATURE_LEN];
+	uint8_t token_hash[32];
+	bool has_nonce, has_sig;
+	bool unproven; /* the token was live, the device proof was not */
+	bool cert_refused; /* ... and it was the device certificate */
+	bool cert_required;
+	char cert_fp[AUTH_CERT_FP_LEN + 1];
+	char cert_device[AUTH_CERT_FP_LEN + 16];
 	struct auth_session s;
 	bool pending_totp; /* worked out again from the database */
 };
+
+/* The device certificate of a resume: a session that logged in with one
+ * resumes only with the same one, still in force; a certificate sent to
+ * a session without one must be its user's; with client_cert = required
+ * there is always one. NULL if it holds, else why not. */
+static const char *
+resume_cert_unproven(struct store_conn *sc, struct resume_req *q, int *rc)
+{
+	char bound[AUTH_CERT_FP_LEN + 1];
+	int crc;
+
+	*rc = auth_session_cert(sc, q->s.id, bound);
+	if (*rc != RK_OK)
+		return NULL;
+	if (bound[0] != '\0' && strcmp(bound, q->cert_fp) != 0) {
+		q->cert_refused = true;
+		return "not the session's device certificate";
+	}
+	if (q->cert_fp[0] == '\0') {
+		if (!q->cert_required)
+			return NULL;
+		q->cert_refused = true;
+		return "no device certificate";
+	}
+	crc = auth_cert_check(sc, q->cert_fp, q->s.user.id, rk_now_ms());
+	if (crc == RK_ERR_UNAUTHENTICATED) {
+		q->cert_refused = true;
+		return "device certificate";
+	}
+	*rc = crc;
+	return NULL;
+}
+
+/* The device's proof for a live session: NULL if it holds, else why not
+ * (for the record). */
+static const char *
+resume_unproven(struct store_conn *sc, struct resume_req *q, int *rc)
+{
+	uint8_t key[AUTH_DEVICE_KEY_LEN];
+	bool has;
+
+	*rc = auth_session_device_key(sc, q->s.id, key, &has);
+	if (*rc != RK_OK)
+		return NULL;
+	if (!has)
+		return "no device key";
+	if (!q->has_sig)
+		return "no signature";
+	if (!q->has_nonce)
+		return "no valid nonce";
+	if (!auth_resume_verify(key, q->nonce, q->token, q->sig))
+		return "bad signature";
+	return resume_cert_unproven(sc, q, rc);
+}
 
 static void
 resume_fini(struct api_req *r)
@@ -378,13 +490,20 @@ resume_run(struct store_conn *sc, struct store_op *op)
 	struct resume_req *q = (struct resume_req *)op;
 	int rc = auth_session_resume(sc, q->token, rk_now_ms(), &q->r.api->limits,
 	                             &q->s);
+	const char *why = NULL;
 
+	if (rc == RK_OK)
+		why = resume_unproven(sc, q, &rc);
 	OPENSSL_cleanse(q->token, sizeof(q->token));
-	if (rc == RK_OK) {
+	if (rc == RK_OK || why != NULL) {
+		/* A live token without its device's proof is recorded as the
+		 * failed resume of that session: someone holds its token. */
 		audit_entry_set_actor(q->r.au, q->s.user.id, q->s.user.login,
 		                      q->s.user.profession, q->s.user.org_code,
-		                      q->device);
+		                      q->cert_device[0] ? q->cert_device : q->device);
 		audit_entry_set_session(q->r.au, q->s.id, q->s.user.id);
+	}
+	if (rc == RK_OK && why == NULL) {
 		/* Required and still not confirmed: still only enrolment. (A
 		 * session that signed in without a factor is ended when one is
 		 * confirmed, auth/totp.h: so "confirmed" is enough here.) */
@@ -394,6 +513,11 @@ resume_run(struct store_conn *sc, struct store_op *op)
 		q->pending_totp = !ts.confirmed &&
 		                  totp_required(api_totp_mode(q->r.api),
 		                                q->s.user.profession, ts.opt_in);
+	}
+	if (why != NULL) {
+		audit_entry_set_reason(q->r.au, why);
+		q->unproven = true;
+		rc = RK_ERR_UNAUTHENTICATED;
 	}
 	return rc;
 }
@@ -414,7 +538,15 @@ resume_reply(struct api_req *r, int rc)
 	ls = idmap_get(&api->sessions, (uint64_t)q->s.id);
 	if (rc == RK_OK && ls != NULL && ls->ended)
 		rc = RK_ERR_UNAUTHENTICATED;
-	if (rc == RK_ERR_UNAUTHENTICATED) {
+	if (rc == RK_ERR_UNAUTHENTICATED && q->unproven) {
+		LOG_W("AUTH-RESUME-UNPROVEN", "session=%lld conn=%llu cert=%d",
+		      (long long)q->s.id, (unsigned long long)c->id, q->cert_refused);
+		api_reply_error(api, c, q->r.request_id, rc,
+		                q->cert_refused ? API_MSG_CERT_REFUSED
+		                                : "the resume was not signed by this "
+		                                  "session's device; log in again",
+		                NULL);
+	} else if (rc == RK_ERR_UNAUTHENTICATED) {
 		api_reply_error(api, c, q->r.request_id, rc,
 		                "the session has ended or expired; log in again", NULL);
 	} else if (rc != RK_OK) {
@@ -425,6 +557,7 @@ resume_reply(struct api_req *r, int rc)
 		      (unsigned long long)c->id);
 		bool fresh = ls == NULL;
 		api_session_attach(api, c, &q->s, rk_now_ms());
+		memcpy(c->sess->token_hash, q->token_hash, sizeof(q->token_hash));
 		if (c->sess->device[0] == '\0')
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", q->device);
 		/* A session live on other connections here knows best (an
@@ -452,12 +585,26 @@ api_resume(const struct api_call *call, const void *msg)
 
 	if (!login_allowed(call))
 		return;
-	if (strlen(m->token) != AUTH_TOKEN_LEN)
+	if (m->signature.len != 0 && m->signature.len != AUTH_SIGNATURE_LEN)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "signature must be 64 bytes (Ed25519)", "signature");
+	if (strlen(m->token) != AUTH_TOKEN_LEN) {
+		call->c->resume_nonce_ms = 0; /* used up all the same */
 		return api_refuse(call, RK_ERR_UNAUTHENTICATED,
 		                  "the session has ended or expired; log in again",
 		                  NULL);
+	}
 	q = api_req_new(sizeof(*q), call);
+	q->has_nonce = api_resume_nonce_take(call->api, call->c, rk_mono_ms(), q->nonce);
+	if (m->signature.len == AUTH_SIGNATURE_LEN) {
+		memcpy(q->sig, m->signature.data, AUTH_SIGNATURE_LEN);
+		q->has_sig = true;
+	}
 	memcpy(q->token, m->token, AUTH_TOKEN_LEN);
+	rk_sha256(q->token, AUTH_TOKEN_LEN, q->token_hash);
+	memcpy(q->cert_fp, call->c->cert_fp, sizeof(q->cert_fp));
+	memcpy(q->cert_device, call->c->cert_device, sizeof(q->cert_device));
+	q->cert_required = strcmp(call->api->conf->client_cert, "required") == 0;
 	snprintf(q->device, sizeof(q->device), "%s", m->device);
 	q->r.fini = resume_fini;
 	q->r.op.run = resume_run;

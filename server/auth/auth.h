@@ -210,4 +210,101 @@ int auth_session_live(struct store_conn *sc, int64_t user_id,
 int auth_sessions_ended_since(struct store_conn *sc, int64_t since_ms,
                               int64_t **ids, size_t *n);
 
+/* ---- devices (device.c): sessions bound to a device key */
+
+#define AUTH_DEVICE_KEY_LEN 32 /* raw Ed25519 public key */
+#define AUTH_SIGNATURE_LEN 64  /* Ed25519 signature */
+#define AUTH_NONCE_LEN 32
+#define AUTH_RESUME_MSG_LEN 80 /* "renkei-resume-v1" || nonce || SHA-256(token) */
+
+/* The bytes a resume signs: "renkei-resume-v1" (16 ASCII bytes), the
+ * connection's nonce, the SHA-256 of the token's characters. */
+void auth_resume_message(const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
+                         uint8_t out[AUTH_RESUME_MSG_LEN]);
+
+/* True if sig is key's Ed25519 signature of auth_resume_message(nonce,
+ * token). OpenSSL's EVP; about 50 us. Thread-safe. */
+bool auth_resume_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
+                        const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
+                        const uint8_t sig[AUTH_SIGNATURE_LEN]);
+
+/* Bind session_id to a device key (in the login's write op, after
+ * auth_session_create). RK_OK or RK_ERR_STORE. */
+int auth_session_set_device_key(struct store_conn *sc, int64_t session_id,
+                                const uint8_t key[AUTH_DEVICE_KEY_LEN]);
+
+/* The device key of session_id: *has false when it has none. RK_OK or
+ * RK_ERR_STORE. */
+int auth_session_device_key(struct store_conn *sc, int64_t session_id,
+                            uint8_t key[AUTH_DEVICE_KEY_LEN], bool *has);
+
+/* A session as its user sees it in a list: never its token. */
+struct auth_session_info {
+	int64_t id;
+	char device[129];
+	char address[64];
+	int64_t created_ms;
+	int64_t last_seen_ms;
+	bool has_device_key;
+};
+
+/* user_id's open sessions (not ended, expired or idle past lim's
+ * timeout), newest first, at most max, into out[0..*n). RK_OK or
+ * RK_ERR_STORE. */
+int auth_sessions_list(struct store_conn *sc, int64_t user_id, int64_t now_ms,
+                       const struct auth_limits *lim,
+                       struct auth_session_info *out, size_t max, size_t *n);
+
+/* End session_id if it is user_id's and open ("session revoked"): RK_OK;
+ * RK_ERR_NOT_FOUND if it is another user's, unknown or ended (one answer
+ * for all three); RK_ERR_STORE. The running server closes its
+ * connections (api/revoke.c), or the caller kills them at once. */
+int auth_session_revoke(struct store_conn *sc, int64_t user_id,
+                        int64_t session_id, int64_t now_ms);
+
+/* ---- device certificates (devcert.c): TLS client certificates */
+
+#define AUTH_CERT_FP_LEN 64      /* SHA-256 of the DER, lower-case hex */
+#define AUTH_CERT_DEVICE_MAX 64
+
+struct auth_cert {
+	char fingerprint[AUTH_CERT_FP_LEN + 1];
+	char login[AUTH_LOGIN_MAX + 1];
+	char device[AUTH_CERT_DEVICE_MAX + 1];
+	char serial[41];         /* hex */
+	int64_t issued_ms, expires_ms;
+	int64_t revoked_ms;      /* 0: in force */
+	int sessions_ended;      /* auth_cert_revoke: sessions it ended */
+};
+
+/* A device name for a certificate: 1..64 of [A-Za-z0-9._-]. */
+bool auth_cert_device_valid(const char *device);
+/* Record a certificate issued to user_id's `device`. RK_OK or
+ * RK_ERR_STORE (a fingerprint already known included). */
+int auth_cert_register(struct store_conn *sc, int64_t user_id,
+                       const char *device, const char *fp, const char *serial,
+                       int64_t issued_ms, int64_t expires_ms);
+/* RK_OK if fp is a certificate of user_id's, not revoked nor expired;
+ * RK_ERR_UNAUTHENTICATED otherwise (unknown, another user's, revoked);
+ * RK_ERR_STORE. */
+int auth_cert_check(struct store_conn *sc, const char *fp, int64_t user_id,
+                    int64_t now_ms);
+/* Revoke fp and end every open session bound to it ("device certificate
+ * revoked"); *out (may be NULL) says whose it was and how many sessions
+ * ended. RK_OK, RK_ERR_NOT_FOUND (unknown or already revoked) or
+ * RK_ERR_STORE. */
+int auth_cert_revoke(struct store_conn *sc, const char *fp, int64_t now_ms,
+                     struct auth_cert *out);
+/* Call each(arg, cert) for every certificate (of `login`, or all when
+ * NULL), oldest first; a non-zero return stops. RK_OK or RK_ERR_STORE. */
+int auth_cert_list(struct store_conn *sc, const char *login,
+                   int (*each)(void *arg, const struct auth_cert *c), void *arg);
+/* Bind session_id to the certificate it logged in with. */
+int auth_session_set_cert(struct store_conn *sc, int64_t session_id,
+                          const char *fp);
+/* The certificate session_id is bound to into fp ("" if none). RK_OK or
+ * RK_ERR_STORE. */
+int auth_session_cert(struct store_conn *sc, int64_t session_id,
+                      char fp[AUTH_CERT_FP_LEN + 1]);
+
 #endif

@@ -385,6 +385,13 @@ net_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (n != NULL)
 			n->hooks.on_wake(n->hooks.arg);
 		return 0;
+	case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+		/* A device certificate (client_cert optional or required). lws
+		 * takes 0 as "verified" whatever OpenSSL found (and the dummy
+		 * handler answers 0 to everything): pass OpenSSL's verdict
+		 * on, len being its preverify_ok. A chain that does not lead
+		 * to client_ca fails the handshake. */
+		return len != 0 ? 0 : 1;
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
 		/* user is the SSL_CTX: pin the protocol floor in OpenSSL itself,
 		 * not only through option bits. */

@@ -16,7 +16,9 @@
 #include <sys/socket.h>
 
 #include <libwebsockets.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "util/frame.h"
 #include "util/log.h"
@@ -27,6 +29,8 @@ _Static_assert(LWS_PRE <= FRAME_HEADROOM, "frames must leave room for LWS_PRE");
 #define SUBPROTOCOL "renkei.v1"
 /* Our own callback reasons: close this connection (in = reason, len =
  * code); the keepalive pass, once a second. */
+static void peer_cert(struct net *n, struct lws *wsi, struct api_conn *conn);
+
 #define CB_CLOSE_ALL (LWS_CALLBACK_USER + 1)
 #define CB_KEEPALIVE (LWS_CALLBACK_USER + 2)
 
@@ -472,6 +476,7 @@ callback_renkei(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		addr[0] = '\0';
 		lws_get_peer_simple(wsi, addr, sizeof(addr));
 		p->conn = api_conn_open(p->net->api, p, addr);
+		peer_cert(p->net, wsi, p->conn);
 		p->net->nconns++;
 		return 0;
 	case LWS_CALLBACK_CLOSED:
@@ -549,6 +554,27 @@ lws_log_bridge(int level, const char *line)
 		LOG_W("LWS", "msg=\"%.*s\"", (int)n, line);
 }
 
+/* The device certificate the client presented (OpenSSL verified its
+ * chain during the handshake, or there would be no connection): its
+ * SHA-256 for the api, which decides whose it is. */
+static void
+peer_cert(struct net *n, struct lws *wsi, struct api_conn *conn)
+{
+	SSL *ssl = lws_get_ssl(wsi);
+	X509 *x = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[2 * 32 + 1];
+
+	if (x == NULL || conn == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+		return;
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
+		return;
+	for (unsigned int i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	api_conn_set_cert(n->api, conn, hex);
+}
+
 struct net *
 net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
         size_t errlen)
@@ -593,6 +619,17 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 	info.ssl_private_key_filepath = conf->tls_key;
 	info.ssl_cipher_list = TLS12_CIPHERS;
 	info.tls1_3_plus_cipher_list = TLS13_CIPHERS;
+	/* Device certificates (docs/accounts.md): lws asks OpenSSL for a
+	 * client certificate chained to client_ca — any sent is verified,
+	 * and `required` refuses a handshake without one. The verdict is
+	 * OpenSSL's (http.c, PERFORM_CLIENT_CERT_VERIFICATION). */
+	if (strcmp(conf->client_cert, "off") != 0) {
+		info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+		                LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+		if (strcmp(conf->client_cert, "optional") == 0)
+			info.options |= LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+		info.ssl_ca_filepath = conf->client_ca;
+	}
 	info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
 	                       SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	                       SSL_OP_NO_RENEGOTIATION;

@@ -303,6 +303,24 @@ static const struct schema_migration care_migrations[] = {
 	    "ALTER TABLE sessions ADD COLUMN second_factor INTEGER NOT NULL"
 	    " DEFAULT 0;"
 	    "ALTER TABLE sessions ADD COLUMN device_key BLOB;", 0},
+	/* Device certificates (docs/accounts.md, "Device certificates"):
+	 * TLS client certificates issued by `renkei-server device issue`,
+	 * named by the SHA-256 of their DER (lower-case hex); revoked_ms set
+	 * by `device revoke`. sessions.cert_fp: the certificate the session
+	 * logged in with; its resumes must present the same one. (The
+	 * coordinator may renumber this step at merge.) */
+	{10, "CREATE TABLE IF NOT EXISTS device_certs ("
+	     " fingerprint TEXT PRIMARY KEY,"
+	     " user_id INTEGER NOT NULL REFERENCES users(id),"
+	     " device TEXT NOT NULL,"
+	     " serial TEXT NOT NULL,"
+	     " issued_ms INTEGER NOT NULL,"
+	     " expires_ms INTEGER NOT NULL,"
+	     " revoked_ms INTEGER) WITHOUT ROWID;"
+	     "CREATE INDEX IF NOT EXISTS device_certs_user ON device_certs(user_id);"
+	     "ALTER TABLE sessions ADD COLUMN cert_fp TEXT;"
+	     "CREATE INDEX IF NOT EXISTS sessions_cert ON sessions(cert_fp)"
+	     " WHERE cert_fp IS NOT NULL;", 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

@@ -35,6 +35,13 @@ static const struct conf_entry conf_table[] = {
 	          "address to listen on (\"*\" for every interface)"),
 	INT_ENTRY(port, "8443", 1, 65535, "TCP port for wss:// and https://"),
 	STR_ENTRY(tls_cert, "", "server certificate (PEM); default KEYS/certs/server.pem"),
+	STR_ENTRY(client_cert, "off",
+	          "TLS client certificates of devices: off, optional (checked when "
+	          "sent) or required (no connection without one); issued by "
+	          "`renkei-server device issue`"),
+	STR_ENTRY(client_ca, "",
+	          "CA that issues device certificates (PEM); default "
+	          "KEYS/certs/ca.pem (its key KEYS/certs/ca.key signs them)"),
 	STR_ENTRY(tls_key, "",
 	          "server private key (PEM); default KEYS/certs/server.key (never "
 	          "inside the data folder)"),
@@ -76,6 +83,8 @@ static const struct conf_entry conf_table[] = {
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
 	          "requests allowed on a connection before it logs in"),
+	INT_ENTRY(resume_nonce_s, "60", 1, 600,
+	          "a ResumeChallengeResponse nonce is good for this long"),
 	INT_ENTRY(max_connections, "10000", 1, 1000000,
 	          "open sockets in all; more are closed at accept"),
 	INT_ENTRY(max_connections_per_address, "256", 1, 1000000,
@@ -257,6 +266,12 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 			         "exec:/PATH (an absolute path)", e->name);
 			return -1;
 		}
+		if (strcmp(e->name, "client_cert") == 0 && strcmp(value, "off") != 0 &&
+		    strcmp(value, "optional") != 0 && strcmp(value, "required") != 0) {
+			snprintf(err, errlen, "%s: expected off, optional or required",
+			         e->name);
+			return -1;
+		}
 		if (strcmp(e->name, "log_level") == 0 && log_level_parse(value) < 0) {
 			snprintf(err, errlen, "%s: expected error, warn, info or debug",
 			         e->name);
@@ -424,6 +439,7 @@ conf_resolve_paths(struct conf *c)
 	default_keys_dir(c);
 	default_path(&c->tls_cert, c->keys_dir, "certs/server.pem");
 	default_path(&c->tls_key, c->keys_dir, "certs/server.key");
+	default_path(&c->client_ca, c->keys_dir, "certs/ca.pem");
 	default_path(&c->backup_key_file, c->keys_dir, "backup.key");
 }
 

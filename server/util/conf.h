@@ -19,6 +19,8 @@ struct conf {
 	int port;
 	char *tls_cert;
 	char *tls_key;
+	char *client_cert; /* off, optional, required */
+	char *client_ca;
 	char *keys_dir;
 	char *kek_source;
 	int kek_passphrase_fd;
@@ -32,6 +34,7 @@ struct conf {
 	int close_grace_s;
 	int login_timeout_s;
 	int prelogin_max_requests;
+	int resume_nonce_s;
 	int prelogin_max_message_bytes;
 	int max_inflight;
 	int rate_read_per_s;

@@ -289,6 +289,36 @@ main(int argc, char **argv)
 	}
 	end();
 
+	begin("resume-challenge-signed", FRESH);
+	{
+		static uint8_t sig[64] = {0x5a, 0x01, 0x02};
+		INIT(Renkei__V1__ResumeChallengeRequest, c,
+		     RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT);
+		INIT(Renkei__V1__ResumeRequest, m, RENKEI__V1__RESUME_REQUEST__INIT);
+		REQ(resume_challenge_request, RESUME_CHALLENGE_REQUEST, &c);
+		m.token = "KJ0l7k0T7ntZbSe93VR5d1XF2QJTDzLk6CmytQhXZzI";
+		m.device = "Pixel 8 / renkei-web 1.4";
+		m.signature.data = sig;
+		m.signature.len = sizeof(sig);
+		REQ(resume_request, RESUME_REQUEST, &m);
+		m.signature.len = 63; /* the wrong length */
+		REQ(resume_request, RESUME_REQUEST, &m);
+	}
+	end();
+
+	begin("login-device-key", FRESH);
+	{
+		static uint8_t key[32] = {0x3b, 0x6a, 0x27, 0xbc};
+		INIT(Renkei__V1__LoginRequest, m, RENKEI__V1__LOGIN_REQUEST__INIT);
+		m.login = "pt.ito";
+		m.password = "renkei-demo-1";
+		m.device = "renkei-cli/phone";
+		m.device_key.data = key;
+		m.device_key.len = sizeof(key);
+		REQ(login_request, LOGIN_REQUEST, &m);
+	}
+	end();
+
 	begin("prelogin-read-refused", FRESH);
 	list_patients();
 	timeline("pt-sato", 0, 0, 50);
@@ -326,6 +356,18 @@ main(int argc, char **argv)
 	timeline("pt-yamada", 0, 0, 50);
 	timeline("pt-sato", 3, 0, 2);
 	timeline("pt-suzuki", 0, 1, 200);
+	end();
+
+	begin("dr-sessions-revoke", DR_TANAKA);
+	{
+		INIT(Renkei__V1__ListSessionsRequest, l,
+		     RENKEI__V1__LIST_SESSIONS_REQUEST__INIT);
+		INIT(Renkei__V1__RevokeSessionRequest, r,
+		     RENKEI__V1__REVOKE_SESSION_REQUEST__INIT);
+		REQ(list_sessions_request, LIST_SESSIONS_REQUEST, &l);
+		r.session_id = 987654321; /* nobody's: NOT_FOUND */
+		REQ(revoke_session_request, REVOKE_SESSION_REQUEST, &r);
+	}
 	end();
 
 	begin("dr-sync", DR_TANAKA);

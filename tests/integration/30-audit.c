@@ -140,6 +140,7 @@ enum op {
 	HO_PROPOSE, HO_CONFERENCE, HO_GET, HO_ACCEPT, BREAKGLASS,
 	BREAKGLASS_CW, FAMILY, UP_BEGIN, UP_CHUNKS, UP_FINISH, ATT_GET,
 	ATT_GET_OUT, ATT_HTTPS, AUDIT_NS, AUDIT, EXPORT_NS, EXPORT, PUBKEY,
+	RESUME_UNSIGNED, SESSIONS, REVOKE_NOBODY,
 	TOTP_BEGIN, TOTP_CONFIRM_WRONG, TOTP_CONFIRM, TOTP_CONFIRM_AGAIN,
 	TOTP_STATUS, TOTP_LOGIN_NO_CODE, TOTP_LOGIN, TOTP_STEP_UP_NONE,
 };
@@ -299,6 +300,8 @@ run(struct ctx *x, enum op op)
 	Renkei__V1__AuditQueryRequest aq = RENKEI__V1__AUDIT_QUERY_REQUEST__INIT;
 	Renkei__V1__AuditExportRequest ae = RENKEI__V1__AUDIT_EXPORT_REQUEST__INIT;
 	Renkei__V1__AuditPublicKeyRequest pk = RENKEI__V1__AUDIT_PUBLIC_KEY_REQUEST__INIT;
+	Renkei__V1__ListSessionsRequest ls = RENKEI__V1__LIST_SESSIONS_REQUEST__INIT;
+	Renkei__V1__RevokeSessionRequest rv = RENKEI__V1__REVOKE_SESSION_REQUEST__INIT;
 	struct rkc **c = x->c;
 	Renkei__V1__Envelope *e;
 	char day[11];
@@ -452,6 +455,19 @@ run(struct ctx *x, enum op op)
 	case PUBKEY:
 		return call(c[U_NS], RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_REQUEST,
 		            &pk);
+	case RESUME_UNSIGNED: { /* her token, without her device's signature */
+		struct rkc *t = h_connect(srv);
+		code = code_of(h_resume_with(t, x->token[U_NS], NULL));
+		rkc_close(t);
+		snprintf(x->reason, sizeof(x->reason), "no signature");
+		return code;
+	}
+	case SESSIONS:
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_LIST_SESSIONS_REQUEST, &ls);
+	case REVOKE_NOBODY:
+		rv.session_id = 987654321;
+		snprintf(x->obj, sizeof(x->obj), "987654321");
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_REQUEST, &rv);
 	default:
 		return run_totp(x, op);
 	}
@@ -526,6 +542,11 @@ static const struct row rows[] = {
     R(EXPORT_NS, NS, DENIED, W("audit.export", "", DENIED)),
     R(EXPORT, AUD, OK_, W("audit.export", "", OK_)),
     R(PUBKEY, NS, OK_, NONE), /* public, and no one's record */
+    /* Sessions and devices: a live token without its device's signature
+     * is recorded as a failed resume of that session, with why. */
+    R(RESUME_UNSIGNED, NS, UNAUTH, W("session.resume", "", UNAUTH)),
+    R(SESSIONS, DR, OK_, W("session.list", "", OK_)),
+    R(REVOKE_NOBODY, DR, NOT_FOUND, W("session.revoke", "", NOT_FOUND)),
     /* The second factor (58-totp tests it; here, its records). */
     R(TOTP_BEGIN, CW, OK_, W("totp.enrol.begin", "", OK_)),
     R(TOTP_CONFIRM_WRONG, CW, UNAUTH, W("totp.enrol.confirm", "", UNAUTH)),

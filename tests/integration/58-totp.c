@@ -112,7 +112,12 @@ login_env(struct rkc *c, const char *login, const char *code, const char *recove
 {
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t pub[RKC_DEVICE_KEY_LEN];
 
+	/* The harness's device key, so that h_resume_env resumes it. */
+	rkc_device_public_key(h_device(), pub);
+	lr.device_key.data = pub;
+	lr.device_key.len = sizeof(pub);
 	lr.login = (char *)login;
 	lr.password = H_DEMO_PASSWORD;
 	lr.device = "totp-test";

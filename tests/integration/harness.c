@@ -813,6 +813,10 @@ h_opts(const struct h_server *s, struct rkc_opts *opts)
 	opts->url = s->url;
 	opts->ca_file = s->ca;
 	opts->timeout_ms = 10000;
+	if (s->cert_file[0] != '\0') {
+		opts->cert_file = s->cert_file;
+		opts->key_file = s->key_file[0] ? s->key_file : NULL;
+	}
 }
 
 int

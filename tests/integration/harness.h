@@ -69,6 +69,10 @@ struct h_server {
 	pid_t pid;       /* 0 while not running */
 	int last_status; /* wait status of the last exit, -1 if none yet */
 	char *args[H_MAX_ARGS + 1]; /* settings for serve, NULL-terminated */
+	/* A device certificate every client of h_opts presents (for a
+	 * server with client_cert = required): "" for none. */
+	char cert_file[300];
+	char key_file[300];
 };
 
 /* ------------------------------------------------------------------ server */
@@ -134,7 +138,8 @@ int h_server_wait_log(const struct h_server *s, const char *needle,
 /* Print the last `lines` lines of the server log on stderr. */
 void h_server_dump_log(const struct h_server *s, int lines);
 
-/* Fill opts for this server (url and CA; everything else zero). */
+/* Fill opts for this server (url, CA, and s->cert_file / key_file if
+ * set; everything else zero). */
 void h_opts(const struct h_server *s, struct rkc_opts *opts);
 
 /* GET path over HTTPS. Returns the HTTP status or -1; *body (may be
@@ -197,7 +202,16 @@ Renkei__V1__Envelope *h_call(struct rkc *c, Renkei__V1__Envelope *req);
  * or NULL; free with h_env_free. device may be NULL. */
 Renkei__V1__Envelope *h_login_env(struct rkc *c, const char *login,
                                   const char *password, const char *device);
+/* Resume as a well-behaved client does: a nonce (ResumeChallengeRequest),
+ * then ResumeRequest signed with h_device(). */
 Renkei__V1__Envelope *h_resume_env(struct rkc *c, const char *token);
+/* The same, signed with `dev` (NULL: no signature). */
+Renkei__V1__Envelope *h_resume_with(struct rkc *c, const char *token,
+                                    const struct rkc_device *dev);
+/* The device key of this test process: every h_login_env sends its
+ * public half (so every token it gets is bound to it), h_resume_env signs
+ * with it. Made at first use; never freed. */
+const struct rkc_device *h_device(void);
 Renkei__V1__Envelope *h_whoami_env(struct rkc *c);
 Renkei__V1__Envelope *h_logout_env(struct rkc *c);
 

@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,39 @@ h_call(struct rkc *c, Renkei__V1__Envelope *req)
 	return resp;
 }
 
+static pthread_once_t device_once = PTHREAD_ONCE_INIT;
+static struct rkc_device *device_key; /* the process's, made once */
+
+static void
+device_make(void)
+{
+	char err[256];
+
+	device_key = rkc_device_generate(err, sizeof(err));
+	if (device_key == NULL) {
+		fprintf(stderr, "harness: %s\n", err);
+		abort();
+	}
+}
+
+const struct rkc_device *
+h_device(void)
+{
+	pthread_once(&device_once, device_make);
+	return device_key;
+}
+
 Renkei__V1__Envelope *
 h_login_env(struct rkc *c, const char *login, const char *password,
             const char *device)
 {
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t pub[RKC_DEVICE_KEY_LEN];
 
+	rkc_device_public_key(h_device(), pub);
+	lr.device_key.data = pub;
+	lr.device_key.len = sizeof(pub);
 	lr.login = (char *)login;
 	lr.password = (char *)password;
 	lr.device =
@@ -65,16 +92,24 @@ h_login_env(struct rkc *c, const char *login, const char *password,
 }
 
 Renkei__V1__Envelope *
+h_resume_with(struct rkc *c, const char *token, const struct rkc_device *dev)
+{
+	Renkei__V1__Envelope *resp = NULL;
+
+	if (c == NULL)
+		return NULL;
+	if (rkc_resume(c, dev, token, "renkei-integration-test", H_TIMEOUT_MS,
+	               &resp) != 0) {
+		fprintf(stderr, "harness: resume: %s\n", rkc_last_error(c));
+		return NULL;
+	}
+	return resp;
+}
+
+Renkei__V1__Envelope *
 h_resume_env(struct rkc *c, const char *token)
 {
-	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
-	Renkei__V1__ResumeRequest rr = RENKEI__V1__RESUME_REQUEST__INIT;
-
-	rr.token = (char *)token;
-	rr.device = "renkei-integration-test";
-	env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST;
-	env.resume_request = &rr;
-	return h_call(c, &env);
+	return h_resume_with(c, token, h_device());
 }
 
 Renkei__V1__Envelope *

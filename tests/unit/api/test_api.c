@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "unit_store.h"
 
 #include "api/api.h"
@@ -236,13 +238,48 @@ send_bytes(struct fx *f, struct peer *p, const uint8_t *data, size_t len)
 	free(buf);
 }
 
+/* The device key every login here sends: Ed25519 from a fixed seed. */
+static EVP_PKEY *
+unit_device_key(void)
+{
+	static const uint8_t seed[32] = {1, 2, 3, 4, 5, 6, 7, 8};
+	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+	                                            sizeof(seed));
+	assert_non_null(pk);
+	return pk;
+}
+
+/* Sign the resume message for nonce and token with the unit key. */
+static void
+unit_sign_resume(const uint8_t nonce[32], const char *token, uint8_t sig[64])
+{
+	uint8_t msg[AUTH_RESUME_MSG_LEN];
+	EVP_PKEY *pk = unit_device_key();
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t n = 64;
+
+	auth_resume_message(nonce, token, msg);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, NULL, NULL, pk), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &n, msg, sizeof(msg)), 1);
+	assert_int_equal(n, 64);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pk);
+}
+
 static void
 send_login(struct fx *f, struct peer *p, uint64_t rid, const char *login,
            const char *password)
 {
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t pub[32];
+	size_t n = sizeof(pub);
+	EVP_PKEY *pk = unit_device_key();
 
+	assert_int_equal(EVP_PKEY_get_raw_public_key(pk, pub, &n), 1);
+	EVP_PKEY_free(pk);
+	lr.device_key.data = pub;
+	lr.device_key.len = sizeof(pub);
 	lr.login = (char *)login;
 	lr.password = (char *)password;
 	lr.device = "unit-test";
@@ -606,14 +643,33 @@ test_resume_and_logout(void **state)
 	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
 	Renkei__V1__ResumeRequest rr = RENKEI__V1__RESUME_REQUEST__INIT;
 	Renkei__V1__Envelope *got;
+	uint8_t sig[64];
 
 	open_peer(f, &p);
 	snprintf(token, sizeof(token), "%s", login_ok(f, &p, 1, "dr.a", "pw-right"));
 	pump_idle(f);
 
 	open_peer(f, &q);
+	/* The nonce to sign, for this connection. */
+	{
+		Renkei__V1__Envelope ch = RENKEI__V1__ENVELOPE__INIT;
+		Renkei__V1__ResumeChallengeRequest cr =
+			RENKEI__V1__RESUME_CHALLENGE_REQUEST__INIT;
+		ch.request_id = 9;
+		ch.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_REQUEST;
+		ch.resume_challenge_request = &cr;
+		send_env(f, &q, &ch);
+		got = next_reply(f, &q);
+		assert_int_equal(got->body_case,
+		                 RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_RESPONSE);
+		assert_int_equal(got->resume_challenge_response->nonce.len, 32);
+		unit_sign_resume(got->resume_challenge_response->nonce.data, token, sig);
+		renkei__v1__envelope__free_unpacked(got, NULL);
+	}
 	rr.token = token;
 	rr.device = "second";
+	rr.signature.data = sig;
+	rr.signature.len = sizeof(sig);
 	env.request_id = 1;
 	env.body_case = RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST;
 	env.resume_request = &rr;

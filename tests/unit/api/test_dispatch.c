@@ -70,6 +70,9 @@ test_every_request_has_one_row(void **state)
 		"renkei.v1.AuditPublicKeyRequest",
 		"renkei.v1.UploadChunkRequest",
 		"renkei.v1.TotpStatusRequest", /* the caller's own state */
+		/* a nonce for this connection: discloses nothing; the resume
+		 * that signs it is recorded */
+		"renkei.v1.ResumeChallengeRequest",
 	};
 	const struct api_verb *rows[128] = {0};
 	const struct api_verb *lo = NULL, *hi = NULL;
@@ -188,10 +191,13 @@ test_before_login(void **state)
 			continue;
 		allowed++;
 		if (v->body != RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST &&
-		    v->body != RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST)
+		    v->body != RENKEI__V1__ENVELOPE__BODY_RESUME_REQUEST &&
+		    v->body != RENKEI__V1__ENVELOPE__BODY_RESUME_CHALLENGE_REQUEST)
 			fail_msg("Envelope.%s is allowed before login", d->fields[i].name);
 	}
-	assert_int_equal(allowed, 2);
+	assert_int_equal(allowed, 3);
+	assert_false(api_verb_of(RENKEI__V1__ENVELOPE__BODY_LIST_SESSIONS_REQUEST)->before_login);
+	assert_false(api_verb_of(RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_REQUEST)->before_login);
 	assert_false(api_verb_of(RENKEI__V1__ENVELOPE__BODY_LOGOUT_REQUEST)->before_login);
 	assert_false(api_verb_of(RENKEI__V1__ENVELOPE__BODY_WHOAMI_REQUEST)->before_login);
 	assert_false(api_verb_of(RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST)->before_login);

@@ -624,6 +624,7 @@ test_posts_rebuild_keeps_rows(void **state)
 		        store_exec(f->sc,
 		                   "PRAGMA foreign_keys = OFF;"
 		                   "DROP TABLE totp; DROP TABLE totp_recovery;"
+		                   "DROP TABLE IF EXISTS device_certs;"
 		                   "CREATE TABLE users_v8 (id INTEGER PRIMARY KEY,"
 		                   " login TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,"
 		                   " profession INTEGER NOT NULL, org_id INTEGER REFERENCES"
