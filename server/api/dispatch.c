@@ -88,6 +88,22 @@ static const struct api_verb verbs[] = {
 	 API_RATE_BULK, 0},
 	{B(ATTACHMENT_GET_REQUEST), api_attachment_get, false, "attachment.read",
 	 API_RATE_BULK, 0},
+
+	/* Administration (admins only; also the local channel, admin.c):
+	 * writes that end sessions, a hash first for the one-time ones. */
+	{B(ADMIN_CREATE_USER_REQUEST), api_admin, false, "user.create",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_DISABLE_USER_REQUEST), api_admin, false, "user.disable",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_ENABLE_USER_REQUEST), api_admin, false, "user.enable",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_RESET_PASSWORD_REQUEST), api_admin, false, "user.reset_password",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_RESET_SECOND_FACTOR_REQUEST), api_admin, false, "user.reset_2fa",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_UNLOCK_USER_REQUEST), api_admin, false, "user.unlock",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_ORG_ADD_REQUEST), api_admin, false, "org.add", API_RATE_WRITE, 0},
 };
 
 #undef B
