@@ -49,7 +49,8 @@ disable(const char *login)
 	char cmd[700], *out = NULL;
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "%s user disable %s --data %s", h_server_bin(),
+	snprintf(cmd, sizeof(cmd), "%s user disable %s --reason test --data %s",
+	         h_server_bin(),
 	         login, srv->dir);
 	rc = h_sh(cmd, &out);
 	if (rc != 0)
