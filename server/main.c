@@ -239,10 +239,10 @@ serve(struct server *s, struct admin *adm)
 	if (s->local == NULL) {
 		LOG_E("SERVER-LOCAL", "error=\"%s\"", err);
 		fprintf(stderr, "renkei-server: %s\n", err);
-		api_free(s->api);
-		s->api = NULL;
 		store_close(s->store, audit_journal_close, &s->journal);
 		s->store = NULL;
+		api_free(s->api);
+		s->api = NULL;
 		net_free(s->net);
 		s->net = NULL;
 		audit_sink_free(s->journal.sink);

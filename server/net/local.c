@@ -270,8 +270,8 @@ serve_one(struct local *l, int fd)
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (resp != NULL) {
-		write_frame(fd, resp, resp_len, rk_mono_ms() + LOCAL_READ_MS,
-		            l->stop_pipe[0]);
+		/* Written even while stopping: the change was made. */
+		write_frame(fd, resp, resp_len, rk_mono_ms() + LOCAL_READ_MS, -1);
 		free(resp);
 	} else {
 		send_error(fd, RENKEI__V1__CODE__UNAVAILABLE,

@@ -1,6 +1,8 @@
 /*
  * 25-revocation: `renkei-server user disable` run beside the running
- * server takes effect on connections already open. The disabled user's
+ * server takes effect on connections already open (it goes through the
+ * server's local channel now; 59-admin covers the protocol request and
+ * the offline command with the server stopped). The disabled user's
  * watching connection gets SessionEnded and close 4001 within a second,
  * and no post made after the disable reaches it; a write sent on it right
  * after the disable is refused, never carried out; a new login is refused.
