@@ -962,6 +962,58 @@ test_cli_audit_query_finds_the_disable(void **state)
 #endif
 }
 
+/* `renkei admin ...`: the same requests from the command-line client. */
+static void
+test_cli_admin(void **state)
+{
+#ifdef RENKEI_CLI_BIN
+	char cmd[2400], *out = NULL;
+	int rc;
+
+	(void)state;
+#define CLI_AS(who, args)                                                     \
+	snprintf(cmd, sizeof(cmd),                                            \
+	         "export RENKEI_CONFIG_DIR=%s/cli-%s; mkdir -p %s/cli-%s;"    \
+	         " echo %s | %s --server %s --ca %s login --password-stdin %s" \
+	         " >/dev/null && %s --server %s --ca %s " args,               \
+	         srv->dir, who, srv->dir, who, H_DEMO_PASSWORD, RENKEI_CLI_BIN, \
+	         srv->url, srv->ca, who, RENKEI_CLI_BIN, srv->url, srv->ca)
+	CLI_AS("admin", "admin add-org org-cli 'CLI 診療所' --kind clinic --reason 'CLIから'");
+	rc = h_sh(cmd, &out);
+	print_message("%s", out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "organisation org-cli added"));
+	free(out);
+	CLI_AS("admin", "admin add-user dr.cli --name 'CLI 医師' --profession physician"
+	                " --org org-cli --reason 'CLIから'");
+	rc = h_sh(cmd, &out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "first login): "));
+	free(out);
+	CLI_AS("admin", "admin disable dr.cli --reason '試験'");
+	rc = h_sh(cmd, &out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "user dr.cli disabled"));
+	free(out);
+	assert_int_equal(disabled("dr.cli"), 1);
+	assert_recorded("user.disable", "dr.cli", "admin", "試験", 0);
+	CLI_AS("admin", "admin enable dr.cli");
+	rc = h_sh(cmd, &out);
+	assert_int_equal(rc, 2); /* no reason: usage, nothing sent */
+	free(out);
+	assert_int_equal(disabled("dr.cli"), 1);
+	CLI_AS("ns.kobayashi", "admin enable dr.cli --reason 'だめ'");
+	rc = h_sh(cmd, &out);
+	assert_int_equal(rc, 4); /* PERMISSION_DENIED */
+	free(out);
+	assert_int_equal(disabled("dr.cli"), 1);
+#undef CLI_AS
+#else
+	(void)state;
+	skip();
+#endif
+}
+
 /* ------------------------------------------------------ truly offline */
 
 /* (c) with the server stopped: the offline path, recorded in the same
@@ -1056,6 +1108,7 @@ main(void)
 	    cmocka_unit_test(test_local_socket_other_uid),
 	    cmocka_unit_test(test_no_one_time_password_recorded),
 	    cmocka_unit_test(test_cli_audit_query_finds_the_disable),
+	    cmocka_unit_test(test_cli_admin),
 	    cmocka_unit_test(test_offline_disable),
 	    cmocka_unit_test(test_disabled_admin_refused),
 	};
