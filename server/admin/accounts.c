@@ -12,7 +12,10 @@
  * together or not at all), then forwards the outbox into the chain and
  * signs a checkpoint over it. A refused change (no such user) is
  * recorded as refused, straight into the chain, since nothing in
- * care.db changed.
+ * care.db changed. --offline takes the second way even beside a running
+ * server (one that does not answer on its socket, say): SQLite's locks
+ * make that safe, and the server's one-second look for ended sessions
+ * (api/revoke.c) closes the target's connections.
  */
 #include "admin/admin.h"
 
@@ -45,6 +48,7 @@ struct acct {
 	const char *name, *org, *kind, *area; /* user add, org add */
 	enum profession prof;
 	bool pw_stdin;
+	bool offline; /* --offline: straight to the databases, server or not */
 	char one_time[1100]; /* made here when offline, or typed */
 };
 
@@ -310,7 +314,7 @@ run(struct admin *a, struct acct *x)
 {
 	int rc = -2;
 
-	if (!x->pw_stdin)
+	if (!x->pw_stdin && !x->offline)
 		rc = via_server(a, x);
 	if (rc == -2)
 		rc = offline(a, x);
@@ -354,6 +358,8 @@ admin_org_add(struct admin *a, int argc, char **argv)
 			x.area = argv[++i];
 		else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
 			x.reason = argv[++i];
+		else if (strcmp(argv[i], "--offline") == 0)
+			x.offline = true;
 		else if (x.target == NULL)
 			x.target = argv[i];
 		else if (x.name == NULL)
@@ -368,7 +374,7 @@ admin_org_add(struct admin *a, int argc, char **argv)
 	return run(a, &x);
 usage:
 	fprintf(stderr, "usage: renkei-server org add CODE NAME [--kind K] "
-	                "[--area A] --reason WHY\n");
+	                "[--area A] --reason WHY [--offline]\n");
 	return 2;
 }
 
@@ -434,6 +440,8 @@ admin_user_add(struct admin *a, int argc, char **argv)
 			x.org = argv[++i];
 		else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
 			x.reason = argv[++i];
+		else if (strcmp(argv[i], "--offline") == 0)
+			x.offline = true;
 		else if (strcmp(argv[i], "--password-stdin") == 0)
 			x.pw_stdin = true;
 		else if (x.target == NULL)
@@ -467,7 +475,7 @@ admin_user_add(struct admin *a, int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: renkei-server user add LOGIN --name NAME "
 	                "--profession P [--org CODE] [--password-stdin] "
-	                "--reason WHY\n");
+	                "--reason WHY [--offline]\n");
 	return 2;
 }
 
@@ -482,6 +490,8 @@ user_op(struct admin *a, const char *command, const char *action,
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
 			x.reason = argv[++i];
+		else if (strcmp(argv[i], "--offline") == 0)
+			x.offline = true;
 		else if (x.target == NULL)
 			x.target = argv[i];
 		else
@@ -493,7 +503,8 @@ user_op(struct admin *a, const char *command, const char *action,
 		return no_reason(command);
 	return run(a, &x);
 usage:
-	fprintf(stderr, "usage: renkei-server %s LOGIN --reason WHY\n", command);
+	fprintf(stderr, "usage: renkei-server %s LOGIN --reason WHY [--offline]\n",
+	        command);
 	return 2;
 }
 
