@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/text.h"
@@ -187,7 +188,7 @@ slot_wait(struct local *l, enum slot want, int64_t deadline)
 
 		if (left <= 0)
 			return false;
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts); /* the cv's clock */
 		ts.tv_sec += left / 1000;
 		ts.tv_nsec += (left % 1000) * 1000000;
 		if (ts.tv_nsec >= 1000000000) {
@@ -419,7 +420,15 @@ local_new(const char *data_dir, void (*wake)(void *arg), void *wake_arg,
 	l->wake_arg = wake_arg;
 	snprintf(l->path, sizeof(l->path), "%s", sa.sun_path);
 	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->cv, NULL);
+	{
+		/* Waits are timed on the monotonic clock: a wall-clock step
+		 * neither cuts a wait short nor makes it endless. */
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&l->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	l->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (l->lfd < 0 || bind(l->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    chmod(sa.sun_path, 0600) != 0 || listen(l->lfd, 8) != 0 ||
