@@ -7,7 +7,9 @@
  * channel, DATA/admin.sock), (c) by the offline command with the server
  * stopped, while watching a board: (a) and (b) close the watcher with
  * SessionEnded + 4001 within a second and deliver no post made after the
- * disable; (c) refuses the login after the restart. The same for a
+ * disable; (c) refuses the login after the restart (and with --offline
+ * beside the running server, 25-revocation and a password reset here,
+ * the server's own look closes the watcher). The same for a
  * password reset and a second-factor reset, both ways. Create, enable,
  * unlock and organisation add work both ways too. A non-admin is refused
  * (and recorded); bad input gets a clear error and changes nothing,
@@ -469,6 +471,34 @@ test_local_reset_password(void **state)
 	assert_int_equal(login_code("cw.yamamoto", otp), 0);
 	assert_recorded("user.reset_password", "cw.yamamoto", os_user(),
 	                "初期化依頼", 0);
+}
+
+/* The offline command run beside the server (--offline: behind its
+ * back, as another process would write): the server's look and the
+ * guard of the next write close the watcher all the same. */
+static void
+test_offline_flag_reset_password(void **state)
+{
+	struct rkc *msw = watcher("msw.yoshida", yamada);
+	char *out = NULL;
+	int64_t t0;
+	int rc;
+
+	(void)state;
+	rc = server_cmd("user reset-password msw.yoshida --offline --reason "
+	                "'オフラインで'",
+	                &out);
+	t0 = h_mono_ms();
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "closed now")); /* not the server's doing */
+	free(out);
+	assert_closed_live(msw, "pt-yamada", t0, "session ended",
+	                   "after-offline-reset");
+	rkc_close(msw);
+	assert_int_equal(login_code("msw.yoshida", H_DEMO_PASSWORD),
+	                 RENKEI__V1__CODE__UNAUTHENTICATED);
+	assert_recorded("user.reset_password", "msw.yoshida", os_user(),
+	                "オフラインで", 0);
 }
 
 /* ------------------------------------------------ second-factor reset */
@@ -1098,6 +1128,7 @@ main(void)
 	    cmocka_unit_test(test_local_disable_closes_the_watcher),
 	    cmocka_unit_test(test_admin_reset_password),
 	    cmocka_unit_test(test_local_reset_password),
+	    cmocka_unit_test(test_offline_flag_reset_password),
 	    cmocka_unit_test(test_admin_reset_2fa),
 	    cmocka_unit_test(test_local_reset_2fa),
 	    cmocka_unit_test(test_create_user_and_org),
