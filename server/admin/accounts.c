@@ -324,23 +324,23 @@ run(struct admin *a, struct acct *x)
 
 /* ------------------------------------------------------------ parsing */
 
-/* A reason an auditor can read: given, and not only spaces. */
+/* A reason an auditor can read, as the server takes it (api/admin.c):
+ * given, 1 to 2000 bytes of UTF-8, not only white space. */
+#define REASON_MAX 2000
 static bool
 reason_given(const char *r)
 {
-	if (r == NULL)
-		return false;
-	for (; *r; r++)
-		if (*r != ' ' && *r != '\t')
-			return true;
-	return false;
+	size_t n = r != NULL ? strlen(r) : 0;
+
+	return n > 0 && n <= REASON_MAX && rk_utf8_valid(r, n) &&
+	       rk_text_visible_len(r, n) > 0;
 }
 
 static int
 no_reason(const char *command)
 {
-	fprintf(stderr, "renkei-server: %s: give a reason (--reason WHY): it goes "
-	                "into the audit trail\n",
+	fprintf(stderr, "renkei-server: %s: give a reason (--reason WHY, up to "
+	                "2000 bytes of text): it goes into the audit trail\n",
 	        command);
 	return 2;
 }

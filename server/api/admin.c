@@ -134,18 +134,14 @@ fields_of(enum admin_op op, const void *msg, struct admin_fields *f)
 	}
 }
 
-/* A reason an auditor can read: not empty, not only spaces. */
+/* A reason an auditor can read: not empty, not only white space (the
+ * ideographic space U+3000 and the no-break space count as space). */
 static bool
 reason_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > REASON_MAX)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-			return true;
-	return false;
+	return n > 0 && n <= REASON_MAX && rk_text_visible_len(s, n) > 0;
 }
 
 /* The checks before anything is done (the domain checks the rest: the

@@ -750,7 +750,8 @@ test_bad_input(void **state)
 	assert_string_equal(r->error->field, "reason");
 	assert_string_equal(r->error->message, "give a reason for this change");
 	h_env_free(r);
-	r = user_req(adm, B(ADMIN_DISABLE_USER_REQUEST), "dr.tanaka", "  \t ");
+	r = user_req(adm, B(ADMIN_DISABLE_USER_REQUEST), "dr.tanaka",
+	             "  \t \u3000\u00a0");
 	h_assert_error(r, RENKEI__V1__CODE__INVALID_ARGUMENT);
 	assert_string_equal(r->error->field, "reason");
 	h_env_free(r);
