@@ -140,7 +140,11 @@ via_server(struct admin *a, const struct acct *x)
 	if (rc == 1)
 		return -2;
 	if (rc != 0) {
-		fprintf(stderr, "renkei-server: %s: %s\n", x->command, err);
+		/* A server is there but not reachable: never go around it
+		 * unasked. */
+		fprintf(stderr, "renkei-server: %s: %s (nothing was changed; "
+		                "--offline writes to the databases directly)\n",
+		        x->command, err);
 		return 1;
 	}
 	env = renkei__v1__envelope__unpack(NULL, rlen, resp);
