@@ -110,8 +110,11 @@ static const struct command commands[] = {
 	  "T is a date or time, local unless it has a zone (2026-11-15, 2026-11-15T09:00,\n"
 	  "2026-11-15T09:00+09:00), or an age: 7d, 24h, 30m, 2w. A date alone in --until\n"
 	  "includes that day. Actions: login, board.read, board.sync, post.create,\n"
-	  "attachment.read, audit.query, ... e.g. who opened a board in the last week:\n"
-	  "  renkei audit query --patient pt-yamada --action board.read --since 7d" },
+	  "attachment.read, audit.query, user.create, user.disable, user.enable,\n"
+	  "user.reset_password, user.reset_2fa, user.unlock, org.add, ... e.g. who\n"
+	  "opened a board in the last week, and who disabled which account:\n"
+	  "  renkei audit query --patient pt-yamada --action board.read --since 7d\n"
+	  "  renkei audit query --action user.disable" },
 	{ "admin", cli_cmd_admin,
 	  "disable|enable|unlock|reset-password|reset-2fa LOGIN --reason WHY | "
 	  "add-user LOGIN --name NAME --profession P [--org CODE] --reason WHY | "
