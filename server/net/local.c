@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,9 +438,20 @@ local_new(const char *data_dir, void (*wake)(void *arg), void *wake_arg,
 		         strerror(errno));
 		goto fail;
 	}
-	if (pthread_create(&l->thread, NULL, thread_main, l) != 0) {
-		snprintf(err, errlen, "cannot start the local channel's thread");
-		goto fail;
+	{
+		/* Signals are for the service thread (its poll wakes on
+		 * SIGTERM): the new thread starts with every one blocked. */
+		sigset_t all, old;
+		int prc;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		prc = pthread_create(&l->thread, NULL, thread_main, l);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (prc != 0) {
+			snprintf(err, errlen, "cannot start the local channel's thread");
+			goto fail;
+		}
 	}
 	l->started = true;
 	LOG_I("LOCAL-READY", "socket=%s", l->path);
