@@ -151,13 +151,15 @@ cli_audit_export(struct cli *cli, int argc, char **argv)
 		{ "until", required_argument, NULL, 'U' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "code", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	Renkei__V1__AuditExportRequest er = RENKEI__V1__AUDIT_EXPORT_REQUEST__INIT;
-	const char *file = NULL;
+	const char *file = NULL, *given = NULL;
+	char code[64];
 	int64_t now = now_ms(), v;
-	int ch;
+	int ch, rc;
 
 	optind = 0;
 	opterr = 0;
@@ -187,6 +189,9 @@ cli_audit_export(struct cli *cli, int argc, char **argv)
 		case 'o':
 			file = optarg;
 			break;
+		case 'c':
+			given = optarg;
+			break;
 		case ':':
 			return cli_usage_error(cli, "%s needs a value", argv[optind - 1]);
 		default:
@@ -199,6 +204,11 @@ cli_audit_export(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "missing -o FILE: where to write the export");
 	if (er.since_ms != 0 && er.until_ms != 0 && er.until_ms <= er.since_ms)
 		return cli_usage_error(cli, "--until must come after --since");
+	/* A fresh second-factor code, if I have a factor (step-up). */
+	rc = cli_step_up_code(cli, given, code, sizeof code);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	er.totp_code = code;
 	return export_run(cli, &er, file);
 }
 

@@ -137,6 +137,16 @@ static void
 auth_answer(struct bconn *c, Renkei__V1__Envelope *env)
 {
 	if (env->body_case == RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE) {
+		/* Bench accounts have no second factor: a server that requires
+		 * one (totp_required, staff by default) lets them only enrol. */
+		for (size_t i = 0; i < env->login_response->n_pending; i++)
+			if (env->login_response->pending[i] ==
+			    RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR) {
+				bn_fail(c, "the server requires a second factor of bench "
+				           "accounts: run it with --totp-required off "
+				           "(scripts/run --totp-required off)");
+				return;
+			}
 		if (c->token == NULL && env->login_response->token != NULL) {
 			free(c->login_token);
 			c->login_token = strdup(env->login_response->token);

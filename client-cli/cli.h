@@ -1,7 +1,7 @@
 /*
  * cli — internals of the `renkei` command-line client, shared by main.c
  * (global options, the command table, help) and one file per command
- * group (session.c: login, logout, whoami; patients.c: patients, patient;
+ * group (session.c: login, logout, whoami; twofa.c: 2fa; patients.c: patients, patient;
  * posts.c: board, post, amend, retract, ack, acks; watch.c: watch;
  * attach.c: attachment get; audit.c, audit_file.c: audit; admin.c:
  * admin), with conn.c
@@ -113,6 +113,22 @@ struct cli_session {
 int cli_cmd_login(struct cli *cli, int argc, char **argv);
 int cli_cmd_logout(struct cli *cli, int argc, char **argv);
 int cli_cmd_whoami(struct cli *cli, int argc, char **argv);
+/* One line of stdin with read(2), no stdio (for secrets): its length,
+ * -1 at end of input before anything, -2 if longer than len - 1. The
+ * newline (and a CR before it) is not kept. */
+int cli_read_line(char *buf, size_t len);
+
+/* ---- commands (twofa.c): 2fa enroll, 2fa status */
+int cli_cmd_2fa(struct cli *cli, int argc, char **argv);
+/* The step-up code for break-glass and audit export: `given` (--code)
+ * if not NULL; else, if the user has a second factor, asked for on the
+ * terminal (a usage error without one); else "". Into buf. Reports
+ * failures. */
+int cli_step_up_code(struct cli *cli, const char *given, char *buf, size_t len);
+/* Draw `text` as a QR code on f with Unicode half blocks (two modules
+ * per character cell, white on black whatever the terminal's colours).
+ * 0, or -1 if it does not encode. */
+int cli_qr_print(FILE *f, const char *text);
 
 /* ---- commands (patients.c) */
 int cli_cmd_patients(struct cli *cli, int argc, char **argv);

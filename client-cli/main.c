@@ -22,13 +22,30 @@ static int cmd_help(struct cli *cli, int argc, char **argv);
 
 /* Add new commands here (and declare them in cli.h). */
 static const struct command commands[] = {
-	{ "login", cli_cmd_login, "[--password-stdin] LOGIN",
+	{ "login", cli_cmd_login,
+	  "[--password-stdin] [--code CODE | --recovery-code CODE] LOGIN",
 	  "log in; the password is asked for (or read from stdin), the session is cached",
-	  NULL },
+	  "An account with a second factor also needs the 6-digit code of its\n"
+	  "authenticator app: give it with --code, or type it when asked (with\n"
+	  "--password-stdin, it is read from the next line of stdin: \"PASSWORD\\nCODE\").\n"
+	  "A recovery code (xxxxx-xxxxx, each works once) signs in in its place:\n"
+	  "--recovery-code, or type it when asked. If the account must have a second\n"
+	  "factor and has none yet, the session can only enrol: run 'renkei 2fa enroll'." },
 	{ "logout", cli_cmd_logout, "", "end the cached session on the server and forget it",
 	  NULL },
 	{ "whoami", cli_cmd_whoami, "", "show who the cached session belongs to, and until when",
 	  NULL },
+	{ "2fa", cli_cmd_2fa, "enroll [--no-qr] | status",
+	  "set up or check my second factor (an authenticator app, TOTP)",
+	  "enroll   the server makes a secret; it is shown as a QR code (on a terminal),\n"
+	  "         a link and a key to type; scan it with an authenticator app (FreeOTP,\n"
+	  "         Google or Microsoft Authenticator, ...) and type the 6-digit code it\n"
+	  "         shows (read from stdin when that is not a terminal). Prints ten\n"
+	  "         recovery codes, once: keep them safe. Enrolling again needs an\n"
+	  "         administrator's reset (renkei-server user reset-2fa LOGIN).\n"
+	  "status   enrolled or not, since when, recovery codes left, and whether the\n"
+	  "         server requires a second factor of you.\n"
+	  "Family members may enrol too; from then on they are asked for a code." },
 	{ "patients", cli_cmd_patients, "", "list my patients: the boards I may read", NULL },
 	{ "patient", cli_cmd_patient, "PATIENT",
 	  "show a patient and their liaison sheet (the care team)", NULL },
@@ -84,10 +101,12 @@ static const struct command commands[] = {
 	  "The hospital MSW opens, proposes the home team and records the discharge\n"
 	  "conference; the home primary physician or care manager accepts. The\n"
 	  "hospital team then reads only, and loses access after the configured time." },
-	{ "breakglass", cli_cmd_breakglass, "PATIENT --reason TEXT",
+	{ "breakglass", cli_cmd_breakglass, "PATIENT --reason TEXT [--code CODE]",
 	  "emergency read-only access to a board you are not on (physicians, nurses)",
 	  "The reason (at least 10 characters) is recorded and shown to the team.\n"
-	  "The access is read-only and ends after a few hours." },
+	  "The access is read-only and ends after a few hours. With a second factor,\n"
+	  "a fresh code of your authenticator app is needed: --code, or typed when\n"
+	  "asked." },
 	{ "family", cli_cmd_family, "invite PATIENT LOGIN --name NAME --relation REL",
 	  "invite a family member (primary physician or care manager)", NULL },
 	{ "attachment", cli_cmd_attachment, "get ID -o FILE [--thumbnail]",
@@ -97,12 +116,13 @@ static const struct command commands[] = {
 	{ "audit", cli_cmd_audit,
 	  "query [--patient CODE] [--user LOGIN] [--org CODE] [--action NAME] "
 	  "[--outcome ok|failed] [--since T] [--until T] [--limit N] [--after ID] [--all] | "
-	  "export [--since T] [--until T] [--format jsonl|csv] -o FILE | pubkey [-o FILE] | "
-	  "verify FILE --pubkey KEY",
+	  "export [--since T] [--until T] [--format jsonl|csv] [--code CODE] -o FILE | "
+	  "pubkey [-o FILE] | verify FILE --pubkey KEY",
 	  "read the audit trail: who did what to which record, when, from where (auditors)",
 	  "query    records oldest first, a page (--limit, default 100, at most 1000) at\n"
 	  "         a time; --after ID goes on from a record, --all fetches every page\n"
-	  "export   a time range to a file: jsonl (verifiable offline) or csv (Excel)\n"
+	  "export   a time range to a file: jsonl (verifiable offline) or csv (Excel);\n"
+	  "         with a second factor, a fresh code is needed (--code, or typed)\n"
 	  "pubkey   the public key that verifies exports (PEM)\n"
 	  "verify   check an export offline, with only the public key: no server, no\n"
 	  "         login. Prints 'OK: N records, M checkpoints verified', or names the\n"

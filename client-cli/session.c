@@ -3,8 +3,16 @@
  *
  * The password never touches stdio (whose buffers we could not wipe): it
  * is read with read(2) into one buffer that is wiped as soon as the login
- * request is sent. On a terminal, echo is off while it is typed; if the
- * user interrupts, the terminal is restored before we exit.
+ * is answered. On a terminal, echo is off while it is typed; if the user
+ * interrupts, the terminal is restored before we exit.
+ *
+ * Second factor: when the server answers that a code is needed
+ * (UNAUTHENTICATED, field "totp_code") and none was given with --code or
+ * --recovery-code, the code is asked for: on a terminal with a prompt; with
+ * --password-stdin, the next line of stdin (so a script pipes
+ * "PASSWORD\nCODE\n"). What looks like xxxxx-xxxxx is sent as a recovery
+ * code, anything else as a TOTP code. The login is then sent again on a
+ * new connection (the first may have used up its time to log in).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -126,6 +134,51 @@ read_password(struct cli *cli, int from_stdin, const char *login, char *buf, siz
 	return CLI_EXIT_OK;
 }
 
+int
+cli_read_line(char *buf, size_t len)
+{
+	return read_line(buf, len);
+}
+
+/* A recovery code is two groups of five around a '-'. */
+static int
+looks_like_recovery(const char *s)
+{
+	return strlen(s) == 11 && s[5] == '-';
+}
+
+/* Ask for the second factor (the server said one is needed). */
+static int
+read_code(struct cli *cli, int from_stdin, const char *login, char *buf, size_t len)
+{
+	int n;
+
+	if (!from_stdin && isatty(STDIN_FILENO)) {
+		fprintf(stderr, "Code from your authenticator app for %s (or a recovery code): ",
+		        login);
+		fflush(stderr);
+	}
+	n = read_line(buf, len);
+	if (n == -2)
+		return cli_usage_error(cli, "code too long");
+	if (n <= 0)
+		return cli_fail(cli, CLI_EXIT_AUTH,
+		                "a second-factor code is needed for %s: give --code CODE (or "
+		                "--recovery-code CODE), or type it when asked",
+		                login);
+	return CLI_EXIT_OK;
+}
+
+/* Is the answer "a code is needed"? */
+static int
+code_needed(const Renkei__V1__Envelope *e)
+{
+	return e->body_case == RENKEI__V1__ENVELOPE__BODY_ERROR &&
+	       e->error->code == RENKEI__V1__CODE__UNAUTHENTICATED && e->error->field != NULL &&
+	       strcmp(e->error->field, "totp_code") == 0 && e->error->message != NULL &&
+	       strstr(e->error->message, "needed") != NULL;
+}
+
 /* "小林 由美 (nurse, 石神井たんぽぽ訪問看護ステーション)", scrubbed for the terminal. */
 static void
 print_user(FILE *f, Renkei__V1__User *u)
@@ -175,6 +228,8 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "password-stdin", no_argument, NULL, 'p' },
+		{ "code", required_argument, NULL, 'c' },
+		{ "recovery-code", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -182,9 +237,10 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
 	Renkei__V1__LoginResponse *r;
 	char password[PASSWORD_MAX], device[300], until[64], *ca_abs = NULL;
-	const char *url = cli_server_url(cli), *login;
+	char code[64] = "", why[512];
+	const char *url = cli_server_url(cli), *login, *opt_code = NULL, *opt_recovery = NULL;
 	struct rkc *c = NULL;
-	int ch, from_stdin = 0, rc;
+	int ch, from_stdin = 0, rc, enrol = 0;
 
 	optind = 0;
 	opterr = 0;
@@ -192,6 +248,12 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 		switch (ch) {
 		case 'p':
 			from_stdin = 1;
+			break;
+		case 'c':
+			opt_code = optarg;
+			break;
+		case 'r':
+			opt_recovery = optarg;
 			break;
 		case 'h':
 			return cli_command_help(cli);
@@ -205,6 +267,8 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 	login = argv[optind];
 	if (*login == '\0')
 		return cli_usage_error(cli, "empty LOGIN");
+	if (opt_code != NULL && opt_recovery != NULL)
+		return cli_usage_error(cli, "give --code or --recovery-code, not both");
 	if (cli->opt_ca != NULL) {
 		/* saved in the config below: make it work from any folder */
 		ca_abs = realpath(cli->opt_ca, NULL);
@@ -229,10 +293,37 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 	lr.login = (char *)login;
 	lr.password = password;
 	lr.device = device;
+	lr.totp_code = (char *)(opt_code != NULL ? opt_code : "");
+	lr.recovery_code = (char *)(opt_recovery != NULL ? opt_recovery : "");
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
 	req.login_request = &lr;
-	rc = cli_call(cli, c, &req, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &resp);
+	if (cli_call_quiet(c, &req, &resp, why, sizeof why) != CLI_EXIT_OK) {
+		rc = cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
+		goto out;
+	}
+	if (code_needed(resp) && opt_code == NULL && opt_recovery == NULL) {
+		/* The password was right; the account has a second factor. */
+		renkei__v1__envelope__free_unpacked(resp, NULL);
+		resp = NULL;
+		rkc_close(c);
+		c = NULL;
+		rc = read_code(cli, from_stdin, login, code, sizeof code);
+		if (rc == CLI_EXIT_OK)
+			rc = cli_connect(cli, url, &c);
+		if (rc != CLI_EXIT_OK)
+			goto out;
+		if (looks_like_recovery(code))
+			lr.recovery_code = code;
+		else
+			lr.totp_code = code;
+		if (cli_call_quiet(c, &req, &resp, why, sizeof why) != CLI_EXIT_OK) {
+			rc = cli_fail(cli, CLI_EXIT_CONNECT, "%s", why);
+			goto out;
+		}
+	}
 	OPENSSL_cleanse(password, sizeof password);
+	OPENSSL_cleanse(code, sizeof code);
+	rc = cli_check_answer(cli, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &resp);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	r = resp->login_response;
@@ -250,16 +341,48 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 			goto out;
 	}
 
+	for (size_t i = 0; i < r->n_pending; i++)
+		enrol |= r->pending[i] == RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR;
 	if (cli->json) {
 		json_t *doc = cli_json_session(r->user, r->expires_at_ms, r->idle_timeout_s);
+		json_t *steps = json_array();
 
 		json_object_set_new(doc, "server", cli_json_str(url));
+		for (size_t i = 0; i < r->n_pending; i++)
+			json_array_append_new(
+			    steps, json_string(r->pending[i] ==
+			                               RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR
+			                           ? "enrol_second_factor"
+			                       : r->pending[i] == RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD
+			                           ? "change_password"
+			                           : "unknown"));
+		json_object_set_new(doc, "pending", steps);
+		json_object_set_new(doc, "second_factor",
+		                    json_string(r->second_factor ==
+		                                        RENKEI__V1__SECOND_FACTOR__SECOND_FACTOR_TOTP
+		                                    ? "totp"
+		                                : r->second_factor ==
+		                                        RENKEI__V1__SECOND_FACTOR__SECOND_FACTOR_RECOVERY
+		                                    ? "recovery_code"
+		                                    : "none"));
+		if (r->second_factor == RENKEI__V1__SECOND_FACTOR__SECOND_FACTOR_RECOVERY)
+			json_object_set_new(doc, "recovery_codes_left",
+			                    json_integer(r->recovery_codes_left));
 		cli_json_print(cli, doc);
 	} else {
 		cli_time_local(r->expires_at_ms, until, sizeof until);
 		fputs("Logged in as ", stdout);
 		print_user(stdout, r->user);
 		printf(" until %s\n", until);
+		if (r->second_factor == RENKEI__V1__SECOND_FACTOR__SECOND_FACTOR_RECOVERY)
+			printf("Signed in with a recovery code: %u left. If your authenticator "
+			       "app is lost, ask an administrator to reset your second factor.\n",
+			       (unsigned)r->recovery_codes_left);
+		if (enrol)
+			printf("A second factor is required for this account and is not set "
+			       "up yet:\nthis session can do nothing until you enrol. Run:\n\n"
+			       "  %s 2fa enroll\n",
+			       cli->prog);
 	}
 
 out:

@@ -461,15 +461,21 @@ cli_cmd_breakglass(struct cli *cli, int argc, char **argv)
 {
 	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
 	Renkei__V1__BreakGlassRequest b = RENKEI__V1__BREAK_GLASS_REQUEST__INIT;
-	char when[64];
+	char when[64], code[64];
 	int rc;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return cli_command_help(cli);
-	if (argc != 4 || strcmp(argv[2], "--reason") != 0)
-		return cli_usage_error(cli, "breakglass PATIENT --reason TEXT");
+	if ((argc != 4 && argc != 6) || strcmp(argv[2], "--reason") != 0 ||
+	    (argc == 6 && strcmp(argv[4], "--code") != 0))
+		return cli_usage_error(cli, "breakglass PATIENT --reason TEXT [--code CODE]");
 	b.patient = argv[1];
 	b.reason = argv[3];
+	/* A fresh second-factor code, if I have a factor (step-up). */
+	rc = cli_step_up_code(cli, argc == 6 ? argv[5] : NULL, code, sizeof code);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	b.totp_code = code;
 	req.body_case = RENKEI__V1__ENVELOPE__BODY_BREAK_GLASS_REQUEST;
 	req.break_glass_request = &b;
 	rc = call_once(cli, &req, RENKEI__V1__ENVELOPE__BODY_BREAK_GLASS_RESPONSE, &resp);

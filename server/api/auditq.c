@@ -407,14 +407,37 @@ export_allowed(struct api *api, const struct api_conn *c, char *msg, size_t cap,
 	return true;
 }
 
+/* After the step-up: within the limits, take a slot and go. */
+static void
+export_go(struct api_req *r)
+{
+	struct export_req *q = (struct export_req *)r;
+	struct api_conn *c = api_req_conn(r);
+	enum api_export_limit limit;
+
+	if (c == NULL || c->sess == NULL) {
+		rk_fail(&r->st, RK_ERR_UNAVAILABLE, "the connection has gone", NULL);
+		return api_audit_then(r, RK_ERR_UNAVAILABLE, api_req_finish);
+	}
+	if (!export_allowed(r->api, c, q->msg, sizeof(q->msg), &limit)) {
+		r->api->stats.export_refused[limit]++;
+		rk_fail(&r->st, RK_ERR_EXHAUSTED, q->msg, NULL);
+		return api_audit_then(r, RK_ERR_EXHAUSTED, api_req_finish);
+	}
+	/* A new export replaces the one this connection holds. */
+	api_export_drop(r->api, c);
+	c->export_state = API_EXPORT_MAKING;
+	r->api->exports++;
+	q->slot = true;
+	api_audit_then(r, RK_OK, export_start);
+}
+
 void
 api_audit_export(const struct api_call *call, const void *msg)
 {
 	const Renkei__V1__AuditExportRequest *m = msg;
 	struct export_req *q;
 	char detail[160];
-
-	enum api_export_limit limit;
 
 	/* The next chunk of an export already made: no new record. */
 	if (m->offset > 0) {
@@ -426,6 +449,8 @@ api_audit_export(const struct api_call *call, const void *msg)
 			                  "offset");
 		return send_chunk(call->api, call->c, call->rid, m->offset);
 	}
+	if (!api_step_up_format_ok(call, m->totp_code))
+		return;
 	q = api_req_new(sizeof(*q), call);
 	q->r.fini = export_fini;
 	q->r.ok = export_ok;
@@ -445,17 +470,9 @@ api_audit_export(const struct api_call *call, const void *msg)
 	}
 	if (!auditor_only(&q->r, call))
 		return;
-	if (!export_allowed(call->api, call->c, q->msg, sizeof(q->msg), &limit)) {
-		call->api->stats.export_refused[limit]++;
-		rk_fail(&q->r.st, RK_ERR_EXHAUSTED, q->msg, NULL);
-		return api_audit_then(&q->r, RK_ERR_EXHAUSTED, api_req_finish);
-	}
-	/* A new export replaces the one this connection holds. */
-	api_export_drop(call->api, call->c);
-	call->c->export_state = API_EXPORT_MAKING;
-	call->api->exports++;
-	q->slot = true;
-	api_audit_then(&q->r, RK_OK, export_start);
+	/* A fresh second-factor code (if the auditor has a factor), then
+	 * the limits, as they are when the check is done. */
+	api_step_up(&q->r, m->totp_code, export_go);
 }
 
 void

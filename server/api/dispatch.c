@@ -89,6 +89,14 @@ static const struct api_verb verbs[] = {
 	{B(ATTACHMENT_GET_REQUEST), api_attachment_get, false, "attachment.read",
 	 API_RATE_BULK, 0},
 
+	/* The second factor: what ENROL_SECOND_FACTOR is for. */
+	{B(TOTP_ENROL_BEGIN_REQUEST), api_totp_enrol_begin, false,
+	 "totp.enrol.begin", API_RATE_WRITE, API_PENDING_TOTP},
+	{B(TOTP_ENROL_CONFIRM_REQUEST), api_totp_enrol_confirm, false,
+	 "totp.enrol.confirm", API_RATE_WRITE, API_PENDING_TOTP},
+	{B(TOTP_STATUS_REQUEST), api_totp_status, false, NULL, API_RATE_READ,
+	 API_PENDING_ALL},
+
 	/* Administration (admins only; also the local channel, admin.c):
 	 * writes that end sessions, a hash first for the one-time ones. */
 	{B(ADMIN_CREATE_USER_REQUEST), api_admin, false, "user.create",

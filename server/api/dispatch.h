@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "api/req.h"
+#include "auth/totp.h"
 
 /* How costly a request is, for limits and for /metrics. */
 enum api_rate {
@@ -71,6 +72,27 @@ api_handler api_admin;
 api_handler api_upload_begin, api_upload_chunk, api_upload_finish;
 /* attachment.c */
 api_handler api_attachment_get;
+/* totp.c */
+api_handler api_totp_enrol_begin, api_totp_enrol_confirm, api_totp_status;
+
+/* ---- the second factor for other families (totp.c) */
+
+/* The totp_required setting (TOTP_OFF if unset). */
+enum totp_mode api_totp_mode(const struct api *api);
+
+/* Step-up (break-glass, audit export): before a verb's own op. A code
+ * sent must be 6 digits, else the call is refused INVALID_ARGUMENT
+ * (field "totp_code") and false returned: call before api_req_new. */
+bool api_step_up_format_ok(const struct api_call *call, const char *code);
+/* Check `code` on the writer (if the user has a confirmed factor: a
+ * fresh code, counted by the login throttle when wrong), then call
+ * then(r) on the service thread to carry on (it submits r's own op). On
+ * a refusal r's records are written with the refusal's outcome and the
+ * error answered; `then` is not called. r's journal is kept for `then`. */
+void api_step_up(struct api_req *r, const char *code,
+                 void (*then)(struct api_req *r));
+/* Free r's step-up state (api_req_release). */
+void api_step_up_free(struct api_req *r);
 
 /* ---- housekeeping of those families, for api.c */
 

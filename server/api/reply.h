@@ -47,6 +47,9 @@ void api_reply_status(struct api *api, struct api_conn *c, uint64_t rid,
 /* The answer when the store no longer takes work. */
 #define API_MSG_SHUTTING_DOWN "the server is shutting down; try again shortly"
 #define API_MSG_BUSY "the server is busy; try again shortly"
+/* A second-factor code sent but not 6 ASCII digits (login, step-up,
+ * enrolment). */
+#define API_MSG_TOTP_FORMAT "the code must be 6 digits"
 #define API_MSG_LOGINS_BUSY "too many logins are being checked; try again shortly"
 #define API_RETRY_LOGINS_MS 1000
 

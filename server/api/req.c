@@ -84,6 +84,7 @@ api_req_release(struct api_req *r)
 	}
 	audit_entries_free(r->op.journal);
 	free(r->revoked);
+	api_step_up_free(r);
 	free(r);
 }
 

@@ -64,6 +64,7 @@ struct api_req {
 	int (*inner_run)(struct store_conn *sc, struct store_op *op);
 	int64_t *revoked; /* sessions the guard found ended; owned */
 	size_t nrevoked;
+	struct api_stepup *stepup; /* a step-up code check (totp.c); owned */
 };
 
 /* Allocate a request of `size` bytes (>= sizeof(struct api_req)),

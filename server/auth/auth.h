@@ -163,6 +163,13 @@ int auth_login_check(struct store_conn *sc, const char *login,
                      int64_t now_ms, const struct auth_limits *lim,
                      struct auth_user *u, struct rk_status *st);
 
+/* The throttle's half of auth_login_check, for other checks that count
+ * as login attempts (a second-factor code at step-up): RK_ERR_EXHAUSTED
+ * with st->retry_after_ms while that login from that address, or that
+ * address, must wait; else RK_OK (or RK_ERR_STORE). */
+int auth_login_wait(struct store_conn *sc, const char *login,
+                    const char *address, int64_t now_ms, struct rk_status *st);
+
 /* The stand-in hash an unknown login is verified against: made once per
  * (t, m_kib) with exactly those settings, so that it costs what a real
  * user's hash made with them costs. Copies it into out; RK_OK or

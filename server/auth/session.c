@@ -86,16 +86,11 @@ key_wait(struct store_conn *sc, const char *key, int64_t *until)
 }
 
 int
-auth_login_check(struct store_conn *sc, const char *login, const char *address,
-                 const char *password, int64_t now_ms,
-                 const struct auth_limits *lim, struct auth_user *u,
-                 struct rk_status *st)
+auth_login_wait(struct store_conn *sc, const char *login, const char *address,
+                int64_t now_ms, struct rk_status *st)
 {
-	sqlite3_stmt *q;
-	char hash[160] = "", la[300], a[80];
+	char la[300], a[80];
 	int64_t w1, w2;
-	bool ok;
-	int rc;
 
 	keys_of(login, address, la, a);
 	if (key_wait(sc, la, &w1) != RK_OK || key_wait(sc, a, &w2) != RK_OK)
@@ -109,6 +104,22 @@ auth_login_check(struct store_conn *sc, const char *login, const char *address,
 		st->retry_after_ms = (uint32_t)(w1 - now_ms);
 		return RK_ERR_EXHAUSTED;
 	}
+	return RK_OK;
+}
+
+int
+auth_login_check(struct store_conn *sc, const char *login, const char *address,
+                 const char *password, int64_t now_ms,
+                 const struct auth_limits *lim, struct auth_user *u,
+                 struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	char hash[160] = "";
+	bool ok;
+	int rc;
+
+	if ((rc = auth_login_wait(sc, login, address, now_ms, st)) != RK_OK)
+		return rc;
 
 	q = store_stmt(sc, "SELECT u.pw_hash, " AUTH_USER_COLS "WHERE u.login = ?");
 	if (q == NULL)

@@ -195,6 +195,11 @@ static const struct conf_entry conf_table[] = {
 	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
 	STR_ENTRY(metrics_access, "loopback",
 	          "who may GET /metrics: loopback, any or off"),
+	STR_ENTRY(totp_required, "staff",
+	          "who must enrol a second factor (TOTP) before doing anything: "
+	          "staff (every professional, auditor and admin; family may opt "
+	          "in), all (family too) or off; whoever has enrolled is asked "
+	          "for a code at every login whatever this says"),
 };
 
 #define CONF_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -228,6 +233,12 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 		    strcmp(value, "loopback") != 0 && strcmp(value, "any") != 0 &&
 		    strcmp(value, "off") != 0) {
 			snprintf(err, errlen, "%s: expected loopback, any or off", e->name);
+			return -1;
+		}
+		if (strcmp(e->name, "totp_required") == 0 &&
+		    strcmp(value, "staff") != 0 && strcmp(value, "all") != 0 &&
+		    strcmp(value, "off") != 0) {
+			snprintf(err, errlen, "%s: expected staff, all or off", e->name);
 			return -1;
 		}
 		if (strcmp(e->name, "kek_source") == 0 &&

@@ -77,6 +77,7 @@ struct conf {
 	int export_max_concurrent;
 	int export_idle_s;
 	int attachment_orphan_s;
+	char *totp_required; /* staff, all or off (auth/totp.h) */
 };
 
 /* Fill *c with the table's defaults. Free with conf_fini. */

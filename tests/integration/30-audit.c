@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <time.h>
 
 #include <cmocka.h>
+#include <liboath/oath.h>
 
 #include "audit/audit.h"
 #include "harness.h"
@@ -34,6 +36,7 @@
 #define NOT_FOUND RENKEI__V1__CODE__NOT_FOUND
 #define UNAUTH    RENKEI__V1__CODE__UNAUTHENTICATED
 #define EXHAUSTED RENKEI__V1__CODE__RESOURCE_EXHAUSTED
+#define PRECOND   RENKEI__V1__CODE__FAILED_PRECONDITION
 #define DAY_MS    (86400LL * 1000)
 
 static struct h_server *srv;
@@ -58,6 +61,11 @@ struct ctx {
 	struct buf photo;
 	/* Set by a row's run for its first record; "" = not checked. */
 	char obj[64], reason[200], device[32];
+	/* cw's second factor (the TOTP rows): the secret, raw, and the step
+	 * of the code that confirmed it. */
+	char totp_secret[32];
+	size_t totp_len;
+	int64_t totp_step;
 };
 
 static struct ctx X;
@@ -132,6 +140,8 @@ enum op {
 	HO_PROPOSE, HO_CONFERENCE, HO_GET, HO_ACCEPT, BREAKGLASS,
 	BREAKGLASS_CW, FAMILY, UP_BEGIN, UP_CHUNKS, UP_FINISH, ATT_GET,
 	ATT_GET_OUT, ATT_HTTPS, AUDIT_NS, AUDIT, EXPORT_NS, EXPORT, PUBKEY,
+	TOTP_BEGIN, TOTP_CONFIRM_WRONG, TOTP_CONFIRM, TOTP_CONFIRM_AGAIN,
+	TOTP_STATUS, TOTP_LOGIN_NO_CODE, TOTP_LOGIN, TOTP_STEP_UP_NONE,
 	ADM_ORG_ADD, ADM_CREATE, ADM_DISABLE, ADM_ENABLE, ADM_RESET_PW,
 	ADM_RESET_2FA, ADM_UNLOCK, ADM_DISABLE_NS, ADM_DISABLE_NOBODY,
 };
@@ -182,6 +192,84 @@ call(struct rkc *c, Renkei__V1__Envelope__BodyCase b, void *msg)
 	req.body_case = b;
 	req.list_patients_request = msg; /* the oneof: any member will do */
 	return code_of(h_call(c, &req));
+}
+
+/* cw's code at `step`, as an authenticator app makes it. */
+static void
+totp_code(const struct ctx *x, int64_t step, char out[7])
+{
+	assert_int_equal(oath_totp_generate(x->totp_secret, x->totp_len,
+	                                    (time_t)(step * 30), 30, 0, 6, out),
+	                 OATH_OK);
+}
+
+/* The TOTP rows: cw enrols (the server runs with totp_required off, so
+ * no one had to), then signs in with and without a code. */
+static int
+run_totp(struct ctx *x, enum op op)
+{
+	Renkei__V1__TotpEnrolBeginRequest tb = RENKEI__V1__TOTP_ENROL_BEGIN_REQUEST__INIT;
+	Renkei__V1__TotpEnrolConfirmRequest tc = RENKEI__V1__TOTP_ENROL_CONFIRM_REQUEST__INIT;
+	Renkei__V1__TotpStatusRequest ts = RENKEI__V1__TOTP_STATUS_REQUEST__INIT;
+	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *e;
+	struct rkc *c;
+	char code[7], *raw = NULL;
+	size_t n = 0;
+	int rc;
+
+	switch (op) {
+	case TOTP_BEGIN:
+		snprintf(x->obj, sizeof(x->obj), "cw.yamamoto");
+		req.body_case = RENKEI__V1__ENVELOPE__BODY_TOTP_ENROL_BEGIN_REQUEST;
+		req.totp_enrol_begin_request = &tb;
+		e = h_call(x->c[U_CW], &req);
+		if (h_env_code(e) == 0) {
+			const char *b32 = e->totp_enrol_begin_response->secret;
+			assert_int_equal(oath_base32_decode(b32, strlen(b32), &raw, &n), OATH_OK);
+			assert_true(n <= sizeof(x->totp_secret));
+			memcpy(x->totp_secret, raw, n);
+			x->totp_len = n;
+			free(raw);
+		}
+		return code_of(e);
+	case TOTP_CONFIRM_WRONG:
+	case TOTP_CONFIRM:
+	case TOTP_CONFIRM_AGAIN:
+		snprintf(x->obj, sizeof(x->obj), "cw.yamamoto");
+		if (op != TOTP_CONFIRM_AGAIN)
+			x->totp_step = (int64_t)time(NULL) / 30;
+		totp_code(x, x->totp_step, code);
+		if (op == TOTP_CONFIRM_WRONG) /* one digit off: no code of the window */
+			code[5] = code[5] == '9' ? '0' : (char)(code[5] + 1);
+		tc.code = code;
+		req.body_case = RENKEI__V1__ENVELOPE__BODY_TOTP_ENROL_CONFIRM_REQUEST;
+		req.totp_enrol_confirm_request = &tc;
+		return code_of(h_call(x->c[U_CW], &req));
+	case TOTP_STATUS:
+		return call(x->c[U_CW], RENKEI__V1__ENVELOPE__BODY_TOTP_STATUS_REQUEST, &ts);
+	case TOTP_LOGIN_NO_CODE:
+		snprintf(x->reason, sizeof(x->reason), "second factor needed");
+		return login_as(x, x->pre, "cw.yamamoto", H_DEMO_PASSWORD);
+	case TOTP_LOGIN:
+		/* The next step's code (the confirming one is used up). */
+		totp_code(x, x->totp_step + 1, code);
+		c = h_connect(srv);
+		lr.login = "cw.yamamoto";
+		lr.password = H_DEMO_PASSWORD;
+		lr.device = "phone-8";
+		lr.totp_code = code;
+		snprintf(x->device, sizeof(x->device), "phone-8");
+		req.body_case = RENKEI__V1__ENVELOPE__BODY_LOGIN_REQUEST;
+		req.login_request = &lr;
+		rc = code_of(h_call(c, &req));
+		rkc_close(c);
+		return rc;
+	case TOTP_STEP_UP_NONE: /* break-glass without the fresh code */
+		return code_of(h_breakglass_env(x->c[U_CW], "pt-sato", bg_reason));
+	default:
+		return -1;
+	}
 }
 
 static int
@@ -370,6 +458,8 @@ run(struct ctx *x, enum op op)
 	case PUBKEY:
 		return call(c[U_NS], RENKEI__V1__ENVELOPE__BODY_AUDIT_PUBLIC_KEY_REQUEST,
 		            &pk);
+	default:
+		return run_totp(x, op);
 	case ADM_ORG_ADD:
 		snprintf(x->obj, sizeof(x->obj), "org-audit-9");
 		snprintf(x->reason, sizeof(x->reason), "新規参加");
@@ -410,7 +500,6 @@ run(struct ctx *x, enum op op)
 		                               : RENKEI__V1__ENVELOPE__BODY_ADMIN_DISABLE_USER_REQUEST,
 		            &ur);
 	}
-	return -1;
 }
 
 #define Y   "pt-yamada"
@@ -421,6 +510,7 @@ run(struct ctx *x, enum op op)
 #define MSW "msw.yoshida"
 #define AUD "audit.inoue"
 #define ITO "pt.ito"
+#define CW  "cw.yamamoto"
 #define ADM "admin"
 #define W(action, patient, outcome) {action, patient, outcome}
 #define R(op, actor, answer, ...) {#op, actor, op, answer, {__VA_ARGS__}}
@@ -482,6 +572,15 @@ static const struct row rows[] = {
     R(EXPORT_NS, NS, DENIED, W("audit.export", "", DENIED)),
     R(EXPORT, AUD, OK_, W("audit.export", "", OK_)),
     R(PUBKEY, NS, OK_, NONE), /* public, and no one's record */
+    /* The second factor (58-totp tests it; here, its records). */
+    R(TOTP_BEGIN, CW, OK_, W("totp.enrol.begin", "", OK_)),
+    R(TOTP_CONFIRM_WRONG, CW, UNAUTH, W("totp.enrol.confirm", "", UNAUTH)),
+    R(TOTP_CONFIRM, CW, OK_, W("totp.enrol.confirm", "", OK_)),
+    R(TOTP_CONFIRM_AGAIN, CW, PRECOND, W("totp.enrol.confirm", "", PRECOND)),
+    R(TOTP_STATUS, CW, OK_, NONE), /* the caller's own state */
+    R(TOTP_LOGIN_NO_CODE, CW, UNAUTH, W("login", "", UNAUTH)),
+    R(TOTP_LOGIN, CW, OK_, W("login", "", OK_)),
+    R(TOTP_STEP_UP_NONE, CW, UNAUTH, W("breakglass.start", S, UNAUTH)),
     /* Administration: the target is the object, the reason as given;
      * a refusal is recorded too, naming both. */
     R(ADM_ORG_ADD, ADM, OK_, W("org.add", "", OK_)),

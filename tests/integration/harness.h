@@ -15,7 +15,10 @@
  *                   the server looks by default), and imports the
  *                   demo ward with cheap argon2 parameters (fast logins);
  *   h_server_start  picks a free port and runs `renkei-server serve` with
- *                   stderr to DIR/server.log, then waits for /healthz;
+ *                   stderr to DIR/server.log, then waits for /healthz
+ *                   (with --totp-required off before the test's own
+ *                   settings, so that demo users log in with their
+ *                   password alone; 58-totp passes "staff");
  *   h_server_stop   sends a signal and reaps the process;
  *   h_server_restart starts it again on the same data and port;
  *   h_server_free   stops it (SIGTERM) if running, reports whether it

@@ -145,6 +145,9 @@ setup(void **state)
 	set(f, "argon2_t", "1");
 	set(f, "argon2_m_kib", "8");
 	set(f, "login_max_failures", "3");
+	/* These tests sign in with passwords alone (58-totp tests the
+	 * second factor). */
+	set(f, "totp_required", "off");
 	set(f, "prelogin_max_requests", "10");
 	set(f, "max_inflight", "4");
 	set(f, "store_readers", "1");

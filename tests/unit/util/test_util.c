@@ -129,6 +129,12 @@ test_conf(void **state)
 	assert_int_equal(conf_set(&c, "port", "12x", err, sizeof(err)), -1);
 	assert_int_equal(conf_set(&c, "no_such", "1", err, sizeof(err)), -1);
 	assert_int_equal(conf_set(&c, "log_level", "loud", err, sizeof(err)), -1);
+	/* The second factor: staff by default; staff, all or off. */
+	assert_string_equal(c.totp_required, "staff");
+	assert_int_equal(conf_set(&c, "totp-required", "all", err, sizeof(err)), 0);
+	assert_string_equal(c.totp_required, "all");
+	assert_int_equal(conf_set(&c, "totp_required", "some", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "staff, all or off"));
 	conf_resolve_paths(&c);
 	/* Keys (the TLS key too) beside the data folder, never in it. */
 	assert_string_equal(c.keys_dir, "renkei-keys");
