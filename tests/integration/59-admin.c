@@ -544,6 +544,9 @@ test_admin_reset_2fa(void **state)
 	(void)state;
 	give_totp("ph.watanabe");
 	assert_int_equal(totp_rows("ph.watanabe"), 1);
+	/* A confirmed factor: the password alone no longer signs in. */
+	assert_int_equal(login_code("ph.watanabe", H_DEMO_PASSWORD),
+	                 RENKEI__V1__CODE__UNAUTHENTICATED);
 	r = user_req(adm, B(ADMIN_RESET_SECOND_FACTOR_REQUEST), "ph.watanabe",
 	             "端末紛失");
 	t0 = h_mono_ms();
@@ -552,6 +555,9 @@ test_admin_reset_2fa(void **state)
 	assert_closed_live(ph, "pt-suzuki", t0, "second factor reset", "after-2fa");
 	rkc_close(ph);
 	assert_int_equal(totp_rows("ph.watanabe"), 0);
+	/* Forgotten: the password signs in again (this server does not
+	 * require a factor; one that does would ask them to enrol). */
+	assert_int_equal(login_code("ph.watanabe", H_DEMO_PASSWORD), 0);
 	assert_recorded("user.reset_2fa", "ph.watanabe", "admin", "端末紛失", 0);
 }
 
