@@ -326,51 +326,28 @@ write_run(struct store_conn *sc, struct store_op *op)
 	return RK_OK;
 }
 
-/* The target's live sessions, closed now (after the commit). */
-static uint32_t
-close_target(struct admin_req *q)
+/* The target's live sessions on this server that a change ends (not
+ * already ended, nor logging out): *ids malloc'ed, the count returned. */
+static size_t
+target_sessions(struct admin_req *q, int64_t **ids)
 {
 	struct api *api = q->r.api;
-	const char *why = ops[q->f.op].ends;
-	int64_t ids[64];
-	size_t n = 0, pos = 0;
+	size_t n = 0, cap = 0, pos = 0;
 	uint64_t id;
 	void *v;
-	uint32_t closed = 0;
 
-	if (why == NULL || q->target_id == 0)
-		return 0;
-	/* Collected first: closing changes what the map holds. A user with
-	 * more than 64 sessions open here has the rest closed by the next
-	 * write op's guard or revoke.c's look, within a second. */
-	while (n < sizeof(ids) / sizeof(ids[0]) &&
-	       idmap_next(&api->sessions, &pos, &id, &v)) {
-		struct live_session *ls = v;
-		if (ls->user.id == q->target_id && !ls->ended)
-			ids[n++] = ls->id;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct live_session *ls = idmap_get(&api->sessions, (uint64_t)ids[i]);
-		api_session_revoked(api, ids[i], why);
-		if (ls != NULL && ls->ended)
-			closed++;
-	}
-	return closed;
-}
-
-static uint32_t
-count_target(struct admin_req *q)
-{
-	size_t pos = 0;
-	uint64_t id;
-	void *v;
-	uint32_t n = 0;
-
+	*ids = NULL;
 	if (ops[q->f.op].ends == NULL || q->target_id == 0)
 		return 0;
-	while (idmap_next(&q->r.api->sessions, &pos, &id, &v)) {
+	while (idmap_next(&api->sessions, &pos, &id, &v)) {
 		const struct live_session *ls = v;
-		n += ls->user.id == q->target_id && !ls->ended && !ls->ending;
+		if (ls->user.id != q->target_id || ls->ended || ls->ending)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4;
+			*ids = rk_realloc(*ids, cap * sizeof(**ids));
+		}
+		(*ids)[n++] = ls->id;
 	}
 	return n;
 }
@@ -388,10 +365,16 @@ write_done(struct store_op *op, int rc)
 		/* Answer, then close: all on this thread, before any other
 		 * completion, so nothing reaches the target in between (and an
 		 * admin who disabled themselves still hears the answer). */
-		LOG_I("ADMIN-DONE", "op=\"%s\" target=%s", ops[q->f.op].command,
-		      q->f.target);
-		answer_ok(q, count_target(q));
-		close_target(q);
+		int64_t *ids;
+		size_t n = target_sessions(q, &ids);
+
+		LOG_I("ADMIN-DONE", "op=\"%s\" target=%s sessions=%zu",
+		      ops[q->f.op].command, q->f.target, n);
+		answer_ok(q, (uint32_t)n);
+		/* Collected first: closing changes what the map holds. */
+		for (size_t i = 0; i < n; i++)
+			api_session_revoked(q->r.api, ids[i], ops[q->f.op].ends);
+		free(ids);
 	}
 	api_req_release(&q->r);
 }
