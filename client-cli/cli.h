@@ -3,7 +3,8 @@
  * (global options, the command table, help) and one file per command
  * group (session.c: login, logout, whoami; twofa.c: 2fa; patients.c: patients, patient;
  * posts.c: board, post, amend, retract, ack, acks; watch.c: watch;
- * attach.c: attachment get; audit.c, audit_file.c: audit), with conn.c
+ * attach.c: attachment get; audit.c, audit_file.c: audit; admin.c:
+ * admin), with conn.c
  * (talking to the server), output.c (reporting, JSON, tables),
  * post_view.c (how a post looks), config.c (the files), upload.c (photo
  * uploads), progress.c (progress bars), outfile.c (files written whole
@@ -163,6 +164,9 @@ int cli_cmd_audit(struct cli *cli, int argc, char **argv);
 int cli_audit_export(struct cli *cli, int argc, char **argv);
 int cli_audit_pubkey(struct cli *cli, int argc, char **argv);
 int cli_audit_verify(struct cli *cli, int argc, char **argv);
+
+/* ---- commands (admin.c): account administration (admins) */
+int cli_cmd_admin(struct cli *cli, int argc, char **argv);
 
 /* ---- the time syntax of --since and --until (time_arg.c) */
 

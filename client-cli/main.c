@@ -136,8 +136,27 @@ static const struct command commands[] = {
 	  "T is a date or time, local unless it has a zone (2026-11-15, 2026-11-15T09:00,\n"
 	  "2026-11-15T09:00+09:00), or an age: 7d, 24h, 30m, 2w. A date alone in --until\n"
 	  "includes that day. Actions: login, board.read, board.sync, post.create,\n"
-	  "attachment.read, audit.query, ... e.g. who opened a board in the last week:\n"
-	  "  renkei audit query --patient pt-yamada --action board.read --since 7d" },
+	  "attachment.read, audit.query, user.create, user.disable, user.enable,\n"
+	  "user.reset_password, user.reset_2fa, user.unlock, org.add, ... e.g. who\n"
+	  "opened a board in the last week, and who disabled which account:\n"
+	  "  renkei audit query --patient pt-yamada --action board.read --since 7d\n"
+	  "  renkei audit query --action user.disable" },
+	{ "admin", cli_cmd_admin,
+	  "disable|enable|unlock|reset-password|reset-2fa LOGIN --reason WHY | "
+	  "add-user LOGIN --name NAME --profession P [--org CODE] --reason WHY | "
+	  "add-org CODE NAME [--kind K] [--area A] --reason WHY",
+	  "manage accounts (admins): each change is recorded with the reason",
+	  "disable         the account can no longer log in; its sessions end now\n"
+	  "enable          it can log in again\n"
+	  "unlock          forget its failed logins (no more waiting)\n"
+	  "reset-password  a new one-time password, printed once; sessions end now\n"
+	  "reset-2fa       forget its second factor (enrolled again at next login);\n"
+	  "                sessions end now\n"
+	  "add-user        a new account with a one-time password, printed once\n"
+	  "add-org         a new organisation\n"
+	  "Professions: physician, dentist, nurse, pharmacist, rehab, msw,\n"
+	  "care_manager, community_center, care_worker, family, auditor, admin.\n"
+	  "On the server's host, renkei-server user ... does the same (docs/accounts.md)." },
 	{ "bench", cli_cmd_bench, "SCENARIO [OPTIONS]", "load-test a server on this machine (renkei bench --help)", NULL },
 	{ "help", cmd_help, "[COMMAND]", "show this help, or the usage of one command", NULL },
 };

@@ -4,7 +4,8 @@
  *
  *   renkei-server [serve] [--SETTING VALUE ...]
  *   renkei-server init | import FILE | org add ... | user add ... |
- *                 user disable LOGIN | audit ... | rekey care|audit |
+ *                 user disable|enable|unlock|reset-password|reset-2fa
+ *                 LOGIN --reason WHY | audit ... | rekey care|audit |
  *                 keys check|migrate | kek new
  *   renkei-server backup --to DIR | backup verify DIR | restore --from DIR
  *
@@ -26,6 +27,7 @@
 #include "api/api.h"
 #include "audit/anchor.h"
 #include "audit/audit.h"
+#include "net/local.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "util/conf.h"
@@ -40,6 +42,7 @@ struct server {
 	struct net *net;
 	struct store *store;
 	struct api *api;
+	struct local *local; /* DATA/admin.sock */
 	struct audit_journal journal;
 };
 
@@ -61,10 +64,18 @@ usage(FILE *out)
 	        "  init                  create the data folder, the key folder (keys\n"
 	        "                        wrapped under the key-encryption key) and databases\n"
 	        "  import FILE           import a ward file (JSON, see data/demo-ward.json)\n"
-	        "  org add CODE NAME [--kind K] [--area A]\n"
-	        "  user add LOGIN --name NAME --profession P [--org CODE] [--password-stdin]\n"
-	        "  user disable LOGIN\n"
-	        "  user unlock LOGIN     forget the login's failed attempts (it waits no more)\n"
+	        "  org add CODE NAME [--kind K] [--area A] --reason WHY\n"
+	        "  user add LOGIN --name NAME --profession P [--org CODE] --reason WHY\n"
+	        "                        prints a one-time password, changed at first login\n"
+	        "                        ([--password-stdin]: yours instead, offline only)\n"
+	        "  user disable LOGIN --reason WHY   ends their sessions at once\n"
+	        "  user enable LOGIN --reason WHY\n"
+	        "  user reset-password LOGIN --reason WHY  a new one-time password\n"
+	        "  user reset-2fa LOGIN --reason WHY       they enrol a second factor again\n"
+	        "  user unlock LOGIN --reason WHY  forget the login's failed attempts\n"
+	        "                        (account commands go through the running server's\n"
+	        "                        DATA/admin.sock when it runs, else --offline; each\n"
+	        "                        is audited)\n"
 	        "  device issue LOGIN DEVICE [--out DIR] [--days N]\n"
 	        "                        a TLS client certificate for one device of a user,\n"
 	        "                        from the CA of client_ca (key KEYS/certs/ca.key)\n"
@@ -111,6 +122,8 @@ on_wake(void *arg)
 	struct server *s = arg;
 	if (s->store != NULL)
 		store_complete(s->store);
+	if (s->api != NULL)
+		local_service(s->local, s->api);
 }
 
 static void
@@ -226,6 +239,23 @@ serve(struct server *s, struct admin *adm)
 	s->api = api_new(&s->conf, s->store, &tr);
 	api_set_audit_counter(s->api, &s->journal.appended);
 	net_set_api(s->net, s->api);
+	/* Administration from the host (renkei-server user disable ...),
+	 * taking effect live. */
+	s->local = local_new(s->conf.data_dir, server_wake, s, err, sizeof(err));
+	if (s->local == NULL) {
+		LOG_E("SERVER-LOCAL", "error=\"%s\"", err);
+		fprintf(stderr, "renkei-server: %s\n", err);
+		store_close(s->store, audit_journal_close, &s->journal);
+		s->store = NULL;
+		api_free(s->api);
+		s->api = NULL;
+		net_free(s->net);
+		s->net = NULL;
+		audit_sink_free(s->journal.sink);
+		audit_signer_free(s->journal.signer);
+		store_unlock_data(lock);
+		return 1;
+	}
 
 	/* Every connection is a descriptor: take all the system allows. */
 	struct rlimit nofile;
@@ -249,6 +279,7 @@ serve(struct server *s, struct admin *adm)
 	LOG_I("SERVER-STOPPING", "pending=%d connections=%d",
 	      store_pending(s->store), net_connections(s->net));
 	api_shutdown(s->api);
+	local_stop(s->local); /* no new requests; the socket is removed */
 	net_run_until(s->net, store_idle, s, s->conf.shutdown_grace_s * 1000);
 	net_close_all(s->net, 1001, "server shutting down");
 	net_run_until(s->net, no_connections, s, 2000);
@@ -259,6 +290,8 @@ serve(struct server *s, struct admin *adm)
 	store_close(s->store, audit_journal_close, &s->journal);
 	s->store = NULL;
 	api_free(s->api);
+	local_free(s->local); /* nothing can answer through it any more */
+	s->local = NULL;
 	/* The last checkpoint's anchor goes out before we do. */
 	audit_sink_free(s->journal.sink);
 	audit_signer_free(s->journal.signer);
@@ -373,6 +406,12 @@ main(int argc, char **argv)
 		rc = admin_device(&adm, nwords - 1, words + 1);
 	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "unlock") == 0)
 		rc = admin_user_unlock(&adm, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "enable") == 0)
+		rc = admin_user_enable(&adm, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "reset-password") == 0)
+		rc = admin_user_reset_password(&adm, nwords - 2, words + 2);
+	else if (strcmp(cmd, "user") == 0 && strcmp(sub, "reset-2fa") == 0)
+		rc = admin_user_reset_2fa(&adm, nwords - 2, words + 2);
 	else if (strcmp(cmd, "backup") == 0 && nwords == 3 &&
 	         strcmp(sub, "--to") == 0)
 		rc = admin_backup(&adm, words[2]);

@@ -122,6 +122,14 @@ int admin_init(struct admin *a);
  * cost), patients, liaison sheets and posts, all in one transaction. */
 int admin_import(struct admin *a, const char *path);
 
+/* accounts.c: org add, user add | disable | enable | unlock |
+ * reset-password | reset-2fa. Each needs --reason. Through the running
+ * server's local channel (net/local.h) when one runs on the data folder
+ * (it records the change, with the operating-system user as actor, and
+ * closes the target's sessions at once); else offline, with the record
+ * staged in care.db's outbox in the change's own transaction, then
+ * forwarded into the chain and signed (admin_forward_sign). user add
+ * --password-stdin always runs offline. */
 int admin_org_add(struct admin *a, int argc, char **argv);
 int admin_user_add(struct admin *a, int argc, char **argv);
 int admin_user_disable(struct admin *a, int argc, char **argv);
@@ -129,6 +137,15 @@ int admin_user_disable(struct admin *a, int argc, char **argv);
  * device revoke FINGERPRINT | device list [LOGIN] (device.c): TLS client
  * certificates of devices, from the server's CA. */
 int admin_device(struct admin *a, int argc, char **argv);
+int admin_user_enable(struct admin *a, int argc, char **argv);
+int admin_user_reset_password(struct admin *a, int argc, char **argv);
+int admin_user_reset_2fa(struct admin *a, int argc, char **argv);
+/* After an offline change committed with its record staged in care.db's
+ * outbox (sc: admin_open's connection): move the outbox into the chain
+ * and sign a checkpoint over it, in one audit.db transaction, then anchor
+ * it. 0, or -1 (printed; the record then waits in the outbox for the
+ * server's next start). */
+int admin_forward_sign(struct admin *a, struct store_conn *sc);
 /* What admin_import does with the parsed file (root: a JSON object, or
  * anything, which then imports nothing), through sc inside the caller's
  * transaction: the caller commits on 0 and rolls back on -1 (after a
@@ -140,7 +157,7 @@ int admin_import_json(struct store_conn *sc, const struct conf *conf,
                       json_t *root, struct admin_import_counts *n);
 
 /* Forget a login's failed attempts from every address (it waits no
- * more). */
+ * more): accounts.c, as above. */
 int admin_user_unlock(struct admin *a, int argc, char **argv);
 
 /* Verify the whole audit chain and every checkpoint, following the

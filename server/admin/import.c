@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
+#include "admin/trail.h"
 #include "admin/ward.h"
 #include "auth/auth.h"
 #include "util/err.h"
@@ -105,6 +106,30 @@ admin_import_json(struct store_conn *sc, const struct conf *conf, json_t *root,
 	return 0;
 }
 
+/* The import's own record (the operator, the file, what it held), in
+ * the import's transaction: it commits with what it records. */
+static int
+record_import(struct store_conn *sc, const char *path,
+              const struct admin_import_counts *n)
+{
+	struct audit_event ev = {0};
+	char login[64], device[64], reason[200];
+	const char *base = strrchr(path, '/');
+
+	admin_trail_actor(&ev, "import", login, device);
+	snprintf(reason, sizeof(reason),
+	         "ward import: %d organisations, %d users, %d patients", n->orgs,
+	         n->users, n->patients);
+	ev.action = "ward.import";
+	ev.object = base != NULL ? base + 1 : path;
+	ev.reason = reason;
+	if (audit_stage(sc, &ev) == RK_OK)
+		return 0;
+	fprintf(stderr, "renkei-server: import: the audit record could not be "
+	                "written\n");
+	return -1;
+}
+
 int
 admin_import(struct admin *a, const char *path)
 {
@@ -134,8 +159,14 @@ admin_import(struct admin *a, const char *path)
 		goto out;
 	if (admin_import_json(sc, conf, root, &n) != 0)
 		goto rollback;
+	if (record_import(sc, path, &n) != 0)
+		goto rollback;
+	store_conn_release(sc);
 	if (store_exec(sc, "COMMIT") != RK_OK)
 		goto rollback;
+	/* The records are in the chain and signed now (else at the
+	 * server's next start). */
+	admin_forward_sign(a, sc);
 	printf("imported %d organisations, %d users, %d patients from %s\n", n.orgs,
 	       n.users, n.patients, path);
 	rc = 0;

@@ -100,6 +100,27 @@ void api_tick(struct api *api, int64_t now_ms);
 /* Begin shutdown: from now on every request is answered UNAVAILABLE. */
 void api_shutdown(struct api *api);
 
+/* ---- the local channel (net/local.c; api/admin.c)
+ *
+ * An administration request from the host (renkei-server user disable
+ * ... beside the running server), already past the socket's peer check:
+ * data is one encoded Envelope carrying one of the administration
+ * requests. The actor recorded is the operating-system user `user` (no
+ * renkei user, no session), the device "renkei-server COMMAND".
+ * reply(arg, bytes, len) is called exactly once, on this thread, with the
+ * encoded answer (an AdminResponse or an Error Envelope; malloc'ed, the
+ * callee frees it): at once for a request refused outright, else once the
+ * change has committed (or failed). */
+struct api_local_peer {
+	unsigned uid;
+	int pid;
+	char user[64]; /* the peer's user name, or "uid=N" */
+};
+typedef void api_local_reply(void *arg, uint8_t *bytes, size_t len);
+void api_local_request(struct api *api, const uint8_t *data, size_t len,
+                       const struct api_local_peer *peer,
+                       api_local_reply *reply, void *arg);
+
 /* Counters for metrics and tests. */
 /* The limits an audit export may be refused by (RESOURCE_EXHAUSTED). */
 enum api_export_limit {

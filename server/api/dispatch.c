@@ -97,6 +97,21 @@ static const struct api_verb verbs[] = {
 	{B(TOTP_STATUS_REQUEST), api_totp_status, false, NULL, API_RATE_READ,
 	 API_PENDING_ALL},
 
+	/* Administration (admins only; also the local channel, admin.c):
+	 * writes that end sessions, a hash first for the one-time ones. */
+	{B(ADMIN_CREATE_USER_REQUEST), api_admin, false, "user.create",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_DISABLE_USER_REQUEST), api_admin, false, "user.disable",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_ENABLE_USER_REQUEST), api_admin, false, "user.enable",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_RESET_PASSWORD_REQUEST), api_admin, false, "user.reset_password",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_RESET_SECOND_FACTOR_REQUEST), api_admin, false, "user.reset_2fa",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_UNLOCK_USER_REQUEST), api_admin, false, "user.unlock",
+	 API_RATE_WRITE, 0},
+	{B(ADMIN_ORG_ADD_REQUEST), api_admin, false, "org.add", API_RATE_WRITE, 0},
 	/* Sessions and devices: the resume nonce is handed out before login
 	 * and discloses nothing, so it has no record (its resume has one). */
 	{B(RESUME_CHALLENGE_REQUEST), api_resume_challenge, true, NULL,

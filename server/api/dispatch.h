@@ -68,6 +68,8 @@ api_handler api_break_glass;
 api_handler api_family_invite;
 /* auditq.c */
 api_handler api_audit_query, api_audit_export, api_audit_public_key;
+/* admin.c: every administration row (the body says which op) */
+api_handler api_admin;
 /* upload.c */
 api_handler api_upload_begin, api_upload_chunk, api_upload_finish;
 /* attachment.c */

@@ -115,6 +115,24 @@ int auth_password_reset(struct store_conn *sc, int64_t user_id, int t,
  * login. RK_OK, RK_ERR_NOT_FOUND or RK_ERR_STORE. */
 int auth_totp_forget(struct store_conn *sc, int64_t user_id, int64_t now_ms);
 
+/* ---- administration with the hash made beforehand (auth/manage.c):
+ * api/admin.c makes the one-time password and its hash on the store's
+ * hashers, so that argon2 never holds up the writer. */
+
+/* auth_user_add, then mark the password a one-time password (must be
+ * changed at first login); *user_id is the new account's id. Errors as
+ * auth_user_add's, in st. */
+int auth_user_create_one_time(struct store_conn *sc, const char *login,
+                              const char *display_name, enum profession prof,
+                              const char *org_code, const char *pw_hash,
+                              int64_t *user_id, struct rk_status *st);
+
+/* auth_password_reset with pw_hash (of a one-time password) made by the
+ * caller: must_change_password = 1, every session ends ("password
+ * reset"). RK_OK, RK_ERR_NOT_FOUND or RK_ERR_STORE. */
+int auth_password_reset_hashed(struct store_conn *sc, int64_t user_id,
+                               const char *pw_hash, int64_t now_ms);
+
 /* Load a user by login (id 0) or id (login NULL). RK_ERR_NOT_FOUND. */
 int auth_user_load(struct store_conn *sc, const char *login, int64_t id,
                    struct auth_user *u);

@@ -664,6 +664,51 @@ main(int argc, char **argv)
 	}
 	end();
 
+	/* ---- account administration: every op, then one refused */
+	begin("admin-accounts", ADMIN);
+	{
+		INIT(Renkei__V1__AdminOrgAddRequest, o, RENKEI__V1__ADMIN_ORG_ADD_REQUEST__INIT);
+		INIT(Renkei__V1__AdminCreateUserRequest, c,
+		     RENKEI__V1__ADMIN_CREATE_USER_REQUEST__INIT);
+		INIT(Renkei__V1__AdminUserRequest, u, RENKEI__V1__ADMIN_USER_REQUEST__INIT);
+
+		o.code = "org-fuzz";
+		o.name = "ふぁず診療所";
+		o.kind = "clinic";
+		o.reason = "新規参加";
+		REQ(admin_org_add_request, ADMIN_ORG_ADD_REQUEST, &o);
+		c.login = "dr.fuzz";
+		c.display_name = "不破 ず";
+		c.profession = RENKEI__V1__PROFESSION__PHYSICIAN;
+		c.org = "org-fuzz";
+		c.reason = "新任";
+		REQ(admin_create_user_request, ADMIN_CREATE_USER_REQUEST, &c);
+		u.login = "ns.kobayashi";
+		u.reason = "退職";
+		REQ(admin_disable_user_request, ADMIN_DISABLE_USER_REQUEST, &u);
+		u.reason = "復職";
+		REQ(admin_enable_user_request, ADMIN_ENABLE_USER_REQUEST, &u);
+		u.reason = "紛失";
+		REQ(admin_reset_password_request, ADMIN_RESET_PASSWORD_REQUEST, &u);
+		REQ(admin_reset_second_factor_request, ADMIN_RESET_SECOND_FACTOR_REQUEST,
+		    &u);
+		u.login = "family.yamada";
+		u.reason = "本人確認済み";
+		REQ(admin_unlock_user_request, ADMIN_UNLOCK_USER_REQUEST, &u);
+		u.reason = "";
+		REQ(admin_disable_user_request, ADMIN_DISABLE_USER_REQUEST, &u);
+	}
+	end();
+	begin("nurse-not-admin", NS_KOBAYASHI);
+	{
+		INIT(Renkei__V1__AdminUserRequest, u, RENKEI__V1__ADMIN_USER_REQUEST__INIT);
+
+		u.login = "dr.tanaka";
+		u.reason = "いたずら";
+		REQ(admin_disable_user_request, ADMIN_DISABLE_USER_REQUEST, &u);
+	}
+	end();
+
 	free(img);
 	return failed;
 }

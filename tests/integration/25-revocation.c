@@ -1,6 +1,9 @@
 /*
  * 25-revocation: `renkei-server user disable` run beside the running
- * server takes effect on connections already open. The disabled user's
+ * server takes effect on connections already open: through the server's
+ * local channel, or (--offline) written behind its back, found by its
+ * one-second look and by the guard of every write. 59-admin covers the
+ * protocol request and the offline command with the server stopped. The disabled user's
  * watching connection gets SessionEnded and close 4001 within a second,
  * and no post made after the disable reaches it; a write sent on it right
  * after the disable is refused, never carried out; a new login is refused.
@@ -43,14 +46,17 @@ watcher(const char *login, const char *const *board)
 	return c;
 }
 
+/* offline: write to the databases behind the server's back (as another
+ * process would), so that the server's own look (revoke.c) and the write
+ * guard are what close the sessions; else through its local channel. */
 static void
-disable(const char *login)
+disable(const char *login, int offline)
 {
 	char cmd[700], *out = NULL;
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "%s user disable %s --data %s", h_server_bin(),
-	         login, srv->dir);
+	snprintf(cmd, sizeof(cmd), "%s user disable %s --reason test%s --data %s",
+	         h_server_bin(), login, offline ? " --offline" : "", srv->dir);
 	rc = h_sh(cmd, &out);
 	if (rc != 0)
 		fail_msg("user disable: exit %d: %s", rc, out);
@@ -94,7 +100,7 @@ test_disable_closes_the_watcher(void **state)
 
 	(void)state;
 	assert_non_null(dr);
-	disable("ns.kobayashi");
+	disable("ns.kobayashi", 0);
 	t0 = h_mono_ms();
 	/* Posted right after the disable committed: it must not reach her. */
 	r = h_post_env(dr, "pt-yamada", "after-disable",
@@ -124,7 +130,8 @@ test_disable_closes_the_watcher(void **state)
 	rkc_close(ns);
 }
 
-/* With nothing else happening, the server's own look closes it. */
+/* Disabled behind the server's back, with nothing else happening: the
+ * server's own look closes it. */
 static void
 test_disable_alone_closes_within_a_second(void **state)
 {
@@ -133,7 +140,7 @@ test_disable_alone_closes_within_a_second(void **state)
 	int code, ended, leaked;
 
 	(void)state;
-	disable("ph.watanabe");
+	disable("ph.watanabe", 1);
 	t0 = h_mono_ms();
 	code = until_closed(ph, 3000, 0, &ended, &leaked);
 	dt = h_mono_ms() - t0;
@@ -157,7 +164,7 @@ test_write_after_disable_is_refused(void **state)
 	(void)state;
 	assert_non_null(cm);
 	assert_non_null(dr);
-	disable("cm.nakamura");
+	disable("cm.nakamura", 1);
 	r = h_post_env(cm, "pt-yamada", "cm-after-disable",
 	               RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL,
 	               "サービス担当者会議の日程");

@@ -42,10 +42,10 @@
 static struct h_server *srv;
 
 /* Logged in at setup (but ns, whose login is a row), kept open. */
-enum { U_NS, U_DR, U_OUT, U_CM, U_MSW, U_AUD, U_CW, U_DDS, U_N };
+enum { U_NS, U_DR, U_OUT, U_CM, U_MSW, U_AUD, U_CW, U_DDS, U_ADM, U_N };
 static const char *const logins[U_N] = {
     "ns.kobayashi", "dr.tanaka",   "dr.outsider", "cm.nakamura",
-    "msw.yoshida",  "audit.inoue", "cw.yamamoto", "dds.kato"};
+    "msw.yoshida",  "audit.inoue", "cw.yamamoto", "dds.kato", "admin"};
 
 static const char *const bg_reason =
     "救急外来へ搬送。既往歴と内服薬の確認が必要なため";
@@ -143,6 +143,8 @@ enum op {
 	RESUME_UNSIGNED, SESSIONS, REVOKE_NOBODY,
 	TOTP_BEGIN, TOTP_CONFIRM_WRONG, TOTP_CONFIRM, TOTP_CONFIRM_AGAIN,
 	TOTP_STATUS, TOTP_LOGIN_NO_CODE, TOTP_LOGIN, TOTP_STEP_UP_NONE,
+	ADM_ORG_ADD, ADM_CREATE, ADM_DISABLE, ADM_ENABLE, ADM_RESET_PW,
+	ADM_RESET_2FA, ADM_UNLOCK, ADM_DISABLE_NS, ADM_DISABLE_NOBODY,
 };
 
 struct want {
@@ -302,6 +304,10 @@ run(struct ctx *x, enum op op)
 	Renkei__V1__AuditPublicKeyRequest pk = RENKEI__V1__AUDIT_PUBLIC_KEY_REQUEST__INIT;
 	Renkei__V1__ListSessionsRequest ls = RENKEI__V1__LIST_SESSIONS_REQUEST__INIT;
 	Renkei__V1__RevokeSessionRequest rv = RENKEI__V1__REVOKE_SESSION_REQUEST__INIT;
+	Renkei__V1__AdminOrgAddRequest oa = RENKEI__V1__ADMIN_ORG_ADD_REQUEST__INIT;
+	Renkei__V1__AdminCreateUserRequest cu =
+		RENKEI__V1__ADMIN_CREATE_USER_REQUEST__INIT;
+	Renkei__V1__AdminUserRequest ur = RENKEI__V1__ADMIN_USER_REQUEST__INIT;
 	struct rkc **c = x->c;
 	Renkei__V1__Envelope *e;
 	char day[11];
@@ -470,6 +476,45 @@ run(struct ctx *x, enum op op)
 		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_REQUEST, &rv);
 	default:
 		return run_totp(x, op);
+	case ADM_ORG_ADD:
+		snprintf(x->obj, sizeof(x->obj), "org-audit-9");
+		snprintf(x->reason, sizeof(x->reason), "新規参加");
+		oa.code = x->obj;
+		oa.name = "監査第九診療所";
+		oa.reason = x->reason;
+		return call(c[U_ADM], RENKEI__V1__ENVELOPE__BODY_ADMIN_ORG_ADD_REQUEST,
+		            &oa);
+	case ADM_CREATE:
+		snprintf(x->obj, sizeof(x->obj), "dr.audit9");
+		snprintf(x->reason, sizeof(x->reason), "新任");
+		cu.login = x->obj;
+		cu.display_name = "監査 九郎";
+		cu.profession = RENKEI__V1__PROFESSION__PHYSICIAN;
+		cu.org = "org-audit-9";
+		cu.reason = x->reason;
+		return call(c[U_ADM],
+		            RENKEI__V1__ENVELOPE__BODY_ADMIN_CREATE_USER_REQUEST, &cu);
+	case ADM_DISABLE:
+	case ADM_ENABLE:
+	case ADM_RESET_PW:
+	case ADM_RESET_2FA:
+	case ADM_UNLOCK:
+	case ADM_DISABLE_NS:
+	case ADM_DISABLE_NOBODY:
+		/* ccc.sasaki has no session open here: one record each. */
+		snprintf(x->obj, sizeof(x->obj), "%s",
+		         op == ADM_DISABLE_NOBODY ? "no.such.user" : "ccc.sasaki");
+		snprintf(x->reason, sizeof(x->reason), "理由 %d", (int)op);
+		ur.login = x->obj;
+		ur.reason = x->reason;
+		return call(c[op == ADM_DISABLE_NS ? U_NS : U_ADM],
+		            op == ADM_ENABLE     ? RENKEI__V1__ENVELOPE__BODY_ADMIN_ENABLE_USER_REQUEST
+		            : op == ADM_RESET_PW ? RENKEI__V1__ENVELOPE__BODY_ADMIN_RESET_PASSWORD_REQUEST
+		            : op == ADM_RESET_2FA
+		                    ? RENKEI__V1__ENVELOPE__BODY_ADMIN_RESET_SECOND_FACTOR_REQUEST
+		            : op == ADM_UNLOCK ? RENKEI__V1__ENVELOPE__BODY_ADMIN_UNLOCK_USER_REQUEST
+		                               : RENKEI__V1__ENVELOPE__BODY_ADMIN_DISABLE_USER_REQUEST,
+		            &ur);
 	}
 }
 
@@ -482,6 +527,7 @@ run(struct ctx *x, enum op op)
 #define AUD "audit.inoue"
 #define ITO "pt.ito"
 #define CW  "cw.yamamoto"
+#define ADM "admin"
 #define W(action, patient, outcome) {action, patient, outcome}
 #define R(op, actor, answer, ...) {#op, actor, op, answer, {__VA_ARGS__}}
 #define NONE {0}
@@ -556,6 +602,17 @@ static const struct row rows[] = {
     R(TOTP_LOGIN_NO_CODE, CW, UNAUTH, W("login", "", UNAUTH)),
     R(TOTP_LOGIN, CW, OK_, W("login", "", OK_)),
     R(TOTP_STEP_UP_NONE, CW, UNAUTH, W("breakglass.start", S, UNAUTH)),
+    /* Administration: the target is the object, the reason as given;
+     * a refusal is recorded too, naming both. */
+    R(ADM_ORG_ADD, ADM, OK_, W("org.add", "", OK_)),
+    R(ADM_CREATE, ADM, OK_, W("user.create", "", OK_)),
+    R(ADM_DISABLE, ADM, OK_, W("user.disable", "", OK_)),
+    R(ADM_ENABLE, ADM, OK_, W("user.enable", "", OK_)),
+    R(ADM_RESET_PW, ADM, OK_, W("user.reset_password", "", OK_)),
+    R(ADM_RESET_2FA, ADM, OK_, W("user.reset_2fa", "", OK_)),
+    R(ADM_UNLOCK, ADM, OK_, W("user.unlock", "", OK_)),
+    R(ADM_DISABLE_NS, NS, DENIED, W("user.disable", "", DENIED)),
+    R(ADM_DISABLE_NOBODY, ADM, NOT_FOUND, W("user.disable", "", NOT_FOUND)),
 };
 
 /* ------------------------------------------------------------- setup */

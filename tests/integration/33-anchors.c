@@ -38,6 +38,9 @@
 struct run {
 	struct h_server *s;
 	char anchors[400], shipped[400], ship[400];
+	/* Checkpoints signed before the server ran with the sink: the demo
+	 * ward's import signs one over its own records. */
+	int64_t before;
 };
 
 static int
@@ -70,6 +73,15 @@ setup(void **state)
 	snprintf(sink, sizeof(sink), "file:%s", r->anchors);
 	snprintf(exec_sink, sizeof(exec_sink), "exec:%s", r->ship);
 	(void)exec_sink;
+	{
+		sqlite3 *db = h_db_open(r->s);
+		r->before = db != NULL ? h_db_int(db, "SELECT count(*) FROM"
+		                                      " audit.checkpoints")
+		                       : -1;
+		sqlite3_close(db);
+		if (r->before < 0)
+			return -1;
+	}
 	{
 		const char *args[] = {"--checkpoint-sink", sink,
 		                      "--audit-checkpoint-records", "20", NULL};
@@ -309,8 +321,9 @@ test_every_checkpoint_is_anchored_and_verifies(void **state)
 	                              " audit.records) FROM audit.checkpoints"),
 	                 1);
 	sqlite3_close(db);
-	assert_int_equal(count_lines(r->anchors, "renkei-anchor/1 "), cps);
-	assert_true(count_lines(r->anchors, " clock_sync=") == cps);
+	assert_int_equal(count_lines(r->anchors, "renkei-anchor/1 "),
+	                 cps - r->before);
+	assert_true(count_lines(r->anchors, " clock_sync=") == cps - r->before);
 	assert_int_equal(verify(r->s->dir, r->anchors, &out), 0);
 	assert_non_null(strstr(out, "OK: anchors"));
 	free(out);

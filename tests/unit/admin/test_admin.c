@@ -397,8 +397,8 @@ test_init_twice_keeps_keys(void **state)
 	snprintf(pub, sizeof(pub), "%s", key_file(f, "audit-root.pub"));
 	char *pubkey = read_all(pub);
 	/* Something in the databases that a second init must not lose. */
-	char *argv[] = {"org-x", "X"};
-	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
+	char *argv[] = {"org-x", "X", "--reason", "r"};
+	assert_int_equal(admin_org_add(&f->adm, 4, argv), 0);
 
 	assert_int_equal(admin_init(&f->adm), 0);
 	char *care2 = read_all(key_file(f, "care.key"));
@@ -585,9 +585,11 @@ test_org_add(void **state)
 	char *one[] = {"org-x"};
 	char *three[] = {"org-x", "X", "extra"};
 	char *dangling[] = {"org-x", "X", "--kind"};
-	char *ok[] = {"org-x", "エックス診療所", "--kind", "clinic", "--area", "練馬"};
-	char *bad_code[] = {"Org X", "X"};
-	char *empty_name[] = {"org-y", ""};
+	char *ok[] = {"org-x", "エックス診療所", "--kind", "clinic", "--area", "練馬",
+	              "--reason", "new clinic joins"};
+	char *no_reason[] = {"org-x", "X"};
+	char *bad_code[] = {"Org X", "X", "--reason", "r"};
+	char *empty_name[] = {"org-y", "", "--reason", "r"};
 
 	init_ok(f);
 	assert_int_equal(admin_org_add(&f->adm, 0, none), 2);
@@ -595,9 +597,11 @@ test_org_add(void **state)
 	assert_int_equal(admin_org_add(&f->adm, 3, three), 2);
 	/* "--kind" without its value is a third word. */
 	assert_int_equal(admin_org_add(&f->adm, 3, dangling), 2);
+	/* No reason: refused before anything is done. */
+	assert_int_equal(admin_org_add(&f->adm, 2, no_reason), 2);
 	assert_int_equal(count(f, "orgs"), 0);
 
-	assert_int_equal(admin_org_add(&f->adm, 6, ok), 0);
+	assert_int_equal(admin_org_add(&f->adm, 8, ok), 0);
 	struct store_conn *sc = open_store(f);
 	assert_int_equal(sql_int(sc, "SELECT count(*) FROM orgs WHERE code = 'org-x' "
 	                             "AND name = 'エックス診療所' AND kind = 'clinic' "
@@ -605,9 +609,9 @@ test_org_add(void **state)
 	                 1);
 	store_conn_close(sc);
 
-	assert_int_equal(admin_org_add(&f->adm, 6, ok), 1); /* duplicate */
-	assert_int_equal(admin_org_add(&f->adm, 2, bad_code), 1);
-	assert_int_equal(admin_org_add(&f->adm, 2, empty_name), 1);
+	assert_int_equal(admin_org_add(&f->adm, 8, ok), 1); /* duplicate */
+	assert_int_equal(admin_org_add(&f->adm, 4, bad_code), 1);
+	assert_int_equal(admin_org_add(&f->adm, 4, empty_name), 1);
 	assert_int_equal(count(f, "orgs"), 1);
 }
 
@@ -615,9 +619,9 @@ static void
 test_org_add_needs_init(void **state)
 {
 	struct fx *f = *state;
-	char *ok[] = {"org-x", "X"};
+	char *ok[] = {"org-x", "X", "--reason", "r"};
 
-	assert_int_equal(admin_org_add(&f->adm, 2, ok), 1);
+	assert_int_equal(admin_org_add(&f->adm, 4, ok), 1);
 }
 
 /* --------------------------------------------------------------- user add */
@@ -626,16 +630,17 @@ static void
 test_user_add(void **state)
 {
 	struct fx *f = *state;
-	char *org[] = {"org-a", "A"};
+	char *org[] = {"org-a", "A", "--reason", "r"};
 	char *ok[] = {"dr.new", "--name", "新 医師", "--profession", "physician",
-	              "--org", "org-a", "--password-stdin"};
+	              "--org", "org-a", "--password-stdin", "--reason", "r"};
 	char *fam[] = {"fam.new", "--name", "家族", "--profession", "family",
-	               "--password-stdin"};
+	               "--password-stdin", "--reason", "r"};
+	struct store_conn *sc;
 
 	init_ok(f);
-	assert_int_equal(admin_org_add(&f->adm, 2, org), 0);
+	assert_int_equal(admin_org_add(&f->adm, 4, org), 0);
 	stdin_from(f, "correct horse battery\n");
-	assert_int_equal(admin_user_add(&f->adm, 8, ok), 0);
+	assert_int_equal(admin_user_add(&f->adm, 10, ok), 0);
 	struct auth_user u = load_user(f, "dr.new");
 	assert_int_equal(u.profession, PROF_PHYSICIAN);
 	assert_string_equal(u.display_name, "新 医師");
@@ -645,15 +650,37 @@ test_user_add(void **state)
 	assert_true(auth_password_verify(hash, "correct horse battery"));
 	assert_false(auth_password_verify(hash, "correct horse battery\n"));
 	free(hash);
+	/* The admin knows it: changed at first login. The record committed
+	 * with the account, is in the chain (out of the outbox) and covered
+	 * by a checkpoint; it names the operator, the login and the reason. */
+	sc = open_store(f);
+	assert_int_equal(sql_int(sc, "SELECT must_change_password FROM users "
+	                             "WHERE login = 'dr.new'"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'user.create' AND object = 'dr.new' "
+	                             "AND reason = 'r' AND outcome = 0 AND "
+	                             "actor_user_id = 0 AND device = "
+	                             "'renkei-server user add'"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.checkpoints WHERE "
+	                             "record_id = (SELECT max(id) FROM "
+	                             "audit.records)"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM main.audit_outbox WHERE "
+	                             "id > (SELECT value FROM audit.meta WHERE "
+	                             "name = 'outbox_upto')"),
+	                 0);
+	store_conn_close(sc);
 
 	/* Family members need no organisation. */
 	stdin_from(f, "family-pass\n");
-	assert_int_equal(admin_user_add(&f->adm, 6, fam), 0);
+	assert_int_equal(admin_user_add(&f->adm, 8, fam), 0);
 	assert_int_equal(load_user(f, "fam.new").profession, PROF_FAMILY);
 
 	/* The same login again. */
 	stdin_from(f, "another-pass\n");
-	assert_int_equal(admin_user_add(&f->adm, 8, ok), 1);
+	assert_int_equal(admin_user_add(&f->adm, 10, ok), 1);
 	assert_int_equal(count(f, "users"), 2);
 }
 
@@ -662,21 +689,21 @@ test_user_add_usage(void **state)
 {
 	struct fx *f = *state;
 	char *none[] = {NULL};
-	char *no_name[] = {"u1", "--profession", "nurse", "--password-stdin"};
-	char *no_prof[] = {"u1", "--name", "U", "--password-stdin"};
+	char *no_name[] = {"u1", "--profession", "nurse", "--password-stdin", "--reason", "r"};
+	char *no_prof[] = {"u1", "--name", "U", "--password-stdin", "--reason", "r"};
 	char *two_logins[] = {"u1", "u2", "--name", "U", "--profession", "nurse"};
 	char *dangling[] = {"u1", "--profession", "nurse", "--name"};
 	char *bad_prof[] = {"u1", "--name", "U", "--profession", "wizard",
-	                    "--password-stdin"};
+	                    "--password-stdin", "--reason", "r"};
 
 	init_ok(f);
 	stdin_from(f, "long-enough-pass\n");
 	assert_int_equal(admin_user_add(&f->adm, 0, none), 2);
-	assert_int_equal(admin_user_add(&f->adm, 4, no_name), 2);
-	assert_int_equal(admin_user_add(&f->adm, 4, no_prof), 2);
+	assert_int_equal(admin_user_add(&f->adm, 6, no_name), 2);
+	assert_int_equal(admin_user_add(&f->adm, 6, no_prof), 2);
 	assert_int_equal(admin_user_add(&f->adm, 6, two_logins), 2);
 	assert_int_equal(admin_user_add(&f->adm, 4, dangling), 2);
-	assert_int_equal(admin_user_add(&f->adm, 6, bad_prof), 2);
+	assert_int_equal(admin_user_add(&f->adm, 8, bad_prof), 2);
 	assert_int_equal(count(f, "users"), 0);
 }
 
@@ -684,33 +711,33 @@ static void
 test_user_add_refused(void **state)
 {
 	struct fx *f = *state;
-	char *org[] = {"org-a", "A"};
+	char *org[] = {"org-a", "A", "--reason", "r"};
 	char *no_org[] = {"ns.x", "--name", "N", "--profession", "nurse",
-	                  "--password-stdin"};
+	                  "--password-stdin", "--reason", "r"};
 	char *unknown_org[] = {"ns.x", "--name", "N", "--profession", "nurse",
-	                       "--org", "org-zz", "--password-stdin"};
+	                       "--org", "org-zz", "--password-stdin", "--reason", "r"};
 	char *bad_login[] = {"NS X", "--name", "N", "--profession", "nurse",
-	                     "--org", "org-a", "--password-stdin"};
+	                     "--org", "org-a", "--password-stdin", "--reason", "r"};
 	char *ok[] = {"ns.x", "--name", "N", "--profession", "nurse",
-	              "--org", "org-a", "--password-stdin"};
+	              "--org", "org-a", "--password-stdin", "--reason", "r"};
 
 	init_ok(f);
-	assert_int_equal(admin_org_add(&f->adm, 2, org), 0);
+	assert_int_equal(admin_org_add(&f->adm, 4, org), 0);
 	stdin_from(f, "long-enough-pass\n");
-	assert_int_equal(admin_user_add(&f->adm, 6, no_org), 1);
+	assert_int_equal(admin_user_add(&f->adm, 8, no_org), 1);
 	stdin_from(f, "long-enough-pass\n");
-	assert_int_equal(admin_user_add(&f->adm, 8, unknown_org), 1);
+	assert_int_equal(admin_user_add(&f->adm, 10, unknown_org), 1);
 	stdin_from(f, "long-enough-pass\n");
-	assert_int_equal(admin_user_add(&f->adm, 8, bad_login), 1);
+	assert_int_equal(admin_user_add(&f->adm, 10, bad_login), 1);
 	/* Passwords under 8 characters, and no password at all. */
 	stdin_from(f, "short\n");
-	assert_int_equal(admin_user_add(&f->adm, 8, ok), 1);
+	assert_int_equal(admin_user_add(&f->adm, 10, ok), 1);
 	stdin_from(f, "");
-	assert_int_equal(admin_user_add(&f->adm, 8, ok), 1);
+	assert_int_equal(admin_user_add(&f->adm, 10, ok), 1);
 	assert_int_equal(count(f, "users"), 0);
 	/* Exactly 8 is enough. */
 	stdin_from(f, "12345678\n");
-	assert_int_equal(admin_user_add(&f->adm, 8, ok), 0);
+	assert_int_equal(admin_user_add(&f->adm, 10, ok), 0);
 	assert_true(user_exists(f, "ns.x"));
 }
 
@@ -722,8 +749,9 @@ test_user_disable(void **state)
 	struct fx *f = *state;
 	char *none[] = {NULL};
 	char *two[] = {"dr.a", "ns.b"};
-	char *unknown[] = {"nobody"};
-	char *dr[] = {"dr.a"};
+	char *unknown[] = {"nobody", "--reason", "r"};
+	char *dr[] = {"dr.a", "--reason", "left the clinic"};
+	char *no_reason[] = {"dr.a"};
 	struct store_conn *sc;
 
 	init_ok(f);
@@ -745,10 +773,11 @@ test_user_disable(void **state)
 
 	assert_int_equal(admin_user_disable(&f->adm, 0, none), 2);
 	assert_int_equal(admin_user_disable(&f->adm, 2, two), 2);
-	assert_int_equal(admin_user_disable(&f->adm, 1, unknown), 1);
+	assert_int_equal(admin_user_disable(&f->adm, 3, unknown), 1);
+	assert_int_equal(admin_user_disable(&f->adm, 1, no_reason), 2);
 	assert_false(load_user(f, "dr.a").disabled);
 
-	assert_int_equal(admin_user_disable(&f->adm, 1, dr), 0);
+	assert_int_equal(admin_user_disable(&f->adm, 3, dr), 0);
 	assert_true(load_user(f, "dr.a").disabled);
 	assert_false(load_user(f, "ns.b").disabled);
 	sc = open_store(f);
@@ -762,8 +791,19 @@ test_user_disable(void **state)
 	                             "s.ended_ms IS NULL"),
 	                 1);
 	store_conn_close(sc);
+	/* Each attempt is in the trail: the refused one as NOT_FOUND. */
+	sc = open_store(f);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'user.disable' AND object = 'dr.a' "
+	                             "AND reason = 'left the clinic' AND outcome = 0"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'user.disable' AND object = 'nobody' "
+	                             "AND outcome = 4"),
+	                 1);
+	store_conn_close(sc);
 	/* Disabling again is harmless. */
-	assert_int_equal(admin_user_disable(&f->adm, 1, dr), 0);
+	assert_int_equal(admin_user_disable(&f->adm, 3, dr), 0);
 	assert_true(load_user(f, "dr.a").disabled);
 }
 
@@ -825,8 +865,22 @@ test_audit_bench_refuses_real_data(void **state)
 
 	init_ok(f);
 	assert_int_equal(admin_import(&f->adm, ward_file(f, "ward.json", ward_ok)), 0);
+	/* The import's records are in the chain already (forwarded and
+	 * signed by the import itself), its own among them. */
+	int64_t n = count(f, "audit.records");
+	assert_true(n > 0);
+	struct store_conn *sc = open_store(f);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.records WHERE "
+	                             "action = 'ward.import' AND object = "
+	                             "'ward.json' AND actor_user_id = 0"),
+	                 1);
+	assert_int_equal(sql_int(sc, "SELECT count(*) FROM audit.checkpoints WHERE "
+	                             "record_id = (SELECT max(id) FROM "
+	                             "audit.records)"),
+	                 1);
+	store_conn_close(sc);
 	assert_int_equal(admin_audit_bench(&f->adm, 10), 1);
-	assert_int_equal(count(f, "audit.records"), 0);
+	assert_int_equal(count(f, "audit.records"), n);
 }
 
 /* ------------------------------------------------------- keys, offline */
@@ -843,8 +897,8 @@ test_rekey_rotate_and_check(void **state)
 	int lock;
 
 	init_ok(f);
-	char *argv[] = {"org-x", "X"};
-	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
+	char *argv[] = {"org-x", "X", "--reason", "r"};
+	assert_int_equal(admin_org_add(&f->adm, 4, argv), 0);
 	before_care = read_all(key_file(f, "care.key"));
 	before_audit = read_all(key_file(f, "audit.key"));
 	sign = read_all(key_file(f, "audit-signing.key"));
@@ -909,8 +963,8 @@ test_keys_migrate(void **state)
 	FILE *fp;
 
 	init_ok(f);
-	char *argv[] = {"org-x", "X"};
-	assert_int_equal(admin_org_add(&f->adm, 2, argv), 0);
+	char *argv[] = {"org-x", "X", "--reason", "r"};
+	assert_int_equal(admin_org_add(&f->adm, 4, argv), 0);
 	assert_int_equal(admin_store_config(&f->adm, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(keys_unwrap_file(key_file(f, "audit-signing.key"),
 	                                  "audit-signing", f->data, &f->adm.kek,
