@@ -89,7 +89,11 @@ static const struct command commands[] = {
 	  "The reason (at least 10 characters) is recorded and shown to the team.\n"
 	  "The access is read-only and ends after a few hours." },
 	{ "family", cli_cmd_family, "invite PATIENT LOGIN --name NAME --relation REL",
-	  "invite a family member (primary physician or care manager)", NULL },
+	  "invite a family member (primary physician or care manager)",
+	  "A new account gets a one-time invitation code, shown once: hand it over in\n"
+	  "person. The family member logs in with their login and the code as the\n"
+	  "password, and must then choose their own password (renkei login asks for\n"
+	  "it; or renkei password). An existing family account is added as it is." },
 	{ "attachment", cli_cmd_attachment, "get ID -o FILE [--thumbnail]",
 	  "save a photo attached to a post (its id as 'board' shows it)",
 	  "Saved whole or not at all (mode 0600): FILE appears only once every byte\n"

@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "audit/anchor.h"
 #include "audit/audit.h"
+#include "auth/pwrule.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "util/conf.h"
@@ -149,6 +150,10 @@ serve(struct server *s, struct admin *adm)
 	char err[ADMIN_ERR];
 	int lock;
 
+	/* New passwords are judged against cracklib's dictionary: without
+	 * it every change would be refused. */
+	if (!pwrule_ready(err, sizeof(err)))
+		return refuse("SERVER-NO-DICTIONARY", err);
 	/* One server per data folder, and never beside a rekey. */
 	lock = store_lock_data(s->conf.data_dir, "renkei-server serve", err,
 	                       sizeof(err));
@@ -332,6 +337,13 @@ main(int argc, char **argv)
 	parse_args(&s.conf, argc, argv, words, &nwords, &help);
 	conf_resolve_paths(&s.conf);
 	log_threshold = log_level_parse(s.conf.log_level);
+	if (conf_argon2_test_cost())
+		LOG_W("ARGON2-TEST-COST",
+		      "RENKEI_ARGON2_TEST_COST=1 is set: password hashes cheaper than "
+		      "OWASP's floor (argon2id t=2, m=19456 KiB) are accepted; this "
+		      "is for test suites only, never for production (argon2_t=%d "
+		      "argon2_m_kib=%d)",
+		      s.conf.argon2_t, s.conf.argon2_m_kib);
 
 	if (help) {
 		usage(stdout);

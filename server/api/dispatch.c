@@ -88,6 +88,10 @@ static const struct api_verb verbs[] = {
 	 API_RATE_BULK, 0},
 	{B(ATTACHMENT_GET_REQUEST), api_attachment_get, false, "attachment.read",
 	 API_RATE_BULK, 0},
+
+	/* The one-time password's step is finished by this verb. */
+	{B(PASSWORD_CHANGE_REQUEST), api_password_change, false,
+	 "password.change", API_RATE_AUTH, API_PENDING_ALL},
 };
 
 #undef B

@@ -69,6 +69,8 @@ api_handler api_audit_query, api_audit_export, api_audit_public_key;
 api_handler api_upload_begin, api_upload_chunk, api_upload_finish;
 /* attachment.c */
 api_handler api_attachment_get;
+/* password.c */
+api_handler api_password_change;
 
 /* ---- housekeeping of those families, for api.c */
 

@@ -58,6 +58,18 @@ send_login_response(struct api *api, struct api_conn *c, uint64_t rid,
 	api_reply(api, c, rid, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &lr);
 }
 
+/* The session's one-time password step, as the database says at login
+ * or resume (users.must_change_password): set or lifted on the live
+ * session, which another connection may share. */
+static void
+pending_password(struct live_session *ls, bool must_change)
+{
+	if (must_change)
+		ls->pending |= API_PENDING_PASSWORD;
+	else
+		ls->pending &= ~(unsigned)API_PENDING_PASSWORD;
+}
+
 /* Login and resume are refused while another is running, or after one
  * succeeded, on the same connection. */
 static bool
@@ -88,6 +100,7 @@ struct login_req {
 	struct auth_session s;
 	char token[AUTH_TOKEN_LEN + 1];
 	bool attack; /* this failure made the login look attacked */
+	bool must_change; /* a one-time password: CHANGE_PASSWORD pending */
 };
 
 static void
@@ -186,6 +199,7 @@ login_record_done(struct store_op *op, int rc)
 			l->s.last_seen_ms = rk_now_ms();
 			api_session_attach(api, c, &l->s, rk_now_ms());
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", l->device);
+			pending_password(c->sess, l->must_change);
 			send_login_response(api, c, l->r.request_id, l->token);
 		}
 	}
@@ -202,6 +216,9 @@ login_check_run(struct store_conn *sc, struct store_op *op)
 
 	rk_free_secret(l->password, strlen(l->password));
 	l->password = NULL;
+	if (rc == RK_OK &&
+	    auth_must_change_password(sc, l->s.user.id, &l->must_change) != RK_OK)
+		rc = rk_fail(&l->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
 }
 
@@ -258,6 +275,7 @@ struct resume_req {
 	char device[DEVICE_MAX + 1];
 	char token[AUTH_TOKEN_LEN + 1];
 	struct auth_session s;
+	bool must_change; /* a one-time password: CHANGE_PASSWORD pending */
 };
 
 static void
@@ -275,6 +293,9 @@ resume_run(struct store_conn *sc, struct store_op *op)
 	                             &q->s);
 
 	OPENSSL_cleanse(q->token, sizeof(q->token));
+	if (rc == RK_OK &&
+	    auth_must_change_password(sc, q->s.user.id, &q->must_change) != RK_OK)
+		rc = RK_ERR_STORE;
 	if (rc == RK_OK) {
 		audit_entry_set_actor(q->r.au, q->s.user.id, q->s.user.login,
 		                      q->s.user.profession, q->s.user.org_code,
@@ -312,6 +333,7 @@ resume_reply(struct api_req *r, int rc)
 		api_session_attach(api, c, &q->s, rk_now_ms());
 		if (c->sess->device[0] == '\0')
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", q->device);
+		pending_password(c->sess, q->must_change);
 		send_login_response(api, c, q->r.request_id, NULL);
 	}
 out:

@@ -13,7 +13,9 @@
  *                   DIR) with keys wrapped under the test process's KEK,
  *                   the databases, the dev certificates (KEYS/certs, where
  *                   the server looks by default), and imports the
- *                   demo ward with cheap argon2 parameters (fast logins);
+ *                   demo ward with cheap argon2 parameters (fast logins:
+ *                   the import alone runs with RENKEI_ARGON2_TEST_COST=1,
+ *                   never the server under test, see util/conf.h);
  *   h_server_start  picks a free port and runs `renkei-server serve` with
  *                   stderr to DIR/server.log, then waits for /healthz;
  *   h_server_stop   sends a signal and reaps the process;
@@ -197,6 +199,10 @@ Renkei__V1__Envelope *h_login_env(struct rkc *c, const char *login,
 Renkei__V1__Envelope *h_resume_env(struct rkc *c, const char *token);
 Renkei__V1__Envelope *h_whoami_env(struct rkc *c);
 Renkei__V1__Envelope *h_logout_env(struct rkc *c);
+/* PasswordChangeRequest (api/password.c). */
+Renkei__V1__Envelope *h_password_change_env(struct rkc *c,
+                                            const char *old_password,
+                                            const char *new_password);
 
 /* Log in as `login` with the demo password. Returns the token
  * (malloc'ed; free it), or NULL with the answer printed. */
