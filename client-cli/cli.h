@@ -1,7 +1,8 @@
 /*
  * cli — internals of the `renkei` command-line client, shared by main.c
  * (global options, the command table, help) and one file per command
- * group (session.c: login, logout, whoami; patients.c: patients, patient;
+ * group (session.c: login, logout, whoami; password.c: password; secret.c:
+ * passwords typed without echo; patients.c: patients, patient;
  * posts.c: board, post, amend, retract, ack, acks; watch.c: watch;
  * attach.c: attachment get; audit.c, audit_file.c: audit), with conn.c
  * (talking to the server), output.c (reporting, JSON, tables),
@@ -50,7 +51,7 @@
  *
  * Ownership: struct cli lives in main() for the whole run; no other
  * mutable state is global (the exceptions are the signal flags: one used
- * while a password is typed, in session.c, and the stop flag of watch.c).
+ * while a password is typed, in secret.c, and the stop flag of watch.c).
  */
 #ifndef CLI_H
 #define CLI_H
@@ -112,6 +113,26 @@ struct cli_session {
 int cli_cmd_login(struct cli *cli, int argc, char **argv);
 int cli_cmd_logout(struct cli *cli, int argc, char **argv);
 int cli_cmd_whoami(struct cli *cli, int argc, char **argv);
+
+/* ---- commands (password.c): password */
+int cli_cmd_password(struct cli *cli, int argc, char **argv);
+/* After a login whose session has CHANGE_PASSWORD pending (a one-time
+ * password or invitation code, `one_time`): tell the user, and on a
+ * terminal ask for their own password (twice) and change it on c, up to
+ * three tries; otherwise say to run `renkei password`. Returns an exit
+ * status (reported). */
+int cli_password_first(struct cli *cli, struct rkc *c, int from_stdin, const char *one_time);
+
+/* ---- secrets typed by the user (secret.c) */
+
+/* Read a secret (a password) into buf[len]: on a terminal without echo
+ * after `prompt` (on stderr), else one line of stdin (also when
+ * from_stdin). `what` names it in errors ("password", "new password").
+ * Returns CLI_EXIT_OK, or an exit status (reported; buf wiped). */
+int cli_read_secret(struct cli *cli, int from_stdin, const char *prompt, const char *what,
+                    char *buf, size_t len);
+/* True if cli_read_secret would prompt on a terminal. */
+int cli_secret_tty(int from_stdin);
 
 /* ---- commands (patients.c) */
 int cli_cmd_patients(struct cli *cli, int argc, char **argv);

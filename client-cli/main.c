@@ -24,7 +24,19 @@ static int cmd_help(struct cli *cli, int argc, char **argv);
 static const struct command commands[] = {
 	{ "login", cli_cmd_login, "[--password-stdin] LOGIN",
 	  "log in; the password is asked for (or read from stdin), the session is cached",
-	  NULL },
+	  "If the password was a one-time one (from an admin, or a family invitation\n"
+	  "code), the server allows nothing until you choose your own: on a terminal\n"
+	  "login asks for it right away (twice); with --password-stdin it says to run\n"
+	  "'renkei password'." },
+	{ "password", cli_cmd_password, "[--password-stdin]",
+	  "change my password; my other sessions end, this one stays",
+	  "Asks for the current password, then the new one twice, without echo.\n"
+	  "--password-stdin reads two lines instead: the current password, then the\n"
+	  "new one (for scripts). The new password needs at least 8 characters for an\n"
+	  "account with a second factor (every professional), 13 without one (family),\n"
+	  "and may not be a dictionary word or common password, nor hold your login or\n"
+	  "name; the server says which rule it breaks. After a login with a one-time\n"
+	  "password, give that one as the current password." },
 	{ "logout", cli_cmd_logout, "", "end the cached session on the server and forget it",
 	  NULL },
 	{ "whoami", cli_cmd_whoami, "", "show who the cached session belongs to, and until when",

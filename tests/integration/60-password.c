@@ -441,6 +441,75 @@ test_argon2_floor(void **state)
 	free(out);
 }
 
+/* ------------------------------------------------------------------ CLI */
+
+/* Run the CLI with config folder `cfg` and stdin `input` (NULL: none).
+ * Exit status; output (stdout and stderr) in *out. */
+static int
+cli(const char *cfg, const char *input, const char *args, char **out)
+{
+	char cmd[2000];
+
+	snprintf(cmd, sizeof(cmd),
+	         "printf '%s' | RENKEI_CONFIG_DIR=%s %s --server %s --ca %s %s",
+	         input != NULL ? input : "", cfg, RENKEI_CLI_BIN, srv->url, srv->ca, args);
+	return h_sh(cmd, out);
+}
+
+static void
+expect_cli(const char *cfg, const char *input, const char *args, int status,
+           const char *words)
+{
+	char *out = NULL;
+	int rc = cli(cfg, input, args, &out);
+
+	if (rc != status || (words != NULL && (out == NULL || strstr(out, words) == NULL)))
+		fail_msg("renkei %s: exit %d (want %d), said: %s (want \"%s\")", args, rc,
+		         status, out ? out : "", words ? words : "");
+	free(out);
+}
+
+/* renkei login with an invitation code, renkei password. */
+static void
+test_cli(void **state)
+{
+	char dr[400], fam[400], input[200], *out = NULL, *code;
+	json_error_t jerr;
+	json_t *doc;
+
+	(void)state;
+	snprintf(dr, sizeof(dr), "%s/cli-dr", srv->dir);
+	snprintf(fam, sizeof(fam), "%s/cli-family", srv->dir);
+	expect_cli(dr, H_DEMO_PASSWORD "\\n", "login --password-stdin dr.tanaka", 0,
+	           "Logged in as");
+	assert_int_equal(cli(dr, NULL,
+	                     "--json family invite pt-yamada family.yamada.cli --name "
+	                     "'山田 次郎' --relation '家族（次男）'",
+	                     &out),
+	                 0);
+	doc = json_loads(out, 0, &jerr);
+	if (doc == NULL)
+		fail_msg("not JSON: %s", out);
+	code = strdup(json_string_value(json_object_get(doc, "invitation_code")));
+	json_decref(doc);
+	free(out);
+	assert_int_equal(strlen(code), 24);
+
+	/* The code logs in, and the CLI says what to do. */
+	snprintf(input, sizeof(input), "%s\\n", code);
+	expect_cli(fam, input, "login --password-stdin family.yamada.cli", 0,
+	           "renkei password");
+	expect_cli(fam, NULL, "board pt-yamada", 5, "choose your own password first");
+	/* A wrong current password: not a lost session. */
+	expect_cli(fam, "not-the-code\\nyamada-jiro-kaki-27\\n", "password --password-stdin",
+	           3, "the current password is wrong");
+	snprintf(input, sizeof(input), "%s\\njiro-kaki-no-ki-2026\\n", code);
+	expect_cli(fam, input, "password --password-stdin", 0, "Password changed");
+	expect_cli(fam, NULL, "board pt-yamada", 0, NULL);
+	expect_cli(fam, NULL, "password --help", 0, "--password-stdin");
+	free(code);
+}
+
 int
 main(void)
 {
@@ -452,6 +521,7 @@ main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_argon2_floor),
+		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
