@@ -327,11 +327,17 @@ main(int argc, char **argv)
 	/* Command line once to learn the data folder, then the file, then the
 	 * command line again so that it wins. */
 	if (words == NULL ||
-	    parse_args(&s.conf, argc, argv, words, &nwords, &help) != 0)
+	    parse_args(&s.conf, argc, argv, words, &nwords, &help) != 0) {
+		/* (freed so that a sanitizer build exits with our status) */
+		free(words);
+		conf_fini(&s.conf);
 		return 2;
+	}
 	snprintf(path, sizeof(path), "%s/renkei.conf", s.conf.data_dir);
 	if (conf_load_file(&s.conf, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
+		free(words);
+		conf_fini(&s.conf);
 		return 2;
 	}
 	parse_args(&s.conf, argc, argv, words, &nwords, &help);
