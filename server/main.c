@@ -345,10 +345,10 @@ main(int argc, char **argv)
 	log_threshold = log_level_parse(s.conf.log_level);
 	if (conf_argon2_test_cost())
 		LOG_W("ARGON2-TEST-COST",
-		      "RENKEI_ARGON2_TEST_COST=1 is set: password hashes cheaper than "
-		      "OWASP's floor (argon2id t=2, m=19456 KiB) are accepted; this "
-		      "is for test suites only, never for production (argon2_t=%d "
-		      "argon2_m_kib=%d)",
+		      "argon2_t=%d argon2_m_kib=%d note=\"RENKEI_ARGON2_TEST_COST=1 "
+		      "is set: password hashes cheaper than OWASP's floor (argon2id "
+		      "t=2, m=19456 KiB) are accepted; for test suites only, never "
+		      "for production\"",
 		      s.conf.argon2_t, s.conf.argon2_m_kib);
 
 	if (help) {

@@ -73,6 +73,12 @@ commit_run(struct store_conn *sc, struct store_op *op)
 	if (rc != RK_OK)
 		return rk_fail(&q->r.st, RK_ERR_UNAVAILABLE,
 		               "temporarily unavailable; try again", NULL);
+	if (q->nended > 0) {
+		/* The ends are in sessions.end_reason; the record says how many. */
+		char reason[64];
+		snprintf(reason, sizeof(reason), "other sessions ended: %zu", q->nended);
+		audit_entry_set_reason(q->r.au, reason);
+	}
 	return RK_OK;
 }
 

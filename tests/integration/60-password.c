@@ -149,7 +149,8 @@ test_change(void **state)
 	                 1);
 	assert_int_equal(h_db_int(db, "SELECT count(*) FROM audit.records WHERE"
 	                              " action = 'password.change' AND outcome = 0"
-	                              " AND actor_login = 'ph.watanabe'"),
+	                              " AND actor_login = 'ph.watanabe' AND reason ="
+	                              " 'other sessions ended: 1'"),
 	                 1);
 	sqlite3_close(db);
 	assert_int_equal(h_server_log_has(srv, "kettle-orbit-27"), 0);
@@ -377,6 +378,15 @@ test_bad_input(void **state)
 	closed = h_wait_close(c2, 5000, NULL);
 	if (closed != 1009 && closed != 0)
 		fail_msg("a 1.1 MB message: close code %d (want 1009, or closed)", closed);
+	rkc_close(c2);
+
+	/* A 1 MB password at login: before login the limit is 8 KiB. */
+	c2 = h_connect(srv);
+	assert_non_null(c2);
+	h_env_free(h_login_env(c2, "ccc.sasaki", pw, NULL));
+	closed = h_wait_close(c2, 5000, NULL);
+	if (closed != 1009 && closed != 0)
+		fail_msg("a 1.1 MB login: close code %d (want 1009, or closed)", closed);
 	rkc_close(c2);
 	free(pw);
 
