@@ -69,6 +69,12 @@ test_length(void **state)
 		memset(big, 'x', sizeof(big) - 1);
 		big[sizeof(big) - 1] = '\0';
 		refused(big, true, "longer than 1024 bytes");
+		/* The longest allowed goes through cracklib unharmed. */
+		for (size_t i = 0; i < PWRULE_MAX_BYTES; i++)
+			big[i] = "kq7v-m2xp-rt9w-zb4h-Lj3"[(i * 7 + i / 23) % 23];
+		big[PWRULE_MAX_BYTES] = '\0';
+		(void)ok(big, false);
+		assert_true(why[0] != '\0' || ok(big, false));
 	}
 }
 
