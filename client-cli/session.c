@@ -30,6 +30,33 @@ read_password(struct cli *cli, int from_stdin, const char *login, char *buf, siz
 	return cli_read_secret(cli, from_stdin, prompt, "password", buf, len);
 }
 
+/* A sign-in step still to do, for JSON and for people. */
+static const char *
+pending_name(Renkei__V1__SignInStep step)
+{
+	switch (step) {
+	case RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD:
+		return "CHANGE_PASSWORD";
+	case RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR:
+		return "ENROL_SECOND_FACTOR";
+	default:
+		return "UNKNOWN";
+	}
+}
+
+static const char *
+pending_text(Renkei__V1__SignInStep step)
+{
+	switch (step) {
+	case RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD:
+		return "choose your own password (renkei password)";
+	case RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR:
+		return "enrol a second factor";
+	default:
+		return "a sign-in step this client does not know";
+	}
+}
+
 /* "小林 由美 (nurse, 石神井たんぽぽ訪問看護ステーション)", scrubbed for the terminal. */
 static void
 print_user(FILE *f, Renkei__V1__User *u)
@@ -280,7 +307,11 @@ cli_cmd_whoami(struct cli *cli, int argc, char **argv)
 	u = w->user;
 	if (cli->json) {
 		json_t *doc = cli_json_session(u, w->expires_at_ms, w->idle_timeout_s);
+		json_t *steps = json_array();
 
+		for (size_t i = 0; i < w->n_pending; i++)
+			json_array_append_new(steps, json_string(pending_name(w->pending[i])));
+		json_object_set_new(doc, "pending", steps);
 		json_object_set_new(doc, "server", cli_json_str(cli->session_server));
 		cli_json_print(cli, doc);
 		goto out;
@@ -303,6 +334,8 @@ cli_cmd_whoami(struct cli *cli, int argc, char **argv)
 	if (w->idle_timeout_s > 0)
 		printf(" (ends after %u min unused)", (unsigned)((w->idle_timeout_s + 59) / 60));
 	printf("\n  server:        %s\n", cli->session_server);
+	for (size_t i = 0; i < w->n_pending; i++)
+		printf("  to do first:   %s\n", pending_text(w->pending[i]));
 
 out:
 	if (resp != NULL)

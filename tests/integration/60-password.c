@@ -520,6 +520,7 @@ test_cli(void **state)
 	expect_cli(fam, input, "login --password-stdin family.yamada.cli", 0,
 	           "renkei password");
 	expect_cli(fam, NULL, "board pt-yamada", 5, "choose your own password first");
+	expect_cli(fam, NULL, "whoami", 0, "to do first:   choose your own password");
 	/* A wrong current password: not a lost session. */
 	expect_cli(fam, "not-the-code\\nyamada-jiro-kaki-27\\n", "password --password-stdin",
 	           3, "the current password is wrong");
