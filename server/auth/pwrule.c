@@ -99,6 +99,61 @@ holds_name(const char *pw, const char *name)
 	return found;
 }
 
+/* The bases of the most common passwords in public breach lists (and
+ * this service's own name), handed to libpwquality's own "badwords"
+ * check: it refuses a password holding one, in either direction, in any
+ * case ("Password123!", "drowssap-2026"). cracklib's dictionary knows
+ * most of these words, but only a password that is little more than the
+ * word itself. */
+static const char bad_words[] =
+	"password passwort passw0rd motdepasse qwerty qwertz azerty asdfgh "
+	"zxcvbn iloveyou letmein welcome monkey dragon sunshine princess "
+	"football baseball superman batman starwars trustno1 master shadow "
+	"admin administrator changeme secret login renkei";
+
+/* libpwquality's settings for a password of at least min characters. */
+static pwquality_settings_t *
+settings(int min)
+{
+	pwquality_settings_t *pwq = pwquality_default_settings();
+
+	if (pwq == NULL)
+		return NULL;
+	/* Length is judged above, in characters; libpwquality counts bytes
+	 * and gives credits for character classes, which the guideline does
+	 * not: no credits, and its own floor at ours (bytes >= chars). */
+	pwquality_set_int_value(pwq, PWQ_SETTING_MIN_LENGTH, min);
+	pwquality_set_int_value(pwq, PWQ_SETTING_DIG_CREDIT, 0);
+	pwquality_set_int_value(pwq, PWQ_SETTING_UP_CREDIT, 0);
+	pwquality_set_int_value(pwq, PWQ_SETTING_LOW_CREDIT, 0);
+	pwquality_set_int_value(pwq, PWQ_SETTING_OTH_CREDIT, 0);
+	pwquality_set_int_value(pwq, PWQ_SETTING_DICT_CHECK, 1);
+	pwquality_set_int_value(pwq, PWQ_SETTING_USER_CHECK, 1);
+	pwquality_set_int_value(pwq, PWQ_SETTING_USER_SUBSTR, USER_SUBSTR);
+	/* The login is not a local user: no getpwnam() for GECOS. */
+	pwquality_set_int_value(pwq, PWQ_SETTING_GECOS_CHECK, 0);
+	pwquality_set_int_value(pwq, PWQ_SETTING_LOCAL_USERS, 0);
+	if (pwquality_set_str_value(pwq, PWQ_SETTING_BAD_WORDS, bad_words) != 0) {
+		pwquality_free_settings(pwq);
+		return NULL;
+	}
+	return pwq;
+}
+
+/* Undo the usual swaps of letters for digits and signs, in place:
+ * @ 4 -> a, 3 -> e, 1 ! -> i, 0 -> o, $ 5 -> s, 7 + -> t. */
+static void
+unleet(char *s)
+{
+	static const char from[] = "@431!0$57+", to[] = "aaeiiosstt";
+
+	for (; *s; s++) {
+		const char *f = strchr(from, *s);
+		if (*s != '\0' && f != NULL)
+			*s = to[f - from];
+	}
+}
+
 static void
 say(char *why, size_t whylen, int code, void *aux)
 {
@@ -139,28 +194,35 @@ pwrule_check(const char *password, const char *old, const char *login,
 		}
 	}
 
-	pwq = pwquality_default_settings();
+	pwq = settings(min);
 	if (pwq == NULL) {
 		say(why, whylen, PWQ_ERROR_MEM_ALLOC, NULL);
 		return false;
 	}
-	/* Length is judged above, in characters; libpwquality counts bytes
-	 * and gives credits for character classes, which the guideline does
-	 * not: no credits, and its own floor at ours (bytes >= chars). */
-	pwquality_set_int_value(pwq, PWQ_SETTING_MIN_LENGTH, min);
-	pwquality_set_int_value(pwq, PWQ_SETTING_DIG_CREDIT, 0);
-	pwquality_set_int_value(pwq, PWQ_SETTING_UP_CREDIT, 0);
-	pwquality_set_int_value(pwq, PWQ_SETTING_LOW_CREDIT, 0);
-	pwquality_set_int_value(pwq, PWQ_SETTING_OTH_CREDIT, 0);
-	pwquality_set_int_value(pwq, PWQ_SETTING_DICT_CHECK, 1);
-	pwquality_set_int_value(pwq, PWQ_SETTING_USER_CHECK, 1);
-	pwquality_set_int_value(pwq, PWQ_SETTING_USER_SUBSTR, USER_SUBSTR);
-	/* The login is not a local user: no getpwnam() for GECOS. */
-	pwquality_set_int_value(pwq, PWQ_SETTING_GECOS_CHECK, 0);
-	pwquality_set_int_value(pwq, PWQ_SETTING_LOCAL_USERS, 0);
-
 	pthread_mutex_lock(&cracklib_lock);
 	rc = pwquality_check(pwq, password, old, login, &aux);
+	if (rc >= 0) {
+		/* "P@ssw0rd2026" is "password2026" to anyone guessing: the
+		 * same dictionary and common words, looked for once more in
+		 * the password with its usual character swaps undone. */
+		char *plain = rk_strndup(password, bytes);
+		unleet(plain);
+		if (strcmp(plain, password) != 0) {
+			void *aux2 = NULL;
+			int rc2 = pwquality_check(pwq, plain, NULL, NULL, &aux2);
+			if (rc2 == PWQ_ERROR_BAD_WORDS ||
+			    (rc2 == PWQ_ERROR_CRACKLIB_CHECK && aux2 != NULL &&
+			     strstr((const char *)aux2, "dictionary word") != NULL)) {
+				rc = rc2;
+				aux = aux2;
+			} else {
+				char scrap[PWQ_MAX_ERROR_MESSAGE_LEN];
+				if (rc2 < 0) /* frees what it holds */
+					pwquality_strerror(scrap, sizeof(scrap), rc2, aux2);
+			}
+		}
+		rk_free_secret(plain, bytes);
+	}
 	pthread_mutex_unlock(&cracklib_lock);
 	pwquality_free_settings(pwq);
 	if (rc >= 0)

@@ -10,8 +10,11 @@
  * rules here: this module only counts characters (code points, not
  * bytes: a Japanese password of 8 kanji is 8 characters), checks the
  * display name (libpwquality can look only at a local user's GECOS), and
- * hands the rest to pwquality_check with the login as the user name. The
- * explanations are libpwquality's own (pwquality_strerror), in English.
+ * hands the rest to pwquality_check with the login as the user name and
+ * a short list of the most common password bases as its "badwords" (then
+ * once more with the usual letter-for-digit swaps undone, "P@ssw0rd").
+ * The explanations are libpwquality's own (pwquality_strerror), in
+ * English.
  *
  * The host's /etc/security/pwquality.conf is not read: the server's rules
  * do not change with the PAM configuration of the machine it runs on.

@@ -1,8 +1,8 @@
 /*
  * Password rules (auth/pwrule.h) and the argon2id floor of stored hashes
  * (auth_hash_params): lengths in characters with and without a second
- * factor, libpwquality's dictionary and user-name checks, the display
- * name, and the explanations handed to the client.
+ * factor, libpwquality's dictionary, common-word and user-name checks,
+ * the display name, and the explanations handed to the client.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,10 +84,23 @@ test_dictionary(void **state)
 {
 	(void)state;
 	refused("sunflowers", true, "dictionary check");
-	refused("password1", true, "dictionary check");
+	refused("monkey1", true, "shorter than 8 characters");
+	/* Common passwords: their bases, in any case or direction, also with
+	 * the usual swaps of letters for digits and signs. */
+	refused("password1", true, "forbidden words");
+	refused("Password123!", true, "forbidden words");
+	refused("P@ssw0rd2026", true, "forbidden words");
+	refused("drowssap-2026", true, "forbidden words");
+	refused("1l0v3y0u-2026", true, "forbidden words");
+	refused("xxQwErTy-2026", true, "forbidden words");
+	refused("renkei-kq7v-2026", true, "forbidden words");
+	refused("Sunfl0wers", true, "dictionary check");
+	/* Digits in a strong password are no swap to undo. */
+	assert_true(ok("kq7v-m2xp-rt9w", false));
+	assert_true(ok("4711-zbqx-3vwk", false));
 	refused("abcdefghijklm", false, "dictionary check");
 	refused("aaaaaaaaaaaaaaaa", false, "palindrome");
-	refused("monkey123", true, "dictionary check");
+	refused("monkey123", true, "forbidden words");
 }
 
 /* The login (or four of its characters in a row) and the display name. */
