@@ -33,10 +33,10 @@ struct pwchange_req {
 	char name[AUTH_NAME_MAX + 1];
 	char address[64];
 	int64_t user_id;
-	char why[256];     /* a rule's explanation: st.msg points here */
-	char hash[160];    /* the new password's argon2id hash */
-	bool attack;       /* the failure made the login look attacked */
-	int64_t *ended;    /* my other sessions, ended by the commit */
+	char why[256];  /* a rule's explanation: st.msg points here */
+	char hash[160]; /* the new password's argon2id hash */
+	bool attack;    /* the failure made the login look attacked */
+	int64_t *ended; /* my other sessions, ended by the commit */
 	size_t nended;
 };
 
@@ -76,7 +76,8 @@ commit_run(struct store_conn *sc, struct store_op *op)
 	if (q->nended > 0) {
 		/* The ends are in sessions.end_reason; the record says how many. */
 		char reason[64];
-		snprintf(reason, sizeof(reason), "other sessions ended: %zu", q->nended);
+		snprintf(reason, sizeof(reason), "other sessions ended: %zu",
+		         q->nended);
 		audit_entry_set_reason(q->r.au, reason);
 	}
 	return RK_OK;
@@ -86,12 +87,14 @@ static void
 commit_ok(struct api_req *r, struct api_conn *c)
 {
 	struct pwchange_req *q = (struct pwchange_req *)r;
-	struct live_session *ls = idmap_get(&r->api->sessions, (uint64_t)r->sess_id);
+	struct live_session *ls =
+	    idmap_get(&r->api->sessions, (uint64_t)r->sess_id);
 	Renkei__V1__PasswordChangeResponse pr =
-		RENKEI__V1__PASSWORD_CHANGE_RESPONSE__INIT;
+	    RENKEI__V1__PASSWORD_CHANGE_RESPONSE__INIT;
 
-	LOG_I("AUTH-PASSWORD-CHANGED", "login=%s session=%lld sessions_ended=%zu",
-	      q->login, (long long)r->sess_id, q->nended);
+	LOG_I("AUTH-PASSWORD-CHANGED",
+	      "login=%s session=%lld sessions_ended=%zu", q->login,
+	      (long long)r->sess_id, q->nended);
 	/* The password is mine now: the sign-in step is done. */
 	if (ls != NULL)
 		ls->pending &= ~(unsigned)API_PENDING_PASSWORD;
@@ -134,7 +137,8 @@ failed_done(struct store_op *op, int rc)
 	api_revoke_apply(&q->r);
 	c = api_req_conn(&q->r);
 	if (c != NULL && rc == RK_OK)
-		api_reply_status(api, c, q->r.request_id, &q->r.st, RK_ERR_UNAUTHENTICATED);
+		api_reply_status(api, c, q->r.request_id, &q->r.st,
+		                 RK_ERR_UNAUTHENTICATED);
 	else if (c != NULL)
 		api_reply_error(api, c, q->r.request_id, RK_ERR_UNAVAILABLE,
 		                "temporarily unavailable; try again", NULL);
@@ -143,35 +147,45 @@ failed_done(struct store_op *op, int rc)
 
 /* ---- step 1, on the password-hash lane */
 
+/* The current password is right: judge the new one and hash it. */
+static int
+judge_and_hash(struct store_conn *sc, struct pwchange_req *q,
+               const struct auth_user *u)
+{
+	const struct conf *conf = q->r.api->conf;
+	bool second_factor = auth_account_has_second_factor(sc, u);
+
+	if (!pwrule_check(q->new_pw, q->old_pw, q->login, q->name,
+	                  second_factor, q->why, sizeof(q->why)))
+		return rk_fail(&q->r.st, RK_ERR_INVALID, q->why,
+		               "new_password");
+	if (auth_password_hash(q->new_pw, conf->argon2_t, conf->argon2_m_kib,
+	                       q->hash, sizeof(q->hash)) != RK_OK)
+		return rk_fail(&q->r.st, RK_ERR_UNAVAILABLE,
+		               "temporarily unavailable; try again", NULL);
+	return RK_OK;
+}
+
 static int
 check_run(struct store_conn *sc, struct store_op *op)
 {
 	struct pwchange_req *q = (struct pwchange_req *)op;
-	const struct conf *conf = q->r.api->conf;
 	struct auth_user u;
 	int rc;
 
 	rc = auth_login_check(sc, q->login, q->address, q->old_pw, rk_now_ms(),
 	                      &q->r.api->limits, &u, &q->r.st);
+	/* The login now names another account: not mine to change. */
 	if (rc == RK_OK && u.id != q->user_id)
-		rc = RK_ERR_UNAUTHENTICATED; /* the login was given to another */
-	if (rc == RK_ERR_UNAUTHENTICATED) {
+		rc = RK_ERR_UNAUTHENTICATED;
+	if (rc == RK_OK)
+		rc = judge_and_hash(sc, q, &u);
+	else if (rc == RK_ERR_UNAUTHENTICATED)
 		rc = rk_fail(&q->r.st, RK_ERR_UNAUTHENTICATED,
 		             "the current password is wrong", "old_password");
-	} else if (rc == RK_OK) {
-		if (!pwrule_check(q->new_pw, q->old_pw, q->login, q->name,
-		                  auth_account_has_second_factor(sc, &u), q->why,
-		                  sizeof(q->why)))
-			rc = rk_fail(&q->r.st, RK_ERR_INVALID, q->why, "new_password");
-		else if (auth_password_hash(q->new_pw, conf->argon2_t,
-		                            conf->argon2_m_kib, q->hash,
-		                            sizeof(q->hash)) != RK_OK)
-			rc = rk_fail(&q->r.st, RK_ERR_UNAVAILABLE,
-			             "temporarily unavailable; try again", NULL);
-	} else if (rc != RK_ERR_EXHAUSTED) {
+	else if (rc != RK_ERR_EXHAUSTED) /* the wait, with its retry_after */
 		rc = rk_fail(&q->r.st, RK_ERR_UNAVAILABLE,
 		             "temporarily unavailable; try again", NULL);
-	}
 	drop_passwords(q);
 	return rc;
 }
@@ -206,12 +220,13 @@ api_password_change(const struct api_call *call, const void *msg)
 	struct pwchange_req *q;
 
 	/* Only the one-time password comes before enrolment. */
-	if ((ls->pending & API_PENDING_TOTP) && !(ls->pending & API_PENDING_PASSWORD))
+	if ((ls->pending & API_PENDING_TOTP) &&
+	    !(ls->pending & API_PENDING_PASSWORD))
 		return api_refuse(call, RK_ERR_PRECONDITION,
 		                  "enrol a second factor first", "totp");
 	if (m->old_password[0] == '\0')
-		return api_refuse(call, RK_ERR_INVALID, "give your current password",
-		                  "old_password");
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "give your current password", "old_password");
 	if (m->new_password[0] == '\0')
 		return api_refuse(call, RK_ERR_INVALID, "choose a new password",
 		                  "new_password");
@@ -219,14 +234,17 @@ api_password_change(const struct api_call *call, const void *msg)
 	 * typed at a login prompt. */
 	if (strlen(m->old_password) > PWRULE_MAX_BYTES)
 		return api_refuse(call, RK_ERR_INVALID,
-		                  "old_password is longer than 1024 bytes", "old_password");
+		                  "old_password is longer than 1024 bytes",
+		                  "old_password");
 	if (strlen(m->new_password) > PWRULE_MAX_BYTES)
 		return api_refuse(call, RK_ERR_INVALID,
-		                  "new_password is longer than 1024 bytes", "new_password");
-	if (has_tab_or_break(m->new_password))
-		return api_refuse(call, RK_ERR_INVALID,
-		                  "the password must not contain tabs or line breaks",
+		                  "new_password is longer than 1024 bytes",
 		                  "new_password");
+	if (has_tab_or_break(m->new_password))
+		return api_refuse(
+		    call, RK_ERR_INVALID,
+		    "the password must not contain tabs or line breaks",
+		    "new_password");
 
 	q = api_req_new(sizeof(*q), call);
 	q->old_pw = rk_strdup(m->old_password);

@@ -55,8 +55,9 @@ auth_hash_params(const char *encoded, int *t, int *m_kib)
 	if ((p = number(p, &m)) == NULL || strncmp(p, ",t=", 3) != 0 ||
 	    (p = number(p + 3, &tt)) == NULL || strncmp(p, ",p=", 3) != 0 ||
 	    (p = number(p + 3, &par)) == NULL || *p++ != '$' ||
-	    (p = b64(p, 11)) == NULL || *p++ != '$' || /* salt: 8 bytes or more */
-	    (p = b64(p, 6)) == NULL || *p != '\0')     /* hash: 4 bytes or more */
+	    (p = b64(p, 11)) == NULL ||
+	    *p++ != '$' ||                         /* salt: 8 bytes or more */
+	    (p = b64(p, 6)) == NULL || *p != '\0') /* hash: 4 bytes or more */
 		return RK_ERR_INVALID;
 	if (par < 1)
 		return RK_ERR_INVALID;
@@ -74,9 +75,10 @@ auth_account_has_second_factor(struct store_conn *sc, const struct auth_user *u)
 	/* Staff must have one (totp_required = staff, the default). */
 	if (u->profession != PROF_FAMILY)
 		return true;
-	q = store_stmt(sc, "SELECT (SELECT totp_opt_in FROM users WHERE id = ?1)"
-	                   " OR EXISTS (SELECT 1 FROM totp WHERE user_id = ?1"
-	                   " AND confirmed_ms IS NOT NULL)");
+	q = store_stmt(sc,
+	               "SELECT (SELECT totp_opt_in FROM users WHERE id = ?1)"
+	               " OR EXISTS (SELECT 1 FROM totp WHERE user_id = ?1"
+	               " AND confirmed_ms IS NOT NULL)");
 	if (q == NULL)
 		return false;
 	sqlite3_bind_int64(q, 1, u->id);
@@ -89,8 +91,9 @@ auth_account_has_second_factor(struct store_conn *sc, const struct auth_user *u)
 int
 auth_must_change_password(struct store_conn *sc, int64_t user_id, bool *must)
 {
-	sqlite3_stmt *q = store_stmt(sc, "SELECT must_change_password FROM users"
-	                                 " WHERE id = ?");
+	sqlite3_stmt *q =
+	    store_stmt(sc, "SELECT must_change_password FROM users"
+	                   " WHERE id = ?");
 	int rc;
 
 	*must = false;
@@ -109,14 +112,16 @@ auth_must_change_password(struct store_conn *sc, int64_t user_id, bool *must)
 int
 auth_password_must_change(struct store_conn *sc, int64_t user_id)
 {
-	sqlite3_stmt *q = store_stmt(sc, "UPDATE users SET must_change_password = 1"
-	                                 " WHERE id = ?");
+	sqlite3_stmt *q =
+	    store_stmt(sc, "UPDATE users SET must_change_password = 1"
+	                   " WHERE id = ?");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_int64(q, 1, user_id);
 	if (store_step(sc, q) != SQLITE_DONE)
 		return RK_ERR_STORE;
-	return sqlite3_changes(store_conn_db(sc)) > 0 ? RK_OK : RK_ERR_NOT_FOUND;
+	return sqlite3_changes(store_conn_db(sc)) > 0 ? RK_OK
+	                                              : RK_ERR_NOT_FOUND;
 }
 
 /* The open sessions of user_id but keep (those about to end). */
@@ -124,8 +129,9 @@ static int
 open_sessions(struct store_conn *sc, int64_t user_id, int64_t keep,
               int64_t **ids, size_t *n)
 {
-	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM sessions WHERE user_id = ?"
-	                                 " AND id != ? AND ended_ms IS NULL");
+	sqlite3_stmt *q =
+	    store_stmt(sc, "SELECT id FROM sessions WHERE user_id = ?"
+	                   " AND id != ? AND ended_ms IS NULL");
 	size_t cap = 0;
 	int rc;
 
@@ -156,8 +162,9 @@ auth_password_set(struct store_conn *sc, int64_t user_id, const char *pw_hash,
 
 	*ended = NULL;
 	*nended = 0;
-	q = store_stmt(sc, "UPDATE users SET pw_hash = ?, must_change_password = 0"
-	                   " WHERE id = ?");
+	q = store_stmt(sc,
+	               "UPDATE users SET pw_hash = ?, must_change_password = 0"
+	               " WHERE id = ?");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_text(q, 1, pw_hash, -1, SQLITE_TRANSIENT);
@@ -168,8 +175,8 @@ auth_password_set(struct store_conn *sc, int64_t user_id, const char *pw_hash,
 		return RK_ERR_NOT_FOUND;
 	rc = open_sessions(sc, user_id, keep_session_id, ended, nended);
 	if (rc == RK_OK)
-		rc = auth_sessions_end_user(sc, user_id, keep_session_id, now_ms,
-		                            "password changed");
+		rc = auth_sessions_end_user(sc, user_id, keep_session_id,
+		                            now_ms, "password changed");
 	if (rc != RK_OK) {
 		free(*ended);
 		*ended = NULL;

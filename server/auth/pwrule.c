@@ -27,7 +27,8 @@ static pthread_mutex_t cracklib_lock = PTHREAD_MUTEX_INITIALIZER;
 int
 pwrule_min_chars(bool second_factor)
 {
-	return second_factor ? PWRULE_MIN_SECOND_FACTOR : PWRULE_MIN_PASSWORD_ONLY;
+	return second_factor ? PWRULE_MIN_SECOND_FACTOR
+	                     : PWRULE_MIN_PASSWORD_ONLY;
 }
 
 static void
@@ -47,7 +48,8 @@ separator_len(const char *s)
 	if (*s == ' ' || *s == '\t' || *s == ',' || *s == '.' || *s == '-' ||
 	    *s == '_' || *s == '(' || *s == ')')
 		return 1;
-	if (strncmp(s, "\xe3\x80\x80", 3) == 0 || strncmp(s, "\xe3\x83\xbb", 3) == 0)
+	if (strncmp(s, "\xe3\x80\x80", 3) == 0 ||
+	    strncmp(s, "\xe3\x83\xbb", 3) == 0)
 		return 3;
 	return 0;
 }
@@ -106,10 +108,10 @@ holds_name(const char *pw, const char *name)
  * most of these words, but only a password that is little more than the
  * word itself. */
 static const char bad_words[] =
-	"password passwort passw0rd motdepasse qwerty qwertz azerty asdfgh "
-	"zxcvbn iloveyou letmein welcome monkey dragon sunshine princess "
-	"football baseball superman batman starwars trustno1 master shadow "
-	"admin administrator changeme secret login renkei";
+    "password passwort passw0rd motdepasse qwerty qwertz azerty asdfgh "
+    "zxcvbn iloveyou letmein welcome monkey dragon sunshine princess "
+    "football baseball superman batman starwars trustno1 master shadow "
+    "admin administrator changeme secret login renkei";
 
 /* libpwquality's settings for a password of at least min characters. */
 static pwquality_settings_t *
@@ -133,7 +135,8 @@ settings(int min)
 	/* The login is not a local user: no getpwnam() for GECOS. */
 	pwquality_set_int_value(pwq, PWQ_SETTING_GECOS_CHECK, 0);
 	pwquality_set_int_value(pwq, PWQ_SETTING_LOCAL_USERS, 0);
-	if (pwquality_set_str_value(pwq, PWQ_SETTING_BAD_WORDS, bad_words) != 0) {
+	if (pwquality_set_str_value(pwq, PWQ_SETTING_BAD_WORDS, bad_words) !=
+	    0) {
 		pwquality_free_settings(pwq);
 		return NULL;
 	}
@@ -160,7 +163,8 @@ say(char *why, size_t whylen, int code, void *aux)
 	char buf[PWQ_MAX_ERROR_MESSAGE_LEN];
 	const char *msg = pwquality_strerror(buf, sizeof(buf), code, aux);
 
-	snprintf(why, whylen, "%s", msg != NULL ? msg : "The password is not allowed");
+	snprintf(why, whylen, "%s",
+	         msg != NULL ? msg : "The password is not allowed");
 }
 
 bool
@@ -209,16 +213,19 @@ pwrule_check(const char *password, const char *old, const char *login,
 		unleet(plain);
 		if (strcmp(plain, password) != 0) {
 			void *aux2 = NULL;
-			int rc2 = pwquality_check(pwq, plain, NULL, NULL, &aux2);
+			int rc2 =
+			    pwquality_check(pwq, plain, NULL, NULL, &aux2);
 			if (rc2 == PWQ_ERROR_BAD_WORDS ||
 			    (rc2 == PWQ_ERROR_CRACKLIB_CHECK && aux2 != NULL &&
-			     strstr((const char *)aux2, "dictionary word") != NULL)) {
+			     strstr((const char *)aux2, "dictionary word") !=
+			         NULL)) {
 				rc = rc2;
 				aux = aux2;
 			} else {
 				char scrap[PWQ_MAX_ERROR_MESSAGE_LEN];
 				if (rc2 < 0) /* frees what it holds */
-					pwquality_strerror(scrap, sizeof(scrap), rc2, aux2);
+					pwquality_strerror(scrap, sizeof(scrap),
+					                   rc2, aux2);
 			}
 		}
 		rk_free_secret(plain, bytes);
@@ -238,7 +245,8 @@ pwrule_ready(char *err, size_t errlen)
 
 	/* A word every dictionary has is refused as one, and a strong
 	 * password passes: then the dictionary was found and read. */
-	if (pwrule_check("sunflower", NULL, NULL, NULL, true, why, sizeof(why)) ||
+	if (pwrule_check("sunflower", NULL, NULL, NULL, true, why,
+	                 sizeof(why)) ||
 	    strstr(why, "dictionary word") == NULL) {
 		snprintf(err, errlen,
 		         "libpwquality cannot use cracklib's dictionary (%s); "
@@ -248,8 +256,8 @@ pwrule_ready(char *err, size_t errlen)
 	}
 	if (!pwrule_check("kq7v-m2xp-rt9w-zb4h", NULL, NULL, NULL, false, why,
 	                  sizeof(why))) {
-		snprintf(err, errlen, "libpwquality refuses a strong password (%s)",
-		         why);
+		snprintf(err, errlen,
+		         "libpwquality refuses a strong password (%s)", why);
 		return false;
 	}
 	return true;
