@@ -1,7 +1,9 @@
 /*
  * cli — internals of the `renkei` command-line client, shared by main.c
  * (global options, the command table, help) and one file per command
- * group (session.c: login, logout, whoami; twofa.c: 2fa; patients.c: patients, patient;
+ * group (session.c: login, logout, whoami; twofa.c: 2fa; password.c:
+ * password; secret.c: passwords typed without echo; patients.c: patients,
+ * patient;
  * posts.c: board, post, amend, retract, ack, acks; watch.c: watch;
  * attach.c: attachment get; audit.c, audit_file.c: audit; admin.c:
  * admin), with conn.c
@@ -51,7 +53,7 @@
  *
  * Ownership: struct cli lives in main() for the whole run; no other
  * mutable state is global (the exceptions are the signal flags: one used
- * while a password is typed, in session.c, and the stop flag of watch.c).
+ * while a password is typed, in secret.c, and the stop flag of watch.c).
  */
 #ifndef CLI_H
 #define CLI_H
@@ -133,6 +135,26 @@ int cli_step_up_code(struct cli *cli, const char *given, char *buf, size_t len);
  * per character cell, white on black whatever the terminal's colours).
  * 0, or -1 if it does not encode. */
 int cli_qr_print(FILE *f, const char *text);
+
+/* ---- commands (password.c): password */
+int cli_cmd_password(struct cli *cli, int argc, char **argv);
+/* After a login whose session has CHANGE_PASSWORD pending (a one-time
+ * password or invitation code, `one_time`): tell the user, and on a
+ * terminal ask for their own password (twice) and change it on c, up to
+ * three tries; otherwise say to run `renkei password`. Returns an exit
+ * status (reported). */
+int cli_password_first(struct cli *cli, struct rkc *c, int from_stdin, const char *one_time);
+
+/* ---- secrets typed by the user (secret.c) */
+
+/* Read a secret (a password) into buf[len]: on a terminal without echo
+ * after `prompt` (on stderr), else one line of stdin (also when
+ * from_stdin). `what` names it in errors ("password", "new password").
+ * Returns CLI_EXIT_OK, or an exit status (reported; buf wiped). */
+int cli_read_secret(struct cli *cli, int from_stdin, const char *prompt, const char *what,
+                    char *buf, size_t len);
+/* True if cli_read_secret would prompt on a terminal. */
+int cli_secret_tty(int from_stdin);
 
 /* ---- commands (patients.c) */
 int cli_cmd_patients(struct cli *cli, int argc, char **argv);

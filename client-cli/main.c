@@ -30,7 +30,20 @@ static const struct command commands[] = {
 	  "--password-stdin, it is read from the next line of stdin: \"PASSWORD\\nCODE\").\n"
 	  "A recovery code (xxxxx-xxxxx, each works once) signs in in its place:\n"
 	  "--recovery-code, or type it when asked. If the account must have a second\n"
-	  "factor and has none yet, the session can only enrol: run 'renkei 2fa enroll'." },
+	  "factor and has none yet, the session can only enrol: run 'renkei 2fa enroll'.\n"
+	  "If the password was a one-time one (from an admin, or a family invitation\n"
+	  "code), the server allows nothing until you choose your own: on a terminal\n"
+	  "login asks for it right away (twice); with --password-stdin it says to run\n"
+	  "'renkei password'." },
+	{ "password", cli_cmd_password, "[--password-stdin]",
+	  "change my password; my other sessions end, this one stays",
+	  "Asks for the current password, then the new one twice, without echo.\n"
+	  "--password-stdin reads two lines instead: the current password, then the\n"
+	  "new one (for scripts). The new password needs at least 8 characters for an\n"
+	  "account with a second factor (by default every professional), 13 without,\n"
+	  "and may not be a dictionary word or common password, nor hold your login or\n"
+	  "name; the server says which rule it breaks. After a login with a one-time\n"
+	  "password, give that one as the current password." },
 	{ "logout", cli_cmd_logout, "", "end the cached session on the server and forget it",
 	  NULL },
 	{ "whoami", cli_cmd_whoami, "", "show who the cached session belongs to, and until when",
@@ -114,7 +127,11 @@ static const struct command commands[] = {
 	  "a fresh code of your authenticator app is needed: --code, or typed when\n"
 	  "asked." },
 	{ "family", cli_cmd_family, "invite PATIENT LOGIN --name NAME --relation REL",
-	  "invite a family member (primary physician or care manager)", NULL },
+	  "invite a family member (primary physician or care manager)",
+	  "A new account gets a one-time invitation code, shown once: hand it over in\n"
+	  "person. The family member logs in with their login and the code as the\n"
+	  "password, and must then choose their own password (renkei login asks for\n"
+	  "it; or renkei password). An existing family account is added as it is." },
 	{ "attachment", cli_cmd_attachment, "get ID -o FILE [--thumbnail]",
 	  "save a photo attached to a post (its id as 'board' shows it)",
 	  "Saved whole or not at all (mode 0600): FILE appears only once every byte\n"

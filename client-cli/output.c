@@ -142,14 +142,20 @@ cli_server_error(struct cli *cli, const Renkei__V1__Error *e)
 		fprintf(stderr, "%s: %s (%s, field '%s')\n", cli->prog, m, name, f);
 	else
 		fprintf(stderr, "%s: %s (%s)\n", cli->prog, m, name);
+	/* A wrong current password (renkei password) is not a lost session. */
 	if (e->code == RENKEI__V1__CODE__UNAUTHENTICATED &&
 	    (cli->cmd == NULL || strcmp(cli->cmd, "login") != 0) &&
-	    (f == NULL || (strcmp(f, "totp_code") != 0 && strcmp(f, "code") != 0)))
+	    (f == NULL || (strcmp(f, "totp_code") != 0 && strcmp(f, "code") != 0 &&
+	                   strcmp(f, "old_password") != 0)))
 		fprintf(stderr, "%s: log in again with '%s login LOGIN'\n", cli->prog, cli->prog);
 	/* A session signed in with the password alone that must enrol. */
 	if (e->code == RENKEI__V1__CODE__FAILED_PRECONDITION && f != NULL &&
 	    strcmp(f, "totp") == 0)
 		fprintf(stderr, "%s: set up your second factor with '%s 2fa enroll'\n",
+		        cli->prog, cli->prog);
+	if (e->code == RENKEI__V1__CODE__FAILED_PRECONDITION && f != NULL &&
+	    strcmp(f, "password") == 0)
+		fprintf(stderr, "%s: choose your own password first with '%s password'\n",
 		        cli->prog, cli->prog);
 	free(m);
 	free(f);

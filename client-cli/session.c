@@ -1,10 +1,10 @@
 /*
  * Session commands: login, logout, whoami.
  *
- * The password never touches stdio (whose buffers we could not wipe): it
- * is read with read(2) into one buffer that is wiped as soon as the login
- * is answered. On a terminal, echo is off while it is typed; if the user
- * interrupts, the terminal is restored before we exit.
+ * The password is read by secret.c (no stdio, no echo) into one buffer
+ * that is wiped as soon as the login request is sent — or, when it was a
+ * one-time password the server asks to change (CHANGE_PASSWORD), once it
+ * has served as the current password of that change (password.c).
  *
  * Second factor: when the server answers that a code is needed
  * (UNAUTHENTICATED, field "totp_code") and none was given with --code or
@@ -16,11 +16,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -29,115 +27,42 @@
 
 #define PASSWORD_MAX 1024
 
-/* The one piece of global state (see cli.h): set by the signal handler
- * while echo is off, so that we can restore the terminal. */
-static volatile sig_atomic_t got_signal;
-
-static void
-on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-/* Read one line from fd 0 into buf without stdio. Returns its length,
- * -1 on error or end of input before anything, -2 if too long, -3 when
- * interrupted by a signal. The newline is not kept. */
-static int
-read_line(char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-	char ch;
-
-	for (;;) {
-		r = read(STDIN_FILENO, &ch, 1);
-		if (r < 0 && errno == EINTR) {
-			if (got_signal)
-				return -3;
-			continue;
-		}
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			if (n == 0)
-				return -1;
-			break;
-		}
-		if (ch == '\n')
-			break;
-		if (n + 1 >= len) {
-			OPENSSL_cleanse(buf, len);
-			return -2;
-		}
-		buf[n++] = ch;
-	}
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	return (int)n;
-}
-
 /* Read the password: from the terminal without echo, or one line of
  * stdin. Returns CLI_EXIT_OK, or an exit status (reported). */
 static int
 read_password(struct cli *cli, int from_stdin, const char *login, char *buf, size_t len)
 {
-	struct termios old, quiet;
-	struct sigaction sa, old_int, old_term, old_hup, old_quit;
-	int n, tty = !from_stdin && isatty(STDIN_FILENO);
+	char prompt[200];
 
-	if (!tty) {
-		n = read_line(buf, len);
-	} else {
-		if (tcgetattr(STDIN_FILENO, &old) != 0)
-			return cli_fail(cli, CLI_EXIT_FAIL, "cannot read the terminal settings: %s",
-			                strerror(errno));
-		/* no SA_RESTART: a signal must interrupt read() so that we get
-		 * the chance to restore echo */
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		got_signal = 0;
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGTERM, &sa, &old_term);
-		sigaction(SIGHUP, &sa, &old_hup);
-		sigaction(SIGQUIT, &sa, &old_quit);
-		quiet = old;
-		quiet.c_lflag &= (tcflag_t)~ECHO;
-		quiet.c_lflag |= ECHONL;
-		fprintf(stderr, "Password for %s: ", login);
-		fflush(stderr);
-		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
-			n = -1;
-		} else {
-			n = read_line(buf, len);
-			tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		}
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
-		if (n == -3) {
-			fputc('\n', stderr);
-			OPENSSL_cleanse(buf, len);
-			/* now die of the signal as we would have, echo restored */
-			raise(got_signal);
-			return cli_fail(cli, CLI_EXIT_FAIL, "interrupted");
-		}
-	}
-	if (n == -2)
-		return cli_usage_error(cli, "password longer than %d bytes", PASSWORD_MAX - 1);
-	if (n < 0)
-		return cli_usage_error(cli, "no password given");
-	if (n == 0)
-		return cli_usage_error(cli, "empty password");
-	return CLI_EXIT_OK;
+	snprintf(prompt, sizeof prompt, "Password for %s: ", login);
+	return cli_read_secret(cli, from_stdin, prompt, "password", buf, len);
 }
 
-int
-cli_read_line(char *buf, size_t len)
+/* A sign-in step still to do, for JSON and for people. */
+static const char *
+pending_name(Renkei__V1__SignInStep step)
 {
-	return read_line(buf, len);
+	switch (step) {
+	case RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD:
+		return "CHANGE_PASSWORD";
+	case RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR:
+		return "ENROL_SECOND_FACTOR";
+	default:
+		return "UNKNOWN";
+	}
+}
+
+static const char *
+pending_text(Renkei__V1__SignInStep step)
+{
+	switch (step) {
+	case RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD:
+		return "choose your own password (renkei password)";
+	case RENKEI__V1__SIGN_IN_STEP__ENROL_SECOND_FACTOR:
+		return "enrol a second factor";
+	default:
+		return "a sign-in step this client does not know";
+	}
 }
 
 /* A recovery code is two groups of five around a '-'. */
@@ -158,7 +83,7 @@ read_code(struct cli *cli, int from_stdin, const char *login, char *buf, size_t 
 		        login);
 		fflush(stderr);
 	}
-	n = read_line(buf, len);
+	n = cli_read_line(buf, len);
 	if (n == -2)
 		return cli_usage_error(cli, "code too long");
 	if (n <= 0)
@@ -242,7 +167,7 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 	struct rkc *c = NULL;
 	struct rkc_device *key = NULL;
 	uint8_t pub[RKC_DEVICE_KEY_LEN];
-	int ch, from_stdin = 0, rc, enrol = 0;
+	int ch, from_stdin = 0, rc, enrol = 0, must_change = 0;
 
 	optind = 0;
 	opterr = 0;
@@ -328,12 +253,17 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	OPENSSL_cleanse(password, sizeof password);
 	OPENSSL_cleanse(code, sizeof code);
 	rc = cli_check_answer(cli, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &resp);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	r = resp->login_response;
+	for (size_t i = 0; i < r->n_pending; i++)
+		if (r->pending[i] == RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD)
+			must_change = 1;
+	/* Kept only to serve as the current password of that change. */
+	if (!must_change)
+		OPENSSL_cleanse(password, sizeof password);
 	if (r->token == NULL || *r->token == '\0') {
 		rc = cli_fail(cli, CLI_EXIT_SERVER, "the server sent no session token");
 		goto out;
@@ -390,7 +320,10 @@ cli_cmd_login(struct cli *cli, int argc, char **argv)
 			       "up yet:\nthis session can do nothing until you enrol. Run:\n\n"
 			       "  %s 2fa enroll\n",
 			       cli->prog);
+		fflush(stdout);
 	}
+	if (must_change)
+		rc = cli_password_first(cli, c, from_stdin, password);
 
 out:
 	OPENSSL_cleanse(password, sizeof password);
@@ -497,7 +430,11 @@ cli_cmd_whoami(struct cli *cli, int argc, char **argv)
 	u = w->user;
 	if (cli->json) {
 		json_t *doc = cli_json_session(u, w->expires_at_ms, w->idle_timeout_s);
+		json_t *steps = json_array();
 
+		for (size_t i = 0; i < w->n_pending; i++)
+			json_array_append_new(steps, json_string(pending_name(w->pending[i])));
+		json_object_set_new(doc, "pending", steps);
 		json_object_set_new(doc, "server", cli_json_str(cli->session_server));
 		cli_json_print(cli, doc);
 		goto out;
@@ -520,6 +457,8 @@ cli_cmd_whoami(struct cli *cli, int argc, char **argv)
 	if (w->idle_timeout_s > 0)
 		printf(" (ends after %u min unused)", (unsigned)((w->idle_timeout_s + 59) / 60));
 	printf("\n  server:        %s\n", cli->session_server);
+	for (size_t i = 0; i < w->n_pending; i++)
+		printf("  to do first:   %s\n", pending_text(w->pending[i]));
 
 out:
 	if (resp != NULL)

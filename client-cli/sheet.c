@@ -538,12 +538,15 @@ cli_cmd_family(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		json_t *doc = json_object();
 		json_object_set_new(doc, "login", cli_json_str(r->login));
-		json_object_set_new(doc, "initial_password", cli_json_str(r->initial_password));
+		json_object_set_new(doc, "invitation_code", cli_json_str(r->invitation_code));
 		cli_json_print(cli, doc);
-	} else if (*r->initial_password) {
-		printf("invited %s; first password (hand it over in person, shown once): "
-		       "%s\n",
-		       r->login, r->initial_password);
+	} else if (*r->invitation_code) {
+		cli_scrub(r->login);
+		cli_scrub(r->invitation_code);
+		printf("invited %s; invitation code (hand it over in person, shown once): %s\n"
+		       "They log in with it as the password (renkei login %s) and then choose\n"
+		       "their own password, which nobody else learns.\n",
+		       r->login, r->invitation_code, r->login);
 	} else {
 		printf("invited %s (existing account)\n", r->login);
 	}

@@ -28,6 +28,7 @@
 #include "audit/anchor.h"
 #include "audit/audit.h"
 #include "net/local.h"
+#include "auth/pwrule.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "util/conf.h"
@@ -167,6 +168,10 @@ serve(struct server *s, struct admin *adm)
 	char err[ADMIN_ERR];
 	int lock;
 
+	/* New passwords are judged against cracklib's dictionary: without
+	 * it every change would be refused. */
+	if (!pwrule_ready(err, sizeof(err)))
+		return refuse("SERVER-NO-DICTIONARY", err);
 	/* One server per data folder, and never beside a rekey. */
 	lock = store_lock_data(s->conf.data_dir, "renkei-server serve", err,
 	                       sizeof(err));
@@ -360,16 +365,29 @@ main(int argc, char **argv)
 	/* Command line once to learn the data folder, then the file, then the
 	 * command line again so that it wins. */
 	if (words == NULL ||
-	    parse_args(&s.conf, argc, argv, words, &nwords, &help) != 0)
+	    parse_args(&s.conf, argc, argv, words, &nwords, &help) != 0) {
+		/* (freed so that a sanitizer build exits with our status) */
+		free(words);
+		conf_fini(&s.conf);
 		return 2;
+	}
 	snprintf(path, sizeof(path), "%s/renkei.conf", s.conf.data_dir);
 	if (conf_load_file(&s.conf, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "renkei-server: %s\n", err);
+		free(words);
+		conf_fini(&s.conf);
 		return 2;
 	}
 	parse_args(&s.conf, argc, argv, words, &nwords, &help);
 	conf_resolve_paths(&s.conf);
 	log_threshold = log_level_parse(s.conf.log_level);
+	if (conf_argon2_test_cost())
+		LOG_W("ARGON2-TEST-COST",
+		      "argon2_t=%d argon2_m_kib=%d note=\"RENKEI_ARGON2_TEST_COST=1 "
+		      "is set: password hashes cheaper than OWASP's floor (argon2id "
+		      "t=2, m=19456 KiB) are accepted; for test suites only, never "
+		      "for production\"",
+		      s.conf.argon2_t, s.conf.argon2_m_kib);
 
 	if (help) {
 		usage(stdout);

@@ -2,7 +2,9 @@
  * Import a ward file (JSON, the shape of data/demo-ward.json) in one
  * transaction: all of it or nothing. Passwords are hashed as they come in
  * ("demo_password" fields: a demo file; a production ward file carries
- * "password_hash" values made elsewhere).
+ * "password_hash" values made elsewhere). An imported hash must be
+ * argon2id at OWASP's floor or above (m >= 19456 KiB, t >= 2, read from
+ * the encoded string): a weaker one is refused, and with it the file.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "admin/trail.h"
 #include "admin/ward.h"
 #include "auth/auth.h"
+#include "util/conf.h"
 #include "util/err.h"
 
 static const char *
@@ -43,6 +46,35 @@ import_orgs(struct store_conn *sc, json_t *orgs)
 		}
 	}
 	return (int)i;
+}
+
+/* An imported hash is argon2id at the floor (conf.h: lower only for a
+ * test run). 0, or -1 with the reason printed. */
+static int
+hash_strong_enough(size_t i, const char *login, const char *hash)
+{
+	int t, m, t_min = AUTH_ARGON2_T_MIN, m_min = AUTH_ARGON2_M_KIB_MIN;
+
+	if (conf_argon2_test_cost()) {
+		t_min = 1;
+		m_min = 8;
+	}
+	if (auth_hash_params(hash, &t, &m) != RK_OK) {
+		fprintf(stderr,
+		        "users[%zu] (%s): password_hash is not an argon2id hash "
+		        "(\"$argon2id$v=19$m=...,t=...,p=...$salt$hash\")\n",
+		        i, login);
+		return -1;
+	}
+	if (t < t_min || m < m_min) {
+		fprintf(stderr,
+		        "users[%zu] (%s): password_hash is weaker than OWASP's floor "
+		        "for argon2id (it has m=%d KiB, t=%d; at least m=%d, t=%d are "
+		        "needed)\n",
+		        i, login, m, t, m_min, t_min);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -80,6 +112,8 @@ import_users(struct store_conn *sc, const struct conf *conf, json_t *users)
 				return -1;
 			}
 			hash = made;
+		} else if (hash_strong_enough(i, login, hash) != 0) {
+			return -1;
 		}
 		if (auth_user_add(sc, login, name, p, org, hash, &st) != RK_OK) {
 			fprintf(stderr, "users[%zu] (%s): %s\n", i, login, st.msg);

@@ -112,6 +112,9 @@ static const struct api_verb verbs[] = {
 	{B(ADMIN_UNLOCK_USER_REQUEST), api_admin, false, "user.unlock",
 	 API_RATE_WRITE, 0},
 	{B(ADMIN_ORG_ADD_REQUEST), api_admin, false, "org.add", API_RATE_WRITE, 0},
+	/* The one-time password's step is finished by this verb. */
+	{B(PASSWORD_CHANGE_REQUEST), api_password_change, false,
+	 "password.change", API_RATE_AUTH, API_PENDING_ALL},
 	/* Sessions and devices: the resume nonce is handed out before login
 	 * and discloses nothing, so it has no record (its resume has one). */
 	{B(RESUME_CHALLENGE_REQUEST), api_resume_challenge, true, NULL,

@@ -95,6 +95,8 @@ void api_step_up(struct api_req *r, const char *code,
                  void (*then)(struct api_req *r));
 /* Free r's step-up state (api_req_release). */
 void api_step_up_free(struct api_req *r);
+/* password.c */
+api_handler api_password_change;
 
 /* ---- housekeeping of those families, for api.c */
 

@@ -2,9 +2,13 @@
  * Family invitations: the primary physician or care manager invites a
  * family member to the patient's board (posts marked "all" only).
  *
- * Two steps: the new account's password is made and hashed on a reader
- * thread (argon2 must not hold up the writer), then the invitation is
- * written. The initial password is shown once, to the inviter.
+ * Two steps: a new account's one-time invitation code is made and
+ * hashed on the password-hash lane (argon2 must not hold up the writer),
+ * then the invitation is written, the account marked as one whose
+ * password must be changed. The code is shown once, to the inviter, to
+ * hand over in person: the family member logs in with it and must then
+ * choose their own password (api/password.c), which the inviter never
+ * learns.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +23,12 @@
 #include "util/mem.h"
 #include "util/text.h"
 
-#define PASSWORD_CHARS 12
-
 struct family_req {
 	struct api_req r;
 	struct policy_actor who;
 	char code[CARE_CODE_MAX + 1];
 	const char *login, *display_name, *relation;
-	char password[PASSWORD_CHARS + 1];
+	char code_otp[AUTH_ONE_TIME_LEN + 1]; /* the invitation code */
 	char pw_hash[160];
 	bool created; /* a new account (else an existing one was added) */
 	struct care_access_change change;
@@ -37,7 +39,7 @@ family_fini(struct api_req *r)
 {
 	struct family_req *q = (struct family_req *)r;
 
-	OPENSSL_cleanse(q->password, sizeof(q->password));
+	OPENSSL_cleanse(q->code_otp, sizeof(q->code_otp));
 	OPENSSL_cleanse(q->pw_hash, sizeof(q->pw_hash));
 }
 
@@ -49,6 +51,14 @@ invite_run(struct store_conn *sc, struct store_op *op)
 	                            q->relation, q->pw_hash, rk_now_ms(), &q->created,
 	                            &q->change, &q->r.st);
 
+	if (rc == RK_OK && q->created) {
+		/* The code is a one-time password: CHANGE_PASSWORD at login. */
+		struct auth_user u;
+		if (auth_user_load(sc, q->login, 0, &u) != RK_OK ||
+		    auth_password_must_change(sc, u.id) != RK_OK)
+			rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable",
+			             NULL);
+	}
 	if (rc == RK_OK && api_content_member(sc, q->r.au, &q->change) != RK_OK)
 		rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
@@ -64,7 +74,7 @@ invite_ok(struct api_req *r, struct api_conn *c)
 	if (c == NULL)
 		return;
 	fr.login = (char *)q->login;
-	fr.initial_password = q->created ? q->password : (char *)"";
+	fr.invitation_code = q->created ? q->code_otp : (char *)"";
 	api_reply(r->api, c, r->request_id,
 	          RENKEI__V1__ENVELOPE__BODY_FAMILY_INVITE_RESPONSE, &fr);
 }
@@ -73,16 +83,10 @@ static int
 hash_run(struct store_conn *sc, struct store_op *op)
 {
 	struct family_req *q = (struct family_req *)op;
-	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-	uint8_t raw[PASSWORD_CHARS];
 
 	(void)sc;
-	rk_random(raw, sizeof(raw));
-	for (size_t i = 0; i < sizeof(raw); i++)
-		q->password[i] = alphabet[raw[i] % 32];
-	q->password[sizeof(raw)] = '\0';
-	OPENSSL_cleanse(raw, sizeof(raw));
-	return auth_password_hash(q->password, q->r.api->conf->argon2_t,
+	auth_one_time_password(q->code_otp);
+	return auth_password_hash(q->code_otp, q->r.api->conf->argon2_t,
 	                          q->r.api->conf->argon2_m_kib, q->pw_hash,
 	                          sizeof(q->pw_hash));
 }

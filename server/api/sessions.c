@@ -76,6 +76,18 @@ send_login_response(struct api *api, struct api_conn *c, uint64_t rid,
 	api_reply(api, c, rid, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE, &lr);
 }
 
+/* The session's one-time password step, as the database says at login
+ * or resume (users.must_change_password): set or lifted on the live
+ * session, which another connection may share. */
+static void
+pending_password(struct live_session *ls, bool must_change)
+{
+	if (must_change)
+		ls->pending |= API_PENDING_PASSWORD;
+	else
+		ls->pending &= ~(unsigned)API_PENDING_PASSWORD;
+}
+
 /* Login and resume are refused while another is running, or after one
  * succeeded, on the same connection. */
 static bool
@@ -119,6 +131,7 @@ struct login_req {
 	int how;           /* sessions.second_factor of the new session */
 	int recovery_left; /* after a recovery code */
 	bool pending_totp; /* required, not enrolled: enrol before anything */
+	bool must_change; /* a one-time password: CHANGE_PASSWORD pending */
 };
 
 static void
@@ -311,6 +324,7 @@ login_record_done(struct store_op *op, int rc)
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", l->device);
 			rk_sha256(l->token, AUTH_TOKEN_LEN, c->sess->token_hash);
 			pending_totp_set(c->sess, l->pending_totp);
+			pending_password(c->sess, l->must_change);
 			send_login_response(api, c, l->r.request_id, l->token, l->how,
 			                    l->recovery_left);
 		}
@@ -328,6 +342,9 @@ login_check_run(struct store_conn *sc, struct store_op *op)
 
 	rk_free_secret(l->password, strlen(l->password));
 	l->password = NULL;
+	if (rc == RK_OK &&
+	    auth_must_change_password(sc, l->s.user.id, &l->must_change) != RK_OK)
+		rc = rk_fail(&l->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
 }
 
@@ -421,6 +438,7 @@ struct resume_req {
 	char cert_device[AUTH_CERT_FP_LEN + 16];
 	struct auth_session s;
 	bool pending_totp; /* worked out again from the database */
+	bool must_change; /* a one-time password: CHANGE_PASSWORD pending */
 };
 
 /* The device certificate of a resume: a session that logged in with one
@@ -495,6 +513,9 @@ resume_run(struct store_conn *sc, struct store_op *op)
 	if (rc == RK_OK)
 		why = resume_unproven(sc, q, &rc);
 	OPENSSL_cleanse(q->token, sizeof(q->token));
+	if (rc == RK_OK && why == NULL &&
+	    auth_must_change_password(sc, q->s.user.id, &q->must_change) != RK_OK)
+		rc = RK_ERR_STORE;
 	if (rc == RK_OK || why != NULL) {
 		/* A live token without its device's proof is recorded as the
 		 * failed resume of that session: someone holds its token. */
@@ -561,9 +582,12 @@ resume_reply(struct api_req *r, int rc)
 		if (c->sess->device[0] == '\0')
 			snprintf(c->sess->device, sizeof(c->sess->device), "%s", q->device);
 		/* A session live on other connections here knows best (an
-		 * enrolment confirmed since the reader looked). */
-		if (fresh)
+		 * enrolment or a password change committed since the reader
+		 * looked). */
+		if (fresh) {
 			pending_totp_set(c->sess, q->pending_totp);
+			pending_password(c->sess, q->must_change);
+		}
 		send_login_response(api, c, q->r.request_id, NULL, 0, 0);
 	}
 out:

@@ -31,6 +31,8 @@ static const struct {
 	{NULL, "token", 64},
 	{NULL, "device", 128},
 	{NULL, "password", 1024},
+	{NULL, "old_password", 1024},
+	{NULL, "new_password", 1024},
 	{NULL, "text", 16384},
 	{NULL, "summary", 16384},
 	{NULL, "wishes", 16384},

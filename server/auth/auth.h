@@ -324,5 +324,44 @@ int auth_session_set_cert(struct store_conn *sc, int64_t session_id,
  * RK_ERR_STORE. */
 int auth_session_cert(struct store_conn *sc, int64_t session_id,
                       char fp[AUTH_CERT_FP_LEN + 1]);
+/* ---- the password lifecycle (password.c; rules in pwrule.h)
+ *
+ * OWASP's floor for argon2id password hashes: every hash this server
+ * makes (the argon2_t / argon2_m_kib settings refuse less) and every hash
+ * it imports is at least this costly. */
+#define AUTH_ARGON2_T_MIN 2
+#define AUTH_ARGON2_M_KIB_MIN 19456
+
+/* Read t and m (KiB) from an encoded argon2id hash
+ * ("$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH"). RK_OK, or RK_ERR_INVALID
+ * for anything else (another variant or version, a malformed string). */
+int auth_hash_params(const char *encoded, int *t, int *m_kib);
+
+/* True if user u has a confirmed second factor (a TOTP secret confirmed)
+ * or must have one under totp_mode (an enum totp_mode of auth/totp.h, the
+ * totp_required setting: staff = every professional, auditor and admin,
+ * and a family member who opted in; all = everyone; off = nobody). Decides
+ * the shortest password allowed (pwrule.h). A database error answers
+ * false: the stricter rule. */
+bool auth_account_has_second_factor(struct store_conn *sc,
+                                    const struct auth_user *u, int totp_mode);
+
+/* *must: user_id's password is a one-time one (admin create or reset,
+ * family invitation) that must be changed before anything else. RK_OK,
+ * RK_ERR_NOT_FOUND or RK_ERR_STORE. */
+int auth_must_change_password(struct store_conn *sc, int64_t user_id,
+                              bool *must);
+/* Mark user_id's password as one to change at next login. RK_OK,
+ * RK_ERR_NOT_FOUND or RK_ERR_STORE. */
+int auth_password_must_change(struct store_conn *sc, int64_t user_id);
+
+/* Replace user_id's password with pw_hash (from auth_password_hash), no
+ * longer one-time, and end every other open session of theirs
+ * ("password changed"), keeping keep_session_id. The ids ended go to
+ * *ended (malloc'ed, caller frees; NULL when none) and *nended. RK_OK,
+ * RK_ERR_NOT_FOUND or RK_ERR_STORE (then *ended is NULL). */
+int auth_password_set(struct store_conn *sc, int64_t user_id,
+                      const char *pw_hash, int64_t keep_session_id,
+                      int64_t now_ms, int64_t **ended, size_t *nended);
 
 #endif

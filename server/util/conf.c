@@ -21,12 +21,17 @@ struct conf_entry {
 	long min, max;
 	size_t offset;
 	const char *help;
+	long test_min; /* the minimum under RENKEI_ARGON2_TEST_COST=1; 0: min */
 };
 
 #define INT_ENTRY(n, d, lo, hi, h)                                             \
-	{ #n, CONF_INT, d, lo, hi, offsetof(struct conf, n), h }
+	{ #n, CONF_INT, d, lo, hi, offsetof(struct conf, n), h, 0 }
 #define STR_ENTRY(n, d, h)                                                     \
-	{ #n, CONF_STR, d, 0, 0, offsetof(struct conf, n), h }
+	{ #n, CONF_STR, d, 0, 0, offsetof(struct conf, n), h, 0 }
+/* A cost with a security floor (lo) that only a test run may go under,
+ * down to test_lo (conf_argon2_test_cost). */
+#define FLOOR_ENTRY(n, d, lo, test_lo, hi, h)                                  \
+	{ #n, CONF_INT, d, lo, hi, offsetof(struct conf, n), h, test_lo }
 
 static const struct conf_entry conf_table[] = {
 	STR_ENTRY(data_dir, "renkei-data",
@@ -119,9 +124,13 @@ static const struct conf_entry conf_table[] = {
 	INT_ENTRY(login_delay_max_s, "300", 1, 86400, "the longest wait"),
 	INT_ENTRY(login_quiet_s, "900", 1, 30 * 86400,
 	          "failures older than this are forgotten"),
-	INT_ENTRY(argon2_t, "2", 1, 100, "argon2id passes for new password hashes"),
-	INT_ENTRY(argon2_m_kib, "19456", 8, 4 << 20,
-	          "argon2id memory (KiB) for new password hashes"),
+	/* OWASP's floor for argon2id (auth.h AUTH_ARGON2_*_MIN). */
+	FLOOR_ENTRY(argon2_t, "2", 2, 1, 100,
+	            "argon2id passes for new password hashes (at least 2, "
+	            "OWASP's floor)"),
+	FLOOR_ENTRY(argon2_m_kib, "19456", 19456, 8, 4 << 20,
+	            "argon2id memory (KiB) for new password hashes (at least "
+	            "19456, OWASP's floor)"),
 	INT_ENTRY(store_readers, "2", 1, 64, "database reader threads"),
 	INT_ENTRY(store_hashers, "1", 1, 64,
 	          "threads that check passwords (argon2), apart from the readers "
@@ -288,12 +297,42 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 		snprintf(err, errlen, "%s: \"%s\" is not a whole number", e->name, value);
 		return -1;
 	}
+	if (e->test_min != 0 && v < e->min && v >= e->test_min &&
+	    conf_argon2_test_cost()) {
+		*(int *)field = (int)v; /* a test run: loudly (main.c) */
+		return 0;
+	}
+	if (v < e->min && e->test_min != 0) {
+		snprintf(err, errlen,
+		         "%s: %ld is below %ld, OWASP's floor for argon2id password "
+		         "hashes", e->name, v, e->min);
+		return -1;
+	}
 	if (v < e->min || v > e->max) {
 		snprintf(err, errlen, "%s: %ld is out of range [%ld, %ld]", e->name, v,
 		         e->min, e->max);
 		return -1;
 	}
 	*(int *)field = (int)v;
+	return 0;
+}
+
+int
+conf_argon2_test_cost(void)
+{
+	const char *v = getenv("RENKEI_ARGON2_TEST_COST");
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+int
+conf_argon2_below_floor(const struct conf *c)
+{
+	for (size_t i = 0; i < CONF_COUNT; i++) {
+		const struct conf_entry *e = &conf_table[i];
+		if (e->test_min != 0 &&
+		    *(const int *)((const char *)c + e->offset) < e->min)
+			return 1;
+	}
 	return 0;
 }
 

@@ -108,6 +108,19 @@ int conf_load_stream(struct conf *c, FILE *f, const char *name, char *err,
  * all sources are applied. */
 void conf_resolve_paths(struct conf *c);
 
+/* Password hashing costs have a floor, OWASP's for argon2id (argon2_t
+ * >= 2, argon2_m_kib >= 19456): lower values are refused with a clear
+ * error, also in imported hashes (admin import). The one exception is a
+ * test run: with RENKEI_ARGON2_TEST_COST=1 in the environment, lower
+ * costs (down to t 1, m 8 KiB) are accepted so that a test suite that
+ * makes and checks hundreds of hashes stays fast. Never set it in
+ * production: the server logs ARGON2-TEST-COST as a warning at start
+ * when it is set. conf_argon2_test_cost: it is set.
+ * conf_argon2_below_floor: c's costs are under the floor (only possible
+ * when it is set). */
+int conf_argon2_test_cost(void);
+int conf_argon2_below_floor(const struct conf *c);
+
 /* Print every setting with its default, range and help. */
 void conf_print_help(FILE *out);
 

@@ -1,11 +1,13 @@
 /*
  * Family invitations against the real server: the primary physician of
  * pt-sato (dr.tanaka) invites a family member under a new login; the
- * answer carries a first password, once; with it the family member logs
- * in, sees only the posts marked ALL (acknowledging one above that mark
+ * answer carries a one-time invitation code, once; with it the family
+ * member logs in to a session that can do nothing but choose their own
+ * password (FAILED_PRECONDITION, field "password"); after that they see
+ * only the posts marked ALL (acknowledging one above that mark
  * is NOT_FOUND, as for a post that does not exist), may post marked ALL
  * and nothing else. A nurse may not invite; the care manager may.
- * Inviting an account that exists already hands out no password.
+ * Inviting an account that exists already hands out no code.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,7 +58,7 @@ post_as(struct rkc *c, const char *cid, Renkei__V1__Visibility vis,
 	return id;
 }
 
-/* Invite and return the first password (malloc'ed; "" if none). */
+/* Invite and return the invitation code (malloc'ed; "" if none). */
 static char *
 invite(struct rkc *c, const char *patient, const char *login)
 {
@@ -66,7 +68,7 @@ invite(struct rkc *c, const char *patient, const char *login)
 
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_FAMILY_INVITE_RESPONSE);
 	assert_string_equal(r->family_invite_response->login, login);
-	pw = strdup(r->family_invite_response->initial_password);
+	pw = strdup(r->family_invite_response->invitation_code);
 	h_env_free(r);
 	return pw;
 }
@@ -94,7 +96,8 @@ test_invited_family_sees_and_writes_only_all(void **state)
 	            "血液検査：Alb 2.9、栄養状態に注意");
 
 	pw = invite(d, "pt-sato", "family.sato");
-	assert_true(strlen(pw) >= 8);
+	/* auth_one_time_password's shape: xxxx-xxxx-xxxx-xxxx-xxxx. */
+	assert_int_equal(strlen(pw), 24);
 
 	f = h_connect(srv);
 	assert_non_null(f);
@@ -102,6 +105,21 @@ test_invited_family_sees_and_writes_only_all(void **state)
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE);
 	assert_int_equal(r->login_response->user->profession,
 	                 RENKEI__V1__PROFESSION__FAMILY);
+	assert_int_equal(r->login_response->n_pending, 1);
+	assert_int_equal(r->login_response->pending[0],
+	                 RENKEI__V1__SIGN_IN_STEP__CHANGE_PASSWORD);
+	h_env_free(r);
+	/* Nothing before their own password. */
+	r = h_timeline_env(f, "pt-sato");
+	h_assert_error(r, RENKEI__V1__CODE__FAILED_PRECONDITION);
+	assert_string_equal(r->error->field, "password");
+	h_env_free(r);
+	r = h_password_change_env(f, pw, "hanako-kaki-no-ki-2026");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_PASSWORD_CHANGE_RESPONSE);
+	h_env_free(r);
+	r = h_whoami_env(f);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_WHOAMI_RESPONSE);
+	assert_int_equal(r->whoami_response->n_pending, 0);
 	h_env_free(r);
 
 	r = h_timeline_env(f, "pt-sato");
@@ -140,7 +158,7 @@ test_invited_family_sees_and_writes_only_all(void **state)
 	expect_code(h_timeline_env(f, "pt-suzuki"),
 	            RENKEI__V1__CODE__PERMISSION_DENIED);
 
-	/* An existing account invited to another board: no new password. */
+	/* An existing account invited to another board: no new code. */
 	free(pw);
 	pw = invite(d, "pt-suzuki", "family.sato");
 	assert_string_equal(pw, "");
@@ -174,7 +192,7 @@ test_who_may_invite(void **state)
 	rkc_close(f);
 
 	pw = invite(cm, "pt-sato", "family.sato2");
-	assert_true(strlen(pw) >= 8);
+	assert_int_equal(strlen(pw), 24);
 	free(pw);
 	rkc_close(ns);
 	rkc_close(cm);

@@ -42,10 +42,11 @@
 static struct h_server *srv;
 
 /* Logged in at setup (but ns, whose login is a row), kept open. */
-enum { U_NS, U_DR, U_OUT, U_CM, U_MSW, U_AUD, U_CW, U_DDS, U_ADM, U_N };
+enum { U_NS, U_DR, U_OUT, U_CM, U_MSW, U_AUD, U_CW, U_DDS, U_ADM, U_PH, U_N };
 static const char *const logins[U_N] = {
     "ns.kobayashi", "dr.tanaka",   "dr.outsider", "cm.nakamura",
-    "msw.yoshida",  "audit.inoue", "cw.yamamoto", "dds.kato", "admin"};
+    "msw.yoshida",  "audit.inoue", "cw.yamamoto", "dds.kato",
+    "admin",        "ph.watanabe"};
 
 static const char *const bg_reason =
     "救急外来へ搬送。既往歴と内服薬の確認が必要なため";
@@ -138,7 +139,7 @@ enum op {
 	ACK_MISSING, ACKS, SHEET_ADD, SHEET_ADD_NS, SHEET_CHANGE,
 	SHEET_CHANGE_NS, SHEET_END, SHEET_END_NS, SHEET_HISTORY, HO_OPEN,
 	HO_PROPOSE, HO_CONFERENCE, HO_GET, HO_ACCEPT, BREAKGLASS,
-	BREAKGLASS_CW, FAMILY, UP_BEGIN, UP_CHUNKS, UP_FINISH, ATT_GET,
+	BREAKGLASS_CW, FAMILY, PW_CHANGE, PW_BAD, UP_BEGIN, UP_CHUNKS, UP_FINISH, ATT_GET,
 	ATT_GET_OUT, ATT_HTTPS, AUDIT_NS, AUDIT, EXPORT_NS, EXPORT, PUBKEY,
 	RESUME_UNSIGNED, SESSIONS, REVOKE_NOBODY,
 	TOTP_BEGIN, TOTP_CONFIRM_WRONG, TOTP_CONFIRM, TOTP_CONFIRM_AGAIN,
@@ -421,6 +422,13 @@ run(struct ctx *x, enum op op)
 		snprintf(x->obj, sizeof(x->obj), "family.sato9");
 		return code_of(h_family_invite_env(c[U_DR], "pt-sato", "family.sato9",
 		                                   "佐藤 九", "家族（長男）"));
+	case PW_CHANGE:
+	case PW_BAD:
+		snprintf(x->obj, sizeof(x->obj), "ph.watanabe");
+		return code_of(h_password_change_env(c[U_PH],
+		                                     op == PW_CHANGE ? H_DEMO_PASSWORD
+		                                                     : "not-the-password",
+		                                     "kettle-orbit-27"));
 	case UP_BEGIN:
 		h_sha256(x->photo.p, x->photo.n, sha);
 		snprintf(x->obj, sizeof(x->obj), "audit-up-1");
@@ -577,6 +585,9 @@ static const struct row rows[] = {
     R(BREAKGLASS, OUT, OK_, W("breakglass.start", S, OK_), W("post.create", S, OK_)),
     R(BREAKGLASS_CW, "cw.yamamoto", DENIED, W("breakglass.start", Y, DENIED)),
     R(FAMILY, DR, OK_, W("family.invite", S, OK_)),
+    /* The change first: after one failure the login waits (setup). */
+    R(PW_CHANGE, "ph.watanabe", OK_, W("password.change", "", OK_)),
+    R(PW_BAD, "ph.watanabe", UNAUTH, W("password.change", "", UNAUTH)),
     R(UP_BEGIN, NS, OK_, W("attachment.upload.begin", Y, OK_)),
     R(UP_CHUNKS, NS, OK_, NONE), /* the begin and the finish are */
     R(UP_FINISH, NS, OK_, W("attachment.upload", Y, OK_)),

@@ -263,8 +263,8 @@ sheet_breakglass_handoff(struct rkc *dr, struct rkc *out, struct rkc *msw)
 	e = h_family_invite_env(dr, "pt-kimura", "family.kimura", "木村 一郎",
 	                        "家族（長男）");
 	h_assert_body(e, RENKEI__V1__ENVELOPE__BODY_FAMILY_INVITE_RESPONSE);
-	add(1, "a family member's first password",
-	    e->family_invite_response->initial_password);
+	add(1, "a family member's invitation code",
+	    e->family_invite_response->invitation_code);
 	add_name("a family member's name", "木村 一郎");
 	h_env_free(e);
 }

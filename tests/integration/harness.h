@@ -13,7 +13,9 @@
  *                   DIR) with keys wrapped under the test process's KEK,
  *                   the databases, the dev certificates (KEYS/certs, where
  *                   the server looks by default), and imports the
- *                   demo ward with cheap argon2 parameters (fast logins);
+ *                   demo ward with cheap argon2 parameters (fast logins:
+ *                   the import alone runs with RENKEI_ARGON2_TEST_COST=1,
+ *                   never the server under test, see util/conf.h);
  *   h_server_start  picks a free port and runs `renkei-server serve` with
  *                   stderr to DIR/server.log, then waits for /healthz
  *                   (with --totp-required off before the test's own
@@ -214,6 +216,10 @@ Renkei__V1__Envelope *h_resume_with(struct rkc *c, const char *token,
 const struct rkc_device *h_device(void);
 Renkei__V1__Envelope *h_whoami_env(struct rkc *c);
 Renkei__V1__Envelope *h_logout_env(struct rkc *c);
+/* PasswordChangeRequest (api/password.c). */
+Renkei__V1__Envelope *h_password_change_env(struct rkc *c,
+                                            const char *old_password,
+                                            const char *new_password);
 
 /* Log in as `login` with the demo password. Returns the token
  * (malloc'ed; free it), or NULL with the answer printed. */

@@ -134,6 +134,21 @@ h_logout_env(struct rkc *c)
 	return h_call(c, &env);
 }
 
+Renkei__V1__Envelope *
+h_password_change_env(struct rkc *c, const char *old_password,
+                      const char *new_password)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__PasswordChangeRequest pc =
+		RENKEI__V1__PASSWORD_CHANGE_REQUEST__INIT;
+
+	pc.old_password = (char *)old_password;
+	pc.new_password = (char *)new_password;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_PASSWORD_CHANGE_REQUEST;
+	env.password_change_request = &pc;
+	return h_call(c, &env);
+}
+
 static void
 print_env(const char *what, const Renkei__V1__Envelope *env)
 {

@@ -63,6 +63,8 @@ setup(void **state)
 	snprintf(f->data, sizeof(f->data), "%s/data", f->tmp);
 	conf_init(&f->conf);
 	set(f, "data_dir", f->data);
+	/* Cheap hashes below OWASP's floor: a test run only (util/conf.h). */
+	setenv("RENKEI_ARGON2_TEST_COST", "1", 1);
 	set(f, "argon2_t", "1");
 	set(f, "argon2_m_kib", "8");
 	set(f, "store_readers", "1");
@@ -566,6 +568,42 @@ test_import_all_or_nothing(void **state)
 	assert_counts(f, 2, 3, 1, 3, 2);
 }
 
+/* An imported password_hash is argon2id at OWASP's floor (m >= 19456
+ * KiB, t >= 2) or the file is refused; RENKEI_ARGON2_TEST_COST=1 (this
+ * fixture's) lowers the floor for a test run only. */
+static void
+test_import_hash_floor(void **state)
+{
+	struct fx *f = *state;
+	static const char *const refused[] = {
+		"$argon2id$v=19$m=4096,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aOJaI7vUM9/qm6/8sgni9fVmwMtEMUdxlpUqY5SGAGE",
+		"$argon2id$v=19$m=19456,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aOJaI7vUM9/qm6/8sgni9fVmwMtEMUdxlpUqY5SGAGE",
+		"$argon2id$v=19$m=19455,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aOJaI7vUM9/qm6/8sgni9fVmwMtEMUdxlpUqY5SGAGE",
+		"$argon2i$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0c2FsdA$aOJaI7vUM9/qm6/8sgni9fVmwMtEMUdxlpUqY5SGAGE",
+		"$2b$12$abcdefghijklmnopqrstuuN0tAnArgon2HashAtAllxxxxxxxxxxx",
+	};
+	char hash[300], *text;
+
+	init_ok(f);
+	unsetenv("RENKEI_ARGON2_TEST_COST");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(hash, sizeof(hash), "\"password_hash\": \"%s\"", refused[i]);
+		text = ward_with("\"demo_password\": \"unit-pass-3\"", hash);
+		if (admin_import(&f->adm, ward_file(f, "weak.json", text)) != 1)
+			fail_msg("imported %s", refused[i]);
+		free(text);
+		assert_counts(f, 0, 0, 0, 0, 0);
+	}
+	/* At the floor: imported. */
+	text = ward_with("\"demo_password\": \"unit-pass-3\"",
+	                 "\"password_hash\": \"$argon2id$v=19$m=19456,t=2,p=1$"
+	                 "c2FsdHNhbHRzYWx0c2FsdA$aOJaI7vUM9/qm6/8sgni9fVmwMtEMUdxlpUqY5SGAGE\"");
+	assert_int_equal(admin_import(&f->adm, ward_file(f, "floor.json", text)), 0);
+	free(text);
+	assert_counts(f, 2, 3, 1, 3, 2);
+	setenv("RENKEI_ARGON2_TEST_COST", "1", 1);
+}
+
 static void
 test_import_needs_init(void **state)
 {
@@ -1021,6 +1059,7 @@ main(void)
 		T(test_import_twice_refused),
 		T(test_import_malformed_json),
 		T(test_import_all_or_nothing),
+		T(test_import_hash_floor),
 		T(test_import_needs_init),
 		T(test_org_add),
 		T(test_org_add_needs_init),

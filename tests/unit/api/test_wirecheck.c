@@ -421,14 +421,15 @@ test_bytes_and_unknown_fields(void **state)
 	assert_int_equal(w.request_id, 13);
 	free(e.p);
 
-	/* Envelope field 1 = 14, then an unknown field 99 holding a NUL, an
-	 * unknown fixed64 and fixed32, then a LoginRequest whose login has
-	 * an unknown field 9 beside it. */
+	/* Envelope field 1 = 14, then an unknown field 500 holding a NUL, an
+	 * unknown fixed64 and fixed32 (numbers far beyond the body
+	 * families), then a LoginRequest whose login has an unknown field 9
+	 * beside it. */
 	static const uint8_t raw[] = {
 		0x08, 14,                                     /* request_id */
-		0x9a, 0x06, 3, 'a', 0, 'b',                   /* 99: "a\0b" */
-		0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8,           /* 100: fixed64 */
-		0xad, 0x06, 1, 2, 3, 4,                       /* 101: fixed32 */
+		0xa2, 0x1f, 3, 'a', 0, 'b',                   /* 500: "a\0b" */
+		0xa9, 0x1f, 1, 2, 3, 4, 5, 6, 7, 8,           /* 501: fixed64 */
+		0xb5, 0x1f, 1, 2, 3, 4,                       /* 502: fixed32 */
 		0x52, 9, 0x0a, 2, 'd', 'r', 0x4a, 3, 'x', 0, 'y', /* 10 */
 	};
 	check(raw, sizeof(raw), &w);

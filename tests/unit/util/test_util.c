@@ -112,6 +112,43 @@ test_idmap(void **state)
 	idmap_fini(&m);
 }
 
+/* OWASP's floor for argon2id password hashes: refused below it, unless
+ * a test run says RENKEI_ARGON2_TEST_COST=1 (and then still not below
+ * t 1, m 8 KiB). */
+static void
+test_conf_argon2_floor(void **state)
+{
+	struct conf c;
+	char err[256];
+
+	(void)state;
+	unsetenv("RENKEI_ARGON2_TEST_COST");
+	conf_init(&c);
+	assert_int_equal(c.argon2_t, 2);
+	assert_int_equal(c.argon2_m_kib, 19456);
+	assert_int_equal(conf_argon2_below_floor(&c), 0);
+	assert_int_equal(conf_set(&c, "argon2_t", "1", err, sizeof(err)), -1);
+	assert_string_equal(err, "argon2_t: 1 is below 2, OWASP's floor for argon2id "
+	                         "password hashes");
+	assert_int_equal(conf_set(&c, "argon2-m-kib", "19455", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "below 19456, OWASP's floor"));
+	assert_int_equal(conf_set(&c, "argon2_m_kib", "65536", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&c, "argon2_t", "3", err, sizeof(err)), 0);
+	/* Anything but "1" is not the test switch. */
+	setenv("RENKEI_ARGON2_TEST_COST", "yes", 1);
+	assert_int_equal(conf_argon2_test_cost(), 0);
+	assert_int_equal(conf_set(&c, "argon2_t", "1", err, sizeof(err)), -1);
+	setenv("RENKEI_ARGON2_TEST_COST", "1", 1);
+	assert_int_equal(conf_argon2_test_cost(), 1);
+	assert_int_equal(conf_set(&c, "argon2_t", "1", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&c, "argon2_m_kib", "8", err, sizeof(err)), 0);
+	assert_int_equal(conf_argon2_below_floor(&c), 1);
+	assert_int_equal(conf_set(&c, "argon2_m_kib", "7", err, sizeof(err)), -1);
+	assert_int_equal(conf_set(&c, "argon2_t", "0", err, sizeof(err)), -1);
+	unsetenv("RENKEI_ARGON2_TEST_COST");
+	conf_fini(&c);
+}
+
 static void
 test_conf(void **state)
 {
@@ -239,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_conf),
+		cmocka_unit_test(test_conf_argon2_floor),
 		cmocka_unit_test(test_clock_watch),
 		cmocka_unit_test(test_help_lists_every_bound),
 	};
