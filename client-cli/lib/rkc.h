@@ -156,6 +156,12 @@ void rkc_device_public_key(const struct rkc_device *d,
 int rkc_device_sign_resume(const struct rkc_device *d, const uint8_t *nonce,
                            size_t nonce_len, const char *token,
                            uint8_t sig[RKC_SIGNATURE_LEN]);
+/* Sign the login message for nonce (32 bytes) and login, for
+ * LoginRequest.device_signature: "renkei-login-v1\0" || nonce ||
+ * SHA-256(login). 0, or -1. */
+int rkc_device_sign_login(const struct rkc_device *d, const uint8_t *nonce,
+                          size_t nonce_len, const char *login,
+                          uint8_t sig[RKC_SIGNATURE_LEN]);
 /* Ask c for a resume nonce. 0 with nonce filled; 1 with *resp the
  * server's other answer (an Error: the caller frees it); -1 on a
  * transport failure (rkc_last_error). */

@@ -20,6 +20,7 @@
 #include "rkc_util.h"
 
 #define RESUME_LABEL "renkei-resume-v1"
+#define LOGIN_LABEL "renkei-login-v1\0" /* 16 bytes, as the resume's */
 #define KEY_FILE_MAX 4096
 
 struct rkc_device {
@@ -162,12 +163,13 @@ rkc_device_public_key(const struct rkc_device *d,
 		abort(); /* an Ed25519 key always has one */
 }
 
-int
-rkc_device_sign_resume(const struct rkc_device *d, const uint8_t *nonce,
-                       size_t nonce_len, const char *token,
-                       uint8_t sig[RKC_SIGNATURE_LEN])
+/* label (16 bytes) || nonce || SHA-256(text), signed. */
+static int
+sign_labelled(const struct rkc_device *d, const char *label,
+              const uint8_t *nonce, size_t nonce_len, const char *text,
+              uint8_t sig[RKC_SIGNATURE_LEN])
 {
-	uint8_t msg[sizeof(RESUME_LABEL) - 1 + 32 + 32];
+	uint8_t msg[16 + 32 + 32];
 	size_t siglen = RKC_SIGNATURE_LEN;
 	EVP_MD_CTX *md;
 	unsigned int hl = 0;
@@ -175,10 +177,9 @@ rkc_device_sign_resume(const struct rkc_device *d, const uint8_t *nonce,
 
 	if (nonce_len != 32)
 		return -1;
-	memcpy(msg, RESUME_LABEL, sizeof(RESUME_LABEL) - 1);
-	memcpy(msg + sizeof(RESUME_LABEL) - 1, nonce, 32);
-	if (EVP_Digest(token, strlen(token),
-	               msg + sizeof(RESUME_LABEL) - 1 + 32, &hl, EVP_sha256(),
+	memcpy(msg, label, 16);
+	memcpy(msg + 16, nonce, 32);
+	if (EVP_Digest(text, strlen(text), msg + 16 + 32, &hl, EVP_sha256(),
 	               NULL) != 1 ||
 	    hl != 32)
 		return -1;
@@ -189,6 +190,23 @@ rkc_device_sign_resume(const struct rkc_device *d, const uint8_t *nonce,
 	     siglen == RKC_SIGNATURE_LEN;
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
+}
+
+int
+rkc_device_sign_resume(const struct rkc_device *d, const uint8_t *nonce,
+                       size_t nonce_len, const char *token,
+                       uint8_t sig[RKC_SIGNATURE_LEN])
+{
+	_Static_assert(sizeof(RESUME_LABEL) - 1 == 16, "the resume label");
+	return sign_labelled(d, RESUME_LABEL, nonce, nonce_len, token, sig);
+}
+
+int
+rkc_device_sign_login(const struct rkc_device *d, const uint8_t *nonce,
+                      size_t nonce_len, const char *login,
+                      uint8_t sig[RKC_SIGNATURE_LEN])
+{
+	return sign_labelled(d, LOGIN_LABEL, nonce, nonce_len, login, sig);
 }
 
 int

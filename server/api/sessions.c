@@ -115,8 +115,14 @@ struct login_req {
 	char *password; /* wiped and freed as soon as checked */
 	char device[DEVICE_MAX + 1];
 	char address[64];
+	/* Whose failures count, and whose waits apply: the address, or a
+	 * known device's own source (auth.h, "Known devices"). */
+	char source[64];
 	uint8_t device_key[AUTH_DEVICE_KEY_LEN];
 	bool has_device_key;
+	uint8_t device_sig[AUTH_SIGNATURE_LEN]; /* LoginRequest.device_signature */
+	uint8_t nonce[AUTH_NONCE_LEN];          /* the connection's, if fresh */
+	bool has_sig, has_nonce;
 	char cert_fp[AUTH_CERT_FP_LEN + 1];     /* the connection's, or "" */
 	char cert_device[AUTH_CERT_FP_LEN + 16];
 	bool cert_required;
@@ -186,7 +192,7 @@ login_factor(struct store_conn *sc, struct login_req *l, int64_t now)
 	audit_entry_set_reason(l->r.au, l->totp_code[0] != '\0'
 	                                        ? "wrong second-factor code"
 	                                        : "wrong recovery code");
-	return auth_login_failed(sc, l->login, l->address, now, &api->limits,
+	return auth_login_failed(sc, l->login, l->source, now, &api->limits,
 	                         &l->attack);
 }
 
@@ -230,7 +236,7 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 		/* Count the failure (committed: return OK) and record it as
 		 * what it was. */
 		audit_entry_set_outcome(l->r.au, RK_ERR_UNAUTHENTICATED);
-		rc = auth_login_failed(sc, l->login, l->address, now,
+		rc = auth_login_failed(sc, l->login, l->source, now,
 		                       &l->r.api->limits, &l->attack);
 		return rc;
 	}
@@ -245,6 +251,10 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	rc = auth_session_create(sc, l->s.user.id, l->device, l->address, now,
 	                         &l->r.api->limits, l->token, &l->s.id,
 	                         &l->s.expires_ms);
+	/* A known device starts again too (the address's count, kept by
+	 * auth_session_create, is not its own). */
+	if (rc == RK_OK && strcmp(l->source, l->address) != 0)
+		rc = auth_login_forget(sc, l->login, l->source);
 	if (rc == RK_OK && l->how != 0)
 		rc = totp_session_factor(sc, l->s.id, l->how);
 	/* Bound to its device in the same transaction: never a moment
@@ -336,9 +346,19 @@ static int
 login_check_run(struct store_conn *sc, struct store_op *op)
 {
 	struct login_req *l = (struct login_req *)op;
-	int rc = auth_login_check(sc, l->login, l->address, l->password,
-	                          rk_now_ms(), &l->r.api->limits, &l->s.user,
-	                          &l->r.st);
+	bool known = false;
+	int rc;
+
+	/* A device that proves its key, and that has signed in to this login
+	 * with a second factor before, is throttled as itself: others'
+	 * failures at its address do not make it wait. */
+	if (l->has_sig && l->has_nonce &&
+	    auth_login_verify(l->device_key, l->nonce, l->login, l->device_sig) &&
+	    auth_device_known(sc, l->login, l->device_key, &known) == RK_OK &&
+	    known)
+		auth_device_source(l->device_key, l->source);
+	rc = auth_login_check(sc, l->login, l->source, l->password, rk_now_ms(),
+	                      &l->r.api->limits, &l->s.user, &l->r.st);
 
 	rk_free_secret(l->password, strlen(l->password));
 	l->password = NULL;
@@ -385,6 +405,15 @@ api_login(const struct api_call *call, const void *msg)
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "device_key must be a 32-byte Ed25519 public key",
 		                  "device_key");
+	if (m->device_signature.len != 0 &&
+	    m->device_signature.len != AUTH_SIGNATURE_LEN)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "device_signature must be 64 bytes (Ed25519)",
+		                  "device_signature");
+	if (m->device_signature.len != 0 && m->device_key.len == 0)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "device_signature needs the device_key it is made with",
+		                  "device_signature");
 	/* The second factor's fields, before any work: a malformed one is
 	 * the client's mistake, not a guess to count. */
 	if (m->totp_code[0] != '\0' && !totp_code_format_ok(m->totp_code))
@@ -411,6 +440,14 @@ api_login(const struct api_call *call, const void *msg)
 	l->password = rk_strndup(m->password, pwlen);
 	snprintf(l->device, sizeof(l->device), "%s", m->device);
 	snprintf(l->address, sizeof(l->address), "%s", call->c->address);
+	snprintf(l->source, sizeof(l->source), "%s", call->c->address);
+	if (m->device_signature.len == AUTH_SIGNATURE_LEN) {
+		memcpy(l->device_sig, m->device_signature.data, AUTH_SIGNATURE_LEN);
+		l->has_sig = true;
+		/* Used up, as a resume uses it. */
+		l->has_nonce = api_resume_nonce_take(call->api, call->c, rk_mono_ms(),
+		                                     l->nonce);
+	}
 	memcpy(l->cert_fp, call->c->cert_fp, sizeof(l->cert_fp));
 	memcpy(l->cert_device, call->c->cert_device, sizeof(l->cert_device));
 	l->cert_required = strcmp(call->api->conf->client_cert, "required") == 0;

@@ -189,6 +189,11 @@ int auth_login_failed(struct store_conn *sc, const char *login,
  * user unlock`. RK_OK, RK_ERR_NOT_FOUND (no such user) or RK_ERR_STORE. */
 int auth_login_unlock(struct store_conn *sc, const char *login);
 
+/* Forget the failures of `login` from `source` alone (a known device's
+ * own source after it signed in). RK_OK or RK_ERR_STORE. */
+int auth_login_forget(struct store_conn *sc, const char *login,
+                      const char *source);
+
 /* Writer side of a successful login: clear failures, create a session.
  * Writes the token (NUL-terminated) into token[AUTH_TOKEN_LEN + 1]. */
 int auth_session_create(struct store_conn *sc, int64_t user_id,
@@ -245,6 +250,25 @@ void auth_resume_message(const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
 bool auth_resume_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
                         const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
                         const uint8_t sig[AUTH_SIGNATURE_LEN]);
+
+/* Known devices and the login throttle. A login may prove that it comes
+ * from a device key (LoginRequest.device_signature: the key's signature
+ * over "renkei-login-v1\0" || the connection's nonce || SHA-256(login),
+ * the same 80-byte layout as a resume's). A device is known for a login
+ * when a session of that login signed in with a second factor from it
+ * (sessions.device_key, second_factor > 0). A known device's attempts are
+ * throttled under a source of their own (auth_device_source) in place of
+ * the network address: failures from others at that address, however
+ * many, never make it wait; its own failures still do. */
+bool auth_login_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
+                       const uint8_t nonce[AUTH_NONCE_LEN], const char *login,
+                       const uint8_t sig[AUTH_SIGNATURE_LEN]);
+/* *known as above. RK_OK or RK_ERR_STORE. */
+int auth_device_known(struct store_conn *sc, const char *login,
+                      const uint8_t key[AUTH_DEVICE_KEY_LEN], bool *known);
+/* The throttle source of a known device: "device:" and 32 hex digits of
+ * the key's SHA-256. */
+void auth_device_source(const uint8_t key[AUTH_DEVICE_KEY_LEN], char out[64]);
 
 /* Bind session_id to a device key (in the login's write op, after
  * auth_session_create). RK_OK or RK_ERR_STORE. */

@@ -21,6 +21,17 @@
 #include "util/text.h"
 
 #define RESUME_LABEL "renkei-resume-v1"
+#define LOGIN_LABEL "renkei-login-v1\0" /* 16 bytes, as the resume's */
+
+/* label (16 bytes) || nonce || SHA-256(text): what a device signs. */
+static void
+device_message(const char *label, const uint8_t nonce[AUTH_NONCE_LEN],
+               const char *text, uint8_t out[AUTH_RESUME_MSG_LEN])
+{
+	memcpy(out, label, 16);
+	memcpy(out + 16, nonce, AUTH_NONCE_LEN);
+	rk_sha256(text, strlen(text), out + 16 + AUTH_NONCE_LEN);
+}
 
 void
 auth_resume_message(const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
@@ -29,16 +40,14 @@ auth_resume_message(const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
 	_Static_assert(sizeof(RESUME_LABEL) - 1 + AUTH_NONCE_LEN + 32 ==
 	                   AUTH_RESUME_MSG_LEN,
 	               "label, nonce, token hash");
-	memcpy(out, RESUME_LABEL, sizeof(RESUME_LABEL) - 1);
-	memcpy(out + sizeof(RESUME_LABEL) - 1, nonce, AUTH_NONCE_LEN);
-	rk_sha256(token, strlen(token),
-	          out + sizeof(RESUME_LABEL) - 1 + AUTH_NONCE_LEN);
+	_Static_assert(sizeof(LOGIN_LABEL) - 1 == 16, "the login label");
+	device_message(RESUME_LABEL, nonce, token, out);
 }
 
-bool
-auth_resume_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
-                   const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
-                   const uint8_t sig[AUTH_SIGNATURE_LEN])
+static bool
+device_verify(const char *label, const uint8_t key[AUTH_DEVICE_KEY_LEN],
+              const uint8_t nonce[AUTH_NONCE_LEN], const char *text,
+              const uint8_t sig[AUTH_SIGNATURE_LEN])
 {
 	uint8_t msg[AUTH_RESUME_MSG_LEN];
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key,
@@ -51,7 +60,7 @@ auth_resume_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
 	md = EVP_MD_CTX_new();
 	if (md == NULL)
 		goto out;
-	auth_resume_message(nonce, token, msg);
+	device_message(label, nonce, text, msg);
 	/* Ed25519 takes no digest: NULL, and the one-shot DigestVerify. */
 	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) != 1)
 		goto out;
@@ -62,6 +71,60 @@ out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pk);
 	return ok;
+}
+
+bool
+auth_resume_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
+                   const uint8_t nonce[AUTH_NONCE_LEN], const char *token,
+                   const uint8_t sig[AUTH_SIGNATURE_LEN])
+{
+	return device_verify(RESUME_LABEL, key, nonce, token, sig);
+}
+
+bool
+auth_login_verify(const uint8_t key[AUTH_DEVICE_KEY_LEN],
+                  const uint8_t nonce[AUTH_NONCE_LEN], const char *login,
+                  const uint8_t sig[AUTH_SIGNATURE_LEN])
+{
+	return device_verify(LOGIN_LABEL, key, nonce, login, sig);
+}
+
+int
+auth_device_known(struct store_conn *sc, const char *login,
+                  const uint8_t key[AUTH_DEVICE_KEY_LEN], bool *known)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT EXISTS (SELECT 1 FROM sessions s"
+	                                 " JOIN users u ON u.id = s.user_id"
+	                                 " WHERE u.login = ? AND s.device_key = ?"
+	                                 " AND s.second_factor > 0)");
+	int rc;
+
+	*known = false;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, key, AUTH_DEVICE_KEY_LEN, SQLITE_TRANSIENT);
+	rc = store_step(sc, q);
+	if (rc == SQLITE_ROW)
+		*known = sqlite3_column_int(q, 0) != 0;
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? RK_OK : RK_ERR_STORE;
+}
+
+void
+auth_device_source(const uint8_t key[AUTH_DEVICE_KEY_LEN], char out[64])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t h[32];
+	size_t o;
+
+	rk_sha256(key, AUTH_DEVICE_KEY_LEN, h);
+	o = (size_t)snprintf(out, 64, "device:");
+	for (size_t i = 0; i < 16 && o + 2 < 64; i++) {
+		out[o++] = hex[h[i] >> 4];
+		out[o++] = hex[h[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 int

@@ -239,6 +239,20 @@ auth_login_unlock(struct store_conn *sc, const char *login)
 	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
 }
 
+int
+auth_login_forget(struct store_conn *sc, const char *login, const char *source)
+{
+	char la[300], a[80];
+	sqlite3_stmt *q;
+
+	keys_of(login, source, la, a);
+	q = store_stmt(sc, "DELETE FROM login_failures WHERE login = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, la, -1, SQLITE_TRANSIENT);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
 static void
 token_encode(const uint8_t raw[32], char out[AUTH_TOKEN_LEN + 1])
 {

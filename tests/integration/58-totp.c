@@ -821,6 +821,102 @@ test_cli(void **state)
 }
 #endif
 
+/* A login from this process's device key, proving it with a signature
+ * over c's nonce (sign = the key that signs: the harness's, another one,
+ * or NULL for no signature), with `password` and `code`. */
+static Renkei__V1__Envelope *
+login_signed(struct rkc *c, const char *login, const char *password,
+             const char *code, const struct rkc_device *sign)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
+	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t pub[RKC_DEVICE_KEY_LEN], nonce[32], sig[RKC_SIGNATURE_LEN];
+
+	rkc_device_public_key(h_device(), pub);
+	lr.device_key.data = pub;
+	lr.device_key.len = sizeof(pub);
+	if (sign != NULL) {
+		assert_int_equal(rkc_resume_challenge(c, H_TIMEOUT_MS, nonce, &resp), 0);
+		assert_int_equal(rkc_device_sign_login(sign, nonce, sizeof(nonce), login, sig),
+		                 0);
+		lr.device_signature.data = sig;
+		lr.device_signature.len = sizeof(sig);
+	}
+	lr.login = (char *)login;
+	lr.password = (char *)password;
+	lr.device = "totp-test";
+	lr.totp_code = (char *)(code ? code : "");
+	env.body_case = B(LOGIN_REQUEST);
+	env.login_request = &lr;
+	return h_call(c, &env);
+}
+
+/* A known device (one that signed in to this login with a second factor:
+ * the enrolment's session, from this process's device key) is never made
+ * to wait by others' failures at its address: someone at the same
+ * address sends wrong passwords for dds.kato until that address waits;
+ * dds.kato without the device's proof waits too, with it she signs in;
+ * another key's signature proves nothing; and the device's own failures
+ * still make it wait. */
+static void
+test_known_device_not_throttled(void **state)
+{
+	const char *from = "127.0.0.29", *who = "dds.kato";
+	struct rkc *c = login_password(from, who, 1, NULL), *a;
+	struct rkc_device *other;
+	Renkei__V1__Envelope *e;
+	struct factor f;
+	char code[7], err[128];
+	int code_seen = 0, n;
+
+	(void)state;
+	enrol(c, who, &f);
+	rkc_close(c);
+
+	/* The attacker, same address, no device proof. */
+	a = h_connect_from(srv, from);
+	for (n = 0; n < 40 && code_seen != EXHAUSTED; n++) {
+		e = login_signed(a, who, "not-her-password", NULL, NULL);
+		code_seen = h_env_code(e);
+		h_env_free(e);
+	}
+	assert_int_equal(code_seen, EXHAUSTED);
+	rkc_close(a);
+
+	/* Her right password and code, unproven: she waits like the address. */
+	code_at(&f, f.step + 1, code);
+	c = h_connect_from(srv, from);
+	e = login_signed(c, who, H_DEMO_PASSWORD, code, NULL);
+	assert_int_equal(h_env_code(e), EXHAUSTED);
+	h_env_free(e);
+	/* Another key's signature: the same wait, and no word of why. */
+	other = rkc_device_generate(err, sizeof(err));
+	assert_non_null(other);
+	e = login_signed(c, who, H_DEMO_PASSWORD, code, other);
+	assert_int_equal(h_env_code(e), EXHAUSTED);
+	h_env_free(e);
+	rkc_device_free(other);
+	rkc_close(c);
+
+	/* Proven: signed in, from the very address that waits. */
+	c = h_connect_from(srv, from);
+	EXPECT_OK(login_signed(c, who, H_DEMO_PASSWORD, code, h_device()), LOGIN_RESPONSE);
+	rkc_close(c);
+
+	/* Its own failures count on their own: 4 free (--login-max-failures),
+	 * the 5th sets the wait, the 6th meets it. */
+	a = h_connect_from(srv, from);
+	code_seen = 0;
+	for (n = 0; n < 10 && code_seen != EXHAUSTED; n++) {
+		e = login_signed(a, who, "not-her-password", NULL, h_device());
+		code_seen = h_env_code(e);
+		h_env_free(e);
+	}
+	assert_int_equal(code_seen, EXHAUSTED);
+	assert_int_equal(n, 6);
+	rkc_close(a);
+}
+
 int
 main(void)
 {
@@ -831,6 +927,7 @@ main(void)
 		cmocka_unit_test(test_family_opt_in),
 		cmocka_unit_test(test_confirm_ends_other_sessions),
 		cmocka_unit_test(test_step_up),
+		cmocka_unit_test(test_known_device_not_throttled),
 #ifdef RENKEI_CLI_BIN
 		cmocka_unit_test(test_cli),
 #endif
