@@ -319,6 +319,53 @@ test_device_certs(void **state)
 	store_conn_release(f->sc);
 }
 
+/* A login signature: verifies as a login, never as a resume (and the
+ * other way round: the labels keep them apart); known devices are those a
+ * session with a second factor used; their throttle source. */
+static void
+test_login_signature_and_known_device(void **state)
+{
+	struct fx *f = *state;
+	char err[200], src[64], src2[64];
+	struct rkc_device *d = rkc_device_generate(err, sizeof(err));
+	uint8_t pub[32], nonce[32], sig[64], rsig[64];
+	int64_t s;
+	bool known = true;
+
+	assert_non_null(d);
+	rkc_device_public_key(d, pub);
+	rk_random(nonce, sizeof(nonce));
+	assert_int_equal(rkc_device_sign_login(d, nonce, 32, "dr.a", sig), 0);
+	assert_true(auth_login_verify(pub, nonce, "dr.a", sig));
+	assert_false(auth_login_verify(pub, nonce, "dr.b", sig));
+	assert_false(auth_resume_verify(pub, nonce, "dr.a", sig));
+	assert_int_equal(rkc_device_sign_resume(d, nonce, 32, "dr.a", rsig), 0);
+	assert_false(auth_login_verify(pub, nonce, "dr.a", rsig));
+
+	/* Known: a session of the login bound to the key, with a factor. */
+	assert_int_equal(auth_device_known(f->sc, "dr.a", pub, &known), RK_OK);
+	assert_false(known);
+	s = session(f, f->dr, "phone", NOW);
+	assert_int_equal(auth_session_set_device_key(f->sc, s, pub), RK_OK);
+	assert_int_equal(auth_device_known(f->sc, "dr.a", pub, &known), RK_OK);
+	assert_false(known); /* password only */
+	assert_int_equal(store_exec(f->sc, "UPDATE sessions SET second_factor = 1"),
+	                 RK_OK);
+	assert_int_equal(auth_device_known(f->sc, "dr.a", pub, &known), RK_OK);
+	assert_true(known);
+	assert_int_equal(auth_device_known(f->sc, "ns.a", pub, &known), RK_OK);
+	assert_false(known); /* another login */
+
+	auth_device_source(pub, src);
+	assert_int_equal(strlen(src), 7 + 32);
+	assert_int_equal(strncmp(src, "device:", 7), 0);
+	pub[0] ^= 1;
+	auth_device_source(pub, src2);
+	assert_string_not_equal(src, src2);
+	rkc_device_free(d);
+	store_conn_release(f->sc);
+}
+
 int
 main(void)
 {
@@ -331,6 +378,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_list_and_revoke, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_device_certs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login_signature_and_known_device,
+	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
