@@ -248,13 +248,9 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	rc = login_cert_check(sc, l, now);
 	if (rc != RK_OK)
 		return rc;
-	rc = auth_session_create(sc, l->s.user.id, l->device, l->address, now,
-	                         &l->r.api->limits, l->token, &l->s.id,
-	                         &l->s.expires_ms);
-	/* A known device starts again too (the address's count, kept by
-	 * auth_session_create, is not its own). */
-	if (rc == RK_OK && strcmp(l->source, l->address) != 0)
-		rc = auth_login_forget(sc, l->login, l->source);
+	rc = auth_session_open(sc, l->s.user.id, l->device, l->address, l->source,
+	                       now, &l->r.api->limits, l->token, &l->s.id,
+	                       &l->s.expires_ms);
 	if (rc == RK_OK && l->how != 0)
 		rc = totp_session_factor(sc, l->s.id, l->how);
 	/* Bound to its device in the same transaction: never a moment

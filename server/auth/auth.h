@@ -189,11 +189,6 @@ int auth_login_failed(struct store_conn *sc, const char *login,
  * user unlock`. RK_OK, RK_ERR_NOT_FOUND (no such user) or RK_ERR_STORE. */
 int auth_login_unlock(struct store_conn *sc, const char *login);
 
-/* Forget the failures of `login` from `source` alone (a known device's
- * own source after it signed in). RK_OK or RK_ERR_STORE. */
-int auth_login_forget(struct store_conn *sc, const char *login,
-                      const char *source);
-
 /* Writer side of a successful login: clear failures, create a session.
  * Writes the token (NUL-terminated) into token[AUTH_TOKEN_LEN + 1]. */
 int auth_session_create(struct store_conn *sc, int64_t user_id,
@@ -201,6 +196,15 @@ int auth_session_create(struct store_conn *sc, int64_t user_id,
                         int64_t now_ms, const struct auth_limits *lim,
                         char token[AUTH_TOKEN_LEN + 1], int64_t *session_id,
                         int64_t *expires_ms);
+/* The same, for a login throttled under `source` (a known device's, in
+ * place of its address): that source's failures of the login are the
+ * ones cleared. auth_session_create is this with source = address. */
+int auth_session_open(struct store_conn *sc, int64_t user_id,
+                      const char *device, const char *address,
+                      const char *source, int64_t now_ms,
+                      const struct auth_limits *lim,
+                      char token[AUTH_TOKEN_LEN + 1], int64_t *session_id,
+                      int64_t *expires_ms);
 
 struct auth_session {
 	int64_t id;

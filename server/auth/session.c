@@ -239,20 +239,6 @@ auth_login_unlock(struct store_conn *sc, const char *login)
 	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
 }
 
-int
-auth_login_forget(struct store_conn *sc, const char *login, const char *source)
-{
-	char la[300], a[80];
-	sqlite3_stmt *q;
-
-	keys_of(login, source, la, a);
-	q = store_stmt(sc, "DELETE FROM login_failures WHERE login = ?");
-	if (q == NULL)
-		return RK_ERR_STORE;
-	sqlite3_bind_text(q, 1, la, -1, SQLITE_TRANSIENT);
-	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
-}
-
 static void
 token_encode(const uint8_t raw[32], char out[AUTH_TOKEN_LEN + 1])
 {
@@ -272,6 +258,16 @@ auth_session_create(struct store_conn *sc, int64_t user_id, const char *device,
                     char token[AUTH_TOKEN_LEN + 1], int64_t *session_id,
                     int64_t *expires_ms)
 {
+	return auth_session_open(sc, user_id, device, address, address, now_ms,
+	                         lim, token, session_id, expires_ms);
+}
+
+int
+auth_session_open(struct store_conn *sc, int64_t user_id, const char *device,
+                  const char *address, const char *source, int64_t now_ms,
+                  const struct auth_limits *lim, char token[AUTH_TOKEN_LEN + 1],
+                  int64_t *session_id, int64_t *expires_ms)
+{
 	sqlite3_stmt *q;
 	uint8_t raw[32], hash[32];
 	struct auth_user u;
@@ -282,11 +278,12 @@ auth_session_create(struct store_conn *sc, int64_t user_id, const char *device,
 	if (auth_user_load(sc, NULL, user_id, &u) != RK_OK || u.disabled)
 		return RK_ERR_UNAUTHENTICATED;
 
-	/* This login from this address starts again; the address's own
-	 * count is left to fade (one success does not clear a spray). */
+	/* This login from this source starts again; the source's own
+	 * count is left to fade (one success does not clear a spray). A
+	 * known device clears its own count, not its address's (auth.h). */
 	{
 		char la[300], a[80];
-		keys_of(u.login, address, la, a);
+		keys_of(u.login, source, la, a);
 		q = store_stmt(sc, "DELETE FROM login_failures WHERE login = ?");
 		if (q == NULL)
 			return RK_ERR_STORE;

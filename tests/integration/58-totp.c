@@ -902,6 +902,13 @@ test_known_device_not_throttled(void **state)
 	c = h_connect_from(srv, from);
 	EXPECT_OK(login_signed(c, who, H_DEMO_PASSWORD, code, h_device()), LOGIN_RESPONSE);
 	rkc_close(c);
+	/* Her success clears her device's count, not the address's: the
+	 * attacker there still waits. */
+	a = h_connect_from(srv, from);
+	e = login_signed(a, who, "not-her-password", NULL, NULL);
+	assert_int_equal(h_env_code(e), EXHAUSTED);
+	h_env_free(e);
+	rkc_close(a);
 
 	/* Its own failures count on their own: 4 free (--login-max-failures),
 	 * the 5th sets the wait, the 6th meets it. */
