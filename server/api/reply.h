@@ -50,6 +50,8 @@ void api_reply_status(struct api *api, struct api_conn *c, uint64_t rid,
 /* A second-factor code sent but not 6 ASCII digits (login, step-up,
  * enrolment). */
 #define API_MSG_TOTP_FORMAT "the code must be 6 digits"
+#define API_MSG_ONE_TIME_EXPIRED                                                \
+	"this one-time password or invitation code has expired: ask for a new one"
 #define API_MSG_LOGINS_BUSY "too many logins are being checked; try again shortly"
 #define API_RETRY_LOGINS_MS 1000
 

@@ -361,6 +361,19 @@ login_check_run(struct store_conn *sc, struct store_op *op)
 	if (rc == RK_OK &&
 	    auth_must_change_password(sc, l->s.user.id, &l->must_change) != RK_OK)
 		rc = rk_fail(&l->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	if (rc == RK_OK && l->must_change) {
+		/* A one-time password is for a few days (one_time_password_days):
+		 * one left lying in a mailbox or a drawer stops working. */
+		bool expired = false;
+		int64_t days = l->r.api->conf->one_time_password_days;
+		if (auth_one_time_expired(sc, l->s.user.id, rk_now_ms(),
+		                          days * 86400000, &expired) != RK_OK)
+			rc = rk_fail(&l->r.st, RK_ERR_STORE, "temporarily unavailable",
+			             NULL);
+		else if (expired)
+			rc = rk_fail(&l->r.st, RK_ERR_UNAUTHENTICATED,
+			             API_MSG_ONE_TIME_EXPIRED, "password");
+	}
 	return rc;
 }
 

@@ -260,11 +260,12 @@ auth_password_reset(struct store_conn *sc, int64_t user_id, int t, int m_kib,
 	if (auth_password_hash(one_time, t, m_kib, hash, sizeof(hash)) != RK_OK)
 		return RK_ERR_CRYPTO;
 	q = store_stmt(sc, "UPDATE users SET pw_hash = ?, must_change_password"
-	                   " = 1 WHERE id = ?");
+	                   " = 1, one_time_ms = ? WHERE id = ?");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_text(q, 1, hash, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 2, user_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	sqlite3_bind_int64(q, 3, user_id);
 	rc = store_step(sc, q);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc != SQLITE_DONE)

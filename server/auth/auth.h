@@ -379,8 +379,13 @@ bool auth_account_has_second_factor(struct store_conn *sc,
  * RK_ERR_NOT_FOUND or RK_ERR_STORE. */
 int auth_must_change_password(struct store_conn *sc, int64_t user_id,
                               bool *must);
-/* Mark user_id's password as one to change at next login. RK_OK,
- * RK_ERR_NOT_FOUND or RK_ERR_STORE. */
+/* *expired: user_id's password is a one-time one issued more than
+ * max_age_ms before now_ms (users.one_time_ms; one issued before that
+ * column existed never expires). RK_OK, RK_ERR_NOT_FOUND or RK_ERR_STORE. */
+int auth_one_time_expired(struct store_conn *sc, int64_t user_id, int64_t now_ms,
+                          int64_t max_age_ms, bool *expired);
+/* Mark user_id's password as one to change at next login (issued now).
+ * RK_OK, RK_ERR_NOT_FOUND or RK_ERR_STORE. */
 int auth_password_must_change(struct store_conn *sc, int64_t user_id);
 
 /* Replace user_id's password with pw_hash (from auth_password_hash), no

@@ -15,12 +15,14 @@ static int
 set_one_time(struct store_conn *sc, int64_t user_id, const char *pw_hash)
 {
 	sqlite3_stmt *q = store_stmt(sc, "UPDATE users SET pw_hash = ?,"
-	                                 " must_change_password = 1 WHERE id = ?");
+	                                 " must_change_password = 1,"
+	                                 " one_time_ms = ? WHERE id = ?");
 
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_text(q, 1, pw_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, user_id);
+	sqlite3_bind_int64(q, 2, rk_now_ms());
+	sqlite3_bind_int64(q, 3, user_id);
 	if (store_step(sc, q) != SQLITE_DONE)
 		return RK_ERR_STORE;
 	return sqlite3_changes(store_conn_db(sc)) == 0 ? RK_ERR_NOT_FOUND : RK_OK;

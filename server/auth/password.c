@@ -11,6 +11,7 @@
 #include "auth/internal.h"
 #include "auth/totp.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 /* Digits only, 1..9 of them, into *v (no sign, no leading '+'). */
 static const char *
@@ -101,14 +102,37 @@ auth_must_change_password(struct store_conn *sc, int64_t user_id, bool *must)
 }
 
 int
-auth_password_must_change(struct store_conn *sc, int64_t user_id)
+auth_one_time_expired(struct store_conn *sc, int64_t user_id, int64_t now_ms,
+                      int64_t max_age_ms, bool *expired)
 {
-	sqlite3_stmt *q =
-	    store_stmt(sc, "UPDATE users SET must_change_password = 1"
-	                   " WHERE id = ?");
+	sqlite3_stmt *q = store_stmt(sc, "SELECT must_change_password, one_time_ms"
+	                                 " FROM users WHERE id = ?");
+	int rc;
+
+	*expired = false;
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_int64(q, 1, user_id);
+	rc = store_step(sc, q);
+	if (rc == SQLITE_ROW) {
+		int64_t at = sqlite3_column_int64(q, 1);
+		*expired = sqlite3_column_int(q, 0) != 0 && at != 0 &&
+		           now_ms - at > max_age_ms;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? RK_OK : rc < 0 ? RK_ERR_STORE : RK_ERR_NOT_FOUND;
+}
+
+int
+auth_password_must_change(struct store_conn *sc, int64_t user_id)
+{
+	sqlite3_stmt *q =
+	    store_stmt(sc, "UPDATE users SET must_change_password = 1,"
+	                   " one_time_ms = ? WHERE id = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, rk_now_ms());
+	sqlite3_bind_int64(q, 2, user_id);
 	if (store_step(sc, q) != SQLITE_DONE)
 		return RK_ERR_STORE;
 	return sqlite3_changes(store_conn_db(sc)) > 0 ? RK_OK

@@ -321,6 +321,11 @@ static const struct schema_migration care_migrations[] = {
 	     "ALTER TABLE sessions ADD COLUMN cert_fp TEXT;"
 	     "CREATE INDEX IF NOT EXISTS sessions_cert ON sessions(cert_fp)"
 	     " WHERE cert_fp IS NOT NULL;", 0},
+	/* When the one-time password (or invitation code) was issued: it is
+	 * refused at login after one_time_password_days (0: issued before
+	 * this step, or not one-time). */
+	{11, "ALTER TABLE users ADD COLUMN one_time_ms INTEGER NOT NULL DEFAULT 0;",
+	 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

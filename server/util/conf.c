@@ -88,6 +88,8 @@ static const struct conf_entry conf_table[] = {
 	          "close a connection that has not logged in by then"),
 	INT_ENTRY(prelogin_max_requests, "10", 1, 1000,
 	          "requests allowed on a connection before it logs in"),
+	INT_ENTRY(one_time_password_days, "7", 1, 90,
+	          "a one-time password or invitation code unused for this long is refused"),
 	INT_ENTRY(resume_nonce_s, "60", 1, 600,
 	          "a ResumeChallengeResponse nonce is good for this long"),
 	INT_ENTRY(max_connections, "10000", 1, 1000000,

@@ -35,6 +35,7 @@ struct conf {
 	int login_timeout_s;
 	int prelogin_max_requests;
 	int resume_nonce_s;
+	int one_time_password_days;
 	int prelogin_max_message_bytes;
 	int max_inflight;
 	int rate_read_per_s;

@@ -336,6 +336,48 @@ test_invitation_code(void **state)
 	free(token);
 }
 
+/* A one-time password is refused after one_time_password_days (7): one
+ * issued 8 days ago, UNAUTHENTICATED naming "password", counted as a
+ * failed login; one issued an hour ago works (and allows nothing but the
+ * change); one marked before the issue time was kept (0) never expires. */
+static void
+test_one_time_password_expires(void **state)
+{
+	sqlite3 *db = h_db_open(srv);
+	char sql[200];
+	struct rkc *c;
+	int code = 0;
+
+	(void)state;
+	assert_non_null(db);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE users SET must_change_password = 1, one_time_ms = %lld"
+	         " WHERE login = 'dds.kato'",
+	         (long long)(h_now_ms() - 8 * 86400000LL));
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	c = login_pw("dds.kato", H_DEMO_PASSWORD, &code, NULL);
+	assert_null(c);
+	assert_int_equal(code, RENKEI__V1__CODE__UNAUTHENTICATED);
+	c = h_connect(srv);
+	expect_error(h_login_env(c, "dds.kato", H_DEMO_PASSWORD, NULL),
+	             RENKEI__V1__CODE__UNAUTHENTICATED, "password", "has expired");
+	rkc_close(c);
+
+	snprintf(sql, sizeof(sql),
+	         "UPDATE users SET one_time_ms = %lld WHERE login = 'dds.kato'",
+	         (long long)(h_now_ms() - 3600000LL));
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	c = login_pw("dds.kato", H_DEMO_PASSWORD, NULL, NULL);
+	assert_non_null(c);
+	only_password_change(c, "pt-suzuki");
+	rkc_close(c);
+	assert_int_equal(sqlite3_exec(db, "UPDATE users SET must_change_password = 0,"
+	                                  " one_time_ms = 0 WHERE login = 'dds.kato'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* A staff account whose password must change (as an admin's create or
  * reset leaves it): 8 characters suffice, with the second factor. */
 static void
@@ -611,6 +653,7 @@ main(void)
 		cmocka_unit_test(test_wrong_old_password),
 		cmocka_unit_test(test_invitation_code),
 		cmocka_unit_test(test_staff_one_time_password),
+		cmocka_unit_test(test_one_time_password_expires),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_argon2_floor),

@@ -683,6 +683,20 @@ test_account_admin(void **state)
 	sqlite3_reset(q);
 	assert_int_equal(auth_password_reset(f->sc, 999999, T_LOW, M_LOW, NOW, otp2),
 	                 RK_ERR_NOT_FOUND);
+	/* Issued at NOW + 2: good for the age given, not a millisecond more. */
+	{
+		bool expired = true;
+		assert_int_equal(auth_one_time_expired(f->sc, u.id, NOW + 2 + 1000, 1000,
+		                                       &expired),
+		                 RK_OK);
+		assert_false(expired);
+		assert_int_equal(auth_one_time_expired(f->sc, u.id, NOW + 2 + 1001, 1000,
+		                                       &expired),
+		                 RK_OK);
+		assert_true(expired);
+		assert_int_equal(auth_one_time_expired(f->sc, 999999, NOW, 1000, &expired),
+		                 RK_ERR_NOT_FOUND);
+	}
 
 	/* A second factor forgotten: its rows go, sessions end. */
 	assert_int_equal(auth_session_create(f->sc, u.id, "d", "", NOW, &f->lim, token, &s1, &exp),
