@@ -123,6 +123,7 @@ struct login_req {
 	uint8_t device_sig[AUTH_SIGNATURE_LEN]; /* LoginRequest.device_signature */
 	uint8_t nonce[AUTH_NONCE_LEN];          /* the connection's, if fresh */
 	bool has_sig, has_nonce;
+	int64_t pw_stamp; /* auth_password_stamp before the password check */
 	char cert_fp[AUTH_CERT_FP_LEN + 1];     /* the connection's, or "" */
 	char cert_device[AUTH_CERT_FP_LEN + 16];
 	bool cert_required;
@@ -248,6 +249,18 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	rc = login_cert_check(sc, l, now);
 	if (rc != RK_OK)
 		return rc;
+	/* The password checked may have been replaced since (a change or a
+	 * reset committed meanwhile ended every session but the changer's):
+	 * it opens nothing now. */
+	{
+		int64_t stamp;
+		if (auth_password_stamp(sc, NULL, l->s.user.id, &stamp) != RK_OK)
+			return RK_ERR_STORE;
+		if (stamp != l->pw_stamp) {
+			audit_entry_set_reason(l->r.au, "password replaced meanwhile");
+			return RK_ERR_UNAUTHENTICATED;
+		}
+	}
 	rc = auth_session_open(sc, l->s.user.id, l->device, l->address, l->source,
 	                       now, &l->r.api->limits, l->token, &l->s.id,
 	                       &l->s.expires_ms);
@@ -344,6 +357,11 @@ login_check_run(struct store_conn *sc, struct store_op *op)
 	struct login_req *l = (struct login_req *)op;
 	bool known = false;
 	int rc;
+
+	/* Read before the hash (auth_password_stamp): a change committing
+	 * in between shows in the write. */
+	if (auth_password_stamp(sc, l->login, 0, &l->pw_stamp) == RK_ERR_STORE)
+		l->pw_stamp = -1; /* never equal: the write refuses */
 
 	/* A device that proves its key, and that has signed in to this login
 	 * with a second factor before, is throttled as itself: others'

@@ -260,7 +260,7 @@ auth_password_reset(struct store_conn *sc, int64_t user_id, int t, int m_kib,
 	if (auth_password_hash(one_time, t, m_kib, hash, sizeof(hash)) != RK_OK)
 		return RK_ERR_CRYPTO;
 	q = store_stmt(sc, "UPDATE users SET pw_hash = ?, must_change_password"
-	                   " = 1, one_time_ms = ? WHERE id = ?");
+	                   " = 1, one_time_ms = ?2, pw_changed_ms = ?2 WHERE id = ?3");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_text(q, 1, hash, -1, SQLITE_TRANSIENT);

@@ -379,6 +379,15 @@ bool auth_account_has_second_factor(struct store_conn *sc,
  * RK_ERR_NOT_FOUND or RK_ERR_STORE. */
 int auth_must_change_password(struct store_conn *sc, int64_t user_id,
                               bool *must);
+/* The stamp of a user's password (users.pw_changed_ms: when it was last
+ * replaced by a change, a reset or a new one-time password; 0 if never),
+ * by login (user_id ignored) or, with login NULL, by id. A login reads it
+ * before its password check and again in its write: if it differs, the
+ * password checked was replaced meanwhile and opens nothing. Compared for
+ * equality only, so a clock step changes nothing. RK_OK,
+ * RK_ERR_NOT_FOUND or RK_ERR_STORE. */
+int auth_password_stamp(struct store_conn *sc, const char *login,
+                        int64_t user_id, int64_t *stamp);
 /* *expired: user_id's password is a one-time one issued more than
  * max_age_ms before now_ms (users.one_time_ms; one issued before that
  * column existed never expires). RK_OK, RK_ERR_NOT_FOUND or RK_ERR_STORE. */

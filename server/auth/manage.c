@@ -16,7 +16,8 @@ set_one_time(struct store_conn *sc, int64_t user_id, const char *pw_hash)
 {
 	sqlite3_stmt *q = store_stmt(sc, "UPDATE users SET pw_hash = ?,"
 	                                 " must_change_password = 1,"
-	                                 " one_time_ms = ? WHERE id = ?");
+	                                 " one_time_ms = ?2, pw_changed_ms = ?2"
+	                                 " WHERE id = ?3");
 
 	if (q == NULL)
 		return RK_ERR_STORE;

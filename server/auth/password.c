@@ -102,6 +102,31 @@ auth_must_change_password(struct store_conn *sc, int64_t user_id, bool *must)
 }
 
 int
+auth_password_stamp(struct store_conn *sc, const char *login, int64_t user_id,
+                    int64_t *stamp)
+{
+	sqlite3_stmt *q = login != NULL
+	                      ? store_stmt(sc, "SELECT pw_changed_ms FROM users"
+	                                       " WHERE login = ?")
+	                      : store_stmt(sc, "SELECT pw_changed_ms FROM users"
+	                                       " WHERE id = ?");
+	int rc;
+
+	*stamp = 0;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	if (login != NULL)
+		sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 1, user_id);
+	rc = store_step(sc, q);
+	if (rc == SQLITE_ROW)
+		*stamp = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? RK_OK : rc < 0 ? RK_ERR_STORE : RK_ERR_NOT_FOUND;
+}
+
+int
 auth_one_time_expired(struct store_conn *sc, int64_t user_id, int64_t now_ms,
                       int64_t max_age_ms, bool *expired)
 {
@@ -178,12 +203,13 @@ auth_password_set(struct store_conn *sc, int64_t user_id, const char *pw_hash,
 	*ended = NULL;
 	*nended = 0;
 	q = store_stmt(sc,
-	               "UPDATE users SET pw_hash = ?, must_change_password = 0"
-	               " WHERE id = ?");
+	               "UPDATE users SET pw_hash = ?, must_change_password = 0,"
+	               " pw_changed_ms = ? WHERE id = ?");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_text(q, 1, pw_hash, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 2, user_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	sqlite3_bind_int64(q, 3, user_id);
 	if (store_step(sc, q) != SQLITE_DONE)
 		return RK_ERR_STORE;
 	if (sqlite3_changes(store_conn_db(sc)) == 0)

@@ -321,10 +321,13 @@ static const struct schema_migration care_migrations[] = {
 	     "ALTER TABLE sessions ADD COLUMN cert_fp TEXT;"
 	     "CREATE INDEX IF NOT EXISTS sessions_cert ON sessions(cert_fp)"
 	     " WHERE cert_fp IS NOT NULL;", 0},
-	/* When the one-time password (or invitation code) was issued: it is
-	 * refused at login after one_time_password_days (0: issued before
-	 * this step, or not one-time). */
-	{11, "ALTER TABLE users ADD COLUMN one_time_ms INTEGER NOT NULL DEFAULT 0;",
+	/* users.one_time_ms: when the one-time password (or invitation code)
+	 * was issued: it is refused at login after one_time_password_days (0:
+	 * issued before this step, or not one-time). users.pw_changed_ms:
+	 * when the password was last replaced, so that a login whose password
+	 * was checked before a change committed opens no session. */
+	{11, "ALTER TABLE users ADD COLUMN one_time_ms INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE users ADD COLUMN pw_changed_ms INTEGER NOT NULL DEFAULT 0;",
 	 0},
 };
 

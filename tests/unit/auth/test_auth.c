@@ -667,7 +667,20 @@ test_account_admin(void **state)
 	/* A reset: the old password no longer works, the one-time one does
 	 * and must be changed; every session ends. */
 	assert_int_equal(must_change(f, u.id), 0);
+	{
+		int64_t stamp = -1;
+		assert_int_equal(auth_password_stamp(f->sc, "dr.a", 0, &stamp), RK_OK);
+		assert_int_equal(stamp, 0); /* never replaced */
+	}
 	assert_int_equal(auth_password_reset(f->sc, u.id, T_LOW, M_LOW, NOW + 2, otp), RK_OK);
+	{
+		/* A reset replaces it: a login checked before sees another stamp. */
+		int64_t stamp = 0;
+		assert_int_equal(auth_password_stamp(f->sc, NULL, u.id, &stamp), RK_OK);
+		assert_int_equal(stamp, NOW + 2);
+		assert_int_equal(auth_password_stamp(f->sc, "nobody", 0, &stamp),
+		                 RK_ERR_NOT_FOUND);
+	}
 	assert_int_equal(open_sessions(f, u.id), 0);
 	assert_int_equal(must_change(f, u.id), 1);
 	assert_int_equal(auth_login_check(f->sc, "dr.a", "192.0.2.9", "correct horse", NOW + 3,
