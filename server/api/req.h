@@ -62,7 +62,7 @@ struct api_req {
 	int64_t sess_id, sess_user_id;
 	int64_t revoke_since_ms; /* the guard looks from here */
 	int (*inner_run)(struct store_conn *sc, struct store_op *op);
-	int64_t *revoked; /* sessions the guard found ended; owned */
+	struct auth_ended *revoked; /* sessions the guard found ended; owned */
 	size_t nrevoked;
 	struct api_stepup *stepup; /* a step-up code check (totp.c); owned */
 };

@@ -5,7 +5,9 @@
  * previous look less REVOKE_MARGIN_MS, so that a clock step or a commit
  * that becomes visible a little late between two processes on this
  * machine is not missed; seeing a session twice is harmless (closing an
- * ended live session does nothing).
+ * ended live session does nothing). SessionEnded carries the session's
+ * own end_reason ("account disabled", "password reset", ...), as when the
+ * change was made in this process.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +20,12 @@
 #include "util/text.h"
 
 #define REVOKE_MARGIN_MS 5000
-#define REVOKE_REASON "session ended"
 
 struct look {
 	struct store_op op;
 	struct api *api;
 	int64_t since_ms, started_ms;
-	int64_t *ids;
+	struct auth_ended *ids;
 	size_t n;
 };
 
@@ -44,7 +45,7 @@ look_done(struct store_op *op, int rc)
 	api->revoke_busy = false;
 	if (rc == RK_OK) {
 		for (size_t i = 0; i < l->n; i++)
-			api_session_revoked(api, l->ids[i], REVOKE_REASON);
+			api_session_revoked(api, l->ids[i].id, l->ids[i].reason);
 		api->revoke_since_ms = l->started_ms - REVOKE_MARGIN_MS;
 	}
 	free(l->ids);
@@ -112,7 +113,7 @@ void
 api_revoke_apply(struct api_req *r)
 {
 	for (size_t i = 0; i < r->nrevoked; i++)
-		api_session_revoked(r->api, r->revoked[i], REVOKE_REASON);
+		api_session_revoked(r->api, r->revoked[i].id, r->revoked[i].reason);
 	free(r->revoked);
 	r->revoked = NULL;
 	r->nrevoked = 0;

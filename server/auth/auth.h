@@ -232,10 +232,17 @@ int auth_session_end(struct store_conn *sc, int64_t session_id, int64_t now_ms,
 int auth_session_live(struct store_conn *sc, int64_t user_id,
                       int64_t session_id);
 
-/* The sessions ended at or after since_ms (*ids malloc'ed, caller frees;
+/* A session that ended, and why (sessions.end_reason: "account disabled",
+ * "password reset", "session revoked", ...; "session ended" if none). */
+struct auth_ended {
+	int64_t id;
+	char reason[64];
+};
+
+/* The sessions ended at or after since_ms (*out malloc'ed, caller frees;
  * NULL when none). RK_OK or RK_ERR_STORE. */
 int auth_sessions_ended_since(struct store_conn *sc, int64_t since_ms,
-                              int64_t **ids, size_t *n);
+                              struct auth_ended **out, size_t *n);
 
 /* ---- devices (device.c): sessions bound to a device key */
 

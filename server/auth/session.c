@@ -400,29 +400,35 @@ auth_session_live(struct store_conn *sc, int64_t user_id, int64_t session_id)
 
 int
 auth_sessions_ended_since(struct store_conn *sc, int64_t since_ms,
-                          int64_t **ids, size_t *n)
+                          struct auth_ended **out, size_t *n)
 {
-	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM sessions WHERE"
-	                                 " ended_ms IS NOT NULL AND ended_ms >= ?");
+	sqlite3_stmt *q = store_stmt(sc, "SELECT id, coalesce(end_reason, '')"
+	                                 " FROM sessions WHERE ended_ms IS NOT NULL"
+	                                 " AND ended_ms >= ?");
 	size_t cap = 0;
 	int rc;
 
-	*ids = NULL;
+	*out = NULL;
 	*n = 0;
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_int64(q, 1, since_ms);
 	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		const unsigned char *why = sqlite3_column_text(q, 1);
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
-			*ids = rk_realloc(*ids, cap * sizeof(**ids));
+			*out = rk_realloc(*out, cap * sizeof(**out));
 		}
-		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+		(*out)[*n].id = sqlite3_column_int64(q, 0);
+		snprintf((*out)[*n].reason, sizeof((*out)[*n].reason), "%s",
+		         why != NULL && why[0] != '\0' ? (const char *)why
+		                                       : "session ended");
+		(*n)++;
 	}
 	sqlite3_reset(q);
 	if (rc < 0) {
-		free(*ids);
-		*ids = NULL;
+		free(*out);
+		*out = NULL;
 		*n = 0;
 		return RK_ERR_STORE;
 	}

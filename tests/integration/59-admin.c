@@ -492,7 +492,8 @@ test_offline_flag_reset_password(void **state)
 	assert_int_equal(rc, 0);
 	assert_null(strstr(out, "closed now")); /* not the server's doing */
 	free(out);
-	assert_closed_live(msw, "pt-yamada", t0, "session ended",
+	/* Found by the server's look, with the session's own end reason. */
+	assert_closed_live(msw, "pt-yamada", t0, "password reset",
 	                   "after-offline-reset");
 	rkc_close(msw);
 	assert_int_equal(login_code("msw.yoshida", H_DEMO_PASSWORD),
