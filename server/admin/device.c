@@ -31,6 +31,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin/admin.h"
+#include "admin/trail.h"
 #include "auth/auth.h"
 #include "util/text.h"
 
@@ -180,6 +181,24 @@ write_new(const char *path, int mode, X509 *x, EVP_PKEY *k)
 	return 0;
 }
 
+/* The command's record, staged in care.db's outbox inside the caller's
+ * transaction (so that it commits with the change: audit.db and care.db
+ * are not one atomic unit in WAL mode, docs/audit-commit.md); forwarded
+ * and signed by admin_forward_sign after the commit. 0 or -1. */
+static int
+stage(struct store_conn *sc, const char *command, const char *action,
+      const char *object, const char *reason)
+{
+	struct audit_event ev = {0};
+	char login[64], device[64];
+
+	admin_trail_actor(&ev, command, login, device);
+	ev.action = action;
+	ev.object = object;
+	ev.reason = reason;
+	return audit_stage(sc, &ev) == RK_OK ? 0 : -1;
+}
+
 /* Register and record in one transaction. 0, or -1 (printed). */
 static int
 register_cert(struct admin *a, const char *login, const char *device,
@@ -206,8 +225,7 @@ register_cert(struct admin *a, const char *login, const char *device,
 		goto out;
 	if (auth_cert_register(sc, u.id, device, fp, serial, now,
 	                       now + (int64_t)days * 86400000) != RK_OK ||
-	    admin_append(sc, "device issue", "device.issue", fp, 0, reason) !=
-	        0) {
+	    stage(sc, "device issue", "device.issue", fp, reason) != 0) {
 		store_conn_release(sc);
 		store_exec(sc, "ROLLBACK");
 		fprintf(stderr,
@@ -221,6 +239,8 @@ register_cert(struct admin *a, const char *login, const char *device,
 		        "renkei-server: device issue: database error\n");
 		goto out;
 	}
+	/* In the chain and signed now (else at the server's next start). */
+	admin_forward_sign(a, sc);
 	rc = 0;
 out:
 	store_conn_close(sc);
@@ -343,8 +363,7 @@ device_revoke(struct admin *a, int argc, char **argv)
 		snprintf(reason, sizeof(reason),
 		         "issued to %s for device %s; %d session(s) ended",
 		         c.login, c.device, c.sessions_ended);
-		if (admin_append(sc, "device revoke", "device.revoke", argv[0],
-		                 0, reason) != 0)
+		if (stage(sc, "device revoke", "device.revoke", argv[0], reason) != 0)
 			rc = RK_ERR_STORE;
 	}
 	store_conn_release(sc);
@@ -356,6 +375,7 @@ device_revoke(struct admin *a, int argc, char **argv)
 		                               : "database error");
 		return 1;
 	}
+	admin_forward_sign(a, sc);
 	store_conn_close(sc);
 	printf(
 	    "device certificate %s (%s on %s) revoked; %d session(s) ended\n",

@@ -308,6 +308,12 @@ test_revoke_closes_at_once(void **state)
 	assert_int_equal(records("action = 'device.revoke' AND outcome = 0"),
 	                 1);
 	assert_int_equal(records("action = 'device.issue' AND outcome = 0"), 3);
+	/* Each in the chain with a checkpoint signed over it by the command
+	 * itself (staged with its change, forwarded and signed at once). */
+	assert_int_equal(records("action IN ('device.issue', 'device.revoke') AND"
+	                         " id <= (SELECT max(record_id) FROM"
+	                         " audit.checkpoints)"),
+	                 4);
 	/* The listing says so. */
 	snprintf(cmd, sizeof(cmd), "%s device list ns.kobayashi --data %s",
 	         h_server_bin(), srv->dir);
