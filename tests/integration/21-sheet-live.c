@@ -248,31 +248,6 @@ test_validity_moved_to_yesterday_stops_too(void **state)
 	rkc_close(d);
 }
 
-/* Read c until it closes: the close code, whether SessionEnded came, and
- * whether post `forbidden` was delivered. -1 if it stays open. */
-static int
-until_closed(struct rkc *c, int timeout_ms, uint64_t forbidden, int *ended,
-             int *leaked)
-{
-	int64_t end = h_mono_ms() + timeout_ms;
-	Renkei__V1__Envelope *e;
-
-	*ended = *leaked = 0;
-	while (h_mono_ms() < end) {
-		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
-			return rkc_close_code(c);
-		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_SESSION_ENDED)
-				*ended = 1;
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_POST &&
-			    e->event->post->post->id == forbidden)
-				*leaked = 1;
-		}
-		h_env_free(e);
-	}
-	return -1;
-}
-
 /* Ending someone's last place on any sheet ends their sessions: the
  * family member's only board is pt-yamada; her watching connection is
  * closed with 4001 within a second, nothing posted after reaches it, and
@@ -301,7 +276,7 @@ test_last_place_ended_closes_the_session(void **state)
 	after = r->post_response->post->id;
 	h_env_free(r);
 
-	code = until_closed(f, 3000, after, &ended, &leaked);
+	code = h_until_closed(f, 3000, after, &ended, &leaked, NULL, 0);
 	dt = h_mono_ms() - t0;
 	print_message("last place ended: closed with %d after %lld ms\n", code,
 	              (long long)dt);

@@ -63,31 +63,6 @@ disable(const char *login, int offline)
 	free(out);
 }
 
-/* Read c until it closes: the close code, whether SessionEnded came, and
- * whether post `forbidden` was delivered. */
-static int
-until_closed(struct rkc *c, int timeout_ms, uint64_t forbidden, int *ended,
-             int *leaked)
-{
-	int64_t end = h_mono_ms() + timeout_ms;
-	Renkei__V1__Envelope *e;
-
-	*ended = *leaked = 0;
-	while (h_mono_ms() < end) {
-		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
-			return rkc_close_code(c);
-		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_SESSION_ENDED)
-				*ended = 1;
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_POST &&
-			    e->event->post->post->id == forbidden)
-				*leaked = 1;
-		}
-		h_env_free(e);
-	}
-	return -1;
-}
-
 static void
 test_disable_closes_the_watcher(void **state)
 {
@@ -110,7 +85,7 @@ test_disable_closes_the_watcher(void **state)
 	after = r->post_response->post->id;
 	h_env_free(r);
 
-	code = until_closed(ns, 3000, after, &ended, &leaked);
+	code = h_until_closed(ns, 3000, after, &ended, &leaked, NULL, 0);
 	dt = h_mono_ms() - t0;
 	print_message("revocation: closed with %d after %lld ms\n", code,
 	              (long long)dt);
@@ -142,7 +117,7 @@ test_disable_alone_closes_within_a_second(void **state)
 	(void)state;
 	disable("ph.watanabe", 1);
 	t0 = h_mono_ms();
-	code = until_closed(ph, 3000, 0, &ended, &leaked);
+	code = h_until_closed(ph, 3000, 0, &ended, &leaked, NULL, 0);
 	dt = h_mono_ms() - t0;
 	print_message("revocation without writes: closed with %d after %lld ms\n",
 	              code, (long long)dt);

@@ -155,34 +155,6 @@ watcher(const char *login, const char *const *board)
 	return c;
 }
 
-/* Read c until it closes: the close code; whether SessionEnded came (its
- * reason into why); whether any post with an id >= first_forbidden came. */
-static int
-until_closed(struct rkc *c, int timeout_ms, uint64_t first_forbidden,
-             int *ended, int *leaked, char *why, size_t whylen)
-{
-	int64_t end = h_mono_ms() + timeout_ms;
-	Renkei__V1__Envelope *e;
-
-	*ended = *leaked = 0;
-	while (h_mono_ms() < end) {
-		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
-			return rkc_close_code(c);
-		if (e->body_case == B(EVENT)) {
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_SESSION_ENDED) {
-				*ended = 1;
-				snprintf(why, whylen, "%s", e->event->session_ended->reason);
-			}
-			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_POST &&
-			    first_forbidden != 0 &&
-			    e->event->post->post->id >= first_forbidden)
-				*leaked = 1;
-		}
-		h_env_free(e);
-	}
-	return -1;
-}
-
 /* The change has just been answered (t0): a post on `patient` right
  * after must not reach the watcher, which closes with 4001 within 1 s
  * with SessionEnded `reason`. */
@@ -204,7 +176,7 @@ assert_closed_live(struct rkc *w, const char *patient, int64_t t0,
 	h_assert_body(r, B(POST_RESPONSE));
 	after = r->post_response->post->id;
 	h_env_free(r);
-	code = until_closed(w, 3000, after, &ended, &leaked, why, sizeof(why));
+	code = h_until_closed(w, 3000, after, &ended, &leaked, why, sizeof(why));
 	dt = h_mono_ms() - t0;
 	print_message("%s: closed with %d after %lld ms (\"%s\")\n", client_id,
 	              code, (long long)dt, why);

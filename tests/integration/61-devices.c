@@ -401,33 +401,6 @@ test_sessions_list(void **state)
 	rkc_close(x);
 }
 
-/* Read c until it closes: the close code, whether SessionEnded came,
- * and whether post `forbidden` was delivered. */
-static int
-until_closed(struct rkc *c, int timeout_ms, uint64_t forbidden, int *ended,
-             int *leaked)
-{
-	int64_t end = h_mono_ms() + timeout_ms;
-	Renkei__V1__Envelope *e;
-
-	*ended = *leaked = 0;
-	while (h_mono_ms() < end) {
-		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
-			return rkc_close_code(c);
-		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
-			if (e->event->kind_case ==
-			    RENKEI__V1__EVENT__KIND_SESSION_ENDED)
-				*ended = 1;
-			if (e->event->kind_case ==
-			        RENKEI__V1__EVENT__KIND_POST &&
-			    e->event->post->post->id == forbidden)
-				*leaked = 1;
-		}
-		h_env_free(e);
-	}
-	return -1;
-}
-
 /* ns.kobayashi watches pt-yamada on her phone (session P, also resumed on
  * a second connection); from her PC (session Q) she revokes P. */
 static void
@@ -468,9 +441,9 @@ test_revoke_closes_the_watcher(void **state)
 	after = r->post_response->post->id;
 	h_env_free(r);
 
-	code = until_closed(w, 3000, after, &ended, &leaked);
+	code = h_until_closed(w, 3000, after, &ended, &leaked, NULL, 0);
 	dt = h_mono_ms() - t0;
-	code2 = until_closed(w2, 3000, after, &ended2, &leaked2);
+	code2 = h_until_closed(w2, 3000, after, &ended2, &leaked2, NULL, 0);
 	print_message("revoke: the watcher closed with %d after %lld ms\n",
 	              code, (long long)dt);
 	assert_int_equal(code, 4001);
@@ -509,7 +482,7 @@ test_revoke_closes_the_watcher(void **state)
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_RESPONSE);
 	assert_true(r->revoke_session_response->current);
 	h_env_free(r);
-	code = until_closed(pc, 3000, 0, &ended, &leaked);
+	code = h_until_closed(pc, 3000, 0, &ended, &leaked, NULL, 0);
 	assert_int_equal(code, 4001);
 	assert_true(ended);
 

@@ -137,31 +137,6 @@ assert_cert_refused(Renkei__V1__Envelope *r)
 	h_env_free(r);
 }
 
-static int
-until_closed(struct rkc *c, int timeout_ms, uint64_t forbidden, int *ended,
-             int *leaked)
-{
-	int64_t end = h_mono_ms() + timeout_ms;
-	Renkei__V1__Envelope *e;
-
-	*ended = *leaked = 0;
-	while (h_mono_ms() < end) {
-		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
-			return rkc_close_code(c);
-		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
-			if (e->event->kind_case ==
-			    RENKEI__V1__EVENT__KIND_SESSION_ENDED)
-				*ended = 1;
-			if (e->event->kind_case ==
-			        RENKEI__V1__EVENT__KIND_POST &&
-			    e->event->post->post->id == forbidden)
-				*leaked = 1;
-		}
-		h_env_free(e);
-	}
-	return -1;
-}
-
 /* ------------------------------------------------------- required */
 
 static void
@@ -287,7 +262,7 @@ test_revoke_closes_at_once(void **state)
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
 	after = r->post_response->post->id;
 	h_env_free(r);
-	code = until_closed(ns, 3000, after, &ended, &leaked);
+	code = h_until_closed(ns, 3000, after, &ended, &leaked, NULL, 0);
 	dt = h_mono_ms() - t0;
 	print_message("device revoke: closed with %d after %lld ms\n", code,
 	              (long long)dt);

@@ -319,6 +319,14 @@ const char *h_env_outcome(const Renkei__V1__Envelope *env);
  * or NULL. */
 Renkei__V1__Envelope *h_next_post_event(struct rkc *c, int timeout_ms);
 
+/* Read c until the server closes it, for up to timeout_ms: the close
+ * code, or -1 if it stayed open. *ended: a SessionEnded came (its reason
+ * into why[whylen] when why is not NULL); *leaked: a PostEvent came whose
+ * post id is first_forbidden or later (0: none is forbidden) — the posts
+ * made after the change that ended the session. */
+int h_until_closed(struct rkc *c, int timeout_ms, uint64_t first_forbidden,
+                   int *ended, int *leaked, char *why, size_t whylen);
+
 /* The calendar day `days` from today in Japan (JST, UTC+9; the server's
  * sheet dates are JST days) as "YYYY-MM-DD" into out. */
 void h_jst_date(int days, char out[11]);

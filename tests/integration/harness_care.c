@@ -348,6 +348,34 @@ h_next_post_event(struct rkc *c, int timeout_ms)
 	}
 }
 
+int
+h_until_closed(struct rkc *c, int timeout_ms, uint64_t first_forbidden,
+               int *ended, int *leaked, char *why, size_t whylen)
+{
+	int64_t end = h_mono_ms() + timeout_ms;
+	Renkei__V1__Envelope *e;
+
+	*ended = *leaked = 0;
+	while (h_mono_ms() < end) {
+		if (rkc_recv(c, (int)(end - h_mono_ms()), &e) != 0)
+			return rkc_close_code(c);
+		if (e->body_case == RENKEI__V1__ENVELOPE__BODY_EVENT) {
+			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_SESSION_ENDED) {
+				*ended = 1;
+				if (why != NULL)
+					snprintf(why, whylen, "%s",
+					         e->event->session_ended->reason);
+			}
+			if (e->event->kind_case == RENKEI__V1__EVENT__KIND_POST &&
+			    first_forbidden != 0 &&
+			    e->event->post->post->id >= first_forbidden)
+				*leaked = 1;
+		}
+		h_env_free(e);
+	}
+	return -1;
+}
+
 void
 h_jst_date(int days, char out[11])
 {
