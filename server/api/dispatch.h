@@ -47,6 +47,10 @@ const char *api_rate_name(enum api_rate rate);
 
 /* sessions.c */
 api_handler api_login, api_resume, api_logout, api_whoami;
+/* A failure of `login` (a password, a code, a step-up) just made it look
+ * attacked (auth_login_failed's *attack): count it for /metrics and log
+ * AUTH-ATTACK. The login keeps working from other addresses. */
+void api_auth_attacked(struct api *api, const char *login);
 /* devices.c */
 api_handler api_resume_challenge, api_list_sessions, api_revoke_session;
 /* patients.c */

@@ -130,10 +130,8 @@ failed_done(struct store_op *op, int rc)
 	api->stats.logins_failed++;
 	LOG_I("AUTH-PASSWORD-CHANGE-FAIL", "login=%s conn=%llu", q->login,
 	      (unsigned long long)q->r.conn_id);
-	if (q->attack) {
-		api->stats.auth_attacks++;
-		LOG_W("AUTH-ATTACK", "login=%s", q->login);
-	}
+	if (q->attack)
+		api_auth_attacked(api, q->login);
 	api_revoke_apply(&q->r);
 	c = api_req_conn(&q->r);
 	if (c != NULL && rc == RK_OK)

@@ -277,6 +277,14 @@ login_record_run(struct store_conn *sc, struct store_op *op)
 	return rc;
 }
 
+void
+api_auth_attacked(struct api *api, const char *login)
+{
+	/* Many failures for one login, from wherever: someone is guessing. */
+	api->stats.auth_attacks++;
+	LOG_W("AUTH-ATTACK", "login=%s", login);
+}
+
 /* The check failed (check_rc) and its outcome is recorded (rc). */
 static void
 login_refused(struct login_req *l, struct api_conn *c, int rc)
@@ -295,12 +303,8 @@ login_refused(struct login_req *l, struct api_conn *c, int rc)
 		      (unsigned long long)l->r.conn_id,
 		      l->factor_rc != RK_OK ? " second_factor=wrong" : "");
 	}
-	if (l->attack) {
-		/* Many failures for one login, from wherever: someone is
-		 * guessing. The login keeps working from other addresses. */
-		api->stats.auth_attacks++;
-		LOG_W("AUTH-ATTACK", "login=%s", l->login);
-	}
+	if (l->attack)
+		api_auth_attacked(api, l->login);
 	if (c == NULL)
 		return; /* gone: nobody to tell */
 	if (rc != RK_ERR_STORE && (l->check_rc == RK_ERR_UNAUTHENTICATED ||

@@ -298,10 +298,8 @@ stepup_done(struct store_op *op, int rc)
 		LOG_I("AUTH-STEPUP-FAIL", "login=%s conn=%llu", su->login,
 		      (unsigned long long)r->conn_id);
 	}
-	if (su->attack) {
-		r->api->stats.auth_attacks++;
-		LOG_W("AUTH-ATTACK", "login=%s", su->login);
-	}
+	if (su->attack)
+		api_auth_attacked(r->api, su->login);
 	/* The refusal is what the records say happened. */
 	api_audit_then(r, rc, api_req_finish);
 }
