@@ -924,6 +924,43 @@ test_known_device_not_throttled(void **state)
 	rkc_close(a);
 }
 
+/* device_signature of the wrong length, or without the device_key it
+ * would be checked against: INVALID_ARGUMENT naming the field, before
+ * any password is checked (nothing counted). */
+static void
+test_device_signature_bad_input(void **state)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT, *e;
+	Renkei__V1__LoginRequest lr = RENKEI__V1__LOGIN_REQUEST__INIT;
+	uint8_t pub[RKC_DEVICE_KEY_LEN], sig[65] = {0};
+	struct rkc *c = h_connect_from(srv, "127.0.0.30");
+
+	(void)state;
+	assert_non_null(c);
+	rkc_device_public_key(h_device(), pub);
+	lr.login = "dr.tanaka";
+	lr.password = H_DEMO_PASSWORD;
+	lr.device_key.data = pub;
+	lr.device_key.len = sizeof(pub);
+	lr.device_signature.data = sig;
+	env.body_case = B(LOGIN_REQUEST);
+	env.login_request = &lr;
+	for (size_t n = 1; n <= 65; n += 31) { /* 1, 32, 63: none is 64 */
+		lr.device_signature.len = n;
+		EXPECT_ERROR(h_call(c, &env), INVALID, "device_signature", "64 bytes");
+	}
+	lr.device_signature.len = 64;
+	lr.device_key.len = 0;
+	EXPECT_ERROR(h_call(c, &env), INVALID, "device_signature", "device_key");
+	/* Nothing was counted: the right login goes through at once. */
+	lr.device_signature.len = 0;
+	lr.device_key.len = sizeof(pub);
+	e = h_call(c, &env);
+	assert_int_not_equal(h_env_code(e), EXHAUSTED);
+	h_env_free(e);
+	rkc_close(c);
+}
+
 int
 main(void)
 {
@@ -935,6 +972,7 @@ main(void)
 		cmocka_unit_test(test_confirm_ends_other_sessions),
 		cmocka_unit_test(test_step_up),
 		cmocka_unit_test(test_known_device_not_throttled),
+		cmocka_unit_test(test_device_signature_bad_input),
 #ifdef RENKEI_CLI_BIN
 		cmocka_unit_test(test_cli),
 #endif
