@@ -277,7 +277,7 @@ api_on_message(struct api *api, struct api_conn *c, const uint8_t *data,
 				api_session_used(api, c, rk_now_ms());
 				wait_ms = rate_take(api, c->sess, v);
 			}
-			if (env->body_case < 128)
+			if (env->body_case < 160)
 				api->stats.by_type[env->body_case]++;
 			api->stats.by_rate[v->rate]++;
 			if (wait_ms > 0) {

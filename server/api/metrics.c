@@ -106,7 +106,7 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	           "# TYPE renkei_requests_by_type_total counter\n");
 	for (unsigned i = 0; i < renkei__v1__envelope__descriptor.n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &renkei__v1__envelope__descriptor.fields[i];
-		if (f->id < 128 && a->by_type[f->id] > 0)
+		if (f->id < 160 && a->by_type[f->id] > 0)
 			rk_appendf(buf, len, cap,
 			           "renkei_requests_by_type_total{type=\"%s\"} %llu\n",
 			           f->name, (unsigned long long)a->by_type[f->id]);

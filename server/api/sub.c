@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/notice.h"
 #include "api/record.h"
 #include "api/sub.h"
 #include "api/wire.h"
@@ -193,6 +194,7 @@ api_publish_post(struct api *api, const struct care_post *p)
 	env.body_case = RENKEI__V1__ENVELOPE__BODY_EVENT;
 	env.event = &ev;
 	publish(api, p->patient_id, p->visibility, &env);
+	api_notice_post(api, p);
 }
 
 void
