@@ -1007,6 +1007,87 @@ test_burst_is_batched(void **state)
 	assert_int_equal(got_for(subi[FAM], NULL, 0) - before[FAM], 0);
 }
 
+#ifdef RENKEI_CLI_BIN
+static int
+cli(const char *dir, const char *args, char **out)
+{
+	char cmd[2000];
+
+	snprintf(cmd, sizeof(cmd),
+	         "RENKEI_CONFIG_DIR=%s %s --server %s --ca %s %s 2>&1", dir,
+	         RENKEI_CLI_BIN, srv->url, srv->ca, args);
+	return h_sh(cmd, out);
+}
+
+/* renkei notify: add an address, set preferences, test, remove. */
+static void
+test_cli(void **state)
+{
+	char dir[300], cmd[1200], *out = NULL;
+	int rc, before;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/cli", srv->dir);
+	snprintf(cmd, sizeof(cmd),
+	         "echo %s | RENKEI_CONFIG_DIR=%s %s --server %s --ca %s login"
+	         " --password-stdin ccc.sasaki 2>&1",
+	         H_DEMO_PASSWORD, dir, RENKEI_CLI_BIN, srv->url, srv->ca);
+	rc = h_sh(cmd, &out);
+	if (rc != 0)
+		fail_msg("renkei login: exit %d: %s", rc, out);
+	free(out);
+	rc = cli(dir, "notify add-email sasaki@ccc.example.jp --label office", &out);
+	if (rc != 0 || strstr(out, "sasaki@ccc.example.jp") == NULL)
+		fail_msg("notify add-email: exit %d: %s", rc, out);
+	free(out);
+	rc = cli(dir, "notify add-email not-an-address", &out);
+	if (rc == 0 || strstr(out, "not an e-mail address") == NULL)
+		fail_msg("notify add-email (bad): exit %d: %s", rc, out);
+	free(out);
+	rc = cli(dir, "notify prefs --quiet 22:00-07:00 --boards pt-yamada", &out);
+	if (rc != 0 || strstr(out, "quiet 22:00-07:00") == NULL)
+		fail_msg("notify prefs: exit %d: %s", rc, out);
+	free(out);
+	rc = cli(dir, "notify prefs --urgent-only on", &out);
+	if (rc != 0 || strstr(out, "urgent only, quiet 22:00-07:00 (JST), boards "
+	                           "pt-yamada") == NULL)
+		fail_msg("notify prefs (keeps the rest): exit %d: %s", rc, out);
+	free(out);
+	rc = cli(dir, "notify prefs --quiet 25:00-07:00", &out);
+	if (rc == 0 || strstr(out, "quiet hours are HH:MM") == NULL)
+		fail_msg("notify prefs (bad): exit %d: %s", rc, out);
+	free(out);
+	before = mail_for("sasaki@ccc.example.jp", NULL, 0);
+	rc = cli(dir, "notify test", &out);
+	if (rc != 0 || strstr(out, "on its way to 1 device") == NULL)
+		fail_msg("notify test: exit %d: %s", rc, out);
+	free(out);
+	assert_int_equal(wait_mail("sasaki@ccc.example.jp", before + 1, 8000),
+	                 before + 1);
+	rc = cli(dir, "--json notify devices", &out);
+	assert_int_equal(rc, 0);
+	char *idp = strstr(out, "\"id\": ");
+	assert_non_null(idp);
+	long id = strtol(idp + 6, NULL, 10);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "notify remove %ld", id);
+	rc = cli(dir, cmd, &out);
+	if (rc != 0 || strstr(out, "0 devices") == NULL)
+		fail_msg("notify remove: exit %d: %s", rc, out);
+	free(out);
+	rc = cli(dir, cmd, &out);
+	if (rc == 0 || strstr(out, "no such notice device of yours") == NULL)
+		fail_msg("notify remove (again): exit %d: %s", rc, out);
+	free(out);
+	rc = cli(dir, "notify vapid-key", &out);
+	assert_int_equal(rc, 0);
+	char k[100];
+	webpush_b64url_encode(rx.vapid, 65, k);
+	assert_non_null(strstr(out, k));
+	free(out);
+}
+#endif
+
 /* Last: everything either channel ever received, byte by byte. */
 static void
 test_nothing_received_names_the_patient(void **state)
@@ -1058,6 +1139,9 @@ main(void)
 		cmocka_unit_test(test_410_removes_the_subscription),
 		cmocka_unit_test(test_test_notice_and_urgent_only),
 		cmocka_unit_test(test_burst_is_batched),
+#ifdef RENKEI_CLI_BIN
+		cmocka_unit_test(test_cli),
+#endif
 		cmocka_unit_test(test_nothing_received_names_the_patient),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
