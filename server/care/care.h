@@ -501,8 +501,9 @@ void care_ms_to_date(int64_t ms, char out[11]);
 /* The users who may read a post of patient_id marked `visibility` now:
  * members of the sheet valid at now_ms whose profession may see that
  * mark (policy_max_visibility: family only posts marked all), without
- * `author_id` and without duplicates; disabled users are left out.
- * *users malloc'ed. Any store thread. */
+ * `author_id` and without duplicates. Disabled accounts may be among
+ * them (they are on the sheet): notify_targets leaves them out, in the
+ * query that finds the devices. *users malloc'ed. Any store thread. */
 int care_post_readers(struct store_conn *sc, int64_t patient_id,
                       int visibility, int64_t author_id, int64_t now_ms,
                       int64_t **users, size_t *n);

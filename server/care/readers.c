@@ -16,17 +16,11 @@ care_post_readers(struct store_conn *sc, int64_t patient_id, int visibility,
 {
 	struct care_member *team = NULL;
 	size_t nteam = 0;
-	sqlite3_stmt *q;
 
 	*users = NULL;
 	*n = 0;
 	if (care_sheet_rows(sc, patient_id, now_ms, true, &team, &nteam) != RK_OK)
 		return RK_ERR_STORE;
-	q = store_stmt(sc, "SELECT disabled FROM users WHERE id = ?");
-	if (q == NULL) {
-		free(team);
-		return RK_ERR_STORE;
-	}
 	*users = rk_calloc(nteam ? nteam : 1, sizeof(**users));
 	for (size_t i = 0; i < nteam; i++) {
 		bool skip = team[i].user_id == author_id ||
@@ -34,11 +28,6 @@ care_post_readers(struct store_conn *sc, int64_t patient_id, int visibility,
 		            visibility == VIS_NONE;
 		for (size_t k = 0; k < *n && !skip; k++)
 			skip = (*users)[k] == team[i].user_id;
-		if (skip)
-			continue;
-		sqlite3_bind_int64(q, 1, team[i].user_id);
-		skip = store_step(sc, q) != SQLITE_ROW || sqlite3_column_int(q, 0) != 0;
-		sqlite3_reset(q);
 		if (!skip)
 			(*users)[(*n)++] = team[i].user_id;
 	}

@@ -42,6 +42,7 @@ struct notify {
 	struct idmap pend;      /* device id -> struct notify_pend */
 	struct idmap last_sent; /* user id -> int64_t *, monotonic ms */
 	CURL *push, *mail;
+	bool blocked; /* the last push connect was refused: a private address */
 };
 
 /* Deliver `text` to one target (send.c, on the thread). */

@@ -9,9 +9,12 @@
  * link notice_link, the VAPID token (our origin-bound signature), and
  * for e-mail the From / To addresses: nothing of any patient.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -30,28 +33,37 @@ discard(char *p, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-/* Refuse to talk to a private address (a push endpoint is chosen by
+/* Refuse to connect to a private address (a push endpoint is chosen by
  * whoever registered it: without this, the server could be made to
- * POST into its own network), checked on the address curl actually
- * connects to, after DNS. */
-static int
-prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
-       int local_port)
+ * POST into its own network), checked on each address curl is about to
+ * connect to, after DNS, before any packet is sent. */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct notify *n = arg;
-	(void)local_ip;
-	(void)primary_port;
-	(void)local_port;
-	if (n->conf->push_allow_private)
-		return CURL_PREREQFUNC_OK;
-	return webpush_addr_private(primary_ip) ? CURL_PREREQFUNC_ABORT
-	                                        : CURL_PREREQFUNC_OK;
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	(void)purpose;
+	if (!n->conf->push_allow_private) {
+		if (a->family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&a->addr)->sin_addr,
+			          ip, sizeof(ip));
+		else if (a->family == AF_INET6)
+			inet_ntop(AF_INET6,
+			          &((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr, ip,
+			          sizeof(ip));
+		if (ip[0] == '\0' || webpush_addr_private(ip)) {
+			n->blocked = true;
+			return CURL_SOCKET_BAD;
+		}
+	}
+	return socket(a->family, a->socktype, a->protocol);
 }
 
 static enum notify_result
-result_of(CURLcode rc, long status)
+result_of(struct notify *n, CURLcode rc, long status)
 {
-	if (rc == CURLE_ABORTED_BY_CALLBACK)
+	if (n->blocked)
 		return NOTIFY_PRIVATE;
 	if (rc != CURLE_OK)
 		return NOTIFY_RETRY; /* no connection, TLS, timeout: try again */
@@ -122,8 +134,9 @@ notify_send_push(struct notify *n, const struct notify_target *t,
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (c->push_ca[0] != '\0')
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->push_ca);
-	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq);
-	curl_easy_setopt(e, CURLOPT_PREREQDATA, n);
+	n->blocked = false;
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, n);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, len);
@@ -138,7 +151,7 @@ notify_send_push(struct notify *n, const struct notify_target *t,
 	if (rc != CURLE_OK)
 		LOG_D("NOTICE-PUSH-ERROR", "device=%lld curl=%d",
 		      (long long)t->device_id, (int)rc);
-	return result_of(rc, status);
+	return result_of(n, rc, status);
 }
 
 /* The message, read by curl in pieces. */
