@@ -64,6 +64,7 @@ struct sub {
 	char path[64];
 	uint8_t priv[32], pub[65], auth[16];
 	int status; /* what to answer: 201, or 410 */
+	int fail_first; /* answer 503 to this many requests first */
 };
 
 struct got {
@@ -149,6 +150,10 @@ check_request(const char *head, const uint8_t *body, size_t blen, struct got *g,
 		return;
 	}
 	*status = rx.subs[si].status;
+	if (rx.subs[si].fail_first > 0) {
+		rx.subs[si].fail_first--;
+		*status = 503;
+	}
 	if (!header(head, "Content-Encoding", v, sizeof(v)) || strcmp(v, "aes128gcm") != 0)
 		snprintf(g->why, sizeof(g->why), "Content-Encoding is not aes128gcm");
 	else if (!header(head, "TTL", v, sizeof(v)))
@@ -232,8 +237,10 @@ conn_main(void *arg)
 				pthread_mutex_unlock(&rx.mu);
 				snprintf(resp, sizeof(resp),
 				         "HTTP/1.1 %d %s\r\nContent-Length: 0\r\n\r\n", status,
-				         status == 201 ? "Created" : status == 410 ? "Gone"
-				                                                   : "Not Found");
+				         status == 201   ? "Created"
+				         : status == 410 ? "Gone"
+				         : status == 503 ? "Service Unavailable"
+				                         : "Not Found");
 				SSL_write(ssl, resp, (int)strlen(resp));
 				memmove(buf, buf + hlen + clen, have - hlen - clen);
 				have -= hlen + clen;
@@ -884,6 +891,45 @@ test_410_removes_the_subscription(void **state)
 	free(body);
 }
 
+/* A push service that answers 503 twice: the notice is tried again, with
+ * backoff, and arrives once on the third try (the same text). */
+static void
+test_5xx_is_retried(void **state)
+{
+	char url[200], t[4096];
+	int s;
+	int64_t t0;
+
+	(void)state;
+	s = sub_new(201, url, sizeof(url));
+	pthread_mutex_lock(&rx.mu);
+	rx.subs[s].fail_first = 2;
+	pthread_mutex_unlock(&rx.mu);
+	register_sub(cl[DR], s);
+	h_sleep_ms(1100);
+	t0 = h_mono_ms();
+	post(cl[NS], "n-retry", RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL, 1,
+	     text_of("点滴の速度を調整しました（再送の確認）"));
+	assert_int_equal(wait_got(s, 3, 8000), 3);
+	/* 100 ms, then 200 ms between the tries (notice_retry_ms 100). */
+	assert_true(h_mono_ms() - t0 >= 300);
+	got_for(s, t, sizeof(t));
+	/* Three requests, each a valid notice of the one post. */
+	char *a = strstr(t, "renkei: 1 new urgent post");
+	assert_non_null(a);
+	a = strstr(a + 1, "renkei: 1 new urgent post");
+	assert_non_null(a);
+	assert_non_null(strstr(a + 1, "renkei: 1 new urgent post"));
+	h_sleep_ms(500);
+	assert_int_equal(got_for(s, NULL, 0), 3);
+	char *body = NULL;
+	assert_int_equal(h_https_get(srv, "/metrics", &body), 200);
+	char *r = strstr(body, "renkei_notices_retries_total ");
+	assert_non_null(r);
+	assert_true(strtol(r + strlen("renkei_notices_retries_total "), NULL, 10) >= 2);
+	free(body);
+}
+
 static void
 test_test_notice_and_urgent_only(void **state)
 {
@@ -1137,6 +1183,7 @@ main(void)
 		cmocka_unit_test(test_post_reaches_members_not_family_not_author),
 		cmocka_unit_test(test_removed_member_hears_nothing),
 		cmocka_unit_test(test_410_removes_the_subscription),
+		cmocka_unit_test(test_5xx_is_retried),
 		cmocka_unit_test(test_test_notice_and_urgent_only),
 		cmocka_unit_test(test_burst_is_batched),
 #ifdef RENKEI_CLI_BIN
