@@ -9,6 +9,7 @@
  * that an idle server writes nothing.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/dispatch.h"
 #include "api/notice.h"
@@ -38,11 +39,45 @@ inbox_fini(struct api_req *r)
 	care_inbox_fini(&((struct inbox_req *)r)->box);
 }
 
+/* One audit record per patient whose posts the inbox shows (as a patient
+ * list has), beside the request's own. */
+static void
+inbox_records(struct inbox_req *q, const struct care_post *posts, size_t n,
+              const char **seen, size_t *nseen)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct audit_entry *e;
+		size_t j;
+		for (j = 0; j < *nseen; j++)
+			if (strcmp(seen[j], posts[i].patient_code) == 0)
+				break;
+		if (j < *nseen)
+			continue;
+		seen[(*nseen)++] = posts[i].patient_code;
+		e = audit_entry_new(&q->r.au->ev);
+		e->outcome_from_op = true;
+		audit_entry_set_patient(e, posts[i].patient_code);
+		audit_entries_append((struct audit_entry **)&q->r.op.journal, e);
+	}
+}
+
 static int
 inbox_run(struct store_conn *sc, struct store_op *op)
 {
 	struct inbox_req *q = (struct inbox_req *)op;
-	return care_inbox(sc, &q->who, rk_now_ms(), q->limit, &q->box, &q->r.st);
+	struct care_inbox *b = &q->box;
+	const char **seen;
+	size_t nseen = 0;
+	int rc = care_inbox(sc, &q->who, rk_now_ms(), q->limit, b, &q->r.st);
+
+	if (rc != RK_OK)
+		return rc;
+	seen = rk_calloc(b->naddressed + b->nrequests + b->noverdue + 1, sizeof(*seen));
+	inbox_records(q, b->addressed, b->naddressed, seen, &nseen);
+	inbox_records(q, b->requests, b->nrequests, seen, &nseen);
+	inbox_records(q, b->overdue, b->noverdue, seen, &nseen);
+	free(seen);
+	return RK_OK;
 }
 
 static void
