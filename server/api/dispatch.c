@@ -52,9 +52,6 @@ static const struct api_verb verbs[] = {
 	{B(SYNC_REQUEST), api_sync, false, "board.sync", API_RATE_READ, 0},
 	{B(ACK_REQUEST), api_ack, false, "post.ack", API_RATE_WRITE, 0},
 	{B(ACK_LIST_REQUEST), api_ack_list, false, "post.acks.read", API_RATE_READ, 0},
-	{B(INBOX_REQUEST), api_inbox, false, "inbox.read", API_RATE_READ, 0},
-	{B(REQUEST_DONE_REQUEST), api_request_done, false, "request.done",
-	 API_RATE_WRITE, 0},
 
 	{B(SHEET_ADD_REQUEST), api_sheet_add, false, "sheet.add", API_RATE_WRITE, 0},
 	{B(SHEET_CHANGE_REQUEST), api_sheet_change, false, "sheet.change",
@@ -125,6 +122,9 @@ static const struct api_verb verbs[] = {
 	{B(LIST_SESSIONS_REQUEST), api_list_sessions, false, "session.list",
 	 API_RATE_READ, 0},
 	{B(REVOKE_SESSION_REQUEST), api_revoke_session, false, "session.revoke",
+	 API_RATE_WRITE, 0},
+	{B(INBOX_REQUEST), api_inbox, false, "inbox.read", API_RATE_READ, 0},
+	{B(REQUEST_DONE_REQUEST), api_request_done, false, "request.done",
 	 API_RATE_WRITE, 0},
 };
 

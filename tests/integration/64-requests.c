@@ -388,6 +388,7 @@ test_bad_addressing_changes_nothing(void **state)
 	struct rkc *ns = h_connect_login(srv, "ns.kobayashi", NULL);
 	uint64_t seq = board_last_seq(dr, "pt-yamada");
 	Renkei__V1__Envelope *r, *plain;
+	sqlite3 *db;
 	char cid[32];
 
 	(void)state;
@@ -408,10 +409,12 @@ test_bad_addressing_changes_nothing(void **state)
 		h_env_free(r);
 	}
 	assert_int_equal(board_last_seq(dr, "pt-yamada"), seq);
-	assert_int_equal(h_db_int(h_db_open(srv), "SELECT count(*) FROM post_to p "
-	                                           "JOIN posts q ON q.id = p.post_id "
-	                                           "WHERE q.client_id LIKE 'bad-%'"),
+	db = h_db_open(srv);
+	assert_non_null(db);
+	assert_int_equal(h_db_int(db, "SELECT count(*) FROM post_to p JOIN posts q "
+	                              "ON q.id = p.post_id WHERE q.client_id LIKE 'bad-%'"),
 	                 0);
+	sqlite3_close(db);
 
 	/* One who may not post on the board hears what a post without
 	 * addressees gets: the sheet is not consulted for them. */
