@@ -68,6 +68,7 @@ care_address_resolve(struct store_conn *sc, const struct policy_actor *who,
                      int visibility, int64_t now_ms, int64_t *ids,
                      int64_t *owner_id, struct rk_status *st)
 {
+	bool has_owner = in->owner != NULL && in->owner[0] != '\0';
 	sqlite3_stmt *q;
 
 	if (in->request && in->due_ms != 0) {
@@ -121,9 +122,7 @@ care_address_resolve(struct store_conn *sc, const struct policy_actor *who,
 			               "an addressee may not read posts of this visibility",
 			               "to");
 		ids[i] = a.user_id;
-		if (in->request &&
-		    ((in->owner == NULL || in->owner[0] == '\0') ? i == 0
-		                                                 : strcmp(in->owner, in->to[i]) == 0))
+		if (in->request && (has_owner ? strcmp(in->owner, in->to[i]) == 0 : i == 0))
 			*owner_id = a.user_id;
 	}
 	return RK_OK;
