@@ -138,6 +138,9 @@ static const struct api_verb verbs[] = {
 	 API_RATE_READ, 0},
 	{B(NOTICE_VAPID_KEY_REQUEST), api_notice_vapid_key, false, NULL,
 	 API_RATE_LOCAL, 0},
+	{B(INBOX_REQUEST), api_inbox, false, "inbox.read", API_RATE_READ, 0},
+	{B(REQUEST_DONE_REQUEST), api_request_done, false, "request.done",
+	 API_RATE_WRITE, 0},
 };
 
 #undef B

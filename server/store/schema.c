@@ -329,6 +329,31 @@ static const struct schema_migration care_migrations[] = {
 	{11, "ALTER TABLE users ADD COLUMN one_time_ms INTEGER NOT NULL DEFAULT 0;"
 	     "ALTER TABLE users ADD COLUMN pw_changed_ms INTEGER NOT NULL DEFAULT 0;",
 	 0},
+	/* Addressed posts and requests (宛先・依頼, docs/requests.md). post_to:
+	 * a post's addressees in the order given (posts stay as they are:
+	 * append-only, and a timeline asks post_to only by its key).
+	 * requests: the post asks its owner to do something by due_ms (0:
+	 * no due time); done_ms when the owner marked it done; overdue_ms
+	 * when the server found it past due (and told its author). The
+	 * partial indexes are what the inbox and the overdue scan read. */
+	{12, "CREATE TABLE IF NOT EXISTS post_to ("
+	     " post_id INTEGER NOT NULL REFERENCES posts(id),"
+	     " pos INTEGER NOT NULL,"
+	     " user_id INTEGER NOT NULL REFERENCES users(id),"
+	     " PRIMARY KEY (post_id, pos)) WITHOUT ROWID;"
+	     "CREATE INDEX IF NOT EXISTS post_to_user ON post_to(user_id, post_id);"
+	     "CREATE TABLE IF NOT EXISTS requests ("
+	     " post_id INTEGER PRIMARY KEY REFERENCES posts(id),"
+	     " owner_id INTEGER NOT NULL REFERENCES users(id),"
+	     " due_ms INTEGER NOT NULL DEFAULT 0,"
+	     " done_ms INTEGER,"
+	     " done_by INTEGER REFERENCES users(id),"
+	     " overdue_ms INTEGER);"
+	     "CREATE INDEX IF NOT EXISTS requests_open ON requests(owner_id, due_ms)"
+	     " WHERE done_ms IS NULL;"
+	     "CREATE INDEX IF NOT EXISTS requests_due ON requests(due_ms)"
+	     " WHERE done_ms IS NULL AND overdue_ms IS NULL AND due_ms > 0;",
+	 0},
 	/* Notices (docs/notice.md, server/notify/): where a user's notices
 	 * go — Web Push subscriptions (channel 1: the push service's URL,
 	 * the browser's P-256 key and auth secret) and e-mail addresses
@@ -337,7 +362,7 @@ static const struct schema_migration care_migrations[] = {
 	 * -1 none), boards (patient ids, comma-separated; '' every board).
 	 * Rerunnable (IF NOT EXISTS). (The coordinator may renumber this
 	 * step at merge.) */
-	{12, "CREATE TABLE IF NOT EXISTS notice_devices ("
+	{13, "CREATE TABLE IF NOT EXISTS notice_devices ("
 	     " id INTEGER PRIMARY KEY,"
 	     " user_id INTEGER NOT NULL REFERENCES users(id),"
 	     " channel INTEGER NOT NULL,"

@@ -924,9 +924,9 @@ test_5xx_is_retried(void **state)
 	assert_int_equal(got_for(s, NULL, 0), 3);
 	char *body = NULL;
 	assert_int_equal(h_https_get(srv, "/metrics", &body), 200);
-	char *r = strstr(body, "renkei_notices_retries_total ");
+	char *r = strstr(body, "\nrenkei_notices_retries_total ");
 	assert_non_null(r);
-	assert_true(strtol(r + strlen("renkei_notices_retries_total "), NULL, 10) >= 2);
+	assert_true(strtol(r + strlen("\nrenkei_notices_retries_total "), NULL, 10) >= 2);
 	free(body);
 }
 
