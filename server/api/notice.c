@@ -28,6 +28,10 @@ struct notice_op {
 	enum notify_why why;
 	int64_t *users; /* given (api_notice_users), or found (a post) */
 	size_t nusers;
+	/* A post's addressees: told by api_notice_users (ADDRESSED), so not
+	 * twice for the same post. */
+	int64_t skip[CARE_TO_MAX];
+	size_t nskip;
 	struct notify_target *targets;
 	size_t ntargets;
 };
@@ -46,10 +50,20 @@ notice_run(struct store_conn *sc, struct store_op *op)
 	struct notice_op *q = (struct notice_op *)op;
 	int64_t now = rk_now_ms();
 
-	if (q->why == NOTIFY_POST &&
-	    care_post_readers(sc, q->patient_id, q->visibility, q->author_id, now,
-	                      &q->users, &q->nusers) != RK_OK)
-		return RK_ERR_STORE;
+	if (q->why == NOTIFY_POST) {
+		size_t k = 0;
+		if (care_post_readers(sc, q->patient_id, q->visibility, q->author_id,
+		                      now, &q->users, &q->nusers) != RK_OK)
+			return RK_ERR_STORE;
+		for (size_t i = 0; i < q->nusers; i++) {
+			bool addressee = false;
+			for (size_t j = 0; j < q->nskip && !addressee; j++)
+				addressee = q->skip[j] == q->users[i];
+			if (!addressee)
+				q->users[k++] = q->users[i];
+		}
+		q->nusers = k;
+	}
 	return notify_targets(sc, q->users, q->nusers, q->patient_id, q->urgent,
 	                      now, &q->targets, &q->ntargets);
 }
@@ -100,6 +114,8 @@ api_notice_post(struct api *api, const struct care_post *p)
 	q->author_id = p->author_id;
 	q->urgent = p->urgent;
 	q->why = NOTIFY_POST;
+	for (size_t i = 0; p->addressed && i < p->nto && i < CARE_TO_MAX; i++)
+		q->skip[q->nskip++] = p->to[i].id;
 	submit(api, q);
 }
 

@@ -930,6 +930,46 @@ test_5xx_is_retried(void **state)
 	free(body);
 }
 
+/* A post addressed to a member (the requests slice's `to`): they are
+ * told it is addressed to them, once; the others that a post came. */
+static void
+test_addressed_post(void **state)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__CreatePostRequest m = RENKEI__V1__CREATE_POST_REQUEST__INIT;
+	Renkei__V1__Envelope *r;
+	char *to[] = {"dr.tanaka"}, t[8192];
+	int dr0, msw0;
+
+	(void)state;
+	h_sleep_ms(1100);
+	dr0 = got_for(subi[DR], NULL, 0);
+	msw0 = got_for(subi[MSW], NULL, 0);
+	m.patient = PATIENT;
+	m.client_id = "n-to";
+	m.kind = RENKEI__V1__POST_KIND__VISIT_NOTE;
+	m.visibility = RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL;
+	m.text = (char *)text_of("先生、明日の往診で疼痛評価をお願いします");
+	m.n_to = 1;
+	m.to = to;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST;
+	env.create_post_request = &m;
+	r = h_call(cl[NS], &env);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	h_env_free(r);
+	assert_int_equal(wait_got(subi[DR], dr0 + 1, 8000), dr0 + 1);
+	assert_int_equal(wait_got(subi[MSW], msw0 + 1, 8000), msw0 + 1);
+	h_sleep_ms(600);
+	assert_int_equal(got_for(subi[DR], NULL, 0), dr0 + 1);
+	got_for(subi[DR], t, sizeof(t));
+	assert_non_null(strstr(t, "\"body\":\"renkei: a post addressed to you\""));
+	got_for(subi[MSW], t, sizeof(t));
+	char *last = t, *p;
+	while ((p = strstr(last + 1, "\"body\":")) != NULL)
+		last = p;
+	assert_non_null(strstr(last, "\"body\":\"renkei: 1 new post\""));
+}
+
 static void
 test_test_notice_and_urgent_only(void **state)
 {
@@ -1184,6 +1224,7 @@ main(void)
 		cmocka_unit_test(test_removed_member_hears_nothing),
 		cmocka_unit_test(test_410_removes_the_subscription),
 		cmocka_unit_test(test_5xx_is_retried),
+		cmocka_unit_test(test_addressed_post),
 		cmocka_unit_test(test_test_notice_and_urgent_only),
 		cmocka_unit_test(test_burst_is_batched),
 #ifdef RENKEI_CLI_BIN
