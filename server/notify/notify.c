@@ -167,9 +167,11 @@ notify_take_removed(struct notify *n, int64_t *ids, size_t cap)
 		return 0;
 	pthread_mutex_lock(&n->mu);
 	k = n->nremoved < cap ? n->nremoved : cap;
-	memcpy(ids, n->removed, k * sizeof(*ids));
-	memmove(n->removed, n->removed + k, (n->nremoved - k) * sizeof(*ids));
-	n->nremoved -= k;
+	if (k > 0) {
+		memcpy(ids, n->removed, k * sizeof(*ids));
+		memmove(n->removed, n->removed + k, (n->nremoved - k) * sizeof(*ids));
+		n->nremoved -= k;
+	}
 	pthread_mutex_unlock(&n->mu);
 	return k;
 }
