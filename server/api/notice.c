@@ -63,6 +63,8 @@ notice_run(struct store_conn *sc, struct store_op *op)
 				q->users[k++] = q->users[i];
 		}
 		q->nusers = k;
+		return notify_targets_board(sc, q->patient_id, q->users, q->nusers,
+		                            q->urgent, now, &q->targets, &q->ntargets);
 	}
 	return notify_targets(sc, q->users, q->nusers, q->patient_id, q->urgent,
 	                      now, &q->targets, &q->ntargets);

@@ -176,6 +176,13 @@ int notify_targets(struct store_conn *sc, const int64_t *users, size_t nusers,
                    int64_t patient_id, bool urgent, int64_t now_ms,
                    struct notify_target **out, size_t *n);
 
+/* The same for the readers of a post on patient_id's board (users: what
+ * care_post_readers found, all members of its sheet valid at now_ms), in
+ * one query for the board. */
+int notify_targets_board(struct store_conn *sc, int64_t patient_id,
+                         const int64_t *users, size_t nusers, bool urgent,
+                         int64_t now_ms, struct notify_target **out, size_t *n);
+
 /* True if minute-of-day m (JST) is inside quiet hours from..until. */
 bool notify_quiet_at(int quiet_from, int quiet_until, int m);
 
