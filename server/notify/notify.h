@@ -94,11 +94,13 @@ struct notify *notify_new(const struct conf *conf,
  * finishes or times out) and free. NULL is fine. */
 void notify_free(struct notify *n);
 
-/* t[0..count) should hear of something for `why` (copied). urgent:
- * quiet hours were already applied by the caller; urgent ones do not
- * wait for the user's interval. Never blocks on I/O. */
+/* t[0..count) should hear of `times` things for `why` (copied; times
+ * posts of a board, looked up together). urgent: quiet hours were
+ * already applied by the caller; urgent ones do not wait for the user's
+ * interval. Never blocks on I/O. */
 void notify_enqueue(struct notify *n, const struct notify_target *t,
-                    size_t count, enum notify_why why, bool urgent);
+                    size_t count, enum notify_why why, bool urgent,
+                    unsigned times);
 
 /* Device ids the push services said are gone (404/410), to delete:
  * up to cap into ids; returns how many. */
