@@ -82,6 +82,7 @@ struct conf {
 	int export_idle_s;
 	int attachment_orphan_s;
 	char *totp_required; /* staff, all or off (auth/totp.h) */
+	char *web_dir;       /* the web client's files (net/webapp.h) */
 };
 
 /* Fill *c with the table's defaults. Free with conf_fini. */
