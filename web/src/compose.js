@@ -77,6 +77,9 @@ export function compose(main, code) {
     h('h1', { id: 'post-h' }, t('post')),
     h('form', {
       class: 'card compose',
+      // The browser's own checks would stop the submit with a bubble in
+      // its own words; ours (check()) says which range, in the UI language.
+      novalidate: true,
       onsubmit: async (e) => {
         e.preventDefault();
         msg.textContent = '';

@@ -201,7 +201,7 @@ function postView(p, code) {
     h('p', { class: 'badges' },
       p.urgent ? h('span', { class: 'badge urgent', role: 'img', 'aria-label': t('urgent') }, `⚠ ${t('urgent')}`) : null,
       h('span', { class: 'badge' }, t(`kind.${p.kind}`)),
-      h('span', { class: `badge vis vis${p.visibility}`, title: t(`vis.${p.visibility}`) }, `👁 ${t(`visShort.${p.visibility}`)}`)),
+      h('span', { class: `badge vis vis${p.visibility}`, title: t(`vis.${p.visibility}`) }, t(`visShort.${p.visibility}`))),
     p.amendsPostId ? h('p', { class: 'note' }, t('amendOf', p.amendsPostId)) : null,
     p.retractsPostId ? h('p', { class: 'note' }, t('retraction', p.retractsPostId)) : null,
     p.amendedByPostId ? h('p', { class: 'note' }, t('amended')) : null,
@@ -274,7 +274,7 @@ function changeDialog(p, code, what) {
 
 function pendingView(item) {
   return h('article', { class: 'card post pending', 'data-client-id': item.clientId, 'aria-label': t('notSent') },
-    h('p', { class: 'badges' }, h('span', { class: 'badge pending' }, `⏳ ${t('notSent')}`),
+    h('p', { class: 'badges' }, h('span', { class: 'badge pending' }, t('notSent')),
       item.urgent ? h('span', { class: 'badge urgent' }, `⚠ ${t('urgent')}`) : null,
       h('span', { class: 'badge' }, t(`kind.${item.kind}`))),
     h('p', { class: 'help' }, item.error ? `${t('failed')}: ${item.error}` : t('notSentHelp')),
@@ -303,7 +303,11 @@ export async function board(main, code) {
     for (const p of posts) list.append(postView(p, code));
     olderBtn.hidden = !b.more;
     if (posts.length) S.seen.set(code, Math.max(S.seen.get(code) || 0, Number(posts[0].seq)));
-    const items = (await outbox.all()).filter((x) => x.patient === code && S.user && x.login === S.user.login);
+    // An entry whose post is already here (its event came before the
+    // answer) is not shown twice.
+    const ids = new Set(posts.map((x) => x.clientId));
+    const items = (await outbox.all()).filter((x) => x.patient === code && S.user && x.login === S.user.login &&
+                                                 !ids.has(x.clientId));
     clear(pend);
     for (const it of items) pend.append(pendingView(it));
   };

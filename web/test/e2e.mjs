@@ -1,0 +1,336 @@
+// End-to-end: the web client in a real headless Chromium (Debian's
+// chromium, driven by playwright-core) against a real renkei-server over
+// TLS on loopback (server.mjs). Run by ctest as web.e2e (scripts/test, CI);
+// by hand: cd web && RENKEI_SERVER_BIN=../build/renkei-server node test/e2e.mjs
+//
+// Nothing is skipped: a missing browser, bundle or server fails the run.
+// Screenshots of the patient list, a board and the post form at 360x780
+// and 1280x800 go to $RENKEI_SCREENSHOTS (default ../build/screenshots).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const bin = process.env.RENKEI_SERVER_BIN || path.join(root, 'build', 'renkei-server');
+const webDir = process.env.RENKEI_WEB_DIR || path.join(root, 'build', 'web');
+const shots = process.env.RENKEI_SCREENSHOTS || path.join(root, 'build', 'screenshots');
+const chromiumPath = process.env.RENKEI_CHROMIUM || '/usr/bin/chromium';
+const PW = 'renkei-demo-1';
+
+function need(ok, what) {
+  if (!ok) { console.error(`e2e: FAIL: ${what}`); process.exit(1); }
+}
+need(fs.existsSync(chromiumPath), `no browser at ${chromiumPath}: run scripts/install-deps.sh (installs Debian's chromium)`);
+need(fs.existsSync(bin), `no server at ${bin}: run scripts/build.sh`);
+need(fs.existsSync(path.join(webDir, 'index.html')), `no bundle in ${webDir}: run scripts/build.sh (npm ci && npm run build)`);
+let chromium;
+try { ({ chromium } = await import('playwright-core')); } catch {
+  need(false, 'playwright-core is not installed: run scripts/build.sh (npm ci in web/)');
+}
+fs.mkdirSync(shots, { recursive: true });
+
+// A photo fixture: a 320x240 PNG gradient, drawn here.
+function png(w, hgt) {
+  const crcT = new Int32Array(256).map((_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c; });
+  const crc = (b) => { let c = -1; for (const x of b) c = crcT[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ -1) >>> 0; };
+  const chunk = (type, data) => {
+    const l = Buffer.alloc(4); l.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([l, td, c]);
+  };
+  const raw = Buffer.alloc((w * 3 + 1) * hgt);
+  for (let y = 0; y < hgt; y++) for (let x = 0; x < w; x++) {
+    const o = y * (w * 3 + 1) + 1 + x * 3;
+    raw[o] = (x * 255 / w) | 0; raw[o + 1] = (y * 255 / hgt) | 0; raw[o + 2] = 128;
+  }
+  const ih = Buffer.alloc(13); ih.writeUInt32BE(w, 0); ih.writeUInt32BE(hgt, 4); ih[8] = 8; ih[9] = 2;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ih),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+function head(url, ca) {
+  return new Promise((resolve, reject) => {
+    https.get(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    }).on('error', reject);
+  });
+}
+
+let failed = 0;
+let passed = 0;
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+const srv = await startServer({ root, bin, webDir });
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  // The development CA is not in the browser's store; the headers test
+  // checks the chain with it (node https, ca: ca.pem).
+  args: ['--ignore-certificate-errors', '--no-sandbox'],
+});
+const dialogs = [];
+
+async function newUser(login, viewport) {
+  const ctx = await browser.newContext({ viewport, locale: 'ja-JP', serviceWorkers: 'allow' });
+  const page = await ctx.newPage();
+  page.on('dialog', (d) => { dialogs.push(`${login}: ${d.message()}`); d.dismiss(); });
+  page.on('pageerror', (e) => console.log(`  [${login}] page error: ${e.message}`));
+  await page.goto(`${srv.base}/app/`);
+  await page.getByLabel('ログインID').fill(login);
+  await page.getByLabel('パスワード', { exact: true }).fill(PW);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.locator('li.patient').first().waitFor({ timeout: 10000 });
+  return { ctx, page, login };
+}
+
+async function openBoard(u, name) {
+  await u.page.getByRole('link', { name }).first().click();
+  await u.page.locator('#board-h').waitFor();
+  await u.page.waitForFunction(() => document.querySelector('.board article, .board p.help') !== null);
+}
+
+const post = (page, text) => page.locator('.board article.post', { hasText: text });
+const YAMADA = '山田 太郎';
+const stamp = Date.now().toString(36);
+
+try {
+  await step('headers: CSP (no inline script, no other origin), HSTS, nosniff, referrer, caching', async () => {
+    const ca = fs.readFileSync(srv.ca);
+    const r = await head(`${srv.base}/app/`, ca);
+    assert.equal(r.status, 200);
+    const csp = r.headers['content-security-policy'];
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self';/);
+    assert.match(csp, new RegExp(`connect-src 'self' wss://localhost:${srv.port};`));
+    assert.doesNotMatch(csp, /unsafe|\*|https?:|ws:/);
+    assert.equal(r.headers['strict-transport-security'], 'max-age=31536000');
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    assert.equal(r.headers['referrer-policy'], 'no-referrer');
+    assert.equal(r.headers['cache-control'], 'no-cache');
+    const js = r.body.match(/src="(app-[A-Z0-9]{8}\.js)"/);
+    assert.ok(js, 'index.html names a hashed bundle');
+    const j = await head(`${srv.base}/app/${js[1]}`, ca);
+    assert.equal(j.status, 200);
+    assert.equal(j.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.match(j.headers['content-type'], /^text\/javascript/);
+    assert.doesNotMatch(r.body, /<script>|<script [^>]*>[^<]/, 'no inline script in index.html');
+  });
+
+  const a = await newUser('ns.kobayashi', { width: 360, height: 780 });
+  const b = await newUser('dr.tanaka', { width: 1280, height: 800 });
+  const vitalsText = `訪問時バイタル ${stamp}`;
+
+  await step('screenshots: patient list', async () => {
+    await a.page.screenshot({ path: path.join(shots, 'patients-360x780.png'), fullPage: true });
+    await b.page.screenshot({ path: path.join(shots, 'patients-1280x800.png') });
+  });
+
+  await step('open pt-yamada on both; a vitals value out of range is refused before sending', async () => {
+    await openBoard(a, YAMADA);
+    await openBoard(b, YAMADA);
+    await a.page.screenshot({ path: path.join(shots, 'board-360x780.png') });
+    await a.page.getByRole('link', { name: '投稿する' }).click();
+    await a.page.locator('#post-h').waitFor();
+    await a.page.screenshot({ path: path.join(shots, 'post-360x780.png'), fullPage: true });
+    await a.page.locator('input[name=bt]').fill('50');
+    await a.page.getByLabel('本文').fill('範囲外');
+    await a.page.getByRole('button', { name: '送信' }).click();
+    await a.page.getByText('体温 は 30〜45 の範囲で入力してください').waitFor({ timeout: 3000 });
+    assert.equal(await a.page.locator('#post-h').count(), 1, 'still on the form');
+  });
+
+  let postId = 0;
+  await step('post vitals and a photo; a second member sees it live within 2 s', async () => {
+    const p = a.page;
+    await p.getByLabel('本文').fill(vitalsText);
+    await p.getByLabel('種類').selectOption('2');
+    await p.getByLabel('公開範囲').selectOption('2'); // professionals only
+    await p.locator('input[name=bt]').fill('37.2');
+    await p.locator('input[name=bpSys]').fill('128');
+    await p.locator('input[name=bpDia]').fill('76');
+    await p.locator('input[name=pulse]').fill('72');
+    await p.locator('input[name=spo2]').fill('97');
+    await p.locator('input[name=rr]').fill('16');
+    await p.locator('input[name=pain]').fill('2');
+    await p.getByLabel('写真を選ぶ').setInputFiles({ name: 'sore.png', mimeType: 'image/png', buffer: png(320, 240) });
+    await p.locator('figure.preview img').waitFor();
+    const seenByB = post(b.page, vitalsText).locator('xpath=self::article[@data-post-id]').waitFor({ timeout: 15000 }).then(() => Date.now());
+    await p.getByRole('button', { name: '送信' }).click();
+    await post(p, vitalsText).waitFor({ timeout: 15000 });
+    const sentAt = Date.now();
+    await p.waitForFunction(() => document.querySelectorAll('.pending-list article').length === 0, null, { timeout: 5000 });
+    assert.equal(await p.evaluate(() => new Promise((resolve) => {
+      const r = indexedDB.open('renkei');
+      r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox').count(); q.onsuccess = () => { resolve(q.result); r.result.close(); }; };
+    })), 0, 'nothing left in the outbox');
+    const tb = await seenByB;
+    console.log(`  live: the second browser saw it ${tb - sentAt} ms after the author's answer`);
+    assert.ok(tb - sentAt < 2000, `seen after ${tb - sentAt} ms`);
+    const art = post(b.page, vitalsText);
+    postId = Number(await art.getAttribute('data-post-id'));
+    const line = await art.locator('.vitals').innerText();
+    assert.match(line, /37\.2℃/); assert.match(line, /128\/76/); assert.match(line, /SpO2 97%/);
+    assert.match(await art.locator('.text').innerText(), /痛み NRS 2\/10/);
+    assert.match(await art.locator('.badge.vis').innerText(), /専門職/);
+    // The thumbnail loads (over HTTPS with the session's token) and
+    // opens full size.
+    await b.page.waitForFunction((id) => {
+      const img = document.querySelector(`article[data-post-id="${id}"] .thumb img`);
+      return img && img.complete && img.naturalWidth > 0;
+    }, postId, { timeout: 10000 });
+    await art.locator('.thumb').click();
+    await b.page.waitForFunction(() => { const i = document.querySelector('dialog img.full'); return i && i.complete && i.naturalWidth === 320; }, null, { timeout: 10000 });
+    await b.page.screenshot({ path: path.join(shots, 'photo-1280x800.png') });
+    await b.page.getByRole('button', { name: '閉じる' }).click();
+  });
+
+  await step('the second member confirms it; the author sees the confirmation; who has not', async () => {
+    await post(b.page, vitalsText).getByRole('button', { name: '確認', exact: true }).click();
+    await post(b.page, vitalsText).getByRole('button', { name: '確認済み' }).waitFor({ timeout: 5000 });
+    await post(a.page, vitalsText).locator('.acks', { hasText: '田中 誠' }).waitFor({ timeout: 5000 });
+    await post(a.page, vitalsText).getByRole('button', { name: '未確認の人' }).click();
+    const more = post(a.page, vitalsText).locator('.more');
+    await more.getByText('確認した人: 田中 誠').waitFor({ timeout: 5000 });
+    assert.match(await more.innerText(), /未確認の人: .*中村 洋子/);
+    await b.page.screenshot({ path: path.join(shots, 'board-1280x800.png') });
+  });
+
+  await step('a post whose text is markup is shown as text; an injected inline script does not run', async () => {
+    const evil = `<img src=x onerror=alert(1)> ${stamp}`;
+    await a.page.getByRole('link', { name: '投稿する' }).click();
+    await a.page.getByLabel('本文').fill(evil);
+    await a.page.getByLabel('公開範囲').selectOption('1');
+    await a.page.getByRole('button', { name: '送信' }).click();
+    for (const u of [a, b]) {
+      const art = post(u.page, stamp).filter({ hasText: '<img' });
+      await art.locator('xpath=self::article[@data-post-id]').waitFor({ timeout: 10000 });
+      assert.equal(await art.locator('.text').textContent(), evil);
+      assert.equal(await art.locator('.text img').count(), 0);
+    }
+    const res = await a.page.evaluate(async () => {
+      const violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      const s = document.createElement('script');
+      s.textContent = 'window.__pwned = 1';
+      document.body.appendChild(s);
+      const d = document.createElement('div');
+      d.innerHTML = '<img src="data:," onerror="window.__pwned2 = 1">';
+      document.body.appendChild(d);
+      await new Promise((r) => setTimeout(r, 300));
+      return { pwned: window.__pwned, pwned2: window.__pwned2, violations };
+    });
+    assert.equal(res.pwned, undefined, 'inline script ran');
+    assert.equal(res.pwned2, undefined, 'inline handler ran');
+    assert.ok(res.violations.some((v) => v.startsWith('script-src')), `violations: ${res.violations}`);
+    assert.deepEqual(dialogs, [], 'no alert() ran');
+  });
+
+  await step("family.yamada's browser does not see the post marked professional", async () => {
+    const c = await newUser('family.yamada', { width: 360, height: 780 });
+    await openBoard(c, YAMADA);
+    await post(c.page, stamp).filter({ hasText: '<img' }).waitFor({ timeout: 5000 }); // an ALL post: seen
+    assert.equal(await post(c.page, vitalsText).count(), 0);
+    assert.equal((await c.page.content()).includes(vitalsText), false);
+    // Nor live: a professional post made now does not arrive.
+    const later = `専門職のみ ${stamp} 2`;
+    await a.page.getByRole('link', { name: '投稿する' }).click();
+    await a.page.getByLabel('本文').fill(later);
+    await a.page.getByRole('button', { name: '送信' }).click();
+    await post(b.page, later).waitFor({ timeout: 5000 });
+    await c.page.waitForTimeout(500);
+    assert.equal(await post(c.page, later).count(), 0);
+    await c.ctx.close();
+  });
+
+  await step('offline: two posts wait as "not sent yet", then each arrives exactly once', async () => {
+    const p = a.page;
+    await a.ctx.setOffline(true);
+    await p.getByText('オフライン').first().waitFor({ timeout: 5000 });
+    for (const n of [1, 2]) {
+      await p.getByRole('link', { name: '投稿する' }).click();
+      await p.getByLabel('本文').fill(`オフライン投稿 ${n} ${stamp}`);
+      await p.getByRole('button', { name: '送信' }).click();
+      await p.locator('.pending-list article', { hasText: `オフライン投稿 ${n} ${stamp}` }).waitFor();
+    }
+    assert.equal(await p.locator('.pending-list article').count(), 2);
+    assert.match(await p.locator('.pending-list').innerText(), /未送信/);
+    await p.waitForTimeout(500);
+    assert.equal(await post(b.page, 'オフライン投稿').count(), 0, 'nothing reached the server');
+    await a.ctx.setOffline(false);
+    for (const n of [1, 2]) {
+      await post(b.page, `オフライン投稿 ${n} ${stamp}`).waitFor({ timeout: 15000 });
+      await post(p, `オフライン投稿 ${n} ${stamp}`).locator('xpath=self::article[@data-post-id]').waitFor({ timeout: 15000 });
+    }
+    await p.locator('.pending-list article').first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
+    assert.equal(await p.locator('.pending-list article').count(), 0);
+    // Exactly once, on the server: a fresh read of the board by the other member.
+    await b.page.reload();
+    await b.page.getByLabel('ログインID').fill('dr.tanaka');
+    await b.page.getByLabel('パスワード', { exact: true }).fill(PW);
+    await b.page.getByRole('button', { name: 'ログイン' }).click();
+    await b.page.locator('li.patient').first().waitFor();
+    await openBoard(b, YAMADA);
+    for (const n of [1, 2]) assert.equal(await post(b.page, `オフライン投稿 ${n} ${stamp}`).count(), 1, `post ${n}`);
+  });
+
+  await step('screenshots: board and post form at 1280x800', async () => {
+    await b.page.screenshot({ path: path.join(shots, 'board-1280x800.png') });
+    await b.page.getByRole('link', { name: '投稿する' }).click();
+    await b.page.locator('#post-h').waitFor();
+    await b.page.screenshot({ path: path.join(shots, 'post-1280x800.png'), fullPage: true });
+    await b.page.getByRole('link', { name: '戻る' }).click();
+  });
+
+  await step('logout leaves no patient data in IndexedDB, Cache Storage or localStorage', async () => {
+    const p = a.page;
+    // Something in the outbox and in localStorage first, to see them go.
+    await p.evaluate(() => localStorage.setItem('renkei.test-patient', 'pt-yamada 山田 太郎'));
+    await p.getByRole('button', { name: 'ログアウト' }).click();
+    await p.getByLabel('ログインID').waitFor({ timeout: 10000 });
+    const left = await p.evaluate(async () => {
+      const dbs = (await indexedDB.databases()).map((d) => d.name);
+      const caches_ = [];
+      for (const k of await caches.keys()) {
+        const c = await caches.open(k);
+        for (const r of await c.keys()) {
+          const res = await c.match(r);
+          caches_.push({ cache: k, url: r.url, body: await res.text() });
+        }
+      }
+      const ls = {};
+      for (let i = 0; i < localStorage.length; i++) ls[localStorage.key(i)] = localStorage.getItem(localStorage.key(i));
+      return { dbs, caches: caches_, ls, ss: sessionStorage.length, body: document.body.innerText };
+    });
+    assert.deepEqual(left.dbs, [], `IndexedDB: ${left.dbs}`);
+    for (const c of left.caches) {
+      assert.ok(c.cache.startsWith('renkei-shell-'), c.cache);
+      assert.ok(!c.url.includes('/attachments/'), c.url);
+      assert.ok(!c.body.includes('山田') && !c.body.includes('pt-yamada') && !c.body.includes(stamp), `patient data in ${c.url}`);
+    }
+    assert.deepEqual(Object.keys(left.ls).filter((k) => k !== 'renkei.lang'), []);
+    assert.equal(left.ss, 0);
+    assert.ok(!left.body.includes('山田'), 'the page shows no patient');
+  });
+} finally {
+  await browser.close().catch(() => {});
+  await srv.stop();
+}
+console.log(`e2e: ${passed} passed, ${failed} failed; screenshots in ${shots}`);
+process.exit(failed ? 1 : 0);
