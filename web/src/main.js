@@ -8,7 +8,8 @@ import { S, addPost, newConn } from './state.js';
 import { h, clear } from './ui.js';
 import * as screens from './screens.js';
 
-const LOCK_MS = Number(new URLSearchParams(location.search).get('lock_ms')) || 5 * 60 * 1000;
+// The idle lock: 5 minutes; ?lock_ms=N may only shorten it (the tests).
+const LOCK_MS = Math.min(Number(new URLSearchParams(location.search).get('lock_ms')) || Infinity, 5 * 60 * 1000);
 const $ = (id) => document.getElementById(id);
 
 export function status(msg, kind = 'info') {

@@ -12,7 +12,21 @@ import https from 'node:https';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { createHmac } from 'node:crypto';
 import { startServer } from './server.mjs';
+
+// RFC 6238 (HMAC-SHA-1, 30 s, 6 digits) for the second-factor steps.
+function totp(secretB32, offsetSteps = 0) {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretB32.replace(/=+$/, '').toUpperCase()) bits += alpha.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const ctr = Buffer.alloc(8);
+  ctr.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + offsetSteps));
+  const mac = createHmac('sha1', key).update(ctr).digest();
+  const o = mac[19] & 0xf;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -328,9 +342,67 @@ try {
     assert.equal(left.ss, 0);
     assert.ok(!left.body.includes('山田'), 'the page shows no patient');
   });
+
+  await step('idle lock: the screen locks and the password unlocks it', async () => {
+    const u = await newUser('pt.ito', { width: 360, height: 780 });
+    await u.page.goto(`${srv.base}/app/?lock_ms=1500#/login`);
+    await u.page.getByLabel('ログインID').fill('pt.ito');
+    await u.page.getByLabel('パスワード', { exact: true }).fill(PW);
+    await u.page.getByRole('button', { name: 'ログイン' }).click();
+    await u.page.locator('li.patient').first().waitFor();
+    await u.page.locator('#lock form').waitFor({ timeout: 5000 });
+    assert.equal(await u.page.locator('#main').isVisible(), false, 'the content is hidden');
+    await u.page.locator('#unlock-pw').fill('wrong password');
+    await u.page.getByRole('button', { name: 'ロック解除' }).click();
+    await u.page.waitForTimeout(300);
+    assert.equal(await u.page.locator('#main').isVisible(), false);
+    await u.page.locator('#unlock-pw').fill(PW);
+    await u.page.getByRole('button', { name: 'ロック解除' }).click();
+    await u.page.locator('li.patient').first().waitFor({ timeout: 5000 });
+    assert.equal(await u.page.locator('#lock').isVisible(), false);
+    await u.ctx.close();
+  });
 } finally {
   await browser.close().catch(() => {});
   await srv.stop();
+}
+
+// The second factor, on a server that requires it of staff (the
+// development default): enrolment at the first login, then the code step.
+const srv2 = await startServer({ root, bin, webDir, args: ['--totp-required', 'staff'] });
+const browser2 = await chromium.launch({ executablePath: chromiumPath, args: ['--ignore-certificate-errors', '--no-sandbox'] });
+try {
+  await step('second factor: enrol at the first login, then log in with the code', async () => {
+    const ctx = await browser2.newContext({ viewport: { width: 360, height: 780 }, locale: 'ja-JP' });
+    const page = await ctx.newPage();
+    await page.goto(`${srv2.base}/app/`);
+    await page.getByLabel('ログインID').fill('cw.yamamoto');
+    await page.getByLabel('パスワード', { exact: true }).fill(PW);
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    const secret = (await page.locator('code.secret').innerText({ timeout: 10000 })).trim();
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    await page.getByLabel('確認コード（6桁）').fill(totp(secret));
+    await page.getByRole('button', { name: '確認' }).click();
+    await page.locator('ul.codes li').first().waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('ul.codes li').count(), 10);
+    await page.getByRole('button', { name: '完了' }).click();
+    await page.locator('li.patient').first().waitFor({ timeout: 5000 });
+    await page.getByRole('button', { name: 'ログアウト' }).click();
+    await page.getByLabel('ログインID').fill('cw.yamamoto');
+    await page.getByLabel('パスワード', { exact: true }).fill(PW);
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    const code = page.getByLabel('確認コード（6桁）');
+    await code.waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('li.patient').count(), 0, 'not in without the code');
+    // The enrolment used this step's code; the next step's is accepted (skew).
+    await code.fill(totp(secret, 1));
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.locator('li.patient').first().waitFor({ timeout: 5000 });
+    await ctx.close();
+  });
+} finally {
+  await browser2.close().catch(() => {});
+  await srv2.stop();
 }
 console.log(`e2e: ${passed} passed, ${failed} failed; screenshots in ${shots}`);
 process.exit(failed ? 1 : 0);

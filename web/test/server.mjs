@@ -20,7 +20,7 @@ function freePort() {
   });
 }
 
-export async function startServer({ root, bin, webDir }) {
+export async function startServer({ root, bin, webDir, args = [] }) {
   const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), 'renkei-e2e-'));
   const keys = `${dir}-keys`;
   const env = { ...process.env, RENKEI_KEK: randomBytes(32).toString('hex') };
@@ -32,7 +32,7 @@ export async function startServer({ root, bin, webDir }) {
   const port = await freePort();
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
   const child = spawn(bin, ['serve', '--data', dir, '--port', String(port), '--totp-required', 'off',
-    '--web-dir', webDir], { env, stdio: ['ignore', log, log] });
+    '--web-dir', webDir, ...args], { env, stdio: ['ignore', log, log] });
   const base = `https://localhost:${port}`;
   const deadline = Date.now() + 20000;
   for (;;) {
