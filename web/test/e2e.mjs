@@ -364,7 +364,7 @@ try {
   });
 } finally {
   await browser.close().catch(() => {});
-  await srv.stop();
+  if (await srv.stop()) failed++;
 }
 
 // The second factor, on a server that requires it of staff (the
@@ -402,7 +402,7 @@ try {
   });
 } finally {
   await browser2.close().catch(() => {});
-  await srv2.stop();
+  if (await srv2.stop()) failed++;
 }
 console.log(`e2e: ${passed} passed, ${failed} failed; screenshots in ${shots}`);
 process.exit(failed ? 1 : 0);

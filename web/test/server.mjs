@@ -48,13 +48,21 @@ export async function startServer({ root, bin, webDir, args = [] }) {
   return {
     base, port, dir, keys, ca: path.join(keys, 'certs', 'ca.pem'),
     log: () => fs.readFileSync(path.join(dir, 'server.log'), 'utf8'),
+    // Stop (SIGTERM) and remove the folders; returns what went wrong
+    // ("" if nothing): an unclean exit, or a sanitizer report in the log.
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await new Promise((r) => { if (child.exitCode !== null || child.signalCode !== null) r(); else child.on('exit', r); });
+      const text = fs.readFileSync(path.join(dir, 'server.log'), 'utf8');
+      let wrong = '';
+      if (child.exitCode !== 0) wrong = `renkei-server ended with ${child.exitCode ?? child.signalCode}`;
+      else if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(text)) wrong = 'a sanitizer report in the server log';
+      if (wrong) console.log(`${wrong}; log tail:\n${text.slice(-3000)}`);
       if (!process.env.RENKEI_KEEP_TEST_DATA) {
         fs.rmSync(dir, { recursive: true, force: true });
         fs.rmSync(keys, { recursive: true, force: true });
       }
+      return wrong;
     },
   };
 }
