@@ -210,7 +210,9 @@ function header() {
   clear(top);
   top.append(h('a', { href: S.user ? '#/patients' : '#/login', class: 'brand' }, t('app')),
     h('nav', { 'aria-label': 'menu' },
-      h('button', { type: 'button', class: 'link', 'aria-label': t('langLabel'),
+      // The visible name is the accessible name (WCAG 2.5.3), in its own
+      // language; the longer explanation is the title.
+      h('button', { type: 'button', class: 'link', lang: getLang() === 'ja' ? 'en' : 'ja', title: t('langLabel'),
         onclick: () => { setLang(getLang() === 'ja' ? 'en' : 'ja'); route(); } }, t('lang')),
       S.user ? h('span', { class: 'who' }, S.user.displayName) : null,
       S.user ? h('button', { type: 'button', class: 'link', onclick: () => logout() }, t('logout')) : null));

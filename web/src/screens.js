@@ -378,12 +378,16 @@ export function breakglass(main) {
   main.append(h('section', { class: 'card narrow', 'aria-labelledby': 'bg-h' }, h('h1', { id: 'bg-h' }, t('breakglass')),
     h('p', {}, t('bgHelp')),
     h('form', {
+      novalidate: true, // our check counts as the server does (no spaces)
       onsubmit: async (e) => {
         e.preventDefault();
+        setErr(reason, '');
         if (reason.value.replace(/[\s\u00a0\u3000]/g, '').length < 10) { setErr(reason, t('bgReason')); return; }
         try {
           const r = await S.conn.request('breakGlassRequest', { patient: code.value.trim(), reason: reason.value, totpCode: totp.value.trim() });
           status(t('bgUntil', fmtTime(r.expiresAtMs)), 'warn');
+          // Watch again: the board just opened is now one I may read.
+          try { await catchUp(); } catch { /* the next 'up' does it */ }
           location.hash = `#/board/${encodeURIComponent(code.value.trim())}`;
         } catch (err) { msg.textContent = errText(err); }
       },

@@ -101,7 +101,7 @@ const browser = await chromium.launch({
 });
 const dialogs = [];
 
-async function newUser(login, viewport) {
+async function newUser(login, viewport, { patients = true } = {}) {
   const ctx = await browser.newContext({ viewport, locale: 'ja-JP', serviceWorkers: 'allow' });
   const page = await ctx.newPage();
   page.on('dialog', (d) => { dialogs.push(`${login}: ${d.message()}`); d.dismiss(); });
@@ -110,7 +110,7 @@ async function newUser(login, viewport) {
   await page.getByLabel('ログインID').fill(login);
   await page.getByLabel('パスワード', { exact: true }).fill(PW);
   await page.getByRole('button', { name: 'ログイン' }).click();
-  await page.locator('li.patient').first().waitFor({ timeout: 10000 });
+  await page.locator(patients ? 'li.patient' : '#pts-h').first().waitFor({ timeout: 10000 });
   return { ctx, page, login };
 }
 
@@ -341,6 +341,26 @@ try {
     assert.deepEqual(Object.keys(left.ls).filter((k) => k !== 'renkei.lang'), []);
     assert.equal(left.ss, 0);
     assert.ok(!left.body.includes('山田'), 'the page shows no patient');
+  });
+
+  await step('English; break-glass by a physician not on the sheet, with a reason', async () => {
+    const u = await newUser('dr.outsider', { width: 360, height: 780 }, { patients: false });
+    await u.page.getByRole('button', { name: 'English' }).click();
+    await u.page.getByRole('heading', { name: 'My patients' }).waitFor();
+    await u.page.getByRole('button', { name: '日本語' }).click();
+    await u.page.getByRole('heading', { name: '担当患者' }).waitFor();
+    assert.equal(await u.page.getByRole('link', { name: YAMADA }).count(), 0, 'not on the sheet');
+    await u.page.getByRole('link', { name: '緊急閲覧（ブレークグラス）' }).click();
+    await u.page.getByLabel('患者コード').fill('pt-yamada');
+    await u.page.getByLabel('理由（10文字以上）').fill('短い');
+    await u.page.getByRole('button', { name: '緊急閲覧を開始' }).click();
+    await u.page.getByRole('alert').filter({ hasText: '理由（10文字以上）' }).waitFor({ timeout: 3000 });
+    await u.page.getByLabel('理由（10文字以上）').fill('救急搬送時の既往歴と服薬の確認のため');
+    await u.page.getByRole('button', { name: '緊急閲覧を開始' }).click();
+    await u.page.locator('#board-h').waitFor({ timeout: 5000 });
+    await post(u.page, vitalsText).waitFor({ timeout: 5000 });
+    await u.page.getByText('閲覧できる期限').waitFor();
+    await u.ctx.close();
   });
 
   await step('idle lock: the screen locks and the password unlocks it', async () => {
