@@ -196,7 +196,7 @@ function postView(p, code) {
   const who = h('div', { class: 'more' });
   const art = h('article', { class: cls, 'data-post-id': String(id), 'aria-labelledby': `p${id}-h` },
     h('header', {},
-      h('h3', { id: `p${id}-h` }, p.author ? p.author.displayName : '', p.author ? h('span', { class: 'prof' }, ` ${t(`prof.${p.author.profession}`)}`) : null),
+      h('h2', { id: `p${id}-h` }, p.author ? p.author.displayName : '', p.author ? h('span', { class: 'prof' }, ` ${t(`prof.${p.author.profession}`)}`) : null),
       h('p', { class: 'meta' }, h('time', {}, fmtTime(p.createdAtMs)), ` #${p.seq}`)),
     h('p', { class: 'badges' },
       p.urgent ? h('span', { class: 'badge urgent', role: 'img', 'aria-label': t('urgent') }, `⚠ ${t('urgent')}`) : null,

@@ -363,6 +363,35 @@ try {
     await u.ctx.close();
   });
 
+  await step('accessibility (axe-core): login, patient list, board, post form have no violation at all', async () => {
+    // axe is injected as a script: only a context that bypasses the CSP
+    // can (the CSP itself is what the step above checks).
+    const axeSrc = fs.readFileSync(path.join(here, '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 780 }, locale: 'ja-JP', bypassCSP: true });
+    const page = await ctx.newPage();
+    const audit = async (what) => {
+      await page.addScriptTag({ content: axeSrc });
+      const r = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+        .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+      assert.deepEqual(r, [], `${what}: ${r.join('; ')}`);
+    };
+    await page.goto(`${srv.base}/app/`);
+    await page.getByLabel('ログインID').waitFor();
+    await audit('login');
+    await page.getByLabel('ログインID').fill('cm.nakamura');
+    await page.getByLabel('パスワード', { exact: true }).fill(PW);
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.locator('li.patient').first().waitFor();
+    await audit('patients');
+    await page.getByRole('link', { name: YAMADA }).first().click();
+    await post(page, vitalsText).waitFor();
+    await audit('board');
+    await page.getByRole('link', { name: '投稿する' }).click();
+    await page.locator('#post-h').waitFor();
+    await audit('post form');
+    await ctx.close();
+  });
+
   await step('idle lock: the screen locks and the password unlocks it', async () => {
     const u = await newUser('pt.ito', { width: 360, height: 780 });
     await u.page.goto(`${srv.base}/app/?lock_ms=1500#/login`);
