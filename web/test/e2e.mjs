@@ -159,7 +159,6 @@ try {
   await step('open pt-yamada on both; a vitals value out of range is refused before sending', async () => {
     await openBoard(a, YAMADA);
     await openBoard(b, YAMADA);
-    await a.page.screenshot({ path: path.join(shots, 'board-360x780.png') });
     await a.page.getByRole('link', { name: '投稿する' }).click();
     await a.page.locator('#post-h').waitFor();
     await a.page.screenshot({ path: path.join(shots, 'post-360x780.png'), fullPage: true });
@@ -223,6 +222,9 @@ try {
     const more = post(a.page, vitalsText).locator('.more');
     await more.getByText('確認した人: 田中 誠').waitFor({ timeout: 5000 });
     assert.match(await more.innerText(), /未確認の人: .*中村 洋子/);
+    await a.page.waitForFunction(() => [...document.querySelectorAll('.thumb img')].every((i) => i.complete && i.naturalWidth > 0));
+    await a.page.evaluate(() => window.scrollTo(0, 0));
+    await a.page.screenshot({ path: path.join(shots, 'board-360x780.png') });
     await b.page.screenshot({ path: path.join(shots, 'board-1280x800.png') });
   });
 
