@@ -6,7 +6,7 @@
 import { t } from './i18n.js';
 import { outbox, newClientId } from './outbox.js';
 import { S } from './state.js';
-import { h, field, setErr } from './ui.js';
+import { h, field, setErr, byteLen } from './ui.js';
 import { flush } from './main.js';
 
 // name, proto field, lo, hi, unit, scale (what is typed x scale = sent)
@@ -24,7 +24,7 @@ export function compose(main, code) {
   const kind = h('select', {}, [1, 2, 3, 4, 5, 6].map((k) => h('option', { value: String(k) }, t(`kind.${k}`))));
   const vis = h('select', {}, (family ? [1] : [2, 1, 3]).map((v) => h('option', { value: String(v) }, t(`vis.${v}`))));
   const urgent = h('input', { type: 'checkbox', id: 'urgent' });
-  const text = h('textarea', { rows: '6', maxlength: '16000' });
+  const text = h('textarea', { rows: '6' });
   const inputs = {};
   const vitalsBox = h('fieldset', { class: 'vitals-form' }, h('legend', {}, t('vitals')),
     VITALS.map(([name, , lo, hi, unit, , step]) => {
@@ -91,6 +91,7 @@ export function compose(main, code) {
         if (!body.trim()) {
           if (Object.keys(v).length) body = t('kind.2'); else { setErr(text, t('textEmpty')); text.focus(); return; }
         }
+        if (byteLen(body) > 16384) { setErr(text, t('textLong')); text.focus(); return; }
         const item = {
           clientId: newClientId(), login: S.user.login, patient: code, createdAt: Date.now(),
           kind: Number(kind.value), visibility: Number(vis.value), urgent: urgent.checked, text: body,

@@ -5,7 +5,7 @@ import { ConnLost, RpcError, Code } from './conn.js';
 import { t, setLang, getLang } from './i18n.js';
 import { outbox } from './outbox.js';
 import { S, addPost, newConn } from './state.js';
-import { h, clear } from './ui.js';
+import { h, clear, cutBytes } from './ui.js';
 import * as screens from './screens.js';
 
 // The idle lock: 5 minutes; ?lock_ms=N may only shorten it (the tests).
@@ -82,7 +82,7 @@ async function upload(item, i) {
   const bytes = new Uint8Array(await ph.blob.arrayBuffer());
   const uploadId = `${item.clientId}-${i}`.slice(0, 64);
   const st = await S.conn.request('uploadBeginRequest', {
-    uploadId, patient: item.patient, fileName: ph.name.slice(0, 150), size: bytes.length, sha256: await sha256(bytes),
+    uploadId, patient: item.patient, fileName: cutBytes(ph.name, 160), size: bytes.length, sha256: await sha256(bytes),
   });
   let off = Number(st.received || 0);
   while (off < bytes.length) {

@@ -48,3 +48,16 @@ export function setErr(control, msg) {
   if (msg) control.setAttribute('aria-invalid', 'true');
   else control.removeAttribute('aria-invalid');
 }
+
+// UTF-8 byte length, and a cut to at most n bytes on a character
+// boundary: the protocol's limits are in bytes (proto/renkei.proto, top).
+const enc = new TextEncoder();
+export function byteLen(s) { return enc.encode(s).length; }
+export function cutBytes(s, n) {
+  let out = '';
+  for (const ch of s) {
+    if (byteLen(out + ch) > n) break;
+    out += ch;
+  }
+  return out;
+}

@@ -394,6 +394,36 @@ try {
     await ctx.close();
   });
 
+  await step('installable: manifest and icons served; offline, the app shell opens from the service worker', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 780 }, locale: 'ja-JP' });
+    const page = await ctx.newPage();
+    await page.goto(`${srv.base}/app/`);
+    await page.waitForFunction(async () => !!(await navigator.serviceWorker.ready).active, null, { timeout: 10000 });
+    const m = await page.evaluate(async () => {
+      const r = await fetch('manifest.webmanifest');
+      const j = await r.json();
+      const icons = await Promise.all(j.icons.map(async (i) => (await fetch(i.src)).status));
+      return { type: r.headers.get('content-type'), j, icons };
+    });
+    assert.equal(m.type, 'application/manifest+json');
+    assert.equal(m.j.start_url, '/app/');
+    assert.equal(m.j.display, 'standalone');
+    assert.deepEqual(m.icons, [200, 200]);
+    await page.reload(); // controlled by the worker now
+    await page.waitForFunction(() => !!navigator.serviceWorker.controller);
+    await ctx.setOffline(true);
+    await page.reload();
+    await page.getByLabel('ログインID').waitFor({ timeout: 5000 });
+    const keys = await page.evaluate(async () => {
+      const out = [];
+      for (const k of await caches.keys()) for (const r of await (await caches.open(k)).keys()) out.push(new URL(r.url).pathname);
+      return out;
+    });
+    assert.ok(keys.length >= 5, `${keys}`);
+    for (const k of keys) assert.match(k, /^\/app\/([A-Za-z0-9._-]+)?$/, k);
+    await ctx.close();
+  });
+
   await step('idle lock: the screen locks and the password unlocks it', async () => {
     const u = await newUser('pt.ito', { width: 360, height: 780 });
     await u.page.goto(`${srv.base}/app/?lock_ms=1500#/login`);
