@@ -306,6 +306,61 @@ try {
     for (const n of [1, 2]) assert.equal(await post(b.page, `オフライン投稿 ${n} ${stamp}`).count(), 1, `post ${n}`);
   });
 
+  await step('the answer to a post is lost with the connection: the retry makes no second post', async () => {
+    // The browser's WebSocket runs through a proxy here (playwright's
+    // routeWebSocket), which drops the server's answer to the first
+    // CreatePostRequest and closes the connection, as a dying signal
+    // would after the server committed.
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 780 }, locale: 'ja-JP' });
+    const varint = (b, i) => { let v = 0, m = 1; for (;;) { const x = b[i++]; v += (x & 0x7f) * m; m *= 128; if (!(x & 0x80)) return [v, i]; } };
+    // An Envelope starts with request_id (field 1), then its body's tag.
+    const parse = (m) => {
+      const b = typeof m === 'string' ? Buffer.from(m) : m;
+      if (b[0] !== 0x08) return {};
+      const [id, i] = varint(b, 1);
+      const [tag] = varint(b, i);
+      return { id, field: tag >> 3 };
+    };
+    let creates = 0, dropped = 0, dropId = -1;
+    await ctx.routeWebSocket(/.*/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        const e = parse(m);
+        if (e.field === 24) { creates++; if (creates === 1) dropId = e.id; }
+        server.send(m);
+      });
+      server.onMessage((m) => {
+        const e = parse(m);
+        if (e.id === dropId && e.field === 25 && !dropped) {
+          dropped++;
+          ws.close({ code: 4000, reason: 'proxy' });
+          server.close();
+          return;
+        }
+        ws.send(m);
+      });
+    });
+    const page = await ctx.newPage();
+    await page.goto(`${srv.base}/app/`);
+    await page.getByLabel('ログインID').fill('cm.nakamura');
+    await page.getByLabel('パスワード', { exact: true }).fill(PW);
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.locator('li.patient').first().waitFor();
+    await openBoard({ page }, YAMADA);
+    const text = `切断テスト ${stamp}`;
+    await page.getByRole('link', { name: '投稿する' }).click();
+    await page.getByLabel('本文').fill(text);
+    await page.getByRole('button', { name: '送信' }).click();
+    await post(b.page, text).waitFor({ timeout: 10000 });
+    await page.waitForFunction(() => document.querySelectorAll('.pending-list article').length === 0, null, { timeout: 15000 });
+    assert.equal(dropped, 1, 'the answer was dropped');
+    assert.equal(creates, 2, 'the post was sent again');
+    await page.waitForTimeout(300);
+    assert.equal(await post(b.page, text).count(), 1, 'one post on the board');
+    assert.equal(await post(page, text).count(), 1);
+    await ctx.close();
+  });
+
   await step('screenshots: board and post form at 1280x800', async () => {
     await b.page.screenshot({ path: path.join(shots, 'board-1280x800.png') });
     await b.page.getByRole('link', { name: '投稿する' }).click();
