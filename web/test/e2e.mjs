@@ -228,6 +228,27 @@ try {
     await b.page.screenshot({ path: path.join(shots, 'board-1280x800.png') });
   });
 
+  await step('amend and retract: both boards mark the versions', async () => {
+    const p = a.page;
+    const orig = post(p, vitalsText).first();
+    await orig.getByRole('button', { name: '訂正' }).click();
+    await p.getByRole('dialog').getByLabel('本文').fill(`${vitalsText} 訂正: SpO2 96%`);
+    await p.getByRole('dialog').getByRole('button', { name: '保存' }).click();
+    for (const u of [a, b]) {
+      const amended = post(u.page, '訂正: SpO2 96%');
+      await amended.getByText(`訂正版（元の投稿 #${postId}）`).waitFor({ timeout: 5000 });
+      await u.page.locator(`article[data-post-id="${postId}"]`).getByText('この投稿は訂正されました').waitFor({ timeout: 5000 });
+    }
+    const later = post(p, '訂正: SpO2 96%');
+    await later.getByRole('button', { name: '取り消し' }).click();
+    await p.getByRole('dialog').getByLabel('理由').fill('別の患者の記録と取り違えたため');
+    await p.getByRole('dialog').getByRole('button', { name: '保存' }).click();
+    for (const u of [a, b]) {
+      await u.page.locator('article.post.retracted', { hasText: '訂正: SpO2 96%' }).getByText('この投稿は取り消されました').waitFor({ timeout: 5000 });
+      await post(u.page, '別の患者の記録と取り違えたため').getByText(/取り消し（投稿 #\d+）/).waitFor({ timeout: 5000 });
+    }
+  });
+
   await step('a post whose text is markup is shown as text; an injected inline script does not run', async () => {
     const evil = `<img src=x onerror=alert(1)> ${stamp}`;
     await a.page.getByRole('link', { name: '投稿する' }).click();
@@ -415,7 +436,7 @@ try {
     await u.page.getByLabel('理由（10文字以上）').fill('救急搬送時の既往歴と服薬の確認のため');
     await u.page.getByRole('button', { name: '緊急閲覧を開始' }).click();
     await u.page.locator('#board-h').waitFor({ timeout: 5000 });
-    await post(u.page, vitalsText).waitFor({ timeout: 5000 });
+    await u.page.locator(`article[data-post-id="${postId}"]`).waitFor({ timeout: 5000 });
     await u.page.getByText('閲覧できる期限').waitFor();
     await u.ctx.close();
   });
@@ -441,7 +462,7 @@ try {
     await page.locator('li.patient').first().waitFor();
     await audit('patients');
     await page.getByRole('link', { name: YAMADA }).first().click();
-    await post(page, vitalsText).waitFor();
+    await page.locator(`article[data-post-id="${postId}"]`).waitFor();
     await audit('board');
     await page.getByRole('link', { name: '投稿する' }).click();
     await page.locator('#post-h').waitFor();
