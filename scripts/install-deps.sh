@@ -13,6 +13,7 @@ pkgs="build-essential cmake pkg-config openssl libssl-dev
       libargon2-dev libjansson-dev libinih-dev libcmocka-dev sqlite3
       libjpeg62-turbo-dev libpng-dev sqlcipher
       liboath-dev libqrencode-dev libpwquality-dev cracklib-runtime
+      libcurl4-openssl-dev python3 python3-aiosmtpd
       chromium fonts-ipafont-gothic"
 # The web client (web/): Node.js and npm build its bundle (scripts/build.sh)
 # and drive the browser tests; chromium is the browser they drive

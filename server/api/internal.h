@@ -135,6 +135,10 @@ struct api {
 	bool requests_busy;
 	int decoding;       /* photos being decoded now (bounded) */
 	int exports;        /* audit exports being made or held (bounded) */
+	/* The notice thread (notify/notify.h), or NULL: notices are then
+	 * only counted (unit tests, fuzzers, notice_enabled 0 still has
+	 * one for the device verbs). Not owned. */
+	struct notify *notify;
 };
 
 /* What GET path?query with Authorization `auth` asks for (http.c; pure,
