@@ -7,6 +7,7 @@ import { outbox } from './outbox.js';
 import { S, addPost, newConn } from './state.js';
 import { h, clear, cutBytes } from './ui.js';
 import * as screens from './screens.js';
+import { disableOnLogout } from './notices.js';
 
 // The idle lock: 5 minutes; ?lock_ms=N may only shorten it (the tests).
 const LOCK_MS = Math.min(Number(new URLSearchParams(location.search).get('lock_ms')) || Infinity, 5 * 60 * 1000);
@@ -197,6 +198,7 @@ export async function wipeDevice() {
 export async function logout(force = false) {
   const mine = (await outbox.all()).filter((x) => S.user && x.login === S.user.login);
   if (!force && mine.length && !confirm(t('outboxWarn', mine.length))) return;
+  await disableOnLogout();
   if (S.conn) await S.conn.logout();
   await wipeDevice();
   history.replaceState(null, '', '/app/#/login');

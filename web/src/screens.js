@@ -7,6 +7,7 @@ import { outbox } from './outbox.js';
 import { S, board as boardOf, addPost } from './state.js';
 import { h, clear, field, setErr } from './ui.js';
 import { status, catchUp, flush, setVerifier, route } from './main.js';
+import { noticesCard } from './notices.js';
 export { compose } from './compose.js';
 
 const STEP = pb.SignInStep;
@@ -114,7 +115,8 @@ async function enrol() {
 export async function patients(main) {
   const list = h('ul', { class: 'patients', 'aria-labelledby': 'pts-h' });
   main.append(h('h1', { id: 'pts-h' }, t('patients')), list,
-    h('p', {}, h('a', { href: '#/breakglass', class: 'button secondary' }, t('breakglass'))));
+    h('p', {}, h('a', { href: '#/breakglass', class: 'button secondary' }, t('breakglass'))),
+    noticesCard());
   const draw = () => {
     clear(list);
     for (const p of S.patients) {

@@ -33,3 +33,23 @@ self.addEventListener('fetch', (e) => {
     return res;
   }).catch(() => caches.match(key).then((r) => r || Response.error())));
 });
+
+// Content-free notices (docs/notice.md): the server's payload is
+// {"title","body","url","tag"} with a fixed text such as "renkei: 1 new
+// post" and never anything of a patient. Only the title and body are
+// shown (cut short); a click opens this app, never the payload's URL.
+self.addEventListener('push', (e) => {
+  let d = {};
+  try { d = e.data ? e.data.json() : {}; } catch { d = {}; }
+  const title = typeof d.title === 'string' && d.title ? d.title.slice(0, 64) : 'renkei';
+  const body = typeof d.body === 'string' ? d.body.slice(0, 240) : '';
+  e.waitUntil(self.registration.showNotification(title, { body, tag: 'renkei', icon: 'icon-192.png' }));
+});
+
+self.addEventListener('notificationclick', (e) => {
+  e.notification.close();
+  e.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((list) => {
+    for (const c of list) if (c.url.startsWith(base)) return c.focus();
+    return self.clients.openWindow(base);
+  }));
+});

@@ -12,7 +12,7 @@ import https from 'node:https';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { startServer } from './server.mjs';
 
 // RFC 6238 (HMAC-SHA-1, 30 s, 6 digits) for the second-factor steps.
@@ -497,6 +497,66 @@ try {
     });
     assert.ok(keys.length >= 5, `${keys}`);
     for (const k of keys) assert.match(k, /^\/app\/([A-Za-z0-9._-]+)?$/, k);
+    await ctx.close();
+  });
+
+  await step('notices: this browser registers for Web Push, a test notice is queued, the worker shows a push, logout removes the device', async () => {
+    // Debian's chromium has no push service to subscribe with (headless
+    // and without Google's keys: "permission denied"), so PushManager is
+    // stood in for with a subscription made here: a real P-256 key and
+    // auth secret, an endpoint on a host that is not private. The
+    // server's side (VAPID key, NoticeDeviceAddRequest, NoticeTestRequest,
+    // NoticeListRequest, NoticeDeviceRemoveRequest) is the real one.
+    const jwk = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
+    const p256dh = [4, ...Buffer.from(jwk.x, 'base64url'), ...Buffer.from(jwk.y, 'base64url')];
+    const auth = [...randomBytes(16)];
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 780 }, locale: 'ja-JP' });
+    await ctx.grantPermissions(['notifications'], { origin: srv.base });
+    await ctx.addInitScript(({ p256dh: k, auth: a, endpoint }) => {
+      if (!self.PushManager) return;
+      let sub = null;
+      const make = () => ({ endpoint, getKey: (n) => new Uint8Array(n === 'p256dh' ? k : a).buffer, unsubscribe: async () => { sub = null; return true; } });
+      PushManager.prototype.subscribe = async () => { sub = make(); return sub; };
+      PushManager.prototype.getSubscription = async () => sub;
+      if (self.Notification) Notification.requestPermission = async () => 'granted';
+    }, { p256dh, auth, endpoint: `https://push.example.com/e2e/${stamp}` });
+    const page = await ctx.newPage();
+    const login = async () => {
+      await page.getByLabel('ログインID').fill('msw.yoshida');
+      await page.getByLabel('パスワード', { exact: true }).fill(PW);
+      await page.getByRole('button', { name: 'ログイン' }).click();
+      await page.locator('li.patient').first().waitFor();
+    };
+    await page.goto(`${srv.base}/app/`);
+    await login();
+    await page.getByText('通知（この端末）').click();
+    await page.getByText('通知を受け取る端末（ブラウザ）: 0台').waitFor({ timeout: 5000 });
+    await page.getByRole('button', { name: 'この端末で通知を受け取る' }).click();
+    await page.getByText('この端末で通知を受け取ります').waitFor({ timeout: 5000 });
+    await page.getByText('通知を受け取る端末（ブラウザ）: 1台').waitFor();
+    await page.getByRole('button', { name: 'テスト通知を送る' }).click();
+    await page.getByText('テスト通知を送りました（1台）').waitFor({ timeout: 5000 });
+    // The worker shows a notice's fixed text only (CDP delivers a push as
+    // the push service would, already decrypted).
+    const cdp = await ctx.newCDPSession(page);
+    const regId = new Promise((resolve) => cdp.on('ServiceWorker.workerRegistrationUpdated', (ev) => {
+      for (const r of ev.registrations) if (r.scopeURL.endsWith('/app/') && !r.isDeleted) resolve(r.registrationId);
+    }));
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: srv.base, registrationId: await regId,
+      data: JSON.stringify({ title: 'renkei', body: 'renkei: 1 new urgent post', url: 'https://evil.example/', tag: 'renkei' }),
+    });
+    const shown = await page.waitForFunction(async () => {
+      const n = await (await navigator.serviceWorker.ready).getNotifications();
+      return n.length ? { title: n[0].title, body: n[0].body } : null;
+    }, null, { timeout: 5000 }).then((x) => x.jsonValue());
+    assert.deepEqual(shown, { title: 'renkei', body: 'renkei: 1 new urgent post' });
+    await page.getByRole('button', { name: 'ログアウト' }).click();
+    await page.getByLabel('ログインID').waitFor();
+    await login();
+    await page.getByText('通知（この端末）').click();
+    await page.getByText('通知を受け取る端末（ブラウザ）: 0台').waitFor({ timeout: 5000 });
     await ctx.close();
   });
 
