@@ -142,6 +142,8 @@ export async function patients(main) {
     draw();
     // The newest post of each, for "last post" (one small page each).
     for (const p of res.patients) {
+      // Only when the newest post is not here yet (each read is audited).
+      if (Number(p.lastSeq) === 0 || [...boardOf(p.code).posts.values()].some((x) => Number(x.seq) === Number(p.lastSeq))) continue;
       const tl = await S.conn.request('timelineRequest', { patient: p.code, limit: 1 });
       for (const x of tl.posts) addPost(x);
     }
