@@ -216,6 +216,10 @@ static const struct conf_entry conf_table[] = {
 	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
 	STR_ENTRY(metrics_access, "loopback",
 	          "who may GET /metrics: loopback, any or off"),
+	STR_ENTRY(web_dir, "",
+	          "folder of the built web client, served under /app/ (read once "
+	          "at start): empty = the folder web beside the server binary "
+	          "(build/web from scripts/build.sh); off = no web client"),
 	STR_ENTRY(totp_required, "staff",
 	          "who must enrol a second factor (TOTP) before doing anything: "
 	          "staff (every professional, auditor and admin; family may opt "

@@ -99,6 +99,7 @@ struct conf {
 	char *smtp_url;
 	char *smtp_from;
 	char *smtp_ca;
+	char *web_dir;       /* the web client's files (net/webapp.h) */
 };
 
 /* Fill *c with the table's defaults. Free with conf_fini. */
