@@ -101,6 +101,8 @@ void api_step_up(struct api_req *r, const char *code,
 void api_step_up_free(struct api_req *r);
 /* password.c */
 api_handler api_password_change;
+/* oncall.c */
+api_handler api_set_call_order, api_oncall_show, api_oncall_set;
 
 /* ---- housekeeping of those families, for api.c */
 

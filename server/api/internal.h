@@ -128,6 +128,12 @@ struct api {
 	bool revoke_busy;
 	const uint64_t *audit_appended;
 	struct api_grant *grants;
+	/* Escalation (escalate.c): look for due steps from this wall time
+	 * (0: at the next tick); an advance in flight; the earliest wake
+	 * (api_escalate_wake) while it was (0: none). */
+	int64_t esc_next_ms;
+	bool esc_busy;
+	int64_t esc_wake_ms;
 	int decoding;       /* photos being decoded now (bounded) */
 	int exports;        /* audit exports being made or held (bounded) */
 };

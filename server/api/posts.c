@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/dispatch.h"
+#include "api/oncall.h"
 #include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
@@ -41,6 +42,12 @@ post_fini(struct api_req *r)
 	care_post_fini(&q->out);
 }
 
+static int64_t
+escalate_ms(const struct api *api)
+{
+	return (int64_t)api->conf->escalate_after_s * 1000;
+}
+
 static int
 post_run(struct store_conn *sc, struct store_op *op)
 {
@@ -69,6 +76,11 @@ post_run(struct store_conn *sc, struct store_op *op)
 			rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable",
 			             NULL);
 	}
+	/* A new urgent post starts its escalation in its own transaction
+	 * (docs/oncall.md). */
+	if (rc == RK_OK && q->what == OP_CREATE && !q->dup &&
+	    care_escalation_start(sc, &q->out, now + escalate_ms(q->r.api)) != RK_OK)
+		rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
 }
 
@@ -91,6 +103,8 @@ post_ok(struct api_req *r, struct api_conn *c)
 	if (!q->dup) {
 		r->api->stats.posts++;
 		api_publish_post(r->api, &q->out);
+		if (q->what == OP_CREATE && q->out.urgent)
+			api_escalate_wake(r->api, q->out.created_ms + escalate_ms(r->api));
 	}
 }
 
@@ -101,7 +115,7 @@ post_req_new(const struct api_call *call, enum post_op what,
 	struct post_req *q = api_req_new(sizeof(*q), call);
 
 	q->what = what;
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->client_id, sizeof(q->client_id), "%s", client_id);
 	q->text = api_req_strdup(&q->r, text);
 	q->in.client_id = q->client_id;

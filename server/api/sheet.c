@@ -109,7 +109,7 @@ member_req_new(const struct api_call *call, enum member_op what,
 	struct member_req *q = api_req_new(sizeof(*q), call);
 
 	q->what = what;
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->code, sizeof(q->code), "%s", patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	audit_entry_set_object(q->r.au, login);
@@ -259,7 +259,7 @@ api_sheet_history(const struct api_call *call, const void *msg)
 	if (!api_patient_named(call, m->patient))
 		return;
 	q = api_req_new(sizeof(*q), call);
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	q->r.op.run = history_run;

@@ -1,0 +1,861 @@
+/*
+ * Call order, on-call rota and escalation (oncall.h, docs/oncall.md).
+ *
+ * A member "in force" on a sheet, here: in its dates now and not
+ * read-only. Only such members are called, and only their organisations
+ * bring their on-call persons to a patient's board: a hospital whose team
+ * is read-only after a hand-off is no longer the patient's team.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "care/care.h"
+#include "care/internal.h"
+#include "care/oncall.h"
+#include "util/mem.h"
+
+#define IN_FORCE(alias)                                                        \
+	alias ".read_only = 0 AND " alias ".valid_from_ms <= ?3 AND (" alias     \
+	".valid_until_ms = 0 OR " alias ".valid_until_ms > ?3)"
+
+static int
+store_fail(struct rk_status *st)
+{
+	return rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+}
+
+/* ------------------------------------------------------------ call order */
+
+int
+care_callorder_check(const size_t *per_slot, size_t nslots,
+                     const char *const *logins, struct rk_status *st)
+{
+	char msg[96];
+	size_t k = 0;
+
+	if (nslots > CARE_CALL_SLOTS_MAX)
+		return rk_fail(st, RK_ERR_INVALID, "at most 8 call slots", "slots");
+	for (size_t s = 0; s < nslots; s++) {
+		if (per_slot[s] == 0) {
+			snprintf(msg, sizeof(msg), "slot %zu: a call slot names no one", s + 1);
+			return rk_fail(st, RK_ERR_INVALID, msg, "slots");
+		}
+		if (per_slot[s] > CARE_CALL_SLOT_PEOPLE_MAX) {
+			snprintf(msg, sizeof(msg),
+			         "slot %zu: at most 8 people in one call slot", s + 1);
+			return rk_fail(st, RK_ERR_INVALID, msg, "slots");
+		}
+		for (size_t i = 0; i < per_slot[s]; i++, k++) {
+			if (!auth_login_valid(logins[k])) {
+				snprintf(msg, sizeof(msg), "slot %zu: no such user", s + 1);
+				return rk_fail(st, RK_ERR_INVALID, msg, "slots");
+			}
+			for (size_t j = 0; j < k; j++)
+				if (strcmp(logins[j], logins[k]) == 0) {
+					snprintf(msg, sizeof(msg),
+					         "slot %zu: this login is in the call order twice",
+					         s + 1);
+					return rk_fail(st, RK_ERR_INVALID, msg, "slots");
+				}
+		}
+	}
+	return RK_OK;
+}
+
+#define USER_COLS                                                              \
+	"u.id, u.login, u.display_name, u.profession, coalesce(uo.code, ''), " \
+	"coalesce(uo.name, '') "
+
+static void
+user_row(sqlite3_stmt *q, int col, struct care_member *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->user_id = sqlite3_column_int64(q, col);
+	care_col(m->login, sizeof(m->login), q, col + 1);
+	care_col(m->display_name, sizeof(m->display_name), q, col + 2);
+	m->profession = sqlite3_column_int(q, col + 3);
+	care_col(m->org_code, sizeof(m->org_code), q, col + 4);
+	care_col(m->org_name, sizeof(m->org_name), q, col + 5);
+}
+
+int
+care_callorder_load(struct store_conn *sc, int64_t patient_id,
+                    struct care_call **out, size_t *n)
+{
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	q = store_stmt(sc, "SELECT c.slot, " USER_COLS "FROM call_order c "
+	                   "JOIN users u ON u.id = c.user_id "
+	                   "LEFT JOIN orgs uo ON uo.id = u.org_id "
+	                   "WHERE c.patient_id = ? ORDER BY c.slot, c.pos");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, patient_id);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = rk_realloc(*out, cap * sizeof(**out));
+		}
+		(*out)[*n].slot = sqlite3_column_int(q, 0);
+		user_row(q, 1, &(*out)[*n].m);
+		(*n)++;
+	}
+	sqlite3_reset(q);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return RK_ERR_STORE;
+	}
+	return RK_OK;
+}
+
+/* The user id of `login` if an active member of the sheet who may be
+ * called; else a refusal naming the slot. */
+static int
+callable(struct store_conn *sc, int64_t pid, const char *login, size_t slot,
+         int64_t now_ms, int64_t *user_id, struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	struct auth_user u;
+	char msg[128];
+	int rc, prof = 0;
+
+	q = store_stmt(sc, "SELECT u.id, u.profession FROM sheet_members m JOIN users u "
+	                   "ON u.id = m.user_id WHERE u.login = ?1 AND m.patient_id = ?2 "
+	                   "AND u.disabled = 0 AND " IN_FORCE("m") " LIMIT 1");
+	if (q == NULL)
+		return store_fail(st);
+	sqlite3_bind_text(q, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, pid);
+	sqlite3_bind_int64(q, 3, now_ms);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return store_fail(st);
+	*user_id = 0;
+	if (rc == SQLITE_ROW) {
+		*user_id = sqlite3_column_int64(q, 0);
+		prof = sqlite3_column_int(q, 1);
+	}
+	sqlite3_reset(q);
+	if (*user_id != 0 && prof != PROF_FAMILY &&
+	    policy_max_visibility(prof) != VIS_NONE)
+		return RK_OK;
+	if (*user_id != 0)
+		snprintf(msg, sizeof(msg), "slot %zu: family members are not called", slot);
+	else if (auth_user_load(sc, login, 0, &u) != RK_OK)
+		snprintf(msg, sizeof(msg), "slot %zu: no such user", slot);
+	else
+		snprintf(msg, sizeof(msg),
+		         "slot %zu: not an active member of this patient's sheet", slot);
+	return rk_fail(st, RK_ERR_INVALID, msg, "slots");
+}
+
+int
+care_callorder_set(struct store_conn *sc, const struct policy_actor *who,
+                   const char *code, const size_t *per_slot, size_t nslots,
+                   const char *const *logins, int64_t now_ms,
+                   struct care_call **out, size_t *n, int64_t *patient_id,
+                   struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	char detail[256];
+	size_t k = 0, len = 0;
+	int64_t pid = care_patient_id(sc, code);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (pid < 0)
+		return store_fail(st);
+	rc = care_member_check(sc, who, pid, now_ms, POLICY_CALLORDER_SET, 0, st);
+	if (rc != RK_OK)
+		return rc;
+	rc = care_callorder_check(per_slot, nslots, logins, st);
+	if (rc != RK_OK)
+		return rc;
+	/* Every login checked before anything changes. */
+	size_t total = 0;
+	for (size_t s = 0; s < nslots; s++)
+		total += per_slot[s];
+	int64_t *ids = rk_calloc(total ? total : 1, sizeof(*ids));
+	for (size_t s = 0; s < nslots; s++)
+		for (size_t i = 0; i < per_slot[s]; i++, k++)
+			if ((rc = callable(sc, pid, logins[k], s + 1, now_ms, &ids[k], st)) !=
+			    RK_OK) {
+				free(ids);
+				return rc;
+			}
+	q = store_stmt(sc, "DELETE FROM call_order WHERE patient_id = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, pid);
+	if (store_step(sc, q) != SQLITE_DONE)
+		goto fail;
+	k = 0;
+	detail[0] = '\0';
+	for (size_t s = 0; s < nslots; s++) {
+		if (len < sizeof(detail))
+			len += (size_t)snprintf(detail + len, sizeof(detail) - len, "%s%zu:",
+			                        s ? " " : "", s + 1);
+		for (size_t i = 0; i < per_slot[s]; i++, k++) {
+			q = store_stmt(sc, "INSERT INTO call_order(patient_id, slot, user_id, "
+			                   "pos) VALUES (?,?,?,?)");
+			if (q == NULL)
+				goto fail;
+			sqlite3_bind_int64(q, 1, pid);
+			sqlite3_bind_int64(q, 2, (int64_t)s + 1);
+			sqlite3_bind_int64(q, 3, ids[k]);
+			sqlite3_bind_int64(q, 4, (int64_t)k);
+			if (store_step(sc, q) != SQLITE_DONE)
+				goto fail;
+			if (len < sizeof(detail))
+				len += (size_t)snprintf(detail + len, sizeof(detail) - len, "%s%s",
+				                        i ? "+" : "", logins[k]);
+		}
+	}
+	free(ids);
+	ids = NULL;
+	if (care_history_add(sc, pid, who->user_id, "callorder", 0,
+	                     nslots ? detail : "cleared", now_ms) != RK_OK)
+		goto fail;
+	if (care_callorder_load(sc, pid, out, n) != RK_OK)
+		goto fail;
+	*patient_id = pid;
+	return RK_OK;
+fail:
+	free(ids);
+	return store_fail(st);
+}
+
+/* ------------------------------------------------------------------ rota */
+
+#define ROTA_COLS                                                              \
+	"r.id, o.code, " USER_COLS ", r.start_ms, r.end_ms, r.removed_ms, "      \
+	"coalesce(s.login, '') FROM oncall_rota r JOIN orgs o ON o.id = r.org_id " \
+	"JOIN users u ON u.id = r.user_id LEFT JOIN orgs uo ON uo.id = u.org_id " \
+	"LEFT JOIN users s ON s.id = r.set_by "
+
+static void
+rota_row(sqlite3_stmt *q, struct care_rota_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(q, 0);
+	care_col(e->org_code, sizeof(e->org_code), q, 1);
+	user_row(q, 2, &e->user);
+	e->start_ms = sqlite3_column_int64(q, 8);
+	e->end_ms = sqlite3_column_int64(q, 9);
+	e->removed_ms = sqlite3_column_int64(q, 10);
+	care_col(e->set_by, sizeof(e->set_by), q, 11);
+}
+
+static int
+rota_rows(struct store_conn *sc, sqlite3_stmt *q, struct care_rota_entry **out,
+          size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = rk_realloc(*out, cap * sizeof(**out));
+		}
+		rota_row(q, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(q);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return RK_ERR_STORE;
+	}
+	return RK_OK;
+}
+
+int
+care_oncall_for_patient(struct store_conn *sc, int64_t patient_id,
+                        int64_t now_ms, struct care_rota_entry **out, size_t *n)
+{
+	sqlite3_stmt *q = store_stmt(
+	    sc, "SELECT " ROTA_COLS "WHERE r.start_ms <= ?3 AND r.end_ms > ?3 AND "
+	        "EXISTS (SELECT 1 FROM sheet_members m JOIN users mu ON mu.id = "
+	        "m.user_id WHERE m.patient_id = ?1 AND mu.org_id = r.org_id AND "
+	        "mu.disabled = 0 AND " IN_FORCE("m") ") AND u.disabled = 0 AND ?2 = ?2 "
+	        "ORDER BY o.code, r.start_ms, r.id");
+
+	*out = NULL;
+	*n = 0;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, patient_id);
+	sqlite3_bind_int64(q, 2, 0);
+	sqlite3_bind_int64(q, 3, now_ms);
+	return rota_rows(sc, q, out, n);
+}
+
+/* The organisation's id (0: none), and whether the actor may `set` (or
+ * else see) its rota. */
+static int
+rota_access(struct store_conn *sc, const struct policy_actor *who,
+            const char *org_code, bool set, int64_t *org_id,
+            struct rk_status *st)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT id FROM orgs WHERE code = ?");
+	struct auth_user u;
+	int rc;
+
+	if (q == NULL)
+		return store_fail(st);
+	sqlite3_bind_text(q, 1, org_code, -1, SQLITE_STATIC);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return store_fail(st);
+	*org_id = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	if (who == NULL && *org_id != 0)
+		return RK_OK; /* a trusted import */
+	if (who != NULL && *org_id != 0) {
+		if (who->profession == PROF_ADMIN)
+			return RK_OK;
+		if (auth_user_load(sc, NULL, who->user_id, &u) != RK_OK)
+			return store_fail(st);
+		if (u.org_id == *org_id && !u.disabled &&
+		    (!set || u.profession == PROF_PHYSICIAN ||
+		     u.profession == PROF_NURSE))
+			return RK_OK;
+	}
+	/* An organisation that does not exist answers as one the actor may
+	 * not touch: the answer tells nothing of which exist. */
+	return rk_fail(st, RK_ERR_DENIED,
+	               set ? "only an administrator or a physician or nurse of this "
+	                     "organisation sets its on-call rota"
+	                   : "only an administrator or a member of this organisation "
+	                     "sees its on-call rota",
+	               NULL);
+}
+
+int
+care_rota_list(struct store_conn *sc, const struct policy_actor *who,
+               const char *org_code, int64_t since_ms,
+               struct care_rota_entry **out, size_t *n, struct rk_status *st)
+{
+	int64_t org_id;
+	sqlite3_stmt *q;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = rota_access(sc, who, org_code, false, &org_id, st)) != RK_OK)
+		return rc;
+	q = store_stmt(sc, "SELECT " ROTA_COLS "WHERE r.org_id = ?1 AND r.end_ms > ?2 "
+	                   "ORDER BY r.start_ms, r.id LIMIT ?3");
+	if (q == NULL)
+		return store_fail(st);
+	sqlite3_bind_int64(q, 1, org_id);
+	sqlite3_bind_int64(q, 2, since_ms);
+	sqlite3_bind_int(q, 3, CARE_ROTA_LIST_MAX);
+	if (rota_rows(sc, q, out, n) != RK_OK)
+		return store_fail(st);
+	return RK_OK;
+}
+
+static int
+rota_load(struct store_conn *sc, int64_t id, int64_t org_id,
+          struct care_rota_entry *out)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT " ROTA_COLS "WHERE r.id = ?1 AND "
+	                                 "r.org_id = ?2");
+	int rc;
+
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, org_id);
+	rc = store_step(sc, q);
+	if (rc == SQLITE_ROW)
+		rota_row(q, out);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? RK_OK : rc < 0 ? RK_ERR_STORE : RK_ERR_NOT_FOUND;
+}
+
+static int
+rota_remove(struct store_conn *sc, int64_t org_id, int64_t id, int64_t now_ms,
+            struct care_rota_entry *out, struct rk_status *st)
+{
+	sqlite3_stmt *q;
+	int rc = rota_load(sc, id, org_id, out);
+
+	if (rc == RK_ERR_NOT_FOUND)
+		return rk_fail(st, RK_ERR_INVALID, "no such entry in this organisation's rota",
+		               "remove_id");
+	if (rc != RK_OK)
+		return store_fail(st);
+	if (out->removed_ms != 0)
+		return RK_OK; /* removed already: the same answer */
+	q = store_stmt(sc, "UPDATE oncall_rota SET removed_ms = ?2, end_ms = CASE "
+	                   "WHEN start_ms >= ?2 THEN start_ms WHEN end_ms > ?2 THEN ?2 "
+	                   "ELSE end_ms END WHERE id = ?1");
+	if (q == NULL)
+		return store_fail(st);
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	if (store_step(sc, q) != SQLITE_DONE)
+		return store_fail(st);
+	return rota_load(sc, id, org_id, out) == RK_OK ? RK_OK : store_fail(st);
+}
+
+int
+care_rota_set(struct store_conn *sc, const struct policy_actor *who,
+              const char *org_code, const char *login, int64_t start_ms,
+              int64_t end_ms, int64_t remove_id, int64_t now_ms,
+              struct care_rota_entry *out, struct rk_status *st)
+{
+	struct auth_user u;
+	sqlite3_stmt *q;
+	int64_t org_id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = rota_access(sc, who, org_code, true, &org_id, st)) != RK_OK)
+		return rc;
+	if (remove_id != 0)
+		return rota_remove(sc, org_id, remove_id, now_ms, out, st);
+	if (!auth_login_valid(login) || auth_user_load(sc, login, 0, &u) != RK_OK ||
+	    u.disabled || u.org_id != org_id)
+		return rk_fail(st, RK_ERR_INVALID, "no such user in this organisation",
+		               "login");
+	if (u.profession == PROF_FAMILY || policy_max_visibility(u.profession) == VIS_NONE)
+		return rk_fail(st, RK_ERR_INVALID, "this profession is not put on call",
+		               "login");
+	if (start_ms <= 0)
+		return rk_fail(st, RK_ERR_INVALID, "give the start of the shift",
+		               "start_at_ms");
+	if (end_ms <= start_ms)
+		return rk_fail(st, RK_ERR_INVALID, "the shift must end after it starts",
+		               "end_at_ms");
+	if (end_ms <= now_ms)
+		return rk_fail(st, RK_ERR_INVALID, "the shift has ended already",
+		               "end_at_ms");
+	if (end_ms - start_ms > CARE_ROTA_SHIFT_MAX_MS)
+		return rk_fail(st, RK_ERR_INVALID, "a shift lasts at most 7 days",
+		               "end_at_ms");
+	q = store_stmt(sc, "SELECT count(*) FROM oncall_rota WHERE org_id = ? AND "
+	                   "end_ms > ?");
+	if (q == NULL)
+		return store_fail(st);
+	sqlite3_bind_int64(q, 1, org_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	if (store_step(sc, q) != SQLITE_ROW)
+		return store_fail(st);
+	rc = sqlite3_column_int(q, 0) >= CARE_ROTA_PENDING_MAX;
+	sqlite3_reset(q);
+	if (rc)
+		return rk_fail(st, RK_ERR_EXHAUSTED,
+		               "this organisation has 1000 entries to come already", "org");
+	q = store_stmt(sc, "INSERT INTO oncall_rota(org_id, user_id, start_ms, end_ms, "
+	                   "set_by, created_ms) VALUES (?,?,?,?,?,?)");
+	if (q == NULL)
+		return store_fail(st);
+	sqlite3_bind_int64(q, 1, org_id);
+	sqlite3_bind_int64(q, 2, u.id);
+	sqlite3_bind_int64(q, 3, start_ms);
+	sqlite3_bind_int64(q, 4, end_ms);
+	sqlite3_bind_int64(q, 5, who != NULL ? who->user_id : 0);
+	sqlite3_bind_int64(q, 6, now_ms);
+	if (store_step(sc, q) != SQLITE_DONE)
+		return store_fail(st);
+	return rota_load(sc, sqlite3_last_insert_rowid(store_conn_db(sc)), org_id,
+	                 out) == RK_OK
+	           ? RK_OK
+	           : store_fail(st);
+}
+
+/* ------------------------------------------------------------ escalation */
+
+enum { ESC_RUNNING = 0, ESC_STOPPED = 1, ESC_FINISHED = 2 };
+
+void
+care_escalation_steps_free(struct care_escalation_step *s, size_t n)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].user_ids);
+		care_post_fini(&s[i].event);
+	}
+	free(s);
+}
+
+int
+care_escalation_start(struct store_conn *sc, const struct care_post *p,
+                      int64_t due_ms)
+{
+	sqlite3_stmt *q;
+
+	if (!p->urgent || p->kind >= KIND_BREAK_GLASS || p->retracts_id != 0)
+		return RK_OK;
+	q = store_stmt(sc, "INSERT OR IGNORE INTO escalations(post_id, patient_id, step, "
+	                   "due_ms) VALUES (?1, ?2, (SELECT CASE WHEN count(*) > 0 "
+	                   "THEN 1 ELSE 0 END FROM call_order WHERE patient_id = ?2), ?3)");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, p->id);
+	sqlite3_bind_int64(q, 2, p->patient_id);
+	sqlite3_bind_int64(q, 3, due_ms);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+int
+care_escalation_next_due(struct store_conn *sc, int64_t *due_ms)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT coalesce(min(due_ms), 0) FROM "
+	                                 "escalations WHERE state = 0");
+
+	*due_ms = 0;
+	if (q == NULL || store_step(sc, q) != SQLITE_ROW)
+		return RK_ERR_STORE;
+	*due_ms = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return RK_OK;
+}
+
+static void
+push_user(struct care_escalation_step *s, int64_t id, const char *login,
+          const char *org)
+{
+	size_t len = strlen(s->detail);
+
+	for (size_t i = 0; i < s->nusers; i++)
+		if (s->user_ids[i] == id)
+			return;
+	s->user_ids = rk_realloc(s->user_ids, (s->nusers + 1) * sizeof(*s->user_ids));
+	s->user_ids[s->nusers++] = id;
+	if (len < sizeof(s->detail) - 1)
+		snprintf(s->detail + len, sizeof(s->detail) - len, "%s%s%s%s%s",
+		         s->nusers > 1 ? ", " : "", login, org ? " (" : "",
+		         org ? org : "", org ? ")" : "");
+}
+
+/* Write the step's ESCALATION post, in the urgent post's author's name,
+ * with the urgent post's mark (who may not see the post does not see
+ * that it escalates). */
+static int
+step_post(struct store_conn *sc, const struct care_post *urgent,
+          struct care_escalation_step *s, const char *what, const char *tag,
+          int64_t now_ms)
+{
+	struct care_post_input in;
+	char client_id[CARE_CODE_MAX + 1];
+	char text[768];
+	struct rk_status st = {0};
+
+	snprintf(client_id, sizeof(client_id), "escalation %lld %s",
+	         (long long)urgent->id, tag);
+	snprintf(text, sizeof(text),
+	         "エスカレーション / escalation of urgent post #%lld (seq %lld): %s",
+	         (long long)urgent->id, (long long)urgent->seq, what);
+	memset(&in, 0, sizeof(in));
+	in.client_id = client_id;
+	in.kind = KIND_ESCALATION;
+	in.visibility = urgent->visibility;
+	in.text = text;
+	return care_insert_post(sc, urgent->patient_id, urgent->author_id, &in, 0, 0,
+	                        now_ms, &s->event, &st);
+}
+
+/* Members of `slot` who are in force now and may see the post. */
+static int
+slot_users(struct store_conn *sc, int64_t pid, int slot, int visibility,
+           int64_t now_ms, struct care_escalation_step *s)
+{
+	sqlite3_stmt *q = store_stmt(
+	    sc, "SELECT u.id, u.login, u.profession FROM call_order c JOIN users u ON "
+	        "u.id = c.user_id WHERE c.patient_id = ?1 AND c.slot = ?2 AND "
+	        "u.disabled = 0 AND EXISTS (SELECT 1 FROM sheet_members m WHERE "
+	        "m.patient_id = ?1 AND m.user_id = u.id AND " IN_FORCE("m") ") "
+	        "ORDER BY c.pos");
+	int rc;
+
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, pid);
+	sqlite3_bind_int(q, 2, slot);
+	sqlite3_bind_int64(q, 3, now_ms);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		char login[CARE_CODE_MAX + 1];
+		if (policy_max_visibility(sqlite3_column_int(q, 2)) < visibility)
+			continue;
+		care_col(login, sizeof(login), q, 1);
+		push_user(s, sqlite3_column_int64(q, 0), login, NULL);
+	}
+	sqlite3_reset(q);
+	return rc < 0 ? RK_ERR_STORE : RK_OK;
+}
+
+static int
+oncall_users(struct store_conn *sc, int64_t pid, int visibility, int64_t now_ms,
+             struct care_escalation_step *s)
+{
+	struct care_rota_entry *e;
+	size_t n;
+
+	if (care_oncall_for_patient(sc, pid, now_ms, &e, &n) != RK_OK)
+		return RK_ERR_STORE;
+	for (size_t i = 0; i < n; i++)
+		if (policy_max_visibility(e[i].user.profession) >= visibility)
+			push_user(s, e[i].user.user_id, e[i].user.login, e[i].org_code);
+	free(e);
+	return RK_OK;
+}
+
+static int
+esc_update(struct store_conn *sc, int64_t post_id, int step, int64_t due_ms,
+           int state)
+{
+	sqlite3_stmt *q = store_stmt(sc, "UPDATE escalations SET step = ?, due_ms = ?, "
+	                                 "state = ? WHERE post_id = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int(q, 1, step);
+	sqlite3_bind_int64(q, 2, due_ms);
+	sqlite3_bind_int(q, 3, state);
+	sqlite3_bind_int64(q, 4, post_id);
+	return store_step(sc, q) == SQLITE_DONE ? RK_OK : RK_ERR_STORE;
+}
+
+static int
+max_slot(struct store_conn *sc, int64_t pid, int *nslots)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT coalesce(max(slot), 0) FROM call_order "
+	                                 "WHERE patient_id = ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, pid);
+	if (store_step(sc, q) != SQLITE_ROW)
+		return RK_ERR_STORE;
+	*nslots = sqlite3_column_int(q, 0);
+	sqlite3_reset(q);
+	return RK_OK;
+}
+
+/* One due escalation: its next step into *s. *none: it ended quietly (its
+ * post was retracted), nothing to publish. */
+static int
+advance_one(struct store_conn *sc, int64_t post_id, int step, int64_t now_ms,
+            int64_t after_ms, struct care_escalation_step *s, bool *none)
+{
+	struct care_post p;
+	int nslots, next, rc;
+	char what[640], tag[16];
+
+	*none = false;
+	if ((rc = care_post_load(sc, post_id, &p)) != RK_OK)
+		return rc;
+	if (p.retracted_by != 0) {
+		care_post_fini(&p);
+		*none = true;
+		return esc_update(sc, post_id, step, now_ms, ESC_FINISHED);
+	}
+	s->post_id = p.id;
+	s->patient_id = p.patient_id;
+	memcpy(s->patient_code, p.patient_code, sizeof(s->patient_code));
+	if ((rc = max_slot(sc, p.patient_id, &nslots)) != RK_OK)
+		goto out;
+	/* The next slot with someone in force who may see the post; the
+	 * order may have changed since the last step. */
+	for (next = step + 1; next <= nslots; next++) {
+		if ((rc = slot_users(sc, p.patient_id, next, p.visibility, now_ms, s)) !=
+		    RK_OK)
+			goto out;
+		if (s->nusers > 0)
+			break;
+	}
+	if (s->nusers == 0 && step <= nslots) {
+		next = nslots + 1;
+		if ((rc = oncall_users(sc, p.patient_id, p.visibility, now_ms, s)) != RK_OK)
+			goto out;
+		s->oncall = true;
+	}
+	if (s->nusers == 0) {
+		/* Nobody left to call: the board says so, and it ends. */
+		s->step = step < nslots + 1 ? nslots + 1 : step;
+		s->finished = true;
+		s->oncall = false;
+		snprintf(s->detail, sizeof(s->detail), "no one left to call");
+		snprintf(what, sizeof(what),
+		         "not confirmed, and no one is left to call (end of the call "
+		         "order%s)",
+		         step <= nslots ? ", no one on call" : "");
+		snprintf(tag, sizeof(tag), "end");
+		rc = esc_update(sc, post_id, s->step, now_ms, ESC_FINISHED);
+	} else {
+		char called[sizeof(s->detail)];
+		memcpy(called, s->detail, sizeof(called));
+		s->step = next;
+		if (s->oncall)
+			snprintf(s->detail, sizeof(s->detail), "on call: %.480s", called);
+		else
+			snprintf(s->detail, sizeof(s->detail), "slot %d: %.480s", next, called);
+		snprintf(what, sizeof(what), "not confirmed within %lld s; calling %s",
+		         (long long)(after_ms / 1000), s->detail);
+		snprintf(tag, sizeof(tag), "%d", next);
+		rc = esc_update(sc, post_id, next, now_ms + after_ms, ESC_RUNNING);
+	}
+	if (rc == RK_OK)
+		rc = step_post(sc, &p, s, what, tag, now_ms);
+out:
+	care_post_fini(&p);
+	return rc;
+}
+
+int
+care_escalation_advance(struct store_conn *sc, int64_t now_ms, int64_t after_ms,
+                        struct care_escalation_step **steps, size_t *n,
+                        int64_t *next_due_ms)
+{
+	int64_t ids[CARE_ESCALATE_BATCH];
+	int stepno[CARE_ESCALATE_BATCH];
+	size_t due = 0;
+	sqlite3_stmt *q;
+	int rc;
+
+	*steps = NULL;
+	*n = 0;
+	*next_due_ms = 0;
+	q = store_stmt(sc, "SELECT post_id, step FROM escalations WHERE state = 0 AND "
+	                   "due_ms <= ? ORDER BY due_ms, post_id LIMIT ?");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, now_ms);
+	sqlite3_bind_int(q, 2, CARE_ESCALATE_BATCH);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		ids[due] = sqlite3_column_int64(q, 0);
+		stepno[due++] = sqlite3_column_int(q, 1);
+	}
+	sqlite3_reset(q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	*steps = rk_calloc(due ? due : 1, sizeof(**steps));
+	for (size_t i = 0; i < due; i++) {
+		bool none;
+		rc = advance_one(sc, ids[i], stepno[i], now_ms, after_ms, &(*steps)[*n],
+		                 &none);
+		if (rc != RK_OK) {
+			care_escalation_steps_free(*steps, *n + 1);
+			*steps = NULL;
+			*n = 0;
+			return rc;
+		}
+		if (none) {
+			free((*steps)[*n].user_ids);
+			memset(&(*steps)[*n], 0, sizeof(**steps));
+		} else {
+			(*n)++;
+		}
+	}
+	return care_escalation_next_due(sc, next_due_ms);
+}
+
+/* Does who's confirmation stop the escalation of post p? */
+static int
+counts(struct store_conn *sc, const struct policy_actor *who,
+       const struct care_post *p, int64_t now_ms, bool *yes)
+{
+	sqlite3_stmt *q;
+	int nslots, rc;
+
+	*yes = false;
+	if (who->user_id == p->author_id)
+		return RK_OK;
+	if ((rc = max_slot(sc, p->patient_id, &nslots)) != RK_OK)
+		return rc;
+	if (nslots == 0) {
+		*yes = true;
+		return RK_OK;
+	}
+	q = store_stmt(sc, "SELECT (SELECT count(*) FROM call_order WHERE patient_id = ?2 "
+	                   "AND user_id = ?1) + (SELECT count(*) FROM oncall_rota r "
+	                   "WHERE r.user_id = ?1 AND r.start_ms <= ?3 AND r.end_ms > ?3 "
+	                   "AND EXISTS (SELECT 1 FROM sheet_members m JOIN users mu ON "
+	                   "mu.id = m.user_id WHERE m.patient_id = ?2 AND mu.org_id = "
+	                   "r.org_id AND " IN_FORCE("m") "))");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, who->user_id);
+	sqlite3_bind_int64(q, 2, p->patient_id);
+	sqlite3_bind_int64(q, 3, now_ms);
+	if (store_step(sc, q) != SQLITE_ROW)
+		return RK_ERR_STORE;
+	*yes = sqlite3_column_int(q, 0) > 0;
+	sqlite3_reset(q);
+	return RK_OK;
+}
+
+int
+care_escalation_ack(struct store_conn *sc, const struct policy_actor *who,
+                    int64_t post_id, int64_t now_ms, bool *stopped,
+                    struct care_escalation_step *out)
+{
+	sqlite3_stmt *q;
+	struct care_post p;
+	struct auth_user u;
+	char what[256];
+	bool yes;
+	int rc, step;
+
+	*stopped = false;
+	memset(out, 0, sizeof(*out));
+	q = store_stmt(sc, "SELECT step FROM escalations WHERE post_id = ? AND state = 0");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, post_id);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	if (rc != SQLITE_ROW)
+		return RK_OK;
+	step = sqlite3_column_int(q, 0);
+	sqlite3_reset(q);
+	if ((rc = care_post_load(sc, post_id, &p)) != RK_OK)
+		return rc;
+	if ((rc = counts(sc, who, &p, now_ms, &yes)) != RK_OK || !yes)
+		goto out;
+	if ((rc = auth_user_load(sc, NULL, who->user_id, &u)) != RK_OK)
+		goto out;
+	q = store_stmt(sc, "UPDATE escalations SET state = 1, stopped_by = ?, "
+	                   "stopped_ms = ? WHERE post_id = ?");
+	if (q == NULL) {
+		rc = RK_ERR_STORE;
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, who->user_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	sqlite3_bind_int64(q, 3, post_id);
+	if (store_step(sc, q) != SQLITE_DONE) {
+		rc = RK_ERR_STORE;
+		goto out;
+	}
+	out->post_id = p.id;
+	out->patient_id = p.patient_id;
+	memcpy(out->patient_code, p.patient_code, sizeof(out->patient_code));
+	out->step = 0;
+	out->finished = true;
+	snprintf(out->detail, sizeof(out->detail), "stopped at step %d: confirmed by %s",
+	         step, u.login);
+	snprintf(what, sizeof(what), "stopped: confirmed by %s", u.login);
+	rc = step_post(sc, &p, out, what, "stop", now_ms);
+	if (rc == RK_OK)
+		*stopped = true;
+out:
+	care_post_fini(&p);
+	return rc;
+}
