@@ -177,16 +177,13 @@ api_set_call_order(const struct api_call *call, const void *msg)
 	if (m->n_slots > CARE_CALL_SLOTS_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "at most 8 call slots", "slots");
 	for (size_t s = 0; s < m->n_slots; s++) {
-		char msg_[64];
-		if (m->slots[s]->n_logins == 0) {
-			snprintf(msg_, sizeof(msg_), "slot %zu: a call slot names no one", s + 1);
-			return api_refuse(call, RK_ERR_INVALID, msg_, "slots");
-		}
-		if (m->slots[s]->n_logins > CARE_CALL_SLOT_PEOPLE_MAX) {
-			snprintf(msg_, sizeof(msg_),
-			         "slot %zu: at most 8 people in one call slot", s + 1);
-			return api_refuse(call, RK_ERR_INVALID, msg_, "slots");
-		}
+		if (m->slots[s]->n_logins == 0)
+			return api_refuse(call, RK_ERR_INVALID,
+			                  care_callorder_msg(CARE_CALL_EMPTY, s + 1), "slots");
+		if (m->slots[s]->n_logins > CARE_CALL_SLOT_PEOPLE_MAX)
+			return api_refuse(call, RK_ERR_INVALID,
+			                  care_callorder_msg(CARE_CALL_CROWDED, s + 1),
+			                  "slots");
 	}
 	q = api_req_new(sizeof(*q), call);
 	q->who = api_req_actor(&q->r, call->c);

@@ -28,37 +28,53 @@ store_fail(struct rk_status *st)
 
 /* ------------------------------------------------------------ call order */
 
+/* Messages name the slot; an rk_status holds static text only. */
+#define SLOT_MSGS(text)                                                        \
+	{"slot 1: " text, "slot 2: " text, "slot 3: " text, "slot 4: " text,   \
+	 "slot 5: " text, "slot 6: " text, "slot 7: " text, "slot 8: " text}
+static const char *const slot_msgs[][CARE_CALL_SLOTS_MAX] = {
+	[CARE_CALL_EMPTY] = SLOT_MSGS("a call slot names no one"),
+	[CARE_CALL_CROWDED] = SLOT_MSGS("at most 8 people in one call slot"),
+	[CARE_CALL_UNKNOWN] = SLOT_MSGS("no such user"),
+	[CARE_CALL_NOT_MEMBER] =
+	    SLOT_MSGS("not an active member of this patient's sheet"),
+	[CARE_CALL_TWICE] = SLOT_MSGS("this login is in the call order twice"),
+	[CARE_CALL_FAMILY] = SLOT_MSGS("family members are not called"),
+};
+
+const char *
+care_callorder_msg(enum care_call_fault f, size_t slot)
+{
+	if (slot < 1 || slot > CARE_CALL_SLOTS_MAX)
+		slot = CARE_CALL_SLOTS_MAX;
+	return slot_msgs[f][slot - 1];
+}
+
 int
 care_callorder_check(const size_t *per_slot, size_t nslots,
                      const char *const *logins, struct rk_status *st)
 {
-	char msg[96];
 	size_t k = 0;
 
 	if (nslots > CARE_CALL_SLOTS_MAX)
 		return rk_fail(st, RK_ERR_INVALID, "at most 8 call slots", "slots");
 	for (size_t s = 0; s < nslots; s++) {
-		if (per_slot[s] == 0) {
-			snprintf(msg, sizeof(msg), "slot %zu: a call slot names no one", s + 1);
-			return rk_fail(st, RK_ERR_INVALID, msg, "slots");
-		}
-		if (per_slot[s] > CARE_CALL_SLOT_PEOPLE_MAX) {
-			snprintf(msg, sizeof(msg),
-			         "slot %zu: at most 8 people in one call slot", s + 1);
-			return rk_fail(st, RK_ERR_INVALID, msg, "slots");
-		}
+		if (per_slot[s] == 0)
+			return rk_fail(st, RK_ERR_INVALID,
+			               care_callorder_msg(CARE_CALL_EMPTY, s + 1), "slots");
+		if (per_slot[s] > CARE_CALL_SLOT_PEOPLE_MAX)
+			return rk_fail(st, RK_ERR_INVALID,
+			               care_callorder_msg(CARE_CALL_CROWDED, s + 1), "slots");
 		for (size_t i = 0; i < per_slot[s]; i++, k++) {
-			if (!auth_login_valid(logins[k])) {
-				snprintf(msg, sizeof(msg), "slot %zu: no such user", s + 1);
-				return rk_fail(st, RK_ERR_INVALID, msg, "slots");
-			}
+			if (!auth_login_valid(logins[k]))
+				return rk_fail(st, RK_ERR_INVALID,
+				               care_callorder_msg(CARE_CALL_UNKNOWN, s + 1),
+				               "slots");
 			for (size_t j = 0; j < k; j++)
-				if (strcmp(logins[j], logins[k]) == 0) {
-					snprintf(msg, sizeof(msg),
-					         "slot %zu: this login is in the call order twice",
-					         s + 1);
-					return rk_fail(st, RK_ERR_INVALID, msg, "slots");
-				}
+				if (strcmp(logins[j], logins[k]) == 0)
+					return rk_fail(st, RK_ERR_INVALID,
+					               care_callorder_msg(CARE_CALL_TWICE, s + 1),
+					               "slots");
 		}
 	}
 	return RK_OK;
@@ -124,7 +140,7 @@ callable(struct store_conn *sc, int64_t pid, const char *login, size_t slot,
 {
 	sqlite3_stmt *q;
 	struct auth_user u;
-	char msg[128];
+	enum care_call_fault f;
 	int rc, prof = 0;
 
 	q = store_stmt(sc, "SELECT u.id, u.profession FROM sheet_members m JOIN users u "
@@ -148,13 +164,12 @@ callable(struct store_conn *sc, int64_t pid, const char *login, size_t slot,
 	    policy_max_visibility(prof) != VIS_NONE)
 		return RK_OK;
 	if (*user_id != 0)
-		snprintf(msg, sizeof(msg), "slot %zu: family members are not called", slot);
+		f = CARE_CALL_FAMILY;
 	else if (auth_user_load(sc, login, 0, &u) != RK_OK)
-		snprintf(msg, sizeof(msg), "slot %zu: no such user", slot);
+		f = CARE_CALL_UNKNOWN;
 	else
-		snprintf(msg, sizeof(msg),
-		         "slot %zu: not an active member of this patient's sheet", slot);
-	return rk_fail(st, RK_ERR_INVALID, msg, "slots");
+		f = CARE_CALL_NOT_MEMBER;
+	return rk_fail(st, RK_ERR_INVALID, care_callorder_msg(f, slot), "slots");
 }
 
 int

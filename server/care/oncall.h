@@ -45,6 +45,18 @@ struct care_call {
 	struct care_member m;
 };
 
+/* What can be wrong with a call order's slot, and its message ("slot 2:
+ * no such user": static text; slot 1..8). */
+enum care_call_fault {
+	CARE_CALL_EMPTY,
+	CARE_CALL_CROWDED,
+	CARE_CALL_UNKNOWN,
+	CARE_CALL_NOT_MEMBER,
+	CARE_CALL_TWICE,
+	CARE_CALL_FAMILY,
+};
+const char *care_callorder_msg(enum care_call_fault f, size_t slot);
+
 /* Check a call order's shape (pure): nslots slots, per_slot[i] logins in
  * slot i+1, `logins` all of them in order. At most CARE_CALL_SLOTS_MAX
  * slots, each of 1..CARE_CALL_SLOT_PEOPLE_MAX logins, no login twice.
