@@ -14,6 +14,7 @@
 #include "api/oncall.h"
 #include "api/record.h"
 #include "api/reply.h"
+#include "api/sub.h"
 #include "api/wire.h"
 #include "care/oncall.h"
 #include "util/mem.h"
@@ -213,12 +214,15 @@ struct rota_req {
 	struct care_rota_entry *out;
 	size_t nout;
 	struct care_rota_entry one;
+	struct care_access_change *changes; /* after a removal */
+	size_t nchanges;
 };
 
 static void
 rota_fini(struct api_req *r)
 {
 	free(((struct rota_req *)r)->out);
+	free(((struct rota_req *)r)->changes);
 }
 
 static int
@@ -235,6 +239,11 @@ rota_run(struct store_conn *sc, struct store_op *op)
 	                   q->remove_id, now, &q->one, &q->r.st);
 	if (rc == RK_OK)
 		api_audit_object_id(q->r.au, (uint64_t)q->one.id);
+	/* A removed shift ends live delivery now, as a sheet change does. */
+	if (rc == RK_OK && q->remove_id != 0 &&
+	    care_rota_access_changes(sc, q->one.user.user_id, q->one.org_code, now,
+	                             &q->changes, &q->nchanges) != RK_OK)
+		rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
 }
 
@@ -244,6 +253,8 @@ rota_ok(struct api_req *r, struct api_conn *c)
 	struct rota_req *q = (struct rota_req *)r;
 	struct api_rota_wire w;
 
+	for (size_t i = 0; i < q->nchanges; i++)
+		api_sub_access(r->api, &q->changes[i]);
 	if (c == NULL)
 		return;
 	if (q->set) {

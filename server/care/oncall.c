@@ -494,6 +494,54 @@ care_rota_set(struct store_conn *sc, const struct policy_actor *who,
 	           : store_fail(st);
 }
 
+int
+care_rota_access_changes(struct store_conn *sc, int64_t user_id,
+                         const char *org_code, int64_t now_ms,
+                         struct care_access_change **out, size_t *n)
+{
+	sqlite3_stmt *q = store_stmt(
+	    sc, "SELECT DISTINCT m.patient_id FROM sheet_members m JOIN users mu ON "
+	        "mu.id = m.user_id JOIN orgs o ON o.id = mu.org_id WHERE o.code = ?");
+	struct auth_user u;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (q == NULL || auth_user_load(sc, NULL, user_id, &u) != RK_OK)
+		return RK_ERR_STORE;
+	sqlite3_bind_text(q, 1, org_code, -1, SQLITE_TRANSIENT);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = rk_realloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = (struct care_access_change){
+			.user_id = user_id, .patient_id = sqlite3_column_int64(q, 0)};
+	}
+	sqlite3_reset(q);
+	if (rc < 0)
+		goto fail;
+	for (size_t i = 0; i < *n; i++) {
+		struct policy_membership m;
+		struct policy_actor a = {.user_id = user_id, .profession = u.profession};
+		struct rk_status st = {0};
+		if (policy_membership_load(sc, user_id, (*out)[i].patient_id, now_ms, &m) !=
+		    RK_OK)
+			goto fail;
+		if (policy_check(&a, &m, POLICY_READ, 0, &st) == RK_OK) {
+			(*out)[i].max_visibility = policy_max_visibility(u.profession);
+			(*out)[i].until_ms = policy_access_until(&m);
+		}
+	}
+	return RK_OK;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return RK_ERR_STORE;
+}
+
 /* ------------------------------------------------------------ escalation */
 
 enum { ESC_RUNNING = 0, ESC_STOPPED = 1, ESC_FINISHED = 2 };

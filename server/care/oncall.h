@@ -110,6 +110,13 @@ int care_rota_set(struct store_conn *sc, const struct policy_actor *who,
                   int64_t end_ms, int64_t remove_id, int64_t now_ms,
                   struct care_rota_entry *out, struct rk_status *st);
 
+/* After an entry of user_id for org_code was removed: what the user may
+ * now see of each board their organisation's members are on (for live
+ * subscriptions, as a sheet change tells). *out malloc'ed. */
+int care_rota_access_changes(struct store_conn *sc, int64_t user_id,
+                             const char *org_code, int64_t now_ms,
+                             struct care_access_change **out, size_t *n);
+
 /* ---- escalation */
 
 /* The post is urgent and new: start its escalation, the first slot

@@ -430,6 +430,54 @@ test_shift(void **state)
 	rkc_close(dr);
 }
 
+/* A running shift removed ends now: reads, and live delivery on the
+ * connections already watching. */
+static void
+test_removed_shift(void **state)
+{
+	struct rkc *mori = h_connect_login(srv, "ns.mori", NULL);
+	struct rkc *ns = h_connect_login(srv, "ns.kobayashi", NULL);
+	struct rkc *dr = h_connect_login(srv, "dr.tanaka", NULL);
+	static const char *const yamada[] = {"pt-yamada"};
+	Renkei__V1__Envelope *r, *ev;
+	int64_t now = h_now_ms();
+	uint64_t id;
+
+	(void)state;
+	assert_non_null(mori);
+	assert_non_null(ns);
+	assert_non_null(dr);
+	r = h_oncall_set_env(ns, VN, "ns.mori", now - 1000, now + 3600 * 1000, 0);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_ON_CALL_SET_RESPONSE);
+	id = r->on_call_set_response->entry->id;
+	h_env_free(r);
+	r = h_sync_env(mori, yamada, 1, 0, 1);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SYNC_RESPONSE);
+	h_env_free(r);
+	r = h_post_env(dr, "pt-yamada", "oncall-rm-1",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL, "主治医：確認");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	h_env_free(r);
+	ev = h_next_post_event(mori, H_TIMEOUT_MS);
+	assert_non_null(ev);
+	h_env_free(ev);
+
+	r = h_oncall_set_env(ns, VN, NULL, 0, 0, id);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_ON_CALL_SET_RESPONSE);
+	assert_true(r->on_call_set_response->entry->end_at_ms <= h_now_ms());
+	h_env_free(r);
+	r = h_post_env(dr, "pt-yamada", "oncall-rm-2",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL, "主治医：再確認");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	h_env_free(r);
+	assert_null(h_next_post_event(mori, 1000));
+	same_bytes(h_timeline_env(mori, "pt-yamada"),
+	           h_timeline_env(mori, "pt-no-such"));
+	rkc_close(mori);
+	rkc_close(ns);
+	rkc_close(dr);
+}
+
 int
 main(void)
 {
@@ -437,6 +485,7 @@ main(void)
 	    cmocka_unit_test(test_rota_refusals),
 	    cmocka_unit_test(test_callorder_refusals),
 	    cmocka_unit_test(test_shift),
+	    cmocka_unit_test(test_removed_shift),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
