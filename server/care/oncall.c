@@ -189,7 +189,11 @@ care_callorder_set(struct store_conn *sc, const struct policy_actor *who,
 	*n = 0;
 	if (pid < 0)
 		return store_fail(st);
-	rc = care_member_check(sc, who, pid, now_ms, POLICY_CALLORDER_SET, 0, st);
+	if (who == NULL && pid == 0) /* a trusted import names a patient it made */
+		return rk_fail(st, RK_ERR_NOT_FOUND, "no such patient", "patient");
+	rc = who == NULL ? RK_OK
+	                 : care_member_check(sc, who, pid, now_ms,
+	                                     POLICY_CALLORDER_SET, 0, st);
 	if (rc != RK_OK)
 		return rc;
 	rc = care_callorder_check(per_slot, nslots, logins, st);
@@ -237,7 +241,7 @@ care_callorder_set(struct store_conn *sc, const struct policy_actor *who,
 	}
 	free(ids);
 	ids = NULL;
-	if (care_history_add(sc, pid, who->user_id, "callorder", 0,
+	if (care_history_add(sc, pid, who != NULL ? who->user_id : 0, "callorder", 0,
 	                     nslots ? detail : "cleared", now_ms) != RK_OK)
 		goto fail;
 	if (care_callorder_load(sc, pid, out, n) != RK_OK)

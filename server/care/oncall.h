@@ -65,6 +65,7 @@ int care_callorder_check(const size_t *per_slot, size_t nslots,
                          const char *const *logins, struct rk_status *st);
 
 /* Replace patient `code`'s call order (policy: POLICY_CALLORDER_SET;
+ * who NULL: a trusted ward import, no access check;
  * every login an active, not read-only, non-family member of the sheet).
  * On success *out (malloc'ed, n entries) is the order as stored and
  * *patient_id the patient. Written to the sheet's history. */

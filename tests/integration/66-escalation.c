@@ -240,10 +240,10 @@ test_down_to_the_oncall_nurse(void **state)
 	ev = next_escalation(mori, id, (AFTER_S + 3) * 1000);
 	assert_non_null(ev);
 	assert_non_null(strstr(ev->event->post->post->text,
-	                       "on call: ns.mori (" VN ")"));
+	                       "ns.mori (" VN ")"));
 	h_env_free(ev);
 	assert_int_equal(audit_count("action = 'escalation.step' AND object = '%llu' "
-	                             "AND reason LIKE 'on call: ns.mori%%'",
+	                             "AND reason LIKE 'on call: %%ns.mori (org-vn-shakujii)%%'",
 	                             (unsigned long long)id),
 	                 1);
 	/* The on-call nurse's confirmation counts. */
