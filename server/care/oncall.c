@@ -881,7 +881,13 @@ care_escalation_ack(struct store_conn *sc, const struct policy_actor *who,
 
 	*stopped = false;
 	memset(out, 0, sizeof(*out));
-	q = store_stmt(sc, "SELECT step FROM escalations WHERE post_id = ? AND state = 0");
+	/* The post confirmed, or the urgent post it corrects: a team reads
+	 * and confirms the newest version. */
+	q = store_stmt(sc, "WITH RECURSIVE chain(id) AS (SELECT ?1 UNION SELECT "
+	                   "p.amends_id FROM posts p JOIN chain c ON p.id = c.id WHERE "
+	                   "p.amends_id IS NOT NULL) SELECT post_id, step FROM "
+	                   "escalations WHERE post_id IN chain AND state = 0 "
+	                   "ORDER BY post_id LIMIT 1");
 	if (q == NULL)
 		return RK_ERR_STORE;
 	sqlite3_bind_int64(q, 1, post_id);
@@ -890,7 +896,8 @@ care_escalation_ack(struct store_conn *sc, const struct policy_actor *who,
 		return RK_ERR_STORE;
 	if (rc != SQLITE_ROW)
 		return RK_OK;
-	step = sqlite3_column_int(q, 0);
+	post_id = sqlite3_column_int64(q, 0);
+	step = sqlite3_column_int(q, 1);
 	sqlite3_reset(q);
 	if ((rc = care_post_load(sc, post_id, &p)) != RK_OK)
 		return rc;

@@ -384,6 +384,14 @@ test_shift(void **state)
 	            RENKEI__V1__CODE__PERMISSION_DENIED, NULL);
 	expect_code(h_sheet_end_env(mori, "pt-yamada", "ns.kobayashi", "no"),
 	            RENKEI__V1__CODE__PERMISSION_DENIED, NULL);
+	/* A sync of every board I may read includes it. */
+	r = h_sync_env(mori, NULL, 0, 0, 1);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SYNC_RESPONSE);
+	found = 0;
+	for (size_t i = 0; i < r->sync_response->n_patients; i++)
+		found |= strcmp(r->sync_response->patients[i], "pt-yamada") == 0;
+	assert_true(found);
+	h_env_free(r);
 	/* Live while it lasts. */
 	r = h_sync_env(mori, yamada, 1, 0, 1);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SYNC_RESPONSE);

@@ -263,10 +263,10 @@ test_rota_and_callorder(void **state)
 }
 
 static int64_t
-urgent_post(struct fx *f, const char *who, struct care_post *p)
+urgent_post(struct fx *f, const char *who, const char *cid, struct care_post *p)
 {
 	struct policy_actor a = actor(f, who);
-	struct care_post_input in = {.client_id = "u-1", .kind = KIND_VITALS,
+	struct care_post_input in = {.client_id = cid, .kind = KIND_VITALS,
 	                             .visibility = VIS_PROFESSIONAL, .urgent = true,
 	                             .text = "SpO2 88%"};
 	struct rk_status st = {0};
@@ -289,7 +289,7 @@ test_escalation_walk(void **state)
 	bool stopped;
 	struct policy_actor cw = actor(f, "cw"), dr = actor(f, "dr"),
 	                    oc = actor(f, "oc");
-	int64_t id = urgent_post(f, "cw", &p);
+	int64_t id = urgent_post(f, "cw", "u-1", &p);
 
 	(void)state;
 	/* Not urgent, or the server's own: no escalation. */
@@ -347,6 +347,35 @@ test_escalation_walk(void **state)
 	care_post_fini(&p);
 }
 
+/* A confirmation of the newest version (a correction) is one of the
+ * urgent post. */
+static void
+test_escalation_amended(void **state)
+{
+	struct fx *f = *state;
+	struct care_post p, v2;
+	struct care_escalation_step stop;
+	struct policy_actor cw = actor(f, "cw"), ns = actor(f, "ns");
+	struct care_post_input in = {.client_id = "u-2b", .kind = KIND_VITALS,
+	                             .visibility = VIS_PROFESSIONAL, .urgent = true,
+	                             .text = "SpO2 86%（訂正）"};
+	struct rk_status st = {0};
+	int64_t now = rk_now_ms(), id = urgent_post(f, "cw", "u-2", &p);
+	bool dup, stopped;
+
+	(void)state;
+	assert_int_equal(care_escalation_start(f->sc, &p, now + 1000), RK_OK);
+	assert_int_equal(care_post_amend(f->sc, &cw, id, &in, now, &v2, &dup, &st), RK_OK);
+	assert_int_equal(care_escalation_ack(f->sc, &ns, v2.id, now, &stopped, &stop),
+	                 RK_OK);
+	assert_true(stopped);
+	assert_int_equal(stop.post_id, id);
+	free(stop.user_ids);
+	care_post_fini(&stop.event);
+	care_post_fini(&v2);
+	care_post_fini(&p);
+}
+
 int
 main(void)
 {
@@ -355,6 +384,7 @@ main(void)
 	    cmocka_unit_test(test_policy_oncall),
 	    cmocka_unit_test(test_rota_and_callorder),
 	    cmocka_unit_test(test_escalation_walk),
+	    cmocka_unit_test(test_escalation_amended),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
