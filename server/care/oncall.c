@@ -498,6 +498,62 @@ care_rota_set(struct store_conn *sc, const struct policy_actor *who,
 	           : store_fail(st);
 }
 
+/* What user_id may see of patient_id's board now (VIS_NONE: nothing). */
+static int
+access_of(struct store_conn *sc, int64_t user_id, int profession,
+          int64_t patient_id, int64_t now_ms, struct care_access_change *ch)
+{
+	struct policy_membership m;
+	struct policy_actor a = {.user_id = user_id, .profession = profession};
+	struct rk_status st = {0};
+
+	*ch = (struct care_access_change){.user_id = user_id, .patient_id = patient_id};
+	if (policy_membership_load(sc, user_id, patient_id, now_ms, &m) != RK_OK)
+		return RK_ERR_STORE;
+	if (policy_check(&a, &m, POLICY_READ, 0, &st) == RK_OK) {
+		ch->max_visibility = policy_max_visibility(profession);
+		ch->until_ms = policy_access_until(&m);
+	}
+	return RK_OK;
+}
+
+int
+care_oncall_access_after_sheet(struct store_conn *sc, int64_t patient_id,
+                               int64_t now_ms, struct care_access_change **out,
+                               size_t *n)
+{
+	sqlite3_stmt *q = store_stmt(sc, "SELECT DISTINCT u.id, u.profession FROM "
+	                                 "oncall_rota r JOIN users u ON u.id = "
+	                                 "r.user_id WHERE r.start_ms <= ?1 AND "
+	                                 "r.end_ms > ?1");
+	int64_t ids[CARE_ROTA_LIST_MAX];
+	int profs[CARE_ROTA_LIST_MAX];
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, now_ms);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW && k < CARE_ROTA_LIST_MAX) {
+		ids[k] = sqlite3_column_int64(q, 0);
+		profs[k++] = sqlite3_column_int(q, 1);
+	}
+	sqlite3_reset(q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	*out = rk_calloc(k ? k : 1, sizeof(**out));
+	for (size_t i = 0; i < k; i++)
+		if (access_of(sc, ids[i], profs[i], patient_id, now_ms, &(*out)[i]) != RK_OK) {
+			free(*out);
+			*out = NULL;
+			return RK_ERR_STORE;
+		}
+	*n = k;
+	return RK_OK;
+}
+
 int
 care_rota_access_changes(struct store_conn *sc, int64_t user_id,
                          const char *org_code, int64_t now_ms,
@@ -526,18 +582,10 @@ care_rota_access_changes(struct store_conn *sc, int64_t user_id,
 	sqlite3_reset(q);
 	if (rc < 0)
 		goto fail;
-	for (size_t i = 0; i < *n; i++) {
-		struct policy_membership m;
-		struct policy_actor a = {.user_id = user_id, .profession = u.profession};
-		struct rk_status st = {0};
-		if (policy_membership_load(sc, user_id, (*out)[i].patient_id, now_ms, &m) !=
-		    RK_OK)
+	for (size_t i = 0; i < *n; i++)
+		if (access_of(sc, user_id, u.profession, (*out)[i].patient_id, now_ms,
+		              &(*out)[i]) != RK_OK)
 			goto fail;
-		if (policy_check(&a, &m, POLICY_READ, 0, &st) == RK_OK) {
-			(*out)[i].max_visibility = policy_max_visibility(u.profession);
-			(*out)[i].until_ms = policy_access_until(&m);
-		}
-	}
 	return RK_OK;
 fail:
 	free(*out);

@@ -118,6 +118,13 @@ int care_rota_access_changes(struct store_conn *sc, int64_t user_id,
                              const char *org_code, int64_t now_ms,
                              struct care_access_change **out, size_t *n);
 
+/* After a change of patient_id's sheet: what each person on duty now
+ * may see of its board (an organisation may have lost its last member
+ * there). *out malloc'ed. */
+int care_oncall_access_after_sheet(struct store_conn *sc, int64_t patient_id,
+                                   int64_t now_ms,
+                                   struct care_access_change **out, size_t *n);
+
 /* ---- escalation */
 
 /* The post is urgent and new: start its escalation, the first slot

@@ -486,6 +486,44 @@ test_removed_shift(void **state)
 	rkc_close(dr);
 }
 
+/* The station's last member leaves the sheet: its on-call nurse loses the
+ * board at once, live delivery included. (Last: it changes pt-yamada.) */
+static void
+test_station_leaves_the_sheet(void **state)
+{
+	struct rkc *mori = h_connect_login(srv, "ns.mori", NULL);
+	struct rkc *ns = h_connect_login(srv, "ns.kobayashi", NULL);
+	struct rkc *dr = h_connect_login(srv, "dr.tanaka", NULL);
+	static const char *const yamada[] = {"pt-yamada"};
+	Renkei__V1__Envelope *r;
+	int64_t now = h_now_ms();
+
+	(void)state;
+	assert_non_null(mori);
+	assert_non_null(ns);
+	assert_non_null(dr);
+	r = h_oncall_set_env(ns, VN, "ns.mori", now - 1000, now + 3600 * 1000, 0);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_ON_CALL_SET_RESPONSE);
+	h_env_free(r);
+	r = h_sync_env(mori, yamada, 1, 0, 1);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SYNC_RESPONSE);
+	h_env_free(r);
+	r = h_sheet_end_env(dr, "pt-yamada", "ns.kobayashi", "担当交代");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_SHEET_RESPONSE);
+	h_env_free(r);
+	r = h_post_env(dr, "pt-yamada", "oncall-left-1",
+	               RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL, "主治医：訪問看護交代");
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE);
+	h_env_free(r);
+	assert_null(h_next_post_event(mori, 1000));
+	same_bytes(h_timeline_env(mori, "pt-yamada"),
+	           h_timeline_env(mori, "pt-no-such"));
+	assert_true(lists(mori, "pt-sato")); /* still her station's there */
+	rkc_close(mori);
+	rkc_close(ns);
+	rkc_close(dr);
+}
+
 int
 main(void)
 {
@@ -494,6 +532,7 @@ main(void)
 	    cmocka_unit_test(test_callorder_refusals),
 	    cmocka_unit_test(test_shift),
 	    cmocka_unit_test(test_removed_shift),
+	    cmocka_unit_test(test_station_leaves_the_sheet),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
