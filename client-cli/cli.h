@@ -166,6 +166,9 @@ int cli_cmd_post(struct cli *cli, int argc, char **argv);
 int cli_cmd_amend(struct cli *cli, int argc, char **argv);
 int cli_cmd_retract(struct cli *cli, int argc, char **argv);
 int cli_cmd_ack(struct cli *cli, int argc, char **argv);
+/* ---- commands (inbox.c): addressed posts and requests */
+int cli_cmd_inbox(struct cli *cli, int argc, char **argv);
+int cli_cmd_done(struct cli *cli, int argc, char **argv);
 int cli_cmd_acks(struct cli *cli, int argc, char **argv);
 
 /* ---- commands (sheet.c) */
@@ -212,10 +215,15 @@ int cli_cmd_admin(struct cli *cli, int argc, char **argv);
  * start of the next day), so that --until 2026-11-30 includes that day.
  * 0 with *ms (UTC milliseconds), or -1. */
 int cli_time_parse(const char *s, int end_of_day, int64_t now_ms, int64_t *ms);
+/* Parse a --due value: a time ahead ("+2h", "+1d", "+30m", "+1w"), or an
+ * ISO date or time as above (a date alone: the end of that day). Not
+ * "now" or a bare age (which would be in the past). 0 with *ms, or -1. */
+int cli_due_parse(const char *s, int64_t now_ms, int64_t *ms);
 
 /* ---- photos (upload.c) */
 
 #define CLI_PHOTOS_MAX 10 /* per post (renkei.proto) */
+#define CLI_TO_MAX 20     /* addressees per post (renkei.proto) */
 
 struct cli_upload {
 	const char *patient;

@@ -75,7 +75,8 @@ static const struct command commands[] = {
 	  "(--limit: 1 to 200); --before SEQ pages back, --after SEQ pages forward." },
 	{ "post", cli_cmd_post,
 	  "PATIENT --text TEXT [--kind KIND] [--visibility VIS] [--urgent] [--vitals LIST] "
-	  "[--photo FILE]... [--client-id ID]",
+	  "[--photo FILE]... [--to LOGIN,...] [--request [--owner LOGIN] [--due TIME]] "
+	  "[--client-id ID]",
 	  "post on a patient's board",
 	  "--text -       read the text from stdin\n"
 	  "--kind         visit_note, vitals, medication, care, handoff or general (default)\n"
@@ -83,6 +84,13 @@ static const struct command commands[] = {
 	  "--vitals LIST  e.g. bt=36.8,bp=112/68,p=88,spo2=95,rr=18 (any of them)\n"
 	  "--photo FILE   attach a photo (JPEG or PNG; up to 10, in order). The server\n"
 	  "               keeps the pixels only: no location or other metadata.\n"
+	  "--to LIST      address the post (宛先) to people on the patient's sheet,\n"
+	  "               e.g. --to dr.tanaka,ns.kobayashi: they are notified, and it\n"
+	  "               is in their inbox until they confirm it (renkei ack)\n"
+	  "--request      ask something of them (依頼): the owner (--owner, default\n"
+	  "               the first of --to) has it in their inbox until `renkei done`\n"
+	  "--due TIME     when the request should be done: +2h, +1d, 2026-12-05 (the\n"
+	  "               end of that day) or 2026-12-05T10:00; past it, you are told\n"
 	  "--client-id    the post's idempotency key (default: a new random UUID)\n"
 	  "A lost connection or a timeout is retried, up to 3 times, with the same\n"
 	  "client id: the post is stored once. Photos go first (a progress bar on a\n"
@@ -100,6 +108,13 @@ static const struct command commands[] = {
 	  "retract one of my posts, saying why; the original is kept", NULL },
 	{ "ack", cli_cmd_ack, "POST", "confirm (確認) that I have read a post", NULL },
 	{ "acks", cli_cmd_acks, "POST", "show who confirmed a post and who has not yet", NULL },
+	{ "inbox", cli_cmd_inbox, "[--limit N]",
+	  "what is addressed to me, the requests I own, and my requests past due",
+	  "Three lists, of boards I may read now: posts addressed to me that I have\n"
+	  "not confirmed (renkei ack POST confirms), open requests for me by due time\n"
+	  "(renkei done POST closes one), and requests I made that are past their due\n"
+	  "time. --limit: posts per list, 1 to 500 (default 100)." },
+	{ "done", cli_cmd_done, "POST", "mark a request I own as done", NULL },
 	{ "watch", cli_cmd_watch, "[PATIENT...]",
 	  "print new posts and confirmations as they come (all my boards if none named)",
 	  "Starts with what was posted since the last watch of the same boards (the\n"

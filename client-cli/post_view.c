@@ -190,6 +190,26 @@ cli_post_print(const Renkei__V1__Post *p, const struct cli_post_ctx *ctx)
 		print_ref(ctx, p->retracts_post_id);
 		fputs("; the reason:\n", stdout);
 	}
+	if (p->n_to > 0) {
+		fputs(INDENT, stdout);
+		fputs(p->request ? "→ request for " : "→ to ", stdout);
+		for (size_t i = 0; i < p->n_to; i++) {
+			if (i > 0)
+				fputs(", ", stdout);
+			cli_print_scrubbed(stdout, p->to[i] != NULL ? p->to[i]->login : "?");
+			if (p->request && p->owner != NULL && p->to[i] != NULL &&
+			    strcmp(p->owner->login, p->to[i]->login) == 0 && p->n_to > 1)
+				fputs(" (owner)", stdout);
+		}
+		if (p->request && p->due_at_ms != 0) {
+			cli_time_short(p->due_at_ms, when, sizeof when);
+			printf("  due %s", when);
+		}
+		if (p->request)
+			fputs(p->done_at_ms != 0 ? "  [DONE]" : p->overdue ? "  [OVERDUE]" : "  [open]",
+			      stdout);
+		fputc('\n', stdout);
+	}
 	if (rkc_vitals_format(p->vitals, vitals, sizeof vitals) > 0)
 		printf(INDENT "%s\n", vitals);
 	cli_print_block(stdout, p->text != NULL ? p->text : "", INDENT);
@@ -307,5 +327,22 @@ cli_json_post(const Renkei__V1__Post *p)
 		if (p->attachments[i] != NULL)
 			json_array_append_new(atts, cli_json_attachment(p->attachments[i]));
 	json_object_set_new(o, "attachments", atts);
+	if (p->n_to > 0) {
+		json_t *to = json_array();
+		for (i = 0; i < p->n_to; i++)
+			json_array_append_new(to, cli_json_user(p->to[i]));
+		json_object_set_new(o, "to", to);
+		json_object_set_new(o, "request", json_boolean(p->request));
+		if (p->request) {
+			json_object_set_new(o, "owner", cli_json_user(p->owner));
+			json_object_set_new(o, "due_at_ms", p->due_at_ms
+			                                        ? json_integer(p->due_at_ms)
+			                                        : json_null());
+			json_object_set_new(o, "done_at_ms", p->done_at_ms
+			                                         ? json_integer(p->done_at_ms)
+			                                         : json_null());
+			json_object_set_new(o, "overdue", json_boolean(p->overdue));
+		}
+	}
 	return o;
 }

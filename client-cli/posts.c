@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -46,6 +47,10 @@ enum {
 	OPT_HELP = 'h',
 	OPT_PHOTO = 'p',
 	OPT_STOP_AFTER = 'S',
+	OPT_TO = 'T',
+	OPT_REQUEST = 'R',
+	OPT_OWNER = 'O',
+	OPT_DUE = 'D',
 };
 
 struct args {
@@ -66,6 +71,11 @@ struct args {
 	const char *photos[CLI_PHOTOS_MAX]; /* --photo, in order */
 	size_t n_photos;
 	uint64_t stop_after;      /* --upload-stop-after (tests) */
+	char *to_buf[CLI_TO_MAX]; /* --to, split at commas (owned) */
+	size_t n_to;
+	int request;              /* --request */
+	const char *owner;        /* --owner */
+	int64_t due_ms;           /* --due; 0 = none */
 };
 
 /* A positive decimal number up to max. 0, or -1. */
@@ -120,6 +130,40 @@ read_stdin_text(struct cli *cli, struct args *a)
 		return cli_usage_error(cli, "the text on stdin contains a NUL byte");
 	a->text = a->text_buf;
 	return CLI_EXIT_OK;
+}
+
+/* Now, as a time of day (rkc_now_ms is monotonic). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --to LOGIN,LOGIN,...: the addressees, in order (the server checks
+ * them against the sheet). */
+static int
+add_to(struct cli *cli, struct args *a, const char *list)
+{
+	const char *p = list;
+
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 0)
+			return cli_usage_error(cli, "--to takes logins separated by commas");
+		if (a->n_to == CLI_TO_MAX)
+			return cli_usage_error(cli, "at most %d addressees", CLI_TO_MAX);
+		a->to_buf[a->n_to] = strndup(p, n);
+		if (a->to_buf[a->n_to] == NULL)
+			abort();
+		a->n_to++;
+		if (e == NULL)
+			return CLI_EXIT_OK;
+		p = e + 1;
+	}
 }
 
 /* Parse argv for a command taking the options in opts and one argument
@@ -200,6 +244,25 @@ parse_args(struct cli *cli, int argc, char **argv, const struct option *opts, in
 				return cli_usage_error(cli, "--photo needs a file");
 			a->photos[a->n_photos++] = optarg;
 			break;
+		case OPT_TO:
+			if ((rc = add_to(cli, a, optarg)) != CLI_EXIT_OK)
+				return rc;
+			break;
+		case OPT_REQUEST:
+			a->request = 1;
+			break;
+		case OPT_OWNER:
+			if (*optarg == '\0')
+				return cli_usage_error(cli, "--owner needs a login");
+			a->owner = optarg;
+			break;
+		case OPT_DUE:
+			if (cli_due_parse(optarg, wall_ms(), &a->due_ms) != 0)
+				return cli_usage_error(cli, "--due takes a time ahead: +2h, +1d, "
+				                            "2026-12-05 or 2026-12-05T10:00, not "
+				                            "'%s'",
+				                       optarg);
+			break;
 		case OPT_STOP_AFTER:
 			if (parse_u64(optarg, INT64_MAX, &a->stop_after) != 0)
 				return cli_usage_error(cli, "--upload-stop-after takes a number of "
@@ -225,6 +288,10 @@ parse_args(struct cli *cli, int argc, char **argv, const struct option *opts, in
 		return cli_usage_error(cli, "empty PATIENT");
 	if (a->before != 0 && a->after != 0)
 		return cli_usage_error(cli, "give --before or --after, not both");
+	if ((a->owner != NULL || a->due_ms != 0) && !a->request)
+		return cli_usage_error(cli, "--owner and --due are for a request: give --request");
+	if (a->request && a->n_to == 0)
+		return cli_usage_error(cli, "a request needs --to LOGIN (who it is for)");
 	if (a->stop_after != 0 && a->n_photos == 0)
 		return cli_usage_error(cli, "--upload-stop-after is for uploads: give --photo");
 	if (a->text != NULL && strcmp(a->text, "-") == 0 &&
@@ -248,6 +315,9 @@ args_free(struct args *a)
 {
 	free(a->text_buf);
 	a->text_buf = NULL;
+	for (size_t i = 0; i < a->n_to; i++)
+		free(a->to_buf[i]);
+	a->n_to = 0;
 }
 
 /* ---- board */
@@ -400,6 +470,10 @@ cli_cmd_post(struct cli *cli, int argc, char **argv)
 		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
 		{ "photo", required_argument, NULL, OPT_PHOTO },
 		{ "upload-stop-after", required_argument, NULL, OPT_STOP_AFTER },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "request", no_argument, NULL, OPT_REQUEST },
+		{ "owner", required_argument, NULL, OPT_OWNER },
+		{ "due", required_argument, NULL, OPT_DUE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -424,6 +498,11 @@ cli_cmd_post(struct cli *cli, int argc, char **argv)
 	cr.urgent = a.urgent;
 	cr.text = (char *)a.text;
 	cr.vitals = a.has_vitals ? &a.vitals : NULL;
+	cr.n_to = a.n_to;
+	cr.to = a.to_buf;
+	cr.request = a.request;
+	cr.owner = (char *)(a.owner != NULL ? a.owner : "");
+	cr.due_at_ms = a.due_ms;
 	if (a.n_photos > 0) {
 		/* photos first: the post goes out only with all of them */
 		up.patient = a.arg;

@@ -145,3 +145,20 @@ cli_time_parse(const char *s, int end_of_day, int64_t now_ms, int64_t *ms)
 	*ms = (int64_t)t * 1000;
 	return 0;
 }
+
+int
+cli_due_parse(const char *s, int64_t now_ms, int64_t *ms)
+{
+	int64_t ahead;
+
+	if (s[0] == '+') {
+		if (parse_age(s + 1, &ahead) != 0)
+			return -1;
+		*ms = now_ms + ahead;
+		return 0;
+	}
+	/* "2h" would be two hours ago, as in --since: not a due time. */
+	if (strcmp(s, "now") == 0 || parse_age(s, &ahead) == 0)
+		return -1;
+	return cli_time_parse(s, 1, now_ms, ms);
+}

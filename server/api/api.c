@@ -64,6 +64,7 @@ api_new(const struct conf *conf, struct store *store,
 	api->limits.argon2_m_kib = conf->argon2_m_kib;
 	api->audit_pubkey = read_small_file(conf->keys_dir, KEYS_ROOT_PUB);
 	api->audit_pubkey_current = read_small_file(conf->keys_dir, KEYS_SIGNING_PUB);
+	api->requests_due_ms = 1; /* not known yet: the first tick looks */
 	return api;
 }
 
@@ -216,6 +217,7 @@ api_tick(struct api *api, int64_t now_ms)
 	free(expired);
 	api_grants_expire(api, now_ms);
 	api_revoke_poll(api, now_ms);
+	api_requests_tick(api, now_ms);
 	api_escalate_tick(api, now_ms);
 	/* Abandoned uploads and orphaned photos, once a minute. */
 	if (mono - api->last_gc_ms >= 60000) {

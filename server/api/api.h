@@ -141,6 +141,7 @@ struct api_stats {
 	uint64_t rate_limited[8]; /* requests refused by the rate, by class */
 	uint64_t by_type[160];  /* requests by Envelope body field number */
 	uint64_t notices_requested[4]; /* by enum api_notice_why (api/notice.h) */
+	uint64_t requests_overdue; /* requests found past their due time */
 	uint64_t by_code[17];   /* errors by wire code */
 	uint64_t by_rate[8];    /* requests by rate class (api/dispatch.h) */
 	int connections;

@@ -123,6 +123,9 @@ static const struct api_verb verbs[] = {
 	 API_RATE_READ, 0},
 	{B(REVOKE_SESSION_REQUEST), api_revoke_session, false, "session.revoke",
 	 API_RATE_WRITE, 0},
+	{B(INBOX_REQUEST), api_inbox, false, "inbox.read", API_RATE_READ, 0},
+	{B(REQUEST_DONE_REQUEST), api_request_done, false, "request.done",
+	 API_RATE_WRITE, 0},
 	/* On-call and escalation (oncall.c, docs/oncall.md). */
 	{B(SET_CALL_ORDER_REQUEST), api_set_call_order, false, "callorder.set",
 	 API_RATE_WRITE, 0},

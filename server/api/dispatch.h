@@ -59,6 +59,12 @@ api_handler api_list_patients, api_get_patient;
 api_handler api_create_post, api_amend_post, api_retract_post;
 /* acks.c */
 api_handler api_ack, api_ack_list;
+/* requests.c: the inbox, requests done, and the overdue scan */
+api_handler api_inbox, api_request_done;
+/* A request due at due_ms was just stored: look for it then. */
+void api_requests_due(struct api *api, int64_t due_ms);
+/* From api_tick: mark requests that fell due, tell their authors. */
+void api_requests_tick(struct api *api, int64_t now_ms);
 /* boards.c */
 api_handler api_timeline, api_sync;
 /* sheet.c */

@@ -128,6 +128,11 @@ struct api {
 	bool revoke_busy;
 	const uint64_t *audit_appended;
 	struct api_grant *grants;
+	/* Requests (requests.c): the earliest due time of an open request
+	 * not yet found overdue (0: there is none; 1 at start, so that the
+	 * first tick looks); a scan is in flight. */
+	int64_t requests_due_ms;
+	bool requests_busy;
 	/* Escalation (escalate.c): look for due steps from this wall time
 	 * (0: at the next tick); an advance in flight; the earliest wake
 	 * (api_escalate_wake) while it was (0: none). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/dispatch.h"
+#include "api/notice.h"
 #include "api/oncall.h"
 #include "api/record.h"
 #include "api/reply.h"
@@ -30,6 +31,9 @@ struct post_req {
 	char client_id[CARE_CODE_MAX + 1];
 	const char *text; /* the text, or the retraction's reason */
 	int64_t attach[CARE_ATTACH_MAX];
+	char to[CARE_TO_MAX][CARE_CODE_MAX + 1]; /* create: the addressees */
+	const char *top[CARE_TO_MAX];
+	char owner[CARE_CODE_MAX + 1];
 	struct care_post_input in;
 	struct care_post out;
 	bool dup;
@@ -99,10 +103,20 @@ post_ok(struct api_req *r, struct api_conn *c)
 		pr.duplicate = q->dup;
 		api_reply(r->api, c, r->request_id,
 		          RENKEI__V1__ENVELOPE__BODY_POST_RESPONSE, &pr);
+		api_post_wire_fini(&w);
 	}
 	if (!q->dup) {
 		r->api->stats.posts++;
 		api_publish_post(r->api, &q->out);
+		if (q->out.nto > 0) {
+			int64_t ids[CARE_TO_MAX];
+			for (size_t i = 0; i < q->out.nto; i++)
+				ids[i] = q->out.to[i].id;
+			api_notice_users(r->api, q->out.patient_id, q->out.id, ids,
+			                 q->out.nto, API_NOTICE_ADDRESSED, q->out.urgent);
+			if (q->out.due_ms > 0)
+				api_requests_due(r->api, q->out.due_ms);
+		}
 		if (q->what == OP_CREATE && q->out.urgent)
 			api_escalate_wake(r->api, q->out.created_ms + escalate_ms(r->api));
 	}
@@ -156,6 +170,16 @@ api_create_post(const struct api_call *call, const void *msg)
 		if (!api_id_ok(m->attachment_ids[i]))
 			return api_refuse(call, RK_ERR_INVALID, "bad photo id",
 			                  "attachment_ids");
+	/* Lengths before copying (the rest: care_post_input_check). */
+	if (m->n_to > CARE_TO_MAX)
+		return api_refuse(call, RK_ERR_INVALID, "at most 20 addressees", "to");
+	for (size_t i = 0; i < m->n_to; i++)
+		if (m->to[i][0] == '\0' || strlen(m->to[i]) > CARE_CODE_MAX)
+			return api_refuse(call, RK_ERR_INVALID,
+			                  "an addressee's login must be 1-64 bytes", "to");
+	if (strlen(m->owner) > CARE_CODE_MAX)
+		return api_refuse(call, RK_ERR_INVALID,
+		                  "the owner must be one of the addressees", "owner");
 	q = post_req_new(call, OP_CREATE, m->client_id, m->text);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
 	audit_entry_set_patient(q->r.au, q->code);
@@ -167,9 +191,20 @@ api_create_post(const struct api_call *call, const void *msg)
 		q->attach[i] = (int64_t)m->attachment_ids[i];
 	q->in.attachments = q->attach;
 	q->in.nattachments = m->n_attachment_ids;
-	/* Without photos a post checks everything before its first write;
-	 * attaching photos can still be refused after the insert. */
-	q->r.op.lean = m->n_attachment_ids == 0;
+	for (size_t i = 0; i < m->n_to; i++) {
+		snprintf(q->to[i], sizeof(q->to[i]), "%s", m->to[i]);
+		q->top[i] = q->to[i];
+	}
+	q->in.to = q->top;
+	q->in.nto = m->n_to;
+	q->in.request = m->request;
+	snprintf(q->owner, sizeof(q->owner), "%s", m->owner);
+	q->in.owner = q->owner;
+	q->in.due_ms = m->due_at_ms;
+	/* Without photos or addressees a post checks everything before its
+	 * first write; attaching photos can still be refused after the
+	 * insert, and addressing is stored after it. */
+	q->r.op.lean = m->n_attachment_ids == 0 && m->n_to == 0;
 	post_submit(call, q);
 }
 

@@ -194,6 +194,7 @@ api_publish_post(struct api *api, const struct care_post *p)
 	env.body_case = RENKEI__V1__ENVELOPE__BODY_EVENT;
 	env.event = &ev;
 	publish(api, p->patient_id, p->visibility, &env);
+	api_post_wire_fini(&w);
 	api_notice_post(api, p);
 }
 
@@ -216,6 +217,32 @@ api_publish_ack(struct api *api, const struct care_post *p,
 	ae.ack = &ack;
 	ev.kind_case = RENKEI__V1__EVENT__KIND_ACK;
 	ev.ack = &ae;
+	env.body_case = RENKEI__V1__ENVELOPE__BODY_EVENT;
+	env.event = &ev;
+	publish(api, p->patient_id, p->visibility, &env);
+}
+
+void
+api_publish_request(struct api *api, const struct care_post *p,
+                    const struct auth_user *u)
+{
+	Renkei__V1__Envelope env = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__Event ev = RENKEI__V1__EVENT__INIT;
+	Renkei__V1__RequestEvent re = RENKEI__V1__REQUEST_EVENT__INIT;
+	Renkei__V1__User wu;
+	Renkei__V1__Organisation org;
+
+	re.patient = (char *)p->patient_code;
+	re.post_id = (uint64_t)p->id;
+	if (u != NULL) {
+		api_user_to_wire(u, &wu, &org);
+		re.done_by = &wu;
+		re.done_at_ms = p->done_ms;
+	} else {
+		re.overdue = true;
+	}
+	ev.kind_case = RENKEI__V1__EVENT__KIND_REQUEST;
+	ev.request = &re;
 	env.body_case = RENKEI__V1__ENVELOPE__BODY_EVENT;
 	env.event = &ev;
 	publish(api, p->patient_id, p->visibility, &env);

@@ -26,5 +26,9 @@ void api_sub_access(struct api *api, const struct care_access_change *ch);
 void api_publish_post(struct api *api, const struct care_post *p);
 void api_publish_ack(struct api *api, const struct care_post *p,
                      const struct auth_user *u, int64_t acked_ms);
+/* A request was marked done (by u, at p->done_ms) or became overdue (u
+ * NULL). */
+void api_publish_request(struct api *api, const struct care_post *p,
+                         const struct auth_user *u);
 
 #endif

@@ -96,6 +96,38 @@ api_post_to_wire(const struct care_post *p, struct api_post_wire *w)
 	}
 	w->post.n_attachments = natt;
 	w->post.attachments = w->attp;
+	w->to = NULL;
+	w->top = NULL;
+	w->owner = NULL;
+	if (p->nto > 0) {
+		w->to = rk_calloc(p->nto, sizeof(*w->to));
+		w->top = rk_calloc(p->nto, sizeof(*w->top));
+		for (size_t i = 0; i < p->nto; i++) {
+			renkei__v1__user__init(&w->to[i]);
+			w->to[i].login = (char *)p->to[i].login;
+			w->to[i].display_name = (char *)p->to[i].name;
+			w->to[i].profession = (Renkei__V1__Profession)p->to[i].profession;
+			w->top[i] = &w->to[i];
+			if (p->request && p->to[i].id == p->owner_id)
+				w->owner = &w->to[i];
+		}
+		w->post.n_to = p->nto;
+		w->post.to = w->top;
+		w->post.request = p->request;
+		w->post.owner = w->owner;
+		w->post.due_at_ms = p->due_ms;
+		w->post.done_at_ms = p->done_ms;
+		w->post.overdue = p->request && p->done_ms == 0 && p->overdue_ms != 0;
+	}
+}
+
+void
+api_post_wire_fini(struct api_post_wire *w)
+{
+	free(w->to);
+	free(w->top);
+	w->to = w->owner = NULL;
+	w->top = NULL;
 }
 
 void
@@ -113,6 +145,8 @@ api_posts_to_wire(const struct care_page *pg, struct api_posts_wire *w)
 void
 api_posts_wire_fini(struct api_posts_wire *w)
 {
+	for (size_t i = 0; i < w->n; i++)
+		api_post_wire_fini(&w->w[i]);
 	free(w->ptrs);
 	free(w->w);
 }

@@ -31,8 +31,11 @@ struct api_post_wire {
 	Renkei__V1__Attachment att[CARE_ATTACH_MAX];
 	Renkei__V1__Attachment *attp[CARE_ATTACH_MAX];
 	char sha_hex[CARE_ATTACH_MAX][65];
+	Renkei__V1__User *to, **top, *owner; /* allocated only when addressed */
 };
+/* Free what api_post_to_wire allocated (the addressees), not w. */
 void api_post_to_wire(const struct care_post *p, struct api_post_wire *w);
+void api_post_wire_fini(struct api_post_wire *w);
 
 /* A page of posts: the pointer array to put in a response, and the wire
  * posts behind it. Free both with api_posts_wire_fini. */

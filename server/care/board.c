@@ -83,9 +83,9 @@ care_timeline(struct store_conn *sc, const struct policy_actor *who,
 	sqlite3_reset(q);
 	if (rc < 0)
 		goto fail;
-	/* Photos, after the page's statement is done with. */
+	/* Photos and addressing, after the page's statement is done with. */
 	for (size_t i = 0; i < out->n; i++)
-		if (care_post_attachments(sc, &out->posts[i]) != RK_OK)
+		if (care_post_details(sc, &out->posts[i]) != RK_OK)
 			goto fail;
 	if (after_seq > 0) {
 		/* Fetched oldest first; answer newest first like every page. */

@@ -65,6 +65,18 @@ struct care_attachment {
 
 #define CARE_ATTACH_MAX 10
 
+/* Addressed posts and requests (request.c, docs/requests.md). */
+#define CARE_TO_MAX 20                              /* addressees per post */
+#define CARE_DUE_MAX_MS (366LL * 24 * 3600 * 1000)  /* how far ahead a due time */
+
+/* Someone a post names (an addressee). */
+struct care_person {
+	int64_t id;
+	char login[CARE_CODE_MAX + 1];
+	char name[CARE_NAME_MAX + 1];
+	int profession;
+};
+
 struct care_post {
 	int64_t id;
 	int64_t patient_id;
@@ -84,6 +96,13 @@ struct care_post {
 	int64_t amends_id, amended_by, retracts_id, retracted_by;
 	struct care_attachment *att; /* owned */
 	size_t natt;
+	/* Addressing (request.c): set on the post that was addressed. */
+	bool addressed;              /* it has addressees (to, nto loaded) */
+	struct care_person *to;      /* owned; in the order given */
+	size_t nto;
+	bool request;                /* it asks its owner to do something */
+	int64_t owner_id;            /* one of to[] */
+	int64_t due_ms, done_ms, overdue_ms; /* 0 = none / open / not yet */
 };
 
 void care_post_fini(struct care_post *p);
@@ -99,6 +118,12 @@ struct care_post_input {
 	struct care_vitals vitals;
 	const int64_t *attachments; /* finished uploads to put on the post */
 	size_t nattachments;
+	/* Addressees' logins (at most CARE_TO_MAX), and the request. */
+	const char *const *to;
+	size_t nto;
+	bool request;
+	const char *owner; /* "" or NULL: the first of to */
+	int64_t due_ms;    /* 0: none */
 };
 
 /* Check an input's own fields (not access). */
@@ -135,6 +160,34 @@ int care_post_retract(struct store_conn *sc, const struct policy_actor *who,
 int care_ack(struct store_conn *sc, const struct policy_actor *who,
              int64_t post_id, int64_t now_ms, int64_t *acked_ms, bool *fresh,
              struct care_post *post, struct rk_status *st);
+
+/* Mark request `post_id` done (its owner only). Done twice keeps the
+ * first time (*fresh false). *post is the request (for the event). */
+int care_request_done(struct store_conn *sc, const struct policy_actor *who,
+                      int64_t post_id, int64_t now_ms, int64_t *done_ms,
+                      bool *fresh, struct care_post *post,
+                      struct rk_status *st);
+
+/* Open requests past their due time at now_ms that were not found so
+ * yet: mark them overdue and return them (at most max; *more if there
+ * are others). *next_due_ms: the earliest due time still ahead (0: none).
+ * Retracted requests are marked but not returned. */
+int care_requests_overdue(struct store_conn *sc, int64_t now_ms, size_t max,
+                          struct care_post **out, size_t *n, bool *more,
+                          int64_t *next_due_ms);
+
+/* The inbox of `who` (a reader): posts addressed to them not yet
+ * confirmed, open requests they own, and open requests they made that
+ * are overdue; each list at most limit, only posts they may read now. */
+struct care_inbox {
+	struct care_post *addressed, *requests, *overdue;
+	size_t naddressed, nrequests, noverdue;
+	bool more;
+};
+int care_inbox(struct store_conn *sc, const struct policy_actor *who,
+               int64_t now_ms, int limit, struct care_inbox *out,
+               struct rk_status *st);
+void care_inbox_fini(struct care_inbox *in);
 
 /* ---- content digests (digest.c, docs/audit-content.md)
  *

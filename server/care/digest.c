@@ -115,6 +115,17 @@ care_post_digest(const struct care_post *p, char out[CARE_DIGEST_HEX])
 		dg_int(&d, p->att[i].id);
 		dg_bytes(&d, p->att[i].sha256, 32);
 	}
+	/* Addressing is part of what was written; appended only when there
+	 * is some, so that the digests of posts without it stay as they
+	 * were. A request's later state (done, overdue) is not. */
+	if (p->nto > 0) {
+		dg_int(&d, (int64_t)p->nto);
+		for (size_t i = 0; i < p->nto; i++)
+			dg_int(&d, p->to[i].id);
+		dg_int(&d, p->request);
+		dg_int(&d, p->owner_id);
+		dg_int(&d, p->due_ms);
+	}
 	return dg_end(&d, out);
 }
 

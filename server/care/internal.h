@@ -14,7 +14,8 @@
 	"p.client_id, p.created_ms, coalesce(p.amends_id, 0), "                \
 	"coalesce(p.retracts_id, 0), "                                         \
 	"coalesce((SELECT max(a.id) FROM posts a WHERE a.amends_id = p.id), 0), " \
-	"coalesce((SELECT min(r.id) FROM posts r WHERE r.retracts_id = p.id), 0) " \
+	"coalesce((SELECT min(r.id) FROM posts r WHERE r.retracts_id = p.id), 0), " \
+	"EXISTS (SELECT 1 FROM post_to t WHERE t.post_id = p.id) "             \
 	"FROM posts p JOIN patients pt ON pt.id = p.patient_id "               \
 	"JOIN users u ON u.id = p.author_id "
 
@@ -74,7 +75,25 @@ int care_attach_to_post(struct store_conn *sc, int64_t author_id,
                         int64_t patient_id, int64_t post_id, const int64_t *ids,
                         size_t n, struct rk_status *st);
 
-/* Fill p->att with the post's photos. */
+/* Fill in what a post's row does not hold: p->att with its photos, and
+ * its addressing if it has any (request.c). */
+int care_post_details(struct store_conn *sc, struct care_post *p);
 int care_post_attachments(struct store_conn *sc, struct care_post *p);
+int care_post_addressing(struct store_conn *sc, struct care_post *p);
+
+/* Resolve in->to against patient_id's sheet for a post of `visibility`
+ * by `who` (request.c): ids[] the addressees, *owner_id the request's
+ * owner. Refusals as CreatePostRequest.to/owner/due_at_ms say. */
+int care_address_resolve(struct store_conn *sc, const struct policy_actor *who,
+                         int64_t patient_id, const struct care_post_input *in,
+                         int visibility, int64_t now_ms, int64_t *ids,
+                         int64_t *owner_id, struct rk_status *st);
+/* Store a new post's addressing (after its row). */
+int care_address_store(struct store_conn *sc, int64_t post_id,
+                       const int64_t *ids, size_t n, bool request,
+                       int64_t owner_id, int64_t due_ms);
+/* The syntax of in's addressing fields (care_post_input_check). */
+int care_address_input_check(const struct care_post_input *in,
+                             struct rk_status *st);
 
 #endif

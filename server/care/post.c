@@ -106,7 +106,10 @@ care_post_input_check(const struct care_post_input *in, struct rk_status *st)
 		return rk_fail(st, RK_ERR_INVALID,
 		               "text is not valid UTF-8 or holds control characters",
 		               "text");
-	return care_vitals_check(&in->vitals, st);
+	int rc = care_vitals_check(&in->vitals, st);
+	if (rc != RK_OK)
+		return rc;
+	return care_address_input_check(in, st);
 }
 
 /* ------------------------------------------------------------- row reading */
@@ -270,7 +273,27 @@ care_post_create(struct store_conn *sc, const struct policy_actor *who,
 		*duplicate = rc == RK_OK;
 		return rc;
 	}
-	return care_insert_post(sc, pid, who->user_id, in, 0, 0, now_ms, out, st);
+	if (in->nto == 0)
+		return care_insert_post(sc, pid, who->user_id, in, 0, 0, now_ms, out, st);
+	/* Addressed: the addressees are checked against the sheet only now,
+	 * after the author's own access (one who may not post here learns
+	 * nothing of who is on the sheet). */
+	int64_t ids[CARE_TO_MAX], owner_id = 0;
+	rc = care_address_resolve(sc, who, pid, in, in->visibility, now_ms, ids,
+	                          &owner_id, st);
+	if (rc != RK_OK)
+		return rc;
+	rc = care_insert_post(sc, pid, who->user_id, in, 0, 0, now_ms, out, st);
+	if (rc != RK_OK)
+		return rc;
+	int64_t post_id = out->id;
+	care_post_fini(out);
+	if (care_address_store(sc, post_id, ids, in->nto, in->request, owner_id,
+	                       in->due_ms) != RK_OK ||
+	    care_post_load(sc, post_id, out) != RK_OK)
+		return rk_fail(st, RK_ERR_STORE, "could not store the post; try again",
+		               NULL);
+	return RK_OK;
 }
 
 /* May `who` change `orig` (loaded by care_post_readable, so it exists

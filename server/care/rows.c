@@ -71,6 +71,9 @@ care_post_fini(struct care_post *p)
 	free(p->att);
 	p->att = NULL;
 	p->natt = 0;
+	free(p->to);
+	p->to = NULL;
+	p->nto = 0;
 }
 
 void
@@ -118,6 +121,7 @@ care_post_row(sqlite3_stmt *q, struct care_post *p)
 	p->retracts_id = sqlite3_column_int64(q, 21);
 	p->amended_by = sqlite3_column_int64(q, 22);
 	p->retracted_by = sqlite3_column_int64(q, 23);
+	p->addressed = sqlite3_column_int(q, 24) != 0;
 }
 
 int
@@ -136,7 +140,7 @@ care_post_load(struct store_conn *sc, int64_t post_id, struct care_post *out)
 		return RK_ERR_NOT_FOUND;
 	care_post_row(q, out);
 	sqlite3_reset(q);
-	if (care_post_attachments(sc, out) != RK_OK) {
+	if (care_post_details(sc, out) != RK_OK) {
 		care_post_fini(out);
 		return RK_ERR_STORE;
 	}
@@ -175,6 +179,16 @@ care_att_row(sqlite3_stmt *q, struct care_attachment *a)
 	a->height = (uint32_t)sqlite3_column_int(q, 9);
 	care_col(a->file_name, sizeof(a->file_name), q, 10);
 	care_col(a->patient_code, sizeof(a->patient_code), q, 11);
+}
+
+int
+care_post_details(struct store_conn *sc, struct care_post *p)
+{
+	int rc = care_post_attachments(sc, p);
+
+	if (rc == RK_OK && p->addressed)
+		rc = care_post_addressing(sc, p);
+	return rc;
 }
 
 int

@@ -329,6 +329,31 @@ static const struct schema_migration care_migrations[] = {
 	{11, "ALTER TABLE users ADD COLUMN one_time_ms INTEGER NOT NULL DEFAULT 0;"
 	     "ALTER TABLE users ADD COLUMN pw_changed_ms INTEGER NOT NULL DEFAULT 0;",
 	 0},
+	/* Addressed posts and requests (宛先・依頼, docs/requests.md). post_to:
+	 * a post's addressees in the order given (posts stay as they are:
+	 * append-only, and a timeline asks post_to only by its key).
+	 * requests: the post asks its owner to do something by due_ms (0:
+	 * no due time); done_ms when the owner marked it done; overdue_ms
+	 * when the server found it past due (and told its author). The
+	 * partial indexes are what the inbox and the overdue scan read. */
+	{12, "CREATE TABLE IF NOT EXISTS post_to ("
+	     " post_id INTEGER NOT NULL REFERENCES posts(id),"
+	     " pos INTEGER NOT NULL,"
+	     " user_id INTEGER NOT NULL REFERENCES users(id),"
+	     " PRIMARY KEY (post_id, pos)) WITHOUT ROWID;"
+	     "CREATE INDEX IF NOT EXISTS post_to_user ON post_to(user_id, post_id);"
+	     "CREATE TABLE IF NOT EXISTS requests ("
+	     " post_id INTEGER PRIMARY KEY REFERENCES posts(id),"
+	     " owner_id INTEGER NOT NULL REFERENCES users(id),"
+	     " due_ms INTEGER NOT NULL DEFAULT 0,"
+	     " done_ms INTEGER,"
+	     " done_by INTEGER REFERENCES users(id),"
+	     " overdue_ms INTEGER);"
+	     "CREATE INDEX IF NOT EXISTS requests_open ON requests(owner_id, due_ms)"
+	     " WHERE done_ms IS NULL;"
+	     "CREATE INDEX IF NOT EXISTS requests_due ON requests(due_ms)"
+	     " WHERE done_ms IS NULL AND overdue_ms IS NULL AND due_ms > 0;",
+	 0},
 	/* On-call and escalation (docs/oncall.md). call_order: a patient's
 	 * call order, slot 1 first; several members may share a slot (pos:
 	 * their order as given).
@@ -338,9 +363,9 @@ static const struct schema_migration care_migrations[] = {
 	 * escalations: one row per urgent post being escalated: the slot
 	 * last called (step; nslots + 1 = the on-call persons), when the next
 	 * step is due, and state 0 running, 1 stopped by a confirmation,
-	 * 2 finished (nobody left to call). (The coordinator may renumber
-	 * this step at merge.) */
-	{12, "CREATE TABLE IF NOT EXISTS call_order ("
+	 * 2 finished (nobody left to call). (Step 13: after the requests'
+	 * 12 on main; the coordinator may renumber it at merge.) */
+	{13, "CREATE TABLE IF NOT EXISTS call_order ("
 	     " patient_id INTEGER NOT NULL REFERENCES patients(id),"
 	     " slot INTEGER NOT NULL,"
 	     " user_id INTEGER NOT NULL REFERENCES users(id),"

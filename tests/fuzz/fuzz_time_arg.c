@@ -3,8 +3,8 @@
  * (client-cli/time_arg.c: dates, date-times with or without a zone, ages
  * such as 7d), in the zone Japan keeps (JST, no summer time).
  *
- * Input: byte 0 says whether it is an --until (end of day); the rest is
- * the argument.
+ * Input: byte 0 says whether it is an --until (end of day, bit 0) or a
+ * --due (cli_due_parse, bit 1); the rest is the argument.
  *
  * Invariants of an accepted time:
  *  - "now" is now; an age is not after now, and within the parser's
@@ -12,7 +12,9 @@
  *    most 10,000,009 weeks: no overflow);
  *  - anything else is a date from 1970 (give or take a zone) on, and
  *    written back in UTC ("YYYY-MM-DDTHH:MM:SSZ") parses to the same;
- *  - a date alone as --until is exactly one day after it as --since.
+ *  - a date alone as --until is exactly one day after it as --since;
+ *  - a --due with "+" is not before now; any other is what --until
+ *    gives for it, and never "now".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	end_of_day = data[0] & 1;
 	s = fuzz_cstr(data + 1, size - 1);
+	if (data[0] & 2) {
+		/* --due: ahead of now with "+", else what --until takes but an
+		 * age or "now" */
+		if (cli_due_parse(s, NOW_MS, &ms) == 0) {
+			if (s[0] == '+') {
+				CHECK(ms >= NOW_MS);
+			} else {
+				CHECK(strcmp(s, "now") != 0);
+				CHECK(cli_time_parse(s, 1, NOW_MS, &again) == 0);
+				CHECK(again == ms);
+			}
+		}
+		free(s);
+		return 0;
+	}
 	if (cli_time_parse(s, end_of_day, NOW_MS, &ms) != 0) {
 		free(s);
 		return 0;

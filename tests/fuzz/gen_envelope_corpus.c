@@ -502,6 +502,44 @@ main(int argc, char **argv)
 	}
 	end();
 
+	/* Addressed posts and requests: a request to the nurse with a due
+	 * time, her inbox, done; and addressing the fuzzer can bend. */
+	begin("dr-request-inbox-done", DR_TANAKA);
+	{
+		static const char *const to[] = {"ns.kobayashi", "cm.nakamura"};
+		INIT(Renkei__V1__CreatePostRequest, m, RENKEI__V1__CREATE_POST_REQUEST__INIT);
+		INIT(Renkei__V1__InboxRequest, ib, RENKEI__V1__INBOX_REQUEST__INIT);
+		INIT(Renkei__V1__RequestDoneRequest, rd, RENKEI__V1__REQUEST_DONE_REQUEST__INIT);
+		m.patient = (char *)"pt-yamada";
+		m.client_id = (char *)"request-seed-1";
+		m.kind = RENKEI__V1__POST_KIND__CARE;
+		m.visibility = RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL;
+		m.text = (char *)"明日の訪問をお願いします";
+		m.to = (char **)to;
+		m.n_to = 2;
+		m.request = 1;
+		m.owner = (char *)"ns.kobayashi";
+		m.due_at_ms = 4102444800000LL; /* 2100-01-01 */
+		REQ(create_post_request, CREATE_POST_REQUEST, &m);
+		ib.limit = 5;
+		REQ(inbox_request, INBOX_REQUEST, &ib);
+		rd.post_id = 6;
+		REQ(request_done_request, REQUEST_DONE_REQUEST, &rd);
+	}
+	end();
+
+	begin("ns-inbox-done", NS_KOBAYASHI);
+	{
+		INIT(Renkei__V1__InboxRequest, ib, RENKEI__V1__INBOX_REQUEST__INIT);
+		INIT(Renkei__V1__RequestDoneRequest, rd, RENKEI__V1__REQUEST_DONE_REQUEST__INIT);
+		REQ(inbox_request, INBOX_REQUEST, &ib);
+		rd.post_id = 6;
+		REQ(request_done_request, REQUEST_DONE_REQUEST, &rd);
+		ack(6);
+		REQ(inbox_request, INBOX_REQUEST, &ib);
+	}
+	end();
+
 	begin("cm-sheet-edits", CM_NAKAMURA);
 	{
 		INIT(Renkei__V1__SheetAddRequest, a, RENKEI__V1__SHEET_ADD_REQUEST__INIT);

@@ -57,7 +57,7 @@ struct ctx {
 	struct rkc *pre;     /* not logged in: failed logins */
 	struct rkc *resumed; /* ns's session on a second connection */
 	struct rkc *book;    /* the bookkeeper auditor */
-	uint64_t last_id, post, amended, att; /* newest record seen; ids */
+	uint64_t last_id, post, amended, att, request; /* newest record seen; ids */
 	uint64_t board_read_id; /* a record the tamper test changes */
 	struct buf photo;
 	/* Set by a row's run for its first record; "" = not checked. */
@@ -148,6 +148,7 @@ enum op {
 	TOTP_STATUS, TOTP_LOGIN_NO_CODE, TOTP_LOGIN, TOTP_STEP_UP_NONE,
 	ADM_ORG_ADD, ADM_CREATE, ADM_DISABLE, ADM_ENABLE, ADM_RESET_PW,
 	ADM_RESET_2FA, ADM_UNLOCK, ADM_DISABLE_NS, ADM_DISABLE_NOBODY,
+	INBOX, REQUEST_ASK, INBOX_OWNER, REQUEST_DONE, REQUEST_DONE_OUT,
 };
 
 struct want {
@@ -311,6 +312,11 @@ run(struct ctx *x, enum op op)
 	Renkei__V1__AdminCreateUserRequest cu =
 		RENKEI__V1__ADMIN_CREATE_USER_REQUEST__INIT;
 	Renkei__V1__AdminUserRequest ur = RENKEI__V1__ADMIN_USER_REQUEST__INIT;
+	Renkei__V1__InboxRequest ib = RENKEI__V1__INBOX_REQUEST__INIT;
+	Renkei__V1__RequestDoneRequest rd = RENKEI__V1__REQUEST_DONE_REQUEST__INIT;
+	Renkei__V1__CreatePostRequest cp = RENKEI__V1__CREATE_POST_REQUEST__INIT;
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
+	static const char *const to_cm[] = {"cm.nakamura"};
 	struct rkc **c = x->c;
 	Renkei__V1__Envelope *e;
 	char day[11];
@@ -384,6 +390,32 @@ run(struct ctx *x, enum op op)
 	case ACKS:
 		al.post_id = x->post;
 		return call(c[U_NS], RENKEI__V1__ENVELOPE__BODY_ACK_LIST_REQUEST, &al);
+	case INBOX:
+	case INBOX_OWNER:
+		return call(c[op == INBOX ? U_CW : U_CM],
+		            RENKEI__V1__ENVELOPE__BODY_INBOX_REQUEST, &ib);
+	case REQUEST_ASK:
+		cp.patient = "pt-sato";
+		cp.client_id = "audit-request-1";
+		cp.kind = RENKEI__V1__POST_KIND__CARE;
+		cp.visibility = RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL;
+		cp.text = "担当者会議の日程調整をお願いします";
+		cp.n_to = 1;
+		cp.to = (char **)to_cm;
+		cp.request = 1;
+		req.body_case = RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST;
+		req.create_post_request = &cp;
+		e = h_call(c[U_DR], &req);
+		if (h_env_code(e) == 0)
+			x->request = e->post_response->post->id;
+		snprintf(x->obj, sizeof(x->obj), "%llu", (unsigned long long)x->request);
+		return code_of(e);
+	case REQUEST_DONE:
+	case REQUEST_DONE_OUT:
+		rd.post_id = x->request;
+		snprintf(x->obj, sizeof(x->obj), "%llu", (unsigned long long)x->request);
+		return call(c[op == REQUEST_DONE ? U_CM : U_OUT],
+		            RENKEI__V1__ENVELOPE__BODY_REQUEST_DONE_REQUEST, &rd);
 	case SHEET_ADD:
 	case SHEET_ADD_NS:
 		snprintf(x->obj, sizeof(x->obj), "pt.ito");
@@ -583,6 +615,14 @@ static const struct row rows[] = {
     R(ACK, DR, OK_, W("post.ack", Y, OK_)),
     R(ACK_MISSING, DR, NOT_FOUND, W("post.ack", "", NOT_FOUND)),
     R(ACKS, NS, OK_, W("post.acks.read", Y, OK_)),
+    /* An inbox shows posts: a record per patient shown (and the
+     * request's), as a patient list does. */
+    R(INBOX, CW, OK_, W("inbox.read", "", OK_)),
+    R(REQUEST_ASK, DR, OK_, W("post.create", S, OK_)),
+    R(INBOX_OWNER, "cm.nakamura", OK_, W("inbox.read", "", OK_),
+      W("inbox.read", S, OK_)),
+    R(REQUEST_DONE, "cm.nakamura", OK_, W("request.done", S, OK_)),
+    R(REQUEST_DONE_OUT, OUT, NOT_FOUND, W("request.done", "", NOT_FOUND)),
     R(SHEET_ADD, DR, OK_, W("sheet.add", Y, OK_)),
     R(SHEET_ADD_NS, NS, DENIED, W("sheet.add", Y, DENIED)),
     R(SHEET_CHANGE, DR, OK_, W("sheet.change", Y, OK_)),
