@@ -880,7 +880,10 @@ care_escalation_advance(struct store_conn *sc, int64_t now_ms, int64_t after_ms,
 	return care_escalation_next_due(sc, next_due_ms);
 }
 
-/* Does who's confirmation stop the escalation of post p? */
+/* Does who's confirmation stop the escalation of post p? Someone in the
+ * call order, an addressee of the post (docs/requests.md: they were
+ * asked), or someone on duty for an organisation on the sheet; never the
+ * author. */
 static int
 counts(struct store_conn *sc, const struct policy_actor *who,
        const struct care_post *p, int64_t now_ms, bool *yes)
@@ -898,7 +901,8 @@ counts(struct store_conn *sc, const struct policy_actor *who,
 		return RK_OK;
 	}
 	q = store_stmt(sc, "SELECT (SELECT count(*) FROM call_order WHERE patient_id = ?2 "
-	                   "AND user_id = ?1) + (SELECT count(*) FROM oncall_rota r "
+	                   "AND user_id = ?1) + (SELECT count(*) FROM post_to WHERE "
+	                   "post_id = ?4 AND user_id = ?1) + (SELECT count(*) FROM oncall_rota r "
 	                   "WHERE r.user_id = ?1 AND r.start_ms <= ?3 AND r.end_ms > ?3 "
 	                   "AND EXISTS (SELECT 1 FROM sheet_members m JOIN users mu ON "
 	                   "mu.id = m.user_id WHERE m.patient_id = ?2 AND mu.org_id = "
@@ -908,6 +912,7 @@ counts(struct store_conn *sc, const struct policy_actor *who,
 	sqlite3_bind_int64(q, 1, who->user_id);
 	sqlite3_bind_int64(q, 2, p->patient_id);
 	sqlite3_bind_int64(q, 3, now_ms);
+	sqlite3_bind_int64(q, 4, p->id);
 	if (store_step(sc, q) != SQLITE_ROW)
 		return RK_ERR_STORE;
 	*yes = sqlite3_column_int(q, 0) > 0;

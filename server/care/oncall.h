@@ -160,8 +160,7 @@ int care_escalation_advance(struct store_conn *sc, int64_t now_ms,
                             int64_t *next_due_ms);
 
 /* The actor confirmed post_id (care_ack said it was fresh): if its
- * escalation (or that of the urgent post it amends) runs and the actor's confirmation counts (someone in the
- * call order other than the author; anyone but the author when there is
+ * call order or an addressee of the post, other than the author; anyone but the author when there is
  * no call order; or someone on duty now for an organisation on the
  * sheet), stop it: *stopped set and *out the stop (its ESCALATION post). */
 int care_escalation_ack(struct store_conn *sc, const struct policy_actor *who,

@@ -376,6 +376,35 @@ test_escalation_amended(void **state)
 	care_post_fini(&p);
 }
 
+/* An addressee was asked by name: their confirmation counts too. */
+static void
+test_escalation_addressee(void **state)
+{
+	struct fx *f = *state;
+	struct care_post p;
+	struct care_escalation_step stop;
+	struct policy_actor cw = actor(f, "cw"), dr = actor(f, "dr");
+	const char *to[] = {"dr"};
+	struct care_post_input in = {.client_id = "u-3", .kind = KIND_VITALS,
+	                             .visibility = VIS_PROFESSIONAL, .urgent = true,
+	                             .text = "転倒、頭部打撲", .to = to, .nto = 1};
+	struct rk_status st = {0};
+	int64_t now = rk_now_ms();
+	bool dup, stopped;
+
+	(void)state;
+	assert_int_equal(care_post_create(f->sc, &cw, "pt-1", &in, now, &p, &dup, &st),
+	                 RK_OK);
+	assert_int_equal(care_escalation_start(f->sc, &p, now + 1000), RK_OK);
+	/* dr is not in the call order (dr2, ns), but was addressed. */
+	assert_int_equal(care_escalation_ack(f->sc, &dr, p.id, now, &stopped, &stop),
+	                 RK_OK);
+	assert_true(stopped);
+	free(stop.user_ids);
+	care_post_fini(&stop.event);
+	care_post_fini(&p);
+}
+
 int
 main(void)
 {
@@ -385,6 +414,7 @@ main(void)
 	    cmocka_unit_test(test_rota_and_callorder),
 	    cmocka_unit_test(test_escalation_walk),
 	    cmocka_unit_test(test_escalation_amended),
+	    cmocka_unit_test(test_escalation_addressee),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
