@@ -54,7 +54,10 @@ static const char bench_help[] =
 	"  --window N          TLS handshakes in flight at once (default 64)\n"
 	"  posts:       --rate R (total posts/s, open loop; default: as fast as acks\n"
 	"               come, --inflight N outstanding per poster, default 4),\n"
-	"               --posters P per board (default 1), --text-bytes N (default 1024)\n"
+	"               --posters P per board (default 1), --text-bytes N (default 1024),\n"
+	"               --notice-devices: every member first registers an e-mail\n"
+	"               address for notices (docs/notice.md), so that each post is\n"
+	"               noticed (compare with the server's notice_enabled 0)\n"
 	"  connections: --conns N (default 1000), --hold S (default 1)\n"
 	"  reconnect:   --posts K per board while away (default 20)\n"
 	"  timeline:    --concurrency C (default 32), --limit N page size (default 50),\n"
@@ -84,7 +87,7 @@ enum {
 	O_DATA = 256, O_BIN, O_PID, O_NOSETUP, O_BOARDS, O_MEMBERS, O_DURATION, O_WARMUP,
 	O_WINDOW, O_RATE, O_INFLIGHT, O_POSTERS, O_TEXT, O_CONNS, O_HOLD, O_POSTS, O_CONC,
 	O_LIMIT, O_FILL, O_PHOTO, O_REQUESTS, O_PARTIAL, O_PBYTES, O_PSENT, O_ATTEMPTS,
-	O_ATTACKERS, O_READRATE, O_SOURCES
+	O_ATTACKERS, O_READRATE, O_SOURCES, O_NOTICE
 };
 
 static int
@@ -108,6 +111,7 @@ parse(struct bench_opts *o, int argc, char **argv)
 		{"server-bin", required_argument, NULL, O_BIN},
 		{"server-pid", required_argument, NULL, O_PID},
 		{"no-setup", no_argument, NULL, O_NOSETUP},
+		{"notice-devices", no_argument, NULL, O_NOTICE},
 		{"boards", required_argument, NULL, O_BOARDS},
 		{"members", required_argument, NULL, O_MEMBERS},
 		{"duration", required_argument, NULL, O_DURATION},
@@ -184,6 +188,9 @@ parse(struct bench_opts *o, int argc, char **argv)
 			continue;
 		case O_PHOTO:
 			o->photo = optarg;
+			continue;
+		case O_NOTICE:
+			o->notice_devices = 1;
 			continue;
 		case O_NOSETUP:
 			o->no_setup = 1;

@@ -88,6 +88,7 @@ struct bench_opts {
 	                          * addresses (127.0.0.2..) */
 	double read_rate;        /* flood: the reader's timeline reads/s */
 	int no_setup;            /* do not run setup by ourselves */
+	int notice_devices;      /* posts: members register an e-mail device */
 };
 
 /* ---- the stop flag, time and samples (bench_run.c) */

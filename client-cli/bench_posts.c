@@ -327,6 +327,50 @@ report(struct run *r, double connect_s, double client_cpu, const struct bench_sn
 	bench_report_print(r->o, &rep);
 }
 
+/* --notice-devices: every member registers an e-mail address for
+ * notices (the same one again on a later run: no new device), so that
+ * the server looks up and queues a notice for each of them per post. */
+static int
+notice_devices(struct bench_opts *o, struct bench_env *e)
+{
+	struct rkc_opts ro = {.url = e->target.url, .ca_file = e->target.ca};
+	char err[256], addr[96];
+
+	for (size_t i = 0; i < e->ntokens; i++) {
+		Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *resp = NULL;
+		Renkei__V1__NoticeDeviceAddRequest m =
+			RENKEI__V1__NOTICE_DEVICE_ADD_REQUEST__INIT;
+		struct rkc *c = rkc_connect(&ro, err, sizeof err);
+		int ok = 0;
+
+		if (c == NULL)
+			return cli_fail(o->cli, CLI_EXIT_CONNECT, "notice devices: %s", err);
+		if (rkc_resume(c, e->target.device, e->tokens[i], "renkei-bench", 10000,
+		               &resp) == 0 &&
+		    resp->body_case == RENKEI__V1__ENVELOPE__BODY_LOGIN_RESPONSE) {
+			renkei__v1__envelope__free_unpacked(resp, NULL);
+			resp = NULL;
+			snprintf(addr, sizeof addr, "bench-%zu@bench.example.jp", i);
+			m.email = addr;
+			req.body_case = RENKEI__V1__ENVELOPE__BODY_NOTICE_DEVICE_ADD_REQUEST;
+			req.notice_device_add_request = &m;
+			ok = rkc_call(c, &req, 10000, &resp) == 0 &&
+			     resp->body_case ==
+			             RENKEI__V1__ENVELOPE__BODY_NOTICE_DEVICES_RESPONSE;
+		}
+		if (resp != NULL)
+			renkei__v1__envelope__free_unpacked(resp, NULL);
+		rkc_close(c);
+		if (!ok)
+			return cli_fail(o->cli, CLI_EXIT_SERVER,
+			                "notice devices: member %zu could not register one", i);
+	}
+	if (!o->cli->json)
+		fprintf(stderr, "%s: bench: %zu notice devices registered\n",
+		        o->cli->prog, e->ntokens);
+	return CLI_EXIT_OK;
+}
+
 int
 bench_cmd_posts(struct bench_opts *o)
 {
@@ -347,6 +391,10 @@ bench_cmd_posts(struct bench_opts *o)
 	r.P = o->posters;
 	if ((rc = bench_env_open(o, &e)) != CLI_EXIT_OK)
 		return rc;
+	if (o->notice_devices && (rc = notice_devices(o, &e)) != CLI_EXIT_OK) {
+		bench_env_close(&e);
+		return rc;
+	}
 	pid = bench_server_pid(o, &e.target, pid_note, sizeof pid_note);
 	r.codes = calloc((size_t)r.B, sizeof *r.codes);
 	r.mem = calloc((size_t)(r.B * r.M), sizeof *r.mem);

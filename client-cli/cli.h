@@ -119,6 +119,8 @@ int cli_cmd_logout(struct cli *cli, int argc, char **argv);
 int cli_cmd_whoami(struct cli *cli, int argc, char **argv);
 /* ---- commands (devices.c): sessions, sessions revoke */
 int cli_cmd_sessions(struct cli *cli, int argc, char **argv);
+/* notify.c: my devices for notices, their preferences, a test notice */
+int cli_cmd_notify(struct cli *cli, int argc, char **argv);
 /* One line of stdin with read(2), no stdio (for secrets): its length,
  * -1 at end of input before anything, -2 if longer than len - 1. The
  * newline (and a CR before it) is not kept. */

@@ -65,6 +65,21 @@ static const struct command commands[] = {
 	  "made it (file device-key, mode 0600, beside the cached session). 'revoke ID'\n"
 	  "ends that session at once: its connections are closed, and its token no\n"
 	  "longer works. Revoking the current one logs this configuration out too." },
+	{ "notify", cli_cmd_notify,
+	  "devices | add-email ADDRESS [--label L] | remove ID | prefs [ID] "
+	  "[--urgent-only on|off] [--quiet HH:MM-HH:MM|off] [--boards CODE,...|all] | "
+	  "test [ID] | vapid-key",
+	  "my devices for notices (Web Push, e-mail), their preferences, a test notice",
+	  "A notice says only that something is waiting (\"renkei: 1 new urgent post\"),\n"
+	  "never a patient's name, code or text: open renkei to read it.\n"
+	  "devices    my push subscriptions (made by the browser app) and e-mail addresses\n"
+	  "add-email  get notices by e-mail at ADDRESS\n"
+	  "remove     stop notices to device ID\n"
+	  "prefs      show or change my preferences (no ID) or device ID's: urgent posts\n"
+	  "           only, quiet hours in Japan time (only urgent ones come through), the\n"
+	  "           boards (patient codes) to hear of; options not given stay as they are\n"
+	  "test       send a test notice to device ID, or to all my devices\n"
+	  "vapid-key  the server's Web Push public key (base64url), for subscribing" },
 	{ "patients", cli_cmd_patients, "", "list my patients: the boards I may read", NULL },
 	{ "patient", cli_cmd_patient, "PATIENT",
 	  "show a patient and their liaison sheet (the care team)", NULL },

@@ -12,7 +12,8 @@ pkgs="build-essential cmake pkg-config openssl libssl-dev
       libwebsockets-dev libsqlcipher-dev protobuf-c-compiler libprotobuf-c-dev
       libargon2-dev libjansson-dev libinih-dev libcmocka-dev sqlite3
       libjpeg62-turbo-dev libpng-dev sqlcipher
-      liboath-dev libqrencode-dev libpwquality-dev cracklib-runtime"
+      liboath-dev libqrencode-dev libpwquality-dev cracklib-runtime
+      libcurl4-openssl-dev python3 python3-aiosmtpd"
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang-14 clang libclang-rt-14-dev"
 fi

@@ -30,6 +30,7 @@
 #include "net/local.h"
 #include "auth/pwrule.h"
 #include "net/net.h"
+#include "notify/notify.h"
 #include "store/store.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -44,6 +45,7 @@ struct server {
 	struct store *store;
 	struct api *api;
 	struct local *local; /* DATA/admin.sock */
+	struct notify *notify; /* the notice thread (docs/notice.md) */
 	struct audit_journal journal;
 };
 
@@ -123,8 +125,10 @@ on_wake(void *arg)
 	struct server *s = arg;
 	if (s->store != NULL)
 		store_complete(s->store);
-	if (s->api != NULL)
+	if (s->api != NULL) {
 		local_service(s->local, s->api);
+		api_notice_service(s->api);
+	}
 }
 
 static void
@@ -166,6 +170,7 @@ serve(struct server *s, struct admin *adm)
 	struct sigaction sa;
 	struct store_conn *check;
 	char err[ADMIN_ERR];
+	uint8_t vapid[WEBPUSH_PRIV_LEN];
 	int lock;
 
 	/* New passwords are judged against cracklib's dictionary: without
@@ -188,9 +193,17 @@ serve(struct server *s, struct admin *adm)
 	scfg.wake_arg = s;
 	/* Every access is recorded: no signing key, no start. */
 	s->journal.signer = admin_signer(adm, err, sizeof(err));
+	/* Web Push notices are signed with the VAPID key (made at the first
+	 * start of a key folder older than notices). */
+	if (s->journal.signer != NULL &&
+	    admin_vapid_key(adm, vapid, err, sizeof(err)) != 0) {
+		audit_signer_free(s->journal.signer);
+		s->journal.signer = NULL;
+	}
 	/* The KEK has done its work: nothing more is unwrapped. */
 	admin_end(adm);
 	if (s->journal.signer == NULL) {
+		OPENSSL_cleanse(vapid, sizeof(vapid));
 		OPENSSL_cleanse(&scfg, sizeof(scfg));
 		store_unlock_data(lock);
 		return refuse("SERVER-NO-KEY", err);
@@ -202,6 +215,7 @@ serve(struct server *s, struct admin *adm)
 		audit_signer_free(s->journal.signer);
 		store_unlock_data(lock);
 		fprintf(stderr, "renkei-server: %s\n", err);
+		OPENSSL_cleanse(vapid, sizeof(vapid));
 		return 1;
 	}
 	s->journal.every_records = s->conf.audit_checkpoint_records;
@@ -216,6 +230,7 @@ serve(struct server *s, struct admin *adm)
 		audit_signer_free(s->journal.signer);
 		store_unlock_data(lock);
 		fprintf(stderr, "renkei-server: %s\n", err);
+		OPENSSL_cleanse(vapid, sizeof(vapid));
 		return 1;
 	}
 	int rc = store_open(&s->store, &scfg, err, sizeof(err));
@@ -238,18 +253,28 @@ serve(struct server *s, struct admin *adm)
 		audit_sink_free(s->journal.sink);
 		audit_signer_free(s->journal.signer);
 		store_unlock_data(lock);
+		OPENSSL_cleanse(vapid, sizeof(vapid));
 		return 1;
 	}
 	struct api_transport tr = net_transport(s->net);
 	s->api = api_new(&s->conf, s->store, &tr);
 	api_set_audit_counter(s->api, &s->journal.appended);
 	net_set_api(s->net, s->api);
+	/* Notices on a thread of their own; it wakes us for subscriptions
+	 * the push services dropped. */
+	s->notify = notify_new(&s->conf, vapid, server_wake, s, err, sizeof(err));
+	OPENSSL_cleanse(vapid, sizeof(vapid));
+	if (s->notify == NULL)
+		LOG_E("SERVER-NOTIFY", "error=\"%s\"", err);
+	api_set_notify(s->api, s->notify);
 	/* Administration from the host (renkei-server user disable ...),
 	 * taking effect live. */
 	s->local = local_new(s->conf.data_dir, server_wake, s, err, sizeof(err));
 	if (s->local == NULL) {
 		LOG_E("SERVER-LOCAL", "error=\"%s\"", err);
 		fprintf(stderr, "renkei-server: %s\n", err);
+		notify_free(s->notify);
+		s->notify = NULL;
 		store_close(s->store, audit_journal_close, &s->journal);
 		s->store = NULL;
 		api_free(s->api);
@@ -288,6 +313,11 @@ serve(struct server *s, struct admin *adm)
 	net_run_until(s->net, store_idle, s, s->conf.shutdown_grace_s * 1000);
 	net_close_all(s->net, 1001, "server shutting down");
 	net_run_until(s->net, no_connections, s, 2000);
+	/* Notices waiting are dropped (the posts are on the board); before
+	 * net goes, as the thread wakes it. */
+	api_set_notify(s->api, NULL);
+	notify_free(s->notify);
+	s->notify = NULL;
 	net_free(s->net); /* closes stragglers: api sees each close */
 	s->net = NULL;
 	/* Commits what is left (done()s find no connections), then signs a

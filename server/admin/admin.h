@@ -80,6 +80,11 @@ int admin_store_config(struct admin *a, struct store_config *cfg, char *err,
 
 /* Unwrap the audit signing key. NULL with a reason. */
 struct audit_signer *admin_signer(struct admin *a, char *err, size_t errlen);
+/* The VAPID private key (KEYS/vapid.key, a P-256 scalar wrapped under
+ * the KEK) into out; made if there is none yet (at init, or at the first
+ * start of a key folder made before notices). 0, or -1 with a reason.
+ * The caller wipes out. */
+int admin_vapid_key(struct admin *a, uint8_t out[32], char *err, size_t errlen);
 
 /* The signer must be the key the trail expects next (audit_trail_key):
  * 0, or -1 with a reason. sc: a connection with audit.db attached. */

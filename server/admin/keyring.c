@@ -8,6 +8,7 @@
 #include "admin/bundle.h"
 #include "admin/trail.h"
 #include "audit/anchor.h"
+#include "notify/webpush.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -185,6 +186,39 @@ admin_signer(struct admin *a, char *err, size_t errlen)
 	s = audit_signer_new(seed, err, errlen);
 	OPENSSL_cleanse(seed, sizeof(seed));
 	return s;
+}
+
+int
+admin_vapid_key(struct admin *a, uint8_t out[32], char *err, size_t errlen)
+{
+	char path[4200];
+	bool missing = false;
+
+	if (admin_kek(a, false, err, errlen) != 0)
+		return -1;
+	admin_key_path(a, KEYS_VAPID, path, sizeof(path));
+	if (keys_file_check(path, a->conf->data_dir, true, &missing, err, errlen) != 0) {
+		if (!missing)
+			return -1;
+		/* Like the other keys: 32 random bytes, here a valid P-256
+		 * scalar, wrapped; never in the data folder. */
+		webpush_new_private(out);
+		if (keys_wrap_file(path, "vapid", &a->kek, out, false, err, errlen) != 0) {
+			OPENSSL_cleanse(out, 32);
+			return -1;
+		}
+		return 0;
+	}
+	if (keys_unwrap_file(path, "vapid", a->conf->data_dir, &a->kek, out, err,
+	                     errlen) != 0)
+		return -1;
+	uint8_t pub[WEBPUSH_PUB_LEN];
+	if (webpush_public_of(out, pub) != 0) {
+		OPENSSL_cleanse(out, 32);
+		snprintf(err, errlen, "key file %s is not a P-256 key (VAPID)", path);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -456,6 +490,12 @@ admin_init(struct admin *a)
 		fprintf(stderr, "renkei-server: %s\n", err);
 		return 1;
 	}
+	/* The VAPID key of Web Push notices (docs/notice.md). */
+	if (admin_vapid_key(a, key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "renkei-server: %s\n", err);
+		return 1;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
 	if (admin_open(a, &sc) != 0)
 		return 1;
 	store_conn_close(sc);

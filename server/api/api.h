@@ -94,6 +94,14 @@ void api_metrics(struct api *api, char **buf, size_t *len, size_t *cap);
 /* Where the audit journal counts the records it wrote (for /metrics). */
 void api_set_audit_counter(struct api *api, const uint64_t *appended);
 
+/* Notices (api/notice.c, docs/notice.md): the notice thread api hands
+ * them to (borrowed; NULL: none). Set once, before serving. */
+struct notify;
+void api_set_notify(struct api *api, struct notify *n);
+/* The notice thread woke us: delete the subscriptions the push services
+ * said are gone (through the writer). Cheap when there are none. */
+void api_notice_service(struct api *api);
+
 /* Housekeeping, about once a second: login timeouts, session expiry. */
 void api_tick(struct api *api, int64_t now_ms);
 
@@ -141,6 +149,7 @@ struct api_stats {
 	uint64_t rate_limited[8]; /* requests refused by the rate, by class */
 	uint64_t by_type[160];  /* requests by Envelope body field number */
 	uint64_t notices_requested[4]; /* by enum api_notice_why (api/notice.h) */
+	uint64_t notices_unresolved; /* recipients not looked up (store busy) */
 	uint64_t requests_overdue; /* requests found past their due time */
 	uint64_t by_code[17];   /* errors by wire code */
 	uint64_t by_rate[8];    /* requests by rate class (api/dispatch.h) */

@@ -123,6 +123,21 @@ static const struct api_verb verbs[] = {
 	 API_RATE_READ, 0},
 	{B(REVOKE_SESSION_REQUEST), api_revoke_session, false, "session.revoke",
 	 API_RATE_WRITE, 0},
+	/* Notices (docs/notice.md): my own devices and preferences only.
+	 * The VAPID key is public and answered on the spot: no record, as
+	 * the audit public key. */
+	{B(NOTICE_DEVICE_ADD_REQUEST), api_notice_device_add, false,
+	 "notice.device.add", API_RATE_WRITE, 0},
+	{B(NOTICE_DEVICE_REMOVE_REQUEST), api_notice_device_remove, false,
+	 "notice.device.remove", API_RATE_WRITE, 0},
+	{B(NOTICE_LIST_REQUEST), api_notice_list, false, "notice.devices.read",
+	 API_RATE_READ, 0},
+	{B(NOTICE_PREFS_REQUEST), api_notice_prefs, false, "notice.prefs.set",
+	 API_RATE_WRITE, 0},
+	{B(NOTICE_TEST_REQUEST), api_notice_test, false, "notice.test",
+	 API_RATE_READ, 0},
+	{B(NOTICE_VAPID_KEY_REQUEST), api_notice_vapid_key, false, NULL,
+	 API_RATE_LOCAL, 0},
 	{B(INBOX_REQUEST), api_inbox, false, "inbox.read", API_RATE_READ, 0},
 	{B(REQUEST_DONE_REQUEST), api_request_done, false, "request.done",
 	 API_RATE_WRITE, 0},

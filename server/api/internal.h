@@ -141,6 +141,10 @@ struct api {
 	int64_t esc_wake_ms;
 	int decoding;       /* photos being decoded now (bounded) */
 	int exports;        /* audit exports being made or held (bounded) */
+	/* The notice thread (notify/notify.h), or NULL: notices are then
+	 * only counted (unit tests, fuzzers, notice_enabled 0 still has
+	 * one for the device verbs). Not owned. */
+	struct notify *notify;
 };
 
 /* What GET path?query with Authorization `auth` asks for (http.c; pure,

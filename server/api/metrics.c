@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "api/dispatch.h"
+#include "notify/notify.h"
 #include "util/mem.h"
 #include "util/text.h"
 
@@ -196,4 +197,63 @@ api_metrics(struct api *api, char **buf, size_t *len, size_t *cap)
 	           "# TYPE renkei_auth_attacks_total counter\n"
 	           "renkei_auth_attacks_total %llu\n",
 	           (unsigned long long)a->auth_attacks);
+	/* Notices: counts only, never who or what about. */
+	static const char *const why[] = {"post", "addressed", "overdue",
+	                                  "escalation"};
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_notices_requested_total Users to be told that "
+	           "something is waiting, by reason.\n"
+	           "# TYPE renkei_notices_requested_total counter\n");
+	for (int i = 0; i < 4; i++)
+		rk_appendf(buf, len, cap,
+		           "renkei_notices_requested_total{reason=\"%s\"} %llu\n", why[i],
+		           (unsigned long long)a->notices_requested[i]);
+	struct notify_stats ns = {0};
+	if (api->notify != NULL)
+		notify_get_stats(api->notify, &ns);
+	rk_appendf(buf, len, cap,
+	           "# HELP renkei_notices_unresolved_total Notices dropped before "
+	           "their recipients were looked up (store queue full).\n"
+	           "# TYPE renkei_notices_unresolved_total counter\n"
+	           "renkei_notices_unresolved_total %llu\n"
+	           "# HELP renkei_notices_enqueued_total Device notices handed to "
+	           "the notice thread.\n"
+	           "# TYPE renkei_notices_enqueued_total counter\n"
+	           "renkei_notices_enqueued_total %llu\n"
+	           "# HELP renkei_notices_batched_total Of those, merged into a "
+	           "notice already waiting for the same device.\n"
+	           "# TYPE renkei_notices_batched_total counter\n"
+	           "renkei_notices_batched_total %llu\n"
+	           "# HELP renkei_notices_sent_total Notices delivered, by channel.\n"
+	           "# TYPE renkei_notices_sent_total counter\n"
+	           "renkei_notices_sent_total{channel=\"push\"} %llu\n"
+	           "renkei_notices_sent_total{channel=\"email\"} %llu\n"
+	           "# HELP renkei_notices_failed_total Notices given up, by "
+	           "channel.\n"
+	           "# TYPE renkei_notices_failed_total counter\n"
+	           "renkei_notices_failed_total{channel=\"push\"} %llu\n"
+	           "renkei_notices_failed_total{channel=\"email\"} %llu\n"
+	           "# HELP renkei_notices_retries_total Deliveries tried again.\n"
+	           "# TYPE renkei_notices_retries_total counter\n"
+	           "renkei_notices_retries_total %llu\n"
+	           "# HELP renkei_notices_dropped_total Notices dropped: "
+	           "notice_queue_max were waiting.\n"
+	           "# TYPE renkei_notices_dropped_total counter\n"
+	           "renkei_notices_dropped_total %llu\n"
+	           "# HELP renkei_notices_refused_private_total Deliveries refused "
+	           "because the endpoint resolved to a private address.\n"
+	           "# TYPE renkei_notices_refused_private_total counter\n"
+	           "renkei_notices_refused_private_total %llu\n"
+	           "# HELP renkei_notice_subscriptions_removed_total Push "
+	           "subscriptions removed because the push service said they are "
+	           "gone (404/410).\n"
+	           "# TYPE renkei_notice_subscriptions_removed_total counter\n"
+	           "renkei_notice_subscriptions_removed_total %llu\n",
+	           (unsigned long long)a->notices_unresolved,
+	           (unsigned long long)ns.enqueued, (unsigned long long)ns.batched,
+	           (unsigned long long)ns.sent[1], (unsigned long long)ns.sent[2],
+	           (unsigned long long)ns.failed[1], (unsigned long long)ns.failed[2],
+	           (unsigned long long)ns.retries, (unsigned long long)ns.dropped,
+	           (unsigned long long)ns.refused_private,
+	           (unsigned long long)ns.removed);
 }

@@ -38,6 +38,10 @@ static const struct {
 	{NULL, "wishes", 16384},
 	{NULL, "reason", 2000},
 	{"renkei.v1.RetractPostRequest", "reason", 16384},
+	{"renkei.v1.WebPushSubscription", "endpoint", 1024},
+	{"renkei.v1.NoticeDeviceAddRequest", "email", 254},
+	{"renkei.v1.NoticeDeviceAddRequest", "label", 64},
+	{"renkei.v1.NoticePrefs", "boards", 64},
 };
 
 size_t

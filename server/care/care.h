@@ -554,4 +554,26 @@ int64_t care_date_to_ms(const char *ymd, bool end_of_day);
  * ms - 1. "" for 0. */
 void care_ms_to_date(int64_t ms, char out[11]);
 
+/* ---- who hears of a post (readers.c; notices, docs/notice.md) */
+
+/* The users who may read a post of patient_id marked `visibility` now:
+ * members of the sheet valid at now_ms whose profession may see that
+ * mark (policy_max_visibility: family only posts marked all), without
+ * `author_id` and without duplicates. Disabled accounts may be among
+ * them (they are on the sheet): notify_targets leaves them out, in the
+ * query that finds the devices. *users malloc'ed. Any store thread. */
+int care_post_readers(struct store_conn *sc, int64_t patient_id,
+                      int visibility, int64_t author_id, int64_t now_ms,
+                      int64_t **users, size_t *n);
+
+/* The board `code` if the actor may read it now (policy_check
+ * POLICY_READ): RK_OK with its id; RK_ERR_DENIED when not, and for a
+ * code of no patient (the same answer). */
+int care_board_readable(struct store_conn *sc, const struct policy_actor *who,
+                        const char *code, int64_t now_ms, int64_t *patient_id);
+
+/* Patient patient_id's code into out[cap] ("" if none). */
+int care_patient_code(struct store_conn *sc, int64_t patient_id, char *out,
+                      size_t cap);
+
 #endif

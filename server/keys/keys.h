@@ -57,6 +57,9 @@
 #define KEYS_SIGNING_PUB "audit-signing.pub" /* public: the key in use */
 #define KEYS_ROOT_PUB "audit-root.pub"       /* public: the first key */
 #define KEYS_PARAMS "kek.params"
+/* The VAPID key (RFC 8292) notices are signed with: a P-256 scalar,
+ * wrapped like the others (docs/notice.md). */
+#define KEYS_VAPID "vapid.key"
 /* A key being replaced (rekey, rotation) is first written as NAME.new. */
 #define KEYS_NEW_SUFFIX ".new"
 

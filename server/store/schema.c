@@ -354,6 +354,34 @@ static const struct schema_migration care_migrations[] = {
 	     "CREATE INDEX IF NOT EXISTS requests_due ON requests(due_ms)"
 	     " WHERE done_ms IS NULL AND overdue_ms IS NULL AND due_ms > 0;",
 	 0},
+	/* Notices (docs/notice.md, server/notify/): where a user's notices
+	 * go — Web Push subscriptions (channel 1: the push service's URL,
+	 * the browser's P-256 key and auth secret) and e-mail addresses
+	 * (channel 2) — and their preferences, the user's own (device_id 0)
+	 * and each device's: urgent only, quiet hours (minutes of a JST day,
+	 * -1 none), boards (patient ids, comma-separated; '' every board).
+	 * Rerunnable (IF NOT EXISTS). (The coordinator may renumber this
+	 * step at merge.) */
+	{13, "CREATE TABLE IF NOT EXISTS notice_devices ("
+	     " id INTEGER PRIMARY KEY,"
+	     " user_id INTEGER NOT NULL REFERENCES users(id),"
+	     " channel INTEGER NOT NULL,"
+	     " endpoint TEXT NOT NULL,"
+	     " p256dh BLOB,"
+	     " auth BLOB,"
+	     " label TEXT NOT NULL DEFAULT '',"
+	     " created_ms INTEGER NOT NULL,"
+	     " UNIQUE(user_id, endpoint));"
+	     "CREATE INDEX IF NOT EXISTS notice_devices_endpoint"
+	     " ON notice_devices(endpoint);"
+	     "CREATE TABLE IF NOT EXISTS notice_prefs ("
+	     " user_id INTEGER NOT NULL REFERENCES users(id),"
+	     " device_id INTEGER NOT NULL,"
+	     " urgent_only INTEGER NOT NULL DEFAULT 0,"
+	     " quiet_from INTEGER NOT NULL DEFAULT -1,"
+	     " quiet_until INTEGER NOT NULL DEFAULT -1,"
+	     " boards TEXT NOT NULL DEFAULT '',"
+	     " PRIMARY KEY(user_id, device_id)) WITHOUT ROWID;", 0},
 	/* On-call and escalation (docs/oncall.md). call_order: a patient's
 	 * call order, slot 1 first; several members may share a slot (pos:
 	 * their order as given).
@@ -363,9 +391,9 @@ static const struct schema_migration care_migrations[] = {
 	 * escalations: one row per urgent post being escalated: the slot
 	 * last called (step; nslots + 1 = the on-call persons), when the next
 	 * step is due, and state 0 running, 1 stopped by a confirmation,
-	 * 2 finished (nobody left to call). (Step 13: after the requests'
-	 * 12 on main; the coordinator may renumber it at merge.) */
-	{13, "CREATE TABLE IF NOT EXISTS call_order ("
+	 * 2 finished (nobody left to call). (Step 14: after the requests'
+	 * 12 and the notices' 13 on main; the coordinator may renumber it.) */
+	{14, "CREATE TABLE IF NOT EXISTS call_order ("
 	     " patient_id INTEGER NOT NULL REFERENCES patients(id),"
 	     " slot INTEGER NOT NULL,"
 	     " user_id INTEGER NOT NULL REFERENCES users(id),"

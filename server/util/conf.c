@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,53 @@ static const struct conf_entry conf_table[] = {
 	          "staff (every professional, auditor and admin; family may opt "
 	          "in), all (family too) or off; whoever has enrolled is asked "
 	          "for a code at every login whatever this says"),
+	/* Notices (docs/notice.md): content-free, on a thread of their own. */
+	INT_ENTRY(notice_enabled, "1", 0, 1,
+	          "send notices (Web Push, e-mail) of new posts: 1 on, 0 off "
+	          "(devices can still be registered)"),
+	INT_ENTRY(notice_batch_ms, "2000", 0, 600000,
+	          "what reaches one device within this many ms of the first is "
+	          "one notice (a burst of posts is one notice)"),
+	INT_ENTRY(notice_user_interval_ms, "30000", 0, 3600000,
+	          "non-urgent notices to one user at least this far apart "
+	          "(what comes meanwhile joins the next one); urgent ones only "
+	          "wait for notice_batch_ms"),
+	INT_ENTRY(notice_retries, "4", 0, 10,
+	          "a delivery that failed for a reason that may pass (5xx, 429, "
+	          "timeout, no connection) is tried again this many times"),
+	INT_ENTRY(notice_retry_ms, "2000", 10, 600000,
+	          "wait before the first retry, doubled for each next one"),
+	INT_ENTRY(notice_timeout_ms, "10000", 100, 120000,
+	          "the longest one delivery may take (connect and answer)"),
+	INT_ENTRY(notice_queue_max, "10000", 1, 1000000,
+	          "devices with a notice waiting, at most; beyond it new ones "
+	          "are dropped and counted"),
+	INT_ENTRY(notice_max_devices, "10", 1, 100,
+	          "notice devices (push subscriptions and e-mail addresses) one "
+	          "user may register"),
+	INT_ENTRY(notice_ttl_s, "86400", 0, 2419200,
+	          "how long a push service keeps a notice for a device that is "
+	          "offline (the TTL header)"),
+	STR_ENTRY(notice_link, "",
+	          "the app's address, put in every notice as its link (https://, "
+	          "e.g. https://renkei.example.jp/): never a patient or a post"),
+	STR_ENTRY(vapid_subject, "",
+	          "VAPID contact for push services (RFC 8292 sub): mailto:... or "
+	          "https://...; empty: none"),
+	STR_ENTRY(push_ca, "",
+	          "CA certificates (PEM) to trust for push services; empty: the "
+	          "system's"),
+	INT_ENTRY(push_allow_private, "0", 0, 1,
+	          "1: push endpoints may be private or loopback addresses (tests, "
+	          "an in-house push service); 0: refused at registration and at "
+	          "connect"),
+	STR_ENTRY(smtp_url, "",
+	          "the mail relay for e-mail notices: smtp://host:port (STARTTLS "
+	          "is required) or smtps://host:port; empty: no e-mail notices"),
+	STR_ENTRY(smtp_from, "", "the From address of e-mail notices"),
+	STR_ENTRY(smtp_ca, "",
+	          "CA certificates (PEM) to trust for the mail relay; empty: the "
+	          "system's"),
 };
 
 #define CONF_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -286,6 +334,42 @@ apply(struct conf *c, const struct conf_entry *e, const char *value, char *err,
 		    strcmp(value, "optional") != 0 && strcmp(value, "required") != 0) {
 			snprintf(err, errlen, "%s: expected off, optional or required",
 			         e->name);
+			return -1;
+		}
+		/* Put into notices and e-mail headers as they are: plain
+		 * ASCII without quotes, backslashes, spaces or angle brackets. */
+		if ((strcmp(e->name, "notice_link") == 0 ||
+		     strcmp(e->name, "vapid_subject") == 0 ||
+		     strcmp(e->name, "smtp_from") == 0) &&
+		    value[0] != '\0') {
+			bool bad = strlen(value) > 200;
+			for (const char *p = value; *p && !bad; p++)
+				bad = *p <= 0x20 || *p >= 0x7f || *p == '"' ||
+				      *p == '\\' || *p == '<' || *p == '>';
+			if (!bad && strcmp(e->name, "notice_link") == 0)
+				bad = strncmp(value, "https://", 8) != 0;
+			if (!bad && strcmp(e->name, "vapid_subject") == 0)
+				bad = strncmp(value, "mailto:", 7) != 0 &&
+				      strncmp(value, "https://", 8) != 0;
+			if (!bad && strcmp(e->name, "smtp_from") == 0)
+				bad = strchr(value, '@') == NULL;
+			if (bad) {
+				snprintf(err, errlen,
+				         "%s: expected %s, at most 200 characters, without "
+				         "spaces, quotes, backslashes or angle brackets",
+				         e->name,
+				         strcmp(e->name, "notice_link") == 0 ? "an https:// URL"
+				         : strcmp(e->name, "smtp_from") == 0
+				                 ? "an e-mail address"
+				                 : "mailto:ADDRESS or an https:// URL");
+				return -1;
+			}
+		}
+		if (strcmp(e->name, "smtp_url") == 0 && value[0] != '\0' &&
+		    strncmp(value, "smtp://", 7) != 0 &&
+		    strncmp(value, "smtps://", 8) != 0) {
+			snprintf(err, errlen, "%s: expected smtp://HOST:PORT or "
+			         "smtps://HOST:PORT", e->name);
 			return -1;
 		}
 		if (strcmp(e->name, "log_level") == 0 && log_level_parse(value) < 0) {

@@ -83,6 +83,23 @@ struct conf {
 	int export_idle_s;
 	int attachment_orphan_s;
 	char *totp_required; /* staff, all or off (auth/totp.h) */
+	/* Notices (docs/notice.md, server/notify/). */
+	int notice_enabled;
+	int notice_batch_ms;
+	int notice_user_interval_ms;
+	int notice_retries;
+	int notice_retry_ms;
+	int notice_timeout_ms;
+	int notice_queue_max;
+	int notice_max_devices;
+	int notice_ttl_s;
+	char *notice_link;
+	char *vapid_subject;
+	char *push_ca;
+	int push_allow_private;
+	char *smtp_url;
+	char *smtp_from;
+	char *smtp_ca;
 };
 
 /* Fill *c with the table's defaults. Free with conf_fini. */

@@ -370,6 +370,59 @@ main(int argc, char **argv)
 	}
 	end();
 
+	begin("dr-notices", DR_TANAKA);
+	{
+		/* RFC 8291's example subscription key: a point on the curve. */
+		static uint8_t p256dh[65] = {
+			0x04, 0x25, 0x71, 0xb2, 0xbe, 0xcd, 0xfd, 0xe3, 0x60, 0x55, 0x1a,
+			0xaf, 0x1e, 0xd0, 0xf4, 0xcd, 0x36, 0x6c, 0x11, 0xce, 0xbe, 0x55,
+			0x5f, 0x89, 0xbc, 0xb7, 0xb1, 0x86, 0xa5, 0x33, 0x39, 0x17, 0x31,
+			0x68, 0xec, 0xe2, 0xeb, 0xe0, 0x18, 0x59, 0x7b, 0xd3, 0x04, 0x79,
+			0xb8, 0x6e, 0x3c, 0x8f, 0x8e, 0xce, 0xd5, 0x77, 0xca, 0x59, 0x18,
+			0x7e, 0x92, 0x46, 0x99, 0x0d, 0xb6, 0x82, 0x00, 0x8b, 0x0e};
+		static uint8_t auth[16] = {5, 48, 89, 50, 161, 199, 234, 190,
+		                           19, 182, 206, 201, 253, 164, 136, 130};
+		static char *boards[] = {"pt-yamada", "pt-sato"};
+		INIT(Renkei__V1__WebPushSubscription, w,
+		     RENKEI__V1__WEB_PUSH_SUBSCRIPTION__INIT);
+		INIT(Renkei__V1__NoticePrefs, p, RENKEI__V1__NOTICE_PREFS__INIT);
+		INIT(Renkei__V1__NoticeDeviceAddRequest, a,
+		     RENKEI__V1__NOTICE_DEVICE_ADD_REQUEST__INIT);
+		INIT(Renkei__V1__NoticeDeviceAddRequest, m,
+		     RENKEI__V1__NOTICE_DEVICE_ADD_REQUEST__INIT);
+		INIT(Renkei__V1__NoticeListRequest, l, RENKEI__V1__NOTICE_LIST_REQUEST__INIT);
+		INIT(Renkei__V1__NoticePrefsRequest, pr,
+		     RENKEI__V1__NOTICE_PREFS_REQUEST__INIT);
+		INIT(Renkei__V1__NoticeTestRequest, t, RENKEI__V1__NOTICE_TEST_REQUEST__INIT);
+		INIT(Renkei__V1__NoticeDeviceRemoveRequest, r,
+		     RENKEI__V1__NOTICE_DEVICE_REMOVE_REQUEST__INIT);
+		INIT(Renkei__V1__NoticeVapidKeyRequest, v,
+		     RENKEI__V1__NOTICE_VAPID_KEY_REQUEST__INIT);
+		w.endpoint = "https://push.example.net/wpush/v2/abc";
+		w.p256dh.data = p256dh;
+		w.p256dh.len = sizeof(p256dh);
+		w.auth.data = auth;
+		w.auth.len = sizeof(auth);
+		p.quiet_from = "22:00";
+		p.quiet_until = "07:00";
+		p.n_boards = 2;
+		p.boards = boards;
+		a.push = &w;
+		a.label = "phone";
+		a.prefs = &p;
+		REQ(notice_device_add_request, NOTICE_DEVICE_ADD_REQUEST, &a);
+		m.email = "tanaka@clinic.example.jp";
+		REQ(notice_device_add_request, NOTICE_DEVICE_ADD_REQUEST, &m);
+		REQ(notice_list_request, NOTICE_LIST_REQUEST, &l);
+		pr.prefs = &p;
+		REQ(notice_prefs_request, NOTICE_PREFS_REQUEST, &pr);
+		REQ(notice_test_request, NOTICE_TEST_REQUEST, &t);
+		REQ(notice_vapid_key_request, NOTICE_VAPID_KEY_REQUEST, &v);
+		r.device_id = 1;
+		REQ(notice_device_remove_request, NOTICE_DEVICE_REMOVE_REQUEST, &r);
+	}
+	end();
+
 	begin("dr-sync", DR_TANAKA);
 	{
 		INIT(Renkei__V1__SyncRequest, m, RENKEI__V1__SYNC_REQUEST__INIT);

@@ -142,6 +142,8 @@ enum op {
 	BREAKGLASS_CW, FAMILY, PW_CHANGE, PW_BAD, UP_BEGIN, UP_CHUNKS, UP_FINISH, ATT_GET,
 	ATT_GET_OUT, ATT_HTTPS, AUDIT_NS, AUDIT, EXPORT_NS, EXPORT, PUBKEY,
 	RESUME_UNSIGNED, SESSIONS, REVOKE_NOBODY,
+	NOTICE_ADD, NOTICE_LIST, NOTICE_PREFS, NOTICE_REMOVE_NOBODY, NOTICE_TEST,
+	NOTICE_VAPID,
 	CALLORDER, CALLORDER_NS, ONCALL_SET, ONCALL_SET_CW, ONCALL_SHOW,
 	ONCALL_SHOW_CW,
 	TOTP_BEGIN, TOTP_CONFIRM_WRONG, TOTP_CONFIRM, TOTP_CONFIRM_AGAIN,
@@ -529,6 +531,43 @@ run(struct ctx *x, enum op op)
 		rv.session_id = 987654321;
 		snprintf(x->obj, sizeof(x->obj), "987654321");
 		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_REVOKE_SESSION_REQUEST, &rv);
+	case NOTICE_ADD: {
+		Renkei__V1__NoticeDeviceAddRequest na =
+			RENKEI__V1__NOTICE_DEVICE_ADD_REQUEST__INIT;
+		na.email = "tanaka@clinic.example.jp";
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_NOTICE_DEVICE_ADD_REQUEST,
+		            &na);
+	}
+	case NOTICE_LIST: {
+		Renkei__V1__NoticeListRequest nl = RENKEI__V1__NOTICE_LIST_REQUEST__INIT;
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_NOTICE_LIST_REQUEST, &nl);
+	}
+	case NOTICE_PREFS: {
+		Renkei__V1__NoticePrefsRequest np = RENKEI__V1__NOTICE_PREFS_REQUEST__INIT;
+		Renkei__V1__NoticePrefs p = RENKEI__V1__NOTICE_PREFS__INIT;
+		p.urgent_only = 1;
+		np.prefs = &p;
+		snprintf(x->obj, sizeof(x->obj), "user");
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_NOTICE_PREFS_REQUEST, &np);
+	}
+	case NOTICE_REMOVE_NOBODY: {
+		Renkei__V1__NoticeDeviceRemoveRequest nr =
+			RENKEI__V1__NOTICE_DEVICE_REMOVE_REQUEST__INIT;
+		nr.device_id = 987654321;
+		snprintf(x->obj, sizeof(x->obj), "987654321");
+		return call(c[U_DR],
+		            RENKEI__V1__ENVELOPE__BODY_NOTICE_DEVICE_REMOVE_REQUEST, &nr);
+	}
+	case NOTICE_TEST: {
+		Renkei__V1__NoticeTestRequest nt = RENKEI__V1__NOTICE_TEST_REQUEST__INIT;
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_NOTICE_TEST_REQUEST, &nt);
+	}
+	case NOTICE_VAPID: {
+		Renkei__V1__NoticeVapidKeyRequest nv =
+			RENKEI__V1__NOTICE_VAPID_KEY_REQUEST__INIT;
+		return call(c[U_DR], RENKEI__V1__ENVELOPE__BODY_NOTICE_VAPID_KEY_REQUEST,
+		            &nv);
+	}
 	default:
 		return run_totp(x, op);
 	case ADM_ORG_ADD:
@@ -659,6 +698,14 @@ static const struct row rows[] = {
     R(RESUME_UNSIGNED, NS, UNAUTH, W("session.resume", "", UNAUTH)),
     R(SESSIONS, DR, OK_, W("session.list", "", OK_)),
     R(REVOKE_NOBODY, DR, NOT_FOUND, W("session.revoke", "", NOT_FOUND)),
+    /* Notices (docs/notice.md): my own devices; no patient named. */
+    R(NOTICE_ADD, DR, OK_, W("notice.device.add", "", OK_)),
+    R(NOTICE_LIST, DR, OK_, W("notice.devices.read", "", OK_)),
+    R(NOTICE_PREFS, DR, OK_, W("notice.prefs.set", "", OK_)),
+    R(NOTICE_REMOVE_NOBODY, DR, NOT_FOUND,
+      W("notice.device.remove", "", NOT_FOUND)),
+    R(NOTICE_TEST, DR, OK_, W("notice.test", "", OK_)),
+    R(NOTICE_VAPID, DR, OK_, NONE), /* a public key, as PUBKEY */
     /* On-call (65-oncall tests it; here, its records). */
     R(CALLORDER, DR, OK_, W("callorder.set", S, OK_)),
     R(CALLORDER_NS, NS, DENIED, W("callorder.set", S, DENIED)),

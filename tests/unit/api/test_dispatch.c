@@ -73,6 +73,8 @@ test_every_request_has_one_row(void **state)
 		/* a nonce for this connection: discloses nothing; the resume
 		 * that signs it is recorded */
 		"renkei.v1.ResumeChallengeRequest",
+		/* the server's public VAPID key, answered on the spot */
+		"renkei.v1.NoticeVapidKeyRequest",
 	};
 	const struct api_verb *rows[160] = {0};
 	const struct api_verb *lo = NULL, *hi = NULL;

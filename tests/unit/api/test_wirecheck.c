@@ -576,7 +576,8 @@ test_malformed_shapes(void **state)
 static void
 test_unknown_field_not_walked(void **state)
 {
-	static const uint8_t raw[] = {0x08, 0x01, 0xfa, 0x07, 3, 0xff, 0x00, 0x0b};
+	/* Envelope field 255, length-delimited: no such field. */
+	static const uint8_t raw[] = {0x08, 0x01, 0xfa, 0x0f, 3, 0xff, 0x00, 0x0b};
 	struct wirecheck w;
 
 	(void)state;

@@ -481,7 +481,7 @@ header(const char *head, const char *name, char *out, size_t cap)
 struct response {
 	int status;
 	char head[4096];
-	char body[8192];
+	char body[32768];
 	size_t body_len;
 };
 
