@@ -88,6 +88,22 @@ audit_count(const char *fmt, ...)
 	return n;
 }
 
+/* Users to be told of an escalation so far (api stats, /metrics). */
+static long long
+escalation_notices(void)
+{
+	static const char key[] = "renkei_notices_requested_total{reason=\"escalation\"} ";
+	char *body = NULL, *at;
+	long long n;
+
+	assert_int_equal(h_https_get(srv, "/metrics", &body), 200);
+	at = strstr(body, key);
+	assert_non_null(at);
+	n = atoll(at + sizeof(key) - 1);
+	free(body);
+	return n;
+}
+
 static uint64_t
 urgent(struct rkc *c, const char *client_id)
 {
@@ -170,12 +186,14 @@ test_second_slot_then_confirmation(void **state)
 	Renkei__V1__Post *p;
 	int64_t t0;
 	uint64_t id;
+	long long notices0;
 
 	(void)state;
 	assert_non_null(cw);
 	assert_non_null(dr);
 	assert_non_null(cm);
 	watch(dr);
+	notices0 = escalation_notices();
 	t0 = h_now_ms();
 	id = urgent(cw, "esc-1");
 	/* Confirmations that do not count: the author's, and the care
@@ -192,6 +210,8 @@ test_second_slot_then_confirmation(void **state)
 	assert_string_equal(p->author->login, "cw.yamamoto");
 	assert_int_equal(p->visibility, RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL);
 	h_env_free(ev);
+	/* The second slot (dr.tanaka alone) is told. */
+	assert_int_equal(escalation_notices() - notices0, 1);
 	assert_int_equal(audit_count("action = 'escalation.step' AND object = '%llu' "
 	                             "AND patient = 'pt-sato' AND reason LIKE "
 	                             "'slot 2: dr.tanaka%%' AND outcome = 0",
@@ -209,8 +229,9 @@ test_second_slot_then_confirmation(void **state)
 	                             "AND actor_login = 'dr.tanaka' AND outcome = 0",
 	                             (unsigned long long)id),
 	                 1);
-	/* ... and nothing more: no on-call step. */
+	/* ... and nothing more: no on-call step, nobody else told. */
 	assert_null(next_escalation(dr, id, (AFTER_S + 2) * 1000));
+	assert_int_equal(escalation_notices() - notices0, 1);
 	assert_int_equal(escalations_on_board(dr, id), 2);
 	assert_int_equal(audit_count("action = 'escalation.step' AND object = '%llu'",
 	                             (unsigned long long)id),
@@ -227,6 +248,7 @@ test_down_to_the_oncall_nurse(void **state)
 	struct rkc *mori = h_connect_login(srv, "ns.mori", NULL);
 	Renkei__V1__Envelope *ev;
 	uint64_t id;
+	long long n0;
 
 	(void)state;
 	assert_non_null(cw);
@@ -237,11 +259,15 @@ test_down_to_the_oncall_nurse(void **state)
 	assert_non_null(ev);
 	assert_non_null(strstr(ev->event->post->post->text, "slot 2: dr.tanaka"));
 	h_env_free(ev);
+	n0 = escalation_notices();
 	ev = next_escalation(mori, id, (AFTER_S + 3) * 1000);
 	assert_non_null(ev);
 	assert_non_null(strstr(ev->event->post->post->text,
 	                       "ns.mori (" VN ")"));
 	h_env_free(ev);
+	/* Both on duty for the sheet's organisations are told: dr.tanaka
+	 * (his clinic, the demo ward's rota) and ns.mori. */
+	assert_int_equal(escalation_notices() - n0, 2);
 	assert_int_equal(audit_count("action = 'escalation.step' AND object = '%llu' "
 	                             "AND reason LIKE 'on call: %%ns.mori (org-vn-shakujii)%%'",
 	                             (unsigned long long)id),
