@@ -237,8 +237,16 @@ rota_run(struct store_conn *sc, struct store_op *op)
 		                      &q->out, &q->nout, &q->r.st);
 	rc = care_rota_set(sc, &q->who, q->org, q->login, q->start_ms, q->end_ms,
 	                   q->remove_id, now, &q->one, &q->r.st);
-	if (rc == RK_OK)
+	if (rc == RK_OK) {
+		char why[200];
 		api_audit_object_id(q->r.au, (uint64_t)q->one.id);
+		/* Whose shift, for whom, when: what an auditor asks first. */
+		snprintf(why, sizeof(why), "%s %s for %s %lld..%lld",
+		         q->remove_id ? "removed" : "on call", q->one.user.login,
+		         q->one.org_code, (long long)q->one.start_ms,
+		         (long long)q->one.end_ms);
+		audit_entry_set_reason(q->r.au, why);
+	}
 	/* A removed shift ends live delivery now, as a sheet change does. */
 	if (rc == RK_OK && q->remove_id != 0 &&
 	    care_rota_access_changes(sc, q->one.user.user_id, q->one.org_code, now,
