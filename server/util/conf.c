@@ -183,6 +183,11 @@ static const struct conf_entry conf_table[] = {
 	          "running server; 0 = as fast as it can"),
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
+	INT_ENTRY(escalate_after_s, "600", 1, 86400,
+	          "an urgent post that no one in the call slot it has reached "
+	          "confirms within this many seconds is escalated to the next slot "
+	          "of the patient's call order, then to the organisations' on-call "
+	          "persons (docs/oncall.md)"),
 	INT_ENTRY(upload_max_bytes, "20971520", 1024, 256 << 20,
 	          "largest photo accepted (bytes); a larger one is refused "
 	          "RESOURCE_EXHAUSTED"),

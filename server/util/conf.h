@@ -69,6 +69,7 @@ struct conf {
 	int backup_keep;
 	int backup_max_mb_s;
 	int breakglass_s;
+	int escalate_after_s;
 	char *log_level;
 	char *metrics_access;
 	int upload_max_bytes;
