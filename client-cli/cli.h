@@ -175,6 +175,19 @@ int cli_cmd_acks(struct cli *cli, int argc, char **argv);
 
 /* ---- commands (sheet.c) */
 int cli_cmd_sheet(struct cli *cli, int argc, char **argv);
+
+/* ---- on-call (oncall.c, docs/oncall.md) */
+int cli_cmd_oncall(struct cli *cli, int argc, char **argv);
+/* renkei sheet callorder PATIENT SPEC */
+int cli_sheet_callorder(struct cli *cli, int argc, char **argv);
+/* Split a call order "a+b,c" in place: slots by ',', people of a slot by
+ * '+'; "" is no slots. 0, or -1 (an empty slot or login, more than 8
+ * slots or 8 people in one). Pure (tests/unit/client). */
+int cli_callorder_parse(char *spec, char *logins[8][8], size_t per_slot[8],
+                        size_t *nslots);
+/* The call order and who is on call, after the sheet (renkei patient). */
+void cli_print_callorder(const Renkei__V1__GetPatientResponse *g);
+json_t *cli_json_callorder(Renkei__V1__CallSlot **slots, size_t n);
 int cli_cmd_handoff(struct cli *cli, int argc, char **argv);
 int cli_cmd_breakglass(struct cli *cli, int argc, char **argv);
 int cli_cmd_family(struct cli *cli, int argc, char **argv);

@@ -138,11 +138,22 @@ static const struct command commands[] = {
 	  "Ctrl-C stops. With --json: one JSON object per line." },
 	{ "sheet", cli_cmd_sheet,
 	  "PATIENT | add PATIENT LOGIN --role R [--primary] [--from D] [--until D] [--contact C]"
-	  " | change PATIENT LOGIN [...] | end PATIENT LOGIN [--reason R] | history PATIENT",
+	  " | change PATIENT LOGIN [...] | end PATIENT LOGIN [--reason R] | history PATIENT | callorder PATIENT LOGIN[+LOGIN],...",
 	  "show or change a patient's liaison sheet (連携シート)",
 	  "Dates are YYYY-MM-DD (Japan); --until is the last valid day. Editors: the\n"
 	  "primary physician, the care manager, the community centre, and the\n"
-	  "hospital MSW while a hand-off is open. Every change is kept in the history." },
+	  "hospital MSW while a hand-off is open. Every change is kept in the history.\n"
+	  "callorder PATIENT dr.a,dr.b+ns.c  sets the call order (連絡順) urgent posts\n"
+	  "escalate along: commas between slots (first call first), '+' between the\n"
+	  "people of one slot; \"\" clears it (docs/oncall.md)." },
+	{ "oncall", cli_cmd_oncall,
+	  "show ORG | set ORG LOGIN --from TIME (--until TIME | --hours N) | set ORG --remove ID",
+	  "an organisation's on-call rota (当番): who is on duty when",
+	  "During a shift, the person on duty reads and posts on the boards of the\n"
+	  "patients with a member of the organisation on their sheet, and is called\n"
+	  "last when an urgent post is not confirmed. TIME: 2026-12-24T18:00, a date,\n"
+	  "now, or an age (2h: two hours ago). Set by an administrator or a\n"
+	  "physician or nurse of the organisation; shown to its members." },
 	{ "handoff", cli_cmd_handoff,
 	  "open PATIENT [--discharge D] [--summary T] [--new --name N ...] | propose PATIENT "
 	  "LOGIN=ROLE[:primary] ... | conference PATIENT --at TIME | accept PATIENT | show PATIENT",

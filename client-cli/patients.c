@@ -227,6 +227,8 @@ cli_cmd_patient(struct cli *cli, int argc, char **argv)
 			json_array_append_new(sheet, json_member(g->sheet[i]));
 		doc = json_patient(p);
 		json_object_set_new(doc, "sheet", sheet);
+		json_object_set_new(doc, "call_order",
+		                    cli_json_callorder(g->call_order, g->n_call_order));
 		cli_json_print(cli, doc);
 		goto out;
 	}
@@ -254,6 +256,7 @@ cli_cmd_patient(struct cli *cli, int argc, char **argv)
 	field("summary:", p->summary);
 	field("wishes:", p->wishes);
 	print_sheet(g);
+	cli_print_callorder(g);
 out:
 	renkei__v1__envelope__free_unpacked(resp, NULL);
 	return CLI_EXIT_OK;

@@ -6,6 +6,7 @@
  *   renkei sheet change PATIENT LOGIN [--role R] [--primary|--not-primary] [--from D] [--until D] [--contact C]
  *   renkei sheet end PATIENT LOGIN [--reason R]
  *   renkei sheet history PATIENT
+ *   renkei sheet callorder PATIENT LOGIN[+LOGIN...],...   (oncall.c)
  *   renkei handoff open PATIENT [--discharge D] [--summary TEXT] [--new --name N [--kana K --birth D --sex S --area A]]
  *   renkei handoff propose PATIENT LOGIN=ROLE[:primary] ...
  *   renkei handoff conference PATIENT --at 2026-11-21T14:00:00+09:00
@@ -277,9 +278,11 @@ cli_cmd_sheet(struct cli *cli, int argc, char **argv)
 		return sheet_end(cli, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "history") == 0)
 		return sheet_history(cli, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "callorder") == 0)
+		return cli_sheet_callorder(cli, argc - 1, argv + 1);
 	if (argc == 2)
 		return cli_cmd_patient(cli, argc, argv);
-	return cli_usage_error(cli, "expected PATIENT, or add|change|end|history");
+	return cli_usage_error(cli, "expected PATIENT, or add|change|end|history|callorder");
 }
 
 /* ------------------------------------------------------------ hand-off */

@@ -13,7 +13,19 @@ pkgs="build-essential cmake pkg-config openssl libssl-dev
       libargon2-dev libjansson-dev libinih-dev libcmocka-dev sqlite3
       libjpeg62-turbo-dev libpng-dev sqlcipher
       liboath-dev libqrencode-dev libpwquality-dev cracklib-runtime
-      libcurl4-openssl-dev python3 python3-aiosmtpd"
+      libcurl4-openssl-dev python3 python3-aiosmtpd
+      chromium fonts-ipafont-gothic"
+# The web client (web/): Node.js and npm build its bundle (scripts/build.sh)
+# and drive the browser tests; chromium is the browser they drive
+# (web/test/e2e.mjs, through ctest), with a Japanese font for its
+# screenshots (fonts-ipafont-gothic). A Node.js that already brings its own
+# npm (e.g. a nodesource package) is kept: Debian's npm would conflict.
+if ! command -v node >/dev/null 2>&1; then
+	pkgs="$pkgs nodejs"
+fi
+if ! command -v npm >/dev/null 2>&1; then
+	pkgs="$pkgs npm"
+fi
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang-14 clang libclang-rt-14-dev"
 fi

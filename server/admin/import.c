@@ -137,6 +137,8 @@ admin_import_json(struct store_conn *sc, const struct conf *conf, json_t *root,
 	n->patients = ward_import_patients(sc, json_object_get(root, "patients"));
 	if (n->patients < 0)
 		return -1;
+	if (ward_import_oncall(sc, json_object_get(root, "oncall")) < 0)
+		return -1;
 	return 0;
 }
 

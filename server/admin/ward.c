@@ -7,11 +7,13 @@
 #include "admin/ward.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "care/care.h"
+#include "care/oncall.h"
 #include "util/text.h"
 
 static const char *
@@ -49,7 +51,8 @@ record(struct store_conn *sc, const char *action, const char *code,
 
 	if (audit_stage(sc, &ev) == RK_OK)
 		return 0;
-	fprintf(stderr, "patient %s: the audit record could not be written\n", code);
+	fprintf(stderr, "%s %s: the audit record could not be written\n",
+	        code != NULL ? "patient" : "import", code != NULL ? code : action);
 	return -1;
 }
 
@@ -171,6 +174,93 @@ import_posts(struct store_conn *sc, const char *code, json_t *posts, int64_t now
 	return 0;
 }
 
+/* "call_order": [["dr.a"], ["ns.b", "pt.c"]] — slots of logins, the first
+ * call first (docs/oncall.md); checked as SetCallOrderRequest is. */
+static int
+import_callorder(struct store_conn *sc, const char *code, json_t *order,
+                 int64_t now)
+{
+	const char *logins[CARE_CALL_SLOTS_MAX * CARE_CALL_SLOT_PEOPLE_MAX];
+	size_t per[CARE_CALL_SLOTS_MAX], nslots = 0, k = 0, i, j;
+	struct rk_status st = {0};
+	struct care_call *out;
+	json_t *slot, *l;
+	size_t n;
+	int64_t pid;
+
+	if (order == NULL)
+		return 0;
+	if (!json_is_array(order) || json_array_size(order) > CARE_CALL_SLOTS_MAX) {
+		fprintf(stderr, "patient %s call_order: at most 8 slots, each an array "
+		                "of logins\n", code);
+		return -1;
+	}
+	json_array_foreach(order, i, slot) {
+		if (!json_is_array(slot) || json_array_size(slot) == 0 ||
+		    json_array_size(slot) > CARE_CALL_SLOT_PEOPLE_MAX) {
+			fprintf(stderr, "patient %s call_order[%zu]: 1 to 8 logins\n", code, i);
+			return -1;
+		}
+		per[nslots++] = json_array_size(slot);
+		json_array_foreach(slot, j, l) {
+			if (!json_is_string(l)) {
+				fprintf(stderr, "patient %s call_order[%zu]: logins are strings\n",
+				        code, i);
+				return -1;
+			}
+			logins[k++] = json_string_value(l);
+		}
+	}
+	if (care_callorder_set(sc, NULL, code, per, nslots, logins, now, &out, &n, &pid,
+	                       &st) != RK_OK) {
+		fprintf(stderr, "patient %s call_order: %s\n", code, st.msg);
+		return -1;
+	}
+	free(out);
+	return record(sc, "callorder.set", code, NULL, NULL);
+}
+
+int
+ward_import_oncall(struct store_conn *sc, json_t *entries)
+{
+	int64_t now = rk_now_ms();
+	size_t i;
+	json_t *e;
+
+	if (entries == NULL)
+		return 0;
+	if (!json_is_array(entries)) {
+		fprintf(stderr, "oncall: an array of entries\n");
+		return -1;
+	}
+	json_array_foreach(entries, i, e) {
+		const char *org = jstr(e, "org"), *login = jstr(e, "login");
+		json_t *h = json_object_get(e, "hours"), *f = json_object_get(e, "from_hours");
+		struct care_rota_entry out;
+		struct rk_status st = {0};
+		json_int_t hours = json_is_integer(h) ? json_integer_value(h) : 0;
+		json_int_t from = json_is_integer(f) ? json_integer_value(f) : 0;
+		char obj[24];
+
+		if (org == NULL || login == NULL || hours < 1 || hours > 168 ||
+		    (f != NULL && !json_is_integer(f)) || from < 0 || from > 168) {
+			fprintf(stderr, "oncall[%zu]: needs \"org\", \"login\" and \"hours\" "
+			                "(1..168), and \"from_hours\" 0..168 if given\n", i);
+			return -1;
+		}
+		if (care_rota_set(sc, NULL, org, login, now + from * 3600000,
+		                  now + (from + hours) * 3600000, 0, now, &out,
+		                  &st) != RK_OK) {
+			fprintf(stderr, "oncall[%zu] (%s): %s\n", i, login, st.msg);
+			return -1;
+		}
+		snprintf(obj, sizeof(obj), "%lld", (long long)out.id);
+		if (record(sc, "oncall.rota.set", NULL, obj, NULL) != 0)
+			return -1;
+	}
+	return (int)i;
+}
+
 /* A hand-off in progress, if the file gives its "state"; without one the
  * hand-off data is left for the team to enter (as the demo does). */
 static int
@@ -229,6 +319,7 @@ ward_import_patients(struct store_conn *sc, json_t *patients)
 		if (import_sheet(sc, in.code, pid, json_object_get(p, "sheet"), now) != 0 ||
 		    import_handoff(sc, in.code, pid, h, now) != 0 ||
 		    record_sheet(sc, in.code, pid, h != NULL && jstr(h, "state") != NULL) != 0 ||
+		    import_callorder(sc, in.code, json_object_get(p, "call_order"), now) != 0 ||
 		    import_posts(sc, in.code, json_object_get(p, "posts"), now) != 0)
 			return -1;
 	}

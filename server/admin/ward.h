@@ -13,4 +13,10 @@
 
 int ward_import_patients(struct store_conn *sc, json_t *patients);
 
+/* The file's "oncall" array (docs/oncall.md): rota entries {"org",
+ * "login", "hours" (1..168), "from_hours" (0..168, default 0)} counted
+ * from the import's time. Returns the number of entries, or -1 after
+ * printing what was wrong. */
+int ward_import_oncall(struct store_conn *sc, json_t *entries);
+
 #endif

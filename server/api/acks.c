@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "api/dispatch.h"
+#include "api/oncall.h"
+#include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
 #include "api/wire.h"
@@ -32,7 +34,7 @@ on_post_new(const struct api_call *call, size_t size, uint64_t post_id)
 		return NULL;
 	}
 	p = api_req_new(size, call);
-	p->who = api_actor(call->c);
+	p->who = api_req_actor(&p->r, call->c);
 	p->post_id = (int64_t)post_id;
 	api_audit_object_id(p->r.au, post_id);
 	return p;
@@ -43,20 +45,36 @@ struct ack_req {
 	int64_t acked_ms;
 	bool fresh;
 	struct care_post post;
+	bool stopped; /* this confirmation stopped an escalation */
+	struct care_escalation_step stop;
 };
 
 static void
 ack_fini(struct api_req *r)
 {
-	care_post_fini(&((struct ack_req *)r)->post);
+	struct ack_req *q = (struct ack_req *)r;
+
+	care_post_fini(&q->post);
+	free(q->stop.user_ids);
+	care_post_fini(&q->stop.event);
 }
 
 static int
 ack_run(struct store_conn *sc, struct store_op *op)
 {
 	struct ack_req *q = (struct ack_req *)op;
-	int rc = care_ack(sc, &q->p.who, q->p.post_id, rk_now_ms(), &q->acked_ms,
+	int64_t now = rk_now_ms();
+	int rc = care_ack(sc, &q->p.who, q->p.post_id, now, &q->acked_ms,
 	                  &q->fresh, &q->post, &q->p.r.st);
+
+	/* The first confirmation that counts stops the post's escalation,
+	 * in the ack's own transaction (docs/oncall.md). */
+	if (rc == RK_OK && q->fresh &&
+	    (care_escalation_ack(sc, &q->p.who, q->p.post_id, now, &q->stopped,
+	                         &q->stop) != RK_OK ||
+	     (q->stopped && api_escalate_records(&op->journal, q->p.r.au,
+	                                         &q->stop) != RK_OK)))
+		rc = rk_fail(&q->p.r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return api_req_found(&q->p.r, rc, q->post.patient_code);
 }
 
@@ -66,6 +84,9 @@ ack_ok(struct api_req *r, struct api_conn *c)
 	struct ack_req *q = (struct ack_req *)r;
 	Renkei__V1__AckResponse ar = RENKEI__V1__ACK_RESPONSE__INIT;
 
+	/* Committed: the board hears the escalation stopped, answer or not. */
+	if (q->stopped)
+		api_escalate_publish(r->api, &q->stop);
 	if (c == NULL)
 		return;
 	ar.acked_at_ms = q->acked_ms;

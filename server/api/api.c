@@ -11,6 +11,7 @@
 #include "api/record.h"
 #include "api/live.h"
 #include "api/notice.h"
+#include "api/oncall.h"
 #include "api/reply.h"
 #include "api/sub.h"
 #include "keys/keys.h"
@@ -220,6 +221,7 @@ api_tick(struct api *api, int64_t now_ms)
 	api_grants_expire(api, now_ms);
 	api_revoke_poll(api, now_ms);
 	api_requests_tick(api, now_ms);
+	api_escalate_tick(api, now_ms);
 	/* Abandoned uploads and orphaned photos, once a minute. */
 	if (mono - api->last_gc_ms >= 60000) {
 		api->last_gc_ms = mono;

@@ -68,7 +68,7 @@ api_attachment_get(const struct api_call *call, const void *msg)
 	if (!api_id_ok(m->attachment_id) || m->offset > INT64_MAX)
 		return api_refuse(call, RK_ERR_INVALID, "bad photo id", "attachment_id");
 	q = api_req_new(sizeof(*q), call);
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	q->id = (int64_t)m->attachment_id;
 	q->thumbnail = m->thumbnail;
 	q->offset = (int64_t)m->offset;

@@ -79,7 +79,7 @@ api_timeline(const struct api_call *call, const void *msg)
 		return api_refuse(call, RK_ERR_INVALID,
 		                  "give before_seq or after_seq, not both", "before_seq");
 	q = api_req_new(sizeof(*q), call);
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	q->before = (int64_t)m->before_seq;
@@ -254,7 +254,7 @@ api_sync(const struct api_call *call, const void *msg)
 	if (!sync_valid(call, m))
 		return;
 	q = api_req_new(sizeof(*q), call);
-	q->who = api_actor(c);
+	q->who = api_req_actor(&q->r, c);
 	/* Boards named by a cursor are watched too. */
 	q->codes = rk_calloc(nmax, sizeof(*q->codes));
 	q->since = rk_calloc(nmax, sizeof(*q->since));

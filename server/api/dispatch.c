@@ -141,6 +141,13 @@ static const struct api_verb verbs[] = {
 	{B(INBOX_REQUEST), api_inbox, false, "inbox.read", API_RATE_READ, 0},
 	{B(REQUEST_DONE_REQUEST), api_request_done, false, "request.done",
 	 API_RATE_WRITE, 0},
+	/* On-call and escalation (oncall.c, docs/oncall.md). */
+	{B(SET_CALL_ORDER_REQUEST), api_set_call_order, false, "callorder.set",
+	 API_RATE_WRITE, 0},
+	{B(ON_CALL_SHOW_REQUEST), api_oncall_show, false, "oncall.rota.read",
+	 API_RATE_READ, 0},
+	{B(ON_CALL_SET_REQUEST), api_oncall_set, false, "oncall.rota.set",
+	 API_RATE_WRITE, 0},
 };
 
 #undef B

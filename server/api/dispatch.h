@@ -110,6 +110,8 @@ api_handler api_password_change;
 /* notices.c */
 api_handler api_notice_device_add, api_notice_device_remove, api_notice_list,
 	api_notice_prefs, api_notice_test, api_notice_vapid_key;
+/* oncall.c */
+api_handler api_set_call_order, api_oncall_show, api_oncall_set;
 
 /* ---- housekeeping of those families, for api.c */
 

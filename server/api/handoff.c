@@ -150,7 +150,7 @@ handoff_req_new(const struct api_call *call, enum handoff_step step,
 	struct handoff_req *q = api_req_new(sizeof(*q), call);
 
 	q->step = step;
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->code, sizeof(q->code), "%s", patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	q->r.op.run = handoff_run;

@@ -133,6 +133,12 @@ struct api {
 	 * first tick looks); a scan is in flight. */
 	int64_t requests_due_ms;
 	bool requests_busy;
+	/* Escalation (escalate.c): look for due steps from this wall time
+	 * (0: at the next tick); an advance in flight; the earliest wake
+	 * (api_escalate_wake) while it was (0: none). */
+	int64_t esc_next_ms;
+	bool esc_busy;
+	int64_t esc_wake_ms;
 	int decoding;       /* photos being decoded now (bounded) */
 	int exports;        /* audit exports being made or held (bounded) */
 	/* The notice thread (notify/notify.h), or NULL: notices are then

@@ -40,6 +40,8 @@ void api_session_revoked(struct api *api, int64_t session_id,
 void api_revoke_poll(struct api *api, int64_t now_ms);
 /* For api_req_write: wrap r's op so that it checks its actor first. */
 void api_revoke_guard(struct api_req *r);
+/* r's op runs behind the guard already. */
+bool api_revoke_guarded(const struct api_req *r);
 /* Service thread, before r's ok: close what the guard found ended. */
 void api_revoke_apply(struct api_req *r);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "api/dispatch.h"
+#include "api/oncall.h"
 #include "api/reply.h"
 #include "api/wire.h"
 #include "util/mem.h"
@@ -20,6 +21,10 @@ struct patients_req {
 	size_t n;
 	struct care_member *sheet;
 	size_t nsheet;
+	struct care_call *calls; /* get: the call order */
+	size_t ncalls;
+	struct care_rota_entry *duty; /* get: on duty now */
+	size_t nduty;
 };
 
 static void
@@ -28,6 +33,8 @@ patients_fini(struct api_req *r)
 	struct patients_req *q = (struct patients_req *)r;
 	care_patients_free(q->pts, q->n ? q->n : (q->pts ? 1 : 0));
 	free(q->sheet);
+	free(q->calls);
+	free(q->duty);
 }
 
 static int
@@ -76,10 +83,17 @@ get_run(struct store_conn *sc, struct store_op *op)
 	int rc;
 
 	q->pts = rk_calloc(1, sizeof(*q->pts));
-	rc = care_patient_get(sc, &q->who, q->code, rk_now_ms(), q->pts, &q->sheet,
+	int64_t now = rk_now_ms();
+
+	rc = care_patient_get(sc, &q->who, q->code, now, q->pts, &q->sheet,
 	                      &q->nsheet, &q->r.st);
 	if (rc == RK_OK)
 		q->n = 1;
+	if (rc == RK_OK &&
+	    api_patient_oncall_load(sc, q->pts[0].id, now, q->sheet, q->nsheet,
+	                            &q->calls, &q->ncalls, &q->duty,
+	                            &q->nduty) != RK_OK)
+		rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
 }
 
@@ -90,15 +104,25 @@ get_ok(struct api_req *r, struct api_conn *c)
 	Renkei__V1__GetPatientResponse gr = RENKEI__V1__GET_PATIENT_RESPONSE__INIT;
 	Renkei__V1__Patient pw;
 	struct api_sheet_wire w;
+	struct api_calls_wire cw;
+	struct api_rota_wire dw;
 
 	api_patient_to_wire(&q->pts[0], &pw);
 	api_sheet_to_wire(q->sheet, q->nsheet, &w);
+	api_calls_to_wire(q->calls, q->ncalls, &cw);
+	api_rota_to_wire(q->duty, q->nduty, &dw);
 	gr.patient = &pw;
 	gr.n_sheet = w.n;
 	gr.sheet = w.ptrs;
+	gr.n_call_order = cw.n;
+	gr.call_order = cw.ptrs;
+	gr.n_on_call = dw.n;
+	gr.on_call = dw.ptrs;
 	api_reply(r->api, c, r->request_id,
 	          RENKEI__V1__ENVELOPE__BODY_GET_PATIENT_RESPONSE, &gr);
 	api_sheet_wire_fini(&w);
+	api_calls_wire_fini(&cw);
+	api_rota_wire_fini(&dw);
 }
 
 static struct patients_req *
@@ -106,7 +130,7 @@ patients_req_new(const struct api_call *call)
 {
 	struct patients_req *q = api_req_new(sizeof(*q), call);
 
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	q->r.fini = patients_fini;
 	return q;
 }

@@ -12,6 +12,7 @@
 
 #include "api/dispatch.h"
 #include "api/notice.h"
+#include "api/oncall.h"
 #include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
@@ -45,6 +46,12 @@ post_fini(struct api_req *r)
 	care_post_fini(&q->out);
 }
 
+static int64_t
+escalate_ms(const struct api *api)
+{
+	return (int64_t)api->conf->escalate_after_s * 1000;
+}
+
 static int
 post_run(struct store_conn *sc, struct store_op *op)
 {
@@ -73,6 +80,11 @@ post_run(struct store_conn *sc, struct store_op *op)
 			rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable",
 			             NULL);
 	}
+	/* A new urgent post starts its escalation in its own transaction
+	 * (docs/oncall.md). */
+	if (rc == RK_OK && q->what == OP_CREATE && !q->dup &&
+	    care_escalation_start(sc, &q->out, now + escalate_ms(q->r.api)) != RK_OK)
+		rc = rk_fail(&q->r.st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	return rc;
 }
 
@@ -105,6 +117,8 @@ post_ok(struct api_req *r, struct api_conn *c)
 			if (q->out.due_ms > 0)
 				api_requests_due(r->api, q->out.due_ms);
 		}
+		if (q->what == OP_CREATE && q->out.urgent)
+			api_escalate_wake(r->api, q->out.created_ms + escalate_ms(r->api));
 	}
 }
 
@@ -115,7 +129,7 @@ post_req_new(const struct api_call *call, enum post_op what,
 	struct post_req *q = api_req_new(sizeof(*q), call);
 
 	q->what = what;
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->client_id, sizeof(q->client_id), "%s", client_id);
 	q->text = api_req_strdup(&q->r, text);
 	q->in.client_id = q->client_id;

@@ -128,6 +128,35 @@ api_req_read_done(struct store_op *op, int rc)
 	api_audit_then(r, rc, api_req_finish);
 }
 
+/* The op, then the "oncall" record if the policy noted a rota entry:
+ * a copy of the verb's own record (actor, session, address, patient)
+ * under action "oncall", naming the entry, in the same journal, so it
+ * commits with the op (a write) or before the answer (a read). Runs on
+ * the store thread, touching only r. */
+static int
+oncall_run(struct store_conn *sc, struct store_op *op)
+{
+	struct api_req *r = (struct api_req *)op;
+	int rc = r->oncall_inner(sc, op);
+
+	if (r->oncall.entry_id != 0 && !r->oncall_logged && r->au != NULL) {
+		struct audit_event ev = r->au->ev;
+		struct audit_entry *e;
+		char obj[24];
+
+		snprintf(obj, sizeof(obj), "%lld", (long long)r->oncall.entry_id);
+		ev.action = "oncall";
+		ev.object = obj;
+		ev.reason = r->oncall.denied ? "on-call shift ended" : "on duty";
+		ev.content = NULL;
+		e = audit_entry_new(&ev);
+		e->outcome_from_op = true;
+		audit_entries_append((struct audit_entry **)&r->op.journal, e);
+		r->oncall_logged = true;
+	}
+	return rc;
+}
+
 enum lane { LANE_WRITE, LANE_READ, LANE_HASH };
 
 /* Hand r to the store; answer UNAVAILABLE if it takes no more work. */
@@ -139,6 +168,10 @@ submit_to(struct api_req *r, enum lane lane)
 
 	if (r->op.done == NULL)
 		r->op.done = lane == LANE_WRITE ? api_req_write_done : api_req_read_done;
+	if (r->op.run != NULL && r->op.run != oncall_run && !api_revoke_guarded(r)) {
+		r->oncall_inner = r->op.run;
+		r->op.run = oncall_run;
+	}
 	if (lane == LANE_WRITE)
 		api_revoke_guard(r);
 	rc = lane == LANE_WRITE  ? store_submit_write(r->api->store, &r->op)
@@ -215,7 +248,15 @@ api_refuse(const struct api_call *call, int err, const char *msg,
 struct policy_actor
 api_actor(const struct api_conn *c)
 {
-	struct policy_actor a = {c->sess->user.id, c->sess->user.profession};
+	struct policy_actor a = {c->sess->user.id, c->sess->user.profession, NULL};
+	return a;
+}
+
+struct policy_actor
+api_req_actor(struct api_req *r, const struct api_conn *c)
+{
+	struct policy_actor a = api_actor(c);
+	a.use = &r->oncall;
 	return a;
 }
 

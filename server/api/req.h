@@ -65,6 +65,12 @@ struct api_req {
 	struct auth_ended *revoked; /* sessions the guard found ended; owned */
 	size_t nrevoked;
 	struct api_stepup *stepup; /* a step-up code check (totp.c); owned */
+	/* On-call access (policy.h): what the policy noted while the op ran
+	 * for an actor made by api_req_actor; one "oncall" audit record
+	 * names the rota entry (req.c). */
+	struct policy_oncall_use oncall;
+	bool oncall_logged;
+	int (*oncall_inner)(struct store_conn *sc, struct store_op *op);
 };
 
 /* Allocate a request of `size` bytes (>= sizeof(struct api_req)),
@@ -116,6 +122,11 @@ void api_refuse(const struct api_call *call, int err, const char *msg,
 
 /* The policy's view of the connection's user. */
 struct policy_actor api_actor(const struct api_conn *c);
+/* The same for a request that reads or posts on a board: what the
+ * policy notes of on-call access goes to r, and becomes an "oncall"
+ * audit record (action "oncall", object the rota entry id, the
+ * request's patient, the op's outcome) in the op's own journal. */
+struct policy_actor api_req_actor(struct api_req *r, const struct api_conn *c);
 
 /* Shared field checks. */
 bool api_code_ok(const char *code);        /* a patient code: 1..CARE_CODE_MAX */

@@ -92,6 +92,12 @@ guard_run(struct store_conn *sc, struct store_op *op)
 	return r->inner_run(sc, op);
 }
 
+bool
+api_revoke_guarded(const struct api_req *r)
+{
+	return r->op.run == guard_run;
+}
+
 void
 api_revoke_guard(struct api_req *r)
 {

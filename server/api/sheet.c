@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api/dispatch.h"
+#include "care/oncall.h"
 #include "api/record.h"
 #include "api/reply.h"
 #include "api/sub.h"
@@ -35,6 +36,8 @@ struct member_req {
 	struct care_access_change change;
 	struct care_member *sheet; /* the sheet after the change */
 	size_t nsheet;
+	struct care_access_change *oncall; /* the people on duty now */
+	size_t noncall;
 };
 
 static void
@@ -43,6 +46,7 @@ member_fini(struct api_req *r)
 	struct member_req *q = (struct member_req *)r;
 
 	free(q->sheet);
+	free(q->oncall);
 }
 
 static int
@@ -72,6 +76,12 @@ member_run(struct store_conn *sc, struct store_op *op)
 	    (api_content_member(sc, q->r.au, &q->change) != RK_OK ||
 	     care_sheet_list(sc, q->change.patient_id, &q->sheet, &q->nsheet) != RK_OK))
 		rc = rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
+	/* Who is on call for an organisation on this sheet may have lost it
+	 * (docs/oncall.md). */
+	if (rc == RK_OK && q->what != MEMBER_ADD &&
+	    care_oncall_access_after_sheet(sc, q->change.patient_id, now, &q->oncall,
+	                                   &q->noncall) != RK_OK)
+		rc = rk_fail(st, RK_ERR_STORE, "temporarily unavailable", NULL);
 	if (rc == RK_OK && q->what != MEMBER_ADD) {
 		bool on;
 		if (care_user_on_a_sheet(sc, q->change.user_id, now, &on) != RK_OK ||
@@ -92,6 +102,8 @@ member_ok(struct api_req *r, struct api_conn *c)
 
 	/* First make live delivery match the new sheet. */
 	api_sub_access(r->api, &q->change);
+	for (size_t i = 0; i < q->noncall; i++)
+		api_sub_access(r->api, &q->oncall[i]);
 	if (c == NULL)
 		return;
 	api_sheet_to_wire(q->sheet, q->nsheet, &w);
@@ -109,7 +121,7 @@ member_req_new(const struct api_call *call, enum member_op what,
 	struct member_req *q = api_req_new(sizeof(*q), call);
 
 	q->what = what;
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->code, sizeof(q->code), "%s", patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	audit_entry_set_object(q->r.au, login);
@@ -259,7 +271,7 @@ api_sheet_history(const struct api_call *call, const void *msg)
 	if (!api_patient_named(call, m->patient))
 		return;
 	q = api_req_new(sizeof(*q), call);
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->code, sizeof(q->code), "%s", m->patient);
 	audit_entry_set_patient(q->r.au, q->code);
 	q->r.op.run = history_run;

@@ -217,7 +217,7 @@ upload_req_new(const struct api_call *call, enum upload_step step,
 	struct upload_req *q = api_req_new(sizeof(*q), call);
 
 	q->step = step;
-	q->who = api_actor(call->c);
+	q->who = api_req_actor(&q->r, call->c);
 	snprintf(q->key, sizeof(q->key), "%s", key);
 	q->r.op.run = upload_run;
 	q->r.ok = send_status;

@@ -169,6 +169,8 @@ api_sheet_to_wire(const struct care_member *m, size_t n,
 		w->ms[i].primary = m[i].primary;
 		w->ms[i].read_only = m[i].read_only;
 		w->ms[i].contact = (char *)m[i].contact;
+		w->ms[i].call_slot = (uint32_t)m[i].call_slot;
+		w->ms[i].on_call = m[i].on_call;
 		care_ms_to_date(m[i].valid_from_ms, w->dates[i][0]);
 		care_ms_to_date(m[i].valid_until_ms ? m[i].valid_until_ms - 1 : 0,
 		                w->dates[i][1]);

@@ -34,6 +34,7 @@ enum post_kind {
 	KIND_HANDOFF = 5,
 	KIND_GENERAL = 6,
 	KIND_BREAK_GLASS = 7,
+	KIND_ESCALATION = 8, /* the server's (oncall.h) */
 	KIND__COUNT
 };
 
@@ -293,6 +294,10 @@ struct care_member {
 	char team_role[CARE_NAME_MAX + 1];
 	bool primary;
 	int64_t valid_from_ms, valid_until_ms;
+	/* Filled by callers that ask (oncall.h), else 0 / false: the slot in
+	 * the call order (1 = first), on duty now in the org's rota. */
+	int call_slot;
+	bool on_call;
 };
 
 /* One patient and their liaison sheet, if the actor may view it. */

@@ -49,6 +49,52 @@ patient_row(sqlite3_stmt *q, struct care_patient *p)
 	p->last_seq = sqlite3_column_int64(q, 9);
 }
 
+/* The boards the actor reads through an on-call shift running now
+ * (policy.c's rule: a member of the rota entry's organisation in force on
+ * the sheet, not read-only), after those of their own sheets, without
+ * repeating one. SQLITE_DONE or a negative store error. */
+static int
+oncall_patients(struct store_conn *sc, const struct policy_actor *who,
+                int64_t now_ms, struct care_patient **out, size_t *n,
+                size_t *cap)
+{
+	size_t mine = *n;
+	sqlite3_stmt *q = store_stmt(
+	    sc, "SELECT " PATIENT_COLS ", min(r.id) FROM oncall_rota r "
+	        "JOIN users mu ON mu.org_id = r.org_id AND mu.disabled = 0 "
+	        "JOIN sheet_members m ON m.user_id = mu.id AND m.read_only = 0 AND "
+	        "m.valid_from_ms <= ?2 AND (m.valid_until_ms = 0 OR "
+	        "m.valid_until_ms > ?2) JOIN patients pt ON pt.id = m.patient_id "
+	        "WHERE r.user_id = ?1 AND r.start_ms <= ?2 AND r.end_ms > ?2 "
+	        "GROUP BY pt.id ORDER BY pt.kana, pt.code");
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, who->user_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		int64_t pid = sqlite3_column_int64(q, 0);
+		bool seen = false;
+		for (size_t i = 0; i < mine && !seen; i++)
+			seen = (*out)[i].id == pid;
+		if (seen)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 8;
+			*out = rk_realloc(*out, *cap * sizeof(**out));
+		}
+		patient_row(q, &(*out)[*n]);
+		snprintf((*out)[*n].my_role, sizeof((*out)[*n].my_role),
+		         "当番 (on call)");
+		(*n)++;
+		if (who->use != NULL && who->use->entry_id == 0)
+			who->use->entry_id = sqlite3_column_int64(q, 10);
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
 int
 care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
                    int64_t now_ms, struct care_patient **out, size_t *n)
@@ -80,6 +126,8 @@ care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
 		(*n)++;
 	}
 	sqlite3_reset(q);
+	if (rc >= 0)
+		rc = oncall_patients(sc, who, now_ms, out, n, &cap);
 	if (rc < 0) {
 		care_patients_free(*out, *n);
 		*out = NULL;

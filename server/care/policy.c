@@ -24,6 +24,47 @@ policy_max_visibility(int profession)
 	}
 }
 
+/* The rota entries of user_id that make them on call for patient_id: a
+ * member of the entry's organisation on the sheet, in its dates now and
+ * not read-only (a hospital after hand-off is no longer the patient's
+ * team). The running one ending last; else the one that ended last. */
+static int
+oncall_load(struct store_conn *sc, int64_t user_id, int64_t patient_id,
+            int64_t now_ms, struct policy_membership *m)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	q = store_stmt(sc, "SELECT r.id, r.end_ms, r.start_ms <= ?3 AND r.end_ms > ?3 "
+	                   "FROM oncall_rota r WHERE r.user_id = ?1 AND "
+	                   "r.start_ms < r.end_ms AND r.start_ms <= ?3 AND "
+	                   "EXISTS (SELECT 1 FROM sheet_members sm JOIN users u ON "
+	                   "u.id = sm.user_id WHERE sm.patient_id = ?2 AND "
+	                   "u.org_id = r.org_id AND u.disabled = 0 AND "
+	                   "sm.read_only = 0 AND sm.valid_from_ms <= ?3 AND "
+	                   "(sm.valid_until_ms = 0 OR sm.valid_until_ms > ?3)) "
+	                   "ORDER BY 3 DESC, r.end_ms DESC, r.id DESC LIMIT 1");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, user_id);
+	sqlite3_bind_int64(q, 2, patient_id);
+	sqlite3_bind_int64(q, 3, now_ms);
+	rc = store_step(sc, q);
+	if (rc < 0)
+		return RK_ERR_STORE;
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_int(q, 2) != 0) {
+			m->oncall = true;
+			m->oncall_entry_id = sqlite3_column_int64(q, 0);
+			m->oncall_until_ms = sqlite3_column_int64(q, 1);
+		} else {
+			m->oncall_ended_id = sqlite3_column_int64(q, 0);
+		}
+	}
+	sqlite3_reset(q);
+	return RK_OK;
+}
+
 int
 policy_membership_load(struct store_conn *sc, int64_t user_id,
                        int64_t patient_id, int64_t now_ms,
@@ -73,6 +114,9 @@ policy_membership_load(struct store_conn *sc, int64_t user_id,
 	}
 	sqlite3_reset(q);
 
+	if (!m->active && oncall_load(sc, user_id, patient_id, now_ms, m) != RK_OK)
+		return RK_ERR_STORE;
+
 	q = store_stmt(sc, "SELECT p.id, coalesce(h.state, 0) FROM patients p "
 	                   "LEFT JOIN handoffs h ON h.patient_id = p.id WHERE p.id = ?");
 	if (q == NULL)
@@ -89,9 +133,26 @@ policy_membership_load(struct store_conn *sc, int64_t user_id,
 int64_t
 policy_access_until(const struct policy_membership *m)
 {
+	int64_t until = 0;
+
 	if (m->active)
 		return m->valid_until_ms;
-	return m->breakglass ? m->breakglass_until_ms : 0;
+	if (m->oncall)
+		until = m->oncall_until_ms;
+	if (m->breakglass && m->breakglass_until_ms > until)
+		until = m->breakglass_until_ms;
+	return until;
+}
+
+/* The first entry that decided a check of this request is the one its
+ * audit record names. */
+static void
+note_oncall(const struct policy_actor *who, int64_t entry_id, bool denied)
+{
+	if (who->use == NULL || who->use->entry_id != 0)
+		return;
+	who->use->entry_id = entry_id;
+	who->use->denied = denied;
 }
 
 static int
@@ -113,6 +174,8 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 	int maxvis = policy_max_visibility(who->profession);
 	int p = who->profession;
 	bool member = m->on_sheet && m->active;
+	bool oncall = !member && m->oncall;
+	bool read_only = member && m->read_only;
 	bool primary_dr = p == PROF_PHYSICIAN && member && m->primary;
 	int hs = m->handoff_state;
 
@@ -143,12 +206,21 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 
 	if (maxvis == VIS_NONE)
 		return deny(st, "your role has no access to clinical content");
-	if (!member && !(m->breakglass &&
-	                 (op == POLICY_READ || op == POLICY_ACK ||
-	                  op == POLICY_SHEET_VIEW))) {
-		/* Not on the sheet, before one's start, after one's end: the
-		 * same bytes as a patient that does not exist, so that no
-		 * answer tells which patients exist. */
+	if (oncall && (op == POLICY_READ || op == POLICY_ACK ||
+	               op == POLICY_POST || op == POLICY_SHEET_VIEW)) {
+		note_oncall(who, m->oncall_entry_id, false);
+	} else if (oncall) {
+		return deny(st, "on-call access reads and posts on the board; it does "
+		                "not change the sheet");
+	} else if (!member && !(m->breakglass &&
+	                        (op == POLICY_READ || op == POLICY_ACK ||
+	                         op == POLICY_SHEET_VIEW))) {
+		/* Not on the sheet, before one's start, after one's end (or
+		 * one's on-call shift's): the same bytes as a patient that
+		 * does not exist, so that no answer tells which patients
+		 * exist. */
+		if (m->oncall_ended_id != 0)
+			note_oncall(who, m->oncall_ended_id, true);
 		return rk_fail(st, RK_ERR_DENIED, POLICY_NO_ACCESS, "patient");
 	}
 
@@ -160,7 +232,7 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 			return rk_fail(st, RK_ERR_NOT_FOUND, "no such post", "post_id");
 		return RK_OK;
 	case POLICY_POST:
-		if (m->read_only)
+		if (read_only)
 			return deny(st, "your access to this board is read-only now");
 		if (visibility > maxvis)
 			return rk_fail(st, RK_ERR_DENIED,
@@ -170,6 +242,7 @@ policy_check(const struct policy_actor *who, const struct policy_membership *m,
 	case POLICY_SHEET_VIEW:
 		return RK_OK;
 	case POLICY_SHEET_EDIT:
+	case POLICY_CALLORDER_SET:
 		if (m->read_only)
 			return deny(st, "your access to this board is read-only now");
 		if (primary_dr || p == PROF_CARE_MANAGER || p == PROF_COMMUNITY_CENTER)

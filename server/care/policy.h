@@ -22,6 +22,13 @@
  * care manager accepts, after which hospital members are read-only.
  * Break-glass: a physician or nurse not on the sheet may read (only) for
  * a short while. Family invitations: primary physician or care manager.
+ * On-call (docs/oncall.md): during a shift of an organisation's on-call
+ * rota, the person on duty may read, confirm and post on the board of
+ * every patient whose sheet has a member of that organisation in force
+ * (not read-only), as a member of their profession would; they never
+ * change the sheet, the call order or a hand-off. Which rota entry gave
+ * (or, once ended, no longer gives) access is told to the caller through
+ * policy_actor.use, for the "oncall" audit record.
  * The full table, cell by cell, is docs/policy.md; a test checks every
  * cell of it against the running server.
  *
@@ -45,9 +52,19 @@ enum visibility {
 	VIS_CLINICAL = 3,
 };
 
+/* What the policy says of on-call access while it decides, for the
+ * caller's audit record (api: one "oncall" record per request). */
+struct policy_oncall_use {
+	int64_t entry_id; /* the rota entry; 0: on-call played no part */
+	bool denied;      /* its shift has ended: access was refused */
+};
+
 struct policy_actor {
 	int64_t user_id;
 	int profession;
+	/* NULL, or where policy_check notes the first on-call entry that
+	 * decided a check (allowed, or refused because it has ended). */
+	struct policy_oncall_use *use;
 };
 
 struct policy_membership {
@@ -59,6 +76,13 @@ struct policy_membership {
 	bool breakglass;          /* an unexpired break-glass grant */
 	int64_t breakglass_until_ms;
 	int handoff_state;        /* enum handoff_state of the patient */
+	/* Not an active member, but on duty now for an organisation with a
+	 * member on the sheet in force (not read-only): that rota entry. */
+	bool oncall;
+	int64_t oncall_entry_id, oncall_until_ms;
+	/* Else the latest such entry that has ended (0: none): a refusal
+	 * names it in the audit trail. */
+	int64_t oncall_ended_id;
 	bool patient_exists;
 };
 
@@ -83,10 +107,12 @@ enum policy_op {
 	POLICY_HANDOFF_ACCEPT,
 	POLICY_BREAKGLASS,
 	POLICY_FAMILY_INVITE,
+	POLICY_CALLORDER_SET, /* the sheet's editors */
 };
 
-/* Until when the actor's access lasts (membership end or break-glass
- * expiry; 0 = open). Only meaningful when reads are allowed. */
+/* Until when the actor's access lasts (membership end, on-call shift end
+ * or break-glass expiry; 0 = open). Only meaningful when reads are
+ * allowed. */
 int64_t policy_access_until(const struct policy_membership *m);
 
 #define POLICY_NO_ACCESS                                                      \
@@ -97,8 +123,9 @@ int64_t policy_access_until(const struct policy_membership *m);
  * auditors, admins and unknown professions. */
 int policy_max_visibility(int profession);
 
-/* The actor's membership of patient_id's sheet at now_ms. A missing
- * patient is simply "not on the sheet". */
+/* The actor's membership of patient_id's sheet at now_ms (with any
+ * break-glass grant and on-call shift). A missing patient is simply "not
+ * on the sheet". */
 int policy_membership_load(struct store_conn *sc, int64_t user_id,
                            int64_t patient_id, int64_t now_ms,
                            struct policy_membership *m);

@@ -28,6 +28,7 @@ static const char *const kind_names[KIND__COUNT] = {
 	[KIND_VITALS] = "vitals", [KIND_MEDICATION] = "medication",
 	[KIND_CARE] = "care", [KIND_HANDOFF] = "handoff",
 	[KIND_GENERAL] = "general", [KIND_BREAK_GLASS] = "break_glass",
+	[KIND_ESCALATION] = "escalation",
 };
 
 enum post_kind
@@ -90,7 +91,8 @@ care_post_input_check(const struct care_post_input *in, struct rk_status *st)
 		return rk_fail(st, RK_ERR_INVALID,
 		               "client_id must be 1-64 printable ASCII characters",
 		               "client_id");
-	/* BREAK_GLASS entries are the server's own, never a client's. */
+	/* BREAK_GLASS and ESCALATION entries are the server's own, never a
+	 * client's. */
 	if (in->kind <= KIND_NONE || in->kind >= KIND_BREAK_GLASS)
 		return rk_fail(st, RK_ERR_INVALID, "unknown post kind", "kind");
 	if (in->visibility < VIS_ALL || in->visibility > VIS_CLINICAL)

@@ -84,30 +84,53 @@ net_http_extra_next(const char **cur, char name[NET_HTTP_NAME_MAX],
 	return 0;
 }
 
+/* The Content-Security-Policy of every answer: the web client's own
+ * files only (no inline script or style, no other origin), its WebSocket
+ * to this server (wss://HOST; 'self' covers it in CSP 3 browsers, the
+ * explicit source covers older ones), photos shown from blob: URLs made
+ * of what it fetched, never framed. */
+#define CSP_HEAD "default-src 'self'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' blob:; connect-src 'self'"
+#define CSP_TAIL "; worker-src 'self'; manifest-src 'self'; object-src 'none'; " \
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+static int
+add_header(struct lws *wsi, const char *name, const char *val, uint8_t **p,
+           uint8_t *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+	                                   (const unsigned char *)val,
+	                                   (int)strlen(val), p, end);
+}
+
 static int
 write_headers(struct http_pss *h)
 {
 	uint8_t buf[LWS_PRE + 2048], *start = &buf[LWS_PRE], *p = start,
 	                             *end = &buf[sizeof(buf) - 1];
 	struct lws *wsi = h->wsi;
-	char name[NET_HTTP_NAME_MAX];
+	char name[NET_HTTP_NAME_MAX], csp[512];
 	const char *cur = h->extra, *val;
 	size_t vlen;
 
-	/* libwebsockets adds the other security headers itself (the vhost's
-	 * HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE: CSP, nosniff, frame
-	 * and referrer policy); HSTS it does not, so it is sent here. Each
-	 * header goes out once. */
+	if (h->host[0] != '\0')
+		snprintf(csp, sizeof(csp), CSP_HEAD " wss://%s" CSP_TAIL, h->host);
+	else
+		snprintf(csp, sizeof(csp), CSP_HEAD CSP_TAIL);
+	/* The security headers are all sent here, each once (lws's own
+	 * HTTP_HEADERS_SECURITY_BEST_PRACTICES set is off on the vhost: its
+	 * CSP would forbid the web client's manifest and photos). */
 	if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype,
 	                                (lws_filepos_t)h->len, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-	                                (const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_add_http_header_by_name(
-		    wsi, (const unsigned char *)"strict-transport-security:",
-		    (const unsigned char *)HSTS, (int)strlen(HSTS), &p, end) ||
-	    (h->close_after &&
-	     lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
-	                                 (const unsigned char *)"close", 5, &p, end)))
+	    add_header(wsi, "cache-control:", h->cache ? h->cache : "no-store", &p,
+	               end) ||
+	    add_header(wsi, "strict-transport-security:", HSTS, &p, end) ||
+	    add_header(wsi, "content-security-policy:", csp, &p, end) ||
+	    add_header(wsi, "x-content-type-options:", "nosniff", &p, end) ||
+	    add_header(wsi, "x-frame-options:", "deny", &p, end) ||
+	    add_header(wsi, "referrer-policy:", "no-referrer", &p, end) ||
+	    add_header(wsi, "cross-origin-opener-policy:", "same-origin", &p, end) ||
+	    (h->close_after && add_header(wsi, "connection:", "close", &p, end)))
 		return -1;
 	/* Extra lines, "name: value\n" each. */
 	while (net_http_extra_next(&cur, name, &val, &vlen))
@@ -249,7 +272,57 @@ net_http_route(const struct conf *conf, bool get, bool head, const char *path,
 	if (strcmp(path, "/metrics") == 0)
 		return metrics_allowed(conf, peer) ? NET_HTTP_METRICS
 		                                   : NET_HTTP_FORBIDDEN;
+	{
+		char name[WEBAPP_NAME_MAX];
+		if (webapp_path(path, name) != WEBAPP_NOT_MINE)
+			return NET_HTTP_WEBAPP;
+	}
 	return NET_HTTP_API;
+}
+
+int
+net_http_host_ok(const char *host)
+{
+	size_t n = strlen(host);
+
+	if (n == 0 || n >= NET_HTTP_HOST_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = host[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
+		      c == '[' || c == ']'))
+			return 0;
+	}
+	return 1;
+}
+
+/* A file of the web client, its 404, or the way to it. */
+static void
+serve_webapp(struct net *n, struct http_pss *h, const char *path)
+{
+	char name[WEBAPP_NAME_MAX];
+	const struct webapp_file *f = NULL;
+
+	switch (webapp_path(path, name)) {
+	case WEBAPP_REDIRECT:
+		set_reply(h, HTTP_STATUS_FOUND, "text/plain", "location: /app/\n",
+		          (const uint8_t *)"/app/\n", 6);
+		return;
+	case WEBAPP_FILE:
+		f = webapp_find(&n->web, name);
+		break;
+	case WEBAPP_NOT_MINE:
+	case WEBAPP_BAD:
+		break;
+	}
+	if (f == NULL) {
+		set_reply(h, HTTP_STATUS_NOT_FOUND, "text/plain", NULL,
+		          (const uint8_t *)"not found\n", 10);
+		return;
+	}
+	h->cache = f->immutable ? "public, max-age=31536000, immutable" : "no-cache";
+	set_reply(h, HTTP_STATUS_OK, f->ctype, NULL, f->data, f->len);
 }
 
 static int
@@ -267,6 +340,9 @@ on_http(struct lws *wsi, struct http_pss *h, const char *path)
 	get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
 	h->head = !get && lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (lws_hdr_copy(wsi, h->host, sizeof(h->host), WSI_TOKEN_HOST) < 0 ||
+	    !net_http_host_ok(h->host))
+		h->host[0] = '\0';
 	switch (net_http_route(n->conf, get, h->head, path, peer)) {
 	case NET_HTTP_NOT_ALLOWED:
 		h->close_after = true;
@@ -291,6 +367,9 @@ on_http(struct lws *wsi, struct http_pss *h, const char *path)
 		free(buf);
 		return 0;
 	}
+	case NET_HTTP_WEBAPP:
+		serve_webapp(n, h, path);
+		return 0;
 	case NET_HTTP_API:
 		break;
 	}

@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include "net/net.h"
+#include "net/webapp.h"
 #include "util/conf.h"
 #include "util/frame.h"
 #include "util/idmap.h"
@@ -62,6 +63,9 @@ struct http_pss {
 	int status;
 	char ctype[64];
 	char extra[512];  /* more header lines: "name: value\n"... */
+	const char *cache; /* cache-control (static); NULL = no-store */
+	char host[128];    /* the Host asked for, if well-formed: the CSP's
+	                    * connect-src names wss://host */
 	uint8_t *body;
 	size_t len, off;
 };
@@ -81,6 +85,7 @@ struct net {
 	struct idmap admit_fd;    /* fd + 1 -> address key, until bound */
 	struct net_stats stats;
 	struct idmap http;   /* id -> struct http_pss waiting for api */
+	struct webapp web;   /* the web client's files (webapp.h) */
 	uint64_t next_http_id;
 };
 
@@ -106,6 +111,7 @@ enum net_http_route {
 	NET_HTTP_HEALTHZ,
 	NET_HTTP_METRICS,
 	NET_HTTP_FORBIDDEN,   /* /metrics, from a peer metrics_access refuses */
+	NET_HTTP_WEBAPP,      /* "/", "/app" or under "/app/": webapp.h */
 	NET_HTTP_API,         /* anything else: api_http_get answers */
 };
 enum net_http_route net_http_route(const struct conf *conf, bool get, bool head,
@@ -123,6 +129,12 @@ enum net_http_route net_http_route(const struct conf *conf, bool get, bool head,
 #define NET_HTTP_NAME_MAX 128
 int net_http_extra_next(const char **cur, char name[NET_HTTP_NAME_MAX],
                         const char **val, size_t *vlen);
+
+/* Whether a Host header may be named in the CSP (wss://HOST): letters,
+ * digits and ".-:[]" only, 1 to NET_HTTP_HOST_MAX - 1 bytes (http.c;
+ * pure). Anything else leaves connect-src at 'self'. */
+#define NET_HTTP_HOST_MAX 128
+int net_http_host_ok(const char *host);
 
 /* api_transport.http_reply (http.c). */
 void net_http_reply(void *ctx, uint64_t http_id, int status,

@@ -594,8 +594,7 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-	               LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-	               LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	               LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.user = n;
 	n->ctx = lws_create_context(&info);
 	if (n->ctx == NULL) {
@@ -609,8 +608,9 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 	info.port = conf->port;
 	info.iface = strcmp(conf->listen, "*") == 0 ? NULL : conf->listen;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-	               LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	/* No HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE: http.c sends the
+	 * security headers itself, with a CSP the web client can live with. */
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	/* With IPv6 on, lws binds [::] whatever the IPv4 address asked for:
 	 * a server meant for 127.0.0.1 would answer on every interface. */
 	if (info.iface != NULL && strchr(info.iface, ':') == NULL)
@@ -652,6 +652,7 @@ net_new(const struct conf *conf, const struct net_hooks *hooks, char *err,
 	pn = lws_protocol_vh_priv_zalloc(n->vh, &protocols[0], sizeof(*pn));
 	if (pn != NULL)
 		*pn = n;
+	webapp_load(&n->web, conf);
 	lws_sul_schedule(n->ctx, 0, &n->tick_sul, tick_cb, NET_TICK_US);
 	return n;
 }
@@ -723,5 +724,6 @@ net_free(struct net *n)
 	idmap_fini(&n->http);
 	idmap_fini(&n->per_address);
 	idmap_fini(&n->admit_fd);
+	webapp_fini(&n->web);
 	free(n);
 }

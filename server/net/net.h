@@ -12,7 +12,9 @@
  * server's memory never grows with a slow client.
  *
  * HTTPS on the same port: GET /healthz; GET /metrics (Prometheus text,
- * for the addresses metrics_access allows); every other GET goes to
+ * for the addresses metrics_access allows); "/", "/app" and "/app/..."
+ * are the web client's files (webapp.h, read once by net_new); every
+ * other GET goes to
  * api_http_get, which answers through api_transport.http_reply.
  *
  * Thread rules: everything runs on the lws service thread, except

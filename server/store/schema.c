@@ -382,6 +382,44 @@ static const struct schema_migration care_migrations[] = {
 	     " quiet_until INTEGER NOT NULL DEFAULT -1,"
 	     " boards TEXT NOT NULL DEFAULT '',"
 	     " PRIMARY KEY(user_id, device_id)) WITHOUT ROWID;", 0},
+	/* On-call and escalation (docs/oncall.md). call_order: a patient's
+	 * call order, slot 1 first; several members may share a slot (pos:
+	 * their order as given).
+	 * oncall_rota: who is on duty for an organisation from start_ms
+	 * (inclusive) to end_ms (exclusive); a removed entry keeps its row
+	 * (audit records name it) with end_ms cut to when it was removed.
+	 * escalations: one row per urgent post being escalated: the slot
+	 * last called (step; nslots + 1 = the on-call persons), when the next
+	 * step is due, and state 0 running, 1 stopped by a confirmation,
+	 * 2 finished (nobody left to call). (Step 14: after the requests'
+	 * 12 and the notices' 13 on main; the coordinator may renumber it.) */
+	{14, "CREATE TABLE IF NOT EXISTS call_order ("
+	     " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	     " slot INTEGER NOT NULL,"
+	     " user_id INTEGER NOT NULL REFERENCES users(id),"
+	     " pos INTEGER NOT NULL,"
+	     " PRIMARY KEY (patient_id, user_id)) WITHOUT ROWID;"
+	     "CREATE TABLE IF NOT EXISTS oncall_rota ("
+	     " id INTEGER PRIMARY KEY,"
+	     " org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	     " user_id INTEGER NOT NULL REFERENCES users(id),"
+	     " start_ms INTEGER NOT NULL,"
+	     " end_ms INTEGER NOT NULL,"
+	     " set_by INTEGER NOT NULL DEFAULT 0,"
+	     " created_ms INTEGER NOT NULL,"
+	     " removed_ms INTEGER NOT NULL DEFAULT 0);"
+	     "CREATE INDEX IF NOT EXISTS oncall_by_user ON oncall_rota(user_id, end_ms);"
+	     "CREATE INDEX IF NOT EXISTS oncall_by_org ON oncall_rota(org_id, end_ms);"
+	     "CREATE TABLE IF NOT EXISTS escalations ("
+	     " post_id INTEGER PRIMARY KEY REFERENCES posts(id),"
+	     " patient_id INTEGER NOT NULL REFERENCES patients(id),"
+	     " step INTEGER NOT NULL,"
+	     " due_ms INTEGER NOT NULL,"
+	     " state INTEGER NOT NULL DEFAULT 0,"
+	     " stopped_by INTEGER NOT NULL DEFAULT 0,"
+	     " stopped_ms INTEGER NOT NULL DEFAULT 0);"
+	     "CREATE INDEX IF NOT EXISTS escalations_due ON escalations(state, due_ms);",
+	 0},
 };
 
 /* audit.db: filled by the audit module (records, checkpoints). */

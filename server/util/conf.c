@@ -183,6 +183,11 @@ static const struct conf_entry conf_table[] = {
 	          "running server; 0 = as fast as it can"),
 	INT_ENTRY(breakglass_s, "14400", 1, 86400,
 	          "how long a break-glass grant lasts"),
+	INT_ENTRY(escalate_after_s, "600", 1, 86400,
+	          "an urgent post that no one in the call slot it has reached "
+	          "confirms within this many seconds is escalated to the next slot "
+	          "of the patient's call order, then to the organisations' on-call "
+	          "persons (docs/oncall.md)"),
 	INT_ENTRY(upload_max_bytes, "20971520", 1024, 256 << 20,
 	          "largest photo accepted (bytes); a larger one is refused "
 	          "RESOURCE_EXHAUSTED"),
@@ -216,6 +221,10 @@ static const struct conf_entry conf_table[] = {
 	STR_ENTRY(log_level, "info", "error, warn, info or debug"),
 	STR_ENTRY(metrics_access, "loopback",
 	          "who may GET /metrics: loopback, any or off"),
+	STR_ENTRY(web_dir, "",
+	          "folder of the built web client, served under /app/ (read once "
+	          "at start): empty = the folder web beside the server binary "
+	          "(build/web from scripts/build.sh); off = no web client"),
 	STR_ENTRY(totp_required, "staff",
 	          "who must enrol a second factor (TOTP) before doing anything: "
 	          "staff (every professional, auditor and admin; family may opt "

@@ -69,6 +69,7 @@ struct conf {
 	int backup_keep;
 	int backup_max_mb_s;
 	int breakglass_s;
+	int escalate_after_s;
 	char *log_level;
 	char *metrics_access;
 	int upload_max_bytes;
@@ -99,6 +100,7 @@ struct conf {
 	char *smtp_url;
 	char *smtp_from;
 	char *smtp_ca;
+	char *web_dir;       /* the web client's files (net/webapp.h) */
 };
 
 /* Fill *c with the table's defaults. Free with conf_fini. */

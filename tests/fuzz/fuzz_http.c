@@ -23,7 +23,14 @@
  *  - api serves only /attachments/N with N > 0, and only to a bearer
  *    token of exactly AUTH_TOKEN_LEN bytes, which it copies whole;
  *  - an extra header's name is lowercase and ends in ':', its value
- *    lies within its line.
+ *    lies within its line;
+ *  - "/", "/app" and everything under "/app/" go to the web client
+ *    (webapp_path), nothing else does; a name it would look up is
+ *    exactly the path after "/app/" (or index.html for "/app/"), flat
+ *    ([A-Za-z0-9._-], no '/', not starting with '.', so never ".."),
+ *    shorter than WEBAPP_NAME_MAX and of a known type;
+ *  - a Host header named in the CSP holds no byte that could end the
+ *    header or the directive (no space, ';', ',', quote or control).
  */
 #include <ctype.h>
 #include <string.h>
@@ -32,6 +39,7 @@
 #include "api/internal.h"
 #include "fuzz.h"
 #include "net/internal.h"
+#include "net/webapp.h"
 #include "util/conf.h"
 
 static struct conf confs[3];
@@ -160,6 +168,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		copy_capped(peer, sizeof(peer), v, vlen);
 	else
 		strcpy(peer, "192.0.2.7");
+	/* The web client's paths. */
+	{
+		char name[WEBAPP_NAME_MAX];
+		enum webapp_path w = webapp_path(path, name);
+		bool mine = strcmp(path, "/") == 0 || strcmp(path, "/app") == 0 ||
+		            strncmp(path, "/app/", 5) == 0;
+		CHECK((w != WEBAPP_NOT_MINE) == mine);
+		CHECK((w == WEBAPP_REDIRECT) ==
+		      (strcmp(path, "/") == 0 || strcmp(path, "/app") == 0));
+		if (w == WEBAPP_FILE) {
+			size_t l = strlen(name);
+			CHECK(l > 0 && l < WEBAPP_NAME_MAX && name[0] != '.');
+			CHECK(strchr(name, '/') == NULL); /* flat: ".." cannot climb */
+			for (size_t i = 0; i < l; i++)
+				CHECK(isalnum((unsigned char)name[i]) || name[i] == '.' ||
+				      name[i] == '_' || name[i] == '-');
+			CHECK(webapp_ctype(name) != NULL);
+			CHECK(strcmp(path, "/app/") == 0 ? strcmp(name, "index.html") == 0
+			                                 : strcmp(path + 5, name) == 0);
+		}
+		v = header(req, "host", &vlen);
+		if (v != NULL) {
+			char host[NET_HTTP_HOST_MAX + 8];
+			copy_capped(host, sizeof(host), v, vlen);
+			if (net_http_host_ok(host)) {
+				CHECK(strlen(host) < NET_HTTP_HOST_MAX);
+				CHECK(strpbrk(host, " ;,'\"\r\n\t\\") == NULL);
+				for (const char *c = host; *c; c++)
+					CHECK(*c > 0x20 && *c < 0x7f);
+			}
+		}
+	}
 	get = strcmp(method, "GET") == 0;
 	head = strcmp(method, "HEAD") == 0;
 

@@ -746,6 +746,56 @@ main(int argc, char **argv)
 	}
 	end();
 
+	/* ---- on-call: the call order, the rota, an urgent post */
+	begin("dr-callorder-urgent", DR_TANAKA);
+	{
+		INIT(Renkei__V1__SetCallOrderRequest, m,
+		     RENKEI__V1__SET_CALL_ORDER_REQUEST__INIT);
+		Renkei__V1__CallSlotInput s1 = RENKEI__V1__CALL_SLOT_INPUT__INIT;
+		Renkei__V1__CallSlotInput s2 = RENKEI__V1__CALL_SLOT_INPUT__INIT;
+		Renkei__V1__CallSlotInput *sp[] = {&s1, &s2};
+		char *l1[] = {"dr.tanaka"}, *l2[] = {"ns.kobayashi", "pt.ito"};
+
+		s1.logins = l1;
+		s1.n_logins = 1;
+		s2.logins = l2;
+		s2.n_logins = 2;
+		m.patient = "pt-sato";
+		m.slots = sp;
+		m.n_slots = 2;
+		REQ(set_call_order_request, SET_CALL_ORDER_REQUEST, &m);
+		get_patient("pt-sato");
+		INIT(Renkei__V1__CreatePostRequest, u, RENKEI__V1__CREATE_POST_REQUEST__INIT);
+		u.patient = "pt-sato";
+		u.client_id = "fuzz-urgent-1";
+		u.kind = RENKEI__V1__POST_KIND__VITALS;
+		u.visibility = RENKEI__V1__VISIBILITY__VISIBILITY_PROFESSIONAL;
+		u.urgent = 1;
+		u.text = "SpO2 88%、至急";
+		REQ(create_post_request, CREATE_POST_REQUEST, &u);
+	}
+	end();
+
+	begin("ns-oncall-rota", NS_KOBAYASHI);
+	{
+		INIT(Renkei__V1__OnCallSetRequest, o, RENKEI__V1__ON_CALL_SET_REQUEST__INIT);
+		INIT(Renkei__V1__OnCallShowRequest, w, RENKEI__V1__ON_CALL_SHOW_REQUEST__INIT);
+		INIT(Renkei__V1__OnCallSetRequest, r, RENKEI__V1__ON_CALL_SET_REQUEST__INIT);
+
+		o.org = "org-vn-shakujii";
+		o.login = "ns.mori";
+		o.start_at_ms = 1796287411000LL;
+		o.end_at_ms = 1796287411000LL + 12 * 3600 * 1000LL;
+		REQ(on_call_set_request, ON_CALL_SET_REQUEST, &o);
+		w.org = "org-vn-shakujii";
+		REQ(on_call_show_request, ON_CALL_SHOW_REQUEST, &w);
+		r.org = "org-vn-shakujii";
+		r.login = "";
+		r.remove_id = 1;
+		REQ(on_call_set_request, ON_CALL_SET_REQUEST, &r);
+	}
+	end();
+
 	begin("admin-reads-nothing", ADMIN);
 	list_patients();
 	get_patient("pt-sato");

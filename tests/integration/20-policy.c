@@ -45,7 +45,7 @@ enum op {
 	OP_TIMELINE, OP_SEE, OP_LIVE, OP_RESYNC, OP_POST_ALL, OP_POST_PROF,
 	OP_POST_CLIN, OP_AMEND, OP_ACK, OP_SHEET_VIEW, OP_SHEET_EDIT,
 	OP_HO_OPEN, OP_HO_PROPOSE, OP_HO_CONF, OP_HO_ACCEPT, OP_BREAKGLASS,
-	OP__COUNT
+	OP_CALLORDER, OP__COUNT
 };
 /* clang-format on */
 
@@ -70,6 +70,7 @@ static const struct {
     [OP_HO_CONF] = {"handoff_conference", "hc"},
     [OP_HO_ACCEPT] = {"handoff_accept", "ha"},
     [OP_BREAKGLASS] = {"breakglass", "bg"},
+    [OP_CALLORDER] = {"callorder", "co"},
 };
 
 static const char *const marks[4] = {"none", "all", "professional", "clinical"};
@@ -695,6 +696,11 @@ check_writes(int ri)
 			e = h_breakglass_env(conn[ri], code,
 			                     "救急搬送、既往歴の確認");
 			want = RENKEI__V1__ENVELOPE__BODY_BREAK_GLASS_RESPONSE;
+			break;
+		case OP_CALLORDER:
+			/* f-dr: a member in force of every sheet. */
+			e = h_callorder_env(conn[ri], code, "f-dr");
+			want = RENKEI__V1__ENVELOPE__BODY_SET_CALL_ORDER_RESPONSE;
 			break;
 		default:
 			continue; /* reads: checked before */

@@ -144,6 +144,8 @@ enum op {
 	RESUME_UNSIGNED, SESSIONS, REVOKE_NOBODY,
 	NOTICE_ADD, NOTICE_LIST, NOTICE_PREFS, NOTICE_REMOVE_NOBODY, NOTICE_TEST,
 	NOTICE_VAPID,
+	CALLORDER, CALLORDER_NS, ONCALL_SET, ONCALL_SET_CW, ONCALL_SHOW,
+	ONCALL_SHOW_CW,
 	TOTP_BEGIN, TOTP_CONFIRM_WRONG, TOTP_CONFIRM, TOTP_CONFIRM_AGAIN,
 	TOTP_STATUS, TOTP_LOGIN_NO_CODE, TOTP_LOGIN, TOTP_STEP_UP_NONE,
 	ADM_ORG_ADD, ADM_CREATE, ADM_DISABLE, ADM_ENABLE, ADM_RESET_PW,
@@ -452,6 +454,19 @@ run(struct ctx *x, enum op op)
 		return code_of(h_breakglass_env(c[U_OUT], "pt-sato", bg_reason));
 	case BREAKGLASS_CW:
 		return code_of(h_breakglass_env(c[U_CW], "pt-yamada", bg_reason));
+	case CALLORDER:
+	case CALLORDER_NS:
+		return code_of(h_callorder_env(c[op == CALLORDER ? U_DR : U_NS],
+		                               "pt-sato", "dr.tanaka"));
+	case ONCALL_SET:
+	case ONCALL_SET_CW:
+		return code_of(h_oncall_set_env(c[op == ONCALL_SET ? U_ADM : U_CW],
+		                                "org-vn-shakujii", "ns.mori",
+		                                h_now_ms(), h_now_ms() + 60000, 0));
+	case ONCALL_SHOW:
+	case ONCALL_SHOW_CW:
+		return code_of(h_oncall_show_env(c[op == ONCALL_SHOW ? U_NS : U_CW],
+		                                 "org-vn-shakujii"));
 	case FAMILY:
 		snprintf(x->obj, sizeof(x->obj), "family.sato9");
 		return code_of(h_family_invite_env(c[U_DR], "pt-sato", "family.sato9",
@@ -691,6 +706,13 @@ static const struct row rows[] = {
       W("notice.device.remove", "", NOT_FOUND)),
     R(NOTICE_TEST, DR, OK_, W("notice.test", "", OK_)),
     R(NOTICE_VAPID, DR, OK_, NONE), /* a public key, as PUBKEY */
+    /* On-call (65-oncall tests it; here, its records). */
+    R(CALLORDER, DR, OK_, W("callorder.set", S, OK_)),
+    R(CALLORDER_NS, NS, DENIED, W("callorder.set", S, DENIED)),
+    R(ONCALL_SET, ADM, OK_, W("oncall.rota.set", "", OK_)),
+    R(ONCALL_SET_CW, CW, DENIED, W("oncall.rota.set", "", DENIED)),
+    R(ONCALL_SHOW, NS, OK_, W("oncall.rota.read", "", OK_)),
+    R(ONCALL_SHOW_CW, CW, DENIED, W("oncall.rota.read", "", DENIED)),
     /* The second factor (58-totp tests it; here, its records). */
     R(TOTP_BEGIN, CW, OK_, W("totp.enrol.begin", "", OK_)),
     R(TOTP_CONFIRM_WRONG, CW, UNAUTH, W("totp.enrol.confirm", "", UNAUTH)),

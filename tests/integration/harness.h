@@ -296,6 +296,21 @@ Renkei__V1__Envelope *h_family_invite_env(struct rkc *c, const char *patient,
                                           const char *display_name,
                                           const char *relation);
 
+/* On-call (65-oncall, 66-escalation). spec: the call order's slots split
+ * by ',', the people of one slot by '+' ("dr.a,ns.b+pt.c"); "" clears. */
+Renkei__V1__Envelope *h_callorder_env(struct rkc *c, const char *patient,
+                                      const char *spec);
+/* remove_id 0: add an entry for login from start_ms to end_ms. */
+Renkei__V1__Envelope *h_oncall_set_env(struct rkc *c, const char *org,
+                                       const char *login, int64_t start_ms,
+                                       int64_t end_ms, uint64_t remove_id);
+Renkei__V1__Envelope *h_oncall_show_env(struct rkc *c, const char *org);
+/* An urgent VITALS post. */
+Renkei__V1__Envelope *h_urgent_post_env(struct rkc *c, const char *patient,
+                                        const char *client_id,
+                                        Renkei__V1__Visibility vis,
+                                        const char *text);
+
 /* Pieces of a ward file for h_import (the JSON shape of
  * data/demo-ward.json), each a new reference for json_array_append_new.
  * A user's password is H_DEMO_PASSWORD; org NULL (family) for none.

@@ -393,3 +393,84 @@ h_ms_to_jst_midnight(void)
 	int64_t jst = h_now_ms() + JST_OFFSET_MS;
 	return DAY_MS - jst % DAY_MS;
 }
+
+/* ------------------------------------------------------ on-call (65, 66) */
+
+Renkei__V1__Envelope *
+h_callorder_env(struct rkc *c, const char *patient, const char *spec)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__SetCallOrderRequest m = RENKEI__V1__SET_CALL_ORDER_REQUEST__INIT;
+	Renkei__V1__CallSlotInput slots[16], *sp[16];
+	char *logins[16][16];
+	char buf[1024];
+	size_t ns = 0;
+	Renkei__V1__Envelope *r;
+
+	snprintf(buf, sizeof(buf), "%s", spec != NULL ? spec : "");
+	/* "a,b+c": slots split by ',', people of one slot by '+'. */
+	for (char *save = NULL, *slot = strtok_r(buf, ",", &save);
+	     slot != NULL && ns < 16; slot = strtok_r(NULL, ",", &save)) {
+		renkei__v1__call_slot_input__init(&slots[ns]);
+		slots[ns].logins = logins[ns];
+		for (char *s2 = NULL, *l = strtok_r(slot, "+", &s2);
+		     l != NULL && slots[ns].n_logins < 16; l = strtok_r(NULL, "+", &s2))
+			logins[ns][slots[ns].n_logins++] = l;
+		sp[ns] = &slots[ns];
+		ns++;
+	}
+	m.patient = s_or_empty(patient);
+	m.n_slots = ns;
+	m.slots = sp;
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_SET_CALL_ORDER_REQUEST;
+	req.set_call_order_request = &m;
+	r = h_call(c, &req);
+	return r;
+}
+
+Renkei__V1__Envelope *
+h_oncall_set_env(struct rkc *c, const char *org, const char *login,
+                 int64_t start_ms, int64_t end_ms, uint64_t remove_id)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__OnCallSetRequest m = RENKEI__V1__ON_CALL_SET_REQUEST__INIT;
+
+	m.org = s_or_empty(org);
+	m.login = s_or_empty(login);
+	m.start_at_ms = start_ms;
+	m.end_at_ms = end_ms;
+	m.remove_id = remove_id;
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_ON_CALL_SET_REQUEST;
+	req.on_call_set_request = &m;
+	return h_call(c, &req);
+}
+
+Renkei__V1__Envelope *
+h_oncall_show_env(struct rkc *c, const char *org)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__OnCallShowRequest m = RENKEI__V1__ON_CALL_SHOW_REQUEST__INIT;
+
+	m.org = s_or_empty(org);
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_ON_CALL_SHOW_REQUEST;
+	req.on_call_show_request = &m;
+	return h_call(c, &req);
+}
+
+Renkei__V1__Envelope *
+h_urgent_post_env(struct rkc *c, const char *patient, const char *client_id,
+                  Renkei__V1__Visibility vis, const char *text)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT;
+	Renkei__V1__CreatePostRequest p = RENKEI__V1__CREATE_POST_REQUEST__INIT;
+
+	p.patient = s_or_empty(patient);
+	p.client_id = s_or_empty(client_id);
+	p.kind = RENKEI__V1__POST_KIND__VITALS;
+	p.visibility = vis;
+	p.urgent = 1;
+	p.text = s_or_empty(text);
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_CREATE_POST_REQUEST;
+	req.create_post_request = &p;
+	return h_call(c, &req);
+}

@@ -134,6 +134,8 @@ ask(const char *col, const struct policy_actor *a, const char *sit,
 	}
 	if (strcmp(col, "breakglass") == 0)
 		return policy_check(a, &m, POLICY_BREAKGLASS, 0, &st);
+	if (strcmp(col, "callorder") == 0)
+		return policy_check(a, &m, POLICY_CALLORDER_SET, 0, &st);
 	return -1;
 }
 

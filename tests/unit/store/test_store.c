@@ -79,7 +79,7 @@ actor(struct fx *f, const char *login)
 {
 	struct auth_user u;
 	assert_int_equal(auth_user_load(f->sc, login, 0, &u), RK_OK);
-	struct policy_actor a = {u.id, u.profession};
+	struct policy_actor a = {.user_id = u.id, .profession = u.profession};
 	return a;
 }
 
