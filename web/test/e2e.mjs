@@ -324,7 +324,11 @@ try {
     await b.page.getByRole('button', { name: 'ログイン' }).click();
     await b.page.locator('li.patient').first().waitFor();
     await openBoard(b, YAMADA);
-    for (const n of [1, 2]) assert.equal(await post(b.page, `オフライン投稿 ${n} ${stamp}`).count(), 1, `post ${n}`);
+    // (count() does not wait: let the board's first page arrive first)
+    for (const n of [1, 2]) {
+      await post(b.page, `オフライン投稿 ${n} ${stamp}`).first().waitFor({ timeout: 15000 });
+      assert.equal(await post(b.page, `オフライン投稿 ${n} ${stamp}`).count(), 1, `post ${n}`);
+    }
   });
 
   await step('the answer to a post is lost with the connection: the retry makes no second post', async () => {
