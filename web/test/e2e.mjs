@@ -152,6 +152,11 @@ try {
   const vitalsText = `訪問時バイタル ${stamp}`;
 
   await step('screenshots: patient list', async () => {
+    // each card says how many posts wait for my confirmation (urgent or
+    // addressed to me: Patient.unconfirmed)
+    const card = a.page.locator('li.patient', { hasText: YAMADA }).first();
+    await card.locator('dt', { hasText: '未確認' }).waitFor();
+    assert.match(await card.locator('dd').last().innerText(), /^\d+$/);
     await a.page.screenshot({ path: path.join(shots, 'patients-360x780.png'), fullPage: true });
     await b.page.screenshot({ path: path.join(shots, 'patients-1280x800.png') });
   });
