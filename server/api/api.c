@@ -10,6 +10,7 @@
 #include "api/dispatch.h"
 #include "api/record.h"
 #include "api/live.h"
+#include "api/notice.h"
 #include "api/oncall.h"
 #include "api/reply.h"
 #include "api/sub.h"
@@ -92,6 +93,7 @@ api_free(struct api *api)
 		audit_entries_free(g->end);
 		free(g);
 	}
+	api_notice_free(api);
 	free(api->audit_pubkey);
 	free(api->audit_pubkey_current);
 	free(api);
@@ -191,6 +193,7 @@ api_tick(struct api *api, int64_t now_ms)
 	size_t nexp = 0, cap = 0;
 
 	watch_clock(api, now_ms, mono);
+	api_notice_tick(api);
 	while (idmap_next(&api->conns, &pos, &id, &v)) {
 		struct api_conn *c = v;
 		api_export_expire(api, c, mono);

@@ -145,6 +145,7 @@ struct api {
 	 * only counted (unit tests, fuzzers, notice_enabled 0 still has
 	 * one for the device verbs). Not owned. */
 	struct notify *notify;
+	struct api_notice_batch *notice_batch; /* posts gathered (notice.c) */
 };
 
 /* What GET path?query with Authorization `auth` asks for (http.c; pure,

@@ -26,6 +26,7 @@ struct notice_op {
 	int64_t author_id;
 	bool urgent;
 	enum notify_why why;
+	unsigned times; /* posts looked up together */
 	int64_t *users; /* given (api_notice_users), or found (a post) */
 	size_t nusers;
 	/* A post's addressees: told by api_notice_users (ADDRESSED), so not
@@ -63,6 +64,8 @@ notice_run(struct store_conn *sc, struct store_op *op)
 				q->users[k++] = q->users[i];
 		}
 		q->nusers = k;
+		return notify_targets_board(sc, q->patient_id, q->users, q->nusers,
+		                            q->urgent, now, &q->targets, &q->ntargets);
 	}
 	return notify_targets(sc, q->users, q->nusers, q->patient_id, q->urgent,
 	                      now, &q->targets, &q->ntargets);
@@ -75,7 +78,7 @@ notice_done(struct store_op *op, int rc)
 
 	if (rc == RK_OK && q->api->notify != NULL)
 		notify_enqueue(q->api->notify, q->targets, q->ntargets, q->why,
-		               q->urgent);
+		               q->urgent, q->times);
 	else if (rc != RK_OK)
 		q->api->stats.notices_unresolved++;
 	notice_op_free(q);
@@ -99,21 +102,109 @@ submit(struct api *api, struct notice_op *q)
 	}
 }
 
+/* Posts waiting to be looked up together (see the top). */
+#define NOTICE_GATHER_MS 250
+#define NOTICE_GATHER_MAX 1024
+
+struct notice_gather {
+	int64_t patient_id, author_id;
+	int visibility;
+	unsigned times;
+	int64_t first_ms; /* monotonic */
+};
+
+struct api_notice_batch {
+	struct notice_gather g[NOTICE_GATHER_MAX];
+	size_t n;
+};
+
+static void
+gather_submit(struct api *api, const struct notice_gather *g)
+{
+	struct notice_op *q = rk_calloc(1, sizeof(*q));
+
+	q->patient_id = g->patient_id;
+	q->visibility = g->visibility;
+	q->author_id = g->author_id;
+	q->why = NOTIFY_POST;
+	q->times = g->times;
+	submit(api, q);
+}
+
+/* Look up what has waited since before `older_than` (monotonic ms; 0:
+ * everything). */
+static void
+gather_flush(struct api *api, int64_t older_than)
+{
+	struct api_notice_batch *b = api->notice_batch;
+	size_t k = 0;
+
+	if (b == NULL)
+		return;
+	if (!notices_on(api)) { /* shutting down: the posts are on the board */
+		b->n = 0;
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (older_than == 0 || b->g[i].first_ms <= older_than)
+			gather_submit(api, &b->g[i]);
+		else
+			b->g[k++] = b->g[i];
+	}
+	b->n = k;
+}
+
+void
+api_notice_tick(struct api *api)
+{
+	gather_flush(api, 0);
+}
+
+void
+api_notice_free(struct api *api)
+{
+	free(api->notice_batch);
+	api->notice_batch = NULL;
+}
+
 void
 api_notice_post(struct api *api, const struct care_post *p)
 {
+	struct api_notice_batch *b;
 	struct notice_op *q;
+	int64_t now;
 
 	api->stats.notices_requested[API_NOTICE_POST]++;
 	/* A retraction is not news; an amendment is (a new version). */
 	if (!notices_on(api) || p->retracts_id != 0)
 		return;
+	if (!p->urgent && !(p->addressed && p->nto > 0)) {
+		if (api->notice_batch == NULL)
+			api->notice_batch = rk_calloc(1, sizeof(*api->notice_batch));
+		b = api->notice_batch;
+		now = rk_mono_ms();
+		gather_flush(api, now - NOTICE_GATHER_MS);
+		for (size_t i = 0; i < b->n; i++) {
+			struct notice_gather *g = &b->g[i];
+			if (g->patient_id == p->patient_id && g->author_id == p->author_id &&
+			    g->visibility == p->visibility) {
+				g->times++;
+				return;
+			}
+		}
+		if (b->n == NOTICE_GATHER_MAX)
+			gather_flush(api, 0);
+		b->g[b->n++] = (struct notice_gather){p->patient_id, p->author_id,
+		                                      p->visibility, 1, now};
+		return;
+	}
 	q = rk_calloc(1, sizeof(*q));
 	q->patient_id = p->patient_id;
 	q->visibility = p->visibility;
 	q->author_id = p->author_id;
 	q->urgent = p->urgent;
 	q->why = NOTIFY_POST;
+	q->times = 1;
 	for (size_t i = 0; p->addressed && i < p->nto && i < CARE_TO_MAX; i++)
 		q->skip[q->nskip++] = p->to[i].id;
 	submit(api, q);
@@ -140,6 +231,7 @@ api_notice_users(struct api *api, int64_t patient_id, int64_t post_id,
 	q->patient_id = patient_id;
 	q->urgent = urgent;
 	q->why = (enum notify_why)why;
+	q->times = 1;
 	q->users = rk_calloc(n, sizeof(*q->users));
 	for (size_t i = 0; i < n; i++)
 		q->users[i] = user_ids[i];

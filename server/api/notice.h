@@ -34,4 +34,9 @@ void api_notice_users(struct api *api, int64_t patient_id, int64_t post_id,
                       const int64_t *user_ids, size_t n,
                       enum api_notice_why why, bool urgent);
 
+/* Look up the posts gathered for notices (api_tick, about once a
+ * second), and free what is gathered (api_free). */
+void api_notice_tick(struct api *api);
+void api_notice_free(struct api *api);
+
 #endif

@@ -389,7 +389,8 @@ test_ok(struct api_req *r, struct api_conn *c)
 	struct nreq *q = (struct nreq *)r;
 	Renkei__V1__NoticeTestResponse tr = RENKEI__V1__NOTICE_TEST_RESPONSE__INIT;
 
-	notify_enqueue(r->api->notify, q->targets, q->ntargets, NOTIFY_TEST, true);
+	notify_enqueue(r->api->notify, q->targets, q->ntargets, NOTIFY_TEST, true,
+	               1);
 	if (c == NULL)
 		return;
 	tr.queued = (uint32_t)q->ntargets;

@@ -355,6 +355,83 @@ allows(const struct notify_prefs *p, int64_t patient_id, bool urgent, int minute
 	return true;
 }
 
+/* Add the row's device to *out if its and its user's preferences allow
+ * the notice (and it is not there yet). */
+static void
+target_add(sqlite3_stmt *q, int64_t patient_id, bool urgent, int minute,
+           struct notify_target **out, size_t *n, size_t *cap)
+{
+	struct notify_prefs dp, up;
+	int64_t id = sqlite3_column_int64(q, 0);
+
+	prefs_row(q, 8, &dp);
+	prefs_row(q, 12, &up);
+	if (!allows(&dp, patient_id, urgent, minute) ||
+	    !allows(&up, patient_id, urgent, minute))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if ((*out)[i].device_id == id)
+			return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*out = rk_realloc(*out, *cap * sizeof(**out));
+	}
+	target_row(q, &(*out)[(*n)++]);
+}
+
+static int
+jst_minute(int64_t now_ms)
+{
+	/* Quiet hours are in Japan's time, as the sheet's dates are. */
+	return (int)(((now_ms / 60000) + 9 * 60) % (24 * 60));
+}
+
+int
+notify_targets_board(struct store_conn *sc, int64_t patient_id,
+                     const int64_t *users, size_t nusers, bool urgent,
+                     int64_t now_ms, struct notify_target **out, size_t *n)
+{
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int minute = jst_minute(now_ms), rc;
+
+	*out = NULL;
+	*n = 0;
+	if (nusers == 0)
+		return RK_OK;
+	/* One query for the board, not one per member: what a post costs. */
+	q = store_stmt(sc, "SELECT " DEV_COLS ", u.urgent_only, u.quiet_from, "
+	                   "u.quiet_until, u.boards FROM sheet_members m "
+	                   "JOIN notice_devices d ON d.user_id = m.user_id "
+	                   "JOIN users us ON us.id = d.user_id AND us.disabled = 0 "
+	                   "LEFT JOIN notice_prefs p ON p.user_id = d.user_id AND "
+	                   "p.device_id = d.id LEFT JOIN notice_prefs u ON "
+	                   "u.user_id = d.user_id AND u.device_id = 0 "
+	                   "WHERE m.patient_id = ?1 AND m.valid_from_ms <= ?2 AND "
+	                   "(m.valid_until_ms = 0 OR m.valid_until_ms > ?2) "
+	                   "ORDER BY d.id");
+	if (q == NULL)
+		return RK_ERR_STORE;
+	sqlite3_bind_int64(q, 1, patient_id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	while ((rc = store_step(sc, q)) == SQLITE_ROW) {
+		int64_t uid = sqlite3_column_int64(q, 1);
+		bool reader = false;
+		for (size_t i = 0; i < nusers && !reader; i++)
+			reader = users[i] == uid;
+		if (reader)
+			target_add(q, patient_id, urgent, minute, out, n, &cap);
+	}
+	sqlite3_reset(q);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return RK_ERR_STORE;
+	}
+	return RK_OK;
+}
+
 int
 notify_targets(struct store_conn *sc, const int64_t *users, size_t nusers,
                int64_t patient_id, bool urgent, int64_t now_ms,
@@ -362,8 +439,7 @@ notify_targets(struct store_conn *sc, const int64_t *users, size_t nusers,
 {
 	sqlite3_stmt *q;
 	size_t cap = 0;
-	/* Quiet hours are in Japan's time, as the sheet's dates are. */
-	int minute = (int)(((now_ms / 60000) + 9 * 60) % (24 * 60));
+	int minute = jst_minute(now_ms);
 
 	*out = NULL;
 	*n = 0;
@@ -379,19 +455,8 @@ notify_targets(struct store_conn *sc, const int64_t *users, size_t nusers,
 	for (size_t i = 0; i < nusers; i++) {
 		int rc;
 		sqlite3_bind_int64(q, 1, users[i]);
-		while ((rc = store_step(sc, q)) == SQLITE_ROW) {
-			struct notify_prefs dp, up;
-			prefs_row(q, 8, &dp);
-			prefs_row(q, 12, &up);
-			if (!allows(&dp, patient_id, urgent, minute) ||
-			    !allows(&up, patient_id, urgent, minute))
-				continue;
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 8;
-				*out = rk_realloc(*out, cap * sizeof(**out));
-			}
-			target_row(q, &(*out)[(*n)++]);
-		}
+		while ((rc = store_step(sc, q)) == SQLITE_ROW)
+			target_add(q, patient_id, urgent, minute, out, n, &cap);
 		sqlite3_reset(q);
 		if (rc < 0) {
 			free(*out);

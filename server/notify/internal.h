@@ -40,7 +40,8 @@ struct notify {
 	struct notify_stats stats;
 	/* The thread's own. */
 	struct idmap pend;      /* device id -> struct notify_pend */
-	struct idmap last_sent; /* user id -> int64_t *, monotonic ms */
+	struct idmap last_sent; /* user id -> int64_t *, monotonic ms: one per
+	                         * user ever sent to, bounded by the accounts */
 	CURL *push, *mail;
 	bool blocked; /* the last push connect was refused: a private address */
 };

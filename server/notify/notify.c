@@ -31,6 +31,7 @@ struct notify_item {
 	struct notify_target t;
 	enum notify_why why;
 	bool urgent;
+	unsigned times;
 	struct notify_item *next;
 };
 
@@ -120,7 +121,7 @@ notify_text(const unsigned counts[NOTIFY_WHYS], unsigned urgent, char *out,
 
 void
 notify_enqueue(struct notify *n, const struct notify_target *t, size_t count,
-               enum notify_why why, bool urgent)
+               enum notify_why why, bool urgent, unsigned times)
 {
 	struct notify_item *head = NULL, *tail = NULL;
 	size_t taken = 0;
@@ -138,6 +139,7 @@ notify_enqueue(struct notify *n, const struct notify_target *t, size_t count,
 		it->t = t[i];
 		it->why = why;
 		it->urgent = urgent;
+		it->times = times ? times : 1;
 		if (tail)
 			tail->next = it;
 		else
@@ -225,9 +227,9 @@ merge(struct notify *n, struct notify_item *it, int64_t now)
 		idmap_set(&n->pend, (uint64_t)it->t.device_id, p);
 	}
 	p->t = it->t; /* the newest keys of the device */
-	p->counts[it->why]++;
+	p->counts[it->why] += it->times;
 	if (it->why == NOTIFY_POST && it->urgent)
-		p->urgent_posts++;
+		p->urgent_posts += it->times;
 	if (it->urgent || it->why == NOTIFY_ESCALATION || it->why == NOTIFY_TEST)
 		p->urgent = true;
 	pthread_mutex_lock(&n->mu);

@@ -94,11 +94,13 @@ struct notify *notify_new(const struct conf *conf,
  * finishes or times out) and free. NULL is fine. */
 void notify_free(struct notify *n);
 
-/* t[0..count) should hear of something for `why` (copied). urgent:
- * quiet hours were already applied by the caller; urgent ones do not
- * wait for the user's interval. Never blocks on I/O. */
+/* t[0..count) should hear of `times` things for `why` (copied; times
+ * posts of a board, looked up together). urgent: quiet hours were
+ * already applied by the caller; urgent ones do not wait for the user's
+ * interval. Never blocks on I/O. */
 void notify_enqueue(struct notify *n, const struct notify_target *t,
-                    size_t count, enum notify_why why, bool urgent);
+                    size_t count, enum notify_why why, bool urgent,
+                    unsigned times);
 
 /* Device ids the push services said are gone (404/410), to delete:
  * up to cap into ids; returns how many. */
@@ -175,6 +177,13 @@ int notify_dev_list(struct store_conn *sc, int64_t user_id,
 int notify_targets(struct store_conn *sc, const int64_t *users, size_t nusers,
                    int64_t patient_id, bool urgent, int64_t now_ms,
                    struct notify_target **out, size_t *n);
+
+/* The same for the readers of a post on patient_id's board (users: what
+ * care_post_readers found, all members of its sheet valid at now_ms), in
+ * one query for the board. */
+int notify_targets_board(struct store_conn *sc, int64_t patient_id,
+                         const int64_t *users, size_t nusers, bool urgent,
+                         int64_t now_ms, struct notify_target **out, size_t *n);
 
 /* True if minute-of-day m (JST) is inside quiet hours from..until. */
 bool notify_quiet_at(int quiet_from, int quiet_until, int m);
