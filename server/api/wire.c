@@ -204,6 +204,7 @@ api_patient_to_wire(const struct care_patient *p, Renkei__V1__Patient *w)
 	w->wishes = p->wishes;
 	w->last_seq = (uint64_t)p->last_seq;
 	w->my_role = (char *)p->my_role;
+	w->unconfirmed = p->unconfirmed > UINT32_MAX ? UINT32_MAX : (uint32_t)p->unconfirmed;
 }
 
 void

@@ -275,6 +275,7 @@ struct care_patient {
 	char *wishes;  /* owned */
 	int64_t last_seq;
 	char my_role[CARE_NAME_MAX + 1];
+	int64_t unconfirmed; /* care_patients_mine: see Patient.unconfirmed */
 };
 void care_patients_free(struct care_patient *p, size_t n);
 

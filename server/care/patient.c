@@ -95,6 +95,37 @@ oncall_patients(struct store_conn *sc, const struct policy_actor *who,
 	return rc;
 }
 
+/* What on p's board waits for the actor's confirmation (Patient.
+ * unconfirmed): the latest versions of posts marked urgent or addressed to
+ * them, that they may see, not their own, not retracted, and not yet
+ * confirmed by them. */
+static int
+unconfirmed(struct store_conn *sc, const struct policy_actor *who,
+            struct care_patient *p)
+{
+	sqlite3_stmt *q = store_stmt(
+	    sc, "SELECT count(*) FROM posts p WHERE p.patient_id = ?1 AND "
+	        "p.visibility <= ?2 AND p.author_id <> ?3 AND p.retracts_id IS NULL "
+	        "AND (p.urgent <> 0 OR EXISTS (SELECT 1 FROM post_to t WHERE "
+	        "t.post_id = p.id AND t.user_id = ?3)) "
+	        "AND NOT EXISTS (SELECT 1 FROM acks a WHERE a.post_id = p.id AND "
+	        "a.user_id = ?3) "
+	        "AND NOT EXISTS (SELECT 1 FROM posts r WHERE r.retracts_id = p.id) "
+	        "AND NOT EXISTS (SELECT 1 FROM posts v WHERE v.amends_id = p.id)");
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, p->id);
+	sqlite3_bind_int(q, 2, policy_max_visibility(who->profession));
+	sqlite3_bind_int64(q, 3, who->user_id);
+	rc = store_step(sc, q);
+	if (rc == SQLITE_ROW)
+		p->unconfirmed = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 int
 care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
                    int64_t now_ms, struct care_patient **out, size_t *n)
@@ -128,6 +159,8 @@ care_patients_mine(struct store_conn *sc, const struct policy_actor *who,
 	sqlite3_reset(q);
 	if (rc >= 0)
 		rc = oncall_patients(sc, who, now_ms, out, n, &cap);
+	for (size_t i = 0; rc >= 0 && i < *n; i++)
+		rc = unconfirmed(sc, who, &(*out)[i]);
 	if (rc < 0) {
 		care_patients_free(*out, *n);
 		*out = NULL;

@@ -130,6 +130,26 @@ inbox_of(struct rkc *c, uint64_t id)
 	return bits;
 }
 
+/* ListPatientsResponse's unconfirmed count of `patient` for c; -1 if it
+ * is not in the list. */
+static long
+unconfirmed_of(struct rkc *c, const char *patient)
+{
+	Renkei__V1__Envelope req = RENKEI__V1__ENVELOPE__INIT, *r;
+	Renkei__V1__ListPatientsRequest lp = RENKEI__V1__LIST_PATIENTS_REQUEST__INIT;
+	long n = -1;
+
+	req.body_case = RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_REQUEST;
+	req.list_patients_request = &lp;
+	r = h_call(c, &req);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_LIST_PATIENTS_RESPONSE);
+	for (size_t i = 0; i < r->list_patients_response->n_patients; i++)
+		if (strcmp(r->list_patients_response->patients[i]->code, patient) == 0)
+			n = r->list_patients_response->patients[i]->unconfirmed;
+	h_env_free(r);
+	return n;
+}
+
 static uint64_t
 board_last_seq(struct rkc *c, const char *patient)
 {
@@ -153,6 +173,7 @@ test_addressed_until_confirmed(void **state)
 	Renkei__V1__Envelope *r;
 	Renkei__V1__Post *p;
 	uint64_t id;
+	long waiting, unc_ccc;
 
 	(void)state;
 	r = addressed(dr, "pt-yamada", "to-1", PRO, to, 2, 0, NULL, 0);
@@ -179,12 +200,18 @@ test_addressed_until_confirmed(void **state)
 	assert_int_equal(inbox_of(cm, id), 1);
 	assert_int_equal(inbox_of(ccc, id), 0); /* not addressed */
 	assert_int_equal(inbox_of(dr, id), 0);  /* the author */
+	/* The patient list counts it as waiting for ns's confirmation. */
+	waiting = unconfirmed_of(ns, "pt-yamada");
+	assert_true(waiting >= 1);
+	unc_ccc = unconfirmed_of(ccc, "pt-yamada");
 
 	r = h_ack_env(ns, id);
 	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_ACK_RESPONSE);
 	h_env_free(r);
 	assert_int_equal(inbox_of(ns, id), 0);
 	assert_int_equal(inbox_of(cm, id), 1);
+	assert_int_equal(unconfirmed_of(ns, "pt-yamada"), waiting - 1);
+	assert_int_equal(unconfirmed_of(ccc, "pt-yamada"), unc_ccc);
 
 	/* A retracted post leaves the inbox. */
 	r = retract(dr, id, "to-1-retract", "宛先の誤り");

@@ -130,7 +130,8 @@ export async function patients(main) {
           h('dt', {}, t('area')), h('dd', {}, p.area || '—'),
           h('dt', {}, t('myRole')), h('dd', {}, p.myRole || '—'),
           h('dt', {}, t('lastPost')), h('dd', {}, last ? `${fmtTime(last.createdAtMs)} ${last.author ? last.author.displayName : ''}` : t('none')),
-          h('dt', {}, t('unread')), h('dd', { class: unread ? 'unread' : '' }, String(unread))),
+          h('dt', {}, t('unread')), h('dd', { class: unread ? 'unread' : '' }, String(unread)),
+          h('dt', {}, t('unconfirmed')), h('dd', { class: p.unconfirmed ? 'unread' : '' }, String(p.unconfirmed || 0))),
         h('p', { class: 'row' }, h('a', { href: `#/board/${encodeURIComponent(p.code)}`, class: 'button' }, t('board')),
           h('a', { href: `#/sheet/${encodeURIComponent(p.code)}`, class: 'button secondary' }, t('sheet')))));
     }

@@ -152,6 +152,11 @@ try {
   const vitalsText = `訪問時バイタル ${stamp}`;
 
   await step('screenshots: patient list', async () => {
+    // each card says how many posts wait for my confirmation (urgent or
+    // addressed to me: Patient.unconfirmed)
+    const card = a.page.locator('li.patient', { hasText: YAMADA }).first();
+    await card.locator('dt', { hasText: '未確認' }).waitFor();
+    assert.match(await card.locator('dd').last().innerText(), /^\d+$/);
     await a.page.screenshot({ path: path.join(shots, 'patients-360x780.png'), fullPage: true });
     await b.page.screenshot({ path: path.join(shots, 'patients-1280x800.png') });
   });
@@ -324,7 +329,11 @@ try {
     await b.page.getByRole('button', { name: 'ログイン' }).click();
     await b.page.locator('li.patient').first().waitFor();
     await openBoard(b, YAMADA);
-    for (const n of [1, 2]) assert.equal(await post(b.page, `オフライン投稿 ${n} ${stamp}`).count(), 1, `post ${n}`);
+    // (count() does not wait: let the board's first page arrive first)
+    for (const n of [1, 2]) {
+      await post(b.page, `オフライン投稿 ${n} ${stamp}`).first().waitFor({ timeout: 15000 });
+      assert.equal(await post(b.page, `オフライン投稿 ${n} ${stamp}`).count(), 1, `post ${n}`);
+    }
   });
 
   await step('the answer to a post is lost with the connection: the retry makes no second post', async () => {
