@@ -1015,6 +1015,52 @@ test_test_notice_and_urgent_only(void **state)
 	assert_int_equal(got_for(subi[FAM], NULL, 0), before);
 }
 
+/* Quiet hours (the family's own, around now in Japan's time): a post
+ * that is not urgent reaches neither their phone nor their mailbox; an
+ * urgent one comes through. */
+static void
+test_quiet_hours_let_only_urgent_through(void **state)
+{
+	Renkei__V1__NoticePrefs p = RENKEI__V1__NOTICE_PREFS__INIT;
+	Renkei__V1__Envelope *r;
+	char from[8], until[8];
+	int m = (int)(((h_now_ms() / 60000) + 9 * 60) % 1440);
+	int f = (m + 1440 - 2) % 1440, u = (m + 3) % 1440;
+	int push0, mail0;
+
+	(void)state;
+	snprintf(from, sizeof(from), "%02d:%02d", f / 60, f % 60);
+	snprintf(until, sizeof(until), "%02d:%02d", u / 60, u % 60);
+	p.quiet_from = from;
+	p.quiet_until = until;
+	r = prefs_env(cl[FAM], 0, &p);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_NOTICE_DEVICES_RESPONSE);
+	assert_string_equal(r->notice_devices_response->prefs->quiet_from, from);
+	h_env_free(r);
+	h_sleep_ms(1100);
+	push0 = got_for(subi[FAM], NULL, 0);
+	mail0 = mail_for(email[FAM], NULL, 0);
+	int dr0 = got_for(subi[DR], NULL, 0);
+	post(cl[NS], "n-quiet", RENKEI__V1__VISIBILITY__VISIBILITY_ALL, 0,
+	     text_of("夜間の様子：よく眠れています"));
+	/* The doctor has no quiet hours: once it reached them, the family's
+	 * would have too. */
+	assert_int_equal(wait_got(subi[DR], dr0 + 1, 8000), dr0 + 1);
+	h_sleep_ms(1000);
+	assert_int_equal(got_for(subi[FAM], NULL, 0), push0);
+	assert_int_equal(mail_for(email[FAM], NULL, 0), mail0);
+	post(cl[NS], "n-quiet-urgent", RENKEI__V1__VISIBILITY__VISIBILITY_ALL, 1,
+	     text_of("至急：呼吸状態が悪化しています"));
+	assert_int_equal(wait_got(subi[FAM], push0 + 1, 8000), push0 + 1);
+	assert_int_equal(wait_mail(email[FAM], mail0 + 1, 8000), mail0 + 1);
+	/* No quiet hours again. */
+	p.quiet_from = p.quiet_until = "";
+	r = prefs_env(cl[FAM], 0, &p);
+	h_assert_body(r, RENKEI__V1__ENVELOPE__BODY_NOTICE_DEVICES_RESPONSE);
+	assert_string_equal(r->notice_devices_response->prefs->quiet_from, "");
+	h_env_free(r);
+}
+
 static void
 test_burst_is_batched(void **state)
 {
@@ -1226,6 +1272,7 @@ main(void)
 		cmocka_unit_test(test_5xx_is_retried),
 		cmocka_unit_test(test_addressed_post),
 		cmocka_unit_test(test_test_notice_and_urgent_only),
+		cmocka_unit_test(test_quiet_hours_let_only_urgent_through),
 		cmocka_unit_test(test_burst_is_batched),
 #ifdef RENKEI_CLI_BIN
 		cmocka_unit_test(test_cli),
