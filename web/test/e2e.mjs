@@ -483,7 +483,8 @@ try {
     const ctx = await browser.newContext({ viewport: { width: 360, height: 780 }, locale: 'ja-JP' });
     const page = await ctx.newPage();
     await page.goto(`${srv.base}/app/`);
-    await page.waitForFunction(async () => !!(await navigator.serviceWorker.ready).active, null, { timeout: 10000 });
+    // (ready resolves once a worker is active; evaluate awaits it)
+    assert.ok(await page.evaluate(async () => !!(await navigator.serviceWorker.ready).active));
     const m = await page.evaluate(async () => {
       const r = await fetch('manifest.webmanifest');
       const j = await r.json();
@@ -556,10 +557,16 @@ try {
       origin: srv.base, registrationId: await regId,
       data: JSON.stringify({ title: 'renkei', body: 'renkei: 1 new urgent post', url: 'https://evil.example/', tag: 'renkei' }),
     });
-    const shown = await page.waitForFunction(async () => {
-      const n = await (await navigator.serviceWorker.ready).getNotifications();
-      return n.length ? { title: n[0].title, body: n[0].body } : null;
-    }, null, { timeout: 5000 }).then((x) => x.jsonValue());
+    // (polled here: waitForFunction takes an async predicate's promise
+    // itself as truthy, and a slow worker had not shown it yet)
+    let shown = null;
+    for (const end = Date.now() + 10000; shown === null && Date.now() < end;) {
+      shown = await page.evaluate(async () => {
+        const n = await (await navigator.serviceWorker.ready).getNotifications();
+        return n.length ? { title: n[0].title, body: n[0].body } : null;
+      });
+      if (shown === null) await page.waitForTimeout(100);
+    }
     assert.deepEqual(shown, { title: 'renkei', body: 'renkei: 1 new urgent post' });
     await page.getByRole('button', { name: 'ログアウト' }).click();
     await page.getByLabel('ログインID').waitFor();
